@@ -1,0 +1,38 @@
+"""landscape: the loss landscape of self-supervised learning, solved.
+
+The linear theory (Ziyin, Lubana, Ueda, Tanaka, ICLR 2023): every SSL loss reduces
+near the origin to L(W) = −Tr[W B Wᵀ] + k·Tr[(W Σ Wᵀ)²] + γ‖W‖², whose stationary
+points are all in closed form.  Modules, by what they compute:
+
+* :mod:`landscape.problem`              data and augmentation covariances
+* :mod:`landscape.losses.effective`     the loss → B table (paper and derived forms)
+* :mod:`landscape.effective_landscape`  L(W), ∇L, the Hessian at the origin, slices
+* :mod:`landscape.solve.stationary`     Theorem 1: stationary points, global minimum
+* :mod:`landscape.solve.collapse`       collapse thresholds and the origin's stability
+* :mod:`landscape.flow`                 gradient descent (optax) and gradient flow (ODE)
+"""
+from landscape.problem import Problem
+from landscape.losses.effective import LOSSES, FORMS, quadratic_form
+from landscape.effective_landscape import (
+    EffectiveLandscape,
+    effective_landscape,
+    gradient,
+    hessian_at_origin,
+    landau_coefficients,
+    loss,
+    radial_slice,
+    spectral_halves_slice,
+)
+from landscape.solution import Solution, solution_from_weights
+from landscape.solve.stationary import global_minimum, stationary_points, whitened_spectrum
+from landscape.solve.collapse import (
+    Threshold,
+    common_eigenbasis,
+    critical_n_samples,
+    critical_sigma2,
+    critical_weight_decay,
+    origin_type,
+    predicted_rank,
+)
+
+__version__ = "0.1.0"

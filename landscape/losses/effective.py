@@ -1,0 +1,165 @@
+r"""The loss → B table: each SSL loss reduced to its effective quadratic form.
+
+Near W = 0 every loss studied here takes the form
+
+    L(W) = −Tr[W B Wᵀ] + k·s·Tr[(W Σ Wᵀ)²] + γ‖W‖²_F,
+
+and every B in the table is a linear combination of the data and augmentation
+covariances, **B = p·A0 + q·C**.  This module stores only the coefficients
+(p, q) and the loss's own quartic scale s, in two forms:
+
+``form="paper"``
+    B as stated in the workshop paper (WS §1.2, Eq. 4 and the text after Eq. 10).
+``form="derived"``
+    B from a careful second-order expansion of the sample loss with a linear
+    model and zero-mean Gaussian data.  **This is the default** because it is
+    the form that the sample-level losses actually have at small W; the paper's
+    form is kept selectable so that its figures and thresholds can be reproduced.
+
+=================  ===========================  ===============================  =====
+loss               paper B                      derived B                        s
+=================  ===========================  ===============================  =====
+infonce            A0                           A0                               1
+weighted-infonce   A0 − ((1−α)/N)·C             (N/(N−1+α))·A0                   1
+beta-infonce       A0 − ((1−β)/β)·C  (*)        β·A0 − (1−β)·C                   1 / β
+spectral           2·C                          2·A0                             1
+barlow-twins       2·Σ = 2·A0 + 2·C             2·A0                             1
+vicreg             −A0                          −2·λ_inv·C                       1
+=================  ===========================  ===============================  =====
+
+Notes on the differences:
+
+* weighted InfoNCE: expanding log(Σ_{j≠i} e^{−u_j} + α e^{−u₊}) at small W with
+  independently augmented negatives, the augmentation term Tr[W C Wᵀ] of the
+  alignment cancels against the same term of the denominator, for every α.  The
+  paper's C-term appears only if the denominator average is replaced by 1 before
+  expanding the α correction.
+* β-InfoNCE (*): the workshop text names β-InfoNCE without defining it.  The
+  paper's appendix C.1 uses Σ⁻¹B eigenvalues (a−c)/(a+c), i.e. B ∝ A0 − C at
+  β = ½.  "paper" weights the alignment term by 1/β (quartic scale 1); "derived"
+  weights the log-denominator by β, which scales the quartic term by β.  Without
+  weight decay both give the same collapse threshold, b_i ≤ 0 ⇔ c_i ≥ β·a_i/(1−β),
+  and differ only in amplitude; with weight decay γ the derived form collapses
+  at (1−β)·c_i + γ ≥ β·a_i and the paper form at ((1−β)/β)·c_i + γ ≥ a_i.
+* spectral contrastive: E[f(x) f(x′)ᵀ] for two views of one point is W A0 Wᵀ, so
+  the cross term gives 2·A0; the paper writes 2·C.
+* Barlow Twins: without batch-normalising the cross-correlation the diagonal
+  term −2 Tr[E f fᵀ] uses the positive pair, E[x x′ᵀ] = A0; the paper writes Σ.
+  The quartic term of Barlow Twins is not of the Tr[(WΣWᵀ)²] form; this table
+  models it with the common quartic term (documented as a model, not a result).
+* VICReg: its invariance term λ_inv·E‖f(x) − f(x′)‖² = 2λ_inv·Tr[W C Wᵀ] is the
+  only quadratic term (variance and covariance terms are quartic or enter through
+  the normalization penalty); the paper writes −A0.
+
+Example:
+    >>> from landscape.losses import quadratic_form
+    >>> qf = quadratic_form("weighted-infonce", form="paper", alpha=0.1, n_samples=50)
+    >>> round(float(qf.data_coef), 6), round(float(qf.aug_coef), 6)
+    (1.0, -0.018)
+"""
+from __future__ import annotations
+
+import dataclasses
+from typing import Any
+
+import jax
+import jax.numpy as jnp
+
+from landscape._validation import as_scalar
+
+__all__ = ["LOSSES", "FORMS", "QuadraticForm", "quadratic_form", "canonical_loss_name"]
+
+LOSSES = ("infonce", "weighted-infonce", "beta-infonce", "spectral", "barlow-twins", "vicreg")
+FORMS = ("derived", "paper")
+
+
+@dataclasses.dataclass(frozen=True)
+class QuadraticForm:
+    """B = data_coef·A0 + aug_coef·C, and the loss's quartic scale s."""
+
+    data_coef: Any
+    aug_coef: Any
+    quartic_scale: Any
+
+    def b_matrix(self, data_cov: jax.Array, aug_cov: jax.Array) -> jax.Array:
+        """The matrix B for the given covariances."""
+        return self.data_coef * data_cov + self.aug_coef * aug_cov
+
+
+jax.tree_util.register_dataclass(
+    QuadraticForm, data_fields=["data_coef", "aug_coef", "quartic_scale"], meta_fields=[]
+)
+
+
+def canonical_loss_name(loss: str) -> str:
+    """Normalise a loss name (``beta_infonce`` → ``beta-infonce``), or raise ValueError."""
+    name = str(loss).strip().lower().replace("_", "-")
+    aliases = {"info-nce": "infonce", "scl": "spectral", "spectral-contrastive": "spectral",
+               "bt": "barlow-twins", "barlowtwins": "barlow-twins"}
+    name = aliases.get(name, name)
+    if name not in LOSSES:
+        raise ValueError(f"loss must be one of {', '.join(LOSSES)}; got {loss!r}")
+    return name
+
+
+def _concrete(x) -> bool:
+    return not isinstance(x, jax.core.Tracer)
+
+
+def quadratic_form(
+    loss: str,
+    *,
+    form: str = "derived",
+    alpha: Any = 1.0,
+    n_samples: Any = None,
+    beta: Any = 0.5,
+    invariance_weight: Any = 1.0,
+) -> QuadraticForm:
+    """Coefficients of B = p·A0 + q·C for ``loss`` in the chosen ``form``.
+
+    Args:
+        loss: one of :data:`LOSSES`.
+        form: ``"derived"`` (default; the careful expansion) or ``"paper"``.
+        alpha: weight of the positive in the weighted-InfoNCE denominator, α ≥ 0.
+        n_samples: data-set size N (weighted InfoNCE only), N ≥ 1.
+        beta: β-InfoNCE weight, 0 < β ≤ 1.
+        invariance_weight: λ_inv of VICReg (derived form), ≥ 0.
+
+    The numeric arguments may be traced (they can be vmapped over); they are
+    validated whenever they are concrete.
+    """
+    name = canonical_loss_name(loss)
+    if form not in FORMS:
+        raise ValueError(f"form must be one of {', '.join(FORMS)}; got {form!r}")
+    one = jnp.asarray(1.0)
+    zero = jnp.asarray(0.0)
+    if name == "infonce":
+        return QuadraticForm(one, zero, one)
+    if name == "weighted-infonce":
+        if n_samples is None:
+            raise ValueError("n_samples is required for weighted-infonce (data-set size N >= 1)")
+        if _concrete(alpha):
+            as_scalar(alpha, "alpha", low=0.0)
+        if _concrete(n_samples):
+            as_scalar(n_samples, "n_samples", low=1.0)
+        if form == "paper":
+            return QuadraticForm(one, -(1.0 - jnp.asarray(alpha)) / jnp.asarray(n_samples), one)
+        n = jnp.asarray(n_samples)
+        return QuadraticForm(n / (n - 1.0 + jnp.asarray(alpha)), zero, one)
+    if name == "beta-infonce":
+        if _concrete(beta):
+            as_scalar(beta, "beta", low=0.0, high=1.0, low_inclusive=False)
+        b = jnp.asarray(beta)
+        if form == "paper":
+            return QuadraticForm(one, -(1.0 - b) / b, one)
+        return QuadraticForm(b, -(1.0 - b), b)
+    if name == "spectral":
+        return QuadraticForm(zero, 2.0 * one, one) if form == "paper" else QuadraticForm(2.0 * one, zero, one)
+    if name == "barlow-twins":
+        return QuadraticForm(2.0 * one, 2.0 * one, one) if form == "paper" else QuadraticForm(2.0 * one, zero, one)
+    # vicreg
+    if form == "paper":
+        return QuadraticForm(-one, zero, one)
+    if _concrete(invariance_weight):
+        as_scalar(invariance_weight, "invariance_weight", low=0.0)
+    return QuadraticForm(zero, -2.0 * jnp.asarray(invariance_weight), one)

@@ -1,0 +1,126 @@
+r"""Theorem 1: every stationary point of the effective landscape, in closed form.
+
+With V = W Σ^{1/2} and B̃ = Σ^{-1/2}(B − γI)Σ^{-1/2} = U Λ Uᵀ the loss is
+
+    L = k‖VᵀV − B̃/(2k)‖²_F − ‖B̃‖²_F/(4k),
+
+so the stationary points are
+
+    WᵀW = (1/(2k)) Σ^{-1/2} U M Λ Uᵀ Σ^{-1/2},
+
+with M a 0/1 diagonal mask that keeps only positive λ_i and at most d1 of them.
+Its loss is −Σ_{i∈M} λ_i²/(4k).  The global minimum keeps the top-min(d1, m)
+positive λ_i (m = number of positive λ): in the commuting case these are the
+largest b_i/s_i, not the largest b_i.  In the commuting case the kept Gram
+eigenvalue of direction i is b_i/(2k s_i²).
+
+Both routes need only two symmetric eigendecompositions and run under ``jit``
+and ``vmap``; :func:`stationary_points` enumerates masks and is for small d.
+
+Example:
+    >>> import landscape as ls
+    >>> p = ls.Problem.from_diagonal([3.0, 2.0, 1.0], [1.0, 3.0, 0.5])
+    >>> sol = ls.global_minimum(ls.effective_landscape(p, "infonce"), out_dim=3)
+    >>> [round(float(v), 5) for v in sol.gram_eigenvalues]
+    [0.22222, 0.09375, 0.04]
+"""
+from __future__ import annotations
+
+import itertools
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+
+from landscape.effective_landscape import EffectiveLandscape
+from landscape.solution import Solution, gram_spectrum
+
+__all__ = ["whitened_spectrum", "global_minimum", "stationary_points", "stationary_point_from_mask"]
+
+
+def _inverse_sqrt(sigma: jax.Array) -> jax.Array:
+    vals, vecs = jnp.linalg.eigh(sigma)
+    return (vecs / jnp.sqrt(vals)) @ vecs.T
+
+
+def whitened_spectrum(landscape: EffectiveLandscape) -> tuple[jax.Array, jax.Array, jax.Array]:
+    """(λ, U, Σ^{-1/2}): eigenpairs of Σ^{-1/2}(B − γI)Σ^{-1/2}, λ descending."""
+    inv_sqrt = _inverse_sqrt(landscape.sigma)
+    bt = inv_sqrt @ landscape.b_eff @ inv_sqrt
+    lam, u = jnp.linalg.eigh(0.5 * (bt + bt.T))
+    return lam[::-1], u[:, ::-1], inv_sqrt
+
+
+def stationary_point_from_mask(landscape: EffectiveLandscape, mask: jax.Array, out_dim: int,
+                               spectrum=None) -> Solution:
+    """The stationary point that keeps the whitened eigen-directions in ``mask``.
+
+    ``mask`` is a boolean vector over the descending whitened eigenvalues; entries
+    whose eigenvalue is not positive are dropped.  At most ``out_dim`` entries may
+    be set (the first ``out_dim`` set entries are used).
+    """
+    lam, u, inv_sqrt = whitened_spectrum(landscape) if spectrum is None else spectrum
+    d0 = lam.shape[0]
+    k = landscape.quartic
+    mask = jnp.asarray(mask, bool) & (lam > 0)
+    mask = mask & (jnp.cumsum(mask) <= out_dim)
+    lam_kept = jnp.where(mask, lam, 0.0)
+    proj = u.T @ inv_sqrt                       # rows: u_iᵀ Σ^{-1/2}
+    gram = proj.T @ ((lam_kept / (2.0 * k))[:, None] * proj)
+    rows = jnp.sqrt(lam_kept / (2.0 * k))[:, None] * proj
+    order = jnp.argsort(~mask, stable=True)     # kept rows first
+    rows = rows[order]
+    if out_dim <= d0:
+        w = rows[:out_dim]
+    else:
+        w = jnp.concatenate([rows, jnp.zeros((out_dim - d0, d0), rows.dtype)], axis=0)
+    directions = inv_sqrt @ u
+    directions = directions / jnp.linalg.norm(directions, axis=0, keepdims=True)
+    eig = gram_spectrum(w)
+    return Solution(
+        weights=w,
+        gram=0.5 * (gram + gram.T),
+        gram_eigenvalues=eig,
+        rank=jnp.sum(mask).astype(jnp.int32),
+        loss=-jnp.sum(lam_kept**2) / (4.0 * k),
+        whitened_eigenvalues=lam,
+        kept=mask,
+        directions=directions,
+    )
+
+
+def global_minimum(landscape: EffectiveLandscape, out_dim: int) -> Solution:
+    """The global minimum for any (B, Σ), commuting or not, with rank cap ``out_dim`` = d1.
+
+    Keeps the top-min(d1, m) positive eigenvalues of Σ^{-1/2}(B − γI)Σ^{-1/2}.
+    With ties at the cut the minimiser is not unique (the loss and spectrum are).
+    ``out_dim`` is static under ``jit``.
+    """
+    if int(out_dim) < 1:
+        raise ValueError(f"out_dim must be >= 1, got {out_dim}")
+    spectrum = whitened_spectrum(landscape)
+    mask = jnp.ones(spectrum[0].shape, bool)
+    return stationary_point_from_mask(landscape, mask, int(out_dim), spectrum)
+
+
+def stationary_points(landscape: EffectiveLandscape, out_dim: int, *, max_dim: int = 14) -> Solution:
+    """Every stationary point, one per admissible mask, stacked on a leading axis.
+
+    A mask is admissible when it keeps only directions with a positive whitened
+    eigenvalue and at most ``out_dim`` of them (the empty mask is the origin).
+    Enumeration is exponential in d0, so it is limited to d0 ≤ ``max_dim``.
+    Needs concrete (non-traced) input.  Order: by number kept, then lexicographic.
+    """
+    d0 = landscape.dim
+    if d0 > max_dim:
+        raise ValueError(f"stationary_points enumerates 2^d masks; d0 = {d0} exceeds max_dim = {max_dim}")
+    spectrum = whitened_spectrum(landscape)
+    positive = [i for i, v in enumerate(np.asarray(spectrum[0])) if v > 0]
+    masks = []
+    for r in range(0, min(len(positive), out_dim) + 1):
+        for combo in itertools.combinations(positive, r):
+            m = np.zeros(d0, bool)
+            m[list(combo)] = True
+            masks.append(m)
+    masks = jnp.asarray(np.stack(masks))
+    return jax.vmap(lambda m: stationary_point_from_mask(landscape, m, out_dim, spectrum))(masks)

@@ -1,0 +1,36 @@
+"""Test configuration: float64 or float32 from JAX_ENABLE_X64, with matching tolerances.
+
+`make test` runs the suite once with JAX_ENABLE_X64=1 and once with 0.  Tests
+that need float64 carry the ``x64_only`` marker and are skipped in float32.
+"""
+import os
+
+import jax
+import pytest
+
+X64 = os.environ.get("JAX_ENABLE_X64", "1").lower() not in ("0", "false", "")
+jax.config.update("jax_enable_x64", X64)
+jax.config.update("jax_numpy_rank_promotion", "raise")
+
+
+def pytest_collection_modifyitems(config, items):
+    if X64:
+        return
+    skip = pytest.mark.skip(reason="needs float64 (JAX_ENABLE_X64=1)")
+    for item in items:
+        if "x64_only" in item.keywords:
+            item.add_marker(skip)
+
+
+@pytest.fixture
+def x64() -> bool:
+    """Whether the suite runs in float64."""
+    return X64
+
+
+@pytest.fixture
+def tol() -> dict:
+    """Tolerances for the active precision: exact ≈ closed-form identities, flow ≈ converged dynamics."""
+    if X64:
+        return {"exact": 1e-10, "flow": 1e-6, "loose": 1e-4}
+    return {"exact": 2e-4, "flow": 2e-3, "loose": 2e-2}
