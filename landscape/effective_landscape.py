@@ -25,7 +25,7 @@ Example:
     >>> land = ls.effective_landscape(p, "infonce")
     >>> w = jnp.array([[0.3, 0.0], [0.0, 0.2]])
     >>> round(float(ls.loss(land, w)), 6)
-    -0.1739
+    -0.174
 """
 from __future__ import annotations
 
@@ -167,7 +167,7 @@ def spectral_halves_slice(
 
     def one(a, b):
         scaled = s * jnp.where(top, a, b)
-        return loss(landscape, (u * scaled) @ vt)
+        return loss(landscape, (u * scaled[None, :]) @ vt)
 
     ra, rb = jnp.broadcast_arrays(jnp.asarray(r_large, w.dtype), jnp.asarray(r_small, w.dtype))
     flat = jax.vmap(one)(ra.ravel(), rb.ravel())

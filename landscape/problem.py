@@ -102,10 +102,16 @@ class Problem:
         return cls.from_arrays(a, float(s2[0]) * np.eye(d))
 
     # ---------------------------------------------------------------- properties
-    def is_commuting(self, atol: float = 1e-10) -> bool:
-        """Whether A0 C = C A0 (Assumption 1), checked on concrete values."""
+    def is_commuting(self, atol: float | None = None) -> bool:
+        """Whether A0 C = C A0 (Assumption 1), checked on concrete values.
+
+        ``atol`` is relative to ‖A0‖·‖C‖; by default 1e-10 in float64 and a few
+        hundred machine epsilons in lower precision.
+        """
         a0 = np.asarray(self.data_cov)
         c = np.asarray(self.aug_cov)
+        if atol is None:
+            atol = max(1e-10, 500 * float(np.finfo(a0.dtype).eps))
         comm = a0 @ c - c @ a0
         scale = max(1.0, float(np.abs(a0).max()) * float(np.abs(c).max()))
         return bool(np.abs(comm).max() <= atol * scale)

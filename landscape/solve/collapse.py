@@ -60,7 +60,7 @@ class Threshold(NamedTuple):
     collapsed_above: jax.Array
 
 
-def common_eigenbasis(problem: Problem, atol: float = 1e-10) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+def common_eigenbasis(problem: Problem, atol: float | None = None) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """(V, a, c): an orthonormal basis V diagonalising both A0 and C, with their eigenvalues.
 
     For diagonal problems V is the identity (input order is kept).  Raises

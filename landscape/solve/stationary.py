@@ -40,7 +40,7 @@ __all__ = ["whitened_spectrum", "global_minimum", "stationary_points", "stationa
 
 def _inverse_sqrt(sigma: jax.Array) -> jax.Array:
     vals, vecs = jnp.linalg.eigh(sigma)
-    return (vecs / jnp.sqrt(vals)) @ vecs.T
+    return (vecs / jnp.sqrt(vals)[None, :]) @ vecs.T
 
 
 def whitened_spectrum(landscape: EffectiveLandscape) -> tuple[jax.Array, jax.Array, jax.Array]:
