@@ -1,0 +1,819 @@
+r"""Command-line interface: ``landscape solve``, ``landscape flow`` and ``landscape run``.
+
+``solve``  prints the closed-form global minimum of one effective landscape;
+``flow``   runs gradient descent (optax) on it and compares with the closed form;
+``run``    is the default job of ``make run``: a built-in problem, a printed
+           summary, a (σ², γ) phase diagram and a JSON summary under ``--out``.
+
+Exit codes: 0 success, 1 a ``flow`` run diverged, 2 bad input (one line on stderr
+that names the offending argument; never a traceback).
+
+Precision: the CLI runs in float64 unless the environment sets
+``JAX_ENABLE_X64=0`` (or ``false``/``no``/``off``), in which case it runs in float32.
+
+Non-finite numbers in the JSON output are written as the strings ``"inf"``,
+``"-inf"`` and ``"nan"``, so the output is strict JSON (``float("inf")`` reads
+them back in Python).
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import os
+import re
+import sys
+import time
+from pathlib import Path
+from typing import Any, Sequence
+
+import numpy as np
+
+__all__ = ["main", "build_parser", "EXIT_OK", "EXIT_DIVERGED", "EXIT_USAGE"]
+
+EXIT_OK = 0
+EXIT_DIVERGED = 1
+EXIT_USAGE = 2
+
+_FALSE_WORDS = ("0", "false", "no", "off", "n", "f")
+
+# The built-in problem of `landscape run`: eight input directions with decreasing
+# data variance and isotropic augmentation noise.
+DEFAULT_DATA_VARIANCES = (4.0, 3.0, 2.2, 1.6, 1.1, 0.7, 0.4, 0.2)
+DEFAULT_SIGMA2 = 0.5
+DEFAULT_BETA = 0.5
+
+
+class CLIError(Exception):
+    """Bad command-line input: reported as one line on stderr with exit code 2."""
+
+    def __init__(self, message: str, prog: str | None = None):
+        super().__init__(message)
+        self.prog = prog
+
+
+class _Parser(argparse.ArgumentParser):
+    """An ArgumentParser whose errors become :class:`CLIError` (one line, exit 2)."""
+
+    def error(self, message):  # noqa: D401 - argparse API
+        raise CLIError(message, prog=self.prog)
+
+
+# --------------------------------------------------------------------------- precision
+def _configure_precision() -> None:
+    """float64 unless the environment asks for float32 via JAX_ENABLE_X64=0."""
+    import jax
+
+    env = os.environ.get("JAX_ENABLE_X64")
+    if env is not None and env.strip().lower() in _FALSE_WORDS:
+        jax.config.update("jax_enable_x64", False)
+    else:
+        jax.config.update("jax_enable_x64", True)
+
+
+# --------------------------------------------------------------------------- JSON helpers
+def _num(x) -> Any:
+    """A JSON-safe Python number: non-finite floats become "inf", "-inf" or "nan"."""
+    if isinstance(x, (bool, np.bool_)):
+        return bool(x)
+    if isinstance(x, (int, np.integer)):
+        return int(x)
+    v = float(x)
+    if math.isnan(v):
+        return "nan"
+    if math.isinf(v):
+        return "inf" if v > 0 else "-inf"
+    return v
+
+
+def _nums(arr) -> list:
+    return [_num(v) for v in np.asarray(arr).ravel().tolist()]
+
+
+def _dump(obj) -> str:
+    return json.dumps(obj, indent=2, allow_nan=False)
+
+
+# --------------------------------------------------------------------------- parsing
+def _add_problem_options(p: argparse.ArgumentParser) -> None:
+    from landscape.losses.effective import FORMS, LOSSES
+
+    g = p.add_argument_group("problem (diagonal: --a with --c or --sigma2; full: --data-cov with --aug-cov or --sigma2)")
+    g.add_argument("--a", metavar="A1,A2,...", help="diagonal data variances a_i (A0 = diag(a))")
+    g.add_argument("--c", metavar="C1,C2,...",
+                   help="diagonal augmentation variances c_i (C = diag(c)); one value means C = c·I")
+    g.add_argument("--sigma2", metavar="S", help="isotropic augmentation C = S·I")
+    g.add_argument("--data-cov", metavar="FILE.npy", help="data covariance A0 as a .npy matrix")
+    g.add_argument("--aug-cov", metavar="FILE.npy", help="augmentation covariance C as a .npy matrix")
+    g = p.add_argument_group("loss")
+    g.add_argument("--loss", choices=LOSSES, default="infonce", help="SSL loss (default: infonce)")
+    g.add_argument("--form", choices=FORMS, default="derived",
+                   help="which loss → B table to use (default: derived; 'paper' reproduces the paper)")
+    g.add_argument("--weight-decay", default="0", metavar="GAMMA", help="weight decay γ ≥ 0 (default 0)")
+    g.add_argument("--out-dim", default=None, metavar="D1", help="output dimension d1 (default: d0)")
+    g.add_argument("--alpha", default="1", help="weighted-infonce: weight α ≥ 0 of the positive (default 1)")
+    g.add_argument("--beta", default="0.5", help="beta-infonce: β in (0, 1] (default 0.5)")
+    g.add_argument("--n-samples", default=None, metavar="N",
+                   help="weighted-infonce: data-set size N ≥ 1 (required for that loss)")
+    g.add_argument("--invariance-weight", default="1", metavar="LAMBDA",
+                   help="vicreg (derived form): invariance weight λ_inv ≥ 0 (default 1)")
+    g.add_argument("--quartic", default="1", metavar="K",
+                   help="quartic coefficient k > 0 (1 = paper, 0.75 = exact Gaussian cumulant; default 1)")
+    p.add_argument("--json", action="store_true", help="print one JSON object instead of a table")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The argument parser of the ``landscape`` command."""
+    from landscape import __version__
+
+    parser = _Parser(prog="landscape", description="The loss landscape of self-supervised learning, solved.")
+    parser.add_argument("--version", action="version", version=f"landscape {__version__}")
+    sub = parser.add_subparsers(dest="command", metavar="{solve,flow,run}")
+    sub.required = True
+
+    p = sub.add_parser("solve", help="closed-form global minimum of the effective landscape",
+                       description="Print the closed-form global minimum (Theorem 1) and collapse diagnostics.")
+    _add_problem_options(p)
+
+    p = sub.add_parser("flow", help="gradient descent from a small random init, compared with the closed form",
+                       description="Run gradient descent (optax) and compare with the closed-form minimum.")
+    _add_problem_options(p)
+    g = p.add_argument_group("optimisation")
+    g.add_argument("--optimizer", choices=("sgd", "momentum", "adam"), default="sgd",
+                   help="optax optimizer (momentum = heavy ball, 0.9; default sgd)")
+    g.add_argument("--lr", default="auto",
+                   help="learning rate > 0; 'auto' (default) = half of max_stable_learning_rate at the "
+                        "closed-form minimum for sgd/momentum, 1e-3 for adam")
+    g.add_argument("--steps", default="5000", help="number of steps ≥ 1 (default 5000)")
+    g.add_argument("--init-scale", default="1e-3", help="std of the random initial W, > 0 (default 1e-3)")
+    g.add_argument("--seed", default="0", help="PRNG seed, integer (default 0)")
+
+    p = sub.add_parser("run", help="the default job: built-in problem, summary, phase diagram",
+                       description="Solve a built-in problem (d = 8, isotropic augmentation), print a summary "
+                                   "and write a (σ², γ) phase diagram, a spectrum plot and summary.json.")
+    p.add_argument("--out", default="out", help="output folder (default: out)")
+    p.add_argument("--grid", default="201", help="grid points per axis of the phase diagram, 8..2000 (default 201)")
+    p.add_argument("--seed", default="0", help="PRNG seed of the gradient-descent check (default 0)")
+    p.add_argument("--json", action="store_true", help="print the JSON summary instead of the text summary")
+    return parser
+
+
+def _float(text, opt: str, *, low=None, high=None, low_inclusive=True, high_inclusive=True) -> float:
+    from landscape._validation import as_scalar
+
+    try:
+        return as_scalar(text, opt, low=low, high=high, low_inclusive=low_inclusive, high_inclusive=high_inclusive)
+    except ValueError as e:
+        raise CLIError(str(e)) from None
+
+
+def _int(text, opt: str, *, low=None, high=None) -> int:
+    try:
+        v = int(str(text).strip())
+    except ValueError:
+        raise CLIError(f"{opt} must be an integer, got {text!r}") from None
+    if low is not None and v < low:
+        raise CLIError(f"{opt} must be >= {low}, got {v}")
+    if high is not None and v > high:
+        raise CLIError(f"{opt} must be <= {high}, got {v}")
+    return v
+
+
+def _float_list(text: str, opt: str) -> np.ndarray:
+    parts = [t.strip() for t in str(text).split(",")]
+    if not parts or any(t == "" for t in parts):
+        raise CLIError(f"{opt} must be a comma-separated list of numbers, got {text!r}")
+    try:
+        return np.array([float(t) for t in parts])
+    except ValueError:
+        raise CLIError(f"{opt} must be a comma-separated list of numbers, got {text!r}") from None
+
+
+def _load_npy(path: str, opt: str) -> np.ndarray:
+    """Load a numeric matrix from a .npy file without ever unpickling."""
+    try:
+        arr = np.load(path, allow_pickle=False)
+    except FileNotFoundError:
+        raise CLIError(f"{opt}: file not found: {path}") from None
+    except (OSError, ValueError, EOFError) as e:
+        reason = str(e).splitlines()[0] if str(e) else type(e).__name__
+        raise CLIError(f"{opt}: cannot read {path} as a .npy array ({reason})") from None
+    if not isinstance(arr, np.ndarray):  # an .npz archive
+        if hasattr(arr, "close"):
+            arr.close()
+        raise CLIError(f"{opt}: {path} is not a single .npy array")
+    if arr.dtype.kind not in "biuf":
+        raise CLIError(f"{opt}: {path} must hold real numbers, got dtype {arr.dtype}")
+    return arr.astype(float)
+
+
+_FIELD_RE_CACHE: dict[tuple, re.Pattern] = {}
+
+
+def _translate(message: str, mapping: dict[str, str]) -> str:
+    """Replace library field names (data_var, weight_decay, ...) by CLI option names."""
+    keys = tuple(sorted(mapping, key=len, reverse=True))
+    pat = _FIELD_RE_CACHE.get(keys)
+    if pat is None:
+        pat = re.compile(r"\b(" + "|".join(re.escape(k) for k in keys) + r")\b")
+        _FIELD_RE_CACHE[keys] = pat
+    text = pat.sub(lambda m: mapping[m.group(1)], message)
+    return " ".join(text.split())
+
+
+_SIGMA_FIELD = "sigma = data_cov + aug_cov"
+_COMMON_FIELDS = {
+    "weight_decay": "--weight-decay",
+    "quartic": "--quartic",
+    "alpha": "--alpha",
+    "beta": "--beta",
+    "n_samples": "--n-samples",
+    "invariance_weight": "--invariance-weight",
+    "out_dim": "--out-dim",
+    "sigma2": "--sigma2",
+}
+
+
+class _Setup:
+    """Parsed problem, loss parameters and the map from library fields to options."""
+
+    def __init__(self, args):
+        import landscape as ls
+
+        self.args = args
+        self.loss = args.loss
+        self.form = args.form
+        mapping = dict(_COMMON_FIELDS)
+        if args.a is not None and (args.data_cov is not None or args.aug_cov is not None):
+            raise CLIError("give either --a (diagonal) or --data-cov (full matrix), not both")
+        if args.c is not None and args.sigma2 is not None:
+            raise CLIError("give either --c or --sigma2, not both")
+        if args.aug_cov is not None and args.sigma2 is not None:
+            raise CLIError("give either --aug-cov or --sigma2, not both")
+        if args.c is not None and args.data_cov is not None:
+            raise CLIError("--c goes with --a; use --aug-cov (or --sigma2) with --data-cov")
+        self.sigma2 = None if args.sigma2 is None else _float(args.sigma2, "--sigma2", low=0.0)
+        self.weight_decay = _float(args.weight_decay, "--weight-decay", low=0.0)
+        self.quartic = _float(args.quartic, "--quartic", low=0.0, low_inclusive=False)
+        self.alpha = _float(args.alpha, "--alpha", low=0.0)
+        self.beta = _float(args.beta, "--beta", low=0.0, high=1.0, low_inclusive=False)
+        self.invariance_weight = _float(args.invariance_weight, "--invariance-weight", low=0.0)
+        self.n_samples = None if args.n_samples is None else _float(args.n_samples, "--n-samples", low=1.0)
+        if self.loss == "weighted-infonce" and self.n_samples is None:
+            raise CLIError("--n-samples is required for --loss weighted-infonce (data-set size N >= 1)")
+
+        try:
+            if args.a is not None:
+                a = _float_list(args.a, "--a")
+                mapping.update(data_var="--a", data_cov="--a")
+                if args.c is not None:
+                    c = _float_list(args.c, "--c")
+                    mapping.update(aug_var="--c", aug_cov="--c")
+                    mapping[_SIGMA_FIELD] = "Σ = A0 + C = diag(a + c) from --a and --c"
+                elif self.sigma2 is not None:
+                    c = np.array([self.sigma2])
+                    mapping.update(aug_var="--sigma2", aug_cov="--sigma2")
+                    mapping[_SIGMA_FIELD] = "Σ = A0 + C from --a and --sigma2"
+                else:
+                    raise CLIError("--a needs --c (diagonal augmentation variances) or --sigma2")
+                if c.size not in (1, a.size):
+                    raise CLIError(f"--a and --c must have the same length, got {a.size} and {c.size}")
+                self.problem = ls.Problem.from_diagonal(a, c)
+            elif args.data_cov is not None:
+                a0 = _load_npy(args.data_cov, "--data-cov")
+                mapping.update(data_cov="--data-cov", data_var="--data-cov")
+                if args.aug_cov is not None:
+                    c = _load_npy(args.aug_cov, "--aug-cov")
+                    mapping.update(aug_cov="--aug-cov")
+                    mapping[_SIGMA_FIELD] = "Σ = A0 + C from --data-cov and --aug-cov"
+                    self.problem = ls.Problem.from_arrays(a0, c)
+                elif self.sigma2 is not None:
+                    mapping.update(aug_cov="--sigma2")
+                    mapping[_SIGMA_FIELD] = "Σ = A0 + C from --data-cov and --sigma2"
+                    self.problem = ls.Problem.isotropic(a0, self.sigma2)
+                else:
+                    raise CLIError("--data-cov needs --aug-cov or --sigma2")
+            else:
+                raise CLIError("a problem is required: --a with --c/--sigma2, or --data-cov with --aug-cov/--sigma2")
+            self.mapping = mapping
+            d0 = self.problem.dim
+            self.out_dim = d0 if args.out_dim is None else _int(args.out_dim, "--out-dim", low=1)
+            self.landscape = ls.effective_landscape(
+                self.problem, self.loss, form=self.form, quartic=self.quartic,
+                weight_decay=self.weight_decay, **self.loss_kwargs)
+        except ValueError as e:
+            raise CLIError(_translate(str(e), mapping)) from None
+
+    @property
+    def loss_kwargs(self) -> dict:
+        return dict(alpha=self.alpha, n_samples=self.n_samples, beta=self.beta,
+                    invariance_weight=self.invariance_weight)
+
+    @property
+    def threshold_kwargs(self) -> dict:
+        return dict(form=self.form, **self.loss_kwargs)
+
+
+# --------------------------------------------------------------------------- solve
+def _isotropic_aug(problem) -> float | None:
+    c = np.asarray(problem.aug_cov, dtype=float)
+    c0 = float(c[0, 0])
+    if np.allclose(c, c0 * np.eye(c.shape[0]), rtol=0.0, atol=1e-12 * max(1.0, abs(c0))):
+        return c0
+    return None
+
+
+def _threshold_json(th, a, c=None) -> dict:
+    out = {"a": _nums(a)}
+    if c is not None:
+        out["c"] = _nums(c)
+    out["value"] = _nums(th.value)
+    out["collapsed_above"] = [bool(v) for v in np.asarray(th.collapsed_above)]
+    return out
+
+
+def solve_report(setup: _Setup) -> dict:
+    """The ``solve`` JSON object for a parsed setup."""
+    import jax
+    import jax.numpy as jnp
+
+    import landscape as ls
+    from landscape.solve.collapse import common_eigenbasis
+
+    problem, land = setup.problem, setup.landscape
+    sol = ls.global_minimum(land, setup.out_dim)
+    b_eig = np.asarray(jnp.linalg.eigvalsh(land.b_eff))[::-1]
+    gram = np.asarray(sol.gram, dtype=float)
+    diagonal = problem.is_diagonal()
+    commuting = problem.is_commuting()
+    iso = _isotropic_aug(problem)
+
+    per_direction = None
+    if commuting:
+        v, a, c = common_eigenbasis(problem)
+        b_dir = np.einsum("ji,jk,ki->i", v, np.asarray(land.b_eff, float), v)
+        lam_dir = np.einsum("ji,jk,ki->i", v, gram, v)
+        lam_dir = np.where(np.abs(lam_dir) <= 1e-12 * max(1.0, float(np.abs(lam_dir).max())), 0.0, lam_dir)
+        top = float(np.max(np.abs(lam_dir))) if lam_dir.size else 0.0
+        kept = lam_dir > 1e-6 * top if top > 0 else np.zeros(a.shape, bool)
+        per_direction = {
+            "a": _nums(a), "c": _nums(c), "s": _nums(a + c), "b": _nums(b_dir),
+            "gram": _nums(lam_dir), "kept": [bool(k) for k in kept],
+            "basis": "input coordinates" if diagonal else "common eigenbasis of A0 and C (eigh order)",
+        }
+
+    tk = setup.threshold_kwargs
+    crit_s2 = crit_wd = crit_n = None
+    try:
+        if setup.sigma2 is not None or iso is not None:
+            th = ls.critical_sigma2(problem, setup.loss, weight_decay=setup.weight_decay, **tk)
+            _, a_only, _ = common_eigenbasis(ls.Problem(problem.data_cov, jnp.zeros_like(problem.data_cov)))
+            crit_s2 = _threshold_json(th, a_only)
+        if commuting:
+            th = ls.critical_weight_decay(problem, setup.loss, **tk)
+            crit_wd = _threshold_json(th, np.asarray(per_direction["a"], float),
+                                      np.asarray(per_direction["c"], float))
+            if setup.loss == "weighted-infonce" and setup.form == "paper":
+                th = ls.critical_n_samples(problem, alpha=setup.alpha, weight_decay=setup.weight_decay)
+                crit_n = _threshold_json(th, np.asarray(per_direction["a"], float),
+                                         np.asarray(per_direction["c"], float))
+    except ValueError as e:
+        raise CLIError(_translate(str(e), setup.mapping)) from None
+
+    return {
+        "command": "solve",
+        "version": ls.__version__,
+        "dtype": str(np.asarray(land.b).dtype),
+        "loss_name": setup.loss,
+        "form": setup.form,
+        "quartic": _num(setup.quartic),
+        "effective_quartic": _num(np.asarray(land.quartic)),
+        "weight_decay": _num(setup.weight_decay),
+        "loss_parameters": {k: (None if v is None else _num(v)) for k, v in setup.loss_kwargs.items()},
+        "dim": int(problem.dim),
+        "out_dim": int(setup.out_dim),
+        "diagonal": bool(diagonal),
+        "commuting": bool(commuting),
+        "isotropic_sigma2": None if iso is None else _num(iso),
+        "gram_eigenvalues": _nums(sol.gram_eigenvalues),
+        "rank": int(sol.rank),
+        "predicted_rank": int(ls.predicted_rank(land, setup.out_dim)),
+        "loss": _num(sol.loss),
+        "b_eigenvalues": _nums(b_eig),
+        "whitened_eigenvalues": _nums(sol.whitened_eigenvalues),
+        "direction_eigenvalues": _nums(np.diag(gram)) if diagonal else None,
+        "per_direction": per_direction,
+        "origin": ls.origin_type(land),
+        "critical_sigma2": crit_s2,
+        "critical_weight_decay": crit_wd,
+        "critical_n_samples": crit_n,
+        "jax_backend": jax.default_backend(),
+    }
+
+
+def _g(v, digits: int) -> str:
+    """Format a JSON number (or its "inf"/"nan" string) with ``digits`` significant digits."""
+    return v if isinstance(v, str) else f"{v:.{digits}g}"
+
+
+def _fmt(v, width=11, digits=6) -> str:
+    if isinstance(v, str):
+        return v.rjust(width)
+    return f"{v:{width}.{digits}g}"
+
+
+def _header(report: dict) -> str:
+    params = []
+    if report["loss_name"] == "weighted-infonce":
+        lp = report["loss_parameters"]
+        params.append(f"α={lp['alpha']:g}, N={lp['n_samples']:g}")
+    if report["loss_name"] == "beta-infonce":
+        params.append(f"β={report['loss_parameters']['beta']:g}")
+    if report["loss_name"] == "vicreg" and report["form"] == "derived":
+        params.append(f"λ_inv={report['loss_parameters']['invariance_weight']:g}")
+    ptxt = f" ({', '.join(params)})" if params else ""
+    return (f"loss {report['loss_name']}{ptxt}, {report['form']} form, k={report['quartic']:g} "
+            f"(effective {report['effective_quartic']:g}), γ={report['weight_decay']:g}, "
+            f"d0={report['dim']}, d1={report['out_dim']}, {report['dtype']}")
+
+
+def format_solve(report: dict) -> str:
+    """A readable text table of a ``solve`` report."""
+    lines = [f"landscape {report['version']} solve: {_header(report)}"]
+    kind = ("diagonal" if report["diagonal"] else "commuting" if report["commuting"] else "non-commuting")
+    lines.append(f"problem: {kind} A0 and C" + (f", isotropic C = {report['isotropic_sigma2']:g}·I"
+                                                if report["isotropic_sigma2"] is not None else ""))
+    lines.append(f"origin: {report['origin']}   rank: {report['rank']} (predicted {report['predicted_rank']})   "
+                 f"loss: {report['loss']:.10g}")
+    pd = report["per_direction"]
+    if pd is not None:
+        lines.append("")
+        head = ["dir", "a_i", "c_i", "b_i", "λ_i", "kept"]
+        lines.append(f"{head[0]:>4}" + "".join(_fmt(h) for h in head[1:5]) + f"{head[5]:>6}")
+        for i in range(len(pd["a"])):
+            row = [pd["a"][i], pd["c"][i], pd["b"][i], pd["gram"][i]]
+            lines.append(f"{i:>4}" + "".join(_fmt(v) for v in row) + f"{'yes' if pd['kept'][i] else 'no':>6}")
+        lines.append("b_i: eigenvalue of B − γI; λ_i: eigenvalue of WᵀW" +
+                     (" (input coordinates)" if report["diagonal"] else " (common eigenbasis of A0 and C)"))
+    else:
+        lines.append("")
+        lines.append("A0 and C do not commute: directions are the whitened eigen-directions.")
+        lines.append(f"{'i':>4}{'λ̃_i (whitened)':>18}{'λ_i (WᵀW)':>14}")
+        for i, (w, g) in enumerate(zip(report["whitened_eigenvalues"], report["gram_eigenvalues"])):
+            lines.append(f"{i:>4}{_fmt(w, 18)}{_fmt(g, 14)}")
+    for key, name in (("critical_sigma2", "critical σ²"), ("critical_weight_decay", "critical γ"),
+                      ("critical_n_samples", "critical N")):
+        th = report[key]
+        if th is None:
+            continue
+        parts = []
+        for v, above in zip(th["value"], th["collapsed_above"]):
+            if v == "inf":
+                parts.append("never" if above else "always")
+            else:
+                parts.append(f"{'≥' if above else '≤'}{v:.4g}")
+        lines.append(f"{name} per direction (collapsed when the parameter is …): " + ", ".join(parts))
+    return "\n".join(lines)
+
+
+# --------------------------------------------------------------------------- flow
+def _optimizer(name: str, lr: float):
+    import optax
+
+    if name == "sgd":
+        return optax.sgd(lr)
+    if name == "momentum":
+        return optax.sgd(lr, momentum=0.9)
+    return optax.adam(lr)
+
+
+def flow_report(setup: _Setup, args) -> dict:
+    """Run gradient descent and compare with the closed form; the ``flow`` JSON object."""
+    import jax
+
+    import landscape as ls
+
+    steps = _int(args.steps, "--steps", low=1)
+    init_scale = _float(args.init_scale, "--init-scale", low=0.0, low_inclusive=False)
+    seed = _int(args.seed, "--seed")
+    auto_lr = str(args.lr).strip().lower() == "auto"
+    if not auto_lr:
+        lr = _float(args.lr, "--lr", low=0.0, low_inclusive=False)
+    try:
+        from landscape import flow as lsflow
+    except ImportError as e:  # pragma: no cover - flow.py ships with the package
+        raise CLIError(f"landscape.flow is not available ({e})") from None
+
+    land = setup.landscape
+    cf = ls.global_minimum(land, setup.out_dim)
+    max_lr = float(lsflow.max_stable_learning_rate(land, cf.weights))
+    if auto_lr:
+        lr = 1e-3 if args.optimizer == "adam" else 0.5 * max_lr
+        if not math.isfinite(lr) or lr <= 0:
+            lr = 1e-2
+        lr_source = "auto"
+    else:
+        lr_source = "given"
+    w0 = lsflow.random_init(jax.random.PRNGKey(seed), setup.out_dim, setup.problem.dim,
+                            scale=init_scale, dtype=land.b.dtype)
+    t0 = time.perf_counter()
+    sol = lsflow.gradient_descent(land, w0, optimizer=_optimizer(args.optimizer, lr), steps=steps)
+    jax.block_until_ready(sol.weights)
+    elapsed = time.perf_counter() - t0
+
+    eig = np.asarray(sol.gram_eigenvalues, dtype=float)
+    eig_cf = np.asarray(cf.gram_eigenvalues, dtype=float)
+    loss_gd = float(sol.loss)
+    loss_cf = float(cf.loss)
+    diverged = bool(sol.diverged) if sol.diverged is not None else not np.all(np.isfinite(eig))
+    step = int(sol.diverged_step) if sol.diverged_step is not None else -1
+    with np.errstate(invalid="ignore"):
+        max_diff = float(np.max(np.abs(eig - eig_cf)))
+    denom = abs(loss_cf) if loss_cf != 0.0 else 1.0
+    return {
+        "command": "flow",
+        "version": ls.__version__,
+        "dtype": str(np.asarray(land.b).dtype),
+        "loss_name": setup.loss,
+        "form": setup.form,
+        "quartic": _num(setup.quartic),
+        "effective_quartic": _num(np.asarray(land.quartic)),
+        "weight_decay": _num(setup.weight_decay),
+        "loss_parameters": {k: (None if v is None else _num(v)) for k, v in setup.loss_kwargs.items()},
+        "dim": int(setup.problem.dim),
+        "out_dim": int(setup.out_dim),
+        "optimizer": args.optimizer,
+        "lr": _num(lr),
+        "lr_source": lr_source,
+        "max_stable_learning_rate": _num(max_lr),
+        "steps": steps,
+        "init_scale": _num(init_scale),
+        "seed": seed,
+        "gram_eigenvalues": _nums(eig),
+        "rank": int(sol.rank),
+        "loss": _num(loss_gd),
+        "diverged": diverged,
+        "diverged_step": step,
+        "closed_form": {
+            "gram_eigenvalues": _nums(eig_cf),
+            "rank": int(cf.rank),
+            "loss": _num(loss_cf),
+        },
+        "distance_to_closed_form": {
+            "max_abs_eigenvalue_diff": _num(max_diff),
+            "relative_loss_gap": _num((loss_gd - loss_cf) / denom),
+        },
+        "elapsed_s": round(elapsed, 4),
+    }
+
+
+def format_flow(report: dict) -> str:
+    """A readable summary of a ``flow`` report."""
+    lines = [f"landscape {report['version']} flow: {_header(report)}"]
+    lines.append(f"optimizer {report['optimizer']}, lr {report['lr']:.6g} ({report['lr_source']}; "
+                 f"max stable {report['max_stable_learning_rate']:.6g}), {report['steps']} steps, "
+                 f"init scale {report['init_scale']:g}, seed {report['seed']}, {report['elapsed_s']:.2f} s")
+    cf = report["closed_form"]
+    lines.append("")
+    lines.append(f"{'i':>4}{'λ_i (flow)':>16}{'λ_i (closed form)':>20}")
+    for i, (g, c) in enumerate(zip(report["gram_eigenvalues"], cf["gram_eigenvalues"])):
+        lines.append(f"{i:>4}{_fmt(g, 16, 8)}{_fmt(c, 20, 8)}")
+    dist = report["distance_to_closed_form"]
+    lines.append("")
+    lines.append(f"rank {report['rank']} (closed form {cf['rank']}), loss {_g(report['loss'], 12)} "
+                 f"(closed form {_g(cf['loss'], 12)})")
+    lines.append(f"distance to closed form: max |Δλ| = {_g(dist['max_abs_eigenvalue_diff'], 3)}, "
+                 f"relative loss gap = {_g(dist['relative_loss_gap'], 3)}")
+    lines.append(f"diverged: {report['diverged']}" +
+                 (f" at step {report['diverged_step']}" if report["diverged"] else ""))
+    return "\n".join(lines)
+
+
+# --------------------------------------------------------------------------- run
+def _grid_ranks(a, loss_name, sigma2, gamma, out_dim, **loss_kwargs):
+    """Closed-form rank on the (γ, σ²) grid, vmapped under jit; shape (len(gamma), len(sigma2))."""
+    import jax
+    import jax.numpy as jnp
+
+    import landscape as ls
+
+    a0 = jnp.diag(jnp.asarray(a))
+    eye = jnp.eye(a0.shape[0], dtype=a0.dtype)
+
+    def one(s2, g):
+        land = ls.effective_landscape(ls.Problem(a0, s2 * eye), loss_name, weight_decay=g, **loss_kwargs)
+        return ls.global_minimum(land, out_dim).rank
+
+    fn = jax.jit(jax.vmap(jax.vmap(one, in_axes=(0, None)), in_axes=(None, 0)))
+    return np.asarray(fn(jnp.asarray(sigma2, a0.dtype), jnp.asarray(gamma, a0.dtype)))
+
+
+def _sigma2_spectra(a, loss_name, sigma2, out_dim, **loss_kwargs):
+    """Per-direction WᵀW eigenvalue (input order) against σ² at γ = 0; shape (len(sigma2), d)."""
+    import jax
+    import jax.numpy as jnp
+
+    import landscape as ls
+
+    a0 = jnp.diag(jnp.asarray(a))
+    eye = jnp.eye(a0.shape[0], dtype=a0.dtype)
+
+    def one(s2):
+        land = ls.effective_landscape(ls.Problem(a0, s2 * eye), loss_name, **loss_kwargs)
+        return jnp.diagonal(ls.global_minimum(land, out_dim).gram)
+
+    return np.asarray(jax.jit(jax.vmap(one))(jnp.asarray(sigma2, a0.dtype)))
+
+
+def _analytic_ranks(p, q, a, sigma2, gamma, out_dim):
+    """#{i : p·a_i + q·σ² − γ > 0} ∧ d1 on the grid, and the smallest |b_i| (distance to a boundary)."""
+    b = (p * np.asarray(a)[None, None, :] + q * np.asarray(sigma2)[None, :, None]
+         - np.asarray(gamma)[:, None, None])
+    return np.minimum((b > 0).sum(axis=-1), out_dim), np.abs(b).min(axis=-1)
+
+
+def run_job(out_dir: Path, grid: int, seed: int) -> tuple[dict, str]:
+    """The default job: returns (JSON summary, text summary) and writes the figures."""
+    import jax
+
+    import landscape as ls
+    from landscape import plot
+    from landscape.losses.effective import quadratic_form
+
+    t_start = time.perf_counter()
+    out_dir.mkdir(parents=True, exist_ok=True)
+    a = np.array(DEFAULT_DATA_VARIANCES)
+    d = a.size
+    problem = ls.Problem.from_diagonal(a, DEFAULT_SIGMA2)
+    cases = [("infonce", {}, "InfoNCE"), ("beta-infonce", {"beta": DEFAULT_BETA}, f"β-InfoNCE (β = {DEFAULT_BETA:g})")]
+
+    # 1. Closed-form solutions at the default point (σ² = 0.5, γ = 0).
+    text = [f"landscape {ls.__version__} run: d = {d}, a = {list(DEFAULT_DATA_VARIANCES)}, "
+            f"C = {DEFAULT_SIGMA2:g}·I, derived form, k = 1, {'float64' if jax.config.jax_enable_x64 else 'float32'}"]
+    solutions = {}
+    for name, kw, title in cases:
+        args = argparse.Namespace(
+            a=",".join(map(str, DEFAULT_DATA_VARIANCES)), c=None, sigma2=str(DEFAULT_SIGMA2),
+            data_cov=None, aug_cov=None, loss=name, form="derived", weight_decay="0", out_dim=None,
+            alpha="1", beta=str(kw.get("beta", DEFAULT_BETA)), n_samples=None, invariance_weight="1",
+            quartic="1")
+        setup = _Setup(args)
+        rep = solve_report(setup)
+        solutions[name] = rep
+        text += ["", f"== {title} ==", format_solve(rep).split("\n", 1)[1]]
+
+    # 2. Gradient descent from a small random init against the closed form (β-InfoNCE).
+    gd = None
+    try:
+        from landscape import flow as lsflow  # noqa: F401
+    except ImportError:
+        text += ["", "gradient-descent check skipped: landscape.flow is not available"]
+    else:
+        args = argparse.Namespace(
+            a=",".join(map(str, DEFAULT_DATA_VARIANCES)), c=None, sigma2=str(DEFAULT_SIGMA2),
+            data_cov=None, aug_cov=None, loss="beta-infonce", form="derived", weight_decay="0",
+            out_dim=None, alpha="1", beta=str(DEFAULT_BETA), n_samples=None, invariance_weight="1",
+            quartic="1", optimizer="sgd", lr="auto", steps="4000", init_scale="1e-3", seed=str(seed))
+        gd = flow_report(_Setup(args), args)
+        dist = gd["distance_to_closed_form"]
+        text += ["", f"== gradient descent check (β-InfoNCE, sgd, lr {gd['lr']:.4g}, {gd['steps']} steps) ==",
+                 f"rank {gd['rank']} (closed form {gd['closed_form']['rank']}), "
+                 f"max |Δλ| = {_g(dist['max_abs_eigenvalue_diff'], 3)}, "
+                 f"relative loss gap = {_g(dist['relative_loss_gap'], 3)}, diverged: {gd['diverged']}"]
+
+    # 3. Phase diagrams over (σ², γ), closed-form rank vmapped over the grid.
+    s2_max = 5.0
+    sigma2 = np.linspace(0.0, s2_max, grid)
+    panels = [("infonce", {}, "InfoNCE", np.linspace(0.0, 4.5, grid)),
+              ("beta-infonce", {"beta": DEFAULT_BETA}, f"β-InfoNCE (β = {DEFAULT_BETA:g})",
+               np.linspace(0.0, 2.25, grid))]
+    fig, axes = plot.new_figure(2, width=5.6, height=4.6)
+    t_grid = time.perf_counter()
+    phase = {}
+    for ax, (name, kw, title, gamma) in zip(axes, panels):
+        rank = _grid_ranks(a, name, sigma2, gamma, d, **kw)
+        qf = quadratic_form(name, **kw)
+        p, q = float(qf.data_coef), float(qf.aug_coef)
+        analytic, margin = _analytic_ranks(p, q, a, sigma2, gamma, d)
+        away = margin > 1e-6 * float(np.abs(a).max())
+        mismatches = int(np.sum((rank != analytic) & away))
+        # Analytic boundaries: b_i = p·a_i + q·σ² − γ = 0  ⇔  γ = p·a_i + q·σ².
+        bounds = [(sigma2, p * ai + q * sigma2) for ai in a]
+        plot.phase_diagram(
+            ax, sigma2, gamma, rank, max_rank=d, boundaries=bounds,
+            xlabel="augmentation strength σ² (C = σ²I)", ylabel="weight decay γ",
+            title=f"{title}: rank of the global minimum")
+        counts = {int(r): int(n) for r, n in zip(*np.unique(rank, return_counts=True))}
+        phase[name] = {
+            "weight_decay_range": [float(gamma[0]), float(gamma[-1])],
+            "rank_counts": counts,
+            "regions": {
+                "no collapse": int(np.sum(rank == d)),
+                "dimensional collapse": int(np.sum((rank > 0) & (rank < d))),
+                "complete collapse": int(np.sum(rank == 0)),
+            },
+            "boundaries": [f"gamma = {p:g}*{ai:g} + {q:g}*sigma2" for ai in a],
+            "mismatches_with_analytic_rank": mismatches,
+        }
+    t_grid = time.perf_counter() - t_grid
+    fig.suptitle(f"Collapse phase diagram, d = {d}, a = {list(DEFAULT_DATA_VARIANCES)}; "
+                 "dashed lines: analytic boundaries b_i = 0")
+    phase_path = plot.save_figure(fig, out_dir / "phase_diagram.png")
+
+    # 4. Spectrum against σ² at γ = 0 (the continuous transition of each direction).
+    s2_line = np.linspace(0.0, s2_max, 401)
+    fig, axes = plot.new_figure(2, width=5.6, height=4.2)
+    for ax, (name, kw, title, _) in zip(axes, panels):
+        ev = _sigma2_spectra(a, name, s2_line, d, **kw)
+        crit = ls.critical_sigma2(problem, name, **kw)
+        crit_v = np.where(np.asarray(crit.collapsed_above), np.asarray(crit.value, float), np.inf)
+        plot.spectrum_curves(ax, s2_line, ev, critical=crit_v, labels=[f"a = {ai:g}" for ai in a],
+                             xlabel="augmentation strength σ² (C = σ²I), γ = 0", title=title)
+    spectrum_path = plot.save_figure(fig, out_dir / "spectrum_vs_sigma2.png")
+
+    summary = {
+        "command": "run",
+        "version": ls.__version__,
+        "dtype": "float64" if jax.config.jax_enable_x64 else "float32",
+        "problem": {"data_variances": list(DEFAULT_DATA_VARIANCES), "sigma2": DEFAULT_SIGMA2,
+                    "beta": DEFAULT_BETA, "form": "derived", "quartic": 1.0},
+        "solutions": solutions,
+        "gradient_descent_check": gd,
+        "phase_diagram": {
+            "file": phase_path.name,
+            "x": "sigma2", "y": "weight_decay",
+            "sigma2_range": [0.0, s2_max], "grid": [grid, grid],
+            "panels": phase,
+            "grid_seconds": round(t_grid, 3),
+        },
+        "figures": [phase_path.name, spectrum_path.name],
+        "elapsed_s": None,
+    }
+    text += ["", f"== phase diagram ({grid}×{grid} grid per panel, closed form vmapped under jit) =="]
+    for name, info in phase.items():
+        r = info["regions"]
+        text.append(f"{name}: no collapse {r['no collapse']}, dimensional collapse {r['dimensional collapse']}, "
+                    f"complete collapse {r['complete collapse']} grid points; "
+                    f"disagreements with #{{b_i > 0}}: {info['mismatches_with_analytic_rank']}")
+    summary["elapsed_s"] = round(time.perf_counter() - t_start, 3)
+    json_path = out_dir / "summary.json"
+    json_path.write_text(_dump(summary) + "\n")
+    text += ["", f"wrote {phase_path}, {spectrum_path}, {json_path} in {summary['elapsed_s']:.1f} s"]
+    return summary, "\n".join(text)
+
+
+# --------------------------------------------------------------------------- main
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point of the ``landscape`` console script; returns the exit code."""
+    parser = build_parser()
+    prog = "landscape"
+    code = EXIT_OK
+    try:
+        try:
+            args = parser.parse_args(None if argv is None else list(argv))
+        except SystemExit as e:  # --help and --version
+            return int(e.code or 0) if not isinstance(e.code, str) else EXIT_USAGE
+        prog = f"landscape {args.command}"
+        _configure_precision()
+        if args.command == "solve":
+            report = solve_report(_Setup(args))
+            print(_dump(report) if args.json else format_solve(report))
+            return EXIT_OK
+        if args.command == "flow":
+            setup = _Setup(args)
+            report = flow_report(setup, args)
+            code = EXIT_DIVERGED if report["diverged"] else EXIT_OK
+            print(_dump(report) if args.json else format_flow(report))
+            if report["diverged"]:
+                print(f"{prog}: gradient descent diverged at step {report['diverged_step']} with --lr "
+                      f"{report['lr']:g}; use a smaller --lr (landscape.flow.max_stable_learning_rate gives "
+                      f"{report['max_stable_learning_rate']:.4g} at the closed-form minimum)",
+                      file=sys.stderr)
+                return EXIT_DIVERGED
+            return EXIT_OK
+        # run
+        grid = _int(args.grid, "--grid", low=8, high=2000)
+        seed = _int(args.seed, "--seed")
+        try:
+            summary, text = run_job(Path(args.out), grid, seed)
+        except OSError as e:
+            raise CLIError(f"--out: cannot write to {args.out} ({e.strerror or e})") from None
+        print(_dump(summary) if args.json else text)
+        return EXIT_OK
+    except CLIError as e:
+        where = e.prog or prog
+        msg = " ".join(str(e).split())
+        print(f"{where}: error: {msg}", file=sys.stderr)
+        return EXIT_USAGE
+    except BrokenPipeError:
+        # The reader went away (e.g. `landscape solve ... | head`): stop quietly.
+        try:
+            devnull = os.open(os.devnull, os.O_WRONLY)
+            os.dup2(devnull, sys.stdout.fileno())
+        except (OSError, ValueError, AttributeError):
+            pass
+        return code
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())
