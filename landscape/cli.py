@@ -128,7 +128,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     parser = _Parser(prog="landscape", description="The loss landscape of self-supervised learning, solved.")
     parser.add_argument("--version", action="version", version=f"landscape {__version__}")
-    sub = parser.add_subparsers(dest="command", metavar="{solve,flow,run}")
+    sub = parser.add_subparsers(dest="command", metavar="{solve,flow,scan,plot,run}")
     sub.required = True
 
     p = sub.add_parser("solve", help="closed-form global minimum of the effective landscape",
@@ -147,6 +147,11 @@ def build_parser() -> argparse.ArgumentParser:
     g.add_argument("--steps", default="5000", help="number of steps ≥ 1 (default 5000)")
     g.add_argument("--init-scale", default="1e-3", help="std of the random initial W, > 0 (default 1e-3)")
     g.add_argument("--seed", default="0", help="PRNG seed, integer (default 0)")
+
+    from landscape import cli_scan
+
+    cli_scan.add_scan_parser(sub, _add_problem_options)
+    cli_scan.add_plot_parser(sub)
 
     p = sub.add_parser("run", help="the default job: built-in problem, summary, phase diagram",
                        description="Solve a built-in problem (d = 8, isotropic augmentation), print a summary "
@@ -791,6 +796,10 @@ def main(argv: Sequence[str] | None = None) -> int:
                       file=sys.stderr)
                 return EXIT_DIVERGED
             return EXIT_OK
+        if args.command in ("scan", "plot"):
+            from landscape import cli_scan
+
+            return cli_scan.scan_command(args) if args.command == "scan" else cli_scan.plot_command(args)
         # run
         grid = _int(args.grid, "--grid", low=8, high=2000)
         seed = _int(args.seed, "--seed")

@@ -9,7 +9,13 @@ functions use :class:`matplotlib.figure.Figure` through the caller, never
   boundaries overlaid and the three regimes labelled;
 * :func:`spectrum_curves`      eigenvalues (or their square roots) against one
   parameter, with critical values marked;
-* :func:`new_figure`, :func:`save_figure`  a headless figure and a safe save.
+* :func:`boundary_contours`    zero contours of analytic boundary fields (b_i = 0,
+  the normalization survival condition) on any grid, e.g. from
+  :func:`landscape.phase.boundary_fields`;
+* :func:`value_map`            any scalar output over a 2-D grid, with a labelled colour bar;
+* :func:`status_markers`       marks grid points whose evaluation was not finite or diverged;
+* :func:`new_figure`, :func:`save_figure`, :func:`save_figure_formats`  a headless
+  figure and a safe save (PNG and PDF).
 
 The default colours are colour-blind safe: the rank map uses ``cividis``
 (perceptually uniform, readable with red–green deficiency) and line colours come
@@ -32,8 +38,8 @@ from typing import Iterable, Sequence
 
 import numpy as np
 
-__all__ = ["OKABE_ITO", "REGION_NAMES", "new_figure", "save_figure", "phase_diagram",
-           "region_of_rank", "spectrum_curves"]
+__all__ = ["OKABE_ITO", "REGION_NAMES", "new_figure", "save_figure", "save_figure_formats", "phase_diagram",
+           "region_of_rank", "spectrum_curves", "boundary_contours", "value_map", "status_markers"]
 
 #: Okabe–Ito colour-blind-safe palette (black first).
 OKABE_ITO = ("#000000", "#E69F00", "#56B4E9", "#009E73", "#F0E442", "#0072B2", "#D55E00", "#CC79A7")
@@ -111,6 +117,7 @@ def phase_diagram(
     title: str | None = None,
     cmap: str = "cividis",
     colorbar: bool = True,
+    colorbar_label: str = "rank of WᵀW (closed form)",
 ):
     """Draw the rank over a grid, analytic boundaries and the three regime labels.
 
@@ -128,6 +135,7 @@ def phase_diagram(
         xlabel, ylabel, title: axis labels and title.
         cmap: a Matplotlib colormap name (default ``cividis``, colour-blind safe).
         colorbar: add a colour bar with integer rank ticks.
+        colorbar_label: its label (say which matrix and which solver).
 
     Returns:
         The ``QuadMesh`` of the rank map.
@@ -139,14 +147,18 @@ def phase_diagram(
     rank = np.asarray(rank)
     if rank.shape != (y.size, x.size):
         raise ValueError(f"rank must have shape (len(y), len(x)) = {(y.size, x.size)}, got {rank.shape}")
-    top = int(rank.max()) if max_rank is None else int(max_rank)
+    # NaN marks points without a value (e.g. not computed yet): blank, and no region label there.
+    valid = np.isfinite(rank) if rank.dtype.kind == "f" else np.ones(rank.shape, dtype=bool)
+    if not valid.any():
+        raise ValueError("rank has no finite entry to draw")
+    top = int(np.max(rank[valid])) if max_rank is None else int(max_rank)
     top = max(top, 1)
     norm = colors.BoundaryNorm(np.arange(-0.5, top + 1.5), ncolors=256)
     mesh = ax.pcolormesh(x, y, rank, cmap=cmap, norm=norm, shading="nearest", rasterized=True)
     if colorbar:
         ticks = np.arange(0, top + 1) if top <= 12 else np.linspace(0, top, 7).round().astype(int)
         cb = ax.figure.colorbar(mesh, ax=ax, ticks=ticks)
-        cb.set_label("rank of WᵀW (closed form)")
+        cb.set_label(colorbar_label)
 
     labels = list(boundary_labels) if boundary_labels is not None else None
     for i, (bx, by) in enumerate(boundaries):
@@ -157,7 +169,7 @@ def phase_diagram(
     ax.set_ylim(y.min(), y.max())
 
     if label_regions:
-        region = region_of_rank(rank, top)
+        region = np.where(valid, region_of_rank(np.where(valid, rank, 0), top), -1)
         xx, yy = np.meshgrid(x, y)
         x_span = max(float(x.max() - x.min()), 1e-300)
         y_span = max(float(y.max() - y.min()), 1e-300)
@@ -241,3 +253,86 @@ def spectrum_curves(
         ax.set_title(title)
     if labels is not None:
         ax.legend(fontsize=8, frameon=False)
+
+
+def save_figure_formats(fig, stem, formats: Sequence[str] = ("png", "pdf"), *, dpi: int = 150) -> list[Path]:
+    """Save ``fig`` as ``stem.png``, ``stem.pdf`` (or the given formats); returns the paths."""
+    stem = Path(stem)
+    return [save_figure(fig, stem.with_name(f"{stem.name}.{fmt}"), dpi=dpi) for fmt in formats]
+
+
+def boundary_contours(ax, x, y, fields: Iterable[np.ndarray], *, style: str = "b",
+                      label: str | None = None) -> int:
+    """Draw the zero contour of each field (shape (len(y), len(x))) on ``ax``.
+
+    ``style="b"`` draws black dashed lines on a white halo (the lines b_i = 0);
+    ``style="survival"`` draws orange dash-dotted lines (the normalization
+    survival condition).  ``label`` is put in the legend once.  Returns the
+    number of fields that cross zero inside the plotted range.
+    """
+    x = np.asarray(x, dtype=float)
+    y = np.asarray(y, dtype=float)
+    colour, ls = (OKABE_ITO[0], "--") if style == "b" else (OKABE_ITO[6], "-.")
+    drawn = 0
+    for z in fields:
+        z = np.asarray(z, dtype=float)
+        if z.shape != (y.size, x.size):
+            raise ValueError(f"a boundary field must have shape (len(y), len(x)) = {(y.size, x.size)}, got {z.shape}")
+        if not (np.nanmin(z) < 0 < np.nanmax(z)):
+            continue
+        ax.contour(x, y, z, levels=[0.0], colors="white", linewidths=2.4)
+        ax.contour(x, y, z, levels=[0.0], colors=colour, linewidths=1.0, linestyles=ls)
+        drawn += 1
+    if drawn and label:
+        ax.plot([], [], color=colour, lw=1.0, ls=ls, label=label)
+    return drawn
+
+
+def value_map(ax, x, y, values, *, label: str, cmap: str = "cividis", log: bool = False,
+              xlabel: str | None = None, ylabel: str | None = None, title: str | None = None):
+    """Colour a 2-D grid (``values`` shape (len(y), len(x))) by any output; colour bar labelled ``label``.
+
+    NaN (e.g. points not computed) is left blank; ``log`` uses a logarithmic
+    colour scale over the positive values.
+    """
+    from matplotlib import colors
+
+    x = np.asarray(x, dtype=float)
+    y = np.asarray(y, dtype=float)
+    v = np.ma.masked_invalid(np.asarray(values, dtype=float))
+    if v.shape != (y.size, x.size):
+        raise ValueError(f"values must have shape (len(y), len(x)) = {(y.size, x.size)}, got {v.shape}")
+    norm = None
+    if log:
+        pos = v.compressed()[v.compressed() > 0]
+        if pos.size:
+            norm = colors.LogNorm(vmin=float(pos.min()), vmax=float(pos.max()))
+        v = np.ma.masked_less_equal(v, 0.0)
+    mesh = ax.pcolormesh(x, y, v, cmap=cmap, norm=norm, shading="nearest", rasterized=True)
+    ax.figure.colorbar(mesh, ax=ax).set_label(label)
+    ax.set_xlim(x.min(), x.max())
+    ax.set_ylim(y.min(), y.max())
+    if xlabel:
+        ax.set_xlabel(xlabel)
+    if ylabel:
+        ax.set_ylabel(ylabel)
+    if title:
+        ax.set_title(title)
+    return mesh
+
+
+def status_markers(ax, x, y, status) -> int:
+    """Mark grid points whose status is not ok: × nonfinite, + diverged (shape (len(y), len(x))).
+
+    Status codes as in :mod:`landscape.scan.status` (0 ok, 1 nonfinite, 2 diverged,
+    3 missing; missing points are left blank by the maps).  Returns the number marked.
+    """
+    status = np.asarray(status)
+    xx, yy = np.meshgrid(np.asarray(x, float), np.asarray(y, float))
+    marked = 0
+    for code, marker, name in ((1, "x", "NaN / inf"), (2, "+", "diverged")):
+        sel = status == code
+        if sel.any():
+            ax.scatter(xx[sel], yy[sel], marker=marker, s=18, color=OKABE_ITO[6], lw=1.0, label=name, zorder=5)
+            marked += int(sel.sum())
+    return marked

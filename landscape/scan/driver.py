@@ -1,0 +1,344 @@
+r"""``scan``: evaluate a function of named parameters over a grid; return an xarray Dataset.
+
+    scan(fn, grid, out=None, resume=False, ...) → xarray.Dataset
+
+* ``fn(params) → pytree of arrays`` sees one point: ``params`` is a dict of
+  scalar arrays, one per grid parameter.  It must be traceable by JAX (it is
+  ``vmap``-ped and ``jit``-ted once, see :mod:`landscape.scan.execute`).
+* ``grid`` is a :class:`~landscape.scan.grid.Grid` (or anything
+  :func:`~landscape.scan.grid.as_grid` accepts).
+* The result has one dimension per grid component, then each output's own
+  dimensions, one variable per output leaf (nested names joined by ``_``) and
+  the int8 variable ``status`` (:mod:`landscape.scan.status`).
+
+With ``out=PATH`` each chunk is written to a zarr store as soon as it is
+computed (:mod:`landscape.scan.store`) and the returned dataset is read back
+from the store.  ``resume=True`` continues an interrupted scan: committed
+chunks are kept, only the others are computed, and the result is identical to
+an uninterrupted run (the chunk layout is fixed by the record, and a point's
+value does not depend on its chunk or on the device count).
+
+Under ``jax.distributed.initialize()`` every process calls ``scan`` with the
+same arguments and a shared ``out`` path; process p computes chunks
+p, p + P, p + 2P, … on its local devices, and all processes return the full
+dataset once every process is done.
+
+The dataset's attributes hold the grid (JSON), the evaluation description,
+the package version and the git commit; run statistics (timings) go to the
+``progress`` callback instead, so that two runs of one scan compare identical.
+
+Example:
+    >>> import jax.numpy as jnp
+    >>> from landscape.scan import scan, Axis, Grid
+    >>> ds = scan(lambda p: {"y": p["x"] * p["z"]},
+    ...           Grid([Axis("x", [1.0, 2.0]), Axis("z", [10.0, 20.0, 30.0])]))
+    >>> ds["y"].dims, ds["y"].values.tolist()
+    (('x', 'z'), [[10.0, 20.0, 30.0], [20.0, 40.0, 60.0]])
+    >>> int(ds["status"].max())
+    0
+"""
+from __future__ import annotations
+
+import dataclasses
+import json
+import shutil
+import time
+from pathlib import Path
+from typing import Any, Callable, Mapping
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+
+from landscape.scan import execute, store
+from landscape.scan.grid import Grid, as_grid
+from landscape.scan.provenance import code_version as _code_version
+from landscape.scan.status import MISSING, STATUS_NAMES, point_status
+
+__all__ = ["Progress", "scan", "open_scan", "scan_info", "output_specs"]
+
+
+@dataclasses.dataclass(frozen=True)
+class Progress:
+    """What a scan reports after each chunk (and once more at the end, ``finished=True``).
+
+    Counts are in points.  ``done`` includes points committed by an earlier run
+    (``reused``); ``rate`` is points per second computed by this run, ``eta``
+    the seconds left at that rate (``None`` before the first chunk).
+    """
+
+    done: int
+    total: int
+    computed: int
+    reused: int
+    elapsed: float
+    rate: float | None
+    eta: float | None
+    chunk_size: int
+    n_devices: int
+    finished: bool = False
+    compile_seconds: float = 0.0
+    action: str = "new"
+
+
+# ---------------------------------------------------------------- outputs
+def _key_name(entry) -> str:
+    for attr in ("key", "name", "idx"):
+        if hasattr(entry, attr):
+            return str(getattr(entry, attr))
+    return str(entry)
+
+
+def _flatten(tree) -> dict[str, Any]:
+    leaves = jax.tree_util.tree_flatten_with_path(tree)[0]
+    if len(leaves) == 1 and not leaves[0][0]:
+        return {"value": leaves[0][1]}
+    out = {}
+    for path, leaf in leaves:
+        name = "_".join(_key_name(p) for p in path)
+        if name in out:
+            raise ValueError(f"two outputs flatten to the same name {name!r}")
+        out[name] = leaf
+    return out
+
+
+def output_specs(fn: Callable, example: Mapping[str, Any],
+                 output_dims: Mapping[str, tuple] | None = None) -> dict[str, store.OutputSpec]:
+    """Shape, dtype and dimension names of each output of ``fn`` at one point (traced, not run)."""
+    shapes = _flatten(jax.eval_shape(fn, dict(example)))
+    if not shapes:
+        raise ValueError("the evaluation returned no arrays; it must return a pytree with at least one array")
+    output_dims = dict(output_dims or {})
+    unknown = set(output_dims) - set(shapes)
+    if unknown:
+        raise ValueError(f"output_dims names unknown outputs {sorted(unknown)}; outputs are {sorted(shapes)}")
+    specs = {}
+    for name, s in shapes.items():
+        dims = tuple(output_dims.get(name, tuple(f"{name}_dim{j}" for j in range(len(s.shape)))))
+        if len(dims) != len(s.shape):
+            raise ValueError(f"output_dims[{name!r}] has {len(dims)} names for an output of shape {s.shape}")
+        specs[name] = store.OutputSpec(tuple(int(n) for n in s.shape), np.dtype(s.dtype).name, dims)
+    return specs
+
+
+# ---------------------------------------------------------------- dataset
+def _dataset(grid: Grid, record: Mapping, outputs: Mapping[str, np.ndarray], status: np.ndarray):
+    import xarray as xr
+
+    shape = grid.shape
+    coords = grid.coords()
+    data_vars = {}
+    for name, spec in record["outputs"].items():
+        arr = np.asarray(outputs[name]).reshape(*shape, *spec["shape"])
+        data_vars[name] = (grid.dims + tuple(spec["dims"]), arr)
+    data_vars["status"] = (grid.dims, np.asarray(status, np.int8).reshape(shape), {
+        "flag_values": list(range(len(STATUS_NAMES))), "flag_meanings": " ".join(STATUS_NAMES),
+        "long_name": "point status"})
+    attrs = {
+        "scan_format": record["format"],
+        "grid": record["grid"],
+        "chunk_size": record["chunk_size"],
+        "evaluation": json.dumps(record["evaluation"], sort_keys=True),
+        "package_version": str(record["package_version"]),
+        "git_commit": str(record["git_commit"]),
+    }
+    return xr.Dataset(data_vars, coords=coords, attrs=attrs)
+
+
+def open_scan(path) -> "Any":
+    """The labelled dataset of a stored scan (missing chunks: fill values, status ``missing``)."""
+    root = store.open_store(path)
+    record = store.read_record(root)
+    outs, status, _ = store.read_arrays(root, record)
+    return _dataset(Grid.from_json(record["grid"]), record, outs, status)
+
+
+def scan_info(path) -> dict:
+    """The stored record plus progress counts: ``chunks_done`` and ``points_done``."""
+    root = store.open_store(path)
+    record = store.read_record(root)
+    done = store.done_chunks(root)
+    n, chunk = record["n_points"], record["chunk_size"]
+    record["chunks_done"] = int(done.sum())
+    record["points_done"] = int(np.repeat(done, chunk)[:n].sum())
+    return record
+
+
+# ---------------------------------------------------------------- the scan
+def _example(grid: Grid) -> dict[str, jax.Array]:
+    first = grid.parameters(0, 1)
+    return {k: jnp.asarray(v[0]) for k, v in first.items()}
+
+
+def _pad(values: Mapping[str, np.ndarray], length: int) -> dict[str, np.ndarray]:
+    out = {}
+    for k, v in values.items():
+        if v.shape[0] < length:
+            v = np.concatenate([v, np.repeat(v[-1:], length - v.shape[0], axis=0)])
+        out[k] = v
+    return out
+
+
+def _barrier(name: str, process_count: int) -> None:
+    if process_count > 1:
+        from jax.experimental import multihost_utils
+
+        multihost_utils.sync_global_devices(name)
+
+
+def scan(
+    fn: Callable[[dict], Any],
+    grid,
+    *,
+    out=None,
+    resume: bool = False,
+    force: bool = False,
+    overwrite: bool = False,
+    chunk_size: int | None = None,
+    memory_budget: int = execute.DEFAULT_MEMORY_BUDGET,
+    devices=None,
+    output_dims: Mapping[str, tuple] | None = None,
+    evaluation: Mapping[str, Any] | None = None,
+    progress: Callable[[Progress], None] | None = None,
+    code_version: Mapping[str, Any] | None = None,
+):
+    """Evaluate ``fn`` at every point of ``grid``; see the module docstring.
+
+    Args:
+        fn: one point's ``{name: scalar array}`` → pytree of arrays (traceable).
+        grid: the parameter grid.
+        out: zarr store path; ``None`` computes in memory only.
+        resume: continue an existing store at ``out`` (a missing one is created).
+        force: with ``resume``, accept a store made by other code (keep its
+            chunks) or for another scan (discard and restart).
+        overwrite: replace an existing store at ``out``.
+        chunk_size: points per chunk; default from ``memory_budget``.  On resume
+            the stored chunk size is used unless one is given.
+        memory_budget: bytes per device for one chunk (default 256 MiB).
+        devices: number of local devices, a list of devices, or ``None`` (all).
+        output_dims: names of each output's own dimensions, ``{name: (dim, ...)}``.
+        evaluation: JSON-able description of what ``fn`` computes; recorded and
+            checked on resume (default: ``fn``'s module and qualified name).
+        progress: called with a :class:`Progress` after each chunk and at the end.
+        code_version: override of the recorded ``package_version`` / ``git_commit``.
+
+    Returns:
+        ``xarray.Dataset`` with one dimension per grid component.
+    """
+    grid = as_grid(grid)
+    if grid.size == 0:
+        raise ValueError("the grid has no points")
+    if resume and overwrite:
+        raise ValueError("resume and overwrite exclude each other")
+    devs = execute.select_devices(devices)
+    n_dev = len(devs)
+    p_index, p_count = execute.process_info()
+    if p_count > 1 and out is None:
+        raise ValueError("a multi-process scan needs out= (a store on a file system shared by all hosts)")
+
+    example = _example(grid)
+    specs = output_specs(fn, example, output_dims)
+    if evaluation is None:
+        evaluation = {"function": f"{getattr(fn, '__module__', '?')}.{getattr(fn, '__qualname__', repr(fn))}"}
+    code = dict(_code_version()) if code_version is None else {**_code_version(), **dict(code_version)}
+
+    path = None if out is None else Path(out)
+    stored_chunk = None
+    if path is not None and resume and path.exists() and chunk_size is None:
+        try:
+            stored_chunk = store.read_record(store.open_store(path))["chunk_size"]
+        except (ValueError, KeyError):
+            stored_chunk = None
+    if chunk_size is not None:
+        if isinstance(chunk_size, bool) or not isinstance(chunk_size, (int, np.integer)) or chunk_size < 1:
+            raise ValueError(f"chunk_size must be a positive integer, got {chunk_size!r}")
+        chunk = int(chunk_size)
+    elif stored_chunk is not None:
+        chunk = int(stored_chunk)
+    else:
+        per_point = execute.bytes_per_point(fn, example)
+        chunk = execute.chunk_size_for_budget(per_point, int(memory_budget), n_dev, grid.size)
+    record = store.make_record(grid, chunk, specs, evaluation, code)
+
+    # ---- the store
+    root = None
+    action = "new"
+    if path is not None:
+        if p_index == 0:
+            if path.exists() and not resume:
+                if not overwrite:
+                    raise FileExistsError(f"{path} already exists; pass resume=True (CLI: --resume) to continue it "
+                                          "or overwrite=True (CLI: --overwrite) to replace it")
+                shutil.rmtree(path)
+            if path.exists():
+                root, record, action = store.open_for_resume(path, record, force=force)
+            else:
+                root = store.create_store(path, record)
+        _barrier("landscape-scan-store-ready", p_count)
+        if root is None:
+            root = store.open_store(path, mode="r+")
+            record = store.read_record(root)
+        done = store.done_chunks(root)
+    else:
+        done = np.zeros(record["n_chunks"], dtype=bool)
+
+    mine = execute.chunks_for_process(record["n_chunks"], p_index, p_count)
+    todo = [i for i in mine if not done[i]]
+    total = grid.size
+    n = total
+
+    def chunk_len(i: int) -> int:
+        return min(chunk, n - i * chunk)
+
+    reused = int(sum(chunk_len(i) for i in range(record["n_chunks"]) if done[i]))
+
+    # ---- compile once and run
+    exec_len = execute.padded_length(chunk, n_dev)
+    t0 = time.perf_counter()
+    run = execute.compile_chunk(lambda p: _flatten(fn(p)), example, exec_len, devs) if todo else None
+    compile_s = time.perf_counter() - t0
+    flat_out: dict[str, np.ndarray] | None = None
+    flat_status = None
+    if path is None:
+        flat_out = {k: np.full((n, *s.shape), store._fill(np.dtype(s.dtype)), dtype=s.dtype) for k, s in specs.items()}
+        flat_status = np.full(n, MISSING, dtype=np.int8)
+
+    t_start = time.perf_counter()
+    computed = 0
+
+    def dispatch(i):
+        start = i * chunk
+        params = grid.parameters(start, start + chunk_len(i))
+        return run(_pad(params, exec_len))
+
+    pending = dispatch(todo[0]) if todo else None
+    for j, i in enumerate(todo):
+        result = pending
+        pending = dispatch(todo[j + 1]) if j + 1 < len(todo) else None   # overlap the next chunk with I/O
+        m = chunk_len(i)
+        values = {k: np.asarray(v)[:m] for k, v in jax.device_get(result).items()}
+        status = point_status(values, m)
+        if root is not None:
+            store.write_chunk(root, record, i, values, status)
+        else:
+            start = i * chunk
+            for k, v in values.items():
+                flat_out[k][start:start + m] = v
+            flat_status[start:start + m] = status
+        computed += m
+        if progress is not None:
+            elapsed = time.perf_counter() - t_start
+            rate = computed / elapsed if elapsed > 0 else None
+            left = sum(chunk_len(q) for q in todo[j + 1:])
+            progress(Progress(reused + computed, total, computed, reused, elapsed, rate,
+                              (left / rate) if rate else None, chunk, n_dev, False, compile_s, action))
+
+    _barrier("landscape-scan-done", p_count)
+    elapsed = time.perf_counter() - t_start
+    if progress is not None:
+        progress(Progress(reused + computed, total, computed, reused, elapsed,
+                          (computed / elapsed) if computed and elapsed > 0 else None, 0.0, chunk, n_dev, True,
+                          compile_s, action))
+    if root is not None:
+        return open_scan(path)
+    return _dataset(grid, record, flat_out, flat_status)
