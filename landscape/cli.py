@@ -130,6 +130,8 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--version", action="version", version=f"landscape {__version__}")
     sub = parser.add_subparsers(dest="command", metavar="{solve,flow,scan,plot,run}")
     sub.required = True
+    from landscape.cli_geometry import register as _register_geometry
+    _register_geometry(sub)
 
     p = sub.add_parser("solve", help="closed-form global minimum of the effective landscape",
                        description="Print the closed-form global minimum (Theorem 1) and collapse diagnostics.")
@@ -780,6 +782,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             return int(e.code or 0) if not isinstance(e.code, str) else EXIT_USAGE
         prog = f"landscape {args.command}"
         _configure_precision()
+        if getattr(args, "handler", None) is not None:   # subcommands registered by cli_geometry
+            return args.handler(args)
         if args.command == "solve":
             report = solve_report(_Setup(args))
             print(_dump(report) if args.json else format_solve(report))
