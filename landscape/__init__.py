@@ -36,3 +36,4 @@ from landscape.solve.collapse import (
 )
 
 __version__ = "0.1.0"
+from landscape.flow import DivergenceError, random_init, gradient_descent, gradient_flow, max_stable_learning_rate, hessian_top_eigenvalue, check_divergence
