@@ -454,14 +454,9 @@ def phase_scan(model: PhaseModel, grid, method: str = "closed-form", settings: F
             _check_values(name, col)
     fn, dims, description = evaluation(model, grid.parameter_names, method, settings)
     output_dims = {k: v for k, v in dims.items() if k in _output_names(fn, grid)}
-    ds = _driver.scan(fn, grid, output_dims=output_dims, evaluation=description, **scan_kwargs)
-    for name, var in ds.data_vars.items():
-        if name in OUTPUT_LABELS:
-            var.attrs["long_name"] = OUTPUT_LABELS[name]
-    for name in grid.parameter_names:
-        if name in ds.coords and name in PARAMETER_LABELS:
-            ds.coords[name].attrs["long_name"] = PARAMETER_LABELS[name]
-    return ds
+    labels = dict(OUTPUT_LABELS)
+    labels.update({n: PARAMETER_LABELS[n] for n in grid.parameter_names})
+    return _driver.scan(fn, grid, output_dims=output_dims, evaluation=description, labels=labels, **scan_kwargs)
 
 
 def _output_names(fn: Callable, grid: Grid) -> set[str]:

@@ -134,6 +134,12 @@ def _dataset(grid: Grid, record: Mapping, outputs: Mapping[str, np.ndarray], sta
     data_vars["status"] = (grid.dims, np.asarray(status, np.int8).reshape(shape), {
         "flag_values": list(range(len(STATUS_NAMES))), "flag_meanings": " ".join(STATUS_NAMES),
         "long_name": "point status"})
+    labels = record.get("labels", {})
+    for name, text in labels.items():
+        if name in data_vars and len(data_vars[name]) == 2:
+            data_vars[name] = (*data_vars[name], {"long_name": text})
+    coord_attrs = {k: v for k, v in labels.items() if k in coords}
+    coords = {k: ((*v, {"long_name": coord_attrs[k]}) if k in coord_attrs else v) for k, v in coords.items()}
     attrs = {
         "scan_format": record["format"],
         "grid": record["grid"],
@@ -201,6 +207,7 @@ def scan(
     evaluation: Mapping[str, Any] | None = None,
     progress: Callable[[Progress], None] | None = None,
     code_version: Mapping[str, Any] | None = None,
+    labels: Mapping[str, str] | None = None,
 ):
     """Evaluate ``fn`` at every point of ``grid``; see the module docstring.
 
@@ -221,6 +228,7 @@ def scan(
             checked on resume (default: ``fn``'s module and qualified name).
         progress: called with a :class:`Progress` after each chunk and at the end.
         code_version: override of the recorded ``package_version`` / ``git_commit``.
+        labels: long names of outputs and coordinates, ``{name: text}`` (stored; shown as ``long_name``).
 
     Returns:
         ``xarray.Dataset`` with one dimension per grid component.
@@ -258,7 +266,7 @@ def scan(
     else:
         per_point = execute.bytes_per_point(fn, example)
         chunk = execute.chunk_size_for_budget(per_point, int(memory_budget), n_dev, grid.size)
-    record = store.make_record(grid, chunk, specs, evaluation, code)
+    record = store.make_record(grid, chunk, specs, evaluation, code, labels)
 
     # ---- the store
     root = None

@@ -100,8 +100,12 @@ class OutputSpec:
 
 # ---------------------------------------------------------------- the record
 def make_record(grid: Grid, chunk_size: int, outputs: Mapping[str, OutputSpec],
-                evaluation: Mapping[str, Any], code: Mapping[str, Any]) -> dict:
-    """The JSON record of a scan (everything a resume must agree with, plus provenance)."""
+                evaluation: Mapping[str, Any], code: Mapping[str, Any],
+                labels: Mapping[str, str] | None = None) -> dict:
+    """The JSON record of a scan (everything a resume must agree with, plus provenance).
+
+    ``labels`` (``{variable or coordinate: long name}``) only decorates the dataset.
+    """
     if chunk_size < 1:
         raise ValueError(f"chunk_size must be >= 1, got {chunk_size}")
     for name in outputs:
@@ -121,6 +125,7 @@ def make_record(grid: Grid, chunk_size: int, outputs: Mapping[str, OutputSpec],
         "git_dirty": code.get("git_dirty"),
         "created": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
         "forced_resumes": [],
+        "labels": {str(k): str(v) for k, v in dict(labels or {}).items()},
     }
 
 
