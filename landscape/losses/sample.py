@@ -108,14 +108,14 @@ def _check_mask(mask, n: int) -> Optional[jax.Array]:
 
 
 def _sq_dists(a: jax.Array, b: jax.Array) -> jax.Array:
-    """‖a_i − b_j‖² for all pairs, from the differences themselves.
+    """‖a_i − b_j‖² for all pairs, as ‖a_i‖² + ‖b_j‖² − 2 a_i·b_j (one matrix product).
 
-    The differences are formed explicitly (n·n·d memory) rather than through
-    ‖a‖² + ‖b‖² − 2a·b: that form cancels catastrophically in float32 and needs
-    a clamp at 0 whose derivative is ill-defined exactly where W = 0.
+    Deliberately not clamped at 0: a clamp max(d, 0) has a tie exactly at W = 0,
+    where JAX splits the derivative in half and every Taylor coefficient of the
+    loss about the origin would come out wrong.  Rounding can leave an entry
+    slightly negative; e^{−u} is unaffected in any practical way.
     """
-    diff = a[:, None, :] - b[None, :, :]
-    return jnp.sum(diff * diff, axis=-1)
+    return jnp.sum(a * a, axis=1)[:, None] + jnp.sum(b * b, axis=1)[None, :] - 2.0 * (a @ b.T)
 
 
 def _normalize(z: jax.Array, eps: float = 1e-12) -> jax.Array:

@@ -40,6 +40,7 @@ __all__ = [
     "spectral_expansion",
     "barlow_twins_expansion",
     "vicreg_quadratic",
+    "vicreg_quartic",
 ]
 
 a, c, s, t, N, alpha, beta = sp.symbols("a c s t N alpha beta", positive=True)
@@ -297,3 +298,19 @@ def vicreg_quadratic(data: str = "exact-moment") -> sp.Expr:
     mean_v = N * a / (N - 1) + c if data == "exact-moment" else a + c
     inv = 2 * c          # E(x − x′)² = 2c
     return sp.simplify(lam_inv * inv + lam_var * h2.subs(v, mean_v))
+
+
+def vicreg_quartic() -> sp.Expr:
+    r"""t⁴ coefficient of 1-D VICReg (d = 1) on fresh Gaussian data, per unit s² = (a + c)².
+
+    Only the variance hinge contributes (the covariance term vanishes for d = 1):
+    −√(v̂t² + ε) has t⁴ coefficient v̂²/(8ε^{3/2}), and the unbiased batch variance
+    of N Gaussian points has E[v̂²] = s²(1 + 2/(N − 1)).
+
+    >>> vicreg_quartic()
+    lambda_var*(N + 1)/(8*epsilon**(3/2)*(N - 1))
+    """
+    lam_var, eps, v = sp.symbols("lambda_var epsilon v", positive=True)
+    h4 = sp.series(-sp.sqrt(v * t**2 + eps), t, 0, 5).removeO().coeff(t, 4)
+    # E[v̂²] = Var(v̂) + (E v̂)² = 2s²/(N − 1) + s² for the unbiased variance of Gaussian data
+    return sp.simplify(lam_var * h4.subs(v, 1) * (1 + 2 / (N - 1)))
