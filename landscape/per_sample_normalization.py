@@ -55,7 +55,7 @@ import optax
 
 from landscape._validation import as_scalar
 from landscape.effective_landscape import EffectiveLandscape
-from landscape.solve.normalization import hard_normalization_limit
+from landscape.solve.normalization import NormalizedSolution, hard_normalization_limit
 
 __all__ = [
     "SimulationResult",
@@ -66,6 +66,7 @@ __all__ = [
     "train",
     "simulate",
     "rescale_to_norm",
+    "kappa_model",
     "kappa_model_gram",
     "spectrum_in_data_basis",
 ]
@@ -214,10 +215,12 @@ def simulate(data: jax.Array, sigma2s: Sequence[float], *, out_dim: Optional[int
     return SimulationResult(sigma2, w, eig, last, data_cov, norm_target)
 
 
-def kappa_model_gram(data_cov: jax.Array, sigma2: Any, *, norm_target: Any = 1.0, out_dim: Optional[int] = None,
-                     quartic: Any = 1.0) -> jax.Array:
-    """WᵀW of the κ → ∞ model with B = A0 (InfoNCE), Σ = A0 + σ²I: Eq. 8 at its global minimum.
+def kappa_model(data_cov: jax.Array, sigma2: Any, *, norm_target: Any = 1.0, out_dim: Optional[int] = None,
+                quartic: Any = 1.0) -> NormalizedSolution:
+    """The κ → ∞ model with B = A0 (InfoNCE), Σ = A0 + σ²I at its global minimum (Eq. 8).
 
+    ``quartic`` = 1 is the paper's model; ½ is the per-sample value (module
+    docstring).  Its ``rank`` counts the surviving directions exactly.
     Jittable and vmappable over ``sigma2``.
     """
     data_cov = jnp.asarray(data_cov)
@@ -225,7 +228,12 @@ def kappa_model_gram(data_cov: jax.Array, sigma2: Any, *, norm_target: Any = 1.0
     sigma = data_cov + jnp.asarray(sigma2, data_cov.dtype) * jnp.eye(d0, dtype=data_cov.dtype)
     land = EffectiveLandscape(b=data_cov, sigma=sigma, quartic=jnp.asarray(quartic, data_cov.dtype),
                               weight_decay=jnp.zeros((), data_cov.dtype))
-    return hard_normalization_limit(land, d0 if out_dim is None else int(out_dim), norm_target).gram
+    return hard_normalization_limit(land, d0 if out_dim is None else int(out_dim), norm_target)
+
+
+def kappa_model_gram(data_cov: jax.Array, sigma2: Any, **kwargs: Any) -> jax.Array:
+    """WᵀW of :func:`kappa_model` (same arguments)."""
+    return kappa_model(data_cov, sigma2, **kwargs).gram
 
 
 def spectrum_in_data_basis(gram: jax.Array, data_cov: jax.Array) -> jax.Array:
