@@ -264,6 +264,7 @@ def main(argv=None) -> int:
         for r in res["rows"]:
             if r["key"] == "vicreg" and r["sympy_k"] is None:
                 r["sympy_k"] = _sym_vicreg()[1]
+        Path(args.from_json).write_text(json.dumps(res, indent=1))
     else:
         res = build(quick=args.quick)
     out = Path(args.out)
