@@ -69,7 +69,7 @@ __all__ = [
     "ClassProblem", "class_problem", "check_proportions", "direction_variances", "representation_variances",
     "two_class_variance", "collapse_variance", "closed_form_representation_variance", "critical_proportion",
     "hard_normalization_critical_proportion", "solve_classes", "ClassReport", "critical_proportion_numeric",
-    "minority_problem",
+    "minority_problem", "sample_classes", "empirical_class_problem", "subspace_aug_cov",
 ]
 
 
@@ -450,3 +450,48 @@ def critical_proportion_numeric(make: Callable[[float], ClassProblem], loss: str
         else:
             lo = mid
     return 0.5 * (lo + hi)
+
+
+# --------------------------------------------------------------------------- sampling
+def sample_classes(rng: np.random.Generator, cp: ClassProblem, n: int, *, stratified: bool = False,
+                   centered: bool = True) -> tuple[np.ndarray, np.ndarray]:
+    r"""Draw n clean points x = μ_k (− μ̄ if ``centered``) + N(0, S_w) with labels k.
+
+    Class counts are multinomial(n, p), or round(n·p_k) (at least 1 each) when
+    ``stratified``.  A small minority class then has few samples, so the
+    empirical Â0 differs from A0: this is the finite-sample effect.
+
+    >>> x, y = sample_classes(np.random.default_rng(0), minority_problem(0.25, n_background=1), 8, stratified=True)
+    >>> x.shape, np.bincount(y).tolist()
+    ((8, 2), [2, 6])
+    """
+    n = int(n)
+    if n < 1:
+        raise ValueError(f"n must be >= 1, got {n}")
+    p = cp.proportions
+    if stratified:
+        counts = np.maximum(np.round(n * p).astype(int), 1)
+        counts[np.argmax(counts)] += n - counts.sum()
+    else:
+        counts = rng.multinomial(n, p)
+    labels = np.repeat(np.arange(p.size), counts)
+    shift = cp.center if centered else 0.0
+    sw = cp.within_cov
+    evals, evecs = np.linalg.eigh(sw)
+    root = evecs * np.sqrt(np.clip(evals, 0, None))
+    x = cp.means[labels] - shift + rng.standard_normal((n, sw.shape[0])) @ root.T
+    return x, labels
+
+
+def empirical_class_problem(x, aug_cov) -> Problem:
+    """Problem with Â0 = X_cᵀX_c/N (empirically centred sample second moment) and the given C.
+
+    >>> p = empirical_class_problem(np.array([[1.0], [-1.0]]), [[0.5]])
+    >>> float(p.data_cov[0, 0])
+    1.0
+    """
+    xx = np.asarray(x, dtype=float)
+    if xx.ndim != 2:
+        raise ValueError(f"x must be 2-D (N, d), got shape {xx.shape}")
+    xc = xx - xx.mean(0)
+    return Problem.from_arrays(xc.T @ xc / xx.shape[0], aug_cov)
