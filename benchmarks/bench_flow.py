@@ -1,0 +1,291 @@
+"""Gradient flow on a whole grid: time until every point matches the closed form.
+
+A (σ², γ) grid (default 64 × 64 = 4,096 points) of the β-InfoNCE landscape
+with d = 32 (``_common.grid_problem``: A0 = diag of 32 log-spaced variances in
+[0.05, 5], C = σ²·I, β = ½, weight decay γ), every point started from its own
+``random_init`` (scale 1e-3, d1 = d0 = 32).  A point counts as solved when
+
+    |L(W) − L*| ≤ 1e-6·|L*| + 1e-12,       L* = global_minimum(...).loss .
+
+Routes (the library's own solvers, vmapped over the grid points):
+
+* ``gd``           ``landscape.gradient_descent`` with ``optax.sgd(η_i)``;
+* ``gd-momentum``  the same with ``optax.sgd(η_i, momentum=0.9)``;
+* ``scan``         a bare ``lax.scan`` of W ← W − η_i·``landscape.gradient``(W): the same
+                   iteration as ``gd`` without ``gradient_descent``'s per-step extras
+                   (loss evaluation and divergence test, see bench_gd_flops (d));
+* ``scan-momentum`` the same with heavy-ball momentum 0.9;
+* ``ode``          ``landscape.gradient_flow`` (diffrax Tsit5, rtol 1e-8, atol 1e-12)
+                   on a random subset of the grid (it is the slowest route).
+
+η_i = 1/λ_max(Hessian) of point i (power iteration at the closed-form minimum) (``_common.step_size``), the same for the
+baseline.  Every route advances all unsolved points by ``chunk`` steps (the
+ODE by the same time, chunk·η_i), checks them, retires the solved ones and
+continues with the rest (the batch is padded to a power of two so that only a
+few shapes are compiled), up to ``max_steps``; batches are cut into slices of at most ``max_batch`` points.  Compile time is measured apart
+and not included in the run time.  XLA runs on its own CPU thread pool (both
+cores).
+
+Baseline: the same iteration in NumPy, one point at a time (``_numpy_gd``),
+to the same tolerance (checked every 10 steps), on a random sample of grid
+points; its mean time per point is extrapolated to the grid.  A second
+extrapolation multiplies NumPy's measured time per step by the number of
+steps every grid point needed in the batched run (the tail included).
+
+    .venv/bin/python benchmarks/bench_flow.py            # full size
+    .venv/bin/python benchmarks/bench_flow.py --quick    # smoke run
+"""
+from __future__ import annotations
+
+import argparse
+import time
+
+import _common as C  # noqa: I001  (sets sys.path and float64)
+import jax
+import jax.numpy as jnp
+import numpy as np
+import optax
+
+import landscape as ls
+from _numpy_gd import gd_until_loss_gap, landscape_to_numpy
+
+FULL = dict(n_grid=64, dim=32, chunk=100, max_steps=40_000, n_sample=8, ode_points=128,
+            init_scale=1e-3, bucket_min=16, max_batch=1024, sigma2_max=6.0, gamma_max=1.5, momentum=0.9,
+            routes=("gd", "gd-momentum", "scan", "scan-momentum", "ode"))
+QUICK = dict(n_grid=4, dim=6, chunk=200, max_steps=20_000, n_sample=2, ode_points=4,
+             init_scale=1e-3, bucket_min=4, max_batch=1024, sigma2_max=6.0, gamma_max=1.5, momentum=0.9,
+             routes=("gd", "gd-momentum", "scan", "scan-momentum", "ode"))
+RTOL, ATOL = 1e-6, 1e-12
+
+
+def _bucket(m: int, lo: int, hi: int) -> int:
+    b = lo
+    while b < m:
+        b *= 2
+    return min(b, hi)
+
+
+def make_advance(route: str, d: int, chunk: int, momentum: float):
+    """jit(vmap(f)) with f(σ², γ, η, W) -> (W after one chunk, L(W), failed)."""
+    if route in ("gd", "gd-momentum"):
+        mom = momentum if route == "gd-momentum" else None
+
+        def one(s2, g, lr, w):
+            land = C.grid_problem(d, s2, g)
+            sol = ls.gradient_descent(land, w, optimizer=optax.sgd(lr, momentum=mom), steps=chunk,
+                                      save_every=chunk)
+            return sol.weights, sol.loss, sol.diverged
+    elif route in ("scan", "scan-momentum"):
+        mom = momentum if route == "scan-momentum" else 0.0
+
+        def one(s2, g, lr, w):
+            land = C.grid_problem(d, s2, g)
+
+            def body(carry, _):
+                w, v = carry
+                v = mom * v + ls.gradient(land, w)        # optax.sgd's trace convention
+                return (w - lr * v, v), None
+
+            (w, _), _ = jax.lax.scan(body, (w, jnp.zeros_like(w)), None, length=chunk)
+            value = ls.loss(land, w)
+            return w, value, ~jnp.isfinite(value)
+    elif route == "ode":
+        def one(s2, g, lr, w):
+            land = C.grid_problem(d, s2, g)
+            sol = ls.gradient_flow(land, w, t1=lr * chunk, n_save=2, max_steps=4 * chunk)
+            return sol.weights, sol.loss, sol.diverged
+    else:
+        raise ValueError(route)
+    return jax.jit(jax.vmap(one))
+
+
+def drive(advance, s2, g, lr, w0, target, cfg):
+    """Advance unsolved points chunk by chunk until all are solved or max_steps."""
+    n = s2.shape[0]
+    w = np.array(w0)
+    active = np.arange(n)
+    solved_at = np.full(n, -1)
+    failed = np.zeros(n, bool)
+    final_loss = np.full(n, np.nan)
+    compiled = {}
+    t_compile = 0.0
+    t_start = time.perf_counter()
+    steps_done = 0
+    chunk_sizes = []
+    while active.size and steps_done < cfg["max_steps"]:
+        m = active.size
+        l_new = np.empty(m)
+        for lo in range(0, m, cfg["max_batch"]):       # slices of at most max_batch points
+            part = active[lo:lo + cfg["max_batch"]]
+            mp = part.size
+            nb = _bucket(mp, cfg["bucket_min"], min(n, cfg["max_batch"]))
+            idx = np.concatenate([part, np.full(nb - mp, part[-1])])
+            args = (s2[idx], g[idx], lr[idx], w[idx])
+            if nb not in compiled:
+                compiled[nb], tc = C.compile_time(advance, *args)
+                t_compile += tc
+            w_p, l_p, bad = C.block(compiled[nb](*args))
+            w[part] = np.asarray(w_p)[:mp]
+            l_new[lo:lo + mp] = np.asarray(l_p)[:mp]
+            failed[part] |= np.asarray(bad)[:mp]
+        steps_done += cfg["chunk"]
+        chunk_sizes.append(m)
+        final_loss[active] = l_new
+        _, ok = C.loss_gap(l_new, target[active], RTOL, ATOL)
+        solved_at[active[ok]] = steps_done
+        active = active[~ok]
+    t_run = time.perf_counter() - t_start - t_compile
+    rel, ok = C.loss_gap(final_loss, target, RTOL, ATOL)
+    return dict(run_s=t_run, compile_s=t_compile, solved_at=solved_at, ok=ok, rel_gap=rel,
+                failed=failed, final_loss=final_loss, shapes=sorted(compiled), batch_per_chunk=chunk_sizes,
+                point_steps=int(np.sum(chunk_sizes)) * cfg["chunk"])
+
+
+def main(quick: bool = False, seed: int = 0, **overrides) -> dict:
+    cfg = dict(QUICK if quick else FULL)
+    cfg.update(overrides)
+    d, n_grid, chunk = cfg["dim"], cfg["n_grid"], cfg["chunk"]
+    n_points = n_grid * n_grid
+    print(f"== gradient flow to the closed form: {n_grid}x{n_grid} = {n_points:,} points, d = {d}, float64, "
+          f"tolerance |dL| <= {RTOL:g}|L*| + {ATOL:g}")
+    info = C.print_machine()
+
+    s2g, gg = np.meshgrid(np.linspace(0.0, cfg["sigma2_max"], n_grid), np.linspace(0.0, cfg["gamma_max"], n_grid),
+                          indexing="ij")
+    s2 = jnp.asarray(s2g.ravel())
+    g = jnp.asarray(gg.ravel())
+    keys = jax.random.split(jax.random.PRNGKey(seed), n_points)
+
+    def setup_one(s2, g, key):
+        land = C.grid_problem(d, s2, g)
+        sol = ls.global_minimum(land, d)
+        lam = sol.whitened_eigenvalues
+        # distance of the nearest collapse threshold: smallest |λ| of Σ^{-1/2}(B−γI)Σ^{-1/2}
+        return (sol.loss, C.step_size(land, sol.weights), ls.random_init(key, d, d, cfg["init_scale"]),
+                sol.rank, jnp.min(jnp.abs(lam)))
+
+    # lax.map over slices of 256 points (vmapped inside): one vmap over all 4,096
+    # points of this while-loop-heavy setup ran pathologically slowly on XLA:CPU here.
+    setup = jax.jit(lambda s2, g, k: jax.lax.map(lambda a: setup_one(*a), (s2, g, k),
+                                                  batch_size=min(256, n_points)))
+    setup_c, t_setup_compile = C.compile_time(setup, s2, g, keys)
+    t0 = time.perf_counter()
+    target, lr, w0, rank, margin = C.block(setup_c(s2, g, keys))
+    t_setup = time.perf_counter() - t0
+    target, lr, w0, rank, margin = (np.asarray(x) for x in (target, lr, w0, rank, margin))
+    s2n, gn = np.asarray(s2), np.asarray(g)
+    print(f"setup (closed form L*, step size η = 1/λ_max by power iteration, init) for all points: compile "
+          f"{C.fmt_s(t_setup_compile)}, run {C.fmt_s(t_setup)}; ranks {rank.min()}..{rank.max()}, "
+          f"η in [{lr.min():.3g}, {lr.max():.3g}]")
+
+    # ---- batched routes
+    routes = {}
+    rng = np.random.default_rng(seed + 1)
+    ode_subset = np.sort(rng.choice(n_points, size=min(cfg["ode_points"], n_points), replace=False))
+    for route in cfg["routes"]:
+        sub = ode_subset if route == "ode" else np.arange(n_points)
+        adv = make_advance(route, d, chunk, cfg["momentum"])
+        res = drive(adv, s2n[sub], gn[sub], lr[sub], w0[sub], target[sub], cfg)
+        res["points"] = sub.size
+        res["per_point_s"] = res["run_s"] / sub.size
+        routes[route] = res
+        n_ok = int(res["ok"].sum())
+        steps_ok = res["solved_at"][res["ok"]]
+        print(f"[{route}] {sub.size:,} points: compile {C.fmt_s(res['compile_s'])} "
+              f"({len(res['shapes'])} batch shapes), run {C.fmt_s(res['run_s'])} "
+              f"({res['per_point_s'] * 1e3:.3f} ms/point); solved {n_ok}/{sub.size} "
+              f"({100 * n_ok / sub.size:.2f}%), worst rel gap {np.nanmax(res['rel_gap']):.2e}, "
+              f"diverged/solver-failed {int(res['failed'].sum())}")
+        if steps_ok.size:
+            print(f"    steps to solve: median {np.median(steps_ok):.0f}, 99th pct "
+                  f"{np.percentile(steps_ok, 99):.0f}, max {steps_ok.max()} (chunk {chunk}, cap {cfg['max_steps']})")
+        bad = np.flatnonzero(~res["ok"])
+        for j in bad[:8]:
+            i = sub[j]
+            print(f"    NOT solved: σ²={s2n[i]:.3f} γ={gn[i]:.3f} rank {rank[i]}, rel gap {res['rel_gap'][j]:.2e}, "
+                  f"nearest threshold |λ|min={margin[i]:.2e}")
+        if bad.size > 8:
+            print(f"    ... and {bad.size - 8} more not solved")
+
+    # ---- NumPy baselines on a random sample
+    sample = np.sort(rng.choice(n_points, size=cfg["n_sample"], replace=False))
+    baselines = {}
+    np_runs = {}
+    for kind, mom in (("gd", 0.0), ("gd-momentum", cfg["momentum"])):
+        if not any(r in routes for r in ((kind, "scan") if kind == "gd" else (kind, "scan-momentum"))):
+            continue
+        rows = []
+        for i in sample:
+            land = C.grid_problem(d, s2[i], g[i])
+            res = gd_until_loss_gap(landscape_to_numpy(land), w0[i], float(lr[i]), float(target[i]),
+                                    rtol=RTOL, atol=ATOL, momentum=mom, max_steps=cfg["max_steps"])
+            rows.append(dict(index=int(i), steps=res["steps"], seconds=res["seconds"], converged=res["converged"]))
+        np_runs[kind] = rows
+        per_step = float(np.median([r["seconds"] / max(r["steps"], 1) for r in rows]))
+        print(f"baseline NumPy {kind}: sample of {len(rows)} points, mean "
+              f"{C.fmt_s(float(np.mean([r['seconds'] for r in rows])))}/point, {per_step * 1e6:.1f} µs/step; "
+              f"steps " + ", ".join(str(r["steps"]) for r in rows)
+              + ("" if all(r["converged"] for r in rows) else "  (some NOT converged)"))
+    for name, jr in routes.items():
+        kind = "gd-momentum" if name.endswith("momentum") else "gd"
+        if name == "ode" or kind not in np_runs:
+            continue
+        rows = np_runs[kind]
+        per_point = float(np.mean([r["seconds"] for r in rows]))
+        per_step = float(np.median([r["seconds"] / max(r["steps"], 1) for r in rows]))
+        steps_all = np.where(jr["solved_at"] > 0, jr["solved_at"], cfg["max_steps"])
+        est_sample = per_point * n_points
+        est_steps = per_step * float(np.sum(steps_all))
+        baselines[name] = dict(kind=kind, rows=rows, per_point_s=per_point, per_step_s=per_step,
+                               extrapolated_sample_s=est_sample, extrapolated_steps_s=est_steps,
+                               ratio=est_sample / jr["run_s"], ratio_steps=est_steps / jr["run_s"],
+                               ratio_with_setup=est_sample / (jr["run_s"] + t_setup))
+        b = baselines[name]
+        print(f"RATIO flow [{name}] vs NumPy {kind}: {b['ratio']:.1f}x from the sample mean "
+              f"({C.fmt_s(est_sample)} / {C.fmt_s(jr['run_s'])}), {b['ratio_steps']:.1f}x from NumPy's time per "
+              f"step x the steps every point needed ({C.fmt_s(est_steps)}); {b['ratio_with_setup']:.1f}x (sample) "
+              f"counting the setup (target >= 30x: {'met' if b['ratio'] >= 30 else 'NOT met'})")
+    cross = {}
+    if "gd" in np_runs:
+        rows = np_runs["gd"]
+        est = float(np.mean([r["seconds"] for r in rows])) * n_points
+        for name in ("gd-momentum", "scan-momentum"):
+            if name in routes:
+                cross[name] = est / routes[name]["run_s"]
+                print(f"RATIO flow [{name}] vs NumPy plain gd (algorithm + implementation): {cross[name]:.1f}x")
+    if "ode" in routes:
+        r = routes["ode"]
+        ref = routes.get("gd")
+        note = ""
+        if ref is not None:
+            note = (f"; gd on the same points needs {ref['run_s'] / n_points * 1e3:.3f} ms/point "
+                    f"(ode/gd per point = {r['per_point_s'] / (ref['run_s'] / n_points):.1f})")
+        print(f"[ode] subset of {r['points']} points: {r['per_point_s'] * 1e3:.3f} ms/point{note}")
+
+    summary = {k: dict(points=v["points"], run_s=v["run_s"], compile_s=v["compile_s"],
+                       solved_fraction=float(v["ok"].mean()), worst_rel_gap=float(np.nanmax(v["rel_gap"])),
+                       failed=int(v["failed"].sum()), per_point_s=v["per_point_s"],
+                       n_unsolved=int((~v["ok"]).sum()))
+               for k, v in routes.items()}
+    finite = all(np.all(np.isfinite(v["final_loss"])) for v in routes.values())
+    return dict(name="flow", config=cfg, machine=info, setup_s=t_setup, setup_compile_s=t_setup_compile,
+                routes=summary, baselines={k: {kk: vv for kk, vv in v.items() if kk != "rows"} | {"rows": v["rows"]}
+                                           for k, v in baselines.items()},
+                cross_ratio=cross, finite=finite,
+                check_passed=all(s["solved_fraction"] == 1.0 for s in summary.values()))
+
+
+if __name__ == "__main__":
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("--quick", action="store_true", help="tiny grid for a smoke run")
+    ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("--routes", default=None, help="comma-separated subset of gd,gd-momentum,scan,scan-momentum,ode")
+    ap.add_argument("--max-steps", type=int, default=None)
+    args = ap.parse_args()
+    extra = {}
+    if args.routes:
+        extra["routes"] = tuple(args.routes.split(","))
+    if args.max_steps:
+        extra["max_steps"] = args.max_steps
+    out = main(quick=args.quick, seed=args.seed, **extra)
+    raise SystemExit(0)

@@ -1,0 +1,134 @@
+"""Phase diagram by closed form vs. per-point NumPy gradient descent.
+
+A (σ², γ) grid (default 256 × 256 = 65,536 points) of the β-InfoNCE landscape
+with d = 32 (A0 = diag of 32 log-spaced variances in [0.05, 5], C = σ²·I,
+β = ½, weight decay γ); the grid crosses every collapse threshold, from full
+rank 32 to complete collapse.  For every point the jitted, vmapped
+``global_minimum`` gives the rank, the loss and the Gram spectrum.
+
+Baseline: what is done without the closed form: plain NumPy gradient descent
+from a small random init (scale 1e-3) with a fixed stable learning rate (1/λ_max
+of the Hessian, see ``_common.step_size``; computing it is *not* charged to the
+baseline), run until ‖∇L‖_F ≤ 1e-9, on a random sample of grid points; its mean
+time per point is extrapolated to the whole grid.  The check: each sample's
+final GD loss must equal the closed-form loss to |ΔL| ≤ 1e-6·|L*| + 1e-12.
+
+    .venv/bin/python benchmarks/bench_phase_diagram.py            # full size
+    .venv/bin/python benchmarks/bench_phase_diagram.py --quick    # smoke run
+"""
+from __future__ import annotations
+
+import argparse
+import time
+
+import _common as C  # noqa: I001  (sets sys.path and float64)
+import jax
+import jax.numpy as jnp
+import numpy as np
+
+import landscape as ls
+from _numpy_gd import gd_until_gradient_small, landscape_to_numpy
+
+FULL = dict(n_grid=256, dim=32, n_sample=12, chunk=4096, sigma2_max=6.0, gamma_max=1.5,
+            max_steps=300_000, repeats=3)
+QUICK = dict(n_grid=16, dim=8, n_sample=3, chunk=64, sigma2_max=6.0, gamma_max=1.5,
+             max_steps=50_000, repeats=2)
+RTOL, ATOL = 1e-6, 1e-12
+
+
+def make_grid(n_grid, sigma2_max, gamma_max):
+    s2, g = np.meshgrid(np.linspace(0.0, sigma2_max, n_grid), np.linspace(0.0, gamma_max, n_grid),
+                        indexing="ij")
+    return s2.ravel(), g.ravel()
+
+
+def main(quick: bool = False, seed: int = 0, lr_mode: str = "grid", **overrides) -> dict:
+    cfg = dict(QUICK if quick else FULL)
+    cfg.update(overrides)
+    d, n_grid = cfg["dim"], cfg["n_grid"]
+    n_points = n_grid * n_grid
+    print(f"== phase diagram: {n_grid}x{n_grid} = {n_points:,} points of (sigma2, gamma), d = {d}, float64")
+    info = C.print_machine()
+
+    s2_np, g_np = make_grid(n_grid, cfg["sigma2_max"], cfg["gamma_max"])
+    s2, g = jnp.asarray(s2_np), jnp.asarray(g_np)
+
+    def point(args):
+        sol = ls.global_minimum(C.grid_problem(d, *args), d)
+        return sol.rank, sol.loss, sol.gram_eigenvalues
+
+    # lax.map in chunks of `chunk` points (vmapped inside): same result as one vmap
+    # over all points, but the working set of each chunk stays in cache.
+    closed_form = jax.jit(lambda s2, g: jax.lax.map(point, (s2, g), batch_size=min(cfg["chunk"], n_points)))
+    compiled, t_compile = C.compile_time(closed_form, s2, g)
+    t_closed, (rank, loss, spectrum) = C.best_time(compiled, s2, g, repeats=cfg["repeats"])
+    rank, loss, spectrum = np.asarray(rank), np.asarray(loss), np.asarray(spectrum)
+    print(f"closed form: compile {C.fmt_s(t_compile)}, run {C.fmt_s(t_closed)} for {n_points:,} points "
+          f"({t_closed / n_points * 1e6:.2f} µs/point); rank range {rank.min()}..{rank.max()}")
+
+    # ---- baseline: NumPy GD on a random sample of grid points
+    rng = np.random.default_rng(seed)
+    sample = np.sort(rng.choice(n_points, size=cfg["n_sample"], replace=False))
+    keys = jax.random.split(jax.random.PRNGKey(seed), cfg["n_sample"])
+
+    @jax.jit
+    def setup(s2, g, key):
+        land = C.grid_problem(d, s2, g)
+        w_star = ls.global_minimum(land, d).weights
+        return land, C.step_size(land, w_star), ls.random_init(key, d, d, 1e-3)
+
+    corners = [0, n_grid - 1, n_points - n_grid, n_points - 1]
+    lr_grid = min(float(setup(s2[c], g[c], keys[0])[1]) for c in corners)
+    print(f"baseline learning rate: {'one fixed rate ' + format(lr_grid, '.4g') if lr_mode == 'grid' else '1/λ_max per point'}")
+
+    rows = []
+    for j, i in enumerate(sample):
+        land, lr, w0 = setup(s2[i], g[i], keys[j])
+        if lr_mode == "grid":
+            if float(lr) < lr_grid * (1 - 1e-9):
+                print(f"  warning: point {i} needs lr {float(lr):.4g} < grid rate {lr_grid:.4g}")
+            lr = lr_grid
+        res = gd_until_gradient_small(landscape_to_numpy(land), np.asarray(w0), float(lr),
+                                      max_steps=cfg["max_steps"])
+        rel, ok = C.loss_gap(res["loss"], loss[i], RTOL, ATOL)
+        # Rank of the GD result: Gram eigenvalues above 1e-6 of the closed form's largest
+        # (a collapsed point's GD iterate is tiny but never exactly zero).
+        top = max(float(spectrum[i][0]), 1e-3)
+        gd_rank = int(np.sum(np.linalg.eigvalsh(res["w"].T @ res["w"]) > 1e-6 * top))
+        rows.append(dict(index=int(i), sigma2=float(s2_np[i]), gamma=float(g_np[i]), lr=float(lr),
+                         steps=res["steps"], seconds=res["seconds"], converged=res["converged"],
+                         gd_loss=res["loss"], closed_loss=float(loss[i]), rel_gap=float(rel), ok=bool(ok),
+                         gd_rank=gd_rank, closed_rank=int(rank[i])))
+        print(f"  point {i:6d} (σ²={s2_np[i]:.3f}, γ={g_np[i]:.3f}): {res['steps']:7d} steps, "
+              f"{C.fmt_s(res['seconds'])}, rank gd/closed {gd_rank}/{int(rank[i])}, "
+              f"loss gd {res['loss']:.12g} vs closed {float(loss[i]):.12g} (rel gap {float(rel):.1e}) "
+              f"{'OK' if ok else 'MISMATCH'}{'' if res['converged'] else ' NOT CONVERGED'}")
+    per_point = float(np.mean([r["seconds"] for r in rows]))
+    baseline_grid = per_point * n_points
+    ratio = baseline_grid / t_closed
+    all_ok = all(r["ok"] for r in rows)
+    print(f"baseline: NumPy GD, mean {C.fmt_s(per_point)} per point over {len(rows)} points "
+          f"(median {np.median([r['steps'] for r in rows]):.0f} steps) -> {C.fmt_s(baseline_grid)} "
+          f"extrapolated to {n_points:,} points")
+    print(f"RATIO phase diagram (baseline extrapolated / closed form run): {ratio:,.0f}x "
+          f"(target >= 10,000x: {'met' if ratio >= 1e4 else 'NOT met'})")
+    print(f"CHECK NumPy GD loss == closed form (|dL| <= {RTOL:g}|L*| + {ATOL:g}) on "
+          f"{sum(r['ok'] for r in rows)}/{len(rows)} sample points: {'PASS' if all_ok else 'FAIL'}")
+    return dict(name="phase_diagram", config=cfg, lr_mode=lr_mode, lr_grid=lr_grid, machine=info, n_points=n_points,
+                compile_s=t_compile, closed_form_s=t_closed, closed_form_us_per_point=t_closed / n_points * 1e6,
+                baseline_s_per_point=per_point, baseline_extrapolated_s=baseline_grid, ratio=ratio,
+                check_passed=all_ok, samples=rows, rank_min=int(rank.min()), rank_max=int(rank.max()),
+                finite=bool(np.all(np.isfinite(loss)) and np.all(np.isfinite(spectrum))))
+
+
+if __name__ == "__main__":
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("--quick", action="store_true", help="tiny grid for a smoke run")
+    ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("--n-sample", type=int, default=None, help="number of baseline sample points")
+    ap.add_argument("--lr", choices=("grid", "per-point"), default="grid",
+                    help="baseline learning rate: one for the grid (default) or 1/λ_max per point")
+    args = ap.parse_args()
+    extra = {} if args.n_sample is None else {"n_sample": args.n_sample}
+    out = main(quick=args.quick, seed=args.seed, lr_mode=args.lr, **extra)
+    raise SystemExit(0 if out["check_passed"] else 1)

@@ -1,0 +1,78 @@
+"""Run every benchmark in turn (``make bench``); ``--quick`` for the small smoke sizes.
+
+Each benchmark prints its own table; this script adds a one-line summary per
+benchmark and writes all returned numbers to ``--json`` if given.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+import time
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+
+import _common as C  # noqa: E402,F401  (sets sys.path, float64, BLAS threads)
+import bench_flow  # noqa: E402
+import bench_gd_flops  # noqa: E402
+import bench_phase_diagram  # noqa: E402
+
+BENCHMARKS = {
+    "phase_diagram": bench_phase_diagram.main,
+    "flow": bench_flow.main,
+    "gd_flops": bench_gd_flops.main,
+}
+
+
+def _jsonable(x):
+    import numpy as np
+
+    if isinstance(x, dict):
+        return {str(k): _jsonable(v) for k, v in x.items()}
+    if isinstance(x, (list, tuple)):
+        return [_jsonable(v) for v in x]
+    if isinstance(x, np.ndarray):
+        return x.tolist()
+    if isinstance(x, np.generic):
+        return x.item()
+    return x
+
+
+def main(argv=None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("--quick", action="store_true", help="small sizes (smoke run)")
+    ap.add_argument("--only", default=None, help=f"comma-separated subset of {','.join(BENCHMARKS)}")
+    ap.add_argument("--json", default=None, help="write the returned numbers to this file")
+    args = ap.parse_args(argv)
+    names = list(BENCHMARKS) if args.only is None else args.only.split(",")
+    out = {}
+    for name in names:
+        t0 = time.perf_counter()
+        out[name] = BENCHMARKS[name](quick=args.quick)
+        out[name]["wall_s"] = time.perf_counter() - t0
+        print(f"-- {name} done in {out[name]['wall_s']:.1f} s\n", flush=True)
+    print("== summary")
+    for name, r in out.items():
+        if name == "phase_diagram":
+            print(f"phase_diagram: closed form {r['closed_form_s']:.3f} s for {r['n_points']:,} points, "
+                  f"ratio {r['ratio']:,.0f}x, GD==closed form check {'PASS' if r['check_passed'] else 'FAIL'}")
+        elif name == "flow":
+            for k, b in r["baselines"].items():
+                rr = r["routes"][k]
+                print(f"flow[{k}]: ratio {b['ratio']:.1f}x (sample) / {b['ratio_steps']:.1f}x (per-step), "
+                      f"solved {100 * rr['solved_fraction']:.2f}%, worst rel gap {rr['worst_rel_gap']:.1e}")
+            if "ode" in r["routes"]:
+                rr = r["routes"]["ode"]
+                print(f"flow[ode]: {rr['per_point_s'] * 1e3:.2f} ms/point on {rr['points']} points, "
+                      f"solved {100 * rr['solved_fraction']:.2f}%")
+        elif name == "gd_flops":
+            print("gd_flops: best fraction of peak " + ", ".join(f"{k} {100 * v:.0f}%" for k, v in r["best"].items()))
+    if args.json:
+        with open(args.json, "w") as f:
+            json.dump(_jsonable(out), f, indent=1)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
