@@ -104,7 +104,7 @@ def supervised_loss(params: tuple[jax.Array, jax.Array], x: jax.Array, targets: 
                     loss: str = "squared") -> jax.Array:
     """The averaged loss plus (γ/2)‖W‖²; ``targets`` one-hot (N, K) (or real-valued for "squared")."""
     w, b = params
-    s = x @ w + b
+    s = x @ w + b[None, :]
     if loss == "squared":
         data = 0.5 * jnp.mean(jnp.sum((targets - s) ** 2, axis=1))
     else:
