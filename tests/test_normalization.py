@@ -142,7 +142,7 @@ def test_nested_search_equals_exhaustive_enumeration(tol):
     shapes = [(4, 2), (7, 7), (10, 5), (10, 10)]          # few shapes: one compilation each
     for trial in range(16):
         d, d1 = shapes[trial % 4]
-        p = _random_commuting(rng, d, rotate=trial % 3 == 0)
+        p = _random_commuting(rng, d, rotate=d == 7)       # rotated: the general (eigh) route
         loss = ["infonce", "beta-infonce", "vicreg"][trial % 3]
         kw = {"form": "paper", "beta": 0.5} if loss == "beta-infonce" else ({"form": "paper"} if loss == "vicreg" else {})
         land = ls.effective_landscape(p, loss, quartic=float(rng.choice([0.5, 0.75, 1.0])), **kw)
@@ -161,7 +161,7 @@ def test_nested_search_large_d_is_a_kkt_point(tol):
     rng = np.random.default_rng(1)
     p = ls.Problem.from_diagonal(rng.uniform(0.05, 2.0, d), rng.uniform(0.0, 1.0, d))
     land = ls.effective_landscape(p, "beta-infonce", form="paper", beta=0.5)
-    solve = jax.jit(ls.normalized_global_minimum, static_argnums=1)
+    solve = ls.normalized_global_minimum          # jitted inside; diagonal input takes the O(d log d) route
     for kappa, d1 in ((50.0, 100), (5.0, 100)):
         nl = ls.normalized_landscape(land, kappa, 1.0)
         sol = solve(nl, d1)
@@ -454,7 +454,7 @@ def test_property_gradient_descent_reaches_closed_form_minimum(seed, kappa, c, q
     kw = {"form": "paper", "beta": 0.5} if loss == "beta-infonce" else {}
     nl = ls.normalized_landscape(ls.effective_landscape(p, loss, quartic=quartic, **kw), kappa, c)
     sol = ls.normalized_global_minimum(nl, 4)
-    lr = 1.0 / float(_top_curvature(nl, sol.weights))      # heavy-ball (β = 0.9) is stable below 3.8/λ_max
+    lr = 0.3 / float(_top_curvature(nl, sol.weights))      # heavy-ball (β = 0.9) overshoots while escaping W ≈ 0
     w = _gd_normalized(nl, _init(4, 4, seed=seed % 1000), lr)
     assert float(ls.normalized_loss(nl, w)) == pytest.approx(float(sol.loss), abs=tol["loose"] * (1 + abs(float(sol.loss))))
     assert float(ls.normalized_loss(nl, w)) >= float(sol.loss) - tol["flow"]

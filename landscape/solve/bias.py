@@ -58,8 +58,10 @@ from landscape.solve.normalization import (
     NormalizedSolution,
     _all_masks,
     _check_out_dim,
+    _is_diagonal,
     _make_solution,
     _nested_minimum,
+    _spectrum,
     _stationary_batch,
     _take,
     normalized_stationary_points,
@@ -97,12 +99,12 @@ def bias_global_minimum(nl: NormalizedLandscape, out_dim: int) -> NormalizedSolu
     ``bias_norm_sq`` is c − ρ₀ on the first branch and 0 on the second; ``loss``
     is :func:`biased_loss` at the returned (W, b).  Jittable (``out_dim`` static).
     """
-    return _bias_global_minimum(nl, _check_out_dim(out_dim))
+    return _bias_global_minimum(nl, _check_out_dim(out_dim), _is_diagonal(nl.base))
 
 
-@functools.partial(jax.jit, static_argnums=1)
-def _bias_global_minimum(nl: NormalizedLandscape, out_dim: int) -> NormalizedSolution:
-    lam, u, inv_sqrt = whitened_spectrum(nl.base)
+@functools.partial(jax.jit, static_argnums=(1, 2))
+def _bias_global_minimum(nl: NormalizedLandscape, out_dim: int, diagonal: bool) -> NormalizedSolution:
+    lam, u, inv_sqrt, s_sorted = _spectrum(nl.base, diagonal)
     k, c = nl.quartic, nl.norm_target
     n_max = min(out_dim, lam.shape[0])
     mask0 = (jnp.arange(lam.shape[0]) < n_max) & (lam > 0)
@@ -116,7 +118,7 @@ def _bias_global_minimum(nl: NormalizedLandscape, out_dim: int) -> NormalizedSol
     return _make_solution(
         mu, mask, lam, u, inv_sqrt, out_dim,
         jnp.where(use_bias, loss0, loss1), jnp.sum(mu), jnp.asarray(True),
-        bias_norm_sq=jnp.where(use_bias, c - rho0, 0.0),
+        bias_norm_sq=jnp.where(use_bias, c - rho0, 0.0), s_sorted=s_sorted,
     )
 
 
@@ -139,7 +141,7 @@ def bias_stationary_points(nl: NormalizedLandscape, out_dim: int, *, max_dim: in
     out_dim = _check_out_dim(out_dim)
     branch_zero = normalized_stationary_points(nl, out_dim, max_dim=max_dim)
     free = NormalizedLandscape(nl.base, jnp.zeros_like(nl.kappa), nl.norm_target)
-    sols = _stationary_batch(free, jnp.asarray(_all_masks(nl.dim, out_dim)), out_dim)
+    sols = _stationary_batch(free, jnp.asarray(_all_masks(nl.dim, out_dim)), out_dim, _is_diagonal(nl.base))
     keep = np.flatnonzero(np.asarray(sols.admissible) & (np.asarray(sols.rho) < float(nl.norm_target)))
     branch_bias = _take(sols, keep)
     branch_bias = _with_bias(branch_bias, float(nl.norm_target) - np.asarray(branch_bias.rho), out_dim)

@@ -192,6 +192,32 @@ def _concrete(x: Any) -> bool:
     return not isinstance(x, jax.core.Tracer)
 
 
+def _is_diagonal(base: EffectiveLandscape) -> bool:
+    """Whether B and Σ are concrete and diagonal (then no eigendecomposition is needed)."""
+    if not (_concrete(base.b) and _concrete(base.sigma) and _concrete(base.weight_decay)):
+        return False
+    b, sigma = np.asarray(base.b), np.asarray(base.sigma)
+    off = ~np.eye(b.shape[-1], dtype=bool)
+    return bool(b.ndim == 2 and not np.any(b[off]) and not np.any(sigma[off]))
+
+
+def _spectrum(base: EffectiveLandscape, diagonal: bool):
+    """(ℓ descending, U, Σ^{-1/2}, s in the same order or None).
+
+    For diagonal B and Σ, ℓ_i = (b_i − γ)/s_i sorted, U a permutation and no
+    eigendecomposition (O(d log d) instead of O(d³)); otherwise
+    :func:`landscape.whitened_spectrum`.
+    """
+    if not diagonal:
+        lam, u, inv_sqrt = whitened_spectrum(base)
+        return lam, u, inv_sqrt, None
+    s = jnp.diagonal(base.sigma)
+    raw = jnp.diagonal(base.b_eff) / s
+    order = jnp.argsort(-raw, stable=True)
+    eye = jnp.eye(s.shape[0], dtype=s.dtype)
+    return raw[order], eye[:, order], jnp.diag(1.0 / jnp.sqrt(s)), s[order]
+
+
 def normalized_landscape(landscape: EffectiveLandscape, kappa: Any = 1.0, norm_target: Any = 1.0) -> NormalizedLandscape:
     """Attach the norm penalty κ(Tr[WΣWᵀ] − c)² to ``landscape``.
 
@@ -259,16 +285,20 @@ def _weights_from_mu(mu: jax.Array, mask: jax.Array, u: jax.Array, inv_sqrt: jax
 
 
 def _make_solution(mu, mask, lam, u, inv_sqrt, out_dim, loss_value, rho, admissible,
-                   bias_norm_sq=None) -> NormalizedSolution:
+                   bias_norm_sq=None, s_sorted=None) -> NormalizedSolution:
     w, gram = _weights_from_mu(mu, mask, u, inv_sqrt, out_dim)
     dtype = mu.dtype
+    if s_sorted is None:
+        gram_eig = gram_spectrum(w)
+    else:                                  # diagonal problem: WᵀW = diag(μ_i/s_i) up to order
+        gram_eig = jnp.sort(mu / s_sorted)[::-1]
     if bias_norm_sq is None:
         bias_norm_sq = jnp.zeros((), dtype)
     bias = jnp.zeros((out_dim,), dtype).at[0].set(jnp.sqrt(jnp.maximum(bias_norm_sq, 0.0)))
     return NormalizedSolution(
         weights=w,
         gram=gram,
-        gram_eigenvalues=gram_spectrum(w),
+        gram_eigenvalues=gram_eig,
         rank=jnp.sum(mask & (mu > 0)).astype(jnp.int32),
         loss=loss_value,
         whitened_eigenvalues=lam,
@@ -310,7 +340,9 @@ def normalized_stationary_point_from_mask(nl: NormalizedLandscape, mask: jax.Arr
     Jittable (``out_dim`` static).
     """
     out_dim = _check_out_dim(out_dim)
-    lam, u, inv_sqrt = whitened_spectrum(nl.base) if spectrum is None else spectrum
+    spectrum = _spectrum(nl.base, False) if spectrum is None else spectrum
+    lam, u, inv_sqrt = spectrum[:3]
+    s_sorted = spectrum[3] if len(spectrum) > 3 else None
     k, kappa, c = nl.quartic, nl.kappa, nl.norm_target
     mask = jnp.asarray(mask, bool)
     mask = mask & (jnp.cumsum(mask) <= out_dim)
@@ -320,7 +352,7 @@ def normalized_stationary_point_from_mask(nl: NormalizedLandscape, mask: jax.Arr
     mu = jnp.where(mask, jnp.maximum(raw, 0.0), 0.0)
     rho = jnp.sum(mu)
     loss_value = jnp.sum(-lam * mu + k * mu * mu) + kappa * (rho - c) ** 2
-    return _make_solution(mu, mask, lam, u, inv_sqrt, out_dim, loss_value, rho, admissible)
+    return _make_solution(mu, mask, lam, u, inv_sqrt, out_dim, loss_value, rho, admissible, s_sorted=s_sorted)
 
 
 def _all_masks(d0: int, out_dim: int) -> np.ndarray:
@@ -351,14 +383,14 @@ def normalized_stationary_points(nl: NormalizedLandscape, out_dim: int, *, max_d
     d0 = nl.dim
     if d0 > max_dim:
         raise ValueError(f"normalized_stationary_points enumerates 2^d masks; d0 = {d0} exceeds max_dim = {max_dim}")
-    sols = _stationary_batch(nl, jnp.asarray(_all_masks(d0, out_dim)), out_dim)
+    sols = _stationary_batch(nl, jnp.asarray(_all_masks(d0, out_dim)), out_dim, _is_diagonal(nl.base))
     keep = np.flatnonzero(np.asarray(sols.admissible))
     return _take(sols, keep)
 
 
-@functools.partial(jax.jit, static_argnums=2)
-def _stationary_batch(nl: NormalizedLandscape, masks: jax.Array, out_dim: int) -> NormalizedSolution:
-    spectrum = whitened_spectrum(nl.base)
+@functools.partial(jax.jit, static_argnums=(2, 3))
+def _stationary_batch(nl: NormalizedLandscape, masks: jax.Array, out_dim: int, diagonal: bool = False) -> NormalizedSolution:
+    spectrum = _spectrum(nl.base, diagonal)
     return jax.vmap(lambda m: normalized_stationary_point_from_mask(nl, m, out_dim, spectrum))(masks)
 
 
@@ -419,15 +451,16 @@ def normalized_global_minimum(nl: NormalizedLandscape, out_dim: int) -> Normaliz
     the tests check it against the lowest loss of the exhaustive enumeration).
     With ties in ℓ at the cut the minimiser is not unique (loss and spectrum are).
     """
-    return _normalized_global_minimum(nl, _check_out_dim(out_dim))
+    return _normalized_global_minimum(nl, _check_out_dim(out_dim), _is_diagonal(nl.base))
 
 
-@functools.partial(jax.jit, static_argnums=1)
-def _normalized_global_minimum(nl: NormalizedLandscape, out_dim: int) -> NormalizedSolution:
-    lam, u, inv_sqrt = whitened_spectrum(nl.base)
+@functools.partial(jax.jit, static_argnums=(1, 2))
+def _normalized_global_minimum(nl: NormalizedLandscape, out_dim: int, diagonal: bool) -> NormalizedSolution:
+    lam, u, inv_sqrt, s_sorted = _spectrum(nl.base, diagonal)
     k, kappa, c = nl.quartic, nl.kappa, nl.norm_target
     mask, mu, loss_value = _nested_minimum(lam, min(out_dim, lam.shape[0]), k, kappa, c, hard=False)
-    return _make_solution(mu, mask, lam, u, inv_sqrt, out_dim, loss_value, jnp.sum(mu), jnp.asarray(True))
+    return _make_solution(mu, mask, lam, u, inv_sqrt, out_dim, loss_value, jnp.sum(mu), jnp.asarray(True),
+                          s_sorted=s_sorted)
 
 
 # ---------------------------------------------------------------- hard normalization
@@ -464,12 +497,14 @@ def hard_normalization_limit(landscape: EffectiveLandscape | NormalizedLandscape
         c = norm_target
     if _concrete(c):
         as_scalar(c, "norm_target", low=0.0, low_inclusive=False)
-    return _hard_limit(base, out_dim, jnp.asarray(c, base.b.dtype), None if mask is None else jnp.asarray(mask, bool))
+    return _hard_limit(base, out_dim, jnp.asarray(c, base.b.dtype), None if mask is None else jnp.asarray(mask, bool),
+                       _is_diagonal(base))
 
 
-@functools.partial(jax.jit, static_argnums=1)
-def _hard_limit(base: EffectiveLandscape, out_dim: int, c: jax.Array, mask: Optional[jax.Array]) -> NormalizedSolution:
-    lam, u, inv_sqrt = whitened_spectrum(base)
+@functools.partial(jax.jit, static_argnums=(1, 4))
+def _hard_limit(base: EffectiveLandscape, out_dim: int, c: jax.Array, mask: Optional[jax.Array],
+                diagonal: bool) -> NormalizedSolution:
+    lam, u, inv_sqrt, s_sorted = _spectrum(base, diagonal)
     k = base.quartic
     if mask is None:
         mask, mu, loss_value = _nested_minimum(lam, min(out_dim, lam.shape[0]), k, 0.0, c, hard=True)
@@ -483,7 +518,8 @@ def _hard_limit(base: EffectiveLandscape, out_dim: int, c: jax.Array, mask: Opti
         admissible = (n >= 1) & jnp.all(jnp.where(mask, raw > 0, True))
         mu = jnp.where(mask, jnp.maximum(raw, 0.0), 0.0)
         loss_value = jnp.sum(-lam * mu + k * mu * mu)
-    return _make_solution(mu, mask, lam, u, inv_sqrt, out_dim, loss_value, jnp.sum(mu), admissible)
+    return _make_solution(mu, mask, lam, u, inv_sqrt, out_dim, loss_value, jnp.sum(mu), admissible,
+                          s_sorted=s_sorted)
 
 
 def survival_margins(landscape: EffectiveLandscape, mask: jax.Array, norm_target: Any) -> jax.Array:
