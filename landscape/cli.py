@@ -136,6 +136,8 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("solve", help="closed-form global minimum of the effective landscape",
                        description="Print the closed-form global minimum (Theorem 1) and collapse diagnostics.")
     _add_problem_options(p)
+    from landscape.cli_imbalance import register_solve_classes as _register_classes
+    _register_classes(p)
 
     p = sub.add_parser("flow", help="gradient descent from a small random init, compared with the closed form",
                        description="Run gradient descent (optax) and compare with the closed-form minimum.")

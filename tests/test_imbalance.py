@@ -228,3 +228,42 @@ def test_collapsed_minority_direction_loses_minority_accuracy():
         maps[name] = out["ssl"]
     assert maps["above"][0] > 0.95          # minority kept: separable
     assert maps["below"][0] < 0.7           # direction collapsed: near chance for the minority
+
+
+# ------------------------------------------------------------------ CLI
+def _write(tmp_path, name, text):
+    path = tmp_path / name
+    path.write_text(text)
+    return str(path)
+
+
+@pytest.mark.parametrize("p, collapsed", [(0.05, True), (0.2, False)])
+def test_cli_solve_classes_reports_fate_consistent_with_pc(tmp_path, capsys, p, collapsed):
+    import json
+
+    from landscape.cli import main
+
+    spec = {"means": [[1.0, 0.0], [-1.0, 0.0]], "proportions": [p, 1 - p], "within_cov": [0.05, 1.0],
+            "aug_var": 0.2}
+    path = _write(tmp_path, "c.json", json.dumps(spec))
+    assert main(["solve", "--classes", path, "--weight-decay", "0.3", "--json"]) == 0
+    rep = json.loads(capsys.readouterr().out)
+    pc = rep["critical_proportion"]
+    assert pc == pytest.approx(im.critical_proportion(2.0, 0.05, 0.2, "infonce", weight_decay=0.3))
+    assert (p < pc) == collapsed
+    assert rep["classes"][0]["collapsed"] is collapsed
+    assert rep["classes"][0]["direction_variance"] == pytest.approx(p * (1 - p) * 4 + 0.05)
+
+
+def test_cli_solve_classes_toml_and_errors(tmp_path, capsys):
+    from landscape.cli import main
+
+    path = _write(tmp_path, "c.toml", 'means = [[1.0, 0.0], [-1.0, 0.0]]\nproportions = [0.3, 0.7]\n'
+                                      'within_cov = 0.1\nkappa = "inf"\n')
+    assert main(["solve", "--classes", path, "--sigma2", "0.2"]) == 0
+    assert "class" in capsys.readouterr().out
+    bad = _write(tmp_path, "b.json", '{"means": [[1.0], [0.0]], "proportions": [0.3, 0.3]}')
+    assert main(["solve", "--classes", bad]) == 2
+    assert "sum to 1" in capsys.readouterr().err
+    assert main(["solve", "--classes", path, "--a", "1,2"]) == 2
+    assert "--a" in capsys.readouterr().err
