@@ -24,7 +24,7 @@ from landscape.effective_landscape import (
     spectral_halves_slice,
 )
 from landscape.solution import Solution, solution_from_weights
-from landscape.solve.stationary import global_minimum, stationary_points, whitened_spectrum
+from landscape.solve.stationary import global_minimum, global_minimum_diagonal, stationary_points, whitened_spectrum
 from landscape.solve.collapse import (
     Threshold,
     common_eigenbasis,

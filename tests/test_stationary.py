@@ -230,3 +230,40 @@ def test_property_closed_form(data, d0, commuting, loss, form):
     assert float(jnp.min(pts.loss)) >= float(sol.loss) - tol * max(1.0, scale) ** 2
     # The loss formula -sum(lam_kept^2)/(4k) matches the loss evaluated at W.
     assert float(ls.loss(land, sol.weights)) == pytest.approx(float(sol.loss), rel=max(tol, 1e-6) * 10, abs=tol * scale**2)
+
+
+# --------------------------------------------------------------------------- diagonal fast path
+@pytest.mark.parametrize("loss, kw", [("infonce", {}), ("beta-infonce", {"form": "paper"}),
+                                      ("weighted-infonce", {"form": "paper", "alpha": 0.1, "n_samples": 2.0}),
+                                      ("vicreg", {})])
+@pytest.mark.parametrize("d1", [1, 2, 4, 6, 8])
+def test_diagonal_path_equals_general_path(loss, kw, d1, tol):
+    rng = np.random.default_rng(d1)
+    a, c = rng.uniform(0.1, 3.0, 6), rng.uniform(0.0, 3.0, 6)
+    land = ls.effective_landscape(ls.Problem.from_diagonal(a, c), loss, weight_decay=0.2, **kw)
+    fast, ref = ls.global_minimum_diagonal(land, d1), ls.global_minimum(land, d1)
+    assert int(fast.rank) == int(ref.rank)
+    assert float(fast.loss) == pytest.approx(float(ref.loss), rel=tol["exact"] * 10, abs=tol["exact"])
+    np.testing.assert_allclose(np.asarray(fast.gram), np.asarray(ref.gram), atol=tol["exact"] * 10)
+    np.testing.assert_allclose(np.asarray(fast.gram_eigenvalues), np.asarray(ref.gram_eigenvalues), atol=tol["exact"] * 10)
+    np.testing.assert_allclose(np.asarray(fast.whitened_eigenvalues), np.asarray(ref.whitened_eigenvalues), atol=tol["exact"] * 10)
+    assert fast.weights.shape == ref.weights.shape
+    np.testing.assert_allclose(np.asarray(fast.weights.T @ fast.weights), np.asarray(fast.gram), atol=tol["exact"])
+    assert float(jnp.max(jnp.abs(ls.gradient(land, fast.weights)))) < tol["exact"] * 100
+
+
+def test_diagonal_path_with_tie_and_refusal(tol):
+    land = ls.effective_landscape(ls.Problem.from_diagonal(A_T1, C_T1), "infonce")
+    assert float(ls.global_minimum_diagonal(land, 2).loss) == pytest.approx(-0.3572846, abs=1e-7)
+    rng = np.random.default_rng(0)
+    q, _ = np.linalg.qr(rng.normal(size=(3, 3)))
+    rotated = ls.effective_landscape(ls.Problem.from_arrays(q @ np.diag([3.0, 2, 1]) @ q.T, np.eye(3)), "infonce")
+    with pytest.raises(ValueError, match="diagonal"):
+        ls.global_minimum_diagonal(rotated, 3)
+
+
+def test_rank_exactly_on_threshold_is_not_a_rounding_flip():
+    # b_1 = a_1 - sigma^2 = 0 exactly: direction 1 is collapsed in both paths.
+    land = ls.effective_landscape(ls.Problem.isotropic([2.5, 1.0, 0.3], 2.5), "beta-infonce", form="paper")
+    assert int(ls.global_minimum(land, 3).rank) == 0
+    assert int(ls.global_minimum_diagonal(land, 3).rank) == 0

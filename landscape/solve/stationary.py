@@ -35,12 +35,28 @@ import numpy as np
 from landscape.effective_landscape import EffectiveLandscape
 from landscape.solution import Solution, gram_spectrum
 
-__all__ = ["whitened_spectrum", "global_minimum", "stationary_points", "stationary_point_from_mask"]
+__all__ = [
+    "whitened_spectrum",
+    "global_minimum",
+    "global_minimum_diagonal",
+    "stationary_points",
+    "stationary_point_from_mask",
+]
 
 
 def _inverse_sqrt(sigma: jax.Array) -> jax.Array:
     vals, vecs = jnp.linalg.eigh(sigma)
     return (vecs / jnp.sqrt(vals)[None, :]) @ vecs.T
+
+
+def _positive_floor(lam: jax.Array) -> jax.Array:
+    """Eigenvalues at or below this are treated as zero: a few ulps of the largest |λ|.
+
+    Exactly on a collapse threshold b_i = 0 an eigensolver returns ±1e-17-sized
+    values; counting such a direction as kept would report a rank that flips with
+    rounding.  Its Gram eigenvalue would be of the same negligible size.
+    """
+    return 16.0 * jnp.finfo(lam.dtype).eps * jnp.max(jnp.abs(lam))
 
 
 def whitened_spectrum(landscape: EffectiveLandscape) -> tuple[jax.Array, jax.Array, jax.Array]:
@@ -62,7 +78,7 @@ def stationary_point_from_mask(landscape: EffectiveLandscape, mask: jax.Array, o
     lam, u, inv_sqrt = whitened_spectrum(landscape) if spectrum is None else spectrum
     d0 = lam.shape[0]
     k = landscape.quartic
-    mask = jnp.asarray(mask, bool) & (lam > 0)
+    mask = jnp.asarray(mask, bool) & (lam > _positive_floor(lam))
     mask = mask & (jnp.cumsum(mask) <= out_dim)
     lam_kept = jnp.where(mask, lam, 0.0)
     proj = u.T @ inv_sqrt                       # rows: u_iᵀ Σ^{-1/2}
@@ -115,7 +131,8 @@ def stationary_points(landscape: EffectiveLandscape, out_dim: int, *, max_dim: i
     if d0 > max_dim:
         raise ValueError(f"stationary_points enumerates 2^d masks; d0 = {d0} exceeds max_dim = {max_dim}")
     spectrum = whitened_spectrum(landscape)
-    positive = [i for i, v in enumerate(np.asarray(spectrum[0])) if v > 0]
+    floor = float(_positive_floor(spectrum[0]))
+    positive = [i for i, v in enumerate(np.asarray(spectrum[0])) if v > floor]
     masks = []
     for r in range(0, min(len(positive), out_dim) + 1):
         for combo in itertools.combinations(positive, r):
@@ -124,3 +141,60 @@ def stationary_points(landscape: EffectiveLandscape, out_dim: int, *, max_dim: i
             masks.append(m)
     masks = jnp.asarray(np.stack(masks))
     return jax.vmap(lambda m: stationary_point_from_mask(landscape, m, out_dim, spectrum))(masks)
+
+
+def global_minimum_diagonal(landscape: EffectiveLandscape, out_dim: int) -> Solution:
+    r"""The global minimum when B − γI and Σ are diagonal: O(d log d) per problem.
+
+    In a common eigenbasis Theorem 1 decouples into directions: keep the top
+    min(d1, m) positive b_i/s_i and set λ_i = b_i/(2k s_i²) there.  This gives the
+    same :class:`~landscape.Solution` as :func:`global_minimum` without any
+    eigendecomposition, so large grids of commuting problems (e.g. isotropic
+    augmentation C = σ²I on a diagonal A0, or any problem rotated into the
+    eigenbasis of :func:`~landscape.common_eigenbasis`) cost only a sort.
+    ``directions`` is the identity (input coordinates), in the order of
+    ``whitened_eigenvalues``.  Only the diagonals are read; concrete input with
+    non-zero off-diagonal entries is refused.
+
+    >>> import landscape as ls
+    >>> p = ls.Problem.from_diagonal([3.0, 2.0, 1.0], [1.0, 3.0, 0.5])
+    >>> sol = ls.global_minimum_diagonal(ls.effective_landscape(p, "infonce"), out_dim=2)
+    >>> [round(float(v), 5) for v in sol.gram.diagonal()], int(sol.rank)
+    ([0.09375, 0.0, 0.22222], 2)
+    """
+    if int(out_dim) < 1:
+        raise ValueError(f"out_dim must be >= 1, got {out_dim}")
+    out_dim = int(out_dim)
+    b_full, s_full = landscape.b_eff, landscape.sigma
+    if not isinstance(b_full, jax.core.Tracer) and not isinstance(s_full, jax.core.Tracer):
+        for name, m in (("B - gamma*I", b_full), ("sigma", s_full)):
+            m = np.asarray(m)
+            if np.any(m[~np.eye(m.shape[0], dtype=bool)] != 0):
+                raise ValueError(f"global_minimum_diagonal needs diagonal matrices; {name} has off-diagonal entries")
+    b = jnp.diagonal(b_full)
+    s = jnp.diagonal(s_full)
+    k = landscape.quartic
+    d0 = b.shape[0]
+    ratio = b / s
+    order = jnp.argsort(-ratio, stable=True)            # descending b/s, ties by input order
+    lam = ratio[order]
+    kept_sorted = (lam > _positive_floor(lam)) & (jnp.arange(d0) < out_dim)
+    kept = jnp.zeros(d0, bool).at[order].set(kept_sorted)
+    per_dir = jnp.where(kept, b / (2.0 * k * s * s), 0.0)   # Gram eigenvalue per input coordinate
+    eye = jnp.eye(d0, dtype=b.dtype)
+    rows = (jnp.sqrt(per_dir)[:, None] * eye)[order]      # kept rows first, in b/s order
+    if out_dim <= d0:
+        w = rows[:out_dim]
+    else:
+        w = jnp.concatenate([rows, jnp.zeros((out_dim - d0, d0), rows.dtype)], axis=0)
+    lam_kept = jnp.where(kept_sorted, lam, 0.0)
+    return Solution(
+        weights=w,
+        gram=jnp.diag(per_dir),
+        gram_eigenvalues=-jnp.sort(-per_dir),
+        rank=jnp.sum(kept).astype(jnp.int32),
+        loss=-jnp.sum(lam_kept**2) / (4.0 * k),
+        whitened_eigenvalues=lam,
+        kept=kept_sorted,
+        directions=eye[:, order],
+    )
