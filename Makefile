@@ -24,8 +24,8 @@ run: $(VENV)/.installed
 
 # The suite runs twice: in float64 (exactness) and in float32 (dtype-dependent tolerances).
 test: $(VENV)/.installed-test
-	JAX_ENABLE_X64=1 $(PYTEST) landscape tests -q
-	JAX_ENABLE_X64=0 $(PYTEST) tests -q -p no:cacheprovider
+	JAX_ENABLE_X64=1 $(PYTEST) landscape tests -q -m "not slow"
+	JAX_ENABLE_X64=0 $(PYTEST) tests -q -m "not slow" -p no:cacheprovider
 
 test-slow: $(VENV)/.installed-test
 	JAX_ENABLE_X64=1 $(PYTEST) tests -q -m slow
