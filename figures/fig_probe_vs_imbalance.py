@@ -1,0 +1,183 @@
+r"""Minority- and majority-class probe accuracy on SSL and supervised representations vs p and σ².
+
+Data: K = 4 classes with means 2·e_k (k = 0..3) in R^20, proportions
+(p, (1 − p)/3, (1 − p)/3, (1 − p)/3), within-class variance 0.5 on the four
+class axes and 1 on 16 background dims; the mixture is centred.  Class 0 is the
+minority.
+
+Representations, all learned on an unlabelled/labelled sample of 3000 points
+with the same imbalance:
+* SSL: closed-form global minimum on the sample's Â0 (the finite-sample
+  problem) with isotropic augmentation; (a) InfoNCE + weight decay γ = 0.6 at
+  σ² = 0.3 against p; (b) β-InfoNCE (β = ½) against σ² at p = 0.1;
+* supervised: linear cross-entropy classifier with weight decay 10⁻², trained
+  on the 3000 labelled points; the representation is its 4 logits;
+* raw input.
+
+Probe: class-balanced least-squares probe on 100 labelled points (stratified),
+scored on an independent test sample of 4000; mean over repeats.  The vertical
+line is p_c (or σ²_c) of the minority direction from bisection on the
+population problem.
+
+Usage::
+
+    python figures/fig_probe_vs_imbalance.py [--quick] [--plot-only PATH]
+"""
+from __future__ import annotations
+
+import argparse
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+
+ROOT = Path(__file__).resolve().parents[1]
+if str(ROOT) not in sys.path:
+    sys.path.insert(0, str(ROOT))
+
+import jax  # noqa: E402
+
+jax.config.update("jax_enable_x64", True)
+
+import landscape  # noqa: E402
+import landscape as ls  # noqa: E402
+from landscape import imbalance as im  # noqa: E402
+from landscape import supervised as sv  # noqa: E402
+
+OUT_DIR = ROOT / "out" / "figures"
+NAME = "fig_probe_vs_imbalance"
+K, NBG = 4, 16
+D = K + NBG
+GAMMA, S2_A, P_B = 0.6, 0.3, 0.1
+
+
+def _git_commit() -> str:
+    try:
+        return subprocess.run(["git", "rev-parse", "HEAD"], cwd=ROOT, capture_output=True, text=True,
+                              check=True).stdout.strip()
+    except Exception:  # pragma: no cover
+        return "unknown"
+
+
+def problem(p: float, s2: float) -> im.ClassProblem:
+    means = np.zeros((K, D))
+    means[np.arange(K), np.arange(K)] = 2.0
+    props = np.array([p] + [(1 - p) / (K - 1)] * (K - 1))
+    return im.class_problem(means, props, within_cov=[0.5] * K + [1.0] * NBG, aug_var=s2)
+
+
+def _maps(rng, cp, loss_kw, n_rep):
+    xs, ys = im.sample_classes(rng, cp, n_rep)
+    emp = im.empirical_class_problem(xs, cp.problem.aug_cov)
+    land = ls.effective_landscape(emp, **loss_kw)
+    w_ssl = im.representation_map(np.asarray(ls.global_minimum(land, D).gram))
+    w_sup, _ = sv.train_linear_classifier(xs, ys, K, weight_decay=1e-2, steps=1000)
+    return {"ssl": w_ssl, "supervised": np.asarray(w_sup).T, "raw": np.eye(D)}
+
+
+def _point(rng, cp, loss_kw, *, n_rep, n_probe, n_test, repeats):
+    maps = _maps(rng, cp, loss_kw, n_rep)
+    acc = {k: [] for k in maps}
+    for _ in range(repeats):
+        out = im.probe_study(rng, cp, maps, n_train=n_probe, n_test=n_test)
+        for k in maps:
+            acc[k].append(out[k])
+    return {k: np.nanmean(np.array(v), axis=0) for k, v in acc.items()}
+
+
+def compute(quick: bool = False, seed: int = 0) -> dict:
+    rng = np.random.default_rng(seed)
+    ps = np.array([0.005, 0.01, 0.02, 0.04, 0.08, 0.16, 0.25]) if not quick else np.array([0.005, 0.03, 0.2])
+    s2s = np.linspace(0.0, 1.6, 9 if not quick else 4)
+    kw = dict(n_rep=3000, n_probe=100, n_test=4000 if not quick else 1000, repeats=8 if not quick else 2)
+    names = ("ssl", "supervised", "raw")
+    acc_p = {n: np.zeros((ps.size, K)) for n in names}
+    for i, p in enumerate(ps):
+        r = _point(rng, problem(p, S2_A), dict(loss_name="infonce", weight_decay=GAMMA), **kw)
+        for n in names:
+            acc_p[n][i] = r[n]
+    acc_s = {n: np.zeros((s2s.size, K)) for n in names}
+    v_s = np.zeros(s2s.size)
+    for i, s2 in enumerate(s2s):
+        cp = problem(P_B, s2)
+        r = _point(rng, cp, dict(loss_name="beta-infonce", beta=0.5), **kw)
+        for n in names:
+            acc_s[n][i] = r[n]
+        v_s[i] = im.solve_classes(cp, "beta-infonce", beta=0.5).representation_variance[0]
+    pc = im.critical_proportion_numeric(lambda p: problem(p, S2_A), "infonce", weight_decay=GAMMA, p_high=0.45,
+                                        iterations=30)
+    v_p = np.array([im.solve_classes(problem(p, S2_A), "infonce", weight_decay=GAMMA).representation_variance[0]
+                    for p in ps])
+    out = dict(p=ps, sigma2=s2s, p_c=pc, v_p=v_p, v_s=v_s)
+    for n in names:
+        out[f"acc_p_{n}"] = acc_p[n]
+        out[f"acc_s_{n}"] = acc_s[n]
+    return out
+
+
+def render(data: dict):
+    import matplotlib
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, axes = plt.subplots(1, 2, figsize=(12, 4.6), constrained_layout=True)
+    styles = {"ssl": "C0", "supervised": "C3", "raw": "0.5"}
+    for ax, x, key, xlabel, title in ((axes[0], data["p"], "p", "minority proportion p",
+                                       f"vs imbalance (SSL: InfoNCE, γ={GAMMA}, σ²={S2_A})"),
+                                      (axes[1], data["sigma2"], "s", "augmentation σ²",
+                                       f"vs augmentation (SSL: β-InfoNCE β=½, p={P_B})")):
+        for n, c in styles.items():
+            acc = data[f"acc_{key}_{n}"]
+            ax.plot(x, acc[:, 0], "-o", color=c, label=f"{n}: minority")
+            ax.plot(x, acc[:, 1:].mean(1), "--s", color=c, ms=4, alpha=0.8, label=f"{n}: majority")
+        twin = ax.twinx()
+        twin.plot(x, data[f"v_{key}"], ":", color="C2", lw=2)
+        twin.set_ylabel("SSL minority-direction variance v (dotted)", color="C2")
+        ax.set_xlabel(xlabel)
+        ax.set_ylabel("held-out per-class probe accuracy")
+        ax.set_title(title, fontsize=10)
+        ax.set_ylim(0, 1.02)
+    axes[0].set_xscale("log")
+    axes[0].axvline(float(data["p_c"]), color="k", lw=1)
+    axes[0].text(float(data["p_c"]), 0.05, " p_c", fontsize=9)
+    axes[0].legend(fontsize=7, loc="lower right")
+    return fig
+
+
+def save(data: dict, path: Path) -> Path:
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    np.savez(path, **data, landscape_version=np.array(landscape.__version__), git_commit=np.array(_git_commit()))
+    return path
+
+
+def load(path) -> dict:
+    with np.load(path, allow_pickle=False) as f:
+        return {k: f[k] for k in f.files}
+
+
+def main(argv=None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument("--quick", action="store_true", help="few points and repeats (seconds)")
+    ap.add_argument("--plot-only", metavar="PATH", help="render a saved .npz instead of computing")
+    ap.add_argument("--out", default=str(OUT_DIR), help="output folder (default out/figures)")
+    args = ap.parse_args(argv)
+    out_dir = Path(args.out)
+    stem = NAME + ("_quick" if args.quick else "")
+    if args.plot_only:
+        data = load(args.plot_only)
+        stem = Path(args.plot_only).stem
+    else:
+        data = compute(quick=args.quick)
+        print("saved", save(data, out_dir / f"{stem}.npz"))
+    fig = render(data)
+    png = out_dir / f"{stem}.png"
+    png.parent.mkdir(parents=True, exist_ok=True)
+    fig.savefig(png, dpi=120)
+    print("saved", png)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
