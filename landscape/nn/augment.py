@@ -138,6 +138,10 @@ def random_resized_crop(key, images, min_scale, *, log_ratio=math.log(4.0 / 3.0)
     True
     """
     x = _check_images(images)
+    return _crop_jit(key, x, min_scale, log_ratio, None if out_size is None else tuple(int(v) for v in out_size))
+
+
+def _crop_impl(key, x, min_scale, log_ratio, out_size):
     n, h, w, _ = x.shape
     out_h, out_w = (h, w) if out_size is None else out_size
     dt = x.dtype
@@ -152,6 +156,9 @@ def random_resized_crop(key, images, min_scale, *, log_ratio=math.log(4.0 / 3.0)
     left = (1.0 - bw) * jax.random.uniform(k_x, (n,), dt)
     crop = jax.vmap(lambda im, t, l, hh, ww: _bilinear_crop(im, t, l, hh, ww, out_h, out_w))
     return crop(x, top, left, bh, bw)
+
+
+_crop_jit = jax.jit(_crop_impl, static_argnames=("out_size",))
 
 
 def horizontal_flip(key, images, p=0.5) -> jax.Array:
@@ -270,16 +277,25 @@ def simclr_params(strength, preset: str = "cifar") -> dict:
 def simclr_augment(key, images, strength, preset: str = "cifar") -> jax.Array:
     """Crop → flip → colour jitter → grayscale, all set by the one strength knob ``strength``.
 
-    s = 0 returns the images unchanged (bit for bit).
+    s = 0 returns the images unchanged (bit for bit).  Compiled once per
+    preset and image shape; ``strength`` may be traced.
     """
     x = _check_images(images)
+    simclr_params(strength, preset)            # validates strength (when concrete) and preset
+    return _simclr_jit(key, x, strength, preset)
+
+
+def _simclr_impl(key, x, strength, preset):
     p = {k: jnp.asarray(v, x.dtype) for k, v in simclr_params(strength, preset).items()}
     kc, kf, kj, kg = jax.random.split(key, 4)
-    y = random_resized_crop(kc, x, p["min_scale"], log_ratio=p["log_ratio"])
+    y = _crop_impl(kc, x, p["min_scale"], p["log_ratio"], None)
     y = horizontal_flip(kf, y, p["flip_p"])
     y = color_jitter(kj, y, p["brightness"], p["contrast"], p["saturation"], p["hue"])
     y = grayscale(kg, y, p["gray_p"])
     return jnp.where(jnp.asarray(strength) > 0, y, x)
+
+
+_simclr_jit = jax.jit(_simclr_impl, static_argnames=("preset",))
 
 
 def make_augment(kind: str = "noise", **params) -> Augment:

@@ -104,6 +104,7 @@ class ManifoldData(NamedTuple):
     latent: np.ndarray      # (n, k) angles in [0, 2π)
     tangents: np.ndarray    # (n, D, k) orthonormal basis of the tangent space at each point
     labels: np.ndarray      # (n,) int: quadrant of the first angle (4 classes)
+    frame: np.ndarray       # (D, 4k) the embedding's orthonormal frame Q
 
 
 def torus_manifold(key, n: int, ambient_dim: int = 64, intrinsic_dim: int = 2, *, curvature: float = 0.5,
@@ -141,7 +142,7 @@ def torus_manifold(key, n: int, ambient_dim: int = 64, intrinsic_dim: int = 2, *
     basis, _ = jnp.linalg.qr(jac)
     labels = jnp.floor(theta[:, 0] / (0.5 * jnp.pi)).astype(jnp.int32) % 4
     return ManifoldData(np.asarray(pts, dtype), np.asarray(theta, dtype), np.asarray(basis, dtype),
-                        np.asarray(labels, np.int32))
+                        np.asarray(labels, np.int32), np.asarray(q, dtype))
 
 
 # ----------------------------------------------------------------------------- digits

@@ -99,7 +99,7 @@ def noise_views(model, params, state, x, sigma2, key, n_views: int) -> models.Ou
 
 def analyse(model, params, state, x, sigma2, *, key, loss: str = "beta-infonce", beta: float = 0.5,
             weight_decay: float = 0.0, n_views: int = 8,
-            scales=np.linspace(-2.0, 2.0, 41), grid=np.linspace(-1.0, 1.0, 21), halves=np.linspace(0.0, 1.2, 13),
+            scales=np.linspace(-2.0, 2.0, 41), grid=np.linspace(-1.5, 1.5, 31), halves=np.linspace(0.0, 1.2, 13),
             atol: float = 1e-2, eval_n: Optional[int] = None, slices: bool = True, refit: bool = True) -> dict:
     """Probe one trained network: measured vs predicted last-layer collapse and landscape slices.
 
@@ -110,7 +110,9 @@ def analyse(model, params, state, x, sigma2, *, key, loss: str = "beta-infonce",
     features: the linear case), ``gram_eigenvalues`` (WᵀW),
     ``representation_spectrum`` (covariance of h) and the slices ``slice_1d``
     (with the Gaussian-theory curve ``slice_1d_theory``), ``slice_halves`` and,
-    for d1 = 2, ``slice_rows``.  ``slices=False`` / ``refit=False`` skip the
+    for d1 = 2, ``slice_rows`` (the rows of W rotated to the principal directions of
+    the output covariance).  Both 2-D slices measure "large" and "small" by
+    output variance, W Σ_ϕ Wᵀ, not by the bare singular values of W.  ``slices=False`` / ``refit=False`` skip the
     slices / the refit (the cheap analysis of a sweep point).  ``weight_decay`` is γ of the penalty γ‖W‖²
     (wd/2 of a coupled optimizer weight decay wd).
     """
@@ -148,8 +150,11 @@ def analyse(model, params, state, x, sigma2, *, key, loss: str = "beta-infonce",
         out["slice_1d"] = np.asarray(probe.slice_1d(fn, w, scales))
         out["slice_1d_theory"] = probe.predicted_slice_1d(cov, w, scales, beta=beta, n_negatives=n_eval)
         out["halves"] = np.asarray(halves)
-        out["slice_halves"] = np.asarray(probe.slice_halves(fn, w, halves, halves))
+        sigma = cov.basis @ cov.total @ cov.basis.T
+        out["slice_halves"] = np.asarray(probe.slice_halves(fn, w, halves, halves, metric=sigma))
         if d1 == 2:
+            # rows of W rotated to the output principal directions (UᵀW leaves the loss unchanged):
+            # row 1 carries the larger output variance, so the axes are comparable across networks
             out["grid"] = np.asarray(grid)
-            out["slice_rows"] = np.asarray(probe.slice_rows(fn, w, grid, grid))
+            out["slice_rows"] = np.asarray(probe.slice_rows(fn, probe.output_rotation(w, sigma), grid, grid))
     return out

@@ -71,6 +71,7 @@ __all__ = [
     "slice_1d",
     "slice_halves",
     "slice_rows",
+    "output_rotation",
     "FeatureCovariances",
     "feature_covariances",
     "signal_fractions",
@@ -123,11 +124,25 @@ def slice_1d(fn: Callable, w, scales) -> jax.Array:
     return jax.lax.map(lambda a: fn(a * w), jnp.asarray(scales, w.dtype))
 
 
-def slice_halves(fn: Callable, w, r_large, r_small) -> jax.Array:
-    """L over scalings of the larger and the smaller half of W's singular values, grid (len r_large, len r_small).
+def _output_basis(w: jax.Array, metric) -> jax.Array:
+    """Left singular vectors U of W Σ^{1/2} (of W when ``metric`` is None): the output principal directions."""
+    if metric is None:
+        m = w
+    else:
+        vals, vecs = jnp.linalg.eigh(jnp.asarray(metric, w.dtype))
+        m = w @ (vecs * jnp.sqrt(jnp.clip(vals, 0.0, None))[None, :]) @ vecs.T
+    u, _, _ = jnp.linalg.svd(m, full_matrices=False)
+    return u
 
-    W = U diag(s) Vᵀ; the first ⌈r/2⌉ singular values (r = min(d1, d0)) are
-    multiplied by r_large[i] and the others by r_small[j].
+
+def slice_halves(fn: Callable, w, r_large, r_small, *, metric=None) -> jax.Array:
+    """L over scalings of the larger and the smaller half of W's output directions, grid (len r_large, len r_small).
+
+    W ↦ U diag(r) Uᵀ W, where U are the left singular vectors of W (WS Fig. 1 b–d:
+    the first ⌈r/2⌉ singular values are multiplied by r_large[i], the others by
+    r_small[j]).  With ``metric`` = Σ_ϕ, U are those of W Σ_ϕ^{1/2}, i.e. the
+    principal directions of the output covariance W Σ_ϕ Wᵀ: a direction of W
+    along which the features do not vary then counts as small, as it should.
 
     >>> import jax.numpy as jnp
     >>> g = slice_halves(lambda v: jnp.sum(v ** 2), jnp.diag(jnp.array([2.0, 1.0])), jnp.array([0.0, 1.0]),
@@ -136,15 +151,25 @@ def slice_halves(fn: Callable, w, r_large, r_small) -> jax.Array:
     [[0.0, 1.0], [4.0, 5.0]]
     """
     w = jnp.asarray(w)
-    u, s, vt = jnp.linalg.svd(w, full_matrices=False)
-    top = jnp.arange(s.shape[0]) < (s.shape[0] + 1) // 2
+    u = _output_basis(w, metric)
+    top = jnp.arange(u.shape[1]) < (u.shape[1] + 1) // 2
     ra, rb = jnp.meshgrid(jnp.asarray(r_large, w.dtype), jnp.asarray(r_small, w.dtype), indexing="ij")
 
     def one(ab):
-        scaled = s * jnp.where(top, ab[0], ab[1])
-        return fn((u * scaled[None, :]) @ vt)
+        r = jnp.where(top, ab[0], ab[1])
+        return fn((u * r[None, :]) @ (u.T @ w) + (w - u @ (u.T @ w)))
 
     return jax.lax.map(one, jnp.stack([ra.ravel(), rb.ravel()], axis=1)).reshape(ra.shape)
+
+
+def output_rotation(w, metric=None) -> jax.Array:
+    """UᵀW: the rows of W rotated to its output principal directions (see :func:`slice_halves`).
+
+    Row 1 then carries the largest output variance.  For the InfoNCE family, and
+    any loss invariant to rotations of the output, this leaves the loss unchanged.
+    """
+    w = jnp.asarray(w)
+    return _output_basis(w, metric).T @ w
 
 
 def slice_rows(fn: Callable, w, r1, r2) -> jax.Array:
@@ -208,7 +233,7 @@ class Prediction(NamedTuple):
 
     signal_fractions: np.ndarray     # ρ_i, descending
     threshold: float                 # 1 − β: ρ_i above it survive (without weight decay)
-    rank: int                        # predicted rank min(#survivors, d1) (quadratic term, with γ)
+    rank: int                        # min(#unstable directions of the origin, d1) (quadratic term, with γ)
     output_variances: np.ndarray     # exact-Gaussian eigenvalues of W Σ_ϕ Wᵀ at the minimum, descending (d1,)
     weights: np.ndarray              # exact-Gaussian minimiser in ϕ coordinates (d1 × d_ϕ)
 
@@ -217,8 +242,12 @@ def linear_prediction(cov: FeatureCovariances, out_dim: int, *, beta: float = 1.
                       weight_decay: float = 0.0) -> Prediction:
     """Predicted rank and output variances of the last layer for (β-)InfoNCE on these features.
 
-    The rank counts the positive eigenvalues of βA_ϕ − (1−β)C_ϕ − γI (the
-    origin's Hessian; distribution-free), capped at ``out_dim``.  The output
+    The rank counts the positive eigenvalues of βA_ϕ − (1−β)C_ϕ − γI, capped at
+    ``out_dim``.  That count is the number of unstable directions of the origin,
+    which is distribution-free: it decides complete collapse (rank 0) exactly.
+    That every unstable direction is also kept at the minimum is exact for
+    Gaussian features (the directions decouple); for other features the quartic
+    term couples them and the minimum can keep fewer.  The output
     variances and the minimiser are those of the exact Gaussian population loss
     (γ = 0), :func:`~landscape.losses.population.exact_gaussian_minimum`.
     """
