@@ -97,6 +97,7 @@ def render(data: dict):
             ok = (pc > 0) & (pc < 0.5)
             ax.plot(np.where(ok, pc, np.nan), y, "w--", lw=2, label="analytic p_c")
             ax.set_xscale("log")
+            ax.set_xlim(p.min(), p.max())
             ax.set_xlabel("minority proportion p")
             ax.set_ylabel(ylabel)
             if i == 0:
