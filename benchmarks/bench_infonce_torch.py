@@ -56,9 +56,11 @@ def bench_jax(x, sigma2s, seeds, steps, lr, repeat):
             "final_loss_mean": float(jnp.mean(out["loss_trace"][..., -1]))}
 
 
-def bench_torch(x, sigma2s, seeds, steps, lr, repeat):
+def bench_torch(x, sigma2s, seeds, steps, lr, repeat, threads=None):
     import torch
 
+    if threads:
+        torch.set_num_threads(int(threads))
     torch.manual_seed(0)
     xt = torch.tensor(x, dtype=torch.float32)
     n, d = xt.shape
@@ -79,7 +81,7 @@ def bench_torch(x, sigma2s, seeds, steps, lr, repeat):
             opt.zero_grad()
             loss.backward()
             opt.step()
-        return float(loss)
+        return float(loss.detach())
 
     best = float("inf")
     last = []
@@ -99,6 +101,7 @@ def main(argv=None) -> int:
     ap.add_argument("--configs", type=int, default=8, help="seeds × σ² values (σ² spread over [0.25, 20])")
     ap.add_argument("--repeat", type=int, default=2)
     ap.add_argument("--lr", type=float, default=6e-4)
+    ap.add_argument("--torch-threads", type=int, default=0, help="torch intra-op threads (0: torch's default)")
     ap.add_argument("--json", help="also write the result here")
     args = ap.parse_args(argv)
     seeds = 2
@@ -111,7 +114,7 @@ def main(argv=None) -> int:
     print(f"JAX   : {res['jax_result']['run_s']:.2f} s run (+ ~{res['jax_result']['compile_s_est']:.2f} s compile)",
           flush=True)
     try:
-        res["torch_result"] = bench_torch(x, sigma2s, seeds, args.steps, args.lr, args.repeat)
+        res["torch_result"] = bench_torch(x, sigma2s, seeds, args.steps, args.lr, args.repeat, args.torch_threads)
         print(f"torch : {res['torch_result']['run_s']:.2f} s run (torch {res['torch_result']['torch']}, "
               f"{res['torch_result']['torch_threads']} threads)")
         res["speedup_torch_over_jax"] = res["torch_result"]["run_s"] / res["jax_result"]["run_s"]
