@@ -132,6 +132,8 @@ def build_parser() -> argparse.ArgumentParser:
     sub.required = True
     from landscape.cli_geometry import register as _register_geometry
     _register_geometry(sub)
+    from landscape.cli_nn import register as _register_nn
+    _register_nn(sub)
 
     p = sub.add_parser("solve", help="closed-form global minimum of the effective landscape",
                        description="Print the closed-form global minimum (Theorem 1) and collapse diagnostics.")
