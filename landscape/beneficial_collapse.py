@@ -240,15 +240,17 @@ def gain_vs_labels(rng: np.random.Generator, signal_var, nuisance_var, n_labels_
     return res
 
 
-def largest_gain_size(n_labels, gain, gain_se, *, z: float = 2.0) -> Optional[int]:
-    """Largest label count n such that the gain is significant (gain > z·se) at every n' ≤ n; None if none.
+def largest_gain_size(n_labels, gain, gain_se, *, z: float = 2.0, min_gain: float = 0.0) -> Optional[int]:
+    """Largest label count n such that at every n' ≤ n the gain is significant (> z·se) and above ``min_gain``.
+
+    None if the gain is not there even at the smallest n.
 
     >>> largest_gain_size([4, 8, 16], [0.5, 0.2, 0.0], [0.1, 0.05, 0.05])
     8
     """
     best = None
     for n, g, se in zip(n_labels, gain, gain_se):
-        if g > z * se:
+        if g > z * se and g > min_gain:
             best = int(n)
         else:
             break

@@ -267,3 +267,30 @@ def test_cli_solve_classes_toml_and_errors(tmp_path, capsys):
     assert "sum to 1" in capsys.readouterr().err
     assert main(["solve", "--classes", path, "--a", "1,2"]) == 2
     assert "--a" in capsys.readouterr().err
+
+
+# ------------------------------------------------------------------ neural-network check (digits)
+def test_digits_mlp_smoke():
+    pytest.importorskip("sklearn")
+    from landscape import imbalance_nn as inn
+
+    r = inn.digits_imbalance_run(minority_count=5, settings=[(1.0, 1e-3)], classes=(0, 1, 2), steps=30,
+                                 hidden=16, d_out=4)
+    assert r["train_counts"][0] == 5
+    assert r["shares"].shape == (1, 3) and np.all(np.isfinite(r["shares"]))
+    assert np.all((r["accuracy"] >= 0) & (r["accuracy"] <= 1))
+
+
+@pytest.mark.slow
+def test_digits_minority_collapses_first_at_strong_augmentation_and_weight_decay():
+    """Weak (σ², γ): the 5-sample minority keeps its class direction; strong: it collapses, balanced does not."""
+    pytest.importorskip("sklearn")
+    from landscape import imbalance_nn as inn
+
+    sets = [(1.0, 1e-3), (8.0, 0.3)]
+    few = inn.digits_imbalance_run(minority_count=5, settings=sets, steps=600)
+    many = inn.digits_imbalance_run(minority_count=120, settings=sets, steps=600)
+    assert few["accuracy"][0, 0] > 0.9 and many["accuracy"][0, 0] > 0.9
+    assert few["shares"][0, 0] > 0.5 * many["shares"][0, 0]       # weak: share nearly independent of p
+    assert few["accuracy"][1, 0] < 0.3 < 0.9 < many["accuracy"][1, 0]
+    assert few["shares"][1, 0] < 0.25 * many["shares"][1, 0]
