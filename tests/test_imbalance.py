@@ -294,3 +294,30 @@ def test_digits_minority_collapses_first_at_strong_augmentation_and_weight_decay
     assert few["shares"][0, 0] > 0.5 * many["shares"][0, 0]       # weak: share nearly independent of p
     assert few["accuracy"][1, 0] < 0.3 < 0.9 < many["accuracy"][1, 0]
     assert few["shares"][1, 0] < 0.25 * many["shares"][1, 0]
+
+
+@pytest.mark.slow
+@pytest.mark.x64_only
+def test_real_beta_infonce_on_sampled_minority_follows_empirical_threshold():
+    """Sample-level β-InfoNCE (Adam) on a sampled 5 % minority: kept below σ² = â_e, collapsed above."""
+    from landscape.linear_training import train_linear
+
+    rng = np.random.default_rng(0)
+    cp = im.minority_problem(0.05, separation=2.0, within_var=0.1, n_background=2, background_var=1.0)
+    x, _ = im.sample_classes(rng, cp, 400)
+    emp = im.empirical_class_problem(x, np.zeros((3, 3)))
+    u = cp.directions[0]
+    a_hat = float(u @ np.asarray(emp.data_cov) @ u)
+    vs = []
+    for s2 in (0.5 * a_hat, 1.3 * a_hat):
+        out = train_linear(jax.random.PRNGKey(0), x - x.mean(0), s2, loss="beta-infonce", loss_params={"beta": 0.5},
+                           steps=2500, lr=3e-3, noise_draws=2, schedule="cosine")
+        w = np.asarray(out["weights"])
+        sig = np.asarray(emp.data_cov) + s2 * np.eye(3)
+        land = ls.effective_landscape(ls.Problem.from_arrays(emp.data_cov, s2 * np.eye(3)), "beta-infonce",
+                                      beta=0.5, quartic=0.75)
+        theory = im.representation_variances(np.asarray(ls.global_minimum(land, 3).gram), sig, u[None])[0]
+        vs.append((im.representation_variances(w.T @ w, sig, u[None])[0], theory))
+    (v_lo, t_lo), (v_hi, t_hi) = vs
+    assert v_lo == pytest.approx(t_lo, rel=0.2)
+    assert v_hi < 0.01 * v_lo and t_hi < 0.01 * t_lo
