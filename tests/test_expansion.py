@@ -121,7 +121,7 @@ def _adam_minimise(fun, w0, steps, lr, opt=None):
     return run(w0)
 
 
-@pytest.mark.parametrize("case", ["commuting", "non-commuting", "rank-capped", "beta-collapse"])
+@pytest.mark.parametrize("case", ["commuting", "non-commuting", "rank-capped", "beta-collapse", "weight-decay"])
 def test_exact_gaussian_minimum_matches_gradient_descent(case, tol, x64):
     """T12: descent on the exact population loss reaches the closed-form minimum."""
     beta = 1.0
@@ -133,15 +133,18 @@ def test_exact_gaussian_minimum_matches_gradient_descent(case, tol, x64):
     out_dim = 2 if case == "rank-capped" else 3
     if case == "beta-collapse":
         beta = 0.5                                  # κ = c/s ≥ β for the last two directions
-    sol = P.exact_gaussian_minimum(p, out_dim, beta)
+    gamma = 0.5 if case == "weight-decay" else 0.0  # collapses the a = 0.4 direction
+    sol = P.exact_gaussian_minimum(p, out_dim, beta, gamma)
+    if case == "weight-decay":
+        assert int(sol.rank) == 2
     w0 = 0.3 * _f(np.random.default_rng(1).normal(size=(out_dim, 3)))
-    w = _adam_minimise(lambda w: P.exact_gaussian_infonce(w, p, beta), w0, 6000, 2e-2)
-    w = _adam_minimise(lambda w: P.exact_gaussian_infonce(w, p, beta), w, 6000, 0.0, optax.sgd(0.1))
+    w = _adam_minimise(lambda w: P.exact_gaussian_infonce(w, p, beta, gamma), w0, 6000, 2e-2)
+    w = _adam_minimise(lambda w: P.exact_gaussian_infonce(w, p, beta, gamma), w, 6000, 0.0, optax.sgd(0.1))
     gd = np.sort(np.linalg.eigvalsh(np.asarray(w.T @ w, float)))[::-1]
     atol = 1e-5 if x64 else 2e-3
     np.testing.assert_allclose(gd, np.asarray(sol.gram_eigenvalues, float), atol=atol)
-    assert float(P.exact_gaussian_infonce(w, p, beta)) >= float(sol.loss) - atol
-    assert abs(float(P.exact_gaussian_infonce(sol.weights, p, beta)) - float(sol.loss)) <= tol["exact"] * 10
+    assert float(P.exact_gaussian_infonce(w, p, beta, gamma)) >= float(sol.loss) - atol
+    assert abs(float(P.exact_gaussian_infonce(sol.weights, p, beta, gamma)) - float(sol.loss)) <= tol["exact"] * 10
 
 
 def test_exact_gaussian_minimum_properties(tol):

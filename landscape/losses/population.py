@@ -72,8 +72,8 @@ LossFn = Callable[[jax.Array, jax.Array], jax.Array]
 
 
 # ============================================================ exact Gaussian InfoNCE
-def exact_gaussian_infonce(w: jax.Array, problem: Problem, beta=1.0) -> jax.Array:
-    """L(W) = Tr[WCWᵀ] − (β/2)(log det(I + S) + Tr[(I + S)⁻¹S]),  S = WΣWᵀ.
+def exact_gaussian_infonce(w: jax.Array, problem: Problem, beta=1.0, weight_decay=0.0) -> jax.Array:
+    """L(W) = Tr[WCWᵀ] − (β/2)(log det(I + S) + Tr[(I + S)⁻¹S]) + γ‖W‖²_F,  S = WΣWᵀ.
 
     >>> import landscape as ls
     >>> p = ls.Problem.from_diagonal([1.0], [1.0])
@@ -87,7 +87,8 @@ def exact_gaussian_infonce(w: jax.Array, problem: Problem, beta=1.0) -> jax.Arra
     m = eye + s
     _, logdet = jnp.linalg.slogdet(m)
     tr = jnp.trace(jnp.linalg.solve(m, s))
-    return jnp.sum((w @ problem.aug_cov) * w) - 0.5 * jnp.asarray(beta, s.dtype) * (logdet + tr)
+    return (jnp.sum((w @ problem.aug_cov) * w) - 0.5 * jnp.asarray(beta, s.dtype) * (logdet + tr)
+            + jnp.asarray(weight_decay, s.dtype) * jnp.sum(w * w))
 
 
 def exact_gaussian_direction_loss(mu: jax.Array, kappa: jax.Array, beta=1.0) -> jax.Array:
@@ -125,7 +126,7 @@ def _inv_sqrt(m: jax.Array) -> jax.Array:
     return (vecs / jnp.sqrt(vals)[None, :]) @ vecs.T
 
 
-def exact_gaussian_minimum(problem: Problem, out_dim: int, beta=1.0) -> Solution:
+def exact_gaussian_minimum(problem: Problem, out_dim: int, beta=1.0, weight_decay=0.0) -> Solution:
     """Global minimum of the exact Gaussian (β-)InfoNCE population loss, as a :class:`Solution`.
 
     Same interface as :func:`landscape.global_minimum` on the effective
@@ -134,7 +135,9 @@ def exact_gaussian_minimum(problem: Problem, out_dim: int, beta=1.0) -> Solution
     positive and it is among the ``out_dim`` largest.  ``loss`` is the exact
     population loss at W (the constant is dropped, so the origin has loss 0).
     A direction without augmentation (κ = 0) has an unbounded minimum: its
-    Gram eigenvalue and the loss are infinite.  ``out_dim`` is static under jit.
+    Gram eigenvalue and the loss are infinite.  Weight decay γ‖W‖²_F enters as
+    C → C + γI in K (the same trace argument holds), so a direction collapses
+    iff its κ_i ≥ β.  ``out_dim`` is static under jit.
 
     >>> import landscape as ls
     >>> p = ls.Problem.from_diagonal([3.0, 1.0, 0.5], [1.0, 1.0, 1.0])
@@ -147,7 +150,8 @@ def exact_gaussian_minimum(problem: Problem, out_dim: int, beta=1.0) -> Solution
     out_dim = int(out_dim)
     beta = jnp.asarray(beta, problem.sigma.dtype)
     inv_sqrt = _inv_sqrt(problem.sigma)
-    k = inv_sqrt @ problem.aug_cov @ inv_sqrt
+    eye = jnp.eye(problem.dim, dtype=problem.sigma.dtype)
+    k = inv_sqrt @ (problem.aug_cov + jnp.asarray(weight_decay, eye.dtype) * eye) @ inv_sqrt
     kappa, u = jnp.linalg.eigh(0.5 * (k + k.T))          # ascending κ = descending β − κ
     d0 = kappa.shape[0]
     lam = beta - kappa
