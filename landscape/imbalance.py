@@ -70,7 +70,7 @@ __all__ = [
     "two_class_variance", "collapse_variance", "closed_form_representation_variance", "critical_proportion",
     "hard_normalization_critical_proportion", "solve_classes", "ClassReport", "critical_proportion_numeric",
     "minority_problem", "sample_classes", "empirical_class_problem", "subspace_aug_cov",
-    "representation_map", "class_probe_accuracy", "probe_study",
+    "representation_map", "class_probe_accuracy", "probe_study", "sampled_collapse_fraction",
 ]
 
 
@@ -574,3 +574,32 @@ def probe_study(rng: np.random.Generator, cp: ClassProblem, maps: dict, *, n_tra
         out[name] = class_probe_accuracy(xtr @ mm.T, ytr, xte @ mm.T, yte, cp.n_classes, ridge=ridge)
     out["n_train_per_class"] = np.bincount(ytr, minlength=cp.n_classes)
     return out
+
+
+def sampled_collapse_fraction(rng: np.random.Generator, cp: ClassProblem, n: int, *, repeats: int = 100,
+                              loss: str = "infonce", **solve_kwargs: Any) -> float:
+    r"""Fraction of size-``n`` samples whose empirical problem loses a direction (rank < d).
+
+    Each repeat draws n points (multinomial class counts), forms Â0 from them
+    with the problem's C, and solves the global minimum.  On a sample Â0 the
+    class direction is mixed slightly with the others, so "the minority is
+    collapsed" is read from the rank (a direction of Â0 dropped), which is
+    the minority's when every other direction is well above threshold.  For
+    small within-class spread the fraction is close to P(p̂ ≤ p_c) under the
+    binomial law of the minority count.
+
+    >>> cp = minority_problem(0.08, aug_var=0.5, n_background=1)
+    >>> sampled_collapse_fraction(np.random.default_rng(0), cp, 2000, repeats=5, weight_decay=0.3)
+    0.0
+    """
+    d = cp.problem.dim
+    lost = 0
+    for _ in range(int(repeats)):
+        x, _ = sample_classes(rng, cp, n)
+        emp = empirical_class_problem(x, cp.problem.aug_cov)
+        gram, rank = _solve_gram(emp, loss, weight_decay=solve_kwargs.get("weight_decay", 0.0),
+                                 beta=solve_kwargs.get("beta", 0.5), quartic=solve_kwargs.get("quartic", 1.0),
+                                 form=solve_kwargs.get("form", "derived"), kappa=solve_kwargs.get("kappa"),
+                                 norm_target=solve_kwargs.get("norm_target", 1.0), out_dim=d)
+        lost += rank < d
+    return lost / int(repeats)

@@ -321,3 +321,20 @@ def test_real_beta_infonce_on_sampled_minority_follows_empirical_threshold():
     (v_lo, t_lo), (v_hi, t_hi) = vs
     assert v_lo == pytest.approx(t_lo, rel=0.2)
     assert v_hi < 0.01 * v_lo and t_hi < 0.01 * t_lo
+
+
+def test_sampled_collapse_fraction_follows_binomial_law_of_minority_count():
+    """Above p_c the population keeps the minority, but small samples lose it with P(p̂ ≤ p_c)."""
+    from math import comb
+
+    m, w, s2, gamma = 2.0, 0.001, 0.5, 0.3
+    pc = im.critical_proportion(m, w, s2, "infonce", weight_decay=gamma)
+    p, n = 1.5 * pc, 100
+    cp = im.minority_problem(p, separation=m, within_var=w, n_background=1, background_var=1.0, aug_var=s2)
+    frac = im.sampled_collapse_fraction(np.random.default_rng(0), cp, n, repeats=150, weight_decay=gamma)
+    kmax = int(np.floor(n * pc))
+    binom = sum(comb(n, k) * p ** k * (1 - p) ** (n - k) for k in range(kmax + 1))
+    assert 0.05 < binom < 0.6
+    assert frac == pytest.approx(binom, abs=4 * np.sqrt(binom * (1 - binom) / 150) + 0.02)
+    big = im.sampled_collapse_fraction(np.random.default_rng(1), cp, 3000, repeats=10, weight_decay=gamma)
+    assert big == 0.0
