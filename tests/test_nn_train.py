@@ -16,19 +16,9 @@ ROOT = Path(__file__).resolve().parents[1]
 NOISE = augment.make_augment("noise", sigma2=0.05)
 
 
-def _fixed_view_loss(model, state, x, loss_fn):
-    """The loss on two fixed noisy views (batch statistics, no state update): comparable across steps."""
-    k1, k2 = jax.random.split(jax.random.PRNGKey(123))
-    if (model, loss_fn) not in _COMPILED:
-        _COMPILED[(model, loss_fn)] = jax.jit(lambda p, s, a, b: train.ssl_objective(model, loss_fn, p, s, a, b)[0])
-    return float(_COMPILED[(model, loss_fn)](state.params, state.model_state, NOISE(k1, x), NOISE(k2, x)))
-
-
-_COMPILED: dict = {}
-
-
 @pytest.mark.parametrize("name", ["mlp", "convnet", "resnet18"])
 def test_each_model_trains(name):
+    """Full batch without augmentation: the loop's own per-step losses are comparable and must fall."""
     if name == "mlp":
         model = models.MLP(in_dim=4, hidden=(16, 16), out_dim=4)
         x = jnp.asarray(data.gaussian(jax.random.PRNGKey(0), 64, [3.0, 2.0, 1.0, 0.5]))
@@ -41,16 +31,16 @@ def test_each_model_trains(name):
         model = models.ResNet18(width=2, proj_hidden=(8,), out_dim=8)
         x = jax.random.uniform(jax.random.PRNGKey(0), (16, 8, 8, 3))
         steps, lr = 4, 3e-3
-    loss_fn = train.make_ssl_loss("infonce")
     opt = train.make_optimizer("adam", lr, weight_decay=1e-4)
     state = train.init_train_state(model, opt, jax.random.PRNGKey(1))
-    before = _fixed_view_loss(model, state, x, loss_fn)
-    loop = train.make_train_loop(model, opt, loss_fn, NOISE, batch_size=x.shape[0], steps_per_call=steps)
+    loop = train.make_train_loop(model, opt, train.make_ssl_loss("infonce"), augment.make_augment("none"),
+                                 batch_size=x.shape[0], steps_per_call=steps)
     new, losses = loop(state, x)
-    after = _fixed_view_loss(model, new, x, loss_fn)
-    assert losses.shape == (steps,) and np.all(np.isfinite(np.asarray(losses)))
-    assert after < before, (before, after)
-    out, _ = model.apply(new.params, new.model_state, x, train=False)
+    losses = np.asarray(losses)
+    assert losses.shape == (steps,) and np.all(np.isfinite(losses))
+    assert losses[-1] < losses[0], losses
+    assert int(new.step) == steps
+    out = jax.eval_shape(lambda p, s: model.apply(p, s, x, train=False)[0], new.params, new.model_state)
     assert out.z.shape == (x.shape[0], 8 if name != "mlp" else 4)
     # deterministic for a seed: a second run of the same compiled loop gives identical parameters
     again, _ = loop(state, x)
@@ -62,13 +52,13 @@ def test_each_model_trains(name):
 def test_every_ssl_loss_trains_the_mlp(loss):
     model = models.MLP(in_dim=4, hidden=(16,), out_dim=4, batch_norm=loss == "barlow-twins")
     x = jnp.asarray(data.gaussian(jax.random.PRNGKey(0), 64, [3.0, 2.0, 1.0, 0.5]))
-    loss_fn = train.make_ssl_loss(loss)
     opt = train.make_optimizer("adam", 1e-2)
     state = train.init_train_state(model, opt, jax.random.PRNGKey(2))
-    before = _fixed_view_loss(model, state, x, loss_fn)
-    state, losses = train.make_train_loop(model, opt, loss_fn, NOISE, batch_size=32, steps_per_call=15)(state, x)
-    assert np.all(np.isfinite(np.asarray(losses)))
-    assert _fixed_view_loss(model, state, x, loss_fn) < before
+    _, losses = train.make_train_loop(model, opt, train.make_ssl_loss(loss), NOISE, batch_size=64,
+                                      steps_per_call=15)(state, x)
+    losses = np.asarray(losses)
+    assert np.all(np.isfinite(losses))
+    assert losses[-3:].mean() < losses[:3].mean(), losses
 
 
 def test_checkpoint_resume_gives_identical_continuation(tmp_path):
@@ -76,15 +66,14 @@ def test_checkpoint_resume_gives_identical_continuation(tmp_path):
     x = jnp.asarray(data.gaussian(jax.random.PRNGKey(0), 24, np.ones(16)).reshape(24, 4, 4, 1))
     opt = train.make_optimizer("sgd", 0.05, schedule="cosine", total_steps=6, weight_decay=1e-3)
     kw = dict(batch_size=8, steps_per_call=3)
-    straight, losses = train.fit(model, opt, train.make_ssl_loss("infonce"), NOISE, x, key=jax.random.PRNGKey(3),
-                                 steps=6, **kw)
+    loss_fn = train.make_ssl_loss("infonce")
+    straight, losses = train.fit(model, opt, loss_fn, NOISE, x, key=jax.random.PRNGKey(3), steps=6, **kw)
     ckpt = tmp_path / "run.npz"
-    half, _ = train.fit(model, opt, train.make_ssl_loss("infonce"), NOISE, x, key=jax.random.PRNGKey(3), steps=3,
-                        checkpoint=ckpt, **kw)
+    half, _ = train.fit(model, opt, loss_fn, NOISE, x, key=jax.random.PRNGKey(3), steps=3, checkpoint=ckpt, **kw)
     assert ckpt.is_file()
     # a fresh process would rebuild the template from the same key; resuming reads step 3 from disk
-    resumed, rest = train.fit(model, opt, train.make_ssl_loss("infonce"), NOISE, x, key=jax.random.PRNGKey(99),
-                              steps=6, checkpoint=ckpt, **kw)
+    resumed, rest = train.fit(model, opt, loss_fn, NOISE, x, key=jax.random.PRNGKey(99), steps=6,
+                              checkpoint=ckpt, **kw)
     assert int(resumed.step) == 6 and rest.shape == (3,)
     np.testing.assert_array_equal(rest, losses[3:])
     for a, b in zip(jax.tree_util.tree_leaves(straight), jax.tree_util.tree_leaves(resumed)):

@@ -324,6 +324,9 @@ def load_checkpoint(path, like) -> tuple[Any, dict]:
 
 
 # ----------------------------------------------------------------------------- fit
+_LOOPS: dict = {}      # compiled loops of fit(), reused by later calls with the same pieces
+
+
 def fit(model, optimizer, loss_fn: LossFn, augment: Augment, data, *, key=None, state: Optional[TrainState] = None,
         steps: int, batch_size: int, steps_per_call: int = 100, mesh: Optional[Mesh] = None,
         checkpoint=None, checkpoint_every: Optional[int] = None, log: Optional[Callable[[int, float], None]] = None
@@ -344,15 +347,15 @@ def fit(model, optimizer, loss_fn: LossFn, augment: Augment, data, *, key=None, 
     data = jnp.asarray(data)
     if mesh is not None:
         state, data = replicate(state, mesh), replicate(data, mesh)
-    loops: dict[int, Any] = {}
     losses = []
     last_saved = int(state.step)
     while int(state.step) < steps:
         n = min(int(steps_per_call), steps - int(state.step))
-        if n not in loops:
-            loops[n] = make_train_loop(model, optimizer, loss_fn, augment, batch_size=batch_size,
-                                       steps_per_call=n, mesh=mesh)
-        state, chunk = loops[n](state, data)
+        cache_key = (model, optimizer, loss_fn, augment, int(batch_size), n, mesh)
+        if cache_key not in _LOOPS:
+            _LOOPS[cache_key] = make_train_loop(model, optimizer, loss_fn, augment, batch_size=batch_size,
+                                                steps_per_call=n, mesh=mesh)
+        state, chunk = _LOOPS[cache_key](state, data)
         chunk = np.asarray(chunk)
         losses.append(chunk)
         if log is not None:
