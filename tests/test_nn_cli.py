@@ -6,10 +6,10 @@ from landscape import cli
 
 def test_nn_train_json(capsys, tmp_path):
     ckpt = tmp_path / "mlp.npz"
-    code = cli.main(["nn-train", "--sigma2", "5", "--steps", "200", "--checkpoint", str(ckpt), "--json"])
+    code = cli.main(["nn-train", "--sigma2", "5", "--steps", "60", "--batch", "128", "--checkpoint", str(ckpt), "--json"])
     assert code == 0
     out = json.loads(capsys.readouterr().out)
-    assert out["steps"] == 200 and ckpt.is_file()
+    assert out["steps"] == 60 and ckpt.is_file()
     # σ² = 5 is beyond the input-space threshold of both directions: the origin is stable
     assert out["predicted_class"] == "complete"
     assert len(out["measured_output_variances"]) == 2

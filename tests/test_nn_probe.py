@@ -63,8 +63,8 @@ def test_prediction_matches_closed_form_and_a_refit(linear_views):
     np.testing.assert_allclose(pred.output_variances[:2], (lam * (ev + 1.0))[:2], rtol=0.05)
     # independent route: train W alone with the real sample loss on the frozen views
     w0 = 0.01 * np.asarray(jax.random.normal(jax.random.PRNGKey(2), (4, 4)))
-    w = probe.fit_last_layer(train.make_ssl_loss("beta-infonce", beta=0.5), views[:, :1024], w0, steps=1500,
-                             learning_rate=2e-2)
+    w = probe.fit_last_layer(train.make_ssl_loss("beta-infonce", beta=0.5), views[:, :512], w0, steps=1000,
+                             learning_rate=3e-2)
     eig, rank = probe.measured_collapse(w, cov)
     assert rank == pred.rank
     np.testing.assert_allclose(eig[:2], pred.output_variances[:2], rtol=0.25)
