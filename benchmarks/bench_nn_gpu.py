@@ -43,7 +43,6 @@ if str(ROOT) not in sys.path:
 
 import jax  # noqa: E402
 import jax.numpy as jnp  # noqa: E402
-import numpy as np  # noqa: E402
 
 
 def jax_bench(batch: int, size: int, steps: int, warmup: int) -> dict:
