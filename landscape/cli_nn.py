@@ -13,7 +13,6 @@ Example::
 """
 from __future__ import annotations
 
-
 import numpy as np
 
 __all__ = ["register"]
