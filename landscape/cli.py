@@ -159,12 +159,15 @@ def build_parser() -> argparse.ArgumentParser:
     cli_scan.add_scan_parser(sub, _add_problem_options)
     cli_scan.add_plot_parser(sub)
 
-    p = sub.add_parser("run", help="the default job: built-in problem, summary, phase diagram",
-                       description="Solve a built-in problem (d = 8, isotropic augmentation), print a summary "
-                                   "and write a (σ², γ) phase diagram, a spectrum plot and summary.json.")
+    p = sub.add_parser("run", help="the default job: built-in problem, summary, phase diagrams",
+                       description="Solve a built-in problem (d = 8, isotropic augmentation), print a summary, "
+                                   "and scan (stores under OUT/scans) and draw the (σ², γ) phase diagram of "
+                                   "InfoNCE and β-InfoNCE with gradient-flow spot checks and the (N, σ²) diagram "
+                                   "of weighted InfoNCE; writes PNG/PDF figures, summary.json and summary.txt.")
     p.add_argument("--out", default="out", help="output folder (default: out)")
-    p.add_argument("--grid", default="201", help="grid points per axis of the phase diagram, 8..2000 (default 201)")
+    p.add_argument("--grid", default="201", help="grid points per axis of the phase diagrams, 8..2000 (default 201)")
     p.add_argument("--seed", default="0", help="PRNG seed of the gradient-descent check (default 0)")
+    p.add_argument("--no-spot-checks", action="store_true", help="skip the gradient-flow spot checks")
     p.add_argument("--json", action="store_true", help="print the JSON summary instead of the text summary")
     return parser
 
@@ -601,41 +604,6 @@ def format_flow(report: dict) -> str:
 
 
 # --------------------------------------------------------------------------- run
-def _grid_ranks(a, loss_name, sigma2, gamma, out_dim, **loss_kwargs):
-    """Closed-form rank on the (γ, σ²) grid, vmapped under jit; shape (len(gamma), len(sigma2))."""
-    import jax
-    import jax.numpy as jnp
-
-    import landscape as ls
-
-    a0 = jnp.diag(jnp.asarray(a))
-    eye = jnp.eye(a0.shape[0], dtype=a0.dtype)
-
-    def one(s2, g):
-        land = ls.effective_landscape(ls.Problem(a0, s2 * eye), loss_name, weight_decay=g, **loss_kwargs)
-        return ls.global_minimum(land, out_dim).rank
-
-    fn = jax.jit(jax.vmap(jax.vmap(one, in_axes=(0, None)), in_axes=(None, 0)))
-    return np.asarray(fn(jnp.asarray(sigma2, a0.dtype), jnp.asarray(gamma, a0.dtype)))
-
-
-def _sigma2_spectra(a, loss_name, sigma2, out_dim, **loss_kwargs):
-    """Per-direction WᵀW eigenvalue (input order) against σ² at γ = 0; shape (len(sigma2), d)."""
-    import jax
-    import jax.numpy as jnp
-
-    import landscape as ls
-
-    a0 = jnp.diag(jnp.asarray(a))
-    eye = jnp.eye(a0.shape[0], dtype=a0.dtype)
-
-    def one(s2):
-        land = ls.effective_landscape(ls.Problem(a0, s2 * eye), loss_name, **loss_kwargs)
-        return jnp.diagonal(ls.global_minimum(land, out_dim).gram)
-
-    return np.asarray(jax.jit(jax.vmap(one))(jnp.asarray(sigma2, a0.dtype)))
-
-
 def _analytic_ranks(p, q, a, sigma2, gamma, out_dim):
     """#{i : p·a_i + q·σ² − γ > 0} ∧ d1 on the grid, and the smallest |b_i| (distance to a boundary)."""
     b = (p * np.asarray(a)[None, None, :] + q * np.asarray(sigma2)[None, :, None]
@@ -643,19 +611,17 @@ def _analytic_ranks(p, q, a, sigma2, gamma, out_dim):
     return np.minimum((b > 0).sum(axis=-1), out_dim), np.abs(b).min(axis=-1)
 
 
-def run_job(out_dir: Path, grid: int, seed: int) -> tuple[dict, str]:
+def run_job(out_dir: Path, grid: int, seed: int, spot_checks: bool = True) -> tuple[dict, str]:
     """The default job: returns (JSON summary, text summary) and writes the figures."""
     import jax
 
     import landscape as ls
-    from landscape import plot
     from landscape.losses.effective import quadratic_form
 
     t_start = time.perf_counter()
     out_dir.mkdir(parents=True, exist_ok=True)
     a = np.array(DEFAULT_DATA_VARIANCES)
     d = a.size
-    problem = ls.Problem.from_diagonal(a, DEFAULT_SIGMA2)
     cases = [("infonce", {}, "InfoNCE"), ("beta-infonce", {"beta": DEFAULT_BETA}, f"β-InfoNCE (β = {DEFAULT_BETA:g})")]
 
     # 1. Closed-form solutions at the default point (σ² = 0.5, γ = 0).
@@ -692,28 +658,25 @@ def run_job(out_dir: Path, grid: int, seed: int) -> tuple[dict, str]:
                  f"max |Δλ| = {_g(dist['max_abs_eigenvalue_diff'], 3)}, "
                  f"relative loss gap = {_g(dist['relative_loss_gap'], 3)}, diverged: {gd['diverged']}"]
 
-    # 3. Phase diagrams over (σ², γ), closed-form rank vmapped over the grid.
+    # 3. Phase diagrams: stored, resumable scans (landscape.phase_job) over (σ², γ) with
+    #    gradient-flow spot checks, and over (N, σ²) for weighted InfoNCE; the figures are drawn
+    #    from the stored datasets.
+    from landscape import phase_job
+
     s2_max = 5.0
     sigma2 = np.linspace(0.0, s2_max, grid)
-    panels = [("infonce", {}, "InfoNCE", np.linspace(0.0, 4.5, grid)),
-              ("beta-infonce", {"beta": DEFAULT_BETA}, f"β-InfoNCE (β = {DEFAULT_BETA:g})",
-               np.linspace(0.0, 2.25, grid))]
-    fig, axes = plot.new_figure(2, width=5.6, height=4.6)
     t_grid = time.perf_counter()
+    scanned, sg_paths, _ = phase_job.sigma2_gamma_job(out_dir, a, DEFAULT_BETA, grid, s2_max, spot=spot_checks)
     phase = {}
-    for ax, (name, kw, title, gamma) in zip(axes, panels):
-        rank = _grid_ranks(a, name, sigma2, gamma, d, **kw)
+    for name, kw, title in cases:
+        info = scanned[name]
+        gamma = info["gamma"]
+        rank = np.asarray(info["dataset"]["rank"].transpose("weight_decay", "sigma2").values)
         qf = quadratic_form(name, **kw)
         p, q = float(qf.data_coef), float(qf.aug_coef)
         analytic, margin = _analytic_ranks(p, q, a, sigma2, gamma, d)
         away = margin > 1e-6 * float(np.abs(a).max())
         mismatches = int(np.sum((rank != analytic) & away))
-        # Analytic boundaries: b_i = p·a_i + q·σ² − γ = 0  ⇔  γ = p·a_i + q·σ².
-        bounds = [(sigma2, p * ai + q * sigma2) for ai in a]
-        plot.phase_diagram(
-            ax, sigma2, gamma, rank, max_rank=d, boundaries=bounds,
-            xlabel="augmentation strength σ² (C = σ²I)", ylabel="weight decay γ",
-            title=f"{title}: rank of the global minimum")
         counts = {int(r): int(n) for r, n in zip(*np.unique(rank, return_counts=True))}
         phase[name] = {
             "weight_decay_range": [float(gamma[0]), float(gamma[-1])],
@@ -725,22 +688,16 @@ def run_job(out_dir: Path, grid: int, seed: int) -> tuple[dict, str]:
             },
             "boundaries": [f"gamma = {p:g}*{ai:g} + {q:g}*sigma2" for ai in a],
             "mismatches_with_analytic_rank": mismatches,
+            "store": info["store"],
+            "scan_seconds": round(info["seconds"], 3),
+            "gradient_flow_spot_check": info["spot_check"],
         }
     t_grid = time.perf_counter() - t_grid
-    fig.suptitle(f"Collapse phase diagram, d = {d}, a = {list(DEFAULT_DATA_VARIANCES)}; "
-                 "dashed lines: analytic boundaries b_i = 0")
-    phase_path = plot.save_figure(fig, out_dir / "phase_diagram.png")
-
-    # 4. Spectrum against σ² at γ = 0 (the continuous transition of each direction).
-    s2_line = np.linspace(0.0, s2_max, 401)
-    fig, axes = plot.new_figure(2, width=5.6, height=4.2)
-    for ax, (name, kw, title, _) in zip(axes, panels):
-        ev = _sigma2_spectra(a, name, s2_line, d, **kw)
-        crit = ls.critical_sigma2(problem, name, **kw)
-        crit_v = np.where(np.asarray(crit.collapsed_above), np.asarray(crit.value, float), np.inf)
-        plot.spectrum_curves(ax, s2_line, ev, critical=crit_v, labels=[f"a = {ai:g}" for ai in a],
-                             xlabel="augmentation strength σ² (C = σ²I), γ = 0", title=title)
-    spectrum_path = plot.save_figure(fig, out_dir / "spectrum_vs_sigma2.png")
+    t_n = time.perf_counter()
+    n_panels, n_paths = phase_job.sigma2_n_job(out_dir, a, grid)
+    t_n = time.perf_counter() - t_n
+    phase_path, spectrum_path = sg_paths[0], sg_paths[2]
+    figures = [pth.name for pth in sg_paths + n_paths]
 
     summary = {
         "command": "run",
@@ -757,19 +714,46 @@ def run_job(out_dir: Path, grid: int, seed: int) -> tuple[dict, str]:
             "panels": phase,
             "grid_seconds": round(t_grid, 3),
         },
-        "figures": [phase_path.name, spectrum_path.name],
+        "weighted_infonce_n_diagram": {
+            "file": n_paths[0].name,
+            "x": "n_samples", "y": "sigma2", "alpha": 0.1, "grid": [grid, grid],
+            "panels": n_panels,
+            "seconds": round(t_n, 3),
+        },
+        "figures": figures,
         "elapsed_s": None,
     }
-    text += ["", f"== phase diagram ({grid}×{grid} grid per panel, closed form vmapped under jit) =="]
+    text += ["", f"== (σ², γ) phase diagram ({grid}×{grid} grid per panel, closed form; stores under "
+                 f"{out_dir / 'scans'}) =="]
     for name, info in phase.items():
         r = info["regions"]
         text.append(f"{name}: no collapse {r['no collapse']}, dimensional collapse {r['dimensional collapse']}, "
                     f"complete collapse {r['complete collapse']} grid points; "
                     f"disagreements with #{{b_i > 0}}: {info['mismatches_with_analytic_rank']}")
+        sc = info["gradient_flow_spot_check"]
+        if sc is not None:
+            text.append(f"  gradient-flow spot checks (t1 = {sc['t1']:g}): rank agrees at {sc['rank_agreement']}/"
+                        f"{sc['points']} points, max |Δλ| = {sc['max_abs_gram_diff']:.2g}, "
+                        f"diverged {sc['diverged']}" +
+                        "".join(f"; differs at σ² = {b['sigma2']:.3g}, γ = {b['weight_decay']:.3g} "
+                                f"(flow {b['flow_rank']}, closed form {b['closed_form_rank']}, "
+                                f"min |b_i| = {b['min_abs_b']:.2g})" for b in sc["disagreements"]))
+    text += ["", f"== (N, σ²) diagram of weighted InfoNCE, α = 0.1 ({grid}×{grid} grid per form) =="]
+    for form, info in n_panels.items():
+        r = info["regions"]
+        text.append(f"{form} form: no collapse {r['no collapse']}, dimensional collapse "
+                    f"{r['dimensional collapse']}, complete collapse {r['complete collapse']} grid points; "
+                    f"disagreements with #{{b_i > 0}}: {info['mismatches_with_analytic_rank']}")
+    cut = n_panels["paper"]["critical_n_at_cut"]
+    text.append(f"paper form at σ² = {cut['sigma2']:.4g}: critical N_i = (1−α)σ²/a_i = " +
+                ", ".join(f"{v:.4g}" for v in cut["n_crit"]) + " (collapsed for N ≤ N_i); "
+                "derived form: no collapse at any N (its B has no C term)")
     summary["elapsed_s"] = round(time.perf_counter() - t_start, 3)
     json_path = out_dir / "summary.json"
     json_path.write_text(_dump(summary) + "\n")
-    text += ["", f"wrote {phase_path}, {spectrum_path}, {json_path} in {summary['elapsed_s']:.1f} s"]
+    text += ["", f"wrote {', '.join(str(out_dir / f) for f in figures)}, {json_path} and "
+                 f"{out_dir / 'summary.txt'} in {summary['elapsed_s']:.1f} s"]
+    (out_dir / "summary.txt").write_text("\n".join(text) + "\n")
     return summary, "\n".join(text)
 
 
@@ -812,7 +796,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         grid = _int(args.grid, "--grid", low=8, high=2000)
         seed = _int(args.seed, "--seed")
         try:
-            summary, text = run_job(Path(args.out), grid, seed)
+            summary, text = run_job(Path(args.out), grid, seed, spot_checks=not args.no_spot_checks)
         except OSError as e:
             raise CLIError(f"--out: cannot write to {args.out} ({e.strerror or e})") from None
         print(_dump(summary) if args.json else text)

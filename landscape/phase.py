@@ -29,8 +29,8 @@ with κ the normalized minimum), ``"flow"`` (gradient flow dW/dt = −∇L by
 diffrax, :func:`landscape.gradient_flow`) and ``"gd"`` (plain gradient descent,
 :func:`landscape.gradient_descent`).  Every method returns, per point:
 
-* ``rank``  rank of WᵀW (closed form: exact; flow/gd: eigenvalues above
-  ``rank_rtol``·max), ``region``  0 complete, 1 dimensional, 2 no collapse
+* ``rank``  rank of WᵀW (closed form: exact; flow/gd: eigenvalues above both
+  ``rank_rtol``·max and init_scale², the size W₀ starts from), ``region``  0 complete, 1 dimensional, 2 no collapse
   (rank = min(d0, d1)), ``loss``  L at the final W;
 * ``gram_eigenvalues``  eigenvalues of WᵀW, descending (dimension ``eig``);
 * ``direction_gram``  the diagonal of WᵀW in the common eigenbasis of A0 and
@@ -71,6 +71,7 @@ from landscape.effective_landscape import EffectiveLandscape, effective_landscap
 from landscape.losses.effective import FORMS, canonical_loss_name
 from landscape.problem import Problem
 from landscape.scan import driver as _driver
+from landscape.scan import execute
 from landscape.scan.grid import Grid, as_grid
 from landscape.solution import gram_spectrum
 from landscape.solve.collapse import common_eigenbasis
@@ -352,8 +353,6 @@ def _dynamics(model: PhaseModel, p: Mapping, basis, method: str, settings: FlowS
     import optax
 
     from landscape import flow as lsflow
-    from landscape.solution import numerical_rank
-
     land = model.landscape_at(p)
     dtype = land.b.dtype
     d = model.dim
@@ -372,7 +371,11 @@ def _dynamics(model: PhaseModel, p: Mapping, basis, method: str, settings: FlowS
         sol = lsflow.gradient_descent(land, w0, optimizer=optax.sgd(lr), steps=settings.steps,
                                       save_every=settings.steps, rank_rtol=settings.rank_rtol)
     eig = gram_spectrum(sol.weights)
-    rank = numerical_rank(eig, settings.rank_rtol)
+    # A direction is alive when its eigenvalue is above rank_rtol × the largest AND above the
+    # initial scale²: collapsed directions decay below W₀'s size, surviving ones grow past it,
+    # so complete collapse (all eigenvalues decaying) reads as rank 0, not 1.
+    floor = jnp.maximum(settings.rank_rtol * jnp.max(eig), jnp.asarray(p["init_scale"], eig.dtype) ** 2)
+    rank = jnp.sum(eig > floor).astype(jnp.int32)
     out = dict(rank=rank, region=_region(rank, d1), loss=_loss(land, sol.weights), gram_eigenvalues=eig,
                diverged=jnp.asarray(sol.diverged, bool))
     if basis is not None:
@@ -534,7 +537,9 @@ def boundary_fields(model: PhaseModel, axes: Mapping[str, np.ndarray], fixed: Ma
 
     dtype = jnp.result_type(float)
     pts = {n: jnp.asarray(v, dtype) for n, v in point.items()}
-    b, surv = jax.jit(jax.vmap(one))(pts)
+    # lax.map on CPU: one point per iteration keeps LAPACK calls unbatched (see scan.execute.batching_mode).
+    mapper = jax.vmap(one) if execute.batching_mode(jax.devices()) == "vmap" else (lambda q: jax.lax.map(one, q))
+    b, surv = jax.jit(mapper)(pts)
     b = np.asarray(b).reshape(*shape, d)
     surv = np.asarray(surv).reshape(*shape, d)
     a_dir = np.einsum("ji,jk,ki->i", basis_np, model.data_cov, basis_np)

@@ -194,6 +194,8 @@ def draw_spectrum(ax, ds, *, x: str | None = None, at: Mapping[str, Any] | None 
     plot.spectrum_curves(ax, xs, ev, critical=None if crit is None else np.asarray(crit), labels=labels,
                          xlabel=axis_label(x), ylabel=f"√λ of WᵀW ({which})",
                          title=title or (f"spectrum along {phase.PARAMETER_SYMBOLS.get(x, x)}" + (f" at {where}" if where else "")))
+    if labels is not None:
+        ax.legend(fontsize=7, ncol=2, loc="upper right", framealpha=0.85)
     return {"x": x, "cut": cut, "critical": crit}
 
 

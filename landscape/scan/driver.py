@@ -208,6 +208,7 @@ def scan(
     progress: Callable[[Progress], None] | None = None,
     code_version: Mapping[str, Any] | None = None,
     labels: Mapping[str, str] | None = None,
+    batching: str = "auto",
 ):
     """Evaluate ``fn`` at every point of ``grid``; see the module docstring.
 
@@ -229,6 +230,7 @@ def scan(
         progress: called with a :class:`Progress` after each chunk and at the end.
         code_version: override of the recorded ``package_version`` / ``git_commit``.
         labels: long names of outputs and coordinates, ``{name: text}`` (stored; shown as ``long_name``).
+        batching: ``"auto"``, ``"vmap"`` or ``"map"``, see :func:`landscape.scan.execute.batching_mode`.
 
     Returns:
         ``xarray.Dataset`` with one dimension per grid component.
@@ -303,7 +305,7 @@ def scan(
     # ---- compile once and run
     exec_len = execute.padded_length(chunk, n_dev)
     t0 = time.perf_counter()
-    run = execute.compile_chunk(lambda p: _flatten(fn(p)), example, exec_len, devs) if todo else None
+    run = execute.compile_chunk(lambda p: _flatten(fn(p)), example, exec_len, devs, batching) if todo else None
     compile_s = time.perf_counter() - t0
     flat_out: dict[str, np.ndarray] | None = None
     flat_status = None
@@ -319,12 +321,11 @@ def scan(
         params = grid.parameters(start, start + chunk_len(i))
         return run(_pad(params, exec_len))
 
-    pending = dispatch(todo[0]) if todo else None
     for j, i in enumerate(todo):
-        result = pending
-        pending = dispatch(todo[j + 1]) if j + 1 < len(todo) else None   # overlap the next chunk with I/O
+        # Strictly one chunk at a time: compute, fetch, then write.  Overlapping the next chunk's
+        # computation with the store's I/O threads wedged XLA's CPU thread pool (jaxlib 0.10).
         m = chunk_len(i)
-        values = {k: np.asarray(v)[:m] for k, v in jax.device_get(result).items()}
+        values = {k: np.asarray(v)[:m] for k, v in jax.device_get(dispatch(i)).items()}
         status = point_status(values, m)
         if root is not None:
             store.write_chunk(root, record, i, values, status)

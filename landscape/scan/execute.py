@@ -7,7 +7,8 @@ chunk:
     jit(vmap(fn)),  inputs and outputs sharded as P("grid") over a 1-D Mesh,
 
 so a chunk of ``n`` points is split into n / n_devices consecutive points per
-device.  Every chunk is padded to the same length (the last point repeated),
+device.  On CPU each device's share runs as ``lax.map(fn)`` inside
+``shard_map`` instead of ``vmap`` (:func:`batching_mode` says why).  Every chunk is padded to the same length (the last point repeated),
 so the function is traced and compiled exactly once per scan; padding rows are
 dropped afterwards.  Points are independent under ``vmap``, so a point's
 result does not depend on the chunk length or on the number of devices.
@@ -53,6 +54,7 @@ __all__ = [
     "chunk_size_for_budget",
     "padded_length",
     "compile_chunk",
+    "batching_mode",
     "chunks_for_process",
     "process_info",
 ]
@@ -151,9 +153,31 @@ def padded_length(chunk: int, n_devices: int) -> int:
     return math.ceil(chunk / n_devices) * n_devices
 
 
+def batching_mode(devices: Sequence[Any], mode: str = "auto") -> str:
+    """How a device's share of a chunk is evaluated: ``"vmap"`` or ``"map"``.
+
+    ``"vmap"`` batches every operation over the points; ``"map"`` runs
+    ``lax.map`` (a compiled loop, one point per iteration) on each device.
+    ``"auto"`` picks ``"map"`` on CPU and ``"vmap"`` on accelerators: jaxlib
+    0.10's CPU LAPACK kernels split a *batched* decomposition into tasks on
+    XLA's intra-op thread pool and block on them, and when the pool's threads
+    are all inside such kernels at once (two independent batched ``eigh`` on a
+    2-core machine suffice) the process hangs.  One point per iteration keeps
+    every LAPACK call unbatched; on CPU it costs at most a factor ~2 in
+    throughput for the closed form and nothing for the ODE flows.
+    """
+    if mode not in ("auto", "vmap", "map"):
+        raise ValueError(f"batching must be 'auto', 'vmap' or 'map', got {mode!r}")
+    if mode != "auto":
+        return mode
+    return "map" if all(getattr(d, "platform", "cpu") == "cpu" for d in devices) else "vmap"
+
+
 def compile_chunk(fn: Callable, example: Mapping[str, Any], chunk: int,
-                  devices: Sequence[Any] | None = None) -> Callable:
+                  devices: Sequence[Any] | None = None, batching: str = "auto") -> Callable:
     """``jit(vmap(fn))`` for chunks of exactly ``chunk`` points, sharded over ``devices``.
+
+    ``batching`` chooses ``vmap`` or a per-device ``lax.map`` (see :func:`batching_mode`).
 
     ``example`` holds one point's parameters (arrays of shape ()) and fixes
     their dtypes.  ``chunk`` must be a multiple of the number of devices.  The
@@ -171,7 +195,12 @@ def compile_chunk(fn: Callable, example: Mapping[str, Any], chunk: int,
     names = list(example)
     dtypes = {k: jnp.asarray(example[k]).dtype for k in names}
     specs = {k: jax.ShapeDtypeStruct((chunk,), dtypes[k], sharding=sharding) for k in names}
-    batched = jax.jit(jax.vmap(fn), in_shardings=(sharding,), out_shardings=sharding)
+    if batching_mode(devices, batching) == "vmap":
+        per_device = jax.vmap(fn)
+    else:
+        per_device = jax.shard_map(lambda p: jax.lax.map(fn, p), mesh=mesh, in_specs=PartitionSpec(GRID_AXIS),
+                                   out_specs=PartitionSpec(GRID_AXIS), check_vma=False)
+    batched = jax.jit(per_device, in_shardings=(sharding,), out_shardings=sharding)
     compiled = batched.lower(specs).compile()
 
     def run(params: Mapping[str, Any]):

@@ -1,0 +1,111 @@
+"""Scan throughput (points/s): closed form and gradient flow, 1 and 2 devices, vs a Python loop.
+
+    .venv/bin/python benchmarks/bench_scan.py [--quick] [--json FILE]
+
+Each configuration runs in its own subprocess, because the number of host
+devices (``--xla_force_host_platform_device_count``) is fixed when JAX starts.
+A configuration times ``landscape.scan.scan`` (in memory, and once more with a
+zarr store) on β-InfoNCE (derived form), A0 = diag of d log-spaced variances in
+[0.05, 5], C = σ²·I, over a (σ², γ) grid.  The baseline is a plain Python loop
+that calls the same per-point function, jit-compiled once, point after point
+(on a sample of the grid, extrapolated).  Compile time is reported apart.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import subprocess
+import sys
+import time
+
+_ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+
+WORKER = r"""
+import json, os, sys, tempfile, time
+sys.path.insert(0, sys.argv[1])
+import jax
+jax.config.update("jax_enable_x64", True)
+import jax.numpy as jnp
+import numpy as np
+from landscape import phase
+from landscape.scan import Axis, Grid, scan
+
+cfg = json.loads(sys.argv[2])
+d, n, method = cfg["d"], cfg["n"], cfg["method"]
+a = np.logspace(np.log10(5.0), np.log10(0.05), d)
+model = phase.PhaseModel.diagonal(a, sigma2=0.0, loss="beta-infonce", t1=cfg["t1"])
+grid = Grid([Axis("sigma2", np.linspace(0.0, 6.0, n)), Axis("weight_decay", np.linspace(0.0, 1.5, n))])
+settings = phase.FlowSettings(rtol=1e-6, atol=1e-9)
+fn, dims, desc = phase.evaluation(model, grid.parameter_names, method, settings)
+seen = []
+t0 = time.perf_counter()
+ds = scan(fn, grid, output_dims=dims if method == "closed-form" else {k: v for k, v in dims.items()
+          if k in ("gram_eigenvalues", "direction_gram")}, chunk_size=cfg["chunk"], progress=seen.append,
+          batching=cfg["batching"])
+total = time.perf_counter() - t0
+out = {"devices": len(jax.devices()), "points": grid.size, "compile_s": seen[-1].compile_seconds,
+       "run_s": seen[-1].elapsed, "points_per_s": grid.size / seen[-1].elapsed, "total_s": total,
+       "status_ok": int((ds["status"].values == 0).sum())}
+with tempfile.TemporaryDirectory() as tmp:
+    seen2 = []
+    scan(fn, grid, output_dims={k: v for k, v in dims.items() if k in ds}, chunk_size=cfg["chunk"],
+         out=tmp + "/s.zarr", progress=seen2.append, batching=cfg["batching"])
+    out["store_points_per_s"] = grid.size / seen2[-1].elapsed
+if cfg["loop"]:
+    one = jax.jit(fn)
+    params = grid.parameters()
+    idx = np.random.default_rng(0).choice(grid.size, size=min(cfg["loop"], grid.size), replace=False)
+    p0 = {k: jnp.asarray(v[idx[0]]) for k, v in params.items()}
+    t = time.perf_counter(); jax.block_until_ready(one(p0)); out["loop_compile_s"] = time.perf_counter() - t
+    t = time.perf_counter()
+    for i in idx:
+        jax.block_until_ready(one({k: jnp.asarray(v[i]) for k, v in params.items()}))
+    per = (time.perf_counter() - t) / idx.size
+    out["loop_points_per_s"] = 1.0 / per
+    out["loop_sample"] = int(idx.size)
+print("RESULT " + json.dumps(out))
+"""
+
+
+def run_config(devices: int, cfg: dict) -> dict:
+    env = dict(os.environ)
+    env["XLA_FLAGS"] = (env.get("XLA_FLAGS", "") + f" --xla_force_host_platform_device_count={devices}").strip()
+    res = subprocess.run([sys.executable, "-c", WORKER, _ROOT, json.dumps(cfg)], capture_output=True, text=True,
+                         env=env, timeout=1800)
+    if res.returncode != 0:
+        raise RuntimeError(res.stderr[-2000:])
+    line = [ln for ln in res.stdout.splitlines() if ln.startswith("RESULT ")][-1]
+    return json.loads(line[len("RESULT "):])
+
+
+def main(quick: bool = False) -> dict:
+    configs = {
+        "closed-form": dict(method="closed-form", d=8, n=24 if quick else 160, chunk=256 if quick else 4096,
+                            t1=1.0, loop=50 if quick else 400, batching="auto"),
+        "flow": dict(method="flow", d=8, n=4 if quick else 12, chunk=16 if quick else 48, t1=100.0,
+                     loop=4 if quick else 12, batching="auto"),
+    }
+    results = {}
+    for name, cfg in configs.items():
+        for devices in (1, 2):
+            cfg_i = dict(cfg, loop=cfg["loop"] if devices == 1 else 0)
+            r = run_config(devices, cfg_i)
+            results[f"{name}/{devices}"] = r
+            loop = results[f"{name}/1"].get("loop_points_per_s")
+            ratio = r["points_per_s"] / loop if loop else float("nan")
+            print(f"{name:12s} devices={devices}  points={r['points']:6d}  compile={r['compile_s']:.2f}s  "
+                  f"run={r['run_s']:.3f}s  {r['points_per_s']:10.1f} pts/s  with store {r['store_points_per_s']:10.1f}"
+                  f"  python loop {loop:9.1f} pts/s  ratio {ratio:6.1f}x", flush=True)
+    return results
+
+
+if __name__ == "__main__":
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--quick", action="store_true")
+    ap.add_argument("--json", default=None)
+    args = ap.parse_args()
+    res = main(args.quick)
+    if args.json:
+        with open(args.json, "w") as f:
+            json.dump(res, f, indent=2)
