@@ -22,10 +22,11 @@ $(VENV)/.installed-test: pyproject.toml | $(PY)
 run: $(VENV)/.installed
 	$(VENV)/bin/landscape run --out out
 
-# The suite runs twice: in float64 (exactness) and in float32 (dtype-dependent tolerances).
+# The suite runs twice, side by side: in float64 (exactness, plus the package
+# doctests) and in float32 (dtype-dependent tolerances).  Slow-marked runs are
+# excluded here; `make test-slow` runs them.
 test: $(VENV)/.installed-test
-	JAX_ENABLE_X64=1 $(PYTEST) landscape tests -q -m "not slow"
-	JAX_ENABLE_X64=0 $(PYTEST) tests -q -m "not slow" -p no:cacheprovider
+	PY=$(PY) bash tools/run_tests.sh
 
 test-slow: $(VENV)/.installed-test
 	JAX_ENABLE_X64=1 $(PYTEST) tests -q -m slow

@@ -47,9 +47,13 @@ Notes on the differences:
   term −2 Tr[E f fᵀ] uses the positive pair, E[x x′ᵀ] = A0; the paper writes Σ.
   The quartic term of Barlow Twins is not of the Tr[(WΣWᵀ)²] form; this table
   models it with the common quartic term (documented as a model, not a result).
-* VICReg: its invariance term λ_inv·E‖f(x) − f(x′)‖² = 2λ_inv·Tr[W C Wᵀ] is the
-  only quadratic term (variance and covariance terms are quartic or enter through
-  the normalization penalty); the paper writes −A0.
+* VICReg: its invariance term λ_inv·E‖f(x) − f(x′)‖² = 2λ_inv·Tr[W C Wᵀ] gives
+  the derived row; the paper writes −A0.  Both rows model the variance term as
+  part of the normalization penalty.  The real variance hinge
+  max(0, 1 − √(Var f_j + ε)) is *not* flat at W = 0: it adds
+  +λ_var/(2·d1·√ε)·Σ to B, which dominates for small ε (Monte Carlo and sympy
+  in ``paper_repro/expansion_table.md``).  Neither row is the real VICReg's
+  expansion; use them as the models the paper states.
 
 Example:
     >>> from landscape.losses import quadratic_form
