@@ -188,7 +188,9 @@ def draw_spectrum(ax, ds, *, x: str | None = None, at: Mapping[str, Any] | None 
         crit = [phase.crossings_along(fine, f.values) for f in fields if f.kind == "b"]
         basis = np.asarray(desc["direction_basis"], float)
         a = np.einsum("ji,jk,ki->i", basis, model.data_cov, basis)
-        labels = [f"a = {v:.3g}" for v in a]
+        c = np.einsum("ji,jk,ki->i", basis, model.aug_cov, basis)
+        uses_c0 = "sigma2" not in cut and model.params.get("sigma2") is None and np.any(c != 0)
+        labels = [f"a = {v:.3g}, c = {w:.3g}" if uses_c0 else f"a = {v:.3g}" for v, w in zip(a, c)]
     where = ", ".join(f"{phase.PARAMETER_SYMBOLS.get(k, k)} = {v:.4g}" for k, v in cut.items() if k != x)
     which = "per eigen-direction of A0" if var == "direction_gram" else "eigenvalues"
     plot.spectrum_curves(ax, xs, ev, critical=None if crit is None else np.asarray(crit), labels=labels,

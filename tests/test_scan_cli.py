@@ -118,3 +118,17 @@ def test_plot_helpers_draw_what_they_are_given():
     values[0, 0] = np.nan
     mesh = plot.value_map(ax, x, y, values, label="loss", log=True)
     assert mesh is not None and ax.get_xlim() == (0.0, 2.0)
+
+
+def test_normalization_scan_plots_the_survival_condition(tmp_path, capsys):
+    if not __import__("landscape.phase", fromlist=["x"]).normalization_available():
+        pytest.skip("landscape.solve.normalization is not installed")
+    out = tmp_path / "k.zarr"
+    # d = 5, a_i = 1, augmentation on direction 0 only, κ → ∞: direction 0 collapses at large enough s·c_0
+    assert main(["scan", "--a", "1,1,1,1,1", "--c", "1,0,0,0,0", "--kappa", "100000", "--sweep",
+                 "aug_scale=0:1:11", "--sweep", "norm_target=0.5,1,2", "--out", str(out), "--quiet", "--json"]) == 0
+    summary = json.loads(capsys.readouterr().out)
+    assert summary["status_counts"]["ok"] == 33 and set(summary["rank_counts"]) == {"4", "5"}
+    assert main(["plot", str(out), "--json", "--formats", "png"]) == 0
+    rep = json.loads(capsys.readouterr().out)
+    assert rep["map"]["survival"] >= 1 and rep["map"]["boundaries"] == 0
