@@ -321,7 +321,7 @@ def distance_to_etf(z1, z2, *, eps: float = 1e-12) -> tuple[jax.Array, jax.Array
     cos = a @ b.T
     pos = 1.0 - jnp.mean(jnp.diagonal(cos))
     off = jnp.sum(cos) - jnp.sum(jnp.diagonal(cos))
-    neg = off / jnp.maximum(n * (n - 1), 1)
+    neg = off / max(float(n) * (n - 1), 1.0)
     return pos, neg
 
 
@@ -396,7 +396,7 @@ def avf_samples(z1, z2) -> jax.Array:
         raise ValueError(f"z1 and z2 need at least 2 samples, got {n}")
     pair = jnp.sum((a - b) ** 2, axis=1)
     all_pairs = n * jnp.sum(a * a) + n * jnp.sum(b * b) - 2.0 * jnp.dot(jnp.sum(a, 0), jnp.sum(b, 0))
-    den = (all_pairs - jnp.sum(pair)) / (n * (n - 1))
+    den = (all_pairs - jnp.sum(pair)) / (float(n) * (n - 1))
     num = jnp.mean(pair)
     return jnp.where(den > 0, num / jnp.where(den > 0, den, 1.0), jnp.nan)
 

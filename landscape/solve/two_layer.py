@@ -50,6 +50,7 @@ Example:
 """
 from __future__ import annotations
 
+import functools
 from typing import Any, NamedTuple
 
 import diffrax
@@ -248,7 +249,7 @@ def _pinv_sqrt(sigma: jax.Array, rtol: float | None = None) -> jax.Array:
     """Σ^{-1/2} on the range of Σ (eigenvalues below rtol·λ_max are treated as zero)."""
     vals, vecs = jnp.linalg.eigh(0.5 * (sigma + sigma.T))
     if rtol is None:
-        rtol = 100.0 * float(jnp.finfo(vals.dtype).eps) * sigma.shape[0]
+        rtol = float(jnp.finfo(vals.dtype).eps) * sigma.shape[0]
     keep = vals > rtol * jnp.max(vals)
     inv = jnp.where(keep, 1.0 / jnp.sqrt(jnp.where(keep, vals, 1.0)), 0.0)
     return (vecs * inv[None, :]) @ vecs.T
@@ -399,8 +400,9 @@ def gradient_descent(problem: Problem, init: TwoLayerWeights, *, lr: Any = None,
 
     ``lr=None`` uses :func:`default_learning_rate`.  ``safeguard=True`` rejects a
     step that does not lower the loss and halves the step (then lets it grow
-    back by 10% per accepted step, up to ``lr``); use it for large inits whose
-    curvature exceeds the default step.  The saved times are the cumulative
+    back by 10% per accepted step, up to ``lr``); an increase within a few
+    machine epsilons counts as rounding and is accepted.  Use it for large
+    inits whose curvature exceeds the default step.  The saved times are the cumulative
     step sizes, i.e. flow time.  ``steps`` and ``n_save`` are static; ``lr``,
     ``weight_decay`` and the problem may be traced (vmap over σ or γ).
 
@@ -418,7 +420,13 @@ def gradient_descent(problem: Problem, init: TwoLayerWeights, *, lr: Any = None,
     lr0 = default_learning_rate(problem) if lr is None else jnp.asarray(lr, dtype)
     if not isinstance(lr0, jax.core.Tracer) and not float(lr0) > 0:
         raise ValueError(f"lr must be > 0, got {float(lr0)}")
-    lr0 = jnp.asarray(lr0, dtype)
+    return _gd_core(problem, init, jnp.asarray(lr0, dtype), jnp.asarray(weight_decay, dtype),
+                    steps=steps, n_save=n_save, safeguard=bool(safeguard))
+
+
+@functools.partial(jax.jit, static_argnames=("steps", "n_save", "safeguard"))
+def _gd_core(problem, init, lr0, weight_decay, *, steps, n_save, safeguard):
+    dtype = init.encoder.dtype
     value_and_grad = jax.value_and_grad(lambda w: two_layer_loss(problem, w, weight_decay))
 
     def step(carry, _):
@@ -428,7 +436,8 @@ def gradient_descent(problem: Problem, init: TwoLayerWeights, *, lr: Any = None,
         if not safeguard:
             return (new, f_now, eta, t + eta), None
         f_new = two_layer_loss(problem, new, weight_decay)
-        ok = jnp.isfinite(f_new) & (f_new <= f_now)
+        slack = 16.0 * jnp.finfo(dtype).eps * jnp.maximum(1.0, jnp.abs(f_now))   # rounding, not ascent
+        ok = jnp.isfinite(f_new) & (f_new <= f_now + slack)
         w = jax.tree_util.tree_map(lambda a, b: jnp.where(ok, a, b), new, w)
         t = jnp.where(ok, t + eta, t)
         eta = jnp.where(ok, jnp.minimum(eta * 1.1, lr0), 0.5 * eta)
@@ -476,17 +485,26 @@ def gradient_flow(problem: Problem, init: TwoLayerWeights, *, t1: Any, weight_de
     eps = float(jnp.finfo(dtype).eps)
     rtol = max(float(rtol), 64 * eps)
     atol = max(float(atol), 1e-12)
-    grad = jax.grad(lambda w: two_layer_loss(problem, w, weight_decay))
+    return _flow_core(problem, init, jnp.asarray(t1, dtype), jnp.asarray(weight_decay, dtype),
+                      n_save=n_save, rtol=rtol, atol=atol, max_steps=int(max_steps))
 
-    def field(t, w, args):
-        del t, args
-        return jax.tree_util.tree_map(jnp.negative, grad(w))
 
-    ts = jnp.linspace(0.0, 1.0, n_save, dtype=dtype) * jnp.asarray(t1, dtype)
+def _flow_field(t, w, args):
+    problem, weight_decay = args
+    del t
+    g = jax.grad(lambda ww: two_layer_loss(problem, ww, weight_decay))(w)
+    return jax.tree_util.tree_map(jnp.negative, g)
+
+
+@functools.partial(jax.jit, static_argnames=("n_save", "rtol", "atol", "max_steps"))
+def _flow_core(problem, init, t1, weight_decay, *, n_save, rtol, atol, max_steps):
+    dtype = init.encoder.dtype
+    ts = jnp.linspace(0.0, 1.0, n_save, dtype=dtype) * t1
     sol = diffrax.diffeqsolve(
-        diffrax.ODETerm(field), diffrax.Tsit5(), 0.0, jnp.asarray(t1, dtype), None, init,
+        diffrax.ODETerm(_flow_field), diffrax.Tsit5(), jnp.zeros((), dtype), t1, None, init,
+        args=(problem, weight_decay),
         stepsize_controller=diffrax.PIDController(rtol=rtol, atol=atol),
-        saveat=diffrax.SaveAt(ts=ts), max_steps=int(max_steps), throw=False,
+        saveat=diffrax.SaveAt(ts=ts), max_steps=max_steps, throw=False,
     )
     traj = TwoLayerWeights(*sol.ys)
     losses = jax.vmap(lambda w: two_layer_loss(problem, w, weight_decay))(traj)
@@ -614,12 +632,21 @@ def augmentation_sweep(signal_cov, aug_shape_cov, sigmas, *, key: jax.Array | No
     key = jax.random.PRNGKey(0) if key is None else key
     dtype = jnp.result_type(float)
     init = init_weights(key, d, hidden, out_dim, init_scale, dtype)
-    s_j, a_j = jnp.asarray(s_np, dtype), jnp.asarray(a_np, dtype)
+    out = _sweep_core(jnp.asarray(s_np, dtype), jnp.asarray(a_np, dtype), jnp.asarray(sig, dtype), init,
+                      jnp.asarray(target, dtype), jnp.asarray(u_data, dtype), jnp.asarray(u_aug, dtype),
+                      jnp.asarray(weight_decay, dtype), ridge=float(ridge),
+                      steps=_positive_int(steps, "steps"), out_dim=out_dim, k_clean=k_clean,
+                      safeguard=bool(safeguard))
+    return SweepResult(jnp.asarray(sig, dtype), *out)
 
+
+@functools.partial(jax.jit, static_argnames=("ridge", "steps", "out_dim", "k_clean", "safeguard"))
+def _sweep_core(s_j, a_j, sigmas, init, target, u_data, u_aug, weight_decay, *, ridge, steps, out_dim,
+                k_clean, safeguard):
     def one(sg):
         prob = augmentation_problem(s_j, a_j, sg)
-        run = gradient_descent(prob, init, steps=steps, weight_decay=weight_decay, n_save=1,
-                               safeguard=safeguard)
+        run = _gd_core(prob, init, default_learning_rate(prob), weight_decay, steps=steps, n_save=1,
+                       safeguard=safeguard)
         opt = closed_form(prob, out_dim)
         rep = layer_report(prob, run.weights, target=target, u_data=u_data, u_aug=u_aug,
                            k_clean=k_clean, ridge=ridge)
@@ -628,8 +655,7 @@ def augmentation_sweep(signal_cov, aug_shape_cov, sigmas, *, key: jax.Array | No
                 metrics.effective_rank(f @ prob.sigma @ f.T, covariance=True),
                 balanced_encoder_avf(prob, out_dim), rep, run.diverged)
 
-    out = jax.jit(jax.vmap(one))(jnp.asarray(sig, dtype))
-    return SweepResult(jnp.asarray(sig, dtype), *out)
+    return jax.lax.map(one, sigmas)
 
 
 def init_scale_phase_diagram(signal_cov, aug_shape_cov, sigmas, init_scales, *, key: jax.Array | None = None,
@@ -660,13 +686,21 @@ def init_scale_phase_diagram(signal_cov, aug_shape_cov, sigmas, init_scales, *, 
     hidden = d if hidden is None else _positive_int(hidden, "hidden")
     key = jax.random.PRNGKey(0) if key is None else key
     dtype = jnp.result_type(float)
+    out_dim = _positive_int(out_dim, "out_dim")
     unit = init_weights(key, d, hidden, out_dim, 1.0, dtype)
-    s_j, a_j = jnp.asarray(s_np, dtype), jnp.asarray(a_np, dtype)
+    ae, ap, excess, bal = _phase_core(jnp.asarray(s_np, dtype), jnp.asarray(a_np, dtype), jnp.asarray(scales, dtype),
+                                      jnp.asarray(sig, dtype), unit, jnp.asarray(weight_decay, dtype),
+                                      steps=_positive_int(steps, "steps"), out_dim=out_dim)
+    return PhaseDiagram(jnp.asarray(scales, dtype), jnp.asarray(sig, dtype), ae, ap, ae - ap, excess, bal)
 
+
+@functools.partial(jax.jit, static_argnames=("steps", "out_dim"))
+def _phase_core(s_j, a_j, scales, sigmas, unit, weight_decay, *, steps, out_dim):
     def one(scale, sg):
         prob = augmentation_problem(s_j, a_j, sg)
         init = TwoLayerWeights(unit.encoder * scale, unit.projector * scale)
-        run = gradient_descent(prob, init, steps=steps, weight_decay=weight_decay, n_save=1, safeguard=True)
+        run = _gd_core(prob, init, default_learning_rate(prob), weight_decay, steps=steps, n_save=1,
+                       safeguard=True)
         p = run.weights.product
         ae = metrics.avf_linear(run.weights.encoder, prob.data_cov, prob.aug_cov)
         ap = metrics.avf_linear(p, prob.data_cov, prob.aug_cov)
@@ -674,6 +708,4 @@ def init_scale_phase_diagram(signal_cov, aug_shape_cov, sigmas, init_scales, *, 
         bal = balanced_encoder_avf(prob, out_dim) - metrics.avf_linear(opt.product, prob.data_cov, prob.aug_cov)
         return ae, ap, run.loss - opt.loss, bal
 
-    grid = jax.jit(jax.vmap(jax.vmap(one, (None, 0)), (0, None)))
-    ae, ap, excess, bal = grid(jnp.asarray(scales, dtype), jnp.asarray(sig, dtype))
-    return PhaseDiagram(jnp.asarray(scales, dtype), jnp.asarray(sig, dtype), ae, ap, ae - ap, excess, bal)
+    return jax.vmap(jax.vmap(one, (None, 0)), (0, None))(scales, sigmas)
