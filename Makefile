@@ -20,7 +20,7 @@ $(VENV)/.installed-test: pyproject.toml | $(PY)
 	touch $(VENV)/.installed $@
 
 run: $(VENV)/.installed
-	$(VENV)/bin/landscape run --out out
+	XLA_FLAGS="$$XLA_FLAGS --xla_cpu_multi_thread_eigen=false" $(VENV)/bin/landscape run --out out
 
 # The suite runs twice, side by side: in float64 (exactness, plus the package
 # doctests) and in float32 (dtype-dependent tolerances).  Slow-marked runs are

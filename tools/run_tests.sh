@@ -5,6 +5,9 @@
 # non-zero if either pass failed.
 set -u
 PY=${PY:-.venv/bin/python}
+# jaxlib 0.10 on CPU can wedge its multi-threaded Eigen pool on vmapped graphs
+# (batched eigh among them); single-threaded Eigen avoids the hang.
+export XLA_FLAGS="${XLA_FLAGS:-} --xla_cpu_multi_thread_eigen=false"
 MARK=${MARK:-not slow}
 logdir=$(mktemp -d)
 JAX_ENABLE_X64=1 "$PY" -m pytest landscape tests -q -m "$MARK" -p no:cacheprovider "$@" >"$logdir/x64.log" 2>&1 &
