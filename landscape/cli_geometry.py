@@ -187,15 +187,17 @@ def _run_two_layer_phase(args) -> int:
         "avf_encoder": [c._nums(r) for r in np.asarray(pd.avf_encoder)],
         "avf_projector": [c._nums(r) for r in np.asarray(pd.avf_projector)],
         "loss_excess": [c._nums(r) for r in np.asarray(pd.loss_excess)],
+        "converged": [[bool(v) for v in r] for r in np.asarray(pd.converged())],
+        "optimal_loss": c._nums(np.asarray(pd.optimal_loss)[0]),
         "balanced_gap": c._nums(np.asarray(pd.balanced_gap)[0]),
     }
     if args.json:
         print(c._dump(out))
         return 0
-    print("AVF(encoder) - AVF(projector); rows: init scale, columns: sigma ('*' = not converged, L - L* > 1e-2)")
+    print("AVF(encoder) - AVF(projector); rows: init scale, columns: sigma ('*' = not converged, L - L* > 5% |L*|)")
     print(" " * 8 + "".join(f"{v:>9.3g}" for v in out["sigmas"]))
     for i, sc in enumerate(out["init_scales"]):
-        cells = "".join(f"{g:8.3f}{'*' if ex > 1e-2 else ' '}" for g, ex in zip(out["gap"][i], out["loss_excess"][i]))
+        cells = "".join(f"{g:8.3f}{' ' if ok else '*'}" for g, ok in zip(out["gap"][i], out["converged"][i]))
         print(f"{sc:8.3g}{cells}")
     print("balanced " + "".join(f"{v:9.3f}" for v in out["balanced_gap"]))
     return 0

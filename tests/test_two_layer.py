@@ -267,8 +267,10 @@ def test_phase_diagram_spec_size(x64):
     pd = tl.init_scale_phase_diagram(s, a, [1.0, 2.0, 4.0], [0.01, 0.1, 0.3, 1.0], steps=40_000)
     excess = np.asarray(pd.loss_excess)
     gap = np.asarray(pd.gap)
+    ok = np.asarray(pd.converged())
     assert excess[0, 1] > 1.0 and excess[0, 2] > 1.0              # A4: tiny init still on the plateau
-    assert np.all(excess[1:, :] < 1e-2)                             # larger inits converge
+    assert not ok[0, 1] and not ok[0, 2]
+    assert np.all(excess[1:, :] < 1e-2) and np.all(ok[1:, :])      # larger inits converge
     assert np.all(gap[2, :] > gap[1, :])                            # larger init, larger split
     assert np.all(gap[1, :] > np.asarray(pd.balanced_gap)[1, :] - 0.02)
 

@@ -38,7 +38,11 @@ rank and population ridge-probe R² of the encoder output (representation) and
 the projector output (embedding), and principal angles between the projector's
 kept/removed subspaces and the clean-data / augmentation subspaces in encoder
 coordinates; :func:`init_scale_phase_diagram` maps AVF(enc) − AVF(proj) over
-init scale × σ.
+init scale × σ.  Both run their grid points one after another with
+``lax.map`` under a single compilation: vmapping the long training loops made
+XLA's multi-threaded CPU runtime hang in some of our runs (a known Eigen
+thread-pool wedge; ``XLA_FLAGS=--xla_cpu_multi_thread_eigen=false`` avoids it
+if you vmap such loops yourself).
 
 Example:
     >>> import jax.numpy as jnp
@@ -177,7 +181,12 @@ class SweepResult(NamedTuple):
 
 
 class PhaseDiagram(NamedTuple):
-    """AVF(enc) − AVF(proj) over (init scale, σ); arrays are (n_scales, n_sigmas)."""
+    """AVF(enc) − AVF(proj) over (init scale, σ); arrays are (n_scales, n_sigmas).
+
+    ``loss_excess`` is L(W2W1) − L* without the weight-decay penalty, and
+    ``optimal_loss`` is L* (the no-decay closed form), so a run is on a plateau
+    (or far from any optimum) when the excess is a sizeable fraction of |L*|.
+    """
 
     init_scales: jax.Array
     sigmas: jax.Array
@@ -186,6 +195,11 @@ class PhaseDiagram(NamedTuple):
     gap: jax.Array
     loss_excess: jax.Array
     balanced_gap: jax.Array
+    optimal_loss: jax.Array
+
+    def converged(self, rel: float = 0.05) -> jax.Array:
+        """Runs whose loss is within ``rel``·|L*| of the optimum (bool grid)."""
+        return self.loss_excess <= rel * jnp.abs(self.optimal_loss)
 
 
 # ----------------------------------------------------------------------------- problem
@@ -664,9 +678,10 @@ def init_scale_phase_diagram(signal_cov, aug_shape_cov, sigmas, init_scales, *, 
     r"""AVF(encoder) − AVF(projector) after ``steps`` of safeguarded gradient descent, over init scale × σ.
 
     The same random directions (``key``) are scaled by each init scale, so the
-    grid isolates the scale.  ``loss_excess`` = L − L* flags runs that have not
-    converged (a saddle plateau from a tiny init, spec check A4), where the AVF
-    gap describes the plateau rather than the optimum.  ``balanced_gap`` is the
+    grid isolates the scale.  ``loss_excess`` = L − L* (penalty excluded) flags
+    runs that have not converged (a saddle plateau from a tiny init, spec check
+    A4; see :meth:`PhaseDiagram.converged`), where the AVF gap describes the
+    plateau rather than the optimum.  ``balanced_gap`` is the
     tiny-init closed-form prediction (σ only, broadcast over scales).
 
     >>> s, a = overlap_config(dim=6, n_signal=3, aug_start=2, aug_stop=5)
@@ -688,10 +703,10 @@ def init_scale_phase_diagram(signal_cov, aug_shape_cov, sigmas, init_scales, *, 
     dtype = jnp.result_type(float)
     out_dim = _positive_int(out_dim, "out_dim")
     unit = init_weights(key, d, hidden, out_dim, 1.0, dtype)
-    ae, ap, excess, bal = _phase_core(jnp.asarray(s_np, dtype), jnp.asarray(a_np, dtype), jnp.asarray(scales, dtype),
+    ae, ap, excess, bal, lstar = _phase_core(jnp.asarray(s_np, dtype), jnp.asarray(a_np, dtype), jnp.asarray(scales, dtype),
                                       jnp.asarray(sig, dtype), unit, jnp.asarray(weight_decay, dtype),
                                       steps=_positive_int(steps, "steps"), out_dim=out_dim)
-    return PhaseDiagram(jnp.asarray(scales, dtype), jnp.asarray(sig, dtype), ae, ap, ae - ap, excess, bal)
+    return PhaseDiagram(jnp.asarray(scales, dtype), jnp.asarray(sig, dtype), ae, ap, ae - ap, excess, bal, lstar)
 
 
 @functools.partial(jax.jit, static_argnames=("steps", "out_dim"))
@@ -706,6 +721,12 @@ def _phase_core(s_j, a_j, scales, sigmas, unit, weight_decay, *, steps, out_dim)
         ap = metrics.avf_linear(p, prob.data_cov, prob.aug_cov)
         opt = closed_form(prob, out_dim)
         bal = balanced_encoder_avf(prob, out_dim) - metrics.avf_linear(opt.product, prob.data_cov, prob.aug_cov)
-        return ae, ap, run.loss - opt.loss, bal
+        return ae, ap, spectral_loss(prob, p) - opt.loss, bal, opt.loss
 
-    return jax.vmap(jax.vmap(one, (None, 0)), (0, None))(scales, sigmas)
+    # Sequential over the grid (lax.map): vmapping these long loops has wedged XLA's CPU
+    # thread pool in our runs (see the module notes), and the map costs one compilation too.
+    ns, nk = scales.shape[0], sigmas.shape[0]
+    flat_scale = jnp.repeat(scales, nk)
+    flat_sigma = jnp.tile(sigmas, ns)
+    out = jax.lax.map(lambda pair: one(*pair), (flat_scale, flat_sigma))
+    return tuple(v.reshape(ns, nk) for v in out)

@@ -1,0 +1,76 @@
+"""Shared plumbing of the geometry figure scripts: save/load with provenance, and the CLI runner.
+
+Each figure script defines ``NAME``, ``compute(quick) -> dict`` of NumPy arrays and
+``render(data) -> Figure``; :func:`run_figure` gives it ``--quick``, ``--plot-only PATH``
+and ``--out``.  Arrays are saved to ``<out>/<NAME>[_quick].npz`` together with the
+package version, the JAX version and the git commit they were computed at.
+"""
+from __future__ import annotations
+
+import argparse
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+
+ROOT = Path(__file__).resolve().parents[1]
+if str(ROOT) not in sys.path:
+    sys.path.insert(0, str(ROOT))
+
+OUT_DIR = ROOT / "out" / "figures"
+
+
+def git_commit() -> str:
+    """The current commit of the repository (``unknown`` outside git)."""
+    try:
+        return subprocess.run(["git", "rev-parse", "HEAD"], cwd=ROOT, capture_output=True, text=True,
+                              check=True).stdout.strip()
+    except Exception:  # pragma: no cover - no git
+        return "unknown"
+
+
+def save(data: dict, path) -> Path:
+    """Save the arrays with ``landscape_version``, ``jax_version`` and ``git_commit``."""
+    import jax
+
+    import landscape
+
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    meta = {"landscape_version": np.array(landscape.__version__), "git_commit": np.array(git_commit()),
+            "jax_version": np.array(jax.__version__)}
+    np.savez(path, **data, **meta)
+    return path
+
+
+def load(path) -> dict:
+    """Read a saved figure dataset (no pickles)."""
+    with np.load(path, allow_pickle=False) as f:
+        return {k: f[k] for k in f.files}
+
+
+def run_figure(name: str, compute, render, doc: str, argv=None) -> int:
+    """Parse ``--quick`` / ``--plot-only`` / ``--out``, compute or load, render, write the PNG."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    ap = argparse.ArgumentParser(description=doc.strip().split("\n")[0])
+    ap.add_argument("--quick", action="store_true", help="small grid, few steps (seconds)")
+    ap.add_argument("--plot-only", metavar="PATH", help="render a saved .npz instead of computing")
+    ap.add_argument("--out", default=str(OUT_DIR), help="output folder (default out/figures)")
+    args = ap.parse_args(argv)
+    out_dir = Path(args.out)
+    if args.plot_only:
+        data = load(args.plot_only)
+        stem = Path(args.plot_only).stem
+    else:
+        stem = name + ("_quick" if args.quick else "")
+        data = compute(quick=args.quick)
+        print("saved", save(data, out_dir / f"{stem}.npz"))
+    fig = render(data)
+    png = out_dir / f"{stem}.png"
+    png.parent.mkdir(parents=True, exist_ok=True)
+    fig.savefig(png, dpi=130, bbox_inches="tight")
+    print("saved", png)
+    return 0
