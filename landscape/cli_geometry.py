@@ -356,7 +356,7 @@ def register(subparsers) -> None:
     p = subparsers.add_parser("dissl", help="per-batch DISSL optimum over (λ, β)",
                               description="Optimal per-sample spread g*, marginal support K* and loss L* of the "
                                           "DISSL batch loss with an invariant teacher copied by the student.")
-    p.add_argument("--lambdas", default="2.3", help="maximality weights λ (default 2.3)")
+    p.add_argument("--lambdas", default="2.3", help="maximality weights λ (default 2.3; write --lambdas=-1,2 for negatives)")
     p.add_argument("--betas", default="0.8", help="determinism weights β >= 0 (default 0.8)")
     p.add_argument("--batch", default="256", help="batch size B (default 256)")
     p.add_argument("--classes", default="16384", help="pseudo-classes C (default 16384)")
