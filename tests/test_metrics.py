@@ -364,6 +364,28 @@ def test_covariance_flag_is_static_under_jit(tol):
                                [1 / 3, 0.0], atol=1e-6)
 
 
+def test_sample_metrics_and_probes_under_jit_and_vmap(tol, x64):
+    dt = _dtype(x64)
+    rng = np.random.default_rng(15)
+    z1 = rng.normal(size=(3, 12, 4)).astype(dt)
+    z2 = (z1 + 0.1 * rng.normal(size=z1.shape)).astype(dt)
+    y = rng.normal(size=(3, 12)).astype(dt)
+    cases = [
+        (metrics.avf_samples, (z1, z2)),
+        (lambda a, b: metrics.distance_to_etf(a, b)[1], (z1, z2)),
+        (lambda a, t: metrics.probe_r2(a[:8], t[:8], a[8:], t[8:], ridge=0.1), (z1, y)),
+        (lambda a, t: metrics.fit_probe(a, t).weights, (z1, y)),
+        (lambda a, b: metrics.local_pca_tangents(a, 4, 2), (z1, z2)),
+    ]
+    for fn, args in cases:
+        loop = np.stack([np.asarray(fn(*(x[i] for x in args))) for i in range(3)])
+        batched = np.asarray(jax.jit(jax.vmap(fn))(*(jnp.asarray(x) for x in args)))
+        if batched.ndim == 4:       # tangent bases: compare the projectors (bases are fixed up to sign)
+            loop = np.einsum("bnij,bnkj->bnik", loop, loop)
+            batched = np.einsum("bnij,bnkj->bnik", batched, batched)
+        np.testing.assert_allclose(batched, loop, rtol=tol["loose"], atol=tol["loose"])
+
+
 def test_bad_inputs_name_the_field():
     with pytest.raises(ValueError, match="features"):
         metrics.effective_rank(np.ones(4))
