@@ -45,7 +45,10 @@ CHILD = textwrap.dedent("""
 
 
 def test_eight_forced_devices_match_one(tmp_path, capsys):
-    env = {k: v for k, v in os.environ.items() if k != "XLA_FLAGS"}
+    # The child keeps the parent's XLA flags (e.g. single-threaded Eigen, which fixes the
+    # reduction order) but not a forced device count.
+    env = dict(os.environ)
+    env["XLA_FLAGS"] = " ".join(f for f in env.get("XLA_FLAGS", "").split() if "device_count" not in f)
     env.setdefault("JAX_ENABLE_X64", "1")
     res = subprocess.run([sys.executable, "-c", CHILD, str(tmp_path), json.dumps(PROBLEM + SWEEPS)],
                          capture_output=True, text=True, env=env, timeout=300)

@@ -51,7 +51,10 @@ def free_port() -> int:
 def test_two_processes_split_the_chunks(tmp_path):
     out = tmp_path / "shared.zarr"
     port = str(free_port())
-    env = {k: v for k, v in os.environ.items() if k != "XLA_FLAGS"}
+    # The child keeps the parent's XLA flags (e.g. single-threaded Eigen, which fixes the
+    # reduction order) but not a forced device count.
+    env = dict(os.environ)
+    env["XLA_FLAGS"] = " ".join(f for f in env.get("XLA_FLAGS", "").split() if "device_count" not in f)
     env.setdefault("JAX_ENABLE_X64", "1")
     procs = [subprocess.Popen([sys.executable, "-c", CHILD, str(pid), port, str(out)], stdout=subprocess.PIPE,
                               stderr=subprocess.PIPE, text=True, env=env) for pid in (0, 1)]
