@@ -122,6 +122,18 @@ def _add_problem_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("--json", action="store_true", help="print one JSON object instead of a table")
 
 
+def _add_normalization_options(p: argparse.ArgumentParser) -> None:
+    g = p.add_argument_group("normalization and bias (solve)")
+    g.add_argument("--kappa", default=None, metavar="K",
+                   help="normalization strength κ ≥ 0 of the penalty κ(Tr[WΣWᵀ] − c)² (default: none)")
+    g.add_argument("--norm-target", default="1", metavar="C", help="target norm c > 0 of the penalty (default 1)")
+    g.add_argument("--hard-norm", action="store_true", help="hard normalization: the κ → ∞ limit (WS Eq. 8-9)")
+    g.add_argument("--bias", action="store_true",
+                   help="add a bias b to f = Wx + b (Theorem 2; needs --kappa or --hard-norm)")
+    g.add_argument("--landscape", choices=("effective", "exact-gaussian"), default="effective",
+                   help="effective quartic landscape (default) or the exact Gaussian InfoNCE population loss")
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser of the ``landscape`` command."""
     from landscape import __version__
@@ -138,6 +150,7 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("solve", help="closed-form global minimum of the effective landscape",
                        description="Print the closed-form global minimum (Theorem 1) and collapse diagnostics.")
     _add_problem_options(p)
+    _add_normalization_options(p)
     from landscape.cli_imbalance import register_solve_classes as _register_classes
     _register_classes(p)
 
@@ -355,7 +368,7 @@ def solve_report(setup: _Setup) -> dict:
     from landscape.solve.collapse import common_eigenbasis
 
     problem, land = setup.problem, setup.landscape
-    sol = ls.global_minimum(land, setup.out_dim)
+    sol, extras = _solve_variant(setup)
     b_eig = np.asarray(jnp.linalg.eigvalsh(land.b_eff))[::-1]
     gram = np.asarray(sol.gram, dtype=float)
     diagonal = problem.is_diagonal()
@@ -422,7 +435,60 @@ def solve_report(setup: _Setup) -> dict:
         "critical_weight_decay": crit_wd,
         "critical_n_samples": crit_n,
         "jax_backend": jax.default_backend(),
+        **extras,
     }
+
+
+def _solve_variant(setup: _Setup):
+    """The solution asked for: effective (optionally normalized, with bias) or exact Gaussian.
+
+    Returns (solution, extra JSON keys).  Normalization adds ``rho`` = Tr[WΣWᵀ];
+    a bias adds ``bias_norm_sq`` = ‖b‖².
+    """
+    import landscape as ls
+
+    land, out_dim = setup.landscape, setup.out_dim
+    # Callers other than `solve` (e.g. the `run` job) build a setup without these options.
+    opt = {name: getattr(setup.args, name, default) for name, default in
+           (("kappa", None), ("norm_target", "1"), ("hard_norm", False), ("bias", False), ("landscape", "effective"))}
+    args = argparse.Namespace(**opt)
+    kappa = None if args.kappa is None else _float(args.kappa, "--kappa", low=0.0)
+    c = _float(args.norm_target, "--norm-target", low=0.0, low_inclusive=False)
+    normalized = kappa is not None or args.hard_norm
+    if args.kappa is not None and args.hard_norm:
+        raise CLIError("give either --kappa (finite κ) or --hard-norm (κ → ∞), not both")
+    if args.bias and not normalized:
+        raise CLIError("--bias needs --kappa or --hard-norm: without normalization a bias does not change the loss")
+    if args.landscape == "exact-gaussian":
+        if setup.loss != "infonce" or normalized:
+            raise CLIError("--landscape exact-gaussian is the InfoNCE (α = 1) population loss: use it with "
+                           "--loss infonce and without --kappa/--hard-norm/--bias")
+        sol = ls.exact_gaussian_minimum(setup.problem, out_dim, weight_decay=setup.weight_decay)
+        return sol, {"landscape": "exact-gaussian"}
+    if not normalized:
+        return ls.global_minimum(land, out_dim), {"landscape": "effective"}
+    try:
+        if args.hard_norm:
+            sol = ls.hard_normalization_limit(land, out_dim, c)
+            if args.bias:
+                # Theorem 2 at κ → ∞: the unnormalized minimum if its ρ₀ ≤ c (‖b‖² = c − ρ₀), else b = 0.
+                free = ls.global_minimum(land, out_dim)
+                rho0 = float(np.trace(np.asarray(land.sigma) @ np.asarray(free.gram)))
+                if rho0 <= c:
+                    return free, {"landscape": "effective", "hard_norm": True, "norm_target": _num(c),
+                                  "rho": _num(rho0), "bias_norm_sq": _num(c - rho0)}
+                return sol, {"landscape": "effective", "hard_norm": True, "norm_target": _num(c),
+                             "rho": _num(float(sol.rho)), "bias_norm_sq": 0.0}
+            return sol, {"landscape": "effective", "hard_norm": True, "norm_target": _num(c),
+                         "rho": _num(float(sol.rho))}
+        nl = ls.normalized_landscape(land, kappa, c)
+        sol = ls.bias_global_minimum(nl, out_dim) if args.bias else ls.normalized_global_minimum(nl, out_dim)
+    except ValueError as e:
+        raise CLIError(_translate(str(e), {**setup.mapping, "kappa": "--kappa", "norm_target": "--norm-target"})) from None
+    extras = {"landscape": "effective", "kappa": _num(kappa), "norm_target": _num(c), "rho": _num(float(sol.rho))}
+    if args.bias:
+        extras["bias_norm_sq"] = _num(float(sol.bias_norm_sq))
+    return sol, extras
 
 
 def _g(v, digits: int) -> str:

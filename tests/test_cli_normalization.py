@@ -1,0 +1,62 @@
+"""`landscape solve` with normalization, bias and the exact Gaussian landscape, against the spec's numbers."""
+import json
+
+import numpy as np
+import pytest
+
+from landscape.cli import main
+
+T7 = ["--a", "2,1,0.6,0.3,0.15", "--c", "0.1,0.1,0.5,0.1,0.1"]
+
+
+def run_json(capsys, argv):
+    assert main(["solve", *argv, "--json"]) == 0
+    return json.loads(capsys.readouterr().out)
+
+
+def test_finite_kappa_reports_rho_t7(capsys, tol):
+    d = run_json(capsys, [*T7, "--kappa", "10", "--norm-target", "0.5"])
+    np.testing.assert_allclose(d["direction_eigenvalues"], [0.0980, 0.1675, 0.0022, 0.2618, 0.1189], atol=1e-4)
+    assert d["rho"] == pytest.approx(0.5270, abs=1e-4)
+    assert d["loss"] == pytest.approx(-0.36579, abs=1e-5)
+    assert "bias_norm_sq" not in d
+
+
+def test_bias_branch_t9(capsys):
+    d = run_json(capsys, [*T7, "--kappa", "10", "--norm-target", "3", "--bias"])
+    # W at the unnormalized solution a/(2 (a+c)^2), ||b||^2 = c - rho.
+    a, c = np.array([2, 1, 0.6, 0.3, 0.15]), np.array([0.1, 0.1, 0.5, 0.1, 0.1])
+    np.testing.assert_allclose(d["direction_eigenvalues"], a / (2 * (a + c) ** 2), rtol=1e-4)
+    assert d["rho"] == pytest.approx(1.8785, abs=1e-4)
+    assert d["bias_norm_sq"] == pytest.approx(3 - d["rho"], abs=1e-6)
+    d = run_json(capsys, [*T7, "--kappa", "10", "--norm-target", "0.6", "--bias"])
+    assert d["bias_norm_sq"] == pytest.approx(0.0, abs=1e-12)
+
+
+@pytest.mark.parametrize("c1, rank", [(0.25, 10), (0.28, 10), (0.30, 9), (0.35, 9)])
+def test_hard_normalization_threshold_t8(capsys, c1, rank):
+    d = run_json(capsys, ["--a", ",".join(["1"] * 10), "--c", ",".join([str(c1)] + ["0"] * 9), "--hard-norm"])
+    assert d["rank"] == rank
+    assert d["rho"] == pytest.approx(1.0, abs=1e-6)
+
+
+def test_exact_gaussian_landscape(capsys):
+    a, s2 = np.array([2.0, 1.0, 0.5]), 2.0
+    d = run_json(capsys, ["--a", "2,1,0.5", "--sigma2", "2", "--landscape", "exact-gaussian"])
+    s = a + s2
+    y = (-1 + np.sqrt(1 + 8 * s2 / s)) / 2
+    np.testing.assert_allclose(d["direction_eigenvalues"], (1 / y - 1) / s, rtol=1e-6)
+    assert d["landscape"] == "exact-gaussian"
+
+
+@pytest.mark.parametrize("argv, needle", [
+    (["--bias"], "--bias"),
+    (["--kappa", "-1"], "--kappa"),
+    (["--kappa", "1", "--hard-norm"], "--hard-norm"),
+    (["--norm-target", "0", "--kappa", "1"], "--norm-target"),
+    (["--loss", "spectral", "--landscape", "exact-gaussian"], "exact-gaussian"),
+])
+def test_bad_normalization_options(capsys, argv, needle):
+    assert main(["solve", "--a", "2,1", "--sigma2", "1", *argv]) == 2
+    err = capsys.readouterr().err.strip()
+    assert needle in err and "\n" not in err and "Traceback" not in err
