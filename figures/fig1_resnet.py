@@ -32,7 +32,6 @@ Usage::
 from __future__ import annotations
 
 import argparse
-import subprocess
 import sys
 import time
 from pathlib import Path
@@ -49,19 +48,14 @@ jax.config.update("jax_enable_x64", True)   # theory in float64; the networks ar
 
 import jax.numpy as jnp  # noqa: E402
 
-import landscape  # noqa: E402
 from landscape.nn import augment, data, experiments as ex, models, probe, train  # noqa: E402
 
 OUT_DIR = ROOT / "out" / "figures"
+
+# The shared save/load (with version and commit) and CLI runner live beside this script.
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from _figure_io import load, save  # noqa: E402
 NAME = "fig1_resnet"
-
-
-def _git_commit() -> str:
-    try:
-        return subprocess.run(["git", "rev-parse", "HEAD"], cwd=ROOT, capture_output=True, text=True,
-                              check=True).stdout.strip()
-    except Exception:  # pragma: no cover - no git
-        return "unknown"
 
 
 def config(setup: str, quick: bool) -> dict:
@@ -205,20 +199,6 @@ def render(d: dict):
         title += " — QUICK RUN"
     fig.suptitle(title, color="red" if bool(d.get("quick", False)) else "black")
     return fig
-
-
-def save(d: dict, path: Path) -> Path:
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    meta = {"landscape_version": np.array(landscape.__version__), "git_commit": np.array(_git_commit()),
-            "jax_version": np.array(jax.__version__)}
-    np.savez(path, **d, **meta)
-    return path
-
-
-def load(path) -> dict:
-    with np.load(path, allow_pickle=False) as f:
-        return {k: f[k] for k in f.files}
 
 
 def main(argv=None) -> int:

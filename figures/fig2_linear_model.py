@@ -34,8 +34,6 @@ Usage::
 """
 from __future__ import annotations
 
-import argparse
-import subprocess
 import sys
 from pathlib import Path
 
@@ -48,20 +46,15 @@ if str(ROOT) not in sys.path:
 import jax  # noqa: E402
 import jax.numpy as jnp  # noqa: E402
 
-import landscape  # noqa: E402
 from landscape.linear_training import empirical_covariance, pad_datasets, train_grid  # noqa: E402
 from landscape.losses.population import exact_gaussian_gram_eigenvalues  # noqa: E402
 
 OUT_DIR = ROOT / "out" / "figures"
+
+# The shared save/load (with version and commit) and CLI runner live beside this script.
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from _figure_io import load, run_figure, save  # noqa: E402
 NAME = "fig2_linear_model"
-
-
-def _git_commit() -> str:
-    try:
-        return subprocess.run(["git", "rev-parse", "HEAD"], cwd=ROOT, capture_output=True, text=True,
-                              check=True).stdout.strip()
-    except Exception:  # pragma: no cover - no git
-        return "unknown"
 
 
 def config(quick: bool) -> dict:
@@ -239,42 +232,8 @@ def render(data: dict):
         fig.suptitle("QUICK RUN (small sizes, few steps): smoke test only", color="red")
     return fig
 
-
-def save(data: dict, path: Path) -> Path:
-    """Save the arrays with the package version and the git commit."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    meta = {"landscape_version": np.array(landscape.__version__), "git_commit": np.array(_git_commit()),
-            "jax_version": np.array(jax.__version__)}
-    np.savez(path, **data, **meta)
-    return path
-
-
-def load(path) -> dict:
-    with np.load(path, allow_pickle=False) as f:
-        return {k: f[k] for k in f.files}
-
-
 def main(argv=None) -> int:
-    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    ap.add_argument("--quick", action="store_true", help="small sizes and few steps (seconds)")
-    ap.add_argument("--plot-only", metavar="PATH", help="render a saved .npz instead of computing")
-    ap.add_argument("--out", default=str(OUT_DIR), help="output folder (default out/figures)")
-    args = ap.parse_args(argv)
-    out_dir = Path(args.out)
-    stem = NAME + ("_quick" if args.quick else "")
-    if args.plot_only:
-        data = load(args.plot_only)
-        stem = Path(args.plot_only).stem
-    else:
-        data = compute(quick=args.quick)
-        print("saved", save(data, out_dir / f"{stem}.npz"))
-    fig = render(data)
-    png = out_dir / f"{stem}.png"
-    png.parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(png, dpi=130)
-    print("saved", png)
-    return 0
+    return run_figure(NAME, compute, render, __doc__, argv, dpi=130)
 
 
 if __name__ == "__main__":

@@ -31,8 +31,6 @@ Usage::
 """
 from __future__ import annotations
 
-import argparse
-import subprocess
 import sys
 from pathlib import Path
 
@@ -46,20 +44,15 @@ import jax  # noqa: E402
 
 jax.config.update("jax_enable_x64", True)   # theory in float64; the networks are float32 by construction
 
-import landscape  # noqa: E402
 from landscape.nn import data, experiments as ex  # noqa: E402
 
 OUT_DIR = ROOT / "out" / "figures"
+
+# The shared save/load (with version and commit) and CLI runner live beside this script.
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from _figure_io import load, run_figure, save  # noqa: E402
 NAME = "fig4_nonlinear"
 ACTIVATIONS = ("tanh", "relu")
-
-
-def _git_commit() -> str:
-    try:
-        return subprocess.run(["git", "rev-parse", "HEAD"], cwd=ROOT, capture_output=True, text=True,
-                              check=True).stdout.strip()
-    except Exception:  # pragma: no cover - no git
-        return "unknown"
 
 
 def config(quick: bool) -> dict:
@@ -197,42 +190,8 @@ def render(d: dict):
         fig.suptitle("QUICK RUN (fewer steps and sweep points)", color="red")
     return fig
 
-
-def save(data_: dict, path: Path) -> Path:
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    meta = {"landscape_version": np.array(landscape.__version__), "git_commit": np.array(_git_commit()),
-            "jax_version": np.array(jax.__version__)}
-    np.savez(path, **data_, **meta)
-    return path
-
-
-def load(path) -> dict:
-    with np.load(path, allow_pickle=False) as f:
-        return {k: f[k] for k in f.files}
-
-
 def main(argv=None) -> int:
-    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    ap.add_argument("--quick", action="store_true", help="fewer steps and sweep points (about a minute)")
-    ap.add_argument("--plot-only", metavar="PATH", help="render a saved .npz instead of computing")
-    ap.add_argument("--out", default=str(OUT_DIR), help="output folder (default out/figures)")
-    args = ap.parse_args(argv)
-    out_dir = Path(args.out)
-    stem = NAME + ("_quick" if args.quick else "")
-    if args.plot_only:
-        d = load(args.plot_only)
-        stem = Path(args.plot_only).stem
-    else:
-        d = compute(quick=args.quick)
-        print("saved", save(d, out_dir / f"{stem}.npz"))
-    print(summary(d))
-    fig = render(d)
-    png = out_dir / f"{stem}.png"
-    png.parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(png, dpi=110)
-    print("saved", png)
-    return 0
+    return run_figure(NAME, compute, render, __doc__, argv, dpi=110, report=summary)
 
 
 if __name__ == "__main__":

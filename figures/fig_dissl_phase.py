@@ -27,7 +27,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from _geometry_io import run_figure
+from _figure_io import run_figure
 
 NAME = "fig_dissl_phase"
 

@@ -17,8 +17,6 @@ Usage::
 """
 from __future__ import annotations
 
-import argparse
-import subprocess
 import sys
 from pathlib import Path
 
@@ -32,20 +30,15 @@ import jax  # noqa: E402
 
 jax.config.update("jax_enable_x64", True)
 
-import landscape  # noqa: E402
 from landscape import imbalance as im  # noqa: E402
 
 OUT_DIR = ROOT / "out" / "figures"
+
+# The shared save/load (with version and commit) and CLI runner live beside this script.
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from _figure_io import load, run_figure, save  # noqa: E402
 NAME = "fig_imbalance_phase"
 M, W, NB = 2.0, 0.1, 9
-
-
-def _git_commit() -> str:
-    try:
-        return subprocess.run(["git", "rev-parse", "HEAD"], cwd=ROOT, capture_output=True, text=True,
-                              check=True).stdout.strip()
-    except Exception:  # pragma: no cover
-        return "unknown"
 
 
 def _grid(ps, ys, make, **solve_kw):
@@ -106,39 +99,8 @@ def render(data: dict):
     fig.suptitle("Minority class direction under SSL: collapsed left of the analytic p_c (solver colours)")
     return fig
 
-
-def save(data: dict, path: Path) -> Path:
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    np.savez(path, **data, landscape_version=np.array(landscape.__version__), git_commit=np.array(_git_commit()))
-    return path
-
-
-def load(path) -> dict:
-    with np.load(path, allow_pickle=False) as f:
-        return {k: f[k] for k in f.files}
-
-
 def main(argv=None) -> int:
-    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    ap.add_argument("--quick", action="store_true", help="coarse grid (seconds)")
-    ap.add_argument("--plot-only", metavar="PATH", help="render a saved .npz instead of computing")
-    ap.add_argument("--out", default=str(OUT_DIR), help="output folder (default out/figures)")
-    args = ap.parse_args(argv)
-    out_dir = Path(args.out)
-    stem = NAME + ("_quick" if args.quick else "")
-    if args.plot_only:
-        data = load(args.plot_only)
-        stem = Path(args.plot_only).stem
-    else:
-        data = compute(quick=args.quick)
-        print("saved", save(data, out_dir / f"{stem}.npz"))
-    fig = render(data)
-    png = out_dir / f"{stem}.png"
-    png.parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(png, dpi=120)
-    print("saved", png)
-    return 0
+    return run_figure(NAME, compute, render, __doc__, argv, dpi=120)
 
 
 if __name__ == "__main__":

@@ -25,8 +25,6 @@ Usage::
 """
 from __future__ import annotations
 
-import argparse
-import subprocess
 import sys
 from pathlib import Path
 
@@ -46,18 +44,14 @@ from landscape import imbalance as im  # noqa: E402
 from landscape import supervised as sv  # noqa: E402
 
 OUT_DIR = ROOT / "out" / "figures"
+
+# The shared save/load (with version and commit) and CLI runner live beside this script.
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from _figure_io import load, run_figure, save  # noqa: E402
 NAME = "fig_probe_vs_imbalance"
 K, NBG = 4, 16
 D = K + NBG
 GAMMA, S2_A, P_B = 0.6, 0.3, 0.1
-
-
-def _git_commit() -> str:
-    try:
-        return subprocess.run(["git", "rev-parse", "HEAD"], cwd=ROOT, capture_output=True, text=True,
-                              check=True).stdout.strip()
-    except Exception:  # pragma: no cover
-        return "unknown"
 
 
 def problem(p: float, s2: float) -> im.ClassProblem:
@@ -144,39 +138,8 @@ def render(data: dict):
     axes[0].legend(fontsize=7, loc="lower right")
     return fig
 
-
-def save(data: dict, path: Path) -> Path:
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    np.savez(path, **data, landscape_version=np.array(landscape.__version__), git_commit=np.array(_git_commit()))
-    return path
-
-
-def load(path) -> dict:
-    with np.load(path, allow_pickle=False) as f:
-        return {k: f[k] for k in f.files}
-
-
 def main(argv=None) -> int:
-    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    ap.add_argument("--quick", action="store_true", help="few points and repeats (seconds)")
-    ap.add_argument("--plot-only", metavar="PATH", help="render a saved .npz instead of computing")
-    ap.add_argument("--out", default=str(OUT_DIR), help="output folder (default out/figures)")
-    args = ap.parse_args(argv)
-    out_dir = Path(args.out)
-    stem = NAME + ("_quick" if args.quick else "")
-    if args.plot_only:
-        data = load(args.plot_only)
-        stem = Path(args.plot_only).stem
-    else:
-        data = compute(quick=args.quick)
-        print("saved", save(data, out_dir / f"{stem}.npz"))
-    fig = render(data)
-    png = out_dir / f"{stem}.png"
-    png.parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(png, dpi=120)
-    print("saved", png)
-    return 0
+    return run_figure(NAME, compute, render, __doc__, argv, dpi=120)
 
 
 if __name__ == "__main__":

@@ -1,4 +1,4 @@
-"""Shared plumbing of the geometry figure scripts: save/load with provenance, and the CLI runner.
+"""Shared plumbing of the figure scripts: save/load with provenance, and the CLI runner.
 
 Each figure script defines ``NAME``, ``compute(quick) -> dict`` of NumPy arrays and
 ``render(data) -> Figure``; :func:`run_figure` gives it ``--quick``, ``--plot-only PATH``
@@ -50,8 +50,11 @@ def load(path) -> dict:
         return {k: f[k] for k in f.files}
 
 
-def run_figure(name: str, compute, render, doc: str, argv=None) -> int:
-    """Parse ``--quick`` / ``--plot-only`` / ``--out``, compute or load, render, write the PNG."""
+def run_figure(name: str, compute, render, doc: str, argv=None, *, dpi: int = 130, report=None) -> int:
+    """Parse ``--quick`` / ``--plot-only`` / ``--out``, compute or load, render, write the PNG.
+
+    ``report``, if given, maps the data to a text summary printed before rendering.
+    """
     import matplotlib
 
     matplotlib.use("Agg")
@@ -68,9 +71,11 @@ def run_figure(name: str, compute, render, doc: str, argv=None) -> int:
         stem = name + ("_quick" if args.quick else "")
         data = compute(quick=args.quick)
         print("saved", save(data, out_dir / f"{stem}.npz"))
+    if report is not None:
+        print(report(data))
     fig = render(data)
     png = out_dir / f"{stem}.png"
     png.parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(png, dpi=130, bbox_inches="tight")
+    fig.savefig(png, dpi=dpi, bbox_inches="tight")
     print("saved", png)
     return 0
