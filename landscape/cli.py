@@ -122,16 +122,17 @@ def _add_problem_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("--json", action="store_true", help="print one JSON object instead of a table")
 
 
-def _add_normalization_options(p: argparse.ArgumentParser) -> None:
-    g = p.add_argument_group("normalization and bias (solve)")
+def _add_normalization_options(p: argparse.ArgumentParser, exact_gaussian: bool = True) -> None:
+    g = p.add_argument_group("normalization and bias")
     g.add_argument("--kappa", default=None, metavar="K",
                    help="normalization strength κ ≥ 0 of the penalty κ(Tr[WΣWᵀ] − c)² (default: none)")
     g.add_argument("--norm-target", default="1", metavar="C", help="target norm c > 0 of the penalty (default 1)")
     g.add_argument("--hard-norm", action="store_true", help="hard normalization: the κ → ∞ limit (WS Eq. 8-9)")
     g.add_argument("--bias", action="store_true",
                    help="add a bias b to f = Wx + b (Theorem 2; needs --kappa or --hard-norm)")
-    g.add_argument("--landscape", choices=("effective", "exact-gaussian"), default="effective",
-                   help="effective quartic landscape (default) or the exact Gaussian InfoNCE population loss")
+    if exact_gaussian:
+        g.add_argument("--landscape", choices=("effective", "exact-gaussian"), default="effective",
+                       help="effective quartic landscape (default) or the exact Gaussian InfoNCE population loss")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -162,10 +163,11 @@ def build_parser() -> argparse.ArgumentParser:
                    help="optax optimizer (momentum = heavy ball, 0.9; default sgd)")
     g.add_argument("--lr", default="auto",
                    help="learning rate > 0; 'auto' (default) = half of max_stable_learning_rate at the "
-                        "closed-form minimum for sgd/momentum, 1e-3 for adam")
+                        "closed-form minimum for sgd/momentum (a tenth for momentum with --kappa), 1e-3 for adam")
     g.add_argument("--steps", default="5000", help="number of steps ≥ 1 (default 5000)")
     g.add_argument("--init-scale", default="1e-3", help="std of the random initial W, > 0 (default 1e-3)")
     g.add_argument("--seed", default="0", help="PRNG seed, integer (default 0)")
+    _add_normalization_options(p, exact_gaussian=False)
 
     from landscape import cli_scan
 
@@ -439,16 +441,9 @@ def solve_report(setup: _Setup) -> dict:
     }
 
 
-def _solve_variant(setup: _Setup):
-    """The solution asked for: effective (optionally normalized, with bias) or exact Gaussian.
-
-    Returns (solution, extra JSON keys).  Normalization adds ``rho`` = Tr[WΣWᵀ];
-    a bias adds ``bias_norm_sq`` = ‖b‖².
-    """
-    import landscape as ls
-
-    land, out_dim = setup.landscape, setup.out_dim
-    # Callers other than `solve` (e.g. the `run` job) build a setup without these options.
+def _normalization_choice(setup: _Setup):
+    """(options, κ or None, c, normalized?) from --kappa/--norm-target/--hard-norm/--bias, checked."""
+    # Callers other than `solve`/`flow` (e.g. the `run` job) build a setup without these options.
     opt = {name: getattr(setup.args, name, default) for name, default in
            (("kappa", None), ("norm_target", "1"), ("hard_norm", False), ("bias", False), ("landscape", "effective"))}
     args = argparse.Namespace(**opt)
@@ -459,6 +454,19 @@ def _solve_variant(setup: _Setup):
         raise CLIError("give either --kappa (finite κ) or --hard-norm (κ → ∞), not both")
     if args.bias and not normalized:
         raise CLIError("--bias needs --kappa or --hard-norm: without normalization a bias does not change the loss")
+    return args, kappa, c, normalized
+
+
+def _solve_variant(setup: _Setup):
+    """The solution asked for: effective (optionally normalized, with bias) or exact Gaussian.
+
+    Returns (solution, extra JSON keys).  Normalization adds ``rho`` = Tr[WΣWᵀ];
+    a bias adds ``bias_norm_sq`` = ‖b‖².
+    """
+    import landscape as ls
+
+    land, out_dim = setup.landscape, setup.out_dim
+    args, kappa, c, normalized = _normalization_choice(setup)
     if args.landscape == "exact-gaussian":
         if setup.loss != "infonce" or normalized:
             raise CLIError("--landscape exact-gaussian is the InfoNCE (α = 1) population loss: use it with "
@@ -517,6 +525,22 @@ def _header(report: dict) -> str:
             f"d0={report['dim']}, d1={report['out_dim']}, {report['dtype']}")
 
 
+def _normalization_line(report: dict) -> str | None:
+    """'normalization: …' for reports with ρ (and ‖b‖²); closed-form values in brackets for flow."""
+    if "rho" not in report:
+        return None
+    cf = report.get("closed_form") if report.get("command") == "flow" else None
+    strength = "hard (κ → ∞)" if report.get("hard_norm") else f"κ = {report['kappa']:g}"
+    text = f"normalization: {strength}, c = {report['norm_target']:g}, ρ = {_g(report['rho'], 8)}"
+    if cf is not None:
+        text += f" (closed form {_g(cf['rho'], 8)})"
+    if "bias_norm_sq" in report:
+        text += f", ‖b‖² = {_g(report['bias_norm_sq'], 8)}"
+        if cf is not None:
+            text += f" (closed form {_g(cf['bias_norm_sq'], 8)})"
+    return text
+
+
 def format_solve(report: dict) -> str:
     """A readable text table of a ``solve`` report."""
     lines = [f"landscape {report['version']} solve: {_header(report)}"]
@@ -525,6 +549,9 @@ def format_solve(report: dict) -> str:
                                                 if report["isotropic_sigma2"] is not None else ""))
     lines.append(f"origin: {report['origin']}   rank: {report['rank']} (predicted {report['predicted_rank']})   "
                  f"loss: {report['loss']:.10g}")
+    norm_line = _normalization_line(report)
+    if norm_line:
+        lines.append(norm_line)
     pd = report["per_direction"]
     if pd is not None:
         lines.append("")
@@ -585,19 +612,42 @@ def flow_report(setup: _Setup, args) -> dict:
         raise CLIError(f"landscape.flow is not available ({e})") from None
 
     land = setup.landscape
-    cf = ls.global_minimum(land, setup.out_dim)
-    max_lr = float(lsflow.max_stable_learning_rate(land, cf.weights))
+    norm_args, kappa, c, normalized = _normalization_choice(setup)
+    if normalized:
+        cf, norm_extras = _solve_variant(setup)
+        nl = ls.normalized_landscape(land, 0.0 if kappa is None else kappa, c)
+        hard = bool(norm_args.hard_norm)
+        bias_cf = None
+        if norm_args.bias:
+            bias_cf = np.zeros(setup.out_dim, dtype=np.asarray(land.b).dtype)
+            bias_cf[0] = math.sqrt(max(float(norm_extras["bias_norm_sq"]), 0.0))
+        max_lr = float(lsflow.normalized_max_stable_learning_rate(nl, cf.weights, bias_cf, hard=hard))
+    else:
+        cf = ls.global_minimum(land, setup.out_dim)
+        max_lr = float(lsflow.max_stable_learning_rate(land, cf.weights))
     if auto_lr:
         lr = 1e-3 if args.optimizer == "adam" else 0.5 * max_lr
+        if normalized and not norm_args.hard_norm and args.optimizer == "momentum":
+            # From a small start the penalty pushes outward with rate ~4κc·λ(Σ); heavy ball
+            # (effective step lr/(1 − 0.9)) then overshoots the shell ρ = c, where the
+            # curvature is largest.  One tenth keeps the effective step at max_lr.
+            lr = 0.1 * max_lr
         if not math.isfinite(lr) or lr <= 0:
             lr = 1e-2
         lr_source = "auto"
     else:
         lr_source = "given"
-    w0 = lsflow.random_init(jax.random.PRNGKey(seed), setup.out_dim, setup.problem.dim,
+    key_w, key_b = jax.random.split(jax.random.PRNGKey(seed))
+    w0 = lsflow.random_init(key_w if normalized else jax.random.PRNGKey(seed), setup.out_dim, setup.problem.dim,
                             scale=init_scale, dtype=land.b.dtype)
     t0 = time.perf_counter()
-    sol = lsflow.gradient_descent(land, w0, optimizer=_optimizer(args.optimizer, lr), steps=steps)
+    if normalized:
+        # The bias starts small and random too: b = 0 is invariant under descent.
+        b0 = (init_scale * jax.random.normal(key_b, (setup.out_dim,), land.b.dtype)) if norm_args.bias else None
+        sol = lsflow.normalized_gradient_descent(nl, w0, bias0=b0, hard=hard, optimizer=_optimizer(args.optimizer, lr),
+                                                 steps=steps)
+    else:
+        sol = lsflow.gradient_descent(land, w0, optimizer=_optimizer(args.optimizer, lr), steps=steps)
     jax.block_until_ready(sol.weights)
     elapsed = time.perf_counter() - t0
 
@@ -610,7 +660,7 @@ def flow_report(setup: _Setup, args) -> dict:
     with np.errstate(invalid="ignore"):
         max_diff = float(np.max(np.abs(eig - eig_cf)))
     denom = abs(loss_cf) if loss_cf != 0.0 else 1.0
-    return {
+    report = {
         "command": "flow",
         "version": ls.__version__,
         "dtype": str(np.asarray(land.b).dtype),
@@ -645,6 +695,17 @@ def flow_report(setup: _Setup, args) -> dict:
         },
         "elapsed_s": round(elapsed, 4),
     }
+    if normalized:
+        report.update({key: norm_extras[key] for key in ("kappa", "hard_norm", "norm_target") if key in norm_extras})
+        report["rho"] = _num(float(sol.rho))
+        report["closed_form"]["rho"] = norm_extras["rho"]
+        report["distance_to_closed_form"]["abs_rho_diff"] = _num(abs(float(sol.rho) - float(norm_extras["rho"])))
+        if norm_args.bias:
+            report["bias_norm_sq"] = _num(float(sol.bias_norm_sq))
+            report["closed_form"]["bias_norm_sq"] = norm_extras["bias_norm_sq"]
+            report["distance_to_closed_form"]["abs_bias_norm_sq_diff"] = _num(
+                abs(float(sol.bias_norm_sq) - float(norm_extras["bias_norm_sq"])))
+    return report
 
 
 def format_flow(report: dict) -> str:
@@ -662,6 +723,9 @@ def format_flow(report: dict) -> str:
     lines.append("")
     lines.append(f"rank {report['rank']} (closed form {cf['rank']}), loss {_g(report['loss'], 12)} "
                  f"(closed form {_g(cf['loss'], 12)})")
+    norm_line = _normalization_line(report)
+    if norm_line:
+        lines.append(norm_line)
     lines.append(f"distance to closed form: max |Δλ| = {_g(dist['max_abs_eigenvalue_diff'], 3)}, "
                  f"relative loss gap = {_g(dist['relative_loss_gap'], 3)}")
     lines.append(f"diverged: {report['diverged']}" +
@@ -849,8 +913,9 @@ def main(argv: Sequence[str] | None = None) -> int:
             print(_dump(report) if args.json else format_flow(report))
             if report["diverged"]:
                 print(f"{prog}: gradient descent diverged at step {report['diverged_step']} with --lr "
-                      f"{report['lr']:g}; use a smaller --lr (landscape.flow.max_stable_learning_rate gives "
-                      f"{report['max_stable_learning_rate']:.4g} at the closed-form minimum)",
+                      f"{report['lr']:g}; use a smaller --lr (the largest stable plain-GD step at the closed-form "
+                      f"minimum is {report['max_stable_learning_rate']:.4g}; momentum and a large --init-scale "
+                      "need less)",
                       file=sys.stderr)
                 return EXIT_DIVERGED
             return EXIT_OK

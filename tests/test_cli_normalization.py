@@ -60,3 +60,65 @@ def test_bad_normalization_options(capsys, argv, needle):
     assert main(["solve", "--a", "2,1", "--sigma2", "1", *argv]) == 2
     err = capsys.readouterr().err.strip()
     assert needle in err and "\n" not in err and "Traceback" not in err
+
+
+# ---------------------------------------------------------------- flow with normalization and bias
+def flow_json(capsys, argv, code=0):
+    assert main(["flow", *argv, "--json"]) == code
+    return json.loads(capsys.readouterr().out)
+
+
+def test_flow_finite_kappa_t7_lands_on_closed_form(capsys, tol):
+    d = flow_json(capsys, [*T7, "--kappa", "10", "--norm-target", "0.5", "--optimizer", "momentum",
+                           "--steps", "6000"])
+    assert d["kappa"] == 10.0 and d["norm_target"] == 0.5 and not d["diverged"]
+    assert d["closed_form"]["rho"] == pytest.approx(0.5270, abs=1e-4)
+    assert d["rho"] == pytest.approx(0.5270, abs=max(1e-4, tol["loose"]))
+    assert d["loss"] == pytest.approx(-0.36579, abs=max(1e-5, tol["flow"]))
+    assert d["distance_to_closed_form"]["abs_rho_diff"] < tol["loose"]
+    assert "bias_norm_sq" not in d
+
+
+def test_flow_bias_t9_takes_up_the_slack(capsys, tol):
+    d = flow_json(capsys, [*T7, "--kappa", "10", "--norm-target", "3", "--bias", "--optimizer", "momentum",
+                           "--steps", "6000"])
+    assert d["closed_form"]["bias_norm_sq"] == pytest.approx(1.1215, abs=1e-4)
+    assert d["bias_norm_sq"] == pytest.approx(1.1215, abs=max(1e-4, tol["loose"]))
+    assert d["rho"] == pytest.approx(1.8785, abs=max(1e-4, tol["loose"]))
+
+
+@pytest.mark.parametrize("c1, rank", [(0.25, 10), (0.35, 9)])
+def test_flow_hard_norm_t8(capsys, c1, rank, tol):
+    d = flow_json(capsys, ["--a", ",".join(["1"] * 10), "--c", ",".join([str(c1)] + ["0"] * 9), "--hard-norm",
+                           "--optimizer", "momentum", "--steps", "4000"])
+    assert d["hard_norm"] is True and d["rank"] == rank == d["closed_form"]["rank"]
+    assert d["rho"] == pytest.approx(1.0, abs=tol["exact"] * 10)
+    assert d["distance_to_closed_form"]["relative_loss_gap"] == pytest.approx(0.0, abs=tol["flow"])
+
+
+def test_flow_hard_norm_with_bias_text_output(capsys):
+    assert main(["flow", *T7, "--hard-norm", "--bias", "--norm-target", "3", "--optimizer", "momentum",
+                 "--steps", "4000"]) == 0
+    out = capsys.readouterr().out
+    line = next(x for x in out.splitlines() if x.startswith("normalization:"))
+    assert "hard (κ → ∞)" in line and "‖b‖²" in line and "closed form" in line
+
+
+@pytest.mark.parametrize("argv, needle", [
+    (["--bias"], "--bias"),
+    (["--kappa", "1", "--hard-norm"], "--hard-norm"),
+    (["--kappa", "x"], "--kappa"),
+    (["--landscape", "exact-gaussian"], "--landscape"),
+])
+def test_flow_bad_normalization_options(capsys, argv, needle):
+    assert main(["flow", "--a", "2,1", "--sigma2", "1", "--steps", "10", *argv]) == 2
+    err = capsys.readouterr().err.strip()
+    assert needle in err and "\n" not in err and "Traceback" not in err
+
+
+def test_flow_reports_divergence_under_normalization(capsys):
+    assert main(["flow", *T7, "--kappa", "10", "--lr", "1", "--steps", "50", "--json"]) == 1
+    captured = capsys.readouterr()
+    d = json.loads(captured.out)
+    assert d["diverged"] and d["diverged_step"] >= 1 and np.isfinite(d["rho"])
+    assert "smaller --lr" in captured.err

@@ -12,7 +12,8 @@ a run can be compared field by field with :func:`~landscape.global_minimum`.
 
 :func:`max_stable_learning_rate` is 2/λ_max of the Hessian at a point: plain
 gradient descent with a smaller step is locally stable there, with a larger one
-it is not.  :func:`check_divergence` turns a diverged run into an exception.
+it is not.  :func:`normalized_gradient_descent` trains with the norm penalty,
+its κ → ∞ constraint, or a bias.  :func:`check_divergence` turns a diverged run into an exception.
 
 Every function is pure; ``landscape`` and ``w0`` are pytrees that may be
 batched with ``jax.vmap``, and the integer arguments (``steps``, ``save_every``,
@@ -31,6 +32,7 @@ Example:
     True
 """
 from landscape.flow.descent import gradient_descent, random_init
+from landscape.flow.normalized_descent import normalized_gradient_descent, normalized_max_stable_learning_rate
 from landscape.flow.divergence import DivergenceError, check_divergence
 from landscape.flow.ode import gradient_flow
 from landscape.flow.stability import hessian_top_eigenvalue, max_stable_learning_rate
@@ -40,6 +42,8 @@ __all__ = [
     "random_init",
     "gradient_descent",
     "gradient_flow",
+    "normalized_gradient_descent",
+    "normalized_max_stable_learning_rate",
     "max_stable_learning_rate",
     "hessian_top_eigenvalue",
     "check_divergence",

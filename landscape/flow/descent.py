@@ -1,6 +1,8 @@
 """Discrete training: random initialisation and gradient descent with an optax optimizer."""
 from __future__ import annotations
 
+from typing import Callable
+
 import jax
 import jax.numpy as jnp
 import numpy as np
@@ -101,26 +103,54 @@ def gradient_descent(
     check_scalar(divergence_factor, "divergence_factor", low=1.0)
 
     out_dim = w0.shape[0]
-    norm0 = jnp.sum(w0 * w0)
-    limit = divergence_factor * (1.0 + norm0 + _closed_form_norm2(landscape, out_dim))
+    limit = divergence_factor * (1.0 + jnp.sum(w0 * w0) + _closed_form_norm2(landscape, out_dim))
+    w, diverged, div_step, times, (eigs, losses) = descend(
+        w0, lambda w: gradient(landscape, w), optimizer, steps, save_every, limit,
+        lambda w: (gram_spectrum(w), loss(landscape, w)))
+    return solution_from_weights(
+        landscape, w, rank_rtol=rank_rtol,
+        times=times,
+        trajectory_eigenvalues=eigs,
+        trajectory_loss=losses,
+        diverged=diverged,
+        diverged_step=div_step,
+    )
 
+
+def squared_norm(params) -> jax.Array:
+    """Σ over the leaves of a parameter pytree of the squared entries (‖W‖²_F + ‖b‖²)."""
+    return sum(jnp.sum(x * x) for x in jax.tree_util.tree_leaves(params))
+
+
+def descend(params0, field: Callable, optimizer: optax.GradientTransformation, steps: int, save_every: int,
+            limit: jax.Array, record: Callable, retract: Callable | None = None):
+    """The training loop shared by the descent routes: ``steps`` optimizer steps as nested scans.
+
+    Each step feeds ``field(p)`` (the gradient, or a projected gradient) to the
+    optax ``optimizer`` and applies the update, then ``retract`` (if given) maps
+    the result back onto a constraint set.  A step whose squared parameter norm
+    is non-finite or above ``limit`` is divergence: from then on the parameters
+    and optimizer state stay at the last good iterate.  ``record(p)`` is
+    evaluated at the step indices 0, save_every, 2·save_every, … and ``steps``.
+
+    Returns (params, diverged, diverged_step, times, records) with ``records``
+    the stacked outputs of ``record``.
+    """
     def one_step(carry, _):
-        w, opt_state, diverged, div_step, count = carry
-        updates, new_state = optimizer.update(gradient(landscape, w), opt_state, w)
-        w_new = optax.apply_updates(w, updates)
-        # ‖W‖² is NaN or inf as soon as one entry is, so one comparison catches
-        # non-finite weights and runaway norms; a finite W below the limit has a
-        # finite loss (a polynomial in W), so the loss is not evaluated per step.
-        norm2 = jnp.sum(w_new * w_new)
-        bad = ~(norm2 <= limit)
+        p, opt_state, diverged, div_step, count = carry
+        updates, new_state = optimizer.update(field(p), opt_state, p)
+        p_new = optax.apply_updates(p, updates)
+        if retract is not None:
+            p_new = retract(p_new)
+        # The squared norm is NaN or inf as soon as one entry is, so one
+        # comparison catches non-finite parameters and runaway norms.
+        bad = ~(squared_norm(p_new) <= limit)
         stop = diverged | bad
-        w = jnp.where(stop, w, w_new)
-        opt_state = jax.tree_util.tree_map(lambda old, new: jnp.where(stop, old, new), opt_state, new_state)
+        keep = lambda old, new: jnp.where(stop, old, new)  # noqa: E731
+        p = jax.tree_util.tree_map(keep, p, p_new)
+        opt_state = jax.tree_util.tree_map(keep, opt_state, new_state)
         div_step = jnp.where(bad & ~diverged, count + 1, div_step)
-        return (w, opt_state, stop, div_step, count + 1), None
-
-    def record(w):
-        return gram_spectrum(w), loss(landscape, w)
+        return (p, opt_state, stop, div_step, count + 1), None
 
     def chunk(length):
         def body(carry, _):
@@ -128,24 +158,16 @@ def gradient_descent(
             return carry, record(carry[0])
         return body
 
-    carry = (w0, optimizer.init(w0), jnp.asarray(False), jnp.asarray(-1, jnp.int32), jnp.asarray(0, jnp.int32))
+    carry = (params0, optimizer.init(params0), jnp.asarray(False), jnp.asarray(-1, jnp.int32),
+             jnp.asarray(0, jnp.int32))
     n_chunks, rest = divmod(steps, save_every)
-    eig0, loss0 = record(w0)
-    carry, (eigs, losses) = jax.lax.scan(chunk(save_every), carry, None, length=n_chunks)
-    eigs = jnp.concatenate([eig0[None], eigs])
-    losses = jnp.concatenate([loss0[None], losses])
+    first = record(params0)
+    carry, records = jax.lax.scan(chunk(save_every), carry, None, length=n_chunks)
+    records = jax.tree_util.tree_map(lambda a, b: jnp.concatenate([a[None], b]), first, records)
     times = np.arange(n_chunks + 1) * save_every
     if rest:
-        carry, (eig_r, loss_r) = chunk(rest)(carry, None)
-        eigs = jnp.concatenate([eigs, eig_r[None]])
-        losses = jnp.concatenate([losses, loss_r[None]])
+        carry, last = chunk(rest)(carry, None)
+        records = jax.tree_util.tree_map(lambda a, b: jnp.concatenate([a, b[None]]), records, last)
         times = np.append(times, steps)
-    w, _, diverged, div_step, _ = carry
-    return solution_from_weights(
-        landscape, w, rank_rtol=rank_rtol,
-        times=jnp.asarray(times, jnp.int32),
-        trajectory_eigenvalues=eigs,
-        trajectory_loss=losses,
-        diverged=diverged,
-        diverged_step=div_step,
-    )
+    p, _, diverged, div_step, _ = carry
+    return p, diverged, div_step, jnp.asarray(times, jnp.int32), records
