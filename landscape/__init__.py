@@ -8,6 +8,7 @@ points are all in closed form.  Modules, by what they compute:
 * :mod:`landscape.losses.effective`     the loss → B table (paper and derived forms)
 * :mod:`landscape.effective_landscape`  L(W), ∇L, the Hessian at the origin, slices
 * :mod:`landscape.solve.stationary`     Theorem 1: stationary points, global minimum
+* :mod:`landscape.solve.per_direction`  Theorem 1 per direction, batched over a grid (commuting problems)
 * :mod:`landscape.solve.collapse`       collapse thresholds and the origin's stability
 * :mod:`landscape.flow`                 gradient descent (optax) and gradient flow (ODE)
 """
@@ -25,6 +26,7 @@ from landscape.effective_landscape import (
 )
 from landscape.solution import Solution, solution_from_weights
 from landscape.solve.stationary import global_minimum, global_minimum_diagonal, stationary_points, whitened_spectrum
+from landscape.solve.per_direction import DirectionMinimum, direction_spectra, direction_minimum, sort_descending
 from landscape.solve.collapse import (
     Threshold,
     common_eigenbasis,

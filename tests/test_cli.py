@@ -245,7 +245,7 @@ def test_flow_divergence_exit_code(capsys):
     assert rep["diverged"] is True and rep["diverged_step"] >= 1
     line = err.strip()
     assert len(line.splitlines()) == 1
-    assert "--lr" in line and "max_stable_learning_rate" in line and "diverged" in line
+    assert "--lr" in line and "largest stable" in line and "diverged" in line
 
 
 # ----------------------------------------------------------------------------- run
