@@ -99,6 +99,11 @@ def fmt_s(seconds: float) -> str:
     return f"{seconds * 1e6:.1f} µs"
 
 
+def grid_variances(dim: int, a_min: float = 0.05, a_max: float = 5.0) -> np.ndarray:
+    """The benchmark's data variances: ``dim`` log-spaced values in [a_min, a_max]."""
+    return np.logspace(np.log10(a_min), np.log10(a_max), dim)
+
+
 def grid_problem(dim: int, sigma2, gamma, *, beta: float = 0.5, a_min: float = 0.05, a_max: float = 5.0):
     """The benchmark landscape: A0 = diag(dim log-spaced variances in [a_min, a_max]),
     C = σ²·I, β-InfoNCE (derived form, B = β·A0 − (1−β)·C, quartic k = β), weight decay γ.
@@ -111,7 +116,7 @@ def grid_problem(dim: int, sigma2, gamma, *, beta: float = 0.5, a_min: float = 0
 
     import landscape as ls
 
-    a = np.logspace(np.log10(a_min), np.log10(a_max), dim)
+    a = grid_variances(dim, a_min, a_max)
     problem = ls.Problem(jnp.diag(jnp.asarray(a)), sigma2 * jnp.eye(dim))
     return ls.effective_landscape(problem, "beta-infonce", beta=beta, weight_decay=gamma)
 
