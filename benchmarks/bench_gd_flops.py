@@ -11,7 +11,12 @@ W ← W − η∇L(W) inside one ``lax.scan``, with four implementations of the 
       (n·d, d) × (d, 2d) GEMM, and only S_i = (W_iΣ)W_iᵀ and S_i(W_iΣ) are
       batched d×d products;
   (d) ``vmap(landscape.gradient_descent)`` with ``optax.sgd``: the library's
-      own loop, which also evaluates L(W) and a divergence test at every step.
+      own loop, with a divergence test at every step;
+  (e) ``landscape.batched_gradient_descent``: the fused step W·P − 4kη·S·(WΣ)
+      with the batch split over all local devices (this script starts JAX with
+      one CPU device per core), divergence checked every step or every 16.
+
+(a)–(d) run on the first device, as a plain ``jit`` does.
 
 The landscape (Σ, B, k, γ) is shared by the whole batch: one problem, n
 different random inits.  FLOPs counted per W per step (matrix products only):
@@ -27,14 +32,21 @@ fraction of peak is "useful" throughput, not what the hardware executed.
 from __future__ import annotations
 
 import argparse
+import os
 
-import _common as C  # noqa: I001  (sets sys.path and float64)
-import jax
-import jax.numpy as jnp
-import numpy as np
-import optax
+# One XLA CPU device per core, so that (e) can split its batch over the cores.  Set
+# before JAX is imported; the other variants run on the first device as before.
+if "xla_force_host_platform_device_count" not in os.environ.get("XLA_FLAGS", ""):
+    os.environ["XLA_FLAGS"] = (os.environ.get("XLA_FLAGS", "")
+                               + f" --xla_force_host_platform_device_count={os.cpu_count() or 1}").strip()
 
-import landscape as ls
+import _common as C  # noqa: E402,I001  (sets sys.path and float64)
+import jax  # noqa: E402
+import jax.numpy as jnp  # noqa: E402
+import numpy as np  # noqa: E402
+import optax  # noqa: E402
+
+import landscape as ls  # noqa: E402
 
 FULL = dict(dims=(32, 64, 128), peak_n=2048, batch_entries=2**20, flops_per_call=2.5e10,
             repeats=5, dtypes=("float32", "float64"))
@@ -81,11 +93,18 @@ def make_steppers(land, n: int, d: int, steps: int):
                                                       save_every=steps).weights)
         return run(w)
 
+    def batched(check_every):
+        def run(w):
+            return ls.batched_gradient_descent(land, w, lr=LR, steps=steps, check_every=check_every).weights
+        return run
+
     return {
         "(a) vmap analytic gradient": scan(lambda w: w - lr * grad_analytic(w)),
         "(b) vmap jax.grad(loss)": scan(lambda w: w - lr * grad_autodiff(w)),
         "(c) stacked GEMM + batched d×d": scan(stacked_step),
         "(d) library gradient_descent": library_loop,
+        "(e) batched_gradient_descent, check 1": batched(1),
+        "(e) batched_gradient_descent, check 16": batched(min(16, steps)),
     }
 
 

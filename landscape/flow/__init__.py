@@ -33,6 +33,7 @@ Example:
 """
 from landscape.flow.descent import gradient_descent, random_init
 from landscape.flow.normalized_descent import normalized_gradient_descent, normalized_max_stable_learning_rate
+from landscape.flow.batched_descent import BatchedDescent, batched_gradient_descent
 from landscape.flow.divergence import DivergenceError, check_divergence
 from landscape.flow.ode import gradient_flow
 from landscape.flow.stability import hessian_top_eigenvalue, max_stable_learning_rate
@@ -42,6 +43,8 @@ __all__ = [
     "random_init",
     "gradient_descent",
     "gradient_flow",
+    "BatchedDescent",
+    "batched_gradient_descent",
     "normalized_gradient_descent",
     "normalized_max_stable_learning_rate",
     "max_stable_learning_rate",

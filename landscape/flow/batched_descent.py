@@ -1,0 +1,203 @@
+r"""Plain gradient descent on many weight matrices at once, at matrix-multiply speed, on every local device.
+
+One step of plain GD with step η is, with M = B − γI,
+
+    W − η∇L(W) = W − η(−2WM + 4k·(WΣWᵀ)·WΣ) = W·P − 4kη·S·(WΣ),
+    P = I + 2ηM,   S = (WΣ)Wᵀ,
+
+so a step is four matrix products (W·Σ, W·P, (WΣ)·Wᵀ, S·(WΣ): 4·d1·d0² + 4·d1²·d0
+flops, 8d³ for d1 = d0 = d) and one fused multiply-subtract, with the
+scalings folded into P and 4kη once per run.  :func:`batched_gradient_descent`
+runs n such problems as one batched program and splits the batch across all
+local devices (``shard_map``): on a CPU started with
+``XLA_FLAGS=--xla_force_host_platform_device_count=<cores>`` each core gets its
+share, which is what makes the small d×d products of the batch use the whole
+machine.  It computes the same iterates as :func:`~landscape.gradient_descent`
+with ``optax.sgd(η)`` (the tests check this) and is the route for throughput:
+fixed-step sweeps over many initialisations or grid points.
+
+**Divergence** is tested every ``check_every`` steps: a run whose ‖W‖²_F is not
+finite or exceeds ``divergence_factor``·(1 + ‖W₀‖² + ‖W*‖²) (W* the closed-form
+minimum) is frozen at its last good checked iterate and reported with the
+check's step.  ``check_every=1`` gives the exact step (like
+``gradient_descent``); a larger value trades that resolution for speed (the
+check and the freeze are two passes over W per check).
+
+Example:
+    >>> import jax, jax.numpy as jnp
+    >>> import landscape as ls
+    >>> land = ls.effective_landscape(ls.Problem.from_diagonal([3.0, 1.0], [1.0, 1.0]), "infonce")
+    >>> w0 = 1e-3 * jax.random.normal(jax.random.PRNGKey(0), (4, 2, 2))
+    >>> lr = jnp.array([0.05, 0.05, 0.05, 5.0])              # the last one is unstable
+    >>> run = ls.batched_gradient_descent(land, w0, lr=lr, steps=3000)
+    >>> [round(float(v), 9) for v in run.loss[:3]], round(float(ls.global_minimum(land, 2).loss), 9)
+    ([-0.203125, -0.203125, -0.203125], -0.203125)
+    >>> run.diverged.tolist(), int(run.diverged_step[3]) > 0, bool(jnp.isfinite(run.weights).all())
+    ([False, False, False, True], True, True)
+"""
+from __future__ import annotations
+
+import functools
+from typing import Any, NamedTuple
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+from jax.sharding import Mesh, PartitionSpec
+
+from landscape.effective_landscape import EffectiveLandscape, loss
+from landscape.flow._checks import check_scalar, concrete, int_in_range
+from landscape.solve.stationary import global_minimum
+
+__all__ = ["BatchedDescent", "batched_gradient_descent"]
+
+
+class BatchedDescent(NamedTuple):
+    """Final state of n runs of plain gradient descent.
+
+    Attributes:
+        weights: W of each run after ``steps`` steps, or its last good checked iterate (n, d1, d0).
+        loss: L(W) of each run (n,).
+        diverged: whether the run diverged (n,).
+        diverged_step: the checked step at which it was first found diverged, −1 if never (n,), int32.
+    """
+
+    weights: jax.Array
+    loss: jax.Array
+    diverged: jax.Array
+    diverged_step: jax.Array
+
+
+def _step_operators(landscape: EffectiveLandscape, lr: jax.Array):
+    """(P = I + 2η(B − γI), c = 4kη) for one run."""
+    eye = jnp.eye(landscape.dim, dtype=landscape.b.dtype)
+    return eye + 2.0 * lr * landscape.b_eff, 4.0 * landscape.quartic * lr
+
+
+def _dot(w: jax.Array, m: jax.Array, per_run: bool) -> jax.Array:
+    """W_i·M for every run i, with one M for all runs or one per run."""
+    return jnp.einsum("nij,njk->nik", w, m) if per_run else jnp.einsum("nij,jk->nik", w, m)
+
+
+def _runs(w, sigma, p, c, limit, steps: int, check_every: int, per_run: bool):
+    """The loop on one device's share: w (m, d1, d0), c and limit (m,); sigma and p shared (d0, d0) or
+    per run (m, d0, d0).  Shared ones make W·Σ and W·P single (m·d1)×d0 by d0×d0 GEMMs."""
+
+    def step(w, _):
+        ws = _dot(w, sigma, per_run)
+        s = jnp.einsum("nij,nkj->nik", ws, w)
+        return _dot(w, p, per_run) - c[:, None, None] * jnp.einsum("nij,njk->nik", s, ws), None
+
+    def chunk(length):
+        def body(carry, _):
+            w, diverged, div_step, count = carry
+            w_new = jax.lax.scan(step, w, None, length=length, unroll=length <= 16)[0]
+            count = count + length
+            bad = ~(jnp.sum(w_new * w_new, axis=(1, 2)) <= limit)
+            stop = diverged | bad
+            w = jnp.where(stop[:, None, None], w, w_new)
+            div_step = jnp.where(bad & ~diverged, count, div_step)
+            return (w, stop, div_step, count), None
+        return body
+
+    # Built from `limit` so that, under shard_map, they vary over the device axis like the runs do.
+    never = limit < 0
+    carry = (w, never, jnp.where(never, 0, -1).astype(jnp.int32), jnp.asarray(0, jnp.int32))
+    n_chunks, rest = divmod(steps, check_every)
+    carry = jax.lax.scan(chunk(check_every), carry, None, length=n_chunks)[0]
+    if rest:
+        carry = chunk(rest)(carry, None)[0]
+    w, diverged, div_step, _ = carry
+    return w, diverged, div_step
+
+
+def batched_gradient_descent(landscape: EffectiveLandscape, w0: Any, *, lr: Any, steps: int, check_every: int = 1,
+                             divergence_factor: float = 1e8, devices: Any = None) -> BatchedDescent:
+    r"""``steps`` plain GD steps W ← W − η∇L(W) for each of n runs (module docstring).
+
+    Args:
+        landscape: one landscape shared by every run, or a batch of them (every
+            leaf with a leading axis of length n, e.g. from ``jax.vmap``).
+        w0: initial weights, (n, d1, d0).
+        lr: step η > 0, a scalar or one per run (n,).
+        steps: number of steps (static).
+        check_every: steps between divergence checks (static); 1 = exact step.
+        divergence_factor: see the module docstring.
+        devices: devices to split the batch over; default all local devices.
+            The batch is padded to a multiple of their number (padding runs are
+            copies of the last one and are dropped).
+
+    Returns:
+        A :class:`BatchedDescent`.
+    """
+    w0 = jnp.asarray(w0)
+    if w0.ndim != 3:
+        raise ValueError(f"w0 must be a batch of weight matrices (n, out_dim, dim); got shape {w0.shape}")
+    if not jnp.issubdtype(w0.dtype, jnp.floating):
+        raise ValueError(f"w0 must be a floating-point array, got dtype {w0.dtype}")
+    n, d1, d0 = w0.shape
+    if n < 1:
+        raise ValueError("w0 must hold at least one run (n >= 1)")
+    steps = int_in_range(steps, "steps", 1)
+    check_every = int_in_range(check_every, "check_every", 1, steps)
+    check_scalar(divergence_factor, "divergence_factor", low=1.0)
+    dtype = w0.dtype
+    landscape = jax.tree_util.tree_map(lambda x: jnp.asarray(x, dtype), landscape)
+    shared = landscape.b.ndim == 2
+    if landscape.sigma.shape[-1] != d0:
+        raise ValueError(f"w0 must have {landscape.sigma.shape[-1]} columns (the landscape's dim), got shape {w0.shape}")
+    if not shared and landscape.b.shape[0] != n:
+        raise ValueError(f"a batched landscape must have one entry per run: {landscape.b.shape[0]} != n = {n}")
+    lr_in = lr
+    lr = jnp.broadcast_to(jnp.asarray(lr, dtype), (n,)) if jnp.ndim(lr) == 0 else jnp.asarray(lr, dtype)
+    if lr.shape != (n,):
+        raise ValueError(f"lr must be a scalar or have one entry per run ({n},); got shape {lr.shape}")
+    if concrete(lr) and not bool(np.all(np.asarray(lr) > 0) and np.all(np.isfinite(np.asarray(lr)))):
+        raise ValueError("lr must be finite and > 0 in every run")
+    devices = list(jax.local_devices() if devices is None else devices)
+    if not devices:
+        raise ValueError("devices must name at least one device")
+    # One landscape and one step for all runs: Σ and P are shared (the fast path).
+    uniform = shared and (jnp.ndim(lr_in) == 0)
+    return _run(landscape, w0, lr, jnp.asarray(divergence_factor, dtype), steps, check_every, shared,
+                uniform, tuple(devices))
+
+
+@functools.partial(jax.jit, static_argnums=(4, 5, 6, 7, 8))
+def _run(landscape, w0, lr, factor, steps: int, check_every: int, shared: bool, uniform: bool, devices: tuple):
+    n, d1, _ = w0.shape
+    if shared:
+        w_star2 = jnp.trace(global_minimum(landscape, d1).gram)
+        p, c = jax.vmap(lambda e: _step_operators(landscape, e))(lr)
+    else:
+        w_star2 = jax.vmap(lambda land: jnp.trace(global_minimum(land, d1).gram))(landscape)
+        p, c = jax.vmap(_step_operators)(landscape, lr)
+    limit = factor * (1.0 + jnp.sum(w0 * w0, axis=(1, 2)) + w_star2)
+    n_dev = len(devices)
+    pad = (-n) % n_dev
+
+    def padded(x):
+        return jnp.concatenate([x, jnp.repeat(x[-1:], pad, axis=0)]) if pad else x
+
+    if uniform:
+        sigma, p = landscape.sigma, p[0]
+    else:
+        sigma = jnp.broadcast_to(landscape.sigma, p.shape) if shared else landscape.sigma
+        sigma, p = padded(sigma), padded(p)
+    args = (padded(w0), sigma, p, padded(c), padded(limit))
+
+    def local(w, sig, p_local, c_local, lim):
+        return _runs(w, sig, p_local, c_local, lim, steps, check_every, not uniform)
+
+    if n_dev == 1:
+        w, diverged, div_step = local(*args)
+    else:
+        mesh = Mesh(np.array(devices), ("runs",))
+        runs = PartitionSpec("runs")
+        w, diverged, div_step = jax.shard_map(
+            local, mesh=mesh,
+            in_specs=(runs, PartitionSpec() if uniform else runs, PartitionSpec() if uniform else runs, runs, runs),
+            out_specs=(runs, runs, runs))(*args)
+    w, diverged, div_step = w[:n], diverged[:n], div_step[:n]
+    losses = jax.vmap(loss, in_axes=(None if shared else 0, 0))(landscape, w)
+    return BatchedDescent(weights=w, loss=losses, diverged=diverged, diverged_step=div_step)

@@ -1,0 +1,121 @@
+"""The fused, device-split batched GD kernel against the library's optax loop and the closed form."""
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+import optax
+import pytest
+
+import landscape as ls
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def _dense_landscape(d, seed=0, gamma=0.05):
+    rng = np.random.default_rng(seed)
+    q, _ = np.linalg.qr(rng.normal(size=(d, d)))
+    a0 = (q * np.linspace(0.2, 2.0, d)) @ q.T
+    p = ls.Problem.from_arrays(0.5 * (a0 + a0.T), np.diag(rng.uniform(0.0, 0.8, d)))   # non-commuting
+    return ls.effective_landscape(p, "beta-infonce", weight_decay=gamma)
+
+
+@pytest.mark.parametrize("d1", [2, 5, 7])
+def test_same_iterates_as_gradient_descent_with_sgd(d1, tol):
+    land = _dense_landscape(5)
+    w0 = 0.05 * jax.random.normal(jax.random.PRNGKey(d1), (3, d1, 5))
+    lr = jnp.asarray([0.05, 0.1, 0.2])
+    run = ls.batched_gradient_descent(land, w0, lr=lr, steps=300)
+    for i in range(3):
+        ref = ls.gradient_descent(land, w0[i], optimizer=optax.sgd(float(lr[i])), steps=300)
+        scale = float(jnp.abs(ref.weights).max())
+        np.testing.assert_allclose(run.weights[i], ref.weights, atol=tol["exact"] * 100 * scale)
+        assert float(run.loss[i]) == pytest.approx(float(ref.loss), abs=tol["exact"] * 100)
+    assert not np.any(np.asarray(run.diverged)) and np.all(np.asarray(run.diverged_step) == -1)
+    # One scalar step: the shared-operator path (single GEMMs for W·Σ and W·P) gives the same iterates.
+    uniform = ls.batched_gradient_descent(land, w0, lr=0.1, steps=300)
+    np.testing.assert_allclose(uniform.weights[1], run.weights[1], atol=tol["exact"] * 100)
+
+
+def test_batched_landscapes_reach_their_closed_forms(tol):
+    """One landscape per run (a σ² sweep), from small inits: each run lands on its own closed form."""
+    a = jnp.asarray([2.0, 1.0, 0.5, 0.25])
+    sig2 = jnp.linspace(0.0, 1.2, 6)
+    lands = jax.vmap(lambda s: ls.effective_landscape(ls.Problem(jnp.diag(a), s * jnp.eye(4)), "beta-infonce"))(sig2)
+    w0 = 1e-3 * jax.random.normal(jax.random.PRNGKey(1), (6, 4, 4))
+    run = ls.batched_gradient_descent(lands, w0, lr=0.2, steps=20000, check_every=100)
+    closed = jax.vmap(lambda land: ls.global_minimum(land, 4).loss)(lands)
+    np.testing.assert_allclose(run.loss, closed, atol=tol["flow"])
+
+
+def test_divergence_step_matches_gradient_descent():
+    land = _dense_landscape(4)
+    w0 = 0.3 * jax.random.normal(jax.random.PRNGKey(3), (2, 4, 4))
+    lr = jnp.asarray([0.05, 3.0])
+    exact = ls.batched_gradient_descent(land, w0, lr=lr, steps=200)
+    ref = ls.gradient_descent(land, w0[1], optimizer=optax.sgd(3.0), steps=200)
+    assert exact.diverged.tolist() == [False, True]
+    assert bool(ref.diverged) and int(exact.diverged_step[1]) == int(ref.diverged_step)
+    assert np.all(np.isfinite(np.asarray(exact.weights))) and np.all(np.isfinite(np.asarray(exact.loss)))
+    # Checked every 8 steps: found at the first check at or after the true step.
+    coarse = ls.batched_gradient_descent(land, w0, lr=lr, steps=200, check_every=8)
+    s = int(coarse.diverged_step[1])
+    assert s % 8 == 0 and int(ref.diverged_step) <= s < int(ref.diverged_step) + 8
+    np.testing.assert_array_equal(coarse.weights[0], exact.weights[0])
+
+
+def test_float32_runs_stay_float32(tol):
+    land = _dense_landscape(3)
+    w0 = (0.05 * jax.random.normal(jax.random.PRNGKey(0), (2, 3, 3))).astype(jnp.float32)
+    run = ls.batched_gradient_descent(land, w0, lr=0.1, steps=2000)
+    assert run.weights.dtype == jnp.float32
+    closed = float(ls.global_minimum(land, 3).loss)
+    np.testing.assert_allclose(run.loss, closed, atol=2e-3 * abs(closed) + tol["flow"])
+
+
+def test_bad_input_names_the_field():
+    land = _dense_landscape(3)
+    w0 = jnp.zeros((2, 3, 3))
+    for kwargs, field in (({"lr": -1.0, "steps": 5}, "lr"), ({"lr": jnp.ones(3), "steps": 5}, "lr"),
+                          ({"lr": 0.1, "steps": 0}, "steps"), ({"lr": 0.1, "steps": 5, "check_every": 0}, "check_every")):
+        with pytest.raises(ValueError, match=field):
+            ls.batched_gradient_descent(land, w0, **kwargs)
+    with pytest.raises(ValueError, match="w0"):
+        ls.batched_gradient_descent(land, jnp.zeros((3, 3)), lr=0.1, steps=5)
+    with pytest.raises(ValueError, match="columns"):
+        ls.batched_gradient_descent(land, jnp.zeros((2, 3, 4)), lr=0.1, steps=5)
+
+
+_SPLIT_SCRIPT = """
+import json, sys
+import jax, jax.numpy as jnp, numpy as np
+jax.config.update("jax_enable_x64", True)
+import landscape as ls
+a = jnp.asarray([2.0, 1.0, 0.5])
+land = ls.effective_landscape(ls.Problem(jnp.diag(a), 0.3 * jnp.eye(3)), "infonce")
+w0 = 0.1 * jax.random.normal(jax.random.PRNGKey(0), (5, 3, 3))
+lr = jnp.asarray([0.05, 0.1, 0.1, 0.2, 4.0])
+run = ls.batched_gradient_descent(land, w0, lr=lr, steps=150)
+print(json.dumps({"devices": len(jax.local_devices()), "w": np.asarray(run.weights).tolist(),
+                  "step": np.asarray(run.diverged_step).tolist()}))
+"""
+
+
+def test_split_over_devices_gives_identical_runs():
+    """5 runs over 2 forced CPU devices (padded to 6) = the same runs on one device, bit for bit."""
+    out = {}
+    for n_dev in (1, 2):
+        env = dict(os.environ, XLA_FLAGS=f"--xla_force_host_platform_device_count={n_dev} "
+                                         "--xla_cpu_multi_thread_eigen=false",
+                   PYTHONPATH=str(ROOT))
+        res = subprocess.run([sys.executable, "-c", _SPLIT_SCRIPT], env=env, capture_output=True, text=True,
+                             timeout=300)
+        assert res.returncode == 0, res.stderr[-2000:]
+        out[n_dev] = json.loads(res.stdout.strip().splitlines()[-1])
+    assert out[1]["devices"] == 1 and out[2]["devices"] == 2
+    assert out[1]["w"] == out[2]["w"] and out[1]["step"] == out[2]["step"]
+    assert out[2]["step"][4] > 0 and out[2]["step"][:4] == [-1] * 4
