@@ -15,6 +15,8 @@ Routes (the library's own solvers, vmapped over the grid points):
                    iteration as ``gd`` without ``gradient_descent``'s per-step extras
                    (loss evaluation and divergence test, see bench_gd_flops (d));
 * ``scan-momentum`` the same with heavy-ball momentum 0.9;
+* ``batched``      ``landscape.batched_gradient_descent``: the ``scan`` iteration as the fused
+                   step W·P − 4kη·S·(WΣ), the batch split over one CPU device per core;
 * ``ode``          ``landscape.gradient_flow`` (diffrax Tsit5, rtol 1e-8, atol 1e-12)
                    on a random subset of the grid (it is the slowest route).
 
@@ -38,23 +40,30 @@ steps every grid point needed in the batched run (the tail included).
 from __future__ import annotations
 
 import argparse
+import os
 import time
 
-import _common as C  # noqa: I001  (sets sys.path and float64)
-import jax
-import jax.numpy as jnp
-import numpy as np
-import optax
+# One XLA CPU device per core, so that the `batched` route can split its batch over
+# the cores.  Set before JAX is imported; the other routes run on the first device.
+if "xla_force_host_platform_device_count" not in os.environ.get("XLA_FLAGS", ""):
+    os.environ["XLA_FLAGS"] = (os.environ.get("XLA_FLAGS", "")
+                               + f" --xla_force_host_platform_device_count={os.cpu_count() or 1}").strip()
 
-import landscape as ls
-from _numpy_gd import gd_until_loss_gap, landscape_to_numpy
+import _common as C  # noqa: E402,I001  (sets sys.path and float64)
+import jax  # noqa: E402
+import jax.numpy as jnp  # noqa: E402
+import numpy as np  # noqa: E402
+import optax  # noqa: E402
+
+import landscape as ls  # noqa: E402
+from _numpy_gd import gd_until_loss_gap, landscape_to_numpy  # noqa: E402
 
 FULL = dict(n_grid=64, dim=32, chunk=100, max_steps=40_000, n_sample=8, ode_points=128,
             init_scale=1e-3, bucket_min=16, max_batch=1024, sigma2_max=6.0, gamma_max=1.5, momentum=0.9,
-            routes=("gd", "gd-momentum", "scan", "scan-momentum", "ode"))
+            routes=("gd", "gd-momentum", "scan", "scan-momentum", "batched", "ode"))
 QUICK = dict(n_grid=4, dim=6, chunk=200, max_steps=20_000, n_sample=2, ode_points=4,
              init_scale=1e-3, bucket_min=4, max_batch=1024, sigma2_max=6.0, gamma_max=1.5, momentum=0.9,
-             routes=("gd", "gd-momentum", "scan", "scan-momentum", "ode"))
+             routes=("gd", "gd-momentum", "scan", "scan-momentum", "batched", "ode"))
 RTOL, ATOL = 1e-6, 1e-12
 
 
@@ -89,6 +98,12 @@ def make_advance(route: str, d: int, chunk: int, momentum: float):
             (w, _), _ = jax.lax.scan(body, (w, jnp.zeros_like(w)), None, length=chunk)
             value = ls.loss(land, w)
             return w, value, ~jnp.isfinite(value)
+    elif route == "batched":
+        def many(s2, g, lr, w):
+            lands = jax.vmap(lambda a, b: C.grid_problem(d, a, b))(s2, g)
+            run = ls.batched_gradient_descent(lands, w, lr=lr, steps=chunk, check_every=chunk)
+            return run.weights, run.loss, run.diverged
+        return jax.jit(many)
     elif route == "ode":
         def one(s2, g, lr, w):
             land = C.grid_problem(d, s2, g)
@@ -227,7 +242,7 @@ def main(quick: bool = False, seed: int = 0, **overrides) -> dict:
               f"steps " + ", ".join(str(r["steps"]) for r in rows)
               + ("" if all(r["converged"] for r in rows) else "  (some NOT converged)"))
     for name, jr in routes.items():
-        kind = "gd-momentum" if name.endswith("momentum") else "gd"
+        kind = "gd-momentum" if name.endswith("momentum") else "gd"     # batched: plain GD
         if name == "ode" or kind not in np_runs:
             continue
         rows = np_runs[kind]

@@ -100,8 +100,13 @@ land = ls.effective_landscape(ls.Problem(jnp.diag(a), 0.3 * jnp.eye(3)), "infonc
 w0 = 0.1 * jax.random.normal(jax.random.PRNGKey(0), (5, 3, 3))
 lr = jnp.asarray([0.05, 0.1, 0.1, 0.2, 4.0])
 run = ls.batched_gradient_descent(land, w0, lr=lr, steps=150)
+# One landscape per run as well (this path once hung when split over CPU devices).
+lands = jax.vmap(lambda s: ls.effective_landscape(ls.Problem(jnp.diag(a), s * jnp.eye(3)), "infonce"))(
+    jnp.linspace(0.0, 1.0, 40))
+w1 = 0.1 * jax.random.normal(jax.random.PRNGKey(1), (40, 3, 3))
+many = jax.jit(lambda w: ls.batched_gradient_descent(lands, w, lr=0.1, steps=150, check_every=10).weights)(w1)
 print(json.dumps({"devices": len(jax.local_devices()), "w": np.asarray(run.weights).tolist(),
-                  "step": np.asarray(run.diverged_step).tolist()}))
+                  "step": np.asarray(run.diverged_step).tolist(), "many": np.asarray(many).tolist()}))
 """
 
 
@@ -117,5 +122,18 @@ def test_split_over_devices_gives_identical_runs():
         assert res.returncode == 0, res.stderr[-2000:]
         out[n_dev] = json.loads(res.stdout.strip().splitlines()[-1])
     assert out[1]["devices"] == 1 and out[2]["devices"] == 2
-    assert out[1]["w"] == out[2]["w"] and out[1]["step"] == out[2]["step"]
+    assert out[1]["w"] == out[2]["w"] and out[1]["step"] == out[2]["step"] and out[1]["many"] == out[2]["many"]
     assert out[2]["step"][4] > 0 and out[2]["step"][:4] == [-1] * 4
+
+
+def test_per_run_divergence_scale_bounds_the_closed_form_norm():
+    """The eigendecomposition-free scale used for batches of landscapes is ≥ ‖W*‖² (up to power-iteration slack)."""
+    from landscape.flow.batched_descent import _norm2_bound
+
+    rng = np.random.default_rng(5)
+    for seed in range(5):
+        land = _dense_landscape(6, seed=seed, gamma=float(rng.uniform(0, 0.3)))
+        exact = float(jnp.trace(ls.global_minimum(land, 6).gram))
+        bound = float(_norm2_bound(land, 6))
+        assert bound >= 0.9 * exact
+        assert bound <= 1e4 * max(exact, 1e-3)          # and of the same order: a scale, not infinity

@@ -17,9 +17,11 @@ with ``optax.sgd(η)`` (the tests check this) and is the route for throughput:
 fixed-step sweeps over many initialisations or grid points.
 
 **Divergence** is tested every ``check_every`` steps: a run whose ‖W‖²_F is not
-finite or exceeds ``divergence_factor``·(1 + ‖W₀‖² + ‖W*‖²) (W* the closed-form
-minimum) is frozen at its last good checked iterate and reported with the
-check's step.  ``check_every=1`` gives the exact step (like
+finite or exceeds ``divergence_factor``·(1 + ‖W₀‖² + ‖W*‖²) is frozen at its last good checked iterate and reported with the
+check's step.  ‖W*‖² is the closed-form minimum's for a shared landscape, and
+for a batch of landscapes the bound d1·λ_max(B − γI)⁺/(2k·λ_min(Σ)²), estimated
+by power iterations (matrix products only, safe to split over devices).
+``check_every=1`` gives the exact step (like
 ``gradient_descent``); a larger value trades that resolution for speed (the
 check and the freeze are two passes over W per check).
 
@@ -72,6 +74,35 @@ def _step_operators(landscape: EffectiveLandscape, lr: jax.Array):
     """(P = I + 2η(B − γI), c = 4kη) for one run."""
     eye = jnp.eye(landscape.dim, dtype=landscape.b.dtype)
     return eye + 2.0 * lr * landscape.b_eff, 4.0 * landscape.quartic * lr
+
+
+def _norm2_bound(landscape: EffectiveLandscape, out_dim: int, iterations: int = 64) -> jax.Array:
+    """An estimate of the bound ‖W*‖²_F ≤ d1·λ_max(B − γI)⁺ / (2k·λ_min(Σ)²) by power iterations.
+
+    Matrix products only (no LAPACK call): a batch of eigendecompositions split
+    over several XLA:CPU devices can wedge their shared thread pool, so the
+    per-run divergence scale avoids them.  Power iteration approaches λ_max(B)
+    from below and λ_min(Σ) from above, so this slightly underestimates the
+    bound; the divergence test multiplies it by ``divergence_factor`` (1e8).
+    """
+    sigma, b = landscape.sigma, landscape.b_eff
+    d0 = sigma.shape[-1]
+    shift = jnp.trace(sigma)
+    v0 = jnp.ones((d0,), sigma.dtype) + jnp.arange(d0, dtype=sigma.dtype) / d0
+
+    def top(m):
+        def body(_, v):
+            v = m @ v
+            return v / jnp.maximum(jnp.linalg.norm(v), jnp.finfo(v.dtype).tiny)
+        v = jax.lax.fori_loop(0, iterations, body, v0 / jnp.linalg.norm(v0))
+        return v @ (m @ v)
+
+    b_shift = jnp.linalg.norm(b)                     # ≥ every |eigenvalue|: B + shift·I is PSD
+    eye = jnp.eye(d0, dtype=sigma.dtype)
+    b_top = jnp.maximum(top(b + b_shift * eye) - b_shift, 0.0)
+    s_min = shift - top(shift * eye - sigma)
+    s_min = jnp.maximum(s_min, jnp.finfo(sigma.dtype).eps * shift)
+    return out_dim * b_top / (2.0 * landscape.quartic * s_min * s_min)
 
 
 def _dot(w: jax.Array, m: jax.Array, per_run: bool) -> jax.Array:
@@ -170,7 +201,7 @@ def _run(landscape, w0, lr, factor, steps: int, check_every: int, shared: bool, 
         w_star2 = jnp.trace(global_minimum(landscape, d1).gram)
         p, c = jax.vmap(lambda e: _step_operators(landscape, e))(lr)
     else:
-        w_star2 = jax.vmap(lambda land: jnp.trace(global_minimum(land, d1).gram))(landscape)
+        w_star2 = jax.vmap(lambda land: _norm2_bound(land, d1))(landscape)
         p, c = jax.vmap(_step_operators)(landscape, lr)
     limit = factor * (1.0 + jnp.sum(w0 * w0, axis=(1, 2)) + w_star2)
     n_dev = len(devices)
