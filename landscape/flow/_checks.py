@@ -46,3 +46,14 @@ def check_weights(w0: Any, landscape: EffectiveLandscape) -> jax.Array:
     if not jnp.issubdtype(w0.dtype, jnp.floating):
         raise ValueError(f"w0 must be a floating-point array, got dtype {w0.dtype}")
     return w0
+
+
+def descent_options(steps: Any, save_every: Any, rank_rtol: Any, divergence_factor: Any) -> tuple[int, int]:
+    """Checked (steps, save_every) of a descent run; ``save_every=None`` means about 100 save points."""
+    steps = int_in_range(steps, "steps", 1)
+    if save_every is None:
+        save_every = max(1, steps // 100)
+    save_every = int_in_range(save_every, "save_every", 1, steps)
+    check_scalar(rank_rtol, "rank_rtol", low=0.0, high=1.0, low_inclusive=False, high_inclusive=False)
+    check_scalar(divergence_factor, "divergence_factor", low=1.0)
+    return steps, save_every

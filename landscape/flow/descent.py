@@ -9,7 +9,7 @@ import numpy as np
 import optax
 
 from landscape.effective_landscape import EffectiveLandscape, gradient, loss
-from landscape.flow._checks import check_scalar, check_weights, in_dtype, int_in_range
+from landscape.flow._checks import check_scalar, check_weights, descent_options, in_dtype, int_in_range
 from landscape.solution import DEFAULT_RANK_RTOL, Solution, gram_spectrum, solution_from_weights
 from landscape.solve.stationary import global_minimum
 
@@ -95,12 +95,7 @@ def gradient_descent(
     """
     w0 = check_weights(w0, landscape)
     landscape = in_dtype(landscape, w0.dtype)
-    steps = int_in_range(steps, "steps", 1)
-    if save_every is None:
-        save_every = max(1, steps // 100)
-    save_every = int_in_range(save_every, "save_every", 1, steps)
-    check_scalar(rank_rtol, "rank_rtol", low=0.0, high=1.0, low_inclusive=False, high_inclusive=False)
-    check_scalar(divergence_factor, "divergence_factor", low=1.0)
+    steps, save_every = descent_options(steps, save_every, rank_rtol, divergence_factor)
 
     out_dim = w0.shape[0]
     limit = divergence_factor * (1.0 + jnp.sum(w0 * w0) + _closed_form_norm2(landscape, out_dim))

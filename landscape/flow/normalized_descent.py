@@ -47,7 +47,7 @@ from jax.flatten_util import ravel_pytree
 
 from landscape.effective_landscape import gradient as _eff_gradient
 from landscape.effective_landscape import loss as _eff_loss
-from landscape.flow._checks import check_scalar, check_weights, in_dtype, int_in_range
+from landscape.flow._checks import check_weights, descent_options, in_dtype, int_in_range
 from landscape.flow.descent import descend, squared_norm
 from landscape.flow.stability import _lanczos_top
 from landscape.solution import DEFAULT_RANK_RTOL, gram_spectrum, numerical_rank
@@ -169,12 +169,7 @@ def normalized_gradient_descent(
     _check_landscape(nl)
     w0 = check_weights(w0, nl.base)
     nl = in_dtype(nl, w0.dtype)
-    steps = int_in_range(steps, "steps", 1)
-    if save_every is None:
-        save_every = max(1, steps // 100)
-    save_every = int_in_range(save_every, "save_every", 1, steps)
-    check_scalar(rank_rtol, "rank_rtol", low=0.0, high=1.0, low_inclusive=False, high_inclusive=False)
-    check_scalar(divergence_factor, "divergence_factor", low=1.0)
+    steps, save_every = descent_options(steps, save_every, rank_rtol, divergence_factor)
     hard = bool(hard)
     out_dim = w0.shape[0]
     params0 = w0 if bias0 is None else (w0, _check_bias(bias0, out_dim, w0.dtype))

@@ -41,7 +41,6 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from landscape._validation import as_scalar
 from landscape.losses.effective import quadratic_form
 
 __all__ = ["DirectionMinimum", "direction_spectra", "direction_minimum", "sort_descending"]
@@ -183,7 +182,6 @@ def direction_minimum(b: Any, s: Any, quartic: Any = 1.0, out_dim: int | None = 
     if b.ndim < 1 or b.shape[-1] < 1:
         raise ValueError(f"b must have a last axis of directions (length >= 1), got shape {b.shape}")
     d = b.shape[-1]
-    batch = b.shape[:-1]
     out_dim = d if out_dim is None else int(out_dim)
     if out_dim < 1:
         raise ValueError(f"out_dim must be >= 1, got {out_dim}")
