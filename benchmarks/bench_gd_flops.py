@@ -14,7 +14,7 @@ W ← W − η∇L(W) inside one ``lax.scan``, with four implementations of the 
       own loop, with a divergence test at every step;
   (e) ``landscape.batched_gradient_descent``: the fused step W·P − 4kη·S·(WΣ)
       with the batch split over all local devices (this script starts JAX with
-      one CPU device per core), divergence checked every step or every 16.
+      one CPU device per core), divergence checked every step, every 16 steps, or once at the end.
 
 (a)–(d) run on the first device, as a plain ``jit`` does.
 
@@ -105,6 +105,7 @@ def make_steppers(land, n: int, d: int, steps: int):
         "(d) library gradient_descent": library_loop,
         "(e) batched_gradient_descent, check 1": batched(1),
         "(e) batched_gradient_descent, check 16": batched(min(16, steps)),
+        "(e) batched_gradient_descent, check at end": batched(steps),
     }
 
 

@@ -137,3 +137,17 @@ def test_per_run_divergence_scale_bounds_the_closed_form_norm():
         bound = float(_norm2_bound(land, 6))
         assert bound >= 0.9 * exact
         assert bound <= 1e4 * max(exact, 1e-3)          # and of the same order: a scale, not infinity
+
+
+def test_blocks_do_not_change_the_runs():
+    """Blocks of 4 runs (10 runs: the last block padded) = one block of all runs, bit for bit."""
+    land = _dense_landscape(4)
+    w0 = 0.1 * jax.random.normal(jax.random.PRNGKey(9), (10, 3, 4))
+    lr = jnp.linspace(0.05, 0.3, 10).at[7].set(5.0)
+    a = ls.batched_gradient_descent(land, w0, lr=lr, steps=120, check_every=7, block_size=4)
+    b = ls.batched_gradient_descent(land, w0, lr=lr, steps=120, check_every=7, block_size=1000)
+    for x, y in zip(a, b):
+        np.testing.assert_array_equal(np.asarray(x), np.asarray(y))
+    assert bool(a.diverged[7]) and int(np.sum(np.asarray(a.diverged))) == 1
+    with pytest.raises(ValueError, match="block_size"):
+        ls.batched_gradient_descent(land, w0, lr=0.1, steps=5, block_size=0)

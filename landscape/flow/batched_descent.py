@@ -110,8 +110,8 @@ def _dot(w: jax.Array, m: jax.Array, per_run: bool) -> jax.Array:
     return jnp.einsum("nij,njk->nik", w, m) if per_run else jnp.einsum("nij,jk->nik", w, m)
 
 
-def _runs(w, sigma, p, c, limit, steps: int, check_every: int, per_run: bool):
-    """The loop on one device's share: w (m, d1, d0), c and limit (m,); sigma and p shared (d0, d0) or
+def _runs_block(w, sigma, p, c, limit, steps: int, check_every: int, per_run: bool):
+    """The loop on one block of runs: w (m, d1, d0), c and limit (m,); sigma and p shared (d0, d0) or
     per run (m, d0, d0).  Shared ones make W·Σ and W·P single (m·d1)×d0 by d0×d0 GEMMs."""
 
     def step(w, _):
@@ -142,8 +142,29 @@ def _runs(w, sigma, p, c, limit, steps: int, check_every: int, per_run: bool):
     return w, diverged, div_step
 
 
+def _runs(w, sigma, p, c, limit, steps: int, check_every: int, per_run: bool, block: int):
+    """One device's share, ``block`` runs at a time: each block takes all its steps while its
+    working set (W, WΣ, WP, S of ``block`` runs) stays in cache, then the next block starts."""
+    m = w.shape[0]
+    n_blocks = m // block
+
+    def split(x):
+        return x.reshape((n_blocks, block) + x.shape[1:])
+
+    def one(args):
+        wb, sb, pb, cb, lb = args
+        return _runs_block(wb, sb, pb, cb, lb, steps, check_every, per_run)
+
+    if per_run:
+        out = jax.lax.map(one, (split(w), split(sigma), split(p), split(c), split(limit)))
+    else:
+        out = jax.lax.map(lambda a: one((a[0], sigma, p, a[1], a[2])), (split(w), split(c), split(limit)))
+    return tuple(x.reshape((m,) + x.shape[2:]) for x in out)
+
+
 def batched_gradient_descent(landscape: EffectiveLandscape, w0: Any, *, lr: Any, steps: int, check_every: int = 1,
-                             divergence_factor: float = 1e8, devices: Any = None) -> BatchedDescent:
+                             divergence_factor: float = 1e8, devices: Any = None,
+                             block_size: int = 32) -> BatchedDescent:
     r"""``steps`` plain GD steps W ← W − η∇L(W) for each of n runs (module docstring).
 
     Args:
@@ -157,6 +178,9 @@ def batched_gradient_descent(landscape: EffectiveLandscape, w0: Any, *, lr: Any,
         devices: devices to split the batch over; default all local devices.
             The batch is padded to a multiple of their number (padding runs are
             copies of the last one and are dropped).
+        block_size: runs advanced together on a device (static); each block
+            takes all its steps before the next starts, so its working set stays
+            in cache.  Padding as for ``devices``.
 
     Returns:
         A :class:`BatchedDescent`.
@@ -190,12 +214,15 @@ def batched_gradient_descent(landscape: EffectiveLandscape, w0: Any, *, lr: Any,
         raise ValueError("devices must name at least one device")
     # One landscape and one step for all runs: Σ and P are shared (the fast path).
     uniform = shared and (jnp.ndim(lr_in) == 0)
+    block_size = int_in_range(block_size, "block_size", 1)
+    block = min(block_size, -(-n // len(devices)))
     return _run(landscape, w0, lr, jnp.asarray(divergence_factor, dtype), steps, check_every, shared,
-                uniform, tuple(devices))
+                uniform, tuple(devices), block)
 
 
-@functools.partial(jax.jit, static_argnums=(4, 5, 6, 7, 8))
-def _run(landscape, w0, lr, factor, steps: int, check_every: int, shared: bool, uniform: bool, devices: tuple):
+@functools.partial(jax.jit, static_argnums=(4, 5, 6, 7, 8, 9))
+def _run(landscape, w0, lr, factor, steps: int, check_every: int, shared: bool, uniform: bool, devices: tuple,
+         block: int):
     n, d1, _ = w0.shape
     if shared:
         w_star2 = jnp.trace(global_minimum(landscape, d1).gram)
@@ -205,7 +232,7 @@ def _run(landscape, w0, lr, factor, steps: int, check_every: int, shared: bool, 
         p, c = jax.vmap(_step_operators)(landscape, lr)
     limit = factor * (1.0 + jnp.sum(w0 * w0, axis=(1, 2)) + w_star2)
     n_dev = len(devices)
-    pad = (-n) % n_dev
+    pad = (-n) % (n_dev * block)
 
     def padded(x):
         return jnp.concatenate([x, jnp.repeat(x[-1:], pad, axis=0)]) if pad else x
@@ -218,7 +245,7 @@ def _run(landscape, w0, lr, factor, steps: int, check_every: int, shared: bool, 
     args = (padded(w0), sigma, p, padded(c), padded(limit))
 
     def local(w, sig, p_local, c_local, lim):
-        return _runs(w, sig, p_local, c_local, lim, steps, check_every, not uniform)
+        return _runs(w, sig, p_local, c_local, lim, steps, check_every, not uniform, block)
 
     if n_dev == 1:
         w, diverged, div_step = local(*args)
