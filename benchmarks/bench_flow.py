@@ -40,23 +40,17 @@ steps every grid point needed in the batched run (the tail included).
 from __future__ import annotations
 
 import argparse
-import os
 import time
 
-# One XLA CPU device per core, so that the `batched` route can split its batch over
-# the cores.  Set before JAX is imported; the other routes run on the first device.
-if "xla_force_host_platform_device_count" not in os.environ.get("XLA_FLAGS", ""):
-    os.environ["XLA_FLAGS"] = (os.environ.get("XLA_FLAGS", "")
-                               + f" --xla_force_host_platform_device_count={os.cpu_count() or 1}").strip()
 
-import _common as C  # noqa: E402,I001  (sets sys.path and float64)
-import jax  # noqa: E402
-import jax.numpy as jnp  # noqa: E402
-import numpy as np  # noqa: E402
-import optax  # noqa: E402
+import _common as C  # noqa: I001  (sets sys.path and float64)
+import jax
+import jax.numpy as jnp
+import numpy as np
+import optax
 
-import landscape as ls  # noqa: E402
-from _numpy_gd import gd_until_loss_gap, landscape_to_numpy  # noqa: E402
+import landscape as ls
+from _numpy_gd import gd_until_loss_gap, landscape_to_numpy
 
 FULL = dict(n_grid=64, dim=32, chunk=100, max_steps=40_000, n_sample=8, ode_points=128,
             init_scale=1e-3, bucket_min=16, max_batch=1024, sigma2_max=6.0, gamma_max=1.5, momentum=0.9,

@@ -34,21 +34,15 @@ fraction of peak is "useful" throughput, not what the hardware executed.
 from __future__ import annotations
 
 import argparse
-import os
 
-# One XLA CPU device per core, so that (e) can split its batch over the cores.  Set
-# before JAX is imported; the other variants run on the first device as before.
-if "xla_force_host_platform_device_count" not in os.environ.get("XLA_FLAGS", ""):
-    os.environ["XLA_FLAGS"] = (os.environ.get("XLA_FLAGS", "")
-                               + f" --xla_force_host_platform_device_count={os.cpu_count() or 1}").strip()
 
-import _common as C  # noqa: E402,I001  (sets sys.path and float64)
-import jax  # noqa: E402
-import jax.numpy as jnp  # noqa: E402
-import numpy as np  # noqa: E402
-import optax  # noqa: E402
+import _common as C  # noqa: I001  (sets sys.path and float64)
+import jax
+import jax.numpy as jnp
+import numpy as np
+import optax
 
-import landscape as ls  # noqa: E402
+import landscape as ls
 
 FULL = dict(dims=(32, 64, 128), peak_n=(512, 1024, 2048), batch_entries=2**20, flops_per_call=2.5e10,
             repeats=5, dtypes=("float32", "float64"))
@@ -114,7 +108,7 @@ def make_steppers(land, n: int, d: int, steps: int):
 def measure_peak(sizes, dtype, repeats: int) -> float:
     """The best FLOP rate of a jitted square ``jnp.dot`` over the given sizes (n×n times n×n)."""
     best = 0.0
-    for n in sizes:
+    for n in ((sizes,) if isinstance(sizes, int) else sizes):
         x = jax.random.normal(jax.random.PRNGKey(0), (n, n), dtype)
         y = jax.random.normal(jax.random.PRNGKey(1), (n, n), dtype)
         t, _ = C.best_time(jax.jit(jnp.dot), x, y, repeats=repeats)

@@ -15,6 +15,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import re
 import subprocess
 import sys
 import time
@@ -70,7 +71,8 @@ print("RESULT " + json.dumps(out))
 
 def run_config(devices: int, cfg: dict) -> dict:
     env = dict(os.environ)
-    env["XLA_FLAGS"] = (env.get("XLA_FLAGS", "") + f" --xla_force_host_platform_device_count={devices}").strip()
+    inherited = re.sub(r"--xla_force_host_platform_device_count=\d+", "", env.get("XLA_FLAGS", ""))
+    env["XLA_FLAGS"] = (inherited + f" --xla_force_host_platform_device_count={devices}").strip()
     res = subprocess.run([sys.executable, "-c", WORKER, _ROOT, json.dumps(cfg)], capture_output=True, text=True,
                          env=env, timeout=1800)
     if res.returncode != 0:

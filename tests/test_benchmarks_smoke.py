@@ -58,7 +58,7 @@ def test_flow_quick():
 def test_gd_flops_quick():
     import bench_gd_flops
 
-    out = bench_gd_flops.main(quick=True, dims=(8,), dtypes=("float64",), repeats=1, peak_n=256)
+    out = bench_gd_flops.main(quick=True, dims=(8,), dtypes=("float64",), repeats=1, peak_n=(256,))
     assert out["finite"]
     assert out["check_passed"]            # all four GD loops give the same iterates
     assert all(_finite(r["gflops"], r["fraction"], r["compile_s"]) for r in out["results"] if "gflops" in r)
