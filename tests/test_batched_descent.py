@@ -151,3 +151,21 @@ def test_blocks_do_not_change_the_runs():
     assert bool(a.diverged[7]) and int(np.sum(np.asarray(a.diverged))) == 1
     with pytest.raises(ValueError, match="block_size"):
         ls.batched_gradient_descent(land, w0, lr=0.1, steps=5, block_size=0)
+
+
+@pytest.mark.parametrize("check_every", [1, 25])
+def test_momentum_matches_optax_heavy_ball(check_every, tol):
+    land = _dense_landscape(5)
+    w0 = 0.05 * jax.random.normal(jax.random.PRNGKey(11), (3, 4, 5))
+    lr = jnp.asarray([0.02, 0.05, 3.0])
+    run = ls.batched_gradient_descent(land, w0, lr=lr, steps=400, momentum=0.9, check_every=check_every)
+    for i in range(2):
+        ref = ls.gradient_descent(land, w0[i], optimizer=optax.sgd(float(lr[i]), momentum=0.9), steps=400)
+        scale = float(jnp.abs(ref.weights).max())
+        np.testing.assert_allclose(run.weights[i], ref.weights, atol=tol["exact"] * 100 * scale)
+    ref = ls.gradient_descent(land, w0[2], optimizer=optax.sgd(3.0, momentum=0.9), steps=400)
+    assert bool(run.diverged[2]) and bool(ref.diverged)
+    if check_every == 1:
+        assert int(run.diverged_step[2]) == int(ref.diverged_step)
+    with pytest.raises(ValueError, match="momentum"):
+        ls.batched_gradient_descent(land, w0, lr=0.1, steps=5, momentum=1.0)

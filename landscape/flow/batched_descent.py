@@ -1,4 +1,4 @@
-r"""Plain gradient descent on many weight matrices at once, at matrix-multiply speed, on every local device.
+r"""Gradient descent (plain or heavy ball) on many weight matrices at once, at matrix-multiply speed, on every local device.
 
 One step of plain GD with step η is, with M = B − γI,
 
@@ -110,39 +110,52 @@ def _dot(w: jax.Array, m: jax.Array, per_run: bool) -> jax.Array:
     return jnp.einsum("nij,njk->nik", w, m) if per_run else jnp.einsum("nij,jk->nik", w, m)
 
 
-def _runs_block(w, sigma, p, c, limit, steps: int, check_every: int, per_run: bool):
+def _runs_block(w, sigma, p, c, limit, steps: int, check_every: int, per_run: bool, momentum: float):
     """The loop on one block of runs: w (m, d1, d0), c and limit (m,); sigma and p shared (d0, d0) or
-    per run (m, d0, d0).  Shared ones make W·Σ and W·P single (m·d1)×d0 by d0×d0 GEMMs."""
+    per run (m, d0, d0).  Shared ones make W·Σ and W·P single (m·d1)×d0 by d0×d0 GEMMs.  With
+    ``momentum`` β > 0 the state is (W, u) with u = η·v (heavy ball: u ← βu + η∇L, W ← W − u)."""
 
-    def step(w, _):
+    def descent(w):
         ws = _dot(w, sigma, per_run)
         s = jnp.einsum("nij,nkj->nik", ws, w)
-        return _dot(w, p, per_run) - c[:, None, None] * jnp.einsum("nij,njk->nik", s, ws), None
+        return _dot(w, p, per_run) - c[:, None, None] * jnp.einsum("nij,njk->nik", s, ws)
+
+    def step(state, _):
+        if momentum == 0.0:
+            return descent(state), None
+        w, u = state
+        u = momentum * u + (w - descent(w))            # w − descent(w) = η∇L(w)
+        return (w - u, u), None
+
+    def weights(state):
+        return state if momentum == 0.0 else state[0]
 
     def chunk(length):
         def body(carry, _):
-            w, diverged, div_step, count = carry
-            w_new = jax.lax.scan(step, w, None, length=length, unroll=length <= 16)[0]
+            state, diverged, div_step, count = carry
+            new = jax.lax.scan(step, state, None, length=length, unroll=length <= 16)[0]
             count = count + length
+            w_new = weights(new)
             bad = ~(jnp.sum(w_new * w_new, axis=(1, 2)) <= limit)
             stop = diverged | bad
-            w = jnp.where(stop[:, None, None], w, w_new)
+            state = jax.tree_util.tree_map(lambda old, x: jnp.where(stop[:, None, None], old, x), state, new)
             div_step = jnp.where(bad & ~diverged, count, div_step)
-            return (w, stop, div_step, count), None
+            return (state, stop, div_step, count), None
         return body
 
     # Built from `limit` so that, under shard_map, they vary over the device axis like the runs do.
     never = limit < 0
-    carry = (w, never, jnp.where(never, 0, -1).astype(jnp.int32), jnp.asarray(0, jnp.int32))
+    state = w if momentum == 0.0 else (w, jnp.zeros_like(w))
+    carry = (state, never, jnp.where(never, 0, -1).astype(jnp.int32), jnp.asarray(0, jnp.int32))
     n_chunks, rest = divmod(steps, check_every)
     carry = jax.lax.scan(chunk(check_every), carry, None, length=n_chunks)[0]
     if rest:
         carry = chunk(rest)(carry, None)[0]
-    w, diverged, div_step, _ = carry
-    return w, diverged, div_step
+    state, diverged, div_step, _ = carry
+    return weights(state), diverged, div_step
 
 
-def _runs(w, sigma, p, c, limit, steps: int, check_every: int, per_run: bool, block: int):
+def _runs(w, sigma, p, c, limit, steps: int, check_every: int, per_run: bool, block: int, momentum: float):
     """One device's share, ``block`` runs at a time: each block takes all its steps while its
     working set (W, WΣ, WP, S of ``block`` runs) stays in cache, then the next block starts."""
     m = w.shape[0]
@@ -153,7 +166,7 @@ def _runs(w, sigma, p, c, limit, steps: int, check_every: int, per_run: bool, bl
 
     def one(args):
         wb, sb, pb, cb, lb = args
-        return _runs_block(wb, sb, pb, cb, lb, steps, check_every, per_run)
+        return _runs_block(wb, sb, pb, cb, lb, steps, check_every, per_run, momentum)
 
     if per_run:
         out = jax.lax.map(one, (split(w), split(sigma), split(p), split(c), split(limit)))
@@ -163,7 +176,7 @@ def _runs(w, sigma, p, c, limit, steps: int, check_every: int, per_run: bool, bl
 
 
 def batched_gradient_descent(landscape: EffectiveLandscape, w0: Any, *, lr: Any, steps: int, check_every: int = 1,
-                             divergence_factor: float = 1e8, devices: Any = None,
+                             momentum: float = 0.0, divergence_factor: float = 1e8, devices: Any = None,
                              block_size: int | None = None) -> BatchedDescent:
     r"""``steps`` plain GD steps W ← W − η∇L(W) for each of n runs (module docstring).
 
@@ -174,6 +187,8 @@ def batched_gradient_descent(landscape: EffectiveLandscape, w0: Any, *, lr: Any,
         lr: step η > 0, a scalar or one per run (n,).
         steps: number of steps (static).
         check_every: steps between divergence checks (static); 1 = exact step.
+        momentum: heavy-ball coefficient β ∈ [0, 1) (static); the iterates are
+            those of ``optax.sgd(lr, momentum=β)``.  0 (default) is plain GD.
         divergence_factor: see the module docstring.
         devices: devices to split the batch over; default all local devices.
             The batch is padded to a multiple of their number (padding runs are
@@ -218,14 +233,16 @@ def batched_gradient_descent(landscape: EffectiveLandscape, w0: Any, *, lr: Any,
     if block_size is None:
         block_size = max(1, (256 * 1024) // (d1 * d0 * jnp.dtype(dtype).itemsize))
     block_size = int_in_range(block_size, "block_size", 1)
+    check_scalar(momentum, "momentum", low=0.0, high=1.0, high_inclusive=False)
+    momentum = float(momentum)
     block = min(block_size, -(-n // len(devices)))
     return _run(landscape, w0, lr, jnp.asarray(divergence_factor, dtype), steps, check_every, shared,
-                uniform, tuple(devices), block)
+                uniform, tuple(devices), block, momentum)
 
 
-@functools.partial(jax.jit, static_argnums=(4, 5, 6, 7, 8, 9))
+@functools.partial(jax.jit, static_argnums=(4, 5, 6, 7, 8, 9, 10))
 def _run(landscape, w0, lr, factor, steps: int, check_every: int, shared: bool, uniform: bool, devices: tuple,
-         block: int):
+         block: int, momentum: float):
     n, d1, _ = w0.shape
     if shared:
         w_star2 = jnp.trace(global_minimum(landscape, d1).gram)
@@ -248,7 +265,7 @@ def _run(landscape, w0, lr, factor, steps: int, check_every: int, shared: bool, 
     args = (padded(w0), sigma, p, padded(c), padded(limit))
 
     def local(w, sig, p_local, c_local, lim):
-        return _runs(w, sig, p_local, c_local, lim, steps, check_every, not uniform, block)
+        return _runs(w, sig, p_local, c_local, lim, steps, check_every, not uniform, block, momentum)
 
     if n_dev == 1:
         w, diverged, div_step = local(*args)
