@@ -14,7 +14,9 @@ local devices (``shard_map``): on a CPU started with
 share, which is what makes the small d×d products of the batch use the whole
 machine.  It computes the same iterates as :func:`~landscape.gradient_descent`
 with ``optax.sgd(η)`` (the tests check this) and is the route for throughput:
-fixed-step sweeps over many initialisations or grid points.
+fixed-step sweeps over many initialisations or grid points.  With ``momentum``
+β > 0 it is heavy ball, u ← βu + η∇L(W), W ← W − u, where η∇L(W) = W − (W·P −
+4kη·S·(WΣ)): the iterates of ``optax.sgd(η, momentum=β)``.
 
 **Divergence** is tested every ``check_every`` steps: a run whose ‖W‖²_F is not
 finite or exceeds ``divergence_factor``·(1 + ‖W₀‖² + ‖W*‖²) is frozen at its last good checked iterate and reported with the
@@ -55,7 +57,7 @@ __all__ = ["BatchedDescent", "batched_gradient_descent"]
 
 
 class BatchedDescent(NamedTuple):
-    """Final state of n runs of plain gradient descent.
+    """Final state of n runs of gradient descent (plain or heavy ball).
 
     Attributes:
         weights: W of each run after ``steps`` steps, or its last good checked iterate (n, d1, d0).
@@ -178,7 +180,7 @@ def _runs(w, sigma, p, c, limit, steps: int, check_every: int, per_run: bool, bl
 def batched_gradient_descent(landscape: EffectiveLandscape, w0: Any, *, lr: Any, steps: int, check_every: int = 1,
                              momentum: float = 0.0, divergence_factor: float = 1e8, devices: Any = None,
                              block_size: int | None = None) -> BatchedDescent:
-    r"""``steps`` plain GD steps W ← W − η∇L(W) for each of n runs (module docstring).
+    r"""``steps`` GD steps W ← W − η∇L(W) (or heavy-ball steps) for each of n runs (module docstring).
 
     Args:
         landscape: one landscape shared by every run, or a batch of them (every
