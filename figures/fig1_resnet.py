@@ -38,9 +38,10 @@ from pathlib import Path
 
 import numpy as np
 
-ROOT = Path(__file__).resolve().parents[1]
-if str(ROOT) not in sys.path:
-    sys.path.insert(0, str(ROOT))
+# _figure_io (save/load with provenance, the CLI runner) lives beside this script; importing it
+# also puts the repository root on sys.path.
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from _figure_io import OUT_DIR, load, save  # noqa: E402
 
 import jax  # noqa: E402
 
@@ -50,11 +51,6 @@ import jax.numpy as jnp  # noqa: E402
 
 from landscape.nn import augment, data, experiments as ex, models, probe, train  # noqa: E402
 
-OUT_DIR = ROOT / "out" / "figures"
-
-# The shared save/load (with version and commit) and CLI runner live beside this script.
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-from _figure_io import load, save  # noqa: E402
 NAME = "fig1_resnet"
 
 

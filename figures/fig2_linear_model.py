@@ -39,9 +39,10 @@ from pathlib import Path
 
 import numpy as np
 
-ROOT = Path(__file__).resolve().parents[1]
-if str(ROOT) not in sys.path:
-    sys.path.insert(0, str(ROOT))
+# _figure_io (save/load with provenance, the CLI runner) lives beside this script; importing it
+# also puts the repository root on sys.path.
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from _figure_io import run_figure  # noqa: E402
 
 import jax  # noqa: E402
 import jax.numpy as jnp  # noqa: E402
@@ -49,11 +50,6 @@ import jax.numpy as jnp  # noqa: E402
 from landscape.linear_training import empirical_covariance, pad_datasets, train_grid  # noqa: E402
 from landscape.losses.population import exact_gaussian_gram_eigenvalues  # noqa: E402
 
-OUT_DIR = ROOT / "out" / "figures"
-
-# The shared save/load (with version and commit) and CLI runner live beside this script.
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-from _figure_io import load, run_figure, save  # noqa: E402
 NAME = "fig2_linear_model"
 
 

@@ -36,9 +36,10 @@ from pathlib import Path
 
 import numpy as np
 
-ROOT = Path(__file__).resolve().parents[1]
-if str(ROOT) not in sys.path:
-    sys.path.insert(0, str(ROOT))
+# _figure_io (save/load with provenance, the CLI runner) lives beside this script; importing it
+# also puts the repository root on sys.path.
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from _figure_io import run_figure  # noqa: E402
 
 import jax  # noqa: E402
 
@@ -46,11 +47,6 @@ jax.config.update("jax_enable_x64", True)   # theory in float64; the networks ar
 
 from landscape.nn import data, experiments as ex  # noqa: E402
 
-OUT_DIR = ROOT / "out" / "figures"
-
-# The shared save/load (with version and commit) and CLI runner live beside this script.
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-from _figure_io import load, run_figure, save  # noqa: E402
 NAME = "fig4_nonlinear"
 ACTIVATIONS = ("tanh", "relu")
 

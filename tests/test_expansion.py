@@ -344,7 +344,8 @@ def test_fig2_quick_smoke(tmp_path):
     assert mod.main(["--quick", "--out", str(tmp_path)]) == 0
     npz = tmp_path / "fig2_linear_model_quick.npz"
     assert npz.exists() and (tmp_path / "fig2_linear_model_quick.png").exists()
-    data = mod.load(npz)
+    with np.load(npz, allow_pickle=False) as f:
+        data = {k: f[k] for k in f.files}
     assert str(data["git_commit"]) and str(data["landscape_version"]) == ls.__version__
     for k in ("left_sim", "mid_sim", "right_sim", "left_exact", "mid_paper", "right_exact"):
         assert np.all(np.isfinite(data[k])), k
