@@ -68,8 +68,9 @@ def test_on_a_threshold_the_direction_counts_as_collapsed():
     # b_0 = ½(a − c) − γ = 0 exactly.
     b, s, k = ls.direction_spectra("beta-infonce", np.array([2.0, 1.0]), np.array([1.0, 0.0]), weight_decay=0.5)
     sol = ls.direction_minimum(b, s, k)
-    assert sol.kept.tolist() == [False, False] or float(b[1]) > 0
-    assert int(sol.rank) == int(np.sum(np.asarray(b) > 0))
+    assert np.asarray(b).tolist() == [0.0, 0.0]           # both exactly on their threshold
+    assert sol.kept.tolist() == [False, False]
+    assert int(sol.rank) == int(np.sum(np.asarray(b) > 0)) == 0 and float(sol.loss) == 0.0
 
 
 @pytest.mark.x64_only

@@ -155,8 +155,7 @@ def _solve_rows(b: jax.Array, s: jax.Array, k: jax.Array, out_dim: int, sort: bo
     gram = jnp.where(kept, ell / (2.0 * k[None, :] * s), 0.0)
     rank = jnp.sum(kept, axis=0).astype(jnp.int32)
     loss = -jnp.sum(jnp.where(kept, ell * ell, 0.0), axis=0) / (4.0 * k)
-    spectrum = (jnp.stack(_sort_rows_descending([gram[i] for i in range(d)])) if d <= _NETWORK_MAX
-                else -jnp.sort(-gram, axis=0)) if sort else None
+    spectrum = sort_descending(gram, axis=0) if sort else None
     return gram, spectrum, rank, loss, kept
 
 

@@ -34,6 +34,7 @@ import numpy as np
 
 from landscape.effective_landscape import EffectiveLandscape
 from landscape.solution import Solution, gram_spectrum
+from landscape.solve.per_direction import _solve_rows
 
 __all__ = [
     "whitened_spectrum",
@@ -178,22 +179,22 @@ def global_minimum_diagonal(landscape: EffectiveLandscape, out_dim: int) -> Solu
     ratio = b / s
     order = jnp.argsort(-ratio, stable=True)            # descending b/s, ties by input order
     lam = ratio[order]
-    kept_sorted = (lam > _positive_floor(lam)) & (jnp.arange(d0) < out_dim)
-    kept = jnp.zeros(d0, bool).at[order].set(kept_sorted)
-    per_dir = jnp.where(kept, b / (2.0 * k * s * s), 0.0)   # Gram eigenvalue per input coordinate
+    # Which directions are kept and their Gram eigenvalues: the batched per-direction solver on one problem.
+    per_dir, _, rank, loss, kept = _solve_rows(b[:, None], s[:, None], jnp.reshape(k, (1,)), out_dim, False)
+    per_dir, kept = per_dir[:, 0], kept[:, 0]
+    kept_sorted = kept[order]
     eye = jnp.eye(d0, dtype=b.dtype)
     rows = (jnp.sqrt(per_dir)[:, None] * eye)[order]      # kept rows first, in b/s order
     if out_dim <= d0:
         w = rows[:out_dim]
     else:
         w = jnp.concatenate([rows, jnp.zeros((out_dim - d0, d0), rows.dtype)], axis=0)
-    lam_kept = jnp.where(kept_sorted, lam, 0.0)
     return Solution(
         weights=w,
         gram=jnp.diag(per_dir),
         gram_eigenvalues=-jnp.sort(-per_dir),
-        rank=jnp.sum(kept).astype(jnp.int32),
-        loss=-jnp.sum(lam_kept**2) / (4.0 * k),
+        rank=rank[0],
+        loss=loss[0],
         whitened_eigenvalues=lam,
         kept=kept_sorted,
         directions=eye[:, order],
