@@ -637,13 +637,13 @@ def flow_report(setup: _Setup, args) -> dict:
         lr_source = "auto"
     else:
         lr_source = "given"
-    key_w, key_b = jax.random.split(jax.random.PRNGKey(seed))
-    w0 = lsflow.random_init(key_w if normalized else jax.random.PRNGKey(seed), setup.out_dim, setup.problem.dim,
-                            scale=init_scale, dtype=land.b.dtype)
+    key = jax.random.PRNGKey(seed)
+    w0 = lsflow.random_init(key, setup.out_dim, setup.problem.dim, scale=init_scale, dtype=land.b.dtype)
     t0 = time.perf_counter()
     if normalized:
         # The bias starts small and random too: b = 0 is invariant under descent.
-        b0 = (init_scale * jax.random.normal(key_b, (setup.out_dim,), land.b.dtype)) if norm_args.bias else None
+        b0 = (init_scale * jax.random.normal(jax.random.fold_in(key, 1), (setup.out_dim,), land.b.dtype)
+              if norm_args.bias else None)
         sol = lsflow.normalized_gradient_descent(nl, w0, bias0=b0, hard=hard, optimizer=_optimizer(args.optimizer, lr),
                                                  steps=steps)
     else:
