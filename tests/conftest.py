@@ -14,12 +14,16 @@ jax.config.update("jax_numpy_rank_promotion", "raise")
 
 
 def pytest_collection_modifyitems(config, items):
-    if X64:
-        return
-    skip = pytest.mark.skip(reason="needs float64 (JAX_ENABLE_X64=1)")
+    # Long runs (``slow``) are skipped unless the marker expression names them (`make test-slow`
+    # uses -m slow; `make test` deselects them with -m "not slow"), so a bare `pytest` stays short.
+    run_slow = "slow" in (config.getoption("markexpr") or "")
+    skip_slow = pytest.mark.skip(reason="long run: select with -m slow")
+    skip_x64 = pytest.mark.skip(reason="needs float64 (JAX_ENABLE_X64=1)")
     for item in items:
-        if "x64_only" in item.keywords:
-            item.add_marker(skip)
+        if "slow" in item.keywords and not run_slow:
+            item.add_marker(skip_slow)
+        if not X64 and "x64_only" in item.keywords:
+            item.add_marker(skip_x64)
 
 
 @pytest.fixture

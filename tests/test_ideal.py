@@ -18,13 +18,6 @@ from landscape import ideal, metrics
 from landscape.cli import main
 
 
-def slow(test):
-    """Mark a long run: excluded unless the run selects ``-m slow``."""
-    skip = pytest.mark.skipif("'slow' not in (config.getoption('markexpr') or '')",
-                              reason="long run: select with -m slow")
-    return skip(pytest.mark.slow(test))
-
-
 def _dtype(x64):
     return jnp.float64 if x64 else jnp.float32
 
@@ -312,7 +305,7 @@ def test_t3_linear_issl_sweep_across_c_minus_1(x64):
     np.testing.assert_allclose(sv1[: c - 1], svc[: c - 1], rtol=3e-2)
 
 
-@slow
+@pytest.mark.slow
 def test_t3_anisotropic_prototypes_can_stay_below_c_minus_1(x64):
     """Where T3's expectation fails: with Gaussian prototypes the weight-decayed log-loss optimum uses C − 2 directions."""
     c, dim, r = 6, 12, 3

@@ -20,14 +20,6 @@ from landscape.cli import main
 from landscape.solve import two_layer as tl
 
 
-
-def slow(test):
-    """Mark a long run: excluded unless the run selects ``-m slow``."""
-    skip = pytest.mark.skipif("'slow' not in (config.getoption('markexpr') or '')",
-                              reason="long run: select with -m slow")
-    return skip(pytest.mark.slow(test))
-
-
 def _dtype(x64):
     return jnp.float64 if x64 else jnp.float32
 
@@ -261,7 +253,7 @@ def test_phase_diagram_smoke(x64):
         assert float(pd.balanced_gap[0, j]) == pytest.approx(want, abs=1e-5)
 
 
-@slow
+@pytest.mark.slow
 def test_phase_diagram_spec_size(x64):
     s, a = tl.overlap_config()
     pd = tl.init_scale_phase_diagram(s, a, [1.0, 2.0, 4.0], [0.01, 0.1, 0.3, 1.0], steps=40_000)
