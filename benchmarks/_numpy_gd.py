@@ -51,17 +51,30 @@ def gd_until_gradient_small(p: dict, w0: np.ndarray, lr: float, *, gtol: float =
 
 
 def gd_until_loss_gap(p: dict, w0: np.ndarray, lr: float, target: float, *, rtol: float, atol: float,
-                      momentum: float = 0.0, check_every: int = 10, max_steps: int = 200_000) -> dict:
-    """GD (optionally heavy-ball momentum, optax.sgd's convention) until
-    |L − target| ≤ rtol·|target| + atol, checked every ``check_every`` steps."""
+                      momentum: float = 0.0, nesterov_restart: bool = False, check_every: int = 10,
+                      max_steps: int = 200_000) -> dict:
+    """GD (optionally heavy-ball momentum, optax.sgd's convention, or Nesterov's method with
+    adaptive restart) until |L − target| ≤ rtol·|target| + atol, checked every
+    ``check_every`` steps."""
     w = np.array(w0, np.float64, copy=True)
     v = np.zeros_like(w)
+    y, theta = w.copy(), 1.0
     tol = rtol * abs(target) + atol
     t0 = time.perf_counter()
     steps = 0
     converged = abs(np_loss(p, w) - target) <= tol
     while not converged and steps < max_steps:
         for _ in range(check_every):
+            if nesterov_restart:
+                g = np_gradient(p, y)
+                w_new = y - lr * g
+                theta_new = 0.5 * (1.0 + np.sqrt(1.0 + 4.0 * theta * theta))
+                beta = (theta - 1.0) / theta_new
+                if np.sum(g * (w_new - w)) > 0:       # momentum points uphill: restart
+                    theta_new, beta = 1.0, 0.0
+                y = w_new + beta * (w_new - w)
+                w, theta = w_new, theta_new
+                continue
             g = np_gradient(p, w)
             if momentum:
                 v = momentum * v + g          # optax.sgd: trace = g + momentum·trace
