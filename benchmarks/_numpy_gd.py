@@ -32,6 +32,13 @@ def np_gradient(p: dict, w: np.ndarray) -> np.ndarray:
     return -2.0 * (w @ p["b"]) + 4.0 * p["k"] * (s @ ws) + 2.0 * p["gamma"] * w
 
 
+def np_gradient_diagonal(p: dict, w: np.ndarray) -> np.ndarray:
+    """``np_gradient`` for diagonal B and Σ: W·Σ and W·B as column scalings (two products)."""
+    ws = w * np.diag(p["sigma"])
+    s = ws @ w.T
+    return -2.0 * (w * np.diag(p["b"])) + 4.0 * p["k"] * (s @ ws) + 2.0 * p["gamma"] * w
+
+
 def gd_until_gradient_small(p: dict, w0: np.ndarray, lr: float, *, gtol: float = 1e-9,
                             max_steps: int = 200_000) -> dict:
     """GD until ‖∇L‖_F ≤ gtol (no knowledge of the answer), or ``max_steps``."""
@@ -51,11 +58,12 @@ def gd_until_gradient_small(p: dict, w0: np.ndarray, lr: float, *, gtol: float =
 
 
 def gd_until_loss_gap(p: dict, w0: np.ndarray, lr: float, target: float, *, rtol: float, atol: float,
-                      momentum: float = 0.0, nesterov_restart: bool = False, check_every: int = 10,
-                      max_steps: int = 200_000) -> dict:
+                      momentum: float = 0.0, nesterov_restart: bool = False, diagonal: bool = False,
+                      check_every: int = 10, max_steps: int = 200_000) -> dict:
     """GD (optionally heavy-ball momentum, optax.sgd's convention, or Nesterov's method with
     adaptive restart) until |L − target| ≤ rtol·|target| + atol, checked every
-    ``check_every`` steps."""
+    ``check_every`` steps.  ``diagonal``: the gradient by column scalings (diagonal B, Σ)."""
+    grad = np_gradient_diagonal if diagonal else np_gradient
     w = np.array(w0, np.float64, copy=True)
     v = np.zeros_like(w)
     y, theta = w.copy(), 1.0
@@ -66,7 +74,7 @@ def gd_until_loss_gap(p: dict, w0: np.ndarray, lr: float, target: float, *, rtol
     while not converged and steps < max_steps:
         for _ in range(check_every):
             if nesterov_restart:
-                g = np_gradient(p, y)
+                g = grad(p, y)
                 w_new = y - lr * g
                 theta_new = 0.5 * (1.0 + np.sqrt(1.0 + 4.0 * theta * theta))
                 beta = (theta - 1.0) / theta_new
@@ -75,7 +83,7 @@ def gd_until_loss_gap(p: dict, w0: np.ndarray, lr: float, target: float, *, rtol
                 y = w_new + beta * (w_new - w)
                 w, theta = w_new, theta_new
                 continue
-            g = np_gradient(p, w)
+            g = grad(p, w)
             if momentum:
                 v = momentum * v + g          # optax.sgd: trace = g + momentum·trace
                 w -= lr * v

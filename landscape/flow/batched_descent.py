@@ -234,8 +234,8 @@ def batched_gradient_descent(landscape: EffectiveLandscape, w0: Any, *, lr: Any,
             copies of the last one and are dropped).
         block_size: runs advanced together on a device (static); each block
             takes all its steps before the next starts, so its working set stays
-            in cache.  Default: as many runs as fit W in 256 KiB (64 at d = 32 in
-            float32, 2 at d = 128 in float64).  Padding as for ``devices``.
+            in cache.  Default: as many runs as fit W in 128 KiB (32 at d = 32 in
+            float32, 1 at d = 128 in float64).  Padding as for ``devices``.
         nesterov_restart: Nesterov's accelerated gradient with adaptive restart
             instead of plain GD or heavy ball (static; needs ``momentum=0``):
             x ← y − η∇L(y), y ← x + β_t·(x − x_prev) with β_t = (θ_t − 1)/θ_{t+1},
@@ -285,7 +285,7 @@ def batched_gradient_descent(landscape: EffectiveLandscape, w0: Any, *, lr: Any,
     # One landscape and one step for all runs: Σ and P are shared (the fast path).
     uniform = shared and (jnp.ndim(lr_in) == 0)
     if block_size is None:
-        block_size = max(1, (256 * 1024) // (d1 * d0 * jnp.dtype(dtype).itemsize))
+        block_size = max(1, (128 * 1024) // (d1 * d0 * jnp.dtype(dtype).itemsize))
     block_size = int_in_range(block_size, "block_size", 1)
     check_scalar(momentum, "momentum", low=0.0, high=1.0, high_inclusive=False)
     momentum = float(momentum)
