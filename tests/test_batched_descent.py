@@ -240,10 +240,12 @@ def test_assume_diagonal_gives_the_dense_iterates(method, tol):
     dense = ls.batched_gradient_descent(lands, w0, lr=lr, steps=200, check_every=50, **method)
     diag = ls.batched_gradient_descent(lands, w0, lr=lr, steps=200, check_every=50, assume_diagonal=True, **method)
     np.testing.assert_allclose(diag.weights, dense.weights, atol=tol["exact"] * 10)
+    np.testing.assert_allclose(diag.loss, dense.loss, atol=tol["exact"] * 10)      # the loss from the diagonals
     one = jax.tree_util.tree_map(lambda x: x[1], lands)
     shared = ls.batched_gradient_descent(one, w0, lr=0.15, steps=200, check_every=50, assume_diagonal=True,
                                          **method)
     np.testing.assert_allclose(shared.weights[1], dense.weights[1], atol=tol["exact"] * 10)
+    np.testing.assert_allclose(shared.loss[1], dense.loss[1], atol=tol["exact"] * 10)
     # An unstable step is still reported as divergence on the diagonal path.
     blow = ls.batched_gradient_descent(one, w0, lr=jnp.asarray([0.15, 50.0, 0.15]), steps=200,
                                        assume_diagonal=True, **method)

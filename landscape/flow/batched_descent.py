@@ -387,5 +387,13 @@ def _run(landscape, w0, extra, lr, factor, steps: int, check_every: int, shared:
         w, extra = state, None
     else:
         w, extra = state[0], (tuple(state[1:]) if restart else state[1])
-    losses = jax.vmap(loss, in_axes=(None if shared else 0, 0))(landscape, w)
+    if diagonal:
+        # L = −Σ_ij W_ij²(b_j − γ) + k‖(WΣ)Wᵀ‖²_F with the diagonals: one product per run.
+        rows = (lambda x: x if x.ndim == 2 else x[None, :])
+        ws = w * rows(sigma_in)[:, None, :]
+        s = jnp.einsum("nij,nkj->nik", ws, w)
+        losses = (-jnp.sum(w * w * rows(b_eff)[:, None, :], axis=(1, 2))
+                  + landscape.quartic * jnp.sum(s * s, axis=(1, 2)))
+    else:
+        losses = jax.vmap(loss, in_axes=(None if shared else 0, 0))(landscape, w)
     return BatchedDescent(weights=w, loss=losses, diverged=diverged, diverged_step=div_step, momentum_state=extra)
