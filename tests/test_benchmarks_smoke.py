@@ -43,7 +43,8 @@ def test_flow_quick():
     # Off-threshold 2x2 grid (the 4x4 quick grid has points exactly on a threshold, where
     # convergence is only algebraic; the full benchmark reports those as unsolved).  The ODE
     # route is left out here: its compile alone takes several seconds.
-    out = bench_flow.main(quick=True, n_grid=2, sigma2_max=1.5, gamma_max=0.3, routes=("gd", "scan"),
+    out = bench_flow.main(quick=True, n_grid=2, sigma2_max=1.5, gamma_max=0.3,
+                          routes=("gd", "batched-nesterov-diagonal"),
                           n_sample=2)
     assert out["finite"]
     for name, r in out["routes"].items():
