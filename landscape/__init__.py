@@ -40,6 +40,7 @@ from landscape.solve.collapse import (
 __version__ = "0.1.0"
 from landscape.flow import DivergenceError, random_init, gradient_descent, gradient_flow, max_stable_learning_rate, hessian_top_eigenvalue, check_divergence
 from landscape.flow import normalized_gradient_descent, normalized_max_stable_learning_rate, BatchedDescent, batched_gradient_descent
+from landscape.flow import NesterovRestartState, nesterov_restart
 from landscape.solve.normalization import (NormalizedLandscape, NormalizedSolution, NormalizationThreshold, normalized_landscape, normalized_loss, normalized_gradient, output_norm, self_consistent_norm, normalized_stationary_point_from_mask, normalized_stationary_points, normalized_global_minimum, normalized_global_minimum_exact, hard_normalization_limit, survival_margins, hard_collapse_thresholds)
 from landscape.solve.bias import biased_loss, biased_gradient, bias_global_minimum, bias_stationary_points, complete_collapse_point, CollapseHessian, complete_collapse_hessian, complete_collapse_type
 from landscape.losses.population import exact_gaussian_infonce, exact_gaussian_minimum, exact_gaussian_gram_eigenvalues

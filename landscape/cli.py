@@ -159,8 +159,9 @@ def build_parser() -> argparse.ArgumentParser:
                        description="Run gradient descent (optax) and compare with the closed-form minimum.")
     _add_problem_options(p)
     g = p.add_argument_group("optimisation")
-    g.add_argument("--optimizer", choices=("sgd", "momentum", "adam"), default="sgd",
-                   help="optax optimizer (momentum = heavy ball, 0.9; default sgd)")
+    g.add_argument("--optimizer", choices=("sgd", "momentum", "nesterov", "adam"), default="sgd",
+                   help="optax optimizer (momentum = heavy ball, 0.9; nesterov = Nesterov with adaptive "
+                        "restart; default sgd)")
     g.add_argument("--lr", default="auto",
                    help="learning rate > 0; 'auto' (default) = half of max_stable_learning_rate at the "
                         "closed-form minimum for sgd/momentum (a tenth for momentum with --kappa), 1e-3 for adam")
@@ -591,6 +592,9 @@ def _optimizer(name: str, lr: float):
         return optax.sgd(lr)
     if name == "momentum":
         return optax.sgd(lr, momentum=0.9)
+    if name == "nesterov":
+        from landscape.flow import nesterov_restart
+        return nesterov_restart(lr)
     return optax.adam(lr)
 
 

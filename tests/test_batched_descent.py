@@ -171,42 +171,6 @@ def test_momentum_matches_optax_heavy_ball(check_every, tol):
         ls.batched_gradient_descent(land, w0, lr=0.1, steps=5, momentum=1.0)
 
 
-def _nesterov_restart_reference(land, w0, lr, steps):
-    """Nesterov's method with gradient restart written out with ``landscape.gradient``, one run."""
-    x, y, theta = w0, w0, 1.0
-    for _ in range(steps):
-        g = ls.gradient(land, y)
-        x_new = y - lr * g
-        theta_new = 0.5 * (1.0 + np.sqrt(1.0 + 4.0 * theta * theta))
-        beta = (theta - 1.0) / theta_new
-        if float(jnp.sum(g * (x_new - x))) > 0:
-            theta_new, beta = 1.0, 0.0
-        x, y, theta = x_new, x_new + beta * (x_new - x), theta_new
-    return x
-
-
-def test_nesterov_restart_matches_a_plain_loop_and_beats_gd(tol):
-    land = _dense_landscape(4)
-    w0 = 0.02 * jax.random.normal(jax.random.PRNGKey(21), (2, 3, 4))
-    lr = jnp.asarray([0.05, 0.1])
-    run = ls.batched_gradient_descent(land, w0, lr=lr, steps=120, nesterov_restart=True, check_every=30)
-    for i in range(2):
-        ref = _nesterov_restart_reference(land, w0[i], float(lr[i]), 120)
-        np.testing.assert_allclose(run.weights[i], ref, atol=tol["exact"] * 1000 * float(jnp.abs(ref).max()))
-    # Acceleration: from a small init, the accelerated runs are at the closed form
-    # after a number of steps at which plain GD is still far from it.
-    closed = float(ls.global_minimum(land, 3).loss)
-    # (100 steps: relative gaps ~1e-13 accelerated vs 2.5e-4 and 2e-2 plain in float64;
-    # the accelerated ones sit at the rounding floor, ~2e-6, in float32.)
-    fast = ls.batched_gradient_descent(land, w0, lr=0.1, steps=100, nesterov_restart=True)
-    slow = ls.batched_gradient_descent(land, w0, lr=0.1, steps=100)
-    gap_fast = np.abs(np.asarray(fast.loss) - closed) / abs(closed)
-    gap_slow = np.abs(np.asarray(slow.loss) - closed) / abs(closed)
-    assert np.all(gap_fast < 2e-5) and np.all(gap_slow > 1e-4)
-    with pytest.raises(ValueError, match="momentum"):
-        ls.batched_gradient_descent(land, w0, lr=0.1, steps=5, momentum=0.5, nesterov_restart=True)
-
-
 @pytest.mark.parametrize("method", [dict(momentum=0.9), dict(nesterov_restart=True)])
 def test_momentum_state_continues_a_run(method):
     """Two calls chained through momentum_state = one call of the summed length, bit for bit."""

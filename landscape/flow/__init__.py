@@ -14,6 +14,9 @@ a run can be compared field by field with :func:`~landscape.global_minimum`.
 gradient descent with a smaller step is locally stable there, with a larger one
 it is not.  :func:`normalized_gradient_descent` trains with the norm penalty,
 its κ → ∞ constraint, or a bias.  :func:`check_divergence` turns a diverged run into an exception.
+:func:`nesterov_restart` is an optax transformation (Nesterov's method with
+adaptive restart) for :func:`gradient_descent`; :func:`batched_gradient_descent`
+runs plain GD, heavy ball or that method for many runs at matrix-multiply speed.
 
 Every function is pure; ``landscape`` and ``w0`` are pytrees that may be
 batched with ``jax.vmap``, and the integer arguments (``steps``, ``save_every``,
@@ -34,6 +37,7 @@ Example:
 from landscape.flow.descent import gradient_descent, random_init
 from landscape.flow.normalized_descent import normalized_gradient_descent, normalized_max_stable_learning_rate
 from landscape.flow.batched_descent import BatchedDescent, batched_gradient_descent
+from landscape.flow.nesterov_restart import NesterovRestartState, nesterov_restart
 from landscape.flow.divergence import DivergenceError, check_divergence
 from landscape.flow.ode import gradient_flow
 from landscape.flow.stability import hessian_top_eigenvalue, max_stable_learning_rate
@@ -45,6 +49,8 @@ __all__ = [
     "gradient_flow",
     "BatchedDescent",
     "batched_gradient_descent",
+    "NesterovRestartState",
+    "nesterov_restart",
     "normalized_gradient_descent",
     "normalized_max_stable_learning_rate",
     "max_stable_learning_rate",
