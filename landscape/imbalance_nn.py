@@ -4,8 +4,9 @@ A small MLP f(x) = W₂ tanh(W₁x + b₁) (bias-free last layer) is trained wit
 the sample-level InfoNCE of :mod:`landscape.losses.sample` on standardised
 8×8 digits, with additive Gaussian augmentation of variance σ² and weight decay
 γ‖θ‖² on every weight matrix; class 0 is subsampled to a chosen proportion.
-The network is a plain jitted function here (independent of
-:mod:`landscape.nn`, which can replace it later).
+The network is :class:`landscape.nn.models.MLP` with one tanh hidden layer and
+the bias-free linear last layer as projector (``digits_mlp``); the data are
+:func:`landscape.nn.data.load_digits`, flattened and standardised per pixel.
 
 **What is measured.**  For each class k, the *class-direction share*
 
@@ -36,22 +37,20 @@ import optax
 
 from landscape.imbalance import class_probe_accuracy
 from landscape.losses.sample import infonce
+from landscape.nn.data import load_digits
+from landscape.nn.models import MLP, decay_mask
 
-__all__ = ["load_digits_flat", "digits_subsample", "init_mlp", "mlp_apply", "train_ssl_mlp", "class_shares",
+__all__ = ["load_digits_flat", "digits_subsample", "digits_mlp", "train_ssl_mlp", "class_shares",
            "digits_imbalance_run"]
 
 
 def load_digits_flat() -> tuple[np.ndarray, np.ndarray]:
     """Digits as (1797, 64) standardised features (per pixel, constant pixels left at 0) and labels."""
-    try:
-        from sklearn.datasets import load_digits
-    except ImportError as e:  # pragma: no cover
-        raise ImportError("the digits check needs scikit-learn (pip install scikit-learn)") from e
-    d = load_digits()
-    x = np.asarray(d.data, dtype=float)
+    images, labels = load_digits(dtype=np.float64)
+    x = images.reshape(images.shape[0], -1)
     sd = x.std(0)
     x = (x - x.mean(0)) / np.where(sd > 0, sd, 1.0)
-    return x, np.asarray(d.target, dtype=int)
+    return x, np.asarray(labels, dtype=int)
 
 
 def digits_subsample(rng: np.random.Generator, counts: dict, *, classes=tuple(range(10))) -> tuple[np.ndarray, np.ndarray]:
@@ -74,23 +73,22 @@ def digits_subsample(rng: np.random.Generator, counts: dict, *, classes=tuple(ra
     return x[idx], np.array([remap[int(v)] for v in y[idx]])
 
 
-def init_mlp(key: jax.Array, d_in: int, hidden: int, d_out: int) -> dict:
-    """Weights with 1/√fan-in scale: W1 (d_in, hidden), b1 (hidden,), W2 (hidden, d_out)."""
-    k1, k2 = jax.random.split(key)
-    return {"w1": jax.random.normal(k1, (d_in, hidden)) / np.sqrt(d_in), "b1": jnp.zeros(hidden),
-            "w2": jax.random.normal(k2, (hidden, d_out)) / np.sqrt(hidden)}
+def digits_mlp(d_in: int, hidden: int, d_out: int, dtype=jnp.float32) -> MLP:
+    """f(x) = tanh(x W1 + b1) W2: one tanh hidden layer, the bias-free last layer as projector."""
+    return MLP(in_dim=int(d_in), hidden=(int(hidden),), out_dim=int(d_out), activation="tanh", dtype=dtype)
 
 
-def mlp_apply(params: dict, x: jax.Array) -> jax.Array:
-    """f(x) = tanh(x W1 + b1) W2."""
-    return jnp.tanh(x @ params["w1"] + params["b1"][None, :]) @ params["w2"]
+def _outputs(model: MLP, params, x) -> jax.Array:
+    """f(x) of ``model`` (no batch norm, so no state is carried)."""
+    return model.apply(params, {"encoder": {}, "projector": {}}, x, train=False)[0].z
 
 
 @functools.partial(jax.jit, static_argnames=("steps", "hidden", "d_out"))
 def _train(key, x, sigma2, weight_decay, lr, *, steps: int, hidden: int, d_out: int):
     k_init, k_run = jax.random.split(key)
-    params = init_mlp(k_init, x.shape[1], hidden, d_out)
-    params = jax.tree.map(lambda v: v.astype(x.dtype), params)
+    model = digits_mlp(x.shape[1], hidden, d_out, x.dtype)
+    params, _ = model.init(k_init)
+    mask = decay_mask(params)
     opt = optax.adam(lr)
     state = opt.init(params)
     sd = jnp.sqrt(sigma2)
@@ -99,8 +97,8 @@ def _train(key, x, sigma2, weight_decay, lr, *, steps: int, hidden: int, d_out: 
         k1, k2 = jax.random.split(k)
         x1 = x + sd * jax.random.normal(k1, x.shape, x.dtype)
         x2 = x + sd * jax.random.normal(k2, x.shape, x.dtype)
-        reg = jnp.sum(p["w1"] ** 2) + jnp.sum(p["w2"] ** 2)
-        return infonce(mlp_apply(p, x1), mlp_apply(p, x2)) + weight_decay * reg
+        reg = sum(jnp.sum(v ** 2) for v, m in zip(jax.tree.leaves(p), jax.tree.leaves(mask)) if m)
+        return infonce(_outputs(model, p, x1), _outputs(model, p, x2)) + weight_decay * reg
 
     def step(carry, s):
         p, st = carry
@@ -114,7 +112,8 @@ def _train(key, x, sigma2, weight_decay, lr, *, steps: int, hidden: int, d_out: 
 
 def train_ssl_mlp(key: jax.Array, x, *, sigma2: float, weight_decay: float, steps: int = 1000, hidden: int = 64,
                   d_out: int = 16, lr: float = 3e-3) -> dict:
-    """Full-batch Adam on InfoNCE + γ(‖W1‖² + ‖W2‖²), fresh Gaussian views every step; returns the parameters."""
+    """Full-batch Adam on InfoNCE + γ(‖W1‖² + ‖W2‖²), fresh Gaussian views every step; returns the
+    parameters of ``digits_mlp(x.shape[1], hidden, d_out)``."""
     xx = jnp.asarray(np.asarray(x, dtype=float), dtype=jnp.result_type(float))
     if xx.ndim != 2:
         raise ValueError(f"x must be 2-D (N, d), got shape {xx.shape}")
@@ -181,7 +180,8 @@ def digits_imbalance_run(*, minority_count: int, settings, classes=(0, 1, 2, 3, 
     for i, (s2, g) in enumerate(sets):
         params = train_ssl_mlp(key, xtr, sigma2=float(s2), weight_decay=float(g), steps=steps, hidden=hidden,
                                d_out=d_out)
-        f = lambda a: np.asarray(mlp_apply(params, jnp.asarray(a, jnp.result_type(float))))
+        model = digits_mlp(x.shape[1], hidden, d_out, jnp.result_type(float))
+        f = lambda a: np.asarray(_outputs(model, params, jnp.asarray(a, jnp.result_type(float))))
         shares[i] = class_shares(f(xte), yte, k)
         acc[i] = class_probe_accuracy(f(xpr), ypr, f(xte), yte, k)
     return dict(shares=shares, accuracy=acc, train_counts=np.bincount(ytr, minlength=k), settings=sets)
