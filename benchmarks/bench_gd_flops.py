@@ -25,7 +25,10 @@ different random inits.  FLOPs counted per W per step (matrix products only):
 WΣ 2d1d0², WB 2d1d0², S = (WΣ)Wᵀ 2d1²d0, S(WΣ) 2d1²d0, i.e. 8d³ for d1 = d0 = d;
 the ~7·d² elementwise flops (scalings, sums, the update) add < 1/d and are not
 counted.  The fraction is taken against the better of the peak measured before
-and after the GD runs (on a shared machine a single peak can be low).  (b) and (d) are credited with the same 8d³ useful flops, so their
+and after the GD runs (on a shared machine a single peak can be low).  Both
+sides are a best time: the peak of 5 calls × 3 sizes, twice (30 calls), each GD
+variant of 20 calls (on this machine single calls of the same program vary by
+±10 %).  (b) and (d) are credited with the same 8d³ useful flops, so their
 fraction of peak is "useful" throughput, not what the hardware executed.
 
     .venv/bin/python benchmarks/bench_gd_flops.py            # d = 32, 64, 128
@@ -45,9 +48,9 @@ import optax
 import landscape as ls
 
 FULL = dict(dims=(32, 64, 128), peak_n=(512, 1024, 2048), batch_entries=2**20, flops_per_call=2.5e10,
-            repeats=5, dtypes=("float32", "float64"))
+            repeats=5, kernel_repeats=20, dtypes=("float32", "float64"))
 QUICK = dict(dims=(8, 16), peak_n=(128, 256), batch_entries=2**12, flops_per_call=2e7,
-             repeats=2, dtypes=("float32", "float64"))
+             repeats=2, kernel_repeats=2, dtypes=("float32", "float64"))
 LR = 1e-3
 
 
@@ -137,7 +140,7 @@ def main(quick: bool = False, **overrides) -> dict:
             outputs = {}
             for name, fn in make_steppers(land, n, d, steps).items():
                 compiled, t_compile = C.compile_time(jax.jit(fn), w0)
-                t, w = C.best_time(compiled, w0, repeats=cfg["repeats"])
+                t, w = C.best_time(compiled, w0, repeats=cfg.get("kernel_repeats", cfg["repeats"]))
                 rate = flops_step * n * steps / t
                 outputs[name] = np.asarray(w, np.float64)
                 results.append(dict(dtype=dtype_name, d=d, batch=n, steps=steps, variant=name,
