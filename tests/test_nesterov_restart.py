@@ -74,8 +74,10 @@ def test_optax_transformation_follows_the_same_iteration(tol):
 
 
 def test_optax_transformation_refuses_bad_input():
-    with pytest.raises(ValueError, match="learning_rate"):
-        ls.nesterov_restart(0.0)
+    for bad in (0.0, -1.0, float("nan"), "fast", True):
+        with pytest.raises(ValueError, match="learning_rate"):
+            ls.nesterov_restart(bad)
+    assert ls.nesterov_restart(np.float32(0.1)) is not None
     opt = ls.nesterov_restart(0.1)
     state = opt.init(jnp.ones(3))
     with pytest.raises(ValueError, match="params"):

@@ -217,7 +217,7 @@ def batched_gradient_descent(landscape: EffectiveLandscape, w0: Any, *, lr: Any,
                              momentum: float = 0.0, divergence_factor: float = 1e8, devices: Any = None,
                              block_size: int | None = None, nesterov_restart: bool = False,
                              momentum_state: Any = None, assume_diagonal: bool = False) -> BatchedDescent:
-    r"""``steps`` GD steps W ← W − η∇L(W) (or heavy-ball steps) for each of n runs (module docstring).
+    r"""``steps`` GD steps W ← W − η∇L(W) (or heavy-ball or Nesterov steps) for each of n runs (module docstring).
 
     Args:
         landscape: one landscape shared by every run, or a batch of them (every

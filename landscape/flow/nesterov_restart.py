@@ -26,6 +26,7 @@ Example:
 """
 from __future__ import annotations
 
+import math
 from typing import Any, NamedTuple
 
 import jax
@@ -49,9 +50,12 @@ def nesterov_restart(learning_rate: float) -> optax.GradientTransformation:
     (``optimizer.update(grads, state, params)``).  With ``landscape.gradient_descent``
     the trajectory and the final weights are those of y.
     """
-    if not (isinstance(learning_rate, (int, float)) and learning_rate > 0):
-        raise ValueError(f"learning_rate must be a number > 0, got {learning_rate!r}")
-    lr = float(learning_rate)
+    try:
+        lr = float(learning_rate)
+    except (TypeError, ValueError):
+        raise ValueError(f"learning_rate must be a finite number > 0, got {learning_rate!r}") from None
+    if isinstance(learning_rate, bool) or not (math.isfinite(lr) and lr > 0):
+        raise ValueError(f"learning_rate must be a finite number > 0, got {learning_rate!r}")
 
     def init(params):
         leaves = jax.tree_util.tree_leaves(params)
