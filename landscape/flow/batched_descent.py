@@ -63,7 +63,8 @@ from jax.sharding import Mesh, PartitionSpec
 
 from landscape.effective_landscape import EffectiveLandscape, loss
 from landscape.flow._checks import check_scalar, concrete, int_in_range
-from landscape.solve.stationary import global_minimum
+from landscape.flow.nesterov_restart import restart_schedule
+from landscape.solve.stationary import global_minimum, global_minimum_diagonal
 
 __all__ = ["BatchedDescent", "batched_gradient_descent"]
 
@@ -151,9 +152,7 @@ def _runs_block(state, sigma, p, c, limit, steps: int, check_every: int, per_run
             # Restart where the step y → x_new (= −η∇L(y)) has a positive component
             # along the last move x → x_new, i.e. where the momentum points uphill.
             uphill = jnp.sum((y - x_new) * (x_new - x), axis=(1, 2)) > 0
-            theta_new = 0.5 * (1.0 + jnp.sqrt(1.0 + 4.0 * theta * theta))
-            beta = jnp.where(uphill, 0.0, (theta - 1.0) / theta_new)
-            theta_new = jnp.where(uphill, 1.0, theta_new)
+            beta, theta_new = restart_schedule(theta, uphill)
             return (x_new, x_new + beta[:, None, None] * (x_new - x), theta_new), None
         if momentum == 0.0:
             return descent(state), None
@@ -337,22 +336,21 @@ def _checked_momentum_state(state: Any, w0: jax.Array, momentum: float, restart:
 def _run(landscape, w0, extra, lr, factor, steps: int, check_every: int, shared: bool, uniform: bool,
          devices: tuple, block: int, momentum: float, restart: bool, diagonal: bool):
     n, d1, _ = w0.shape
-    sigma_in = landscape.sigma
-    if diagonal:
-        # Only the diagonals: Σ and P = I + 2η(B − γI) act as column scalings (see _dot).
-        sigma_in = jnp.diagonal(landscape.sigma, axis1=-2, axis2=-1)
-        b_eff = jnp.diagonal(landscape.b, axis1=-2, axis2=-1) - landscape.weight_decay[..., None]
-        quartic = landscape.quartic[..., None]
-        # ‖W*‖²_F of the closed form (rank ≤ d1 only lowers it): Σ_i max(b_i − γ, 0)/(2k·σ_i²).
-        w_star2 = jnp.sum(jnp.maximum(b_eff, 0.0) / (2.0 * quartic * sigma_in ** 2), axis=-1)
-        p = 1.0 + 2.0 * lr[:, None] * (b_eff if b_eff.ndim == 2 else b_eff[None, :])
-        c = 4.0 * landscape.quartic * lr
-    elif shared:
-        w_star2 = jnp.trace(global_minimum(landscape, d1).gram)
+    if shared:
         p, c = jax.vmap(lambda e: _step_operators(landscape, e))(lr)
     else:
-        w_star2 = jax.vmap(lambda land: _norm2_bound(land, d1))(landscape)
         p, c = jax.vmap(_step_operators)(landscape, lr)
+    sigma_in = landscape.sigma
+    if diagonal:
+        # Σ and P = I + 2η(B − γI) by their diagonals: column scalings (see _dot).
+        sigma_in, p = (jnp.diagonal(x, axis1=-2, axis2=-1) for x in (landscape.sigma, p))
+        def norm2(land):                    # ‖W*‖²_F of the per-direction closed form
+            return jnp.trace(global_minimum_diagonal(land, d1).gram)
+        w_star2 = norm2(landscape) if shared else jax.vmap(norm2)(landscape)
+    elif shared:
+        w_star2 = jnp.trace(global_minimum(landscape, d1).gram)
+    else:
+        w_star2 = jax.vmap(lambda land: _norm2_bound(land, d1))(landscape)
     limit = factor * (1.0 + jnp.sum(w0 * w0, axis=(1, 2)) + w_star2)
     n_dev = len(devices)
     pad = (-n) % (n_dev * block)
@@ -387,13 +385,5 @@ def _run(landscape, w0, extra, lr, factor, steps: int, check_every: int, shared:
         w, extra = state, None
     else:
         w, extra = state[0], (tuple(state[1:]) if restart else state[1])
-    if diagonal:
-        # L = −Σ_ij W_ij²(b_j − γ) + k‖(WΣ)Wᵀ‖²_F with the diagonals: one product per run.
-        rows = (lambda x: x if x.ndim == 2 else x[None, :])
-        ws = w * rows(sigma_in)[:, None, :]
-        s = jnp.einsum("nij,nkj->nik", ws, w)
-        losses = (-jnp.sum(w * w * rows(b_eff)[:, None, :], axis=(1, 2))
-                  + landscape.quartic * jnp.sum(s * s, axis=(1, 2)))
-    else:
-        losses = jax.vmap(loss, in_axes=(None if shared else 0, 0))(landscape, w)
+    losses = jax.vmap(loss, in_axes=(None if shared else 0, 0))(landscape, w)
     return BatchedDescent(weights=w, loss=losses, diverged=diverged, diverged_step=div_step, momentum_state=extra)

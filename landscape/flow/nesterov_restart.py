@@ -33,7 +33,15 @@ import jax
 import jax.numpy as jnp
 import optax
 
-__all__ = ["NesterovRestartState", "nesterov_restart"]
+__all__ = ["NesterovRestartState", "nesterov_restart", "restart_schedule"]
+
+
+def restart_schedule(theta: jax.Array, uphill: jax.Array) -> tuple[jax.Array, jax.Array]:
+    """(β_t, θ_{t+1}) from θ_t: θ_{t+1} = (1 + √(1 + 4θ_t²))/2 and β_t = (θ_t − 1)/θ_{t+1},
+    or β_t = 0 and θ_{t+1} = 1 where ``uphill`` (the restart).  Elementwise, any shape."""
+    theta_next = 0.5 * (1.0 + jnp.sqrt(1.0 + 4.0 * theta * theta))
+    beta = jnp.where(uphill, 0.0, (theta - 1.0) / theta_next).astype(theta.dtype)
+    return beta, jnp.where(uphill, 1.0, theta_next).astype(theta.dtype)
 
 
 class NesterovRestartState(NamedTuple):
@@ -69,10 +77,7 @@ def nesterov_restart(learning_rate: float) -> optax.GradientTransformation:
         step = jax.tree_util.tree_map(lambda a, b: a - b, x_new, state.x)
         uphill = sum(jnp.sum(g * s) for g, s in zip(jax.tree_util.tree_leaves(grads),
                                                     jax.tree_util.tree_leaves(step))) > 0
-        theta = state.theta
-        theta_new = 0.5 * (1.0 + jnp.sqrt(1.0 + 4.0 * theta * theta))
-        beta = jnp.where(uphill, 0.0, (theta - 1.0) / theta_new).astype(theta.dtype)
-        theta_new = jnp.where(uphill, 1.0, theta_new).astype(theta.dtype)
+        beta, theta_new = restart_schedule(state.theta, uphill)
         # y_{t+1} − y_t = (x_{t+1} + β(x_{t+1} − x_t)) − y_t
         updates = jax.tree_util.tree_map(lambda xn, s, y: xn + beta * s - y, x_new, step, params)
         return updates, NesterovRestartState(x=x_new, theta=theta_new)
