@@ -38,3 +38,20 @@ def tol() -> dict:
     if X64:
         return {"exact": 1e-10, "flow": 1e-6, "loose": 1e-4}
     return {"exact": 2e-4, "flow": 2e-3, "loose": 2e-2}
+
+
+@pytest.fixture
+def dense_landscape():
+    """A factory of non-commuting β-InfoNCE landscapes: dense A0 with eigenvalues linspace(0.2, 2, d)
+    in a random basis, diagonal C with variances in [0, 0.8), weight decay ``gamma``."""
+    import numpy as np
+
+    import landscape as ls
+
+    def make(d: int, seed: int = 0, gamma: float = 0.05):
+        rng = np.random.default_rng(seed)
+        q, _ = np.linalg.qr(rng.normal(size=(d, d)))
+        a0 = (q * np.linspace(0.2, 2.0, d)) @ q.T
+        p = ls.Problem.from_arrays(0.5 * (a0 + a0.T), np.diag(rng.uniform(0.0, 0.8, d)))
+        return ls.effective_landscape(p, "beta-infonce", weight_decay=gamma)
+    return make

@@ -16,17 +16,9 @@ import landscape as ls
 ROOT = Path(__file__).resolve().parents[1]
 
 
-def _dense_landscape(d, seed=0, gamma=0.05):
-    rng = np.random.default_rng(seed)
-    q, _ = np.linalg.qr(rng.normal(size=(d, d)))
-    a0 = (q * np.linspace(0.2, 2.0, d)) @ q.T
-    p = ls.Problem.from_arrays(0.5 * (a0 + a0.T), np.diag(rng.uniform(0.0, 0.8, d)))   # non-commuting
-    return ls.effective_landscape(p, "beta-infonce", weight_decay=gamma)
-
-
 @pytest.mark.parametrize("d1", [2, 5, 7])
-def test_same_iterates_as_gradient_descent_with_sgd(d1, tol):
-    land = _dense_landscape(5)
+def test_same_iterates_as_gradient_descent_with_sgd(d1, tol, dense_landscape):
+    land = dense_landscape(5)
     w0 = 0.05 * jax.random.normal(jax.random.PRNGKey(d1), (3, d1, 5))
     lr = jnp.asarray([0.05, 0.1, 0.2])
     run = ls.batched_gradient_descent(land, w0, lr=lr, steps=300)
@@ -52,8 +44,8 @@ def test_batched_landscapes_reach_their_closed_forms(tol):
     np.testing.assert_allclose(run.loss, closed, atol=tol["flow"])
 
 
-def test_divergence_step_matches_gradient_descent():
-    land = _dense_landscape(4)
+def test_divergence_step_matches_gradient_descent(dense_landscape):
+    land = dense_landscape(4)
     w0 = 0.3 * jax.random.normal(jax.random.PRNGKey(3), (2, 4, 4))
     lr = jnp.asarray([0.05, 3.0])
     exact = ls.batched_gradient_descent(land, w0, lr=lr, steps=200)
@@ -68,8 +60,8 @@ def test_divergence_step_matches_gradient_descent():
     np.testing.assert_array_equal(coarse.weights[0], exact.weights[0])
 
 
-def test_float32_runs_stay_float32(tol):
-    land = _dense_landscape(3)
+def test_float32_runs_stay_float32(tol, dense_landscape):
+    land = dense_landscape(3)
     w0 = (0.05 * jax.random.normal(jax.random.PRNGKey(0), (2, 3, 3))).astype(jnp.float32)
     run = ls.batched_gradient_descent(land, w0, lr=0.1, steps=2000)
     assert run.weights.dtype == jnp.float32
@@ -77,8 +69,8 @@ def test_float32_runs_stay_float32(tol):
     np.testing.assert_allclose(run.loss, closed, atol=2e-3 * abs(closed) + tol["flow"])
 
 
-def test_bad_input_names_the_field():
-    land = _dense_landscape(3)
+def test_bad_input_names_the_field(dense_landscape):
+    land = dense_landscape(3)
     w0 = jnp.zeros((2, 3, 3))
     for kwargs, field in (({"lr": -1.0, "steps": 5}, "lr"), ({"lr": jnp.ones(3), "steps": 5}, "lr"),
                           ({"lr": 0.1, "steps": 0}, "steps"), ({"lr": 0.1, "steps": 5, "check_every": 0}, "check_every")):
@@ -126,22 +118,22 @@ def test_split_over_devices_gives_identical_runs():
     assert out[2]["step"][4] > 0 and out[2]["step"][:4] == [-1] * 4
 
 
-def test_per_run_divergence_scale_bounds_the_closed_form_norm():
+def test_per_run_divergence_scale_bounds_the_closed_form_norm(dense_landscape):
     """The eigendecomposition-free scale used for batches of landscapes is ≥ ‖W*‖² (up to power-iteration slack)."""
     from landscape.flow.batched_descent import _norm2_bound
 
     rng = np.random.default_rng(5)
     for seed in range(5):
-        land = _dense_landscape(6, seed=seed, gamma=float(rng.uniform(0, 0.3)))
+        land = dense_landscape(6, seed=seed, gamma=float(rng.uniform(0, 0.3)))
         exact = float(jnp.trace(ls.global_minimum(land, 6).gram))
         bound = float(_norm2_bound(land, 6))
         assert bound >= 0.9 * exact
         assert bound <= 1e4 * max(exact, 1e-3)          # and of the same order: a scale, not infinity
 
 
-def test_blocks_do_not_change_the_runs():
+def test_blocks_do_not_change_the_runs(dense_landscape):
     """Blocks of 4 runs (10 runs: the last block padded) = one block of all runs, bit for bit."""
-    land = _dense_landscape(4)
+    land = dense_landscape(4)
     w0 = 0.1 * jax.random.normal(jax.random.PRNGKey(9), (10, 3, 4))
     lr = jnp.linspace(0.05, 0.3, 10).at[7].set(5.0)
     a = ls.batched_gradient_descent(land, w0, lr=lr, steps=120, check_every=7, block_size=4)
@@ -154,8 +146,8 @@ def test_blocks_do_not_change_the_runs():
 
 
 @pytest.mark.parametrize("check_every", [1, 25])
-def test_momentum_matches_optax_heavy_ball(check_every, tol):
-    land = _dense_landscape(5)
+def test_momentum_matches_optax_heavy_ball(check_every, tol, dense_landscape):
+    land = dense_landscape(5)
     w0 = 0.05 * jax.random.normal(jax.random.PRNGKey(11), (3, 4, 5))
     lr = jnp.asarray([0.02, 0.05, 3.0])
     run = ls.batched_gradient_descent(land, w0, lr=lr, steps=400, momentum=0.9, check_every=check_every)
@@ -172,9 +164,9 @@ def test_momentum_matches_optax_heavy_ball(check_every, tol):
 
 
 @pytest.mark.parametrize("method", [dict(momentum=0.9), dict(nesterov_restart=True)])
-def test_momentum_state_continues_a_run(method):
+def test_momentum_state_continues_a_run(method, dense_landscape):
     """Two calls chained through momentum_state = one call of the summed length, bit for bit."""
-    land = _dense_landscape(4)
+    land = dense_landscape(4)
     w0 = 0.05 * jax.random.normal(jax.random.PRNGKey(22), (3, 4, 4))
     lr = jnp.asarray([0.02, 0.05, 0.1])
     whole = ls.batched_gradient_descent(land, w0, lr=lr, steps=90, check_every=10, **method)
@@ -217,8 +209,8 @@ def test_assume_diagonal_gives_the_dense_iterates(method, tol):
     assert bool(jnp.all(jnp.isfinite(blow.weights)))
 
 
-def test_assume_diagonal_refuses_an_off_diagonal_entry():
-    land = _dense_landscape(4)
+def test_assume_diagonal_refuses_an_off_diagonal_entry(dense_landscape):
+    land = dense_landscape(4)
     w0 = 0.01 * jnp.ones((2, 4, 4))
     with pytest.raises(ValueError, match="assume_diagonal.*landscape.b"):
         ls.batched_gradient_descent(land, w0, lr=0.1, steps=5, assume_diagonal=True)

@@ -11,14 +11,6 @@ import landscape as ls
 from landscape.cli import main
 
 
-def _dense_landscape(d, seed=0, gamma=0.05):
-    rng = np.random.default_rng(seed)
-    q, _ = np.linalg.qr(rng.normal(size=(d, d)))
-    a0 = (q * np.linspace(0.2, 2.0, d)) @ q.T
-    p = ls.Problem.from_arrays(0.5 * (a0 + a0.T), np.diag(rng.uniform(0.0, 0.8, d)))   # non-commuting
-    return ls.effective_landscape(p, "beta-infonce", weight_decay=gamma)
-
-
 def _nesterov_restart_reference(land, w0, lr, steps):
     """Nesterov's method with gradient restart written out with ``landscape.gradient``, one run:
     the last iterate x and the extrapolated point y."""
@@ -34,8 +26,8 @@ def _nesterov_restart_reference(land, w0, lr, steps):
     return x, y
 
 
-def test_nesterov_restart_matches_a_plain_loop_and_beats_gd(tol):
-    land = _dense_landscape(4)
+def test_nesterov_restart_matches_a_plain_loop_and_beats_gd(tol, dense_landscape):
+    land = dense_landscape(4)
     w0 = 0.02 * jax.random.normal(jax.random.PRNGKey(21), (2, 3, 4))
     lr = jnp.asarray([0.05, 0.1])
     run = ls.batched_gradient_descent(land, w0, lr=lr, steps=120, nesterov_restart=True, check_every=30)
@@ -56,9 +48,9 @@ def test_nesterov_restart_matches_a_plain_loop_and_beats_gd(tol):
         ls.batched_gradient_descent(land, w0, lr=0.1, steps=5, momentum=0.5, nesterov_restart=True)
 
 
-def test_optax_transformation_follows_the_same_iteration(tol):
+def test_optax_transformation_follows_the_same_iteration(tol, dense_landscape):
     """gradient_descent + nesterov_restart: its parameters are the extrapolated points y."""
-    land = _dense_landscape(4, seed=1)
+    land = dense_landscape(4, seed=1)
     w0 = 0.02 * jax.random.normal(jax.random.PRNGKey(24), (3, 4))
     run = ls.gradient_descent(land, w0, optimizer=ls.nesterov_restart(0.1), steps=80, save_every=80)
     _, y = _nesterov_restart_reference(land, w0, 0.1, 80)
