@@ -38,7 +38,6 @@ from __future__ import annotations
 
 import argparse
 
-
 import _common as C  # noqa: I001  (sets sys.path and float64)
 import jax
 import jax.numpy as jnp
@@ -140,7 +139,7 @@ def main(quick: bool = False, **overrides) -> dict:
             outputs = {}
             for name, fn in make_steppers(land, n, d, steps).items():
                 compiled, t_compile = C.compile_time(jax.jit(fn), w0)
-                t, w = C.best_time(compiled, w0, repeats=cfg.get("kernel_repeats", cfg["repeats"]))
+                t, w = C.best_time(compiled, w0, repeats=cfg["kernel_repeats"])
                 rate = flops_step * n * steps / t
                 outputs[name] = np.asarray(w, np.float64)
                 results.append(dict(dtype=dtype_name, d=d, batch=n, steps=steps, variant=name,
