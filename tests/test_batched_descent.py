@@ -196,7 +196,7 @@ def test_assume_diagonal_gives_the_dense_iterates(method, tol):
     dense = ls.batched_gradient_descent(lands, w0, lr=lr, steps=200, check_every=50, **method)
     diag = ls.batched_gradient_descent(lands, w0, lr=lr, steps=200, check_every=50, assume_diagonal=True, **method)
     np.testing.assert_allclose(diag.weights, dense.weights, atol=tol["exact"] * 10)
-    np.testing.assert_allclose(diag.loss, dense.loss, atol=tol["exact"] * 10)      # the loss from the diagonals
+    np.testing.assert_allclose(diag.loss, dense.loss, atol=tol["exact"] * 10)
     one = jax.tree_util.tree_map(lambda x: x[1], lands)
     shared = ls.batched_gradient_descent(one, w0, lr=0.15, steps=200, check_every=50, assume_diagonal=True,
                                          **method)

@@ -247,8 +247,8 @@ def batched_gradient_descent(landscape: EffectiveLandscape, w0: Any, *, lr: Any,
         assume_diagonal: B and Σ of every run are diagonal (static), as for a
             problem from ``Problem.from_diagonal``: W·Σ and W·(I + 2η(B − γI))
             are then column scalings, and a step costs the two products
-            S = (WΣ)Wᵀ and S·(WΣ) (4·d1²·d0 flops) instead of four.  Only the
-            diagonals are read; concrete inputs with a non-zero off-diagonal
+            S = (WΣ)Wᵀ and S·(WΣ) (4·d1²·d0 flops) instead of four.  The steps use
+            only the diagonals; concrete inputs with a non-zero off-diagonal
             entry are refused, traced ones are taken on trust.
 
     Returns:
