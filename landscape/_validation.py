@@ -6,6 +6,8 @@ silently producing NaNs inside a jitted computation.
 """
 from __future__ import annotations
 
+import os
+
 import numpy as np
 
 
@@ -71,3 +73,54 @@ def as_scalar(value, field: str, *, low: float | None = None, high: float | None
         hi = "inf)" if high is None else f"{high:g}" + ("]" if high_inclusive else ")")
         raise ValueError(f"{field} must be in {lo}, {hi}, got {x:g}")
     return x
+
+
+def available_memory_bytes() -> int:
+    """Memory this process may still allocate on the host, in bytes.
+
+    ``MemAvailable`` from ``/proc/meminfo`` where it exists (Linux), else the
+    physical memory, else 2⁶³ (no limit known).
+    """
+    try:
+        with open("/proc/meminfo", encoding="ascii") as fh:
+            for line in fh:
+                if line.startswith("MemAvailable:"):
+                    return int(line.split()[1]) * 1024
+    except (OSError, ValueError, IndexError):
+        pass
+    try:
+        return int(os.sysconf("SC_PHYS_PAGES")) * int(os.sysconf("SC_PAGE_SIZE"))
+    except (AttributeError, ValueError, OSError):
+        return 2**63
+
+
+def require_memory(nbytes: float, field: str, *, fraction: float = 0.5) -> None:
+    """Refuse, before anything is allocated, a request whose arrays would not fit in memory.
+
+    ``nbytes`` is the caller's estimate of what the request allocates (the
+    largest arrays it holds at once).  A request above ``fraction`` of the memory
+    still available raises ``ValueError`` naming ``field`` and both sizes, so a
+    user sees one line instead of an allocation failure or a killed process.
+
+    Example:
+        >>> require_memory(1e3, "--out-dim")
+        >>> try:
+        ...     require_memory(1e30, "--out-dim")
+        ... except ValueError as err:
+        ...     print(str(err).split(";")[0])
+        --out-dim asks for about 1e+30 bytes
+    """
+    limit = fraction * available_memory_bytes()
+    if not np.isfinite(nbytes) or nbytes > limit:
+        raise ValueError(
+            f"{field} asks for about {_bytes_text(nbytes)}; at most {_bytes_text(limit)} "
+            f"({fraction:.0%} of the memory available) is allowed")
+
+
+def _bytes_text(n: float) -> str:
+    if not np.isfinite(n) or n >= 1e15:
+        return f"{n:.3g} bytes"
+    for unit, size in (("GiB", 2**30), ("MiB", 2**20), ("KiB", 2**10)):
+        if n >= size:
+            return f"{n / size:.3g} {unit}"
+    return f"{int(n)} bytes"
