@@ -52,7 +52,19 @@ def test_gain_vanishes_with_many_labels():
                           n_test=500)
     assert g["gain"][0] > 0.3
     assert abs(g["gain"][1]) < 0.02
-    assert bc.largest_gain_size(g["n_labels"], g["gain"], g["gain_se"]) in (8, 400)
+    # at 400 labels the gain is tiny (< 0.02) but its standard error is tinier still: it counts only without
+    # a minimum gain (the figure's 0.02 stops at 8)
+    assert 0 < g["gain"][1] < 0.02 and g["gain"][1] > 2 * g["gain_se"][1] and g["gain"][0] > 2 * g["gain_se"][0]
+    assert bc.largest_gain_size(g["n_labels"], g["gain"], g["gain_se"]) == 400
+    assert bc.largest_gain_size(g["n_labels"], g["gain"], g["gain_se"], min_gain=0.02) == 8
+
+
+def test_largest_gain_size_stops_at_the_first_insignificant_gain():
+    n, se = [4, 8, 16, 32], [0.1] * 4
+    assert bc.largest_gain_size(n, [0.5, 0.3, 0.1, 0.5], se) == 8             # 0.1 < 2·se: stop, 32 not counted
+    assert bc.largest_gain_size(n, [0.5, 0.3, 0.25, 0.21], se) == 32
+    assert bc.largest_gain_size(n, [0.5, 0.3, 0.25, 0.21], se, min_gain=0.22) == 16
+    assert bc.largest_gain_size(n, [0.1, 0.5, 0.5, 0.5], se) is None
 
 
 def test_logistic_probe_is_scored_on_held_out_data():

@@ -278,7 +278,8 @@ def test_digits_mlp_smoke():
                                  hidden=16, d_out=4)
     assert r["train_counts"][0] == 5
     assert r["shares"].shape == (1, 3) and np.all(np.isfinite(r["shares"]))
-    assert np.all((r["accuracy"] >= 0) & (r["accuracy"] <= 1))
+    # three classes (chance 1/3): after 30 steps the class-balanced accuracy is already well above chance
+    assert r["accuracy"].shape == (1, 3) and r["accuracy"].mean() > 1 / 3 + 0.2, r["accuracy"]
 
 
 @pytest.mark.slow

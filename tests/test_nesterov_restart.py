@@ -69,7 +69,11 @@ def test_optax_transformation_refuses_bad_input():
     for bad in (0.0, -1.0, float("nan"), "fast", True):
         with pytest.raises(ValueError, match="learning_rate"):
             ls.nesterov_restart(bad)
-    assert ls.nesterov_restart(np.float32(0.1)) is not None
+    # a NumPy scalar is accepted as the step: the first update (θ = 1, no momentum yet) is −lr·g
+    g = jnp.array([1.0, -2.0, 0.5])
+    opt32 = ls.nesterov_restart(np.float32(0.1))
+    first, _ = opt32.update(g, opt32.init(jnp.zeros(3)), jnp.zeros(3))
+    np.testing.assert_allclose(np.asarray(first), -0.1 * np.asarray(g), rtol=1e-6)
     opt = ls.nesterov_restart(0.1)
     state = opt.init(jnp.ones(3))
     with pytest.raises(ValueError, match="params"):

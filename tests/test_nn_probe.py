@@ -91,10 +91,22 @@ def test_collapse_class_and_layer_metrics():
     from landscape.nn.models import Outputs
     rng = np.random.default_rng(0)
     h = rng.normal(size=(2, 60, 5))
-    z = np.repeat(h[:, :, :1], 3, axis=2)
+    z = np.repeat(h[:, :, 1:2], 3, axis=2)              # the projector keeps a coordinate the label ignores
     labels = (h[0, :, 0] > 0).astype(int)
     clean = Outputs(h[0], h[0], z[0])
     m = probe.layer_metrics(Outputs(h, h, z), clean, labels, n_classes=2)
     assert set(m) == {"encoder", "projector"}
     assert m["projector"]["effective_rank"] == pytest.approx(1.0, abs=1e-6)
-    assert 0.0 <= m["encoder"]["probe_accuracy"] <= 1.0
+    for name, feats in (("encoder", h[0]), ("projector", z[0])):
+        assert m[name]["probe_accuracy"] == pytest.approx(_np_ridge_probe_accuracy(feats, labels, 42, 1e-3))
+    assert m["encoder"]["probe_accuracy"] > 0.5 + 0.35     # the label is a linear function of h: far above chance
+
+
+def _np_ridge_probe_accuracy(feats, labels, cut, ridge):
+    """Held-out accuracy of a ridge probe on one-hot targets (λ = ridge·tr(C)/D, bias unpenalised), in NumPy."""
+    ztr, ytr = feats[:cut], np.eye(2)[labels[:cut]]
+    zm, ym = ztr.mean(0), ytr.mean(0)
+    cov = (ztr - zm).T @ (ztr - zm) / cut
+    w = np.linalg.solve(cov + ridge * np.trace(cov) / cov.shape[0] * np.eye(cov.shape[0]), (ztr - zm).T @ (ytr - ym) / cut)
+    pred = np.argmax((feats[cut:] - zm) @ w + ym, axis=1)
+    return float(np.mean(pred == labels[cut:]))
