@@ -1,9 +1,13 @@
 """Shared plumbing of the figure scripts: save/load with provenance, and the CLI runner.
 
-Each figure script defines ``NAME``, ``compute(quick) -> dict`` of NumPy arrays and
-``render(data) -> Figure``; :func:`run_figure` gives it ``--quick``, ``--plot-only PATH``
-and ``--out``.  Arrays are saved to ``<out>/<NAME>[_quick].npz`` together with the
+Each figure script defines ``NAME``, ``compute(quick, smoke) -> dict`` of NumPy arrays and
+``render(data) -> Figure``; :func:`run_figure` gives it ``--quick``, ``--smoke``, ``--plot-only PATH``
+and ``--out``.  Arrays are saved to ``<out>/<NAME>[_quick|_smoke].npz`` together with the
 package version, the JAX version and the git commit they were computed at.
+
+``--quick`` is a small run that still shows the figure's effect; ``--smoke`` is smaller
+still (every array and panel present, the numbers meaningless): the size the test suite
+runs (tests/test_figures_smoke.py), with a low-resolution PNG.
 """
 from __future__ import annotations
 
@@ -50,8 +54,24 @@ def load(path) -> dict:
         return {k: f[k] for k in f.files}
 
 
+SMOKE_DPI = 40          # a smoke run's PNG only has to exist and show every panel
+
+
+def add_size_options(ap: argparse.ArgumentParser) -> None:
+    """``--quick`` and ``--smoke`` (mutually exclusive) on a figure script's parser."""
+    size = ap.add_mutually_exclusive_group()
+    size.add_argument("--quick", action="store_true", help="small grid, few steps (seconds to a minute)")
+    size.add_argument("--smoke", action="store_true",
+                      help="tiny sizes for the test suite: every array and panel, meaningless numbers")
+
+
+def size_suffix(args) -> str:
+    """The file-name suffix of the run size: ``_quick``, ``_smoke`` or nothing."""
+    return "_quick" if args.quick else "_smoke" if args.smoke else ""
+
+
 def run_figure(name: str, compute, render, doc: str, argv=None, *, dpi: int = 130, report=None) -> int:
-    """Parse ``--quick`` / ``--plot-only`` / ``--out``, compute or load, render, write the PNG.
+    """Parse ``--quick`` / ``--smoke`` / ``--plot-only`` / ``--out``, compute or load, render, write the PNG.
 
     ``report``, if given, maps the data to a text summary printed before rendering.
     """
@@ -59,7 +79,7 @@ def run_figure(name: str, compute, render, doc: str, argv=None, *, dpi: int = 13
 
     matplotlib.use("Agg")
     ap = argparse.ArgumentParser(description=doc.strip().split("\n")[0])
-    ap.add_argument("--quick", action="store_true", help="small grid, few steps (seconds)")
+    add_size_options(ap)
     ap.add_argument("--plot-only", metavar="PATH", help="render a saved .npz instead of computing")
     ap.add_argument("--out", default=str(OUT_DIR), help="output folder (default out/figures)")
     args = ap.parse_args(argv)
@@ -68,9 +88,11 @@ def run_figure(name: str, compute, render, doc: str, argv=None, *, dpi: int = 13
         data = load(args.plot_only)
         stem = Path(args.plot_only).stem
     else:
-        stem = name + ("_quick" if args.quick else "")
-        data = compute(quick=args.quick)
+        stem = name + size_suffix(args)
+        data = compute(quick=args.quick, smoke=args.smoke)
         print("saved", save(data, out_dir / f"{stem}.npz"))
+    if args.smoke:
+        dpi = SMOKE_DPI
     if report is not None:
         print(report(data))
     fig = render(data)

@@ -25,7 +25,8 @@ projector AVF, effective rank and linear-probe accuracy against σ² (Cosentino)
 Usage::
 
     python figures/fig1_resnet.py                 # CPU set-up (several minutes on 2 cores)
-    python figures/fig1_resnet.py --quick         # CPU smoke run (about a minute or two)
+    python figures/fig1_resnet.py --quick         # CPU quick run (about a minute or two)
+    python figures/fig1_resnet.py --smoke         # CPU, two strengths, 10 steps (the test suite's run)
     python figures/fig1_resnet.py --setup full --cifar-root /data/cifar-10-batches-bin   # GPU
     python figures/fig1_resnet.py --plot-only out/figures/fig1_resnet_cpu.npz
 """
@@ -41,7 +42,7 @@ import numpy as np
 # _figure_io (save/load with provenance, the CLI runner) lives beside this script; importing it
 # also puts the repository root on sys.path.
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from _figure_io import OUT_DIR, load, save  # noqa: E402
+from _figure_io import OUT_DIR, SMOKE_DPI, add_size_options, load, save, size_suffix  # noqa: E402
 
 import jax  # noqa: E402
 
@@ -54,16 +55,25 @@ from landscape.nn import augment, data, experiments as ex, models, probe, train 
 NAME = "fig1_resnet"
 
 
-def config(setup: str, quick: bool) -> dict:
+def config(setup: str, quick: bool, smoke: bool = False) -> dict:
+    if smoke and setup != "cpu":
+        raise ValueError("smoke is a CPU run: use it with setup 'cpu'")
+    if smoke:
+        # one strength, a one-block ConvNet, 10 steps, no refit: every stage once (XLA compilation dominates)
+        return dict(setup="cpu", sigma2=[10.0], sweep=[], data_scale=5.0, loss="beta-infonce", beta=0.5,
+                    weight_decay=1e-3, learning_rate=2e-3, batch=64, steps=10, schedule="constant", eval_n=128,
+                    n_views=2, halves=3, scales=5, refit=False, net=dict(channels=(8,), strides=(2,),
+                                                                          proj_hidden=(16,), out_dim=8))
     if setup == "cpu":
         return dict(setup="cpu", sigma2=[1.0, 10.0, 50.0], sweep=[] if quick else [25.0], data_scale=5.0,
                     loss="beta-infonce", beta=0.5, weight_decay=1e-3, learning_rate=2e-3,
                     batch=512 if quick else 256, steps=300 if quick else 1000, schedule="constant", eval_n=1024,
-                    n_views=8)
+                    n_views=8, halves=13, scales=41, refit=True,
+                    net=dict(channels=(16, 32, 32), strides=(1, 2, 2), proj_hidden=(64,), out_dim=16))
     if setup == "full":
         return dict(setup="full", sigma2=[1.0, 10.0, 50.0], sweep=[], data_scale=1.0, loss="infonce", beta=1.0,
                     weight_decay=1e-3, learning_rate=1e-3, batch=256, steps=2000 if quick else 39_000,
-                    schedule="warmup-cosine", eval_n=2000, n_views=4)
+                    schedule="warmup-cosine", eval_n=2000, n_views=4, halves=13, scales=41, refit=True)
     raise ValueError(f"setup must be 'cpu' or 'full', got {setup!r}")
 
 
@@ -74,8 +84,7 @@ def _load(cfg: dict, cifar_root):
         std = flat.std(axis=0)
         flat = (flat - flat.mean(axis=0)) / np.where(std > 0, std, 1.0) * np.sqrt(cfg["data_scale"])
         x = flat.reshape(x.shape).astype(np.float32)
-        model = models.ConvNet(in_channels=1, channels=(16, 32, 32), strides=(1, 2, 2), proj_hidden=(64,),
-                               out_dim=16)
+        model = models.ConvNet(in_channels=1, **cfg["net"])
         return x, y, model
     if cifar_root is None:
         raise SystemExit("--setup full needs --cifar-root (the CIFAR-10 binary version, cifar-10-batches-bin)")
@@ -95,27 +104,29 @@ def _train_one(model, x, s2, cfg, mesh):
     return jax.device_get(state), losses, time.time() - t0
 
 
-def compute(setup: str = "cpu", quick: bool = False, cifar_root=None) -> dict:
-    cfg = config(setup, quick)
+def compute(setup: str = "cpu", quick: bool = False, cifar_root=None, smoke: bool = False) -> dict:
+    cfg = config(setup, quick, smoke)
     x, y, model = _load(cfg, cifar_root)
     flat = x.reshape(len(x), -1).astype(np.float64)
     a_hat = np.sort(np.linalg.eigvalsh(np.cov(flat.T, bias=True)))[::-1]
     strengths = list(cfg["sigma2"]) + list(cfg["sweep"])
     mesh = train.data_mesh() if jax.device_count() > 1 else None
-    out: dict = {"quick": np.array(quick), "setup": np.array(setup), "sigma2": np.asarray(strengths, float),
+    out: dict = {"quick": np.array(quick or smoke), "setup": np.array(setup), "sigma2": np.asarray(strengths, float),
                  "n_main": np.array(len(cfg["sigma2"])), "data_eigenvalues": a_hat,
                  "config": np.array(repr(cfg)), "device": np.array(str(jax.devices()[0].device_kind))}
     eval_idx = np.asarray(jax.random.permutation(jax.random.PRNGKey(5), len(x)))[: cfg["eval_n"]]
     xe, ye = x[eval_idx], y[eval_idx]
     gamma = cfg["weight_decay"] / 2.0        # coupled weight decay wd ↔ penalty (wd/2)‖W‖²
-    halves = np.linspace(0.0, 1.2, 13)
+    halves = np.linspace(0.0, 1.2, cfg["halves"])
+    scales = np.linspace(-2.0, 2.0, cfg["scales"])
     for i, s2 in enumerate(strengths):
         state, losses, secs = _train_one(model, x, s2, cfg, mesh)
         out[f"s{i}_losses"] = losses
         out[f"s{i}_train_seconds"] = np.array(secs)
         r = ex.analyse(model, state.params, state.model_state, xe, s2, key=jax.random.PRNGKey(9),
                        loss=cfg["loss"], beta=cfg["beta"], weight_decay=gamma, n_views=cfg["n_views"],
-                       halves=halves, slices=i < len(cfg["sigma2"]), refit=i < len(cfg["sigma2"]))
+                       halves=halves, scales=scales, slices=i < len(cfg["sigma2"]),
+                       refit=cfg["refit"] and i < len(cfg["sigma2"]))
         for k, v in r.items():
             out[f"s{i}_{k}"] = np.asarray(v)
         views = ex.noise_views(model, state.params, state.model_state, xe, s2, jax.random.PRNGKey(11), 2)
@@ -201,22 +212,24 @@ def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--setup", choices=("cpu", "full"), default="cpu", help="cpu (digits ConvNet) or full (ResNet-18)")
     ap.add_argument("--cifar-root", help="folder of the CIFAR-10 binary version (full set-up)")
-    ap.add_argument("--quick", action="store_true", help="few steps (smoke run)")
+    add_size_options(ap)
     ap.add_argument("--plot-only", metavar="PATH", help="render a saved .npz instead of computing")
     ap.add_argument("--out", default=str(OUT_DIR), help="output folder (default out/figures)")
     args = ap.parse_args(argv)
     out_dir = Path(args.out)
-    stem = f"{NAME}_{args.setup}" + ("_quick" if args.quick else "")
+    stem = f"{NAME}_{args.setup}" + size_suffix(args)
     if args.plot_only:
         d = load(args.plot_only)
         stem = Path(args.plot_only).stem
     else:
-        d = compute(args.setup, args.quick, args.cifar_root)
+        if args.smoke and args.setup != "cpu":
+            raise SystemExit("--smoke is a CPU run: use it with --setup cpu")
+        d = compute(args.setup, args.quick, args.cifar_root, smoke=args.smoke)
         print("saved", save(d, out_dir / f"{stem}.npz"))
     fig = render(d)
     png = out_dir / f"{stem}.png"
     png.parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(png, dpi=110)
+    fig.savefig(png, dpi=SMOKE_DPI if args.smoke else 110)
     print("saved", png)
     return 0
 

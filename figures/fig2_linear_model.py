@@ -30,6 +30,7 @@ Usage::
 
     python figures/fig2_linear_model.py            # full run (minutes)
     python figures/fig2_linear_model.py --quick    # seconds, small sizes
+    python figures/fig2_linear_model.py --smoke    # tiny sizes, 10 steps (the test suite's run)
     python figures/fig2_linear_model.py --plot-only out/figures/fig2_linear_model.npz
 """
 from __future__ import annotations
@@ -53,8 +54,12 @@ from landscape.losses.population import exact_gaussian_gram_eigenvalues  # noqa:
 NAME = "fig2_linear_model"
 
 
-def config(quick: bool) -> dict:
-    """Sizes of the run: the paper's for ``quick=False``, a few-second version otherwise."""
+def config(quick: bool, smoke: bool = False) -> dict:
+    """Sizes of the run: the paper's for ``quick=False``, a few-second version otherwise (``smoke``: tiny)."""
+    if smoke:
+        return dict(d_left=4, n_left=16, sig_left=np.array([0.5, 4.0]), d_mid=4, n_mid=np.array([8, 12]),
+                    sig_mid=25.0, alpha=0.1, n_right=12, sig_right=np.array([0.4, 1.8]), beta=0.5, seeds=1,
+                    steps=10, tail=5, lr=1e-2, conv=None)
     if quick:
         return dict(d_left=8, n_left=48, sig_left=np.geomspace(0.25, 20.0, 4), d_mid=8,
                     n_mid=np.array([20, 30, 40]), sig_mid=25.0, alpha=0.1, n_right=40,
@@ -71,14 +76,14 @@ def _three_smallest(values: np.ndarray) -> np.ndarray:
     return np.sort(values, axis=-1)[..., :3]
 
 
-def compute(quick: bool = False) -> dict:
+def compute(quick: bool = False, smoke: bool = False) -> dict:
     """Run the three panels; returns plain NumPy arrays (saved by :func:`main`)."""
-    cfg = config(quick)
+    cfg = config(quick, smoke)
     key = jax.random.PRNGKey(2022)
     k_data_l, k_data_m, k_data_r, k_train = jax.random.split(key, 4)
     seeds = jax.random.split(k_train, cfg["seeds"])
     common = dict(steps=cfg["steps"], lr=cfg["lr"], tail=cfg["tail"])
-    out: dict = {"quick": np.array(quick)}
+    out: dict = {"quick": np.array(quick or smoke)}
 
     # ---- left: vanilla InfoNCE vs σ²
     xl = np.asarray(jax.random.normal(k_data_l, (cfg["n_left"], cfg["d_left"])))

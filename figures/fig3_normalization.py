@@ -22,6 +22,7 @@ Usage::
 
     python figures/fig3_normalization.py            # full run (about a minute on 2 cores)
     python figures/fig3_normalization.py --quick    # seconds, small sizes
+    python figures/fig3_normalization.py --smoke    # d = 6, 50 steps (the test suite's run)
     python figures/fig3_normalization.py --plot-only out/figures/fig3_normalization.npz
 """
 from __future__ import annotations
@@ -47,18 +48,21 @@ COLLAPSE_RTOL = 1e-2          # simulation: collapsed when below 1 % of the larg
 QUARTICS = (0.5, 1.0)         # κ-model curves: per-sample effective k = ½, paper k = 1
 
 
-def config(quick: bool) -> dict:
-    """Sizes of the run: the paper's for ``quick=False``, a few-second version otherwise."""
+def config(quick: bool, smoke: bool = False) -> dict:
+    """Sizes of the run: the paper's for ``quick=False``, a few-second version otherwise (``smoke``: tiny)."""
+    if smoke:
+        return dict(dim=6, n=20, sigma2=np.linspace(0.0, 0.11, 3), seeds=1, steps=50, lr=1e-2,
+                    norm_target=1.0, n_theory=5, n_grid=64)
     if quick:
         return dict(dim=16, n=50, sigma2=np.linspace(0.0, 0.11, 6), seeds=1, steps=800, lr=1e-2,
-                    norm_target=1.0, n_theory=111)
+                    norm_target=1.0, n_theory=111, n_grid=1024)
     return dict(dim=32, n=100, sigma2=np.linspace(0.0, 0.11, 12), seeds=2, steps=3000, lr=3e-3,
-                norm_target=1.0, n_theory=221)
+                norm_target=1.0, n_theory=221, n_grid=1024)
 
 
-def compute(quick: bool = False, seed: int = 1) -> dict:
+def compute(quick: bool = False, seed: int = 1, smoke: bool = False) -> dict:
     """Simulate per-sample normalization and evaluate the κ-model; plain NumPy arrays."""
-    cfg = config(quick)
+    cfg = config(quick, smoke)
     x = psn.sample_dataset(jax.random.PRNGKey(seed), cfg["dim"], cfg["n"])
     run = psn.simulate(x, cfg["sigma2"], steps=cfg["steps"], learning_rate=cfg["lr"], n_seeds=cfg["seeds"],
                        norm_target=cfg["norm_target"], seed=seed)
@@ -86,13 +90,13 @@ def compute(quick: bool = False, seed: int = 1) -> dict:
         th_collapsed.append(cfg["dim"] - np.asarray(sol.rank))
         problem = landscape.Problem.from_arrays(np.asarray(cov), np.zeros_like(np.asarray(cov)))
         th = landscape.hard_collapse_thresholds(problem, norm_target=cfg["norm_target"], quartic=k,
-                                                sigma2_max=2.0 * float(s2_th[-1]), n_grid=1024)
+                                                sigma2_max=2.0 * float(s2_th[-1]), n_grid=cfg["n_grid"])
         # Thresholds come in the order of common_eigenbasis; sort them by data variance.
         _, a_basis, _ = landscape.common_eigenbasis(problem)
         th_threshold.append(np.asarray(th.collapse)[np.argsort(a_basis)][:3])
     data_var = np.linalg.eigvalsh(np.asarray(cov))
     return dict(
-        quick=np.array(quick), sigma2=np.asarray(cfg["sigma2"]), sim_eigenvalues=sim_eig[..., :3],
+        quick=np.array(quick or smoke), sigma2=np.asarray(cfg["sigma2"]), sim_eigenvalues=sim_eig[..., :3],
         sim_direction_values=sim_dir, sim_collapsed=sim_collapsed, sim_final_loss=np.asarray(run.final_loss),
         theory_sigma2=s2_th, theory_quartic=np.asarray(QUARTICS), theory_eigenvalues=np.stack(th_eig),
         theory_direction_values=np.stack(th_dir), theory_collapsed=np.stack(th_collapsed),

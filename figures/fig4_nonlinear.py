@@ -27,6 +27,7 @@ Usage::
 
     python figures/fig4_nonlinear.py            # full run (a few minutes on 2 CPU cores)
     python figures/fig4_nonlinear.py --quick    # ~1 minute, fewer steps and sweep points
+    python figures/fig4_nonlinear.py --smoke    # 20 steps, 2 sweep points, 5-point slices (the test suite's run)
     python figures/fig4_nonlinear.py --plot-only out/figures/fig4_nonlinear.npz
 """
 from __future__ import annotations
@@ -51,25 +52,31 @@ NAME = "fig4_nonlinear"
 ACTIVATIONS = ("tanh", "relu")
 
 
-def config(quick: bool) -> dict:
+def config(quick: bool, smoke: bool = False) -> dict:
     cfg = dict(ex.FIG4)
-    cfg["steps"] = cfg["quick_steps"] if quick else cfg["steps"]
-    cfg["sweep"] = np.geomspace(0.15, 6.0, 7 if quick else 15)
+    cfg["steps"] = 20 if smoke else cfg["quick_steps"] if quick else cfg["steps"]
+    cfg["sweep"] = np.geomspace(0.15, 6.0, 2 if smoke else 7 if quick else 15)
+    # a smoke run: tanh only (ReLU takes the same path), 5-point slices (analyse's defaults: 41 scales,
+    # 31 × 31 rows) and no refit of the last layer (not drawn)
+    cfg["activations"] = ACTIVATIONS[:1] if smoke else ACTIVATIONS
+    cfg["analyse"] = dict(scales=np.linspace(-2.0, 2.0, 5), grid=np.linspace(-1.5, 1.5, 5)) if smoke else {}
+    cfg["refit"] = not smoke
     return cfg
 
 
-def compute(quick: bool = False) -> dict:
+def compute(quick: bool = False, smoke: bool = False) -> dict:
     """Train and probe; returns plain NumPy arrays (saved by :func:`main`)."""
-    cfg = config(quick)
+    cfg = config(quick, smoke)
     x = data.gaussian(jax.random.PRNGKey(cfg["data_seed"]), cfg["n"], cfg["variances"])
     a_hat = np.sort(np.linalg.eigvalsh(np.cov(np.asarray(x, np.float64).T, bias=True)))[::-1]
     strengths = np.asarray(cfg["sigma2"], float)
     sweep = np.asarray(cfg["sweep"], float)
-    out: dict = {"quick": np.array(quick), "sigma2": strengths, "sweep": sweep, "data_eigenvalues": a_hat,
+    out: dict = {"quick": np.array(quick or smoke), "sigma2": strengths, "sweep": sweep, "data_eigenvalues": a_hat,
                  "beta": np.array(cfg["beta"]), "config": np.array(repr({k: (v.tolist() if isinstance(v, np.ndarray)
                                                                             else v) for k, v in cfg.items()}))}
+    out["activations"] = np.array(cfg["activations"])
     key = jax.random.PRNGKey(9)
-    for act in ACTIVATIONS:
+    for act in cfg["activations"]:
         model = ex.fig4_model(act, cfg)
         all_s2 = np.concatenate([strengths, sweep])
         state, losses = ex.train_noise_sweep(model, x, all_s2, key=jax.random.PRNGKey(cfg["init_seed"]),
@@ -79,7 +86,7 @@ def compute(quick: bool = False) -> dict:
         for i, s2 in enumerate(all_s2):
             full = i < len(strengths)
             r = ex.analyse(model, ex.index_tree(state.params, i), ex.index_tree(state.model_state, i), x, s2,
-                           key=key, beta=cfg["beta"], slices=full, refit=full)
+                           key=key, beta=cfg["beta"], slices=full, refit=full and cfg["refit"], **cfg["analyse"])
             tag = f"{act}_s{i}" if full else f"{act}_w{i - len(strengths)}"
             for k, v in r.items():
                 if isinstance(v, str):
@@ -92,6 +99,11 @@ def compute(quick: bool = False) -> dict:
         out[f"{act}_sweep_measured_rank"] = np.array([int(out[f"{act}_w{j}_measured_rank"]) for j in range(n_sw)])
         out[f"{act}_sweep_predicted_rank"] = np.array([int(out[f"{act}_w{j}_predicted_rank"]) for j in range(n_sw)])
     return out
+
+
+def activations(data_: dict) -> tuple[str, ...]:
+    """The nonlinearities a dataset holds (files saved before this field: both)."""
+    return tuple(str(a) for a in data_["activations"]) if "activations" in data_ else ACTIVATIONS
 
 
 def boundaries(ranks: np.ndarray, sweep: np.ndarray) -> tuple[tuple[float, float], tuple[float, float]]:
@@ -113,7 +125,7 @@ def summary(data_: dict) -> str:
     beta = float(data_["beta"])
     th = beta / (1 - beta) * a[:2]
     lines.append(f"input-space linear theory (β = {beta:g}): rank 2 → 1 at σ² = {th[1]:.3f}, 1 → 0 at σ² = {th[0]:.3f}")
-    for act in ACTIVATIONS:
+    for act in activations(data_):
         cls = [(str(data_[f"{act}_s{i}_measured_class"]), str(data_[f"{act}_s{i}_predicted_class"]))
                for i in range(len(data_["sigma2"]))]
         lines.append(f"{act}: at σ² = {list(data_['sigma2'])}: measured/predicted = {cls}")
@@ -136,7 +148,7 @@ def render(d: dict):
 
     ax = axes[0, 0]
     for i, s in enumerate(s2):
-        for act, ls in zip(ACTIVATIONS, ("-", "--")):
+        for act, ls in zip(activations(d), ("-", "--")):
             ax.plot(d[f"{act}_s{i}_scales"], d[f"{act}_s{i}_slice_1d"], ls, color=colors[i], lw=1.6,
                     label=f"σ²={s:g}, {act}")
             ax.plot(d[f"{act}_s{i}_scales"], d[f"{act}_s{i}_slice_1d_theory"], ":", color="black", lw=0.8,
@@ -149,7 +161,7 @@ def render(d: dict):
     a = d["data_eigenvalues"]
     beta = float(d["beta"])
     th = beta / (1 - beta) * a[:2]
-    for col, act in zip((1, 2), ACTIVATIONS):
+    for col, act in zip((1, 2), activations(d)):
         ax = axes[0, col]
         sw = d["sweep"]
         meas = d[f"{act}_sweep_measured"]
@@ -169,7 +181,7 @@ def render(d: dict):
         ax.set_title(f"{act}: no → dimensional → complete collapse")
         ax.legend(fontsize=7)
 
-    for row, act in zip((1, 2), ACTIVATIONS):
+    for row, act in zip((1, 2), activations(d)):
         for i, s in enumerate(s2):
             ax = axes[row, i]
             g = d[f"{act}_s{i}_grid"]

@@ -16,7 +16,7 @@ All probe numbers are on independent test samples.
 
 Usage::
 
-    python figures/fig_beneficial_collapse.py [--quick] [--plot-only PATH]
+    python figures/fig_beneficial_collapse.py [--quick | --smoke] [--plot-only PATH]
 """
 from __future__ import annotations
 
@@ -42,13 +42,17 @@ A_N = [0.5] * 32
 MIN_GAIN = 0.02          # a gain counts when above this and above 2 standard errors
 
 
-def compute(quick: bool = False, seed: int = 0) -> dict:
+def compute(quick: bool = False, seed: int = 0, smoke: bool = False) -> dict:
+    """Probe curves and gains (``smoke``: 2 repeats, 3 σ², label counts 8 and 24 only, 100 test points)."""
     rng = np.random.default_rng(seed)
-    reps = 3 if quick else 12
-    n_test = 500 if quick else 2000
-    s2 = np.linspace(0.0, 1.6, 5 if quick else 17)
-    ns_curve = np.array([8, 24, 96])
-    ns_gain = np.array([4, 8, 16, 32, 64]) if quick else np.array([4, 8, 16, 32, 48, 64, 128, 256, 512])
+    reps = 2 if smoke else 3 if quick else 12
+    n_test = 100 if smoke else 500 if quick else 2000
+    s2 = np.linspace(0.0, 1.6, 3 if smoke else 5 if quick else 17)
+    ns_curve = np.array([8, 24]) if smoke else np.array([8, 24, 96])
+    if smoke:
+        ns_gain = ns_curve
+    else:
+        ns_gain = np.array([4, 8, 16, 32, 64]) if quick else np.array([4, 8, 16, 32, 48, 64, 128, 256, 512])
     out = dict(sigma2=s2, n_curve=ns_curve, collapse_nuisance=bc.collapse_sigma2(0.5),
                collapse_signal=bc.collapse_sigma2(1.0))
     for target in ("nuisance", "signal"):

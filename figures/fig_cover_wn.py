@@ -18,19 +18,29 @@ Usage::
 
     python figures/fig_cover_wn.py            # full run (about a minute)
     python figures/fig_cover_wn.py --quick    # seconds
+    python figures/fig_cover_wn.py --smoke    # tiny sizes (the test suite's run)
     python figures/fig_cover_wn.py --plot-only out/figures/fig_cover_wn.npz
 """
 from __future__ import annotations
 
+import sys
+from pathlib import Path
+
 import numpy as np
 
-from _figure_io import run_figure
+# _figure_io (save/load with provenance, the CLI runner) lives beside this script; importing it
+# also puts the repository root on sys.path.
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from _figure_io import run_figure  # noqa: E402
 
 NAME = "fig_cover_wn"
 
 
-def compute(quick: bool = False) -> dict:
-    """Cover map + LP points, the T3 sweep, the W_n map and Monte Carlo curves."""
+def compute(quick: bool = False, smoke: bool = False) -> dict:
+    """Cover map + LP points, the T3 sweep, the W_n map and Monte Carlo curves.
+
+    ``smoke``: C ≤ 4 LP points, a C = 4 sweep of 100 steps, 3 Monte Carlo trials (every array, tiny).
+    """
     import jax
 
     jax.config.update("jax_enable_x64", True)
@@ -40,13 +50,14 @@ def compute(quick: bool = False) -> dict:
     c_grid = np.arange(2, 17)
     d_grid = np.arange(1, 17)
     frac = ideal.cover_fraction(c_grid[:, None], d_grid[None, :])
-    lp_points = [(c, d) for c in range(3, 7 if quick else 10) for d in range(1, c)]
+    lp_points = [(c, d) for c in range(3, 5 if smoke else 7 if quick else 10) for d in range(1, c)]
     lp_frac = np.array([ideal.count_separable_dichotomies(rng.normal(size=(c, d))) / 2**c for c, d in lp_points])
 
-    c_t3, dim, r = 6, 12, 3
-    dims = list(range(c_t3 - 4, c_t3 + 3))
+    c_t3, dim, r = (4, 8, 2) if smoke else (6, 12, 3)
+    dims = list(range(c_t3 - 2, c_t3 + 1)) if smoke else list(range(c_t3 - 4, c_t3 + 3))
     data = ideal.issl_data(jax.random.PRNGKey(1), c_t3, dim, r)
-    runs = ideal.linear_issl_sweep(data, dims, key=jax.random.PRNGKey(2), steps=3000 if quick else 8000, n_save=8)
+    steps = 100 if smoke else 3000 if quick else 8000
+    runs = ideal.linear_issl_sweep(data, dims, key=jax.random.PRNGKey(2), steps=steps, n_save=8)
     t3_frac, t3_rank, t3_avf, t3_ideal = [], [], [], []
     for i, d in enumerate(dims):
         w = np.asarray(runs.encoder[i])
@@ -59,9 +70,9 @@ def compute(quick: bool = False) -> dict:
     n_grid = np.unique(np.geomspace(1, 3000, 60).astype(int))
     c_w = np.unique(np.geomspace(2, 1000, 50).astype(int))
     wn = np.asarray(ideal.worst_case_risk_uniform(c_w[:, None].astype(float), n_grid[None, :].astype(float)))
-    c_curves = np.array([3, 4, 6])
-    n_mc = np.array([1, 2, 4, 8]) if quick else np.array([1, 2, 3, 4, 6, 8, 12])
-    trials = 40 if quick else 200
+    c_curves = np.array([3, 4]) if smoke else np.array([3, 4, 6])
+    n_mc = np.array([1, 2]) if smoke else np.array([1, 2, 4, 8]) if quick else np.array([1, 2, 3, 4, 6, 8, 12])
+    trials = 3 if smoke else 40 if quick else 200
     mc_inv = np.array([[ideal.worst_case_risk_monte_carlo(np.eye(c), np.arange(c), n, n_trials=trials, seed=int(n))
                         for n in n_mc] for c in c_curves])
     mc_non = np.array([[ideal.worst_case_risk_monte_carlo(np.eye(2 * c), np.repeat(np.arange(c), 2), n,

@@ -21,19 +21,26 @@ Usage::
 
     python figures/fig_dissl_phase.py            # full run (a minute)
     python figures/fig_dissl_phase.py --quick    # seconds
+    python figures/fig_dissl_phase.py --smoke    # tiny descent grid (the test suite's size)
     python figures/fig_dissl_phase.py --plot-only out/figures/fig_dissl_phase.npz
 """
 from __future__ import annotations
 
+import sys
+from pathlib import Path
+
 import numpy as np
 
-from _figure_io import run_figure
+# _figure_io (save/load with provenance, the CLI runner) lives beside this script; importing it
+# also puts the repository root on sys.path.
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from _figure_io import run_figure  # noqa: E402
 
 NAME = "fig_dissl_phase"
 
 
-def compute(quick: bool = False) -> dict:
-    """Closed-form phase map, L(g) curves, and gradient descent on free logits."""
+def compute(quick: bool = False, smoke: bool = False) -> dict:
+    """Closed-form phase map, L(g) curves, and gradient descent on free logits (``smoke``: a 2×2 descent grid)."""
     import jax
 
     jax.config.update("jax_enable_x64", True)
@@ -47,14 +54,14 @@ def compute(quick: bool = False) -> dict:
     g, k, loss = (np.asarray(v) for v in ideal.dissl_optimal_spread(lams[:, None], betas[None, :], b, c))
     gs = 2.0 ** np.arange(0, 15)
     curves = {lam: np.asarray(ideal.dissl_spread_loss(gs, lam, 0.8, b, c)) for lam in (2.3, 1.5)}
-    d5_g = np.array([1, 8, 64, 128, 16384.0])
+    d5_g = np.array([1, 64.0]) if smoke else np.array([1, 8, 64, 128, 16384.0])      # explicit B×C tables
     d5 = np.array([float(ideal.dissl_batch_loss(t, t)) for t in
                    (ideal.spread_distribution(b, c, int(gg)) for gg in d5_g)])
 
     sb, sc = 4, 16
-    gd_lams = np.linspace(0.5, 4.0, 5 if quick else 10)
-    gd_betas = np.linspace(0.0, 1.6, 3 if quick else 6)
-    steps = 800 if quick else 3000
+    gd_lams = np.linspace(0.5, 4.0, 2 if smoke else 5 if quick else 10)
+    gd_betas = np.linspace(0.0, 1.6, 2 if smoke else 3 if quick else 6)
+    steps = 30 if smoke else 800 if quick else 3000
     lam_grid, beta_grid = np.meshgrid(gd_lams, gd_betas, indexing="ij")
     run = jax.jit(jax.vmap(lambda lm, bt: ideal.dissl_descend(jax.random.PRNGKey(0), sb, sc, lm, bt, steps=steps)))
     gd_loss, gd_g, gd_k = (np.asarray(v).reshape(lam_grid.shape)

@@ -20,18 +20,25 @@ Usage::
 
     python figures/fig_encoder_projector.py            # full run (about a minute)
     python figures/fig_encoder_projector.py --quick    # seconds
+    python figures/fig_encoder_projector.py --smoke    # two σ, 200 steps (the test suite's run)
     python figures/fig_encoder_projector.py --plot-only out/figures/fig_encoder_projector.npz
 """
 from __future__ import annotations
 
+import sys
+from pathlib import Path
+
 import numpy as np
 
-from _figure_io import run_figure
+# _figure_io (save/load with provenance, the CLI runner) lives beside this script; importing it
+# also puts the repository root on sys.path.
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from _figure_io import run_figure  # noqa: E402
 
 NAME = "fig_encoder_projector"
 
 
-def compute(quick: bool = False) -> dict:
+def compute(quick: bool = False, smoke: bool = False) -> dict:
     """Sweep σ (trained, with and without weight decay) and the closed form on a dense σ grid."""
     import jax
 
@@ -42,8 +49,12 @@ def compute(quick: bool = False) -> dict:
     from landscape.solve import two_layer as tl
 
     s, a = tl.overlap_config()
-    sigmas = np.array([0.25, 1.0, 2.0, 4.0]) if quick else np.array([0.25, 0.5, 1, 1.5, 2, 3, 4, 5, 6, 8.0])
-    steps = 4000 if quick else 40_000
+    if smoke:
+        sigmas, steps = np.array([0.5, 2.0]), 200
+    elif quick:
+        sigmas, steps = np.array([0.25, 1.0, 2.0, 4.0]), 4000
+    else:
+        sigmas, steps = np.array([0.25, 0.5, 1, 1.5, 2, 3, 4, 5, 6, 8.0]), 40_000
     out: dict = {"sigma": sigmas, "steps": np.array(steps), "init_scale": np.array(0.3)}
     for tag, wd in (("", 0.0), ("wd_", 1e-2)):
         res = tl.augmentation_sweep(s, a, sigmas, steps=steps, init_scale=0.3, weight_decay=wd)
@@ -52,7 +63,7 @@ def compute(quick: bool = False) -> dict:
         out[tag + "loss"] = np.asarray(res.loss)
         out["weight_decay" if tag else "no_weight_decay"] = np.array(wd)
     out["optimal_loss"] = np.asarray(res.optimal_loss)
-    dense = np.linspace(0.05, sigmas.max(), 40 if quick else 120)
+    dense = np.linspace(0.05, sigmas.max(), 5 if smoke else 40 if quick else 120)
     sj, aj = jnp.asarray(s), jnp.asarray(a)
 
     def closed(sg):

@@ -13,7 +13,7 @@ at σ² = 0.5; InfoNCE with hard normalization (κ → ∞, c = 1) over (p, σ²
 
 Usage::
 
-    python figures/fig_imbalance_phase.py [--quick] [--plot-only out/figures/fig_imbalance_phase.npz]
+    python figures/fig_imbalance_phase.py [--quick | --smoke] [--plot-only out/figures/fig_imbalance_phase.npz]
 """
 from __future__ import annotations
 
@@ -49,8 +49,9 @@ def _grid(ps, ys, make, **solve_kw):
     return v, rank
 
 
-def compute(quick: bool = False) -> dict:
-    n = 14 if quick else 40
+def compute(quick: bool = False, smoke: bool = False) -> dict:
+    """The three (p, ·) grids, 40 × 40 points (``quick``: 14 × 14; ``smoke``: 3 × 3)."""
+    n = 3 if smoke else 14 if quick else 40
     ps = np.geomspace(1e-3, 0.5, n)
     s2 = np.linspace(0.0, 1.2, n)
     gam = np.linspace(0.0, 1.0, n)

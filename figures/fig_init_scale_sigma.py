@@ -18,18 +18,25 @@ Usage::
 
     python figures/fig_init_scale_sigma.py            # full run (a few minutes)
     python figures/fig_init_scale_sigma.py --quick    # seconds
+    python figures/fig_init_scale_sigma.py --smoke    # 2 × 2 grid, 200 steps (the test suite's run)
     python figures/fig_init_scale_sigma.py --plot-only out/figures/fig_init_scale_sigma.npz
 """
 from __future__ import annotations
 
+import sys
+from pathlib import Path
+
 import numpy as np
 
-from _figure_io import run_figure
+# _figure_io (save/load with provenance, the CLI runner) lives beside this script; importing it
+# also puts the repository root on sys.path.
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from _figure_io import run_figure  # noqa: E402
 
 NAME = "fig_init_scale_sigma"
 
 
-def compute(quick: bool = False) -> dict:
+def compute(quick: bool = False, smoke: bool = False) -> dict:
     """The gap grid with and without weight decay."""
     import jax
 
@@ -37,7 +44,9 @@ def compute(quick: bool = False) -> dict:
     from landscape.solve import two_layer as tl
 
     s, a = tl.overlap_config()
-    if quick:
+    if smoke:
+        scales, sigmas, steps = np.array([0.1, 1.0]), np.array([0.5, 2.0]), 200
+    elif quick:
         scales, sigmas, steps = np.geomspace(0.03, 1.0, 3), np.array([0.5, 2.0, 4.0]), 4000
     else:
         scales, sigmas, steps = np.geomspace(0.01, 3.0, 9), np.array([0.25, 0.5, 1, 1.5, 2, 3, 4, 6.0]), 40_000

@@ -21,7 +21,7 @@ population problem.
 
 Usage::
 
-    python figures/fig_probe_vs_imbalance.py [--quick] [--plot-only PATH]
+    python figures/fig_probe_vs_imbalance.py [--quick | --smoke] [--plot-only PATH]
 """
 from __future__ import annotations
 
@@ -56,17 +56,17 @@ def problem(p: float, s2: float) -> im.ClassProblem:
     return im.class_problem(means, props, within_cov=[0.5] * K + [1.0] * NBG, aug_var=s2)
 
 
-def _maps(rng, cp, loss_kw, n_rep):
+def _maps(rng, cp, loss_kw, n_rep, sup_steps=1000):
     xs, ys = im.sample_classes(rng, cp, n_rep)
     emp = im.empirical_class_problem(xs, cp.problem.aug_cov)
     land = ls.effective_landscape(emp, **loss_kw)
     w_ssl = im.representation_map(np.asarray(ls.global_minimum(land, D).gram))
-    w_sup, _ = sv.train_linear_classifier(xs, ys, K, weight_decay=1e-2, steps=1000)
+    w_sup, _ = sv.train_linear_classifier(xs, ys, K, weight_decay=1e-2, steps=sup_steps)
     return {"ssl": w_ssl, "supervised": np.asarray(w_sup).T, "raw": np.eye(D)}
 
 
-def _point(rng, cp, loss_kw, *, n_rep, n_probe, n_test, repeats):
-    maps = _maps(rng, cp, loss_kw, n_rep)
+def _point(rng, cp, loss_kw, *, n_rep, n_probe, n_test, repeats, sup_steps=1000):
+    maps = _maps(rng, cp, loss_kw, n_rep, sup_steps)
     acc = {k: [] for k in maps}
     for _ in range(repeats):
         out = im.probe_study(rng, cp, maps, n_train=n_probe, n_test=n_test)
@@ -75,11 +75,18 @@ def _point(rng, cp, loss_kw, *, n_rep, n_probe, n_test, repeats):
     return {k: np.nanmean(np.array(v), axis=0) for k, v in acc.items()}
 
 
-def compute(quick: bool = False, seed: int = 0) -> dict:
+def compute(quick: bool = False, seed: int = 0, smoke: bool = False) -> dict:
+    """Probe accuracies against p and σ² (``smoke``: 2 × 2 points, 600 samples, one repeat, 8 bisections)."""
     rng = np.random.default_rng(seed)
-    ps = np.array([0.005, 0.01, 0.02, 0.04, 0.08, 0.16, 0.25]) if not quick else np.array([0.005, 0.03, 0.2])
-    s2s = np.linspace(0.0, 1.6, 9 if not quick else 4)
-    kw = dict(n_rep=3000, n_probe=100, n_test=4000 if not quick else 1000, repeats=8 if not quick else 2)
+    if smoke:
+        ps, s2s = np.array([0.03, 0.2]), np.linspace(0.0, 1.6, 2)
+        kw = dict(n_rep=600, n_probe=100, n_test=200, repeats=1, sup_steps=50)
+    elif quick:
+        ps, s2s = np.array([0.005, 0.03, 0.2]), np.linspace(0.0, 1.6, 4)
+        kw = dict(n_rep=3000, n_probe=100, n_test=1000, repeats=2)
+    else:
+        ps, s2s = np.array([0.005, 0.01, 0.02, 0.04, 0.08, 0.16, 0.25]), np.linspace(0.0, 1.6, 9)
+        kw = dict(n_rep=3000, n_probe=100, n_test=4000, repeats=8)
     names = ("ssl", "supervised", "raw")
     acc_p = {n: np.zeros((ps.size, K)) for n in names}
     for i, p in enumerate(ps):
@@ -95,7 +102,7 @@ def compute(quick: bool = False, seed: int = 0) -> dict:
             acc_s[n][i] = r[n]
         v_s[i] = im.solve_classes(cp, "beta-infonce", beta=0.5).representation_variance[0]
     pc = im.critical_proportion_numeric(lambda p: problem(p, S2_A), "infonce", weight_decay=GAMMA, p_high=0.45,
-                                        iterations=30)
+                                        iterations=8 if smoke else 30)
     v_p = np.array([im.solve_classes(problem(p, S2_A), "infonce", weight_decay=GAMMA).representation_variance[0]
                     for p in ps])
     out = dict(p=ps, sigma2=s2s, p_c=pc, v_p=v_p, v_s=v_s)
