@@ -7,7 +7,7 @@
 * the two caveats of spec §2.3: the quartic coefficient (¾ vs 1, T6) and the
   C-term of weighted InfoNCE (recipe N = 50, α = 0.1, σ² = 25);
 * training the real InfoNCE on sampled data vs the exact Gaussian minimum;
-* the Fig. 2 script (quick smoke test; the full run is ``slow``).
+* the Fig. 2 script's full run (``slow``; its smoke run is in test_figures_smoke.py).
 """
 import functools
 import importlib.util
@@ -337,19 +337,6 @@ def _load_fig2():
     mod = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(mod)
     return mod
-
-
-def test_fig2_quick_smoke(tmp_path):
-    mod = _load_fig2()
-    assert mod.main(["--quick", "--out", str(tmp_path)]) == 0
-    npz = tmp_path / "fig2_linear_model_quick.npz"
-    assert npz.exists() and (tmp_path / "fig2_linear_model_quick.png").exists()
-    with np.load(npz, allow_pickle=False) as f:
-        data = {k: f[k] for k in f.files}
-    assert str(data["git_commit"]) and str(data["landscape_version"]) == ls.__version__
-    for k in ("left_sim", "mid_sim", "right_sim", "left_exact", "mid_paper", "right_exact"):
-        assert np.all(np.isfinite(data[k])), k
-    assert mod.main(["--plot-only", str(npz), "--out", str(tmp_path / "again")]) == 0
 
 
 @pytest.mark.slow

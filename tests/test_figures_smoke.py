@@ -96,8 +96,14 @@ def test_fig3_normalization_smoke(tmp_path):
 
 
 def test_fig4_nonlinear_smoke(tmp_path):
+    """tanh, 600 steps (as ``--quick``): the three strengths already give no / dimensional / complete collapse,
+    measured on the trained network and predicted from its frozen features."""
     d = _smoke("fig4_nonlinear", tmp_path)
     assert [str(a) for a in d["activations"]] == ["tanh"]
+    pattern = ["none", "dimensional", "complete"]
+    assert [str(d[f"tanh_s{i}_measured_class"]) for i in range(3)] == pattern
+    assert [str(d[f"tanh_s{i}_predicted_class"]) for i in range(3)] == pattern
+    _finite(d, "tanh_losses")
     assert d["tanh_sweep_measured"].shape == (2, 2) and d["tanh_sweep_predicted"].shape == (2, 2)
     for i in range(3):
         assert d[f"tanh_s{i}_slice_rows"].shape == (5, 5) and d[f"tanh_s{i}_slice_1d"].shape == (5,)
