@@ -275,10 +275,19 @@ def test_d7_simplex_codes_are_ideal_and_etf():
     assert float(pos) == pytest.approx(0.0, abs=1e-6) and float(neg) == pytest.approx(-1 / (6 - 1), abs=1e-6)
 
 
-@pytest.mark.parametrize("s,jitter,crop,gray", [(1.0, (0.4, 0.4, 0.4, 0.1), 0.2, 0.1),
-                                                (2.0, (0.8, 0.8, 0.8, 0.2), 0.1, 0.2),
-                                                (0.25, (0.1, 0.1, 0.1, 0.025), 0.8, 0.025)])
-def test_d8_augmentation_knob(s, jitter, crop, gray):
+# The authors' released code scales its TinyImageNet/STL10 SimCLR augmentations with one strength s
+# (spec D8, tagged [code]): colour jitter 0.4·s (hue 0.1·s), crop minimum scale 0.2/s, grayscale 0.1·s.
+D8_BASE = dict(jitter=0.4, hue=0.1, crop=0.2, gray=0.1)
+
+
+def _d8_expected(s):
+    b = D8_BASE
+    return (b["jitter"] * s,) * 3 + (b["hue"] * s,), min(1.0, b["crop"] / s), min(1.0, b["gray"] * s)
+
+
+@pytest.mark.parametrize("s", [1.0, 2.0, 0.25])
+def test_d8_augmentation_knob(s):
+    jitter, crop, gray = _d8_expected(s)
     k = ideal.augmentation_knob(s)
     assert k["jitter"] == pytest.approx(jitter) and k["crop_min_scale"] == pytest.approx(crop)
     assert k["grayscale_p"] == pytest.approx(gray) and k["flip_p"] == 0.5

@@ -34,9 +34,9 @@ def test_jittable_with_traced_strength(images):
 
 
 def test_d8_mapping():
-    # spec check D8 (TinyImageNet/STL10 column)
-    for s, jitter, crop, gray in [(1.0, (0.4, 0.4, 0.4, 0.1), 0.2, 0.1), (2.0, (0.8, 0.8, 0.8, 0.2), 0.1, 0.2),
-                                  (0.25, (0.1, 0.1, 0.1, 0.025), 0.8, 0.025)]:
+    # the authors' code mapping (spec D8, [code]; TinyImageNet/STL10): jitter 0.4·s, hue 0.1·s, crop 0.2/s, gray 0.1·s
+    for s in (1.0, 2.0, 0.25):
+        jitter, crop, gray = (0.4 * s,) * 3 + (0.1 * s,), min(1.0, 0.2 / s), min(1.0, 0.1 * s)
         p = augment.simclr_params(s, "tinyimagenet")
         got = tuple(float(p[k]) for k in ("brightness", "contrast", "saturation", "hue"))
         np.testing.assert_allclose(got, jitter, rtol=1e-6)
