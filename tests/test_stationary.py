@@ -203,14 +203,16 @@ def _random_problem(data, d0, commuting):
     return ls.Problem.from_arrays(a0, np.diag(c))
 
 
-@settings(max_examples=15, deadline=None, suppress_health_check=[HealthCheck.too_slow])
-@given(data=st.data(), d0=st.integers(1, 5), commuting=st.booleans(),
+# d0 ∈ {1, 3, 5} and d1 ∈ {1, d0, d0 + 1} (a single direction, a rank cap, full rank, more outputs than
+# inputs): few shapes, so most examples reuse compiled operations
+@settings(max_examples=8, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(data=st.data(), d0=st.sampled_from([1, 3, 5]), commuting=st.booleans(),
        loss=st.sampled_from(["infonce", "beta-infonce", "spectral", "barlow-twins", "vicreg"]),
        form=st.sampled_from(["paper", "derived"]))
 def test_property_closed_form(data, d0, commuting, loss, form):
     tol = 1e-8 if jax.config.jax_enable_x64 else 2e-3
     p = _random_problem(data, d0, commuting)
-    d1 = data.draw(st.integers(1, d0 + 1))
+    d1 = data.draw(st.sampled_from(sorted({1, d0, d0 + 1})))
     gamma = data.draw(st.sampled_from([0.0, 0.3]))
     land = ls.effective_landscape(p, loss, form=form, weight_decay=gamma)
     sol = ls.global_minimum(land, d1)
