@@ -55,8 +55,9 @@ def compute(quick: bool = False, smoke: bool = False) -> dict:
     gs = 2.0 ** np.arange(0, 15)
     curves = {lam: np.asarray(ideal.dissl_spread_loss(gs, lam, 0.8, b, c)) for lam in (2.3, 1.5)}
     d5_g = np.array([1, 64.0]) if smoke else np.array([1, 8, 64, 128, 16384.0])      # explicit B×C tables
-    d5 = np.array([float(ideal.dissl_batch_loss(t, t)) for t in
-                   (ideal.spread_distribution(b, c, int(gg)) for gg in d5_g)])
+    table_loss = jax.jit(lambda gg: ideal.dissl_batch_loss(*2 * [ideal.spread_distribution(b, c, gg)]),
+                         static_argnums=0)          # the B×C tables are built inside: no 4M-entry eager arrays
+    d5 = np.array([float(table_loss(int(gg))) for gg in d5_g])
 
     sb, sc = 4, 16
     gd_lams = np.linspace(0.5, 4.0, 2 if smoke else 5 if quick else 10)
