@@ -105,7 +105,7 @@ _TWO_DEVICES = textwrap.dedent("""
     import jax, jax.numpy as jnp, numpy as np
     from landscape.nn import augment, models, train
     assert jax.device_count() == 2, jax.devices()
-    model = models.ConvNet(in_channels=1, channels=(4, 8), strides=(1, 2), proj_hidden=(8,), out_dim=4)
+    model = models.ConvNet(in_channels=1, channels=(4,), strides=(2,), proj_hidden=(8,), out_dim=4)
     x = jax.random.normal(jax.random.PRNGKey(0), (32, 8, 8, 1))
     opt = train.make_optimizer("sgd", 0.1, weight_decay=1e-3)
     aug = augment.make_augment("noise", sigma2=0.1)
