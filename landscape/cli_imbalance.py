@@ -36,7 +36,7 @@ from typing import Any, Optional
 
 import numpy as np
 
-from landscape import imbalance as im
+from landscape.studies import class_imbalance as im
 
 __all__ = ["load_spec", "build_from_spec", "class_report", "register_solve_classes", "format_report"]
 
