@@ -62,7 +62,7 @@ def _load_labels(path: str, opt: str) -> np.ndarray:
 
 # ----------------------------------------------------------------------------- ideal
 def _run_ideal(args) -> int:
-    from landscape import ideal
+    from landscape.studies import idealized as ideal
 
     c = _cli()
     tol = c._float(args.tol, "--tol", low=0.0)
@@ -216,7 +216,7 @@ def _int_list(text, opt, low) -> list[int]:
 
 
 def _run_cover(args) -> int:
-    from landscape import ideal
+    from landscape.studies import idealized as ideal
 
     c = _cli()
     points = _int_list(args.points, "--points", 1)
@@ -245,7 +245,7 @@ def _run_cover(args) -> int:
 
 
 def _run_worst_risk(args) -> int:
-    from landscape import ideal
+    from landscape.studies import idealized as ideal
 
     c = _cli()
     classes = _int_list(args.classes, "--classes", 1)
@@ -265,7 +265,7 @@ def _run_worst_risk(args) -> int:
 
 
 def _run_dissl(args) -> int:
-    from landscape import ideal
+    from landscape.studies import idealized as ideal
 
     c = _cli()
     lams = c._float_list(args.lambdas, "--lambdas")

@@ -14,7 +14,8 @@ import jax.numpy as jnp
 import numpy as np
 import pytest
 
-from landscape import ideal, metrics
+from landscape import metrics
+from landscape.studies import idealized as ideal
 from landscape.cli import main
 
 
