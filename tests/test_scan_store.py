@@ -97,10 +97,10 @@ def test_uncommitted_chunk_is_recomputed_and_stale_data_ignored(tmp_path):
     full, _ = run(path)
     root = store.open_store(path, mode="r+")
     record = store.read_record(root)
-    # Chunk 2 half-written by a killed process: garbage values, status ok, no done flag.
+    # Chunk 2 half-written by a killed process: garbage values, status ok, no checksum row.
     root["y"][8:12] = np.full(4, 123.0)
     root["status"][8:12] = np.zeros(4, np.int8)
-    root["chunk_done"][2] = False
+    root["chunk_sha256"][2] = np.zeros(32, np.uint8)
     partial = open_scan(path)
     flat_status = partial["status"].values.ravel()
     assert (flat_status[8:12] == MISSING).all() and (flat_status[:8] == 0).all()
