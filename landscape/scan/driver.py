@@ -61,7 +61,6 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from landscape._validation import require_memory
 from landscape.scan import execute, store
 from landscape.scan.grid import Grid, as_grid
 from landscape.scan.provenance import code_version as _code_version
@@ -170,23 +169,6 @@ def _dataset(grid: Grid, record: Mapping, outputs: Mapping[str, np.ndarray], sta
     return xr.Dataset(data_vars, coords=coords, attrs=attrs)
 
 
-def result_bytes(n_points: int, outputs: Mapping[str, Mapping]) -> int:
-    """Bytes of a scan's result in memory: every output at every point plus the int8 status.
-
-    >>> result_bytes(10**9, {"y": {"shape": [3], "dtype": "float64"}})
-    25000000000
-    """
-    per_point = 1 + sum(int(np.prod(o["shape"], dtype=np.int64)) * np.dtype(o["dtype"]).itemsize
-                        for o in outputs.values())
-    return int(n_points) * per_point
-
-
-def _require_result_memory(n_points: int, outputs: Mapping[str, Mapping]) -> None:
-    per_point = result_bytes(1, outputs)
-    require_memory(result_bytes(n_points, outputs),
-                   f"a scan of {n_points} points ({per_point} bytes of outputs and status each)")
-
-
 def open_scan(path) -> "Any":
     """The labelled dataset of a stored scan.
 
@@ -199,7 +181,6 @@ def open_scan(path) -> "Any":
     path = store.store_path(path)
     root = store.open_store(path)
     record = store.read_record(root)
-    _require_result_memory(record["n_points"], record["outputs"])
     found = store.read_verified(root, record)
     ds = _dataset(Grid.from_json(record["grid"]), record, found.outputs, found.status)
     if found.damaged:
@@ -322,13 +303,17 @@ def scan(
 
     example = _example(grid)
     specs = output_specs(fn, example, output_dims)
-    _require_result_memory(grid.size, {k: v.to_json() for k, v in specs.items()})
+    store.require_result_memory(grid.size, {k: v.to_json() for k, v in specs.items()})
     if evaluation is None:
         evaluation = {"function": f"{getattr(fn, '__module__', '?')}.{getattr(fn, '__qualname__', repr(fn))}"}
     code = dict(_code_version()) if code_version is None else {**_code_version(), **dict(code_version)}
     if chunk_size is not None and (isinstance(chunk_size, bool) or not isinstance(chunk_size, (int, np.integer))
                                    or chunk_size < 1):
         raise ValueError(f"chunk_size must be a positive integer, got {chunk_size!r}")
+
+    def new_record(stored_chunk=None) -> dict:
+        chunk = _chunk(chunk_size, stored_chunk, memory_budget, fn, example, n_dev, grid.size)
+        return store.make_record(grid, chunk, specs, evaluation, code, labels)
 
     lock = None
     try:
@@ -338,8 +323,7 @@ def scan(
             failure = None
             try:
                 lock = store.StoreLock(path)
-                root, record, action = _prepare_store(path, grid, chunk_size, memory_budget, fn, example, n_dev,
-                                                      specs, evaluation, code, labels, resume, overwrite, force)
+                root, record, action = _prepare_store(path, new_record, resume, overwrite, force)
             except Exception as e:
                 failure = e
             _all_agree(failure is None, p_count)
@@ -352,9 +336,7 @@ def scan(
             record = store.read_record(root)
             action = "resume" if resume else "new"
         else:
-            root, action = None, "new"
-            record = store.make_record(grid, _chunk(chunk_size, None, memory_budget, fn, example, n_dev, grid.size),
-                                       specs, evaluation, code, labels)
+            root, record, action = None, new_record(), "new"
         return _run(fn, grid, example, path, root, record, action, specs, devs, p_index, p_count, progress,
                     batching)
     finally:
@@ -381,17 +363,18 @@ def _chunk(chunk_size, stored_chunk, memory_budget, fn, example, n_dev: int, n_p
     return execute.chunk_size_for_budget(per_point, int(memory_budget), n_dev, n_points)
 
 
-def _prepare_store(path, grid, chunk_size, memory_budget, fn, example, n_dev, specs, evaluation, code, labels,
-                   resume: bool, overwrite: bool, force: bool):
-    """Create, resume or replace the store at ``path`` (the caller holds its lock): (root, record, action)."""
+def _prepare_store(path: Path, new_record: Callable[..., dict], resume: bool, overwrite: bool, force: bool):
+    """Create, resume or replace the store at ``path`` (the caller holds its lock): (root, record, action).
+
+    ``new_record(stored_chunk)`` is the record of this scan, given the chunk
+    length stored at ``path`` (``None``: choose one).
+    """
     exists = os.path.lexists(path)
     if exists and not path.is_dir():
         what = "a symbolic link to nothing" if path.is_symlink() and not path.exists() else "a file"
         raise store.StoreError(f"{path} is {what}, not a scan store; choose another path")
     stored = store.stored_record(path) if exists and resume else None
-    chunk = _chunk(chunk_size, None if stored is None else stored.get("chunk_size"), memory_budget, fn, example,
-                   n_dev, grid.size)
-    record = store.make_record(grid, chunk, specs, evaluation, code, labels)
+    record = new_record(None if stored is None else stored.get("chunk_size"))
     if not exists:
         return store.create_store(path, record), record, "new"
     if resume:

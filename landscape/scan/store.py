@@ -87,6 +87,7 @@ from typing import Any, Mapping
 
 import numpy as np
 
+from landscape._validation import require_memory
 from landscape.scan.grid import Grid
 from landscape.scan.status import MISSING
 
@@ -113,6 +114,8 @@ __all__ = [
     "chunk_digest",
     "write_chunk",
     "read_verified",
+    "result_bytes",
+    "require_result_memory",
     "done_chunks",
     "verify_store",
 ]
@@ -332,7 +335,10 @@ class StoreLock:
 
     def __init__(self, path):
         self.path = Path(path)
-        self.file = self.path.with_name(f".{self.path.name}.lock")
+        absolute = Path(os.path.abspath(self.path))  # "s.zarr", "./s.zarr" and "/abs/s.zarr" share one lock
+        if not absolute.name:
+            raise StoreError(f"{path} is the root folder; a store needs a folder of its own")
+        self.file = Path(os.path.realpath(absolute.parent)) / f".{absolute.name}.lock"
         self._fd = None
         try:
             self.file.parent.mkdir(parents=True, exist_ok=True)
@@ -607,8 +613,9 @@ def _read_array(root, name: str, shape: tuple, rows: int) -> tuple[np.ndarray, d
     try:
         arr = root[name]
     except Exception as e:  # a deleted or corrupt zarr.json of the array
-        raise StoreError(f"the store's array {name!r} is missing or unreadable ({type(e).__name__}): the store "
-                         "is damaged beyond chunk repair; recompute it with overwrite=True (CLI: --overwrite)") from None
+        raise StoreError(f"the store's array {name!r} is missing or unreadable ({type(e).__name__}): the "
+                         "store is damaged beyond chunk repair; recompute it with overwrite=True "
+                         "(CLI: --overwrite)") from None
     if tuple(arr.shape) != tuple(shape):
         raise StoreError(f"the store's array {name!r} has shape {tuple(arr.shape)}, its record says {tuple(shape)}: "
                          "the store is damaged; recompute it with overwrite=True (CLI: --overwrite)")
@@ -626,9 +633,30 @@ def _read_array(root, name: str, shape: tuple, rows: int) -> tuple[np.ndarray, d
     return out, bad
 
 
+def result_bytes(n_points: int, outputs: Mapping[str, Mapping]) -> int:
+    """Bytes of a scan's result in memory: every output (record form) at every point, plus the int8 status.
+
+    >>> result_bytes(10**9, {"y": {"shape": [3], "dtype": "float64"}})
+    25000000000
+    """
+    per_point = 1 + sum(int(np.prod(o["shape"], dtype=np.int64)) * np.dtype(o["dtype"]).itemsize
+                        for o in outputs.values())
+    return int(n_points) * per_point
+
+
+def require_result_memory(n_points: int, outputs: Mapping[str, Mapping]) -> None:
+    """Refuse (``ValueError`` with the estimate) a scan whose result would not fit in memory."""
+    require_memory(result_bytes(n_points, outputs),
+                   f"a scan of {n_points} points ({result_bytes(1, outputs)} bytes of outputs and status each)")
+
+
 def read_verified(root, record: Mapping | None = None) -> StoreContents:
-    """Read every array and check every committed chunk against its digest (see the module docstring)."""
+    """Read every array and check every committed chunk against its digest (see the module docstring).
+
+    A store whose arrays would not fit in memory is refused first (``ValueError``).
+    """
     record = read_record(root) if record is None else record
+    require_result_memory(record["n_points"], record["outputs"])
     n, chunk, n_chunks = record["n_points"], record["chunk_size"], record["n_chunks"]
     digests, unreadable = _read_array(root, _DIGEST, (n_chunks, _DIGEST_BYTES), 1)
     outputs, problems = {}, []
