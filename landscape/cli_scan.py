@@ -56,7 +56,8 @@ def add_scan_parser(sub, add_problem_options) -> None:
                         "beta, invariance_weight, out_dim, kappa, norm_target, init_scale, seed, t1, lr")
     g.add_argument("--method", choices=("closed-form", "flow", "gd"), default="closed-form",
                    help="closed form (Theorem 1), gradient flow (ODE) or gradient descent (default closed-form)")
-    g.add_argument("--out", required=False, metavar="PATH", help="zarr store to write (required, except with --verify)")
+    g.add_argument("--out", required=False, metavar="PATH",
+                   help="zarr store to write (required, except with --verify)")
     g.add_argument("--resume", action="store_true", help="continue an interrupted scan at --out")
     g.add_argument("--force", action="store_true",
                    help="with --resume: accept a store made by other code, or discard one made for another grid")
@@ -293,10 +294,6 @@ def format_scan_summary(s: dict) -> str:
     return "\n".join(lines)
 
 
-def _store_error(message: str) -> str:
-    return " ".join(f"--out: {message}".split())
-
-
 def _runtime_error(message: str) -> int:
     """Report a failure while running (not bad input): one line on stderr, exit 1."""
     print(f"landscape scan: error: {' '.join(str(message).split())}", file=sys.stderr)
@@ -315,9 +312,7 @@ def verify_command(args) -> int:
     try:
         problems = verify_store(args.verify)
         info = scan_info(args.verify) if not problems else None
-    except FileNotFoundError as e:
-        raise cli.CLIError(f"--verify: {e}") from None
-    except StoreError as e:
+    except (FileNotFoundError, StoreError) as e:
         raise cli.CLIError(f"--verify: {e}") from None
     damaged = [p for p in problems if p.damaged]
     missing = [p for p in problems if not p.damaged]
@@ -397,7 +392,7 @@ def scan_command(args) -> int:
     except ScanMismatchError as e:
         raise cli.CLIError(" ".join(str(e).split())) from None
     except (StoreError, FileExistsError) as e:
-        raise cli.CLIError(_store_error(str(e))) from None
+        raise cli.CLIError(f"--out: {e}") from None
     except ValueError as e:
         raise cli.CLIError(str(e)) from None
     except ChunkWriteError as e:
@@ -408,9 +403,10 @@ def scan_command(args) -> int:
     summary = scan_summary(ds, last.get("p"), args.out, args.method)
     print(cli._dump(summary) if args.json else format_scan_summary(summary))
     if not summary["complete"]:
-        return _runtime_error(f"the store {args.out} is not complete after the run: chunks "
-                              f"{summary['damaged_chunks']} failed their checksum (see --verify); run again with "
-                              "--resume")
+        why = (f"chunks {summary['damaged_chunks']} failed their checksum" if summary["damaged_chunks"]
+               else f"{summary['status_counts']['missing']} points are missing")
+        return _runtime_error(f"the store {args.out} is not complete after the run: {why} (see --verify); run "
+                              "again with --resume")
     return cli.EXIT_OK
 
 
