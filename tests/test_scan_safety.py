@@ -8,6 +8,7 @@ from __future__ import annotations
 import errno
 import json
 import os
+import re
 import shutil
 from pathlib import Path
 
@@ -320,7 +321,9 @@ def test_cli_write_failures_are_one_line_exit_1(tmp_path, monkeypatch, capsys):
 def test_sizes_are_refused_before_allocation_and_the_chunk_is_clamped(monkeypatch, capsys, tmp_path):
     monkeypatch.setattr(validation, "available_memory_bytes", lambda: 2**30)
     huge = Grid([Axis("x", np.zeros(40_000)), Axis("z", np.zeros(25_000))])        # 10⁹ points
-    with pytest.raises(ValueError, match=r"a scan of 1000000000 points \(25 bytes .*\) asks for about 23.3 GiB"):
+    per_point = 1 + 3 * jnp.zeros(()).dtype.itemsize                               # y, v[2] and the int8 status
+    with pytest.raises(ValueError, match=rf"a scan of 1000000000 points \({per_point} bytes .*\) asks for about "
+                                         + re.escape(f"{1e9 * per_point / 2**30:.3g} GiB")):
         scan(fn, huge)
     with pytest.raises(ValueError, match=r"sweep 'x' \(1000000000 values\) asks for about 7.45 GiB"):
         parse_sweep("x=0:1:1000000000")
