@@ -362,7 +362,7 @@ def _require_size(d0: int, d1: int, source: str, *, out_dim_given: bool, flow: b
     _require_bytes(8.0 * count, field)
 
 
-# Library field names in the errors of the subcommands registered by cli_geometry and cli_nn.
+# Library field names in the errors of the training subcommands (two-layer, nn-train).
 _HANDLER_FIELDS = {
     "weight_decay": "--weight-decay",
     "out_dim": "--out-dim",
@@ -1027,8 +1027,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         prog = f"landscape {args.command}"
         with _precision():
             if getattr(args, "handler", None) is not None:   # subcommands registered by cli_geometry, cli_nn, …
-                with _library_errors(_HANDLER_FIELDS):
-                    return args.handler(args)
+                return args.handler(args)
             if args.command == "solve":
                 setup = _Setup(args)
                 with _library_errors(setup.mapping):

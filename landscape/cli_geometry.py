@@ -135,8 +135,14 @@ def _run_two_layer(args) -> int:
     opts = _train_options(args, s.shape[0])
     init_scale = c._float(args.init_scale, "--init-scale", low=0.0, low_inclusive=False)
     seed = c._seed(args.seed)
-    res = tl.augmentation_sweep(s, a, sigmas, key=jax.random.PRNGKey(seed), init_scale=init_scale,
-                                safeguard=args.safeguard, **opts)
+    _, u_aug, k_clean = tl.subspace_geometry(s, a)
+    if u_aug.shape[1] == 0 or k_clean == 0:
+        # The report compares each layer with the augmented and with the clean signal subspace.
+        raise _err("--signal-var/--aug-var: two-layer needs an augmented direction (--aug-var > 0) and a clean "
+                   "signal direction (--signal-var > 0 where --aug-var = 0)")
+    with c._library_errors(c._HANDLER_FIELDS):
+        res = tl.augmentation_sweep(s, a, sigmas, key=jax.random.PRNGKey(seed), init_scale=init_scale,
+                                    safeguard=args.safeguard, **opts)
     rep = res.report
     out = {
         "model": "two-layer linear, spectral contrastive loss; encoder h = W1 x, projector z = W2 h",
@@ -174,7 +180,8 @@ def _run_two_layer_phase(args) -> int:
     scales = _positive_list(args.init_scales, "--init-scales")
     opts = _train_options(args, s.shape[0])
     seed = c._seed(args.seed)
-    pd = tl.init_scale_phase_diagram(s, a, sigmas, scales, key=jax.random.PRNGKey(seed), **opts)
+    with c._library_errors(c._HANDLER_FIELDS):
+        pd = tl.init_scale_phase_diagram(s, a, sigmas, scales, key=jax.random.PRNGKey(seed), **opts)
     out = {
         "init_scales": c._nums(pd.init_scales), "sigmas": c._nums(pd.sigmas), "seed": seed, **opts,
         "gap": [c._nums(r) for r in np.asarray(pd.gap)],

@@ -260,8 +260,9 @@ def _run(args) -> int:
         raise cli.CLIError(f"--classes {args.classes}: {e}") from None
     if out_dim is not None:
         cli._require_size(cp.problem.dim, out_dim, "--classes", out_dim_given=True)
-    report = class_report(cp, loss=args.loss, weight_decay=weight_decay, beta=beta, quartic=quartic,
-                          out_dim=out_dim, **extra)
+    with cli._library_errors(cli._COMMON_FIELDS):
+        report = class_report(cp, loss=args.loss, weight_decay=weight_decay, beta=beta, quartic=quartic,
+                              out_dim=out_dim, **extra)
     print(cli._dump(report) if args.json else format_report(report))
     return 0
 

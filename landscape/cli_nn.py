@@ -102,20 +102,21 @@ def _run(args) -> int:
     opt = train.make_optimizer("adam", lr, weight_decay=wd)
     loss_fn = ex._theory_loss(args.loss, beta)[0]
     mesh = train.data_mesh() if jax.device_count() > 1 else None
-    try:
-        state, losses = train.fit(model, opt, loss_fn, augment.make_augment("noise", sigma2=sigma2), x,
-                                  key=jax.random.PRNGKey(seed), steps=steps, batch_size=batch,
-                                  steps_per_call=min(100, steps), checkpoint=args.checkpoint, mesh=mesh)
-    except ValueError as e:
-        if not str(e).startswith("path: "):      # load_checkpoint: a checkpoint of another model or size
-            raise
-        raise c.CLIError(f"--checkpoint {args.checkpoint}: {str(e).removeprefix('path: ')}") from None
-    except OSError as e:
-        raise c.CLIError(f"--checkpoint: cannot write {args.checkpoint} ({e.strerror or e})") from None
-    state = jax.device_get(state)
-    xe = x[: min(len(x), 1024)]
-    r = ex.analyse(model, state.params, state.model_state, xe, sigma2, key=jax.random.PRNGKey(seed + 2),
-                   loss=args.loss, beta=beta, weight_decay=wd / 2.0, slices=False, refit=False)
+    with c._library_errors(c._HANDLER_FIELDS):
+        try:
+            state, losses = train.fit(model, opt, loss_fn, augment.make_augment("noise", sigma2=sigma2), x,
+                                      key=jax.random.PRNGKey(seed), steps=steps, batch_size=batch,
+                                      steps_per_call=min(100, steps), checkpoint=args.checkpoint, mesh=mesh)
+        except ValueError as e:
+            if not str(e).startswith("path: "):      # load_checkpoint: a checkpoint of another model or size
+                raise
+            raise c.CLIError(f"--checkpoint {args.checkpoint}: {str(e).removeprefix('path: ')}") from None
+        except OSError as e:
+            raise c.CLIError(f"--checkpoint: cannot write {args.checkpoint} ({e.strerror or e})") from None
+        state = jax.device_get(state)
+        xe = x[: min(len(x), 1024)]
+        r = ex.analyse(model, state.params, state.model_state, xe, sigma2, key=jax.random.PRNGKey(seed + 2),
+                       loss=args.loss, beta=beta, weight_decay=wd / 2.0, slices=False, refit=False)
     report = {
         "model": args.model, "data": args.data, "loss": args.loss, "beta": beta if args.loss == "beta-infonce" else 1.0,
         "sigma2": sigma2, "steps": int(state.step), "final_loss": float(losses[-1]) if len(losses) else None,

@@ -40,7 +40,7 @@ PROBLEM = ["--a", "3,1", "--c", "1,1"]
 @pytest.mark.parametrize("argv", [
     ["flow", *PROBLEM, "--steps", "1", "--seed", BIG],
     ["run", "--grid", "8", "--seed", BIG],
-    ["two-layer", "--signal-var", "1", "--aug-var", "1", "--sigmas", "1", "--steps", "1", "--out-dim", "1",
+    ["two-layer", "--signal-var", "1,1", "--aug-var", "0,1", "--sigmas", "1", "--steps", "1", "--out-dim", "1",
      "--seed", BIG],
     ["cover", "--seed", BIG],
     ["nn-train", "--steps", "1", "--seed", BIG],
@@ -68,6 +68,13 @@ def test_weighted_infonce_without_negatives_or_positive_weight(capsys):
     # N = 1 leaves only α·e^{pos} in the denominator; α = 0 makes it vanish (NaN spectra, exit 0 before).
     usage_error(capsys, ["solve", "--loss", "weighted-infonce", "--n-samples", "1", "--alpha", "0", *PROBLEM],
                 "--n-samples", "--alpha")
+
+
+@pytest.mark.parametrize("signal, aug", [("1,1", "1,1"), ("1,1", "0,0")], ids=["no clean", "no augmented"])
+def test_two_layer_needs_clean_and_augmented_directions(capsys, signal, aug):
+    # The report's subspace angles need both (a NumPy reduction error before).
+    usage_error(capsys, ["two-layer", "--signal-var", signal, "--aug-var", aug, "--sigmas", "1", "--steps", "1"],
+                "--signal-var", "--aug-var", "clean")
 
 
 # ----------------------------------------------------------------------------- .npy files
@@ -193,7 +200,7 @@ LIST = ["1,nan", "1,inf", "1,-1", "1,x", "True", ","]      # comma-separated val
 COUNTS = ["0", "-1", "2.5", "x", "1,True", BIG]            # comma-separated integers >= 1
 
 SOLVE = ["solve", *PROBLEM]
-TWO = ["--signal-var", "1", "--aug-var", "1", "--sigmas", "1", "--steps", "1", "--out-dim", "1"]
+TWO = ["--signal-var", "1,1", "--aug-var", "0,1", "--sigmas", "1", "--steps", "1", "--out-dim", "1"]
 SWEEP = {
     "solve": [(SOLVE, "--weight-decay", NONNEG), (SOLVE, "--quartic", POSITIVE), (SOLVE, "--alpha", NONNEG),
               (SOLVE + ["--loss", "beta-infonce"], "--beta", ["0", "1.5", *NONNEG]),
