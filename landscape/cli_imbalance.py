@@ -33,7 +33,7 @@ import argparse
 import json
 import math
 from pathlib import Path
-from typing import Any, Optional
+from typing import Optional
 
 import numpy as np
 
@@ -248,7 +248,8 @@ def _run(args) -> int:
         if val is not None:
             raise cli.CLIError(f"--classes defines the problem; do not combine it with {opt}")
     if args.loss not in ("infonce", "beta-infonce", "spectral", "barlow-twins"):
-        raise cli.CLIError(f"--classes supports --loss infonce, beta-infonce, spectral or barlow-twins, got {args.loss}")
+        raise cli.CLIError("--classes supports --loss infonce, beta-infonce, spectral or barlow-twins, "
+                           f"got {args.loss}")
     sigma2 = None if args.sigma2 is None else cli._float(args.sigma2, "--sigma2", low=0.0)
     weight_decay = cli._float(args.weight_decay, "--weight-decay", low=0.0)
     beta = cli._float(args.beta, "--beta", low=0.0, high=1.0, low_inclusive=False)
