@@ -93,6 +93,11 @@ QUICK = dict(n_grid=4, dim=6, chunk=200, max_steps=200_000, n_sample=2, n_thresh
 RTOL, ATOL = 1e-6, 1e-12
 
 
+def _x(ratio: float) -> str:
+    """A speed ratio for printing: 51.9x, 0.42x."""
+    return f"{ratio:.1f}x" if ratio >= 1 else f"{ratio:.2f}x"
+
+
 def _bucket(m: int, lo: int, hi: int) -> int:
     b = lo
     while b < m:
@@ -378,18 +383,18 @@ def main(quick: bool = False, seed: int = 0, **overrides) -> dict:
                             vs_plain_gd_stratified_with_setup=gd_strat / (run_s + t_setup))
         r = ratios[name]
         print(f"RATIO flow [{name}], run {C.fmt_s(run_s)}:")
-        print(f"  (1) same algorithm, vs NumPy {kind} on the same points: {r['same_algorithm']:.1f}x "
+        print(f"  (1) same algorithm, vs NumPy {kind} on the same points: {_x(r['same_algorithm'])} "
               f"({C.fmt_s(same)} / {C.fmt_s(run_s)}); from NumPy's time per step x the steps every point "
-              f"needed here: {r['same_algorithm_per_step']:.1f}x")
+              f"needed here: {_x(r['same_algorithm_per_step'])}")
         print(f"  (2) typical points, vs NumPy plain GD extrapolated from the {bulk_idx.size:,} off-threshold "
-              f"points: {r['vs_plain_gd_bulk']:.1f}x (algorithm + implementation)")
+              f"points: {_x(r['vs_plain_gd_bulk'])} (algorithm + implementation)")
         if thr_idx.size and not sample_thr.size:
             print(f"  (3) stratified: not estimated (the {thr_idx.size} points on a threshold were not sampled)")
         elif thr_idx.size:
             print(f"  (3) stratified, vs NumPy plain GD with the {thr_idx.size} points on a threshold: "
-                  f"{r['vs_plain_gd_stratified']:.1f}x (algorithm + implementation; those points are "
-                  f"{100 * r['stratified_threshold_share']:.0f}% of this baseline; "
-                  f"{r['vs_plain_gd_stratified_with_setup']:.1f}x counting the setup)")
+                  f"{_x(r['vs_plain_gd_stratified'])} (algorithm + implementation; those points are "
+                  f"{100 * r['stratified_threshold_share']:.1f}% of this baseline; "
+                  f"{_x(r['vs_plain_gd_stratified_with_setup'])} counting the setup)")
         else:
             print("  (3) stratified: no grid point on a threshold, (2) is the whole grid")
     if "ode" in routes:
