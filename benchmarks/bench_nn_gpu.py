@@ -26,6 +26,11 @@ Usage::
     python benchmarks/bench_nn_gpu.py                      # GPU: B = 512, 32×32, 30 timed steps
     python benchmarks/bench_nn_gpu.py --batch 256 --steps 50
     python benchmarks/bench_nn_gpu.py --smoke              # tiny sizes (the default on CPU)
+    python benchmarks/bench_nn_gpu.py --smoke --width 2 --blocks 1,1,1,1 --no-xla-optimisation
+                                                           # the test suite's check that it runs
+
+``--width``/``--blocks`` shrink the JAX model only; the PyTorch column needs torchvision's
+ResNet-18 and is skipped for any other shape.
 
 Results are printed and written to ``out/bench_nn_gpu.json``.
 """
@@ -50,7 +55,9 @@ STANDARD = dict(width=64, blocks=(2, 2, 2, 2))      # ResNet-18 as torchvision b
 
 
 def jax_bench(batch: int, size: int, steps: int, warmup: int, width: int = 64,
-              blocks: tuple[int, ...] = (2, 2, 2, 2)) -> dict:
+              blocks: tuple[int, ...] = (2, 2, 2, 2), optimise: bool = True) -> dict:
+    """Time the JAX step.  ``optimise=False`` compiles it without XLA optimisation: a quicker check
+    that the step runs, whose timings do not represent the library."""
     from landscape.nn import models, train
 
     model = models.ResNet18(width=width, blocks=blocks, proj_hidden=(512,), out_dim=128)
@@ -76,7 +83,8 @@ def jax_bench(batch: int, size: int, steps: int, warmup: int, width: int = 64,
         return state._replace(step=state.step + 1, params=params, model_state=new_state, opt_state=opt_state), loss
 
     t0 = time.perf_counter()
-    compiled = jax.jit(step, donate_argnums=0).lower(state, x1, x2).compile()
+    options = None if optimise else {"xla_backend_optimization_level": 0}
+    compiled = jax.jit(step, donate_argnums=0).lower(state, x1, x2).compile(compiler_options=options)
     compile_s = time.perf_counter() - t0
     for _ in range(warmup):
         state, loss = compiled(state, x1, x2)
@@ -166,6 +174,8 @@ def main(argv=None) -> int:
                     help="tiny sizes: batch 8, 16×16 images, 2 steps (default without a GPU)")
     ap.add_argument("--width", type=int, default=STANDARD["width"],
                     help="JAX model only: base width (64 is ResNet-18; others skip the PyTorch column)")
+    ap.add_argument("--no-xla-optimisation", action="store_true",
+                    help="compile the step without XLA optimisation (checks that it runs; timings not representative)")
     ap.add_argument("--blocks", default=",".join(map(str, STANDARD["blocks"])),
                     help="JAX model only: basic blocks per stage (2,2,2,2 is ResNet-18; others skip PyTorch)")
     ap.add_argument("--out", default=str(ROOT / "out" / "bench_nn_gpu.json"))
@@ -174,9 +184,11 @@ def main(argv=None) -> int:
         args.batch, args.size, args.steps, args.warmup = 8, 16, 2, 1
     blocks = tuple(int(b) for b in args.blocks.split(","))
     cfg = {"batch": args.batch, "image_size": args.size, "timed_steps": args.steps, "warmup_steps": args.warmup,
-           "smoke": args.smoke, "backend": jax.default_backend(), "width": args.width, "blocks": list(blocks)}
+           "smoke": args.smoke, "backend": jax.default_backend(), "width": args.width, "blocks": list(blocks),
+           "xla_optimised": not args.no_xla_optimisation}
     print("config:", cfg, flush=True)
-    rows = [jax_bench(args.batch, args.size, args.steps, args.warmup, args.width, blocks)]
+    rows = [jax_bench(args.batch, args.size, args.steps, args.warmup, args.width, blocks,
+                      optimise=not args.no_xla_optimisation)]
     print(rows[0], flush=True)
     if dict(width=args.width, blocks=blocks) == STANDARD:
         rows.append(torch_bench(args.batch, args.size, args.steps, args.warmup))
