@@ -25,14 +25,15 @@ Routes (the library's own solvers, vmapped over the grid points):
 * ``ode``          ``landscape.gradient_flow`` (diffrax Tsit5, rtol 1e-8, atol 1e-12)
                    on a random subset of the grid (it is the slowest route).
 
-η_i = 1/λ_max(Hessian) of point i (power iteration at the closed-form minimum) (``_common.step_size``), the same for the
-baseline.  Every route advances all unsolved points by ``chunk`` steps (the
-ODE by the same time, chunk·η_i), checks them, retires the solved ones and
-continues with the rest (the batch is padded to a power of two so that only a
-few shapes are compiled), up to ``max_steps``; the batched momentum routes carry their
-state (velocity, or Nesterov's (y, θ)) from chunk to chunk, the other momentum routes restart it; batches are cut into slices of at most ``max_batch`` points.  Compile time is measured apart
-and not included in the run time.  XLA runs on its own CPU thread pool (both
-cores).
+η_i = 1/λ_i of point i, the same for the baseline (``_common.step_size``: λ_i bounds the
+Hessian's top eigenvalue, by power iteration at the closed-form minimum and at the origin; η_i
+is half the stability limit).  Every route advances all unsolved points by ``chunk`` steps (the
+ODE by the same time, chunk·η_i), checks them, retires the solved ones and continues with the
+rest (the batch is padded to a power of two so that only a few shapes are compiled), up to
+``max_steps``; the batched momentum routes carry their state (velocity, or Nesterov's (y, θ))
+from chunk to chunk, the other momentum routes restart it; batches are cut into slices of at
+most ``max_batch`` points.  Compile time is measured apart and not included in the run time.
+XLA runs on its own CPU thread pool (both cores).
 
 Baselines: NumPy loops of the same iterations (``_numpy_gd``), one point at a
 time, to the same tolerance (checked every 10 steps), on a sample of grid points
@@ -91,11 +92,6 @@ QUICK = dict(n_grid=4, dim=6, chunk=200, max_steps=200_000, n_sample=2, n_thresh
              routes=("gd", "gd-momentum", "scan", "scan-momentum", "batched", "batched-momentum", "batched-nesterov",
                      "batched-nesterov-diagonal", "ode"))
 RTOL, ATOL = 1e-6, 1e-12
-
-
-def _x(ratio: float) -> str:
-    """A speed ratio for printing: 51.9x, 0.42x."""
-    return f"{ratio:.1f}x" if ratio >= 1 else f"{ratio:.2f}x"
 
 
 def _bucket(m: int, lo: int, hi: int) -> int:
@@ -389,19 +385,19 @@ def main(quick: bool = False, seed: int = 0, **overrides) -> dict:
                             vs_plain_gd_stratified_with_setup=gd_strat / (run_s + t_setup))
         r = ratios[name]
         print(f"RATIO flow [{name}], run {C.fmt_s(run_s)}:")
-        print(f"  (1) same algorithm, vs NumPy {kind} on the same points: {_x(r['same_algorithm'])} "
+        print(f"  (1) same algorithm, vs NumPy {kind} on the same points: {C.fmt_ratio(r['same_algorithm'])} "
               f"({C.fmt_s(same)} / {C.fmt_s(run_s)}); from NumPy's time per step x the steps every point "
-              f"needed here: {_x(r['same_algorithm_per_step'])}"
+              f"needed here: {C.fmt_ratio(r['same_algorithm_per_step'])}"
               + (" (the unsampled threshold points are left out of the NumPy total)" if unsampled else ""))
         print(f"  (2) typical points, vs NumPy plain GD's mean on off-threshold points x all {n_points:,} points: "
-              f"{_x(r['vs_plain_gd_bulk'])} (algorithm + implementation)")
+              f"{C.fmt_ratio(r['vs_plain_gd_bulk'])} (algorithm + implementation)")
         if unsampled:
             print(f"  (3) stratified: not estimated (the {thr_idx.size} points on a threshold were not sampled)")
         elif thr_idx.size:
             print(f"  (3) stratified, vs NumPy plain GD with the {thr_idx.size} points on a threshold: "
-                  f"{_x(r['vs_plain_gd_stratified'])} (algorithm + implementation; those points are "
+                  f"{C.fmt_ratio(r['vs_plain_gd_stratified'])} (algorithm + implementation; those points are "
                   f"{100 * r['stratified_threshold_share']:.1f}% of this baseline; "
-                  f"{_x(r['vs_plain_gd_stratified_with_setup'])} counting the setup)")
+                  f"{C.fmt_ratio(r['vs_plain_gd_stratified_with_setup'])} counting the setup)")
         else:
             print("  (3) stratified: no grid point on a threshold, (2) is the whole grid")
     if "ode" in routes:

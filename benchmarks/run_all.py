@@ -13,7 +13,7 @@ import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
-import _common as C  # noqa: E402,F401  (sets sys.path, float64, BLAS threads)
+import _common as C  # noqa: E402  (sets sys.path, float64, BLAS threads)
 import bench_flow  # noqa: E402
 import bench_gd_flops  # noqa: E402
 import bench_phase_diagram  # noqa: E402
@@ -51,8 +51,9 @@ def summary_lines(out: dict) -> list[str]:
         elif name == "flow":
             for k, q in r["ratios"].items():
                 rr = r["routes"][k]
-                lines.append(f"flow[{k}]: same algorithm {q['same_algorithm']:.1f}x, typical points vs plain GD "
-                             f"{q['vs_plain_gd_bulk']:.1f}x, stratified vs plain GD {q['vs_plain_gd_stratified']:.1f}x; "
+                lines.append(f"flow[{k}]: same algorithm {C.fmt_ratio(q['same_algorithm'])}, typical points vs plain "
+                             f"GD {C.fmt_ratio(q['vs_plain_gd_bulk'])}, stratified vs plain GD "
+                             f"{C.fmt_ratio(q['vs_plain_gd_stratified'])}; "
                              f"solved {100 * rr['solved_fraction']:.2f}%, worst rel gap {rr['worst_rel_gap']:.1e}")
             if "ode" in r["routes"]:
                 rr = r["routes"]["ode"]
