@@ -110,6 +110,11 @@ def fmt_s(seconds: float) -> str:
     return f"{seconds * 1e6:.1f} µs"
 
 
+def fmt_ratio(ratio: float) -> str:
+    """A speed ratio for printing: 51.9x, 0.42x."""
+    return f"{ratio:.1f}x" if ratio >= 1 else f"{ratio:.2f}x"
+
+
 def grid_variances(dim: int, a_min: float = 0.05, a_max: float = 5.0) -> np.ndarray:
     """The benchmark's data variances: ``dim`` log-spaced values in [a_min, a_max]."""
     return np.logspace(np.log10(a_min), np.log10(a_max), dim)

@@ -93,6 +93,34 @@ def bench_torch(x, sigma2s, seeds, steps, lr, repeat, threads=None):
             "torch_threads": torch.get_num_threads()}
 
 
+def run(steps: int = 500, n: int = 128, d: int = 32, configs: int = 8, repeat: int = 2, lr: float = 6e-4,
+        torch_threads: int = 0) -> dict:
+    """Time both sides on one workload; without torch, the JAX side alone (``torch_result`` absent)."""
+    seeds = 2
+    n_sig = max(1, configs // seeds)
+    sigma2s = np.geomspace(0.25, 20.0, n_sig)
+    x = np.random.default_rng(0).normal(size=(n, d)).astype(np.float32)
+    res = {"setup": {"steps": steps, "n": n, "d": d, "configs": seeds * n_sig, "dtype": "float32"},
+           "load_1min_before": round(os.getloadavg()[0], 2), "cores": os.cpu_count(), "jax": jax.__version__}
+    res["jax_result"] = bench_jax(x, sigma2s, seeds, steps, lr, repeat)
+    print(f"JAX   : {res['jax_result']['run_s']:.2f} s run (+ ~{res['jax_result']['compile_s_est']:.2f} s compile)",
+          flush=True)
+    try:
+        import torch  # noqa: F401
+    except ImportError:
+        print("torch not installed: JAX timing only")
+    else:
+        res["torch_result"] = bench_torch(x, sigma2s, seeds, steps, lr, repeat, torch_threads)
+        print(f"torch : {res['torch_result']['run_s']:.2f} s run (torch {res['torch_result']['torch']}, "
+              f"{res['torch_result']['torch_threads']} threads)")
+        res["speedup_torch_over_jax"] = res["torch_result"]["run_s"] / res["jax_result"]["run_s"]
+        print(f"ratio torch/jax (run time): {res['speedup_torch_over_jax']:.2f}x")
+    res["load_1min_after"] = round(os.getloadavg()[0], 2)
+    print(f"load average (1 min): {res['load_1min_before']} before, {res['load_1min_after']} after, "
+          f"{res['cores']} cores")
+    return res
+
+
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--steps", type=int, default=500)
@@ -104,26 +132,7 @@ def main(argv=None) -> int:
     ap.add_argument("--torch-threads", type=int, default=0, help="torch intra-op threads (0: torch's default)")
     ap.add_argument("--json", help="also write the result here")
     args = ap.parse_args(argv)
-    seeds = 2
-    n_sig = max(1, args.configs // seeds)
-    sigma2s = np.geomspace(0.25, 20.0, n_sig)
-    x = np.random.default_rng(0).normal(size=(args.n, args.d)).astype(np.float32)
-    res = {"setup": {"steps": args.steps, "n": args.n, "d": args.d, "configs": seeds * n_sig, "dtype": "float32"},
-           "load_1min_before": round(os.getloadavg()[0], 2), "cores": os.cpu_count(), "jax": jax.__version__}
-    res["jax_result"] = bench_jax(x, sigma2s, seeds, args.steps, args.lr, args.repeat)
-    print(f"JAX   : {res['jax_result']['run_s']:.2f} s run (+ ~{res['jax_result']['compile_s_est']:.2f} s compile)",
-          flush=True)
-    try:
-        res["torch_result"] = bench_torch(x, sigma2s, seeds, args.steps, args.lr, args.repeat, args.torch_threads)
-        print(f"torch : {res['torch_result']['run_s']:.2f} s run (torch {res['torch_result']['torch']}, "
-              f"{res['torch_result']['torch_threads']} threads)")
-        res["speedup_torch_over_jax"] = res["torch_result"]["run_s"] / res["jax_result"]["run_s"]
-        print(f"ratio torch/jax (run time): {res['speedup_torch_over_jax']:.2f}x")
-    except ImportError:
-        print("torch not installed: JAX timing only")
-    res["load_1min_after"] = round(os.getloadavg()[0], 2)
-    print(f"load average (1 min): {res['load_1min_before']} before, {res['load_1min_after']} after, "
-          f"{res['cores']} cores")
+    res = run(args.steps, args.n, args.d, args.configs, args.repeat, args.lr, args.torch_threads)
     if args.json:
         with open(args.json, "w") as f:
             json.dump(res, f, indent=1)

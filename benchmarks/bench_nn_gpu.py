@@ -26,6 +26,11 @@ Usage::
     python benchmarks/bench_nn_gpu.py                      # GPU: B = 512, 32×32, 30 timed steps
     python benchmarks/bench_nn_gpu.py --batch 256 --steps 50
     python benchmarks/bench_nn_gpu.py --smoke              # tiny sizes (the default on CPU)
+    python benchmarks/bench_nn_gpu.py --smoke --width 2 --blocks 1,1,1,1 --no-xla-optimisation
+                                                           # the test suite's check that it runs
+
+``--width``/``--blocks`` shrink the JAX model only; the PyTorch column needs torchvision's
+ResNet-18 and is skipped for any other shape.
 
 Results are printed and written to ``out/bench_nn_gpu.json``.
 """
@@ -43,18 +48,29 @@ if str(ROOT) not in sys.path:
 
 import jax  # noqa: E402
 import jax.numpy as jnp  # noqa: E402
+import numpy as np  # noqa: E402
 
 
-def jax_bench(batch: int, size: int, steps: int, warmup: int) -> dict:
+STANDARD = dict(width=64, blocks=(2, 2, 2, 2))      # ResNet-18 as torchvision builds it
+
+
+def jax_bench(batch: int, size: int, steps: int, warmup: int, width: int = 64,
+              blocks: tuple[int, ...] = (2, 2, 2, 2), optimise: bool = True) -> dict:
+    """Time the JAX step.  ``optimise=False`` compiles it without XLA optimisation: a quicker check
+    that the step runs, whose timings do not represent the library."""
     from landscape.nn import models, train
 
-    model = models.ResNet18(width=64, proj_hidden=(512,), out_dim=128)
+    model = models.ResNet18(width=width, blocks=blocks, proj_hidden=(512,), out_dim=128)
     opt = train.make_optimizer("sgd", 0.1, momentum=0.9, weight_decay=1e-4)
     loss_fn = train.make_ssl_loss("nt-xent", temperature=0.5)
-    state = train.init_train_state(model, opt, jax.random.PRNGKey(0))
-    k1, k2 = jax.random.split(jax.random.PRNGKey(1))
-    x1 = jax.random.normal(k1, (batch, size, size, 3), jnp.float32)
-    x2 = jax.random.normal(k2, (batch, size, size, 3), jnp.float32)
+    # The initialisation as one program compiled without optimisation (it runs once and is not
+    # timed): op by op, or optimised, its hundreds of small random draws took several times longer.
+    key = jax.random.PRNGKey(0)
+    init = jax.jit(lambda k: train.init_train_state(model, opt, k)).lower(key).compile(
+        compiler_options={"xla_backend_optimization_level": 0})
+    state = init(key)
+    rng = np.random.default_rng(1)
+    x1, x2 = (jnp.asarray(rng.standard_normal((batch, size, size, 3)), jnp.float32) for _ in range(2))
 
     def step(state, x1, x2):
         def objective(params):
@@ -67,7 +83,8 @@ def jax_bench(batch: int, size: int, steps: int, warmup: int) -> dict:
         return state._replace(step=state.step + 1, params=params, model_state=new_state, opt_state=opt_state), loss
 
     t0 = time.perf_counter()
-    compiled = jax.jit(step, donate_argnums=0).lower(state, x1, x2).compile()
+    options = None if optimise else {"xla_backend_optimization_level": 0}
+    compiled = jax.jit(step, donate_argnums=0).lower(state, x1, x2).compile(compiler_options=options)
     compile_s = time.perf_counter() - t0
     for _ in range(warmup):
         state, loss = compiled(state, x1, x2)
@@ -79,6 +96,7 @@ def jax_bench(batch: int, size: int, steps: int, warmup: int) -> dict:
     per_step = (time.perf_counter() - t0) / steps
     stats = jax.devices()[0].memory_stats() or {}
     return {"framework": f"jax {jax.__version__}", "device": jax.devices()[0].device_kind,
+            "width": width, "blocks": list(blocks),
             "compile_s": round(compile_s, 2), "step_ms": round(1e3 * per_step, 3),
             "images_per_s": round(batch / per_step, 1), "final_loss": float(loss),
             "peak_device_memory_MiB": round(stats["peak_bytes_in_use"] / 2 ** 20, 1)
@@ -154,16 +172,28 @@ def main(argv=None) -> int:
     ap.add_argument("--warmup", type=int, default=5, help="untimed steps after compilation")
     ap.add_argument("--smoke", action="store_true", default=not on_gpu,
                     help="tiny sizes: batch 8, 16×16 images, 2 steps (default without a GPU)")
+    ap.add_argument("--width", type=int, default=STANDARD["width"],
+                    help="JAX model only: base width (64 is ResNet-18; others skip the PyTorch column)")
+    ap.add_argument("--no-xla-optimisation", action="store_true",
+                    help="compile the step without XLA optimisation (checks that it runs; timings not representative)")
+    ap.add_argument("--blocks", default=",".join(map(str, STANDARD["blocks"])),
+                    help="JAX model only: basic blocks per stage (2,2,2,2 is ResNet-18; others skip PyTorch)")
     ap.add_argument("--out", default=str(ROOT / "out" / "bench_nn_gpu.json"))
     args = ap.parse_args(argv)
     if args.smoke:
         args.batch, args.size, args.steps, args.warmup = 8, 16, 2, 1
+    blocks = tuple(int(b) for b in args.blocks.split(","))
     cfg = {"batch": args.batch, "image_size": args.size, "timed_steps": args.steps, "warmup_steps": args.warmup,
-           "smoke": args.smoke, "backend": jax.default_backend()}
+           "smoke": args.smoke, "backend": jax.default_backend(), "width": args.width, "blocks": list(blocks),
+           "xla_optimised": not args.no_xla_optimisation}
     print("config:", cfg, flush=True)
-    rows = [jax_bench(args.batch, args.size, args.steps, args.warmup)]
+    rows = [jax_bench(args.batch, args.size, args.steps, args.warmup, args.width, blocks,
+                      optimise=not args.no_xla_optimisation)]
     print(rows[0], flush=True)
-    rows.append(torch_bench(args.batch, args.size, args.steps, args.warmup))
+    if dict(width=args.width, blocks=blocks) == STANDARD:
+        rows.append(torch_bench(args.batch, args.size, args.steps, args.warmup))
+    else:
+        rows.append({"framework": "pytorch", "skipped": "torchvision's resnet18 has only width 64 and blocks 2,2,2,2"})
     print(rows[1], flush=True)
     if "images_per_s" in rows[1]:
         print(f"JAX / PyTorch throughput ratio: {rows[0]['images_per_s'] / rows[1]['images_per_s']:.2f}")

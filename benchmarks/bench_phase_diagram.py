@@ -13,11 +13,16 @@ whole grid at once (the last axis runs over directions, the grid is the batch),
 from the spectra b_i, s_i built in the timed function; it must agree too.
 
 Baseline: what is done without the closed form: plain NumPy gradient descent
-from a small random init (scale 1e-3) with a fixed stable learning rate (1/λ_max
-of the Hessian, see ``_common.step_size``; computing it is *not* charged to the
-baseline), run until ‖∇L‖_F ≤ 1e-9, on a random sample of grid points; its mean
-time per point is extrapolated to the whole grid.  The check: each sample's
-final GD loss must equal the closed-form loss to |ΔL| ≤ 1e-6·|L*| + 1e-12.
+from a small random init (scale 1e-3), at each point with that point's own stable
+step η_i = 1/λ_i (``_common.step_size``: λ_i bounds the Hessian's top eigenvalue
+at the minimum and at the origin, so η_i is half the stability limit 2/λ_i; the
+same rule as bench_flow's baselines), run until ‖∇L‖_F ≤ 1e-9, on a random
+sample of grid points; its mean time per point is extrapolated to the whole
+grid.  Computing η_i needs the closed-form minimum and is *not* charged to the
+baseline, which favours the baseline.  The check: each sample's final GD loss
+must equal the closed-form loss to |ΔL| ≤ 1e-6·|L*| + 1e-12, and the two
+per-direction routes must equal the general one on every point; the script
+exits with status 1 when the check fails.
 
     .venv/bin/python benchmarks/bench_phase_diagram.py            # full size
     .venv/bin/python benchmarks/bench_phase_diagram.py --quick    # smoke run
@@ -47,7 +52,7 @@ def make_grid(n_grid, sigma2_max, gamma_max):
     return s2.ravel(), g.ravel()
 
 
-def main(quick: bool = False, seed: int = 0, lr_mode: str = "grid", **overrides) -> dict:
+def main(quick: bool = False, seed: int = 0, **overrides) -> dict:
     cfg = dict(QUICK if quick else FULL)
     cfg.update(overrides)
     d, n_grid = cfg["dim"], cfg["n_grid"]
@@ -118,17 +123,11 @@ def main(quick: bool = False, seed: int = 0, lr_mode: str = "grid", **overrides)
         w_star = ls.global_minimum(land, d).weights
         return land, C.step_size(land, w_star), ls.random_init(key, d, d, 1e-3)
 
-    corners = [0, n_grid - 1, n_points - n_grid, n_points - 1]
-    lr_grid = min(float(setup(s2[c], g[c], keys[0])[1]) for c in corners)
-    print(f"baseline learning rate: {'one fixed rate ' + format(lr_grid, '.4g') if lr_mode == 'grid' else '1/λ_max per point'}")
+    print("baseline learning rate: each point's own 1/λ_max (_common.step_size)")
 
     rows = []
     for j, i in enumerate(sample):
         land, lr, w0 = setup(s2[i], g[i], keys[j])
-        if lr_mode == "grid":
-            if float(lr) < lr_grid * (1 - 1e-9):
-                print(f"  warning: point {i} needs lr {float(lr):.4g} < grid rate {lr_grid:.4g}")
-            lr = lr_grid
         res = gd_until_gradient_small(landscape_to_numpy(land), np.asarray(w0), float(lr),
                                       max_steps=cfg["max_steps"])
         rel, ok = C.loss_gap(res["loss"], loss[i], RTOL, ATOL)
@@ -161,7 +160,7 @@ def main(quick: bool = False, seed: int = 0, lr_mode: str = "grid", **overrides)
           f"(target >= 10,000x: {'met' if ratio_grid >= 1e4 else 'NOT met'})")
     print(f"CHECK NumPy GD loss == closed form (|dL| <= {RTOL:g}|L*| + {ATOL:g}) on "
           f"{sum(r['ok'] for r in rows)}/{len(rows)} sample points: {'PASS' if all_ok else 'FAIL'}")
-    return dict(name="phase_diagram", config=cfg, lr_mode=lr_mode, lr_grid=lr_grid, machine=info, n_points=n_points,
+    return dict(name="phase_diagram", config=cfg, machine=info, n_points=n_points,
                 compile_s=t_compile, closed_form_s=t_closed, diagonal_compile_s=t_compile_d,
                 diagonal_closed_form_s=t_diag, ratio_diagonal=ratio_diag, diagonal_equals_general=same,
                 grid_compile_s=t_compile_g, grid_closed_form_s=t_grid, ratio_grid=ratio_grid,
@@ -176,9 +175,7 @@ if __name__ == "__main__":
     ap.add_argument("--quick", action="store_true", help="tiny grid for a smoke run")
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--n-sample", type=int, default=None, help="number of baseline sample points")
-    ap.add_argument("--lr", choices=("grid", "per-point"), default="grid",
-                    help="baseline learning rate: one for the grid (default) or 1/λ_max per point")
     args = ap.parse_args()
     extra = {} if args.n_sample is None else {"n_sample": args.n_sample}
-    out = main(quick=args.quick, seed=args.seed, lr_mode=args.lr, **extra)
+    out = main(quick=args.quick, seed=args.seed, **extra)
     raise SystemExit(0 if out["check_passed"] else 1)

@@ -13,7 +13,7 @@ import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
-import _common as C  # noqa: E402,F401  (sets sys.path, float64, BLAS threads)
+import _common as C  # noqa: E402  (sets sys.path, float64, BLAS threads)
 import bench_flow  # noqa: E402
 import bench_gd_flops  # noqa: E402
 import bench_phase_diagram  # noqa: E402
@@ -39,6 +39,33 @@ def _jsonable(x):
     return x
 
 
+def summary_lines(out: dict) -> list[str]:
+    """One line per benchmark (per route for the flow), like-for-like ratios first."""
+    lines = []
+    for name, r in out.items():
+        check = "PASS" if r["check_passed"] else "FAIL"
+        if name == "phase_diagram":
+            lines.append(f"phase_diagram: {r['n_points']:,} points, vs NumPy GD with each point's own step: "
+                         f"general closed form {r['ratio']:,.0f}x, batched per-direction {r['ratio_grid']:,.0f}x; "
+                         f"check {check}")
+        elif name == "flow":
+            for k, q in r["ratios"].items():
+                rr = r["routes"][k]
+                lines.append(f"flow[{k}]: same algorithm {C.fmt_ratio(q['same_algorithm'])}, typical points vs plain "
+                             f"GD {C.fmt_ratio(q['vs_plain_gd_bulk'])}, stratified vs plain GD "
+                             f"{C.fmt_ratio(q['vs_plain_gd_stratified'])}; "
+                             f"solved {100 * rr['solved_fraction']:.2f}%, worst rel gap {rr['worst_rel_gap']:.1e}")
+            if "ode" in r["routes"]:
+                rr = r["routes"]["ode"]
+                lines.append(f"flow[ode]: {rr['per_point_s'] * 1e3:.2f} ms/point on {rr['points']} points, "
+                             f"solved {100 * rr['solved_fraction']:.2f}%")
+            lines.append(f"flow: check {check}")
+        elif name == "gd_flops":
+            lines.append("gd_flops: best fraction of peak "
+                         + ", ".join(f"{k} {100 * v:.0f}%" for k, v in r["best"].items()) + f"; check {check}")
+    return lines
+
+
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--quick", action="store_true", help="small sizes (smoke run)")
@@ -53,25 +80,12 @@ def main(argv=None) -> int:
         out[name]["wall_s"] = time.perf_counter() - t0
         print(f"-- {name} done in {out[name]['wall_s']:.1f} s\n", flush=True)
     print("== summary")
-    for name, r in out.items():
-        if name == "phase_diagram":
-            print(f"phase_diagram: closed form {r['closed_form_s']:.3f} s for {r['n_points']:,} points, "
-                  f"ratio {r['ratio']:,.0f}x, GD==closed form check {'PASS' if r['check_passed'] else 'FAIL'}")
-        elif name == "flow":
-            for k, b in r["baselines"].items():
-                rr = r["routes"][k]
-                print(f"flow[{k}]: ratio {b['ratio']:.1f}x (sample) / {b['ratio_steps']:.1f}x (per-step), "
-                      f"solved {100 * rr['solved_fraction']:.2f}%, worst rel gap {rr['worst_rel_gap']:.1e}")
-            if "ode" in r["routes"]:
-                rr = r["routes"]["ode"]
-                print(f"flow[ode]: {rr['per_point_s'] * 1e3:.2f} ms/point on {rr['points']} points, "
-                      f"solved {100 * rr['solved_fraction']:.2f}%")
-        elif name == "gd_flops":
-            print("gd_flops: best fraction of peak " + ", ".join(f"{k} {100 * v:.0f}%" for k, v in r["best"].items()))
+    for line in summary_lines(out):
+        print(line)
     if args.json:
         with open(args.json, "w") as f:
             json.dump(_jsonable(out), f, indent=1)
-    return 0
+    return 0 if all(r["check_passed"] for r in out.values()) else 1
 
 
 if __name__ == "__main__":

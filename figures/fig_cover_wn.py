@@ -44,7 +44,7 @@ def compute(quick: bool = False, smoke: bool = False) -> dict:
     import jax
 
     jax.config.update("jax_enable_x64", True)
-    from landscape import ideal
+    from landscape.studies import idealized as ideal
 
     rng = np.random.default_rng(0)
     c_grid = np.arange(2, 17)

@@ -46,7 +46,7 @@ def compute(quick: bool = False, smoke: bool = False) -> dict:
     jax.config.update("jax_enable_x64", True)
     import jax.numpy as jnp
 
-    from landscape import ideal
+    from landscape.studies import idealized as ideal
 
     b, c = 256, 16384
     lams = np.linspace(-0.5, 4.0, 91)

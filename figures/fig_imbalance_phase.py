@@ -1,6 +1,6 @@
 r"""Class imbalance phase diagrams: minority-direction variance and rank vs (p, σ²) and (p, γ).
 
-Data (:func:`landscape.imbalance.minority_problem`): two classes at ±1 along e_0
+Data (:func:`landscape.studies.class_imbalance.minority_problem`): two classes at ±1 along e_0
 (separation m = 2) with proportions (p, 1 − p), within-class variance w = 0.1
 along e_0, and nine background dims of variance 1; isotropic augmentation σ².
 Each grid point is solved with the library's solvers (global minimum, or the
@@ -31,7 +31,7 @@ import jax  # noqa: E402
 
 jax.config.update("jax_enable_x64", True)
 
-from landscape import imbalance as im  # noqa: E402
+from landscape.studies import class_imbalance as im  # noqa: E402
 
 NAME = "fig_imbalance_phase"
 M, W, NB = 2.0, 0.1, 9

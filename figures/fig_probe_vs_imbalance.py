@@ -40,8 +40,8 @@ import jax  # noqa: E402
 jax.config.update("jax_enable_x64", True)
 
 import landscape as ls  # noqa: E402
-from landscape import imbalance as im  # noqa: E402
-from landscape import supervised as sv  # noqa: E402
+from landscape.studies import class_imbalance as im  # noqa: E402
+from landscape.studies.class_imbalance import supervised as sv  # noqa: E402
 
 NAME = "fig_probe_vs_imbalance"
 K, NBG = 4, 16

@@ -44,5 +44,6 @@ from landscape.flow import NesterovRestartState, nesterov_restart
 from landscape.solve.normalization import (NormalizedLandscape, NormalizedSolution, NormalizationThreshold, normalized_landscape, normalized_loss, normalized_gradient, output_norm, self_consistent_norm, normalized_stationary_point_from_mask, normalized_stationary_points, normalized_global_minimum, normalized_global_minimum_exact, hard_normalization_limit, survival_margins, hard_collapse_thresholds)
 from landscape.solve.bias import biased_loss, biased_gradient, bias_global_minimum, bias_stationary_points, complete_collapse_point, CollapseHessian, complete_collapse_hessian, complete_collapse_type
 from landscape.losses.population import exact_gaussian_infonce, exact_gaussian_minimum, exact_gaussian_gram_eigenvalues
-from landscape import metrics, ideal  # collapse/geometry metrics and probes; idealized representations (Dubois et al.)
+from landscape import metrics  # collapse/geometry metrics and probes
+from landscape.studies import idealized as ideal  # idealized representations (Dubois et al.)
 from landscape.solve import two_layer  # encoder/projector linear model (Cosentino et al.)

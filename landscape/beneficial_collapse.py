@@ -39,7 +39,7 @@ import numpy as np
 
 from landscape._validation import as_scalar, as_variances
 from landscape.effective_landscape import effective_landscape
-from landscape.imbalance import representation_map
+from landscape.studies.class_imbalance import representation_map
 from landscape.metrics import fit_probe, probe_predict
 from landscape.problem import Problem
 from landscape.solve.stationary import global_minimum

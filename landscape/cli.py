@@ -10,6 +10,8 @@ that names the offending argument; never a traceback).
 
 Precision: the CLI runs in float64 unless the environment sets
 ``JAX_ENABLE_X64=0`` (or ``false``/``no``/``off``), in which case it runs in float32.
+The setting holds for the command only (a JAX context that :func:`main` leaves on
+return), so a program that calls :func:`main` keeps its own ``jax_enable_x64``.
 
 Non-finite numbers in the JSON output are written as the strings ``"inf"``,
 ``"-inf"`` and ``"nan"``, so the output is strict JSON (``float("inf")`` reads
@@ -18,6 +20,7 @@ them back in Python).
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import math
 import os
@@ -60,15 +63,31 @@ class _Parser(argparse.ArgumentParser):
 
 
 # --------------------------------------------------------------------------- precision
-def _configure_precision() -> None:
-    """float64 unless the environment asks for float32 via JAX_ENABLE_X64=0."""
+def _x64_requested() -> bool:
+    """float64 unless the environment asks for float32 via JAX_ENABLE_X64=0 (false/no/off/n/f)."""
+    env = os.environ.get("JAX_ENABLE_X64")
+    return not (env is not None and env.strip().lower() in _FALSE_WORDS)
+
+
+@contextlib.contextmanager
+def _precision():
+    """Run the body in the CLI's precision (:func:`_x64_requested`) without changing the process's.
+
+    JAX's ``enable_x64`` context sets the flag for the current thread only and
+    restores the previous value on exit, so a program that calls :func:`main`
+    keeps its own ``jax_enable_x64`` setting.
+    """
     import jax
 
-    env = os.environ.get("JAX_ENABLE_X64")
-    if env is not None and env.strip().lower() in _FALSE_WORDS:
-        jax.config.update("jax_enable_x64", False)
+    scope = getattr(jax, "enable_x64", None)
+    if scope is None:  # jax < 0.7: the same context lives in jax.experimental
+        from jax.experimental import disable_x64, enable_x64
+
+        ctx = enable_x64() if _x64_requested() else disable_x64()
     else:
-        jax.config.update("jax_enable_x64", True)
+        ctx = scope(_x64_requested())
+    with ctx:
+        yield
 
 
 # --------------------------------------------------------------------------- JSON helpers
@@ -197,16 +216,31 @@ def _float(text, opt: str, *, low=None, high=None, low_inclusive=True, high_incl
         raise CLIError(str(e)) from None
 
 
+INT64_MIN, INT64_MAX = -2**63, 2**63 - 1
+SEED_MAX = 2**32 - 1
+MAX_STEPS = 10_000_000   # optimizer steps of one run (the step counters are int32)
+
+
 def _int(text, opt: str, *, low=None, high=None) -> int:
+    """An integer option in [low, high]; without bounds, in the signed 64-bit range (what NumPy and
+    JAX accept), so that a 30-digit number is refused here instead of overflowing downstream."""
+    lo = INT64_MIN if low is None else low
+    hi = INT64_MAX if high is None else high
+    s = str(text).strip()
     try:
-        v = int(str(text).strip())
+        v = int(s)
     except ValueError:
-        raise CLIError(f"{opt} must be an integer, got {text!r}") from None
-    if low is not None and v < low:
-        raise CLIError(f"{opt} must be >= {low}, got {v}")
-    if high is not None and v > high:
-        raise CLIError(f"{opt} must be <= {high}, got {v}")
+        raise CLIError(f"{opt} must be an integer in [{lo}, {hi}], got {text!r}") from None
+    if not lo <= v <= hi:
+        shown = s if len(s) <= 30 else s[:12] + f"… ({len(s)} digits)"
+        raise CLIError(f"{opt} must be an integer in [{lo}, {hi}], got {shown}")
     return v
+
+
+def _seed(text, opt: str = "--seed") -> int:
+    """A PRNG seed in [0, 2³² − 1]: the range in which ``jax.random.PRNGKey`` gives the same key in
+    float32 and float64 and distinct seeds give distinct keys (float32 wraps larger seeds)."""
+    return _int(text, opt, low=0, high=SEED_MAX)
 
 
 def _float_list(text: str, opt: str) -> np.ndarray:
@@ -219,19 +253,46 @@ def _float_list(text: str, opt: str) -> np.ndarray:
         raise CLIError(f"{opt} must be a comma-separated list of numbers, got {text!r}") from None
 
 
-def _load_npy(path: str, opt: str) -> np.ndarray:
-    """Load a numeric matrix from a .npy file without ever unpickling."""
+def _read_npy(path: str, opt: str, *, square: bool = False) -> np.ndarray:
+    """A plain (non-object) array from a .npy file, never unpickled.
+
+    The header is read first: an object array, a shape that is not d×d when
+    ``square`` is asked for, or an array too large for memory is refused before
+    anything is allocated.
+    """
+    from numpy.lib import format as npy_format
+
+    def unreadable(e):
+        reason = str(e).splitlines()[0] if str(e) else type(e).__name__
+        return CLIError(f"{opt}: cannot read {path} as a .npy array ({reason})")
+
     try:
-        arr = np.load(path, allow_pickle=False)
+        with open(path, "rb") as fh:
+            version = npy_format.read_magic(fh)
+            read_header = npy_format.read_array_header_1_0 if version == (1, 0) else npy_format.read_array_header_2_0
+            shape, _, dtype = read_header(fh)
     except FileNotFoundError:
         raise CLIError(f"{opt}: file not found: {path}") from None
+    except IsADirectoryError:
+        raise CLIError(f"{opt}: {path} is a folder, not a .npy file") from None
     except (OSError, ValueError, EOFError) as e:
-        reason = str(e).splitlines()[0] if str(e) else type(e).__name__
-        raise CLIError(f"{opt}: cannot read {path} as a .npy array ({reason})") from None
-    if not isinstance(arr, np.ndarray):  # an .npz archive
-        if hasattr(arr, "close"):
-            arr.close()
-        raise CLIError(f"{opt}: {path} is not a single .npy array")
+        raise unreadable(e) from None
+    if dtype.hasobject:
+        raise CLIError(f"{opt}: {path} holds Python objects (dtype {dtype}); only numeric arrays are read, "
+                       "pickled data never")
+    if square and (len(shape) != 2 or shape[0] != shape[1] or shape[0] == 0):
+        raise CLIError(f"{opt}: {path} must hold a square d×d matrix, got shape {shape}")
+    # The array as stored, then its float64 copy.
+    _require_bytes(float(np.prod(shape, dtype=float)) * (dtype.itemsize + 8), f"{opt} {path} of shape {shape}")
+    try:
+        return np.load(path, allow_pickle=False)
+    except (OSError, ValueError, EOFError) as e:
+        raise unreadable(e) from None
+
+
+def _load_npy(path: str, opt: str, *, square: bool = False) -> np.ndarray:
+    """A real-valued array from a .npy file as float64; ``square``: it must be a d×d matrix."""
+    arr = _read_npy(path, opt, square=square)
     if arr.dtype.kind not in "biuf":
         raise CLIError(f"{opt}: {path} must hold real numbers, got dtype {arr.dtype}")
     return arr.astype(float)
@@ -243,6 +304,8 @@ _FIELD_RE_CACHE: dict[tuple, re.Pattern] = {}
 def _translate(message: str, mapping: dict[str, str]) -> str:
     """Replace library field names (data_var, weight_decay, ...) by CLI option names."""
     keys = tuple(sorted(mapping, key=len, reverse=True))
+    if not keys:
+        return " ".join(message.split())
     pat = _FIELD_RE_CACHE.get(keys)
     if pat is None:
         pat = re.compile(r"\b(" + "|".join(re.escape(k) for k in keys) + r")\b")
@@ -261,6 +324,55 @@ _COMMON_FIELDS = {
     "invariance_weight": "--invariance-weight",
     "out_dim": "--out-dim",
     "sigma2": "--sigma2",
+    "kappa": "--kappa",
+    "norm_target": "--norm-target",
+    "init_scale": "--init-scale",
+    "learning_rate": "--lr",
+}
+
+
+@contextlib.contextmanager
+def _library_errors(mapping: dict[str, str]):
+    """Turn the library's ``ValueError`` (bad input, naming a field such as ``weight_decay``) into a
+    :class:`CLIError` naming the option (``--weight-decay``)."""
+    try:
+        yield
+    except ValueError as e:
+        raise CLIError(_translate(str(e), mapping)) from None
+
+
+def _require_bytes(nbytes: float, field: str) -> None:
+    """:func:`landscape._validation.require_memory` with its refusal as a :class:`CLIError`."""
+    from landscape._validation import require_memory
+
+    with _library_errors({}):
+        require_memory(nbytes, field)
+
+
+def _require_size(d0: int, d1: int, source: str, *, out_dim_given: bool, flow: bool = False) -> None:
+    """Refuse, before anything is allocated, a problem whose arrays would not fit in memory.
+
+    The estimate counts float64 arrays: eight d0×d0 (A0, C, Σ, B and their
+    eigendecompositions) and two d1×d0 (the weights and a product); ``flow``
+    adds five d1×d0 (W, its gradient, the optimizer state, WΣ) and two d1×d1
+    (WΣWᵀ and its square).
+    """
+    count = 8 * d0 * d0 + 2 * d1 * d0 + ((5 * d1 * d0 + 2 * d1 * d1) if flow else 0)
+    field = f"--out-dim {d1} (with d0 = {d0} from {source})" if out_dim_given else f"{source} (dimension d0 = {d0})"
+    _require_bytes(8.0 * count, field)
+
+
+# Library field names in the errors of the training subcommands (two-layer, nn-train).
+_HANDLER_FIELDS = {
+    "weight_decay": "--weight-decay",
+    "out_dim": "--out-dim",
+    "init_scale": "--init-scale",
+    "init_scales": "--init-scales",
+    "sigmas": "--sigmas",
+    "learning_rate": "--lr",
+    "batch_size": "--batch",
+    "signal_cov": "--signal-var",
+    "aug_shape_cov": "--aug-var",
 }
 
 
@@ -289,50 +401,59 @@ class _Setup:
         self.beta = _float(args.beta, "--beta", low=0.0, high=1.0, low_inclusive=False)
         self.invariance_weight = _float(args.invariance_weight, "--invariance-weight", low=0.0)
         self.n_samples = None if args.n_samples is None else _float(args.n_samples, "--n-samples", low=1.0)
-        if self.loss == "weighted-infonce" and self.n_samples is None:
-            raise CLIError("--n-samples is required for --loss weighted-infonce (data-set size N >= 1)")
+        if self.loss == "weighted-infonce":
+            if self.n_samples is None:
+                raise CLIError("--n-samples is required for --loss weighted-infonce (data-set size N >= 1)")
+            if self.n_samples - 1.0 + self.alpha <= 0.0:
+                # The denominator α·e^{pos} + (N − 1 negatives) vanishes: the loss is undefined.
+                raise CLIError(f"--n-samples {self.n_samples:g} with --alpha {self.alpha:g}: weighted InfoNCE needs "
+                               "N - 1 + alpha > 0 (with N = 1 there are no negatives, so alpha must be > 0)")
 
-        try:
-            if args.a is not None:
-                a = _float_list(args.a, "--a")
-                mapping.update(data_var="--a", data_cov="--a")
-                if args.c is not None:
-                    c = _float_list(args.c, "--c")
-                    mapping.update(aug_var="--c", aug_cov="--c")
-                    mapping[_SIGMA_FIELD] = "Σ = A0 + C = diag(a + c) from --a and --c"
-                elif self.sigma2 is not None:
-                    c = np.array([self.sigma2])
-                    mapping.update(aug_var="--sigma2", aug_cov="--sigma2")
-                    mapping[_SIGMA_FIELD] = "Σ = A0 + C from --a and --sigma2"
-                else:
-                    raise CLIError("--a needs --c (diagonal augmentation variances) or --sigma2")
-                if c.size not in (1, a.size):
-                    raise CLIError(f"--a and --c must have the same length, got {a.size} and {c.size}")
-                self.problem = ls.Problem.from_diagonal(a, c)
-            elif args.data_cov is not None:
-                a0 = _load_npy(args.data_cov, "--data-cov")
-                mapping.update(data_cov="--data-cov", data_var="--data-cov")
-                if args.aug_cov is not None:
-                    c = _load_npy(args.aug_cov, "--aug-cov")
-                    mapping.update(aug_cov="--aug-cov")
-                    mapping[_SIGMA_FIELD] = "Σ = A0 + C from --data-cov and --aug-cov"
-                    self.problem = ls.Problem.from_arrays(a0, c)
-                elif self.sigma2 is not None:
-                    mapping.update(aug_cov="--sigma2")
-                    mapping[_SIGMA_FIELD] = "Σ = A0 + C from --data-cov and --sigma2"
-                    self.problem = ls.Problem.isotropic(a0, self.sigma2)
-                else:
-                    raise CLIError("--data-cov needs --aug-cov or --sigma2")
+        if args.a is not None:
+            a = _float_list(args.a, "--a")
+            mapping.update(data_var="--a", data_cov="--a")
+            if args.c is not None:
+                c = _float_list(args.c, "--c")
+                mapping.update(aug_var="--c", aug_cov="--c")
+                mapping[_SIGMA_FIELD] = "Σ = A0 + C = diag(a + c) from --a and --c"
+            elif self.sigma2 is not None:
+                c = np.array([self.sigma2])
+                mapping.update(aug_var="--sigma2", aug_cov="--sigma2")
+                mapping[_SIGMA_FIELD] = "Σ = A0 + C from --a and --sigma2"
             else:
-                raise CLIError("a problem is required: --a with --c/--sigma2, or --data-cov with --aug-cov/--sigma2")
-            self.mapping = mapping
-            d0 = self.problem.dim
-            self.out_dim = d0 if args.out_dim is None else _int(args.out_dim, "--out-dim", low=1)
+                raise CLIError("--a needs --c (diagonal augmentation variances) or --sigma2")
+            if c.size not in (1, a.size):
+                raise CLIError(f"--a and --c must have the same length, got {a.size} and {c.size}")
+            d0, source = a.size, "--a"
+        elif args.data_cov is not None:
+            a0 = _load_npy(args.data_cov, "--data-cov", square=True)
+            mapping.update(data_cov="--data-cov", data_var="--data-cov")
+            if args.aug_cov is not None:
+                c = _load_npy(args.aug_cov, "--aug-cov", square=True)
+                mapping.update(aug_cov="--aug-cov")
+                mapping[_SIGMA_FIELD] = "Σ = A0 + C from --data-cov and --aug-cov"
+            elif self.sigma2 is not None:
+                mapping.update(aug_cov="--sigma2")
+                mapping[_SIGMA_FIELD] = "Σ = A0 + C from --data-cov and --sigma2"
+            else:
+                raise CLIError("--data-cov needs --aug-cov or --sigma2")
+            d0, source = a0.shape[0], "--data-cov"
+        else:
+            raise CLIError("a problem is required: --a with --c/--sigma2, or --data-cov with --aug-cov/--sigma2")
+        self.mapping = mapping
+        self.out_dim = d0 if args.out_dim is None else _int(args.out_dim, "--out-dim", low=1)
+        self.size_source = source
+        _require_size(d0, self.out_dim, source, out_dim_given=args.out_dim is not None)
+        with _library_errors(mapping):
+            if args.a is not None:
+                self.problem = ls.Problem.from_diagonal(a, c)
+            elif args.aug_cov is not None:
+                self.problem = ls.Problem.from_arrays(a0, c)
+            else:
+                self.problem = ls.Problem.isotropic(a0, self.sigma2)
             self.landscape = ls.effective_landscape(
                 self.problem, self.loss, form=self.form, quartic=self.quartic,
                 weight_decay=self.weight_decay, **self.loss_kwargs)
-        except ValueError as e:
-            raise CLIError(_translate(str(e), mapping)) from None
 
     @property
     def loss_kwargs(self) -> dict:
@@ -394,21 +515,18 @@ def solve_report(setup: _Setup) -> dict:
 
     tk = setup.threshold_kwargs
     crit_s2 = crit_wd = crit_n = None
-    try:
-        if setup.sigma2 is not None or iso is not None:
-            th = ls.critical_sigma2(problem, setup.loss, weight_decay=setup.weight_decay, **tk)
-            _, a_only, _ = common_eigenbasis(ls.Problem(problem.data_cov, jnp.zeros_like(problem.data_cov)))
-            crit_s2 = _threshold_json(th, a_only)
-        if commuting:
-            th = ls.critical_weight_decay(problem, setup.loss, **tk)
-            crit_wd = _threshold_json(th, np.asarray(per_direction["a"], float),
-                                      np.asarray(per_direction["c"], float))
-            if setup.loss == "weighted-infonce" and setup.form == "paper":
-                th = ls.critical_n_samples(problem, alpha=setup.alpha, weight_decay=setup.weight_decay)
-                crit_n = _threshold_json(th, np.asarray(per_direction["a"], float),
-                                         np.asarray(per_direction["c"], float))
-    except ValueError as e:
-        raise CLIError(_translate(str(e), setup.mapping)) from None
+    if setup.sigma2 is not None or iso is not None:
+        th = ls.critical_sigma2(problem, setup.loss, weight_decay=setup.weight_decay, **tk)
+        _, a_only, _ = common_eigenbasis(ls.Problem(problem.data_cov, jnp.zeros_like(problem.data_cov)))
+        crit_s2 = _threshold_json(th, a_only)
+    if commuting:
+        th = ls.critical_weight_decay(problem, setup.loss, **tk)
+        crit_wd = _threshold_json(th, np.asarray(per_direction["a"], float),
+                                  np.asarray(per_direction["c"], float))
+        if setup.loss == "weighted-infonce" and setup.form == "paper":
+            th = ls.critical_n_samples(problem, alpha=setup.alpha, weight_decay=setup.weight_decay)
+            crit_n = _threshold_json(th, np.asarray(per_direction["a"], float),
+                                     np.asarray(per_direction["c"], float))
 
     return {
         "command": "solve",
@@ -476,24 +594,21 @@ def _solve_variant(setup: _Setup):
         return sol, {"landscape": "exact-gaussian"}
     if not normalized:
         return ls.global_minimum(land, out_dim), {"landscape": "effective"}
-    try:
-        if args.hard_norm:
-            sol = ls.hard_normalization_limit(land, out_dim, c)
-            if args.bias:
-                # Theorem 2 at κ → ∞: the unnormalized minimum if its ρ₀ ≤ c (‖b‖² = c − ρ₀), else b = 0.
-                free = ls.global_minimum(land, out_dim)
-                rho0 = float(np.trace(np.asarray(land.sigma) @ np.asarray(free.gram)))
-                if rho0 <= c:
-                    return free, {"landscape": "effective", "hard_norm": True, "norm_target": _num(c),
-                                  "rho": _num(rho0), "bias_norm_sq": _num(c - rho0)}
-                return sol, {"landscape": "effective", "hard_norm": True, "norm_target": _num(c),
-                             "rho": _num(float(sol.rho)), "bias_norm_sq": 0.0}
+    if args.hard_norm:
+        sol = ls.hard_normalization_limit(land, out_dim, c)
+        if args.bias:
+            # Theorem 2 at κ → ∞: the unnormalized minimum if its ρ₀ ≤ c (‖b‖² = c − ρ₀), else b = 0.
+            free = ls.global_minimum(land, out_dim)
+            rho0 = float(np.trace(np.asarray(land.sigma) @ np.asarray(free.gram)))
+            if rho0 <= c:
+                return free, {"landscape": "effective", "hard_norm": True, "norm_target": _num(c),
+                              "rho": _num(rho0), "bias_norm_sq": _num(c - rho0)}
             return sol, {"landscape": "effective", "hard_norm": True, "norm_target": _num(c),
-                         "rho": _num(float(sol.rho))}
-        nl = ls.normalized_landscape(land, kappa, c)
-        sol = ls.bias_global_minimum(nl, out_dim) if args.bias else ls.normalized_global_minimum(nl, out_dim)
-    except ValueError as e:
-        raise CLIError(_translate(str(e), {**setup.mapping, "kappa": "--kappa", "norm_target": "--norm-target"})) from None
+                         "rho": _num(float(sol.rho)), "bias_norm_sq": 0.0}
+        return sol, {"landscape": "effective", "hard_norm": True, "norm_target": _num(c),
+                     "rho": _num(float(sol.rho))}
+    nl = ls.normalized_landscape(land, kappa, c)
+    sol = ls.bias_global_minimum(nl, out_dim) if args.bias else ls.normalized_global_minimum(nl, out_dim)
     extras = {"landscape": "effective", "kappa": _num(kappa), "norm_target": _num(c), "rho": _num(float(sol.rho))}
     if args.bias:
         extras["bias_norm_sq"] = _num(float(sol.bias_norm_sq))
@@ -604,12 +719,14 @@ def flow_report(setup: _Setup, args) -> dict:
 
     import landscape as ls
 
-    steps = _int(args.steps, "--steps", low=1)
+    steps = _int(args.steps, "--steps", low=1, high=MAX_STEPS)
     init_scale = _float(args.init_scale, "--init-scale", low=0.0, low_inclusive=False)
-    seed = _int(args.seed, "--seed")
+    seed = _seed(args.seed)
     auto_lr = str(args.lr).strip().lower() == "auto"
     if not auto_lr:
         lr = _float(args.lr, "--lr", low=0.0, low_inclusive=False)
+    _require_size(setup.problem.dim, setup.out_dim, setup.size_source, out_dim_given=args.out_dim is not None,
+                  flow=True)
     try:
         from landscape import flow as lsflow
     except ImportError as e:  # pragma: no cover - flow.py ships with the package
@@ -893,7 +1010,12 @@ def run_job(out_dir: Path, grid: int, seed: int, spot_checks: bool = True) -> tu
 
 # --------------------------------------------------------------------------- main
 def main(argv: Sequence[str] | None = None) -> int:
-    """Entry point of the ``landscape`` console script; returns the exit code."""
+    """Entry point of the ``landscape`` console script; returns the exit code.
+
+    The command runs in the CLI's precision (float64 unless ``JAX_ENABLE_X64=0``)
+    inside a JAX context that is undone on return, so a program that calls
+    ``main`` in-process keeps its own ``jax_enable_x64`` setting.
+    """
     parser = build_parser()
     prog = "landscape"
     code = EXIT_OK
@@ -903,39 +1025,42 @@ def main(argv: Sequence[str] | None = None) -> int:
         except SystemExit as e:  # --help and --version
             return int(e.code or 0) if not isinstance(e.code, str) else EXIT_USAGE
         prog = f"landscape {args.command}"
-        _configure_precision()
-        if getattr(args, "handler", None) is not None:   # subcommands registered by cli_geometry
-            return args.handler(args)
-        if args.command == "solve":
-            report = solve_report(_Setup(args))
-            print(_dump(report) if args.json else format_solve(report))
-            return EXIT_OK
-        if args.command == "flow":
-            setup = _Setup(args)
-            report = flow_report(setup, args)
-            code = EXIT_DIVERGED if report["diverged"] else EXIT_OK
-            print(_dump(report) if args.json else format_flow(report))
-            if report["diverged"]:
-                print(f"{prog}: gradient descent diverged at step {report['diverged_step']} with --lr "
-                      f"{report['lr']:g}; use a smaller --lr (the largest stable plain-GD step at the closed-form "
-                      f"minimum is {report['max_stable_learning_rate']:.4g}; momentum and a large --init-scale "
-                      "need less)",
-                      file=sys.stderr)
-                return EXIT_DIVERGED
-            return EXIT_OK
-        if args.command in ("scan", "plot"):
-            from landscape import cli_scan
+        with _precision():
+            if getattr(args, "handler", None) is not None:   # subcommands registered by cli_geometry, cli_nn, …
+                return args.handler(args)
+            if args.command == "solve":
+                setup = _Setup(args)
+                with _library_errors(setup.mapping):
+                    report = solve_report(setup)
+                print(_dump(report) if args.json else format_solve(report))
+                return EXIT_OK
+            if args.command == "flow":
+                setup = _Setup(args)
+                with _library_errors(setup.mapping):
+                    report = flow_report(setup, args)
+                code = EXIT_DIVERGED if report["diverged"] else EXIT_OK
+                print(_dump(report) if args.json else format_flow(report))
+                if report["diverged"]:
+                    print(f"{prog}: gradient descent diverged at step {report['diverged_step']} with --lr "
+                          f"{report['lr']:g}; use a smaller --lr (the largest stable plain-GD step at the "
+                          f"closed-form minimum is {report['max_stable_learning_rate']:.4g}; momentum and a large "
+                          "--init-scale need less)",
+                          file=sys.stderr)
+                    return EXIT_DIVERGED
+                return EXIT_OK
+            if args.command in ("scan", "plot"):
+                from landscape import cli_scan
 
-            return cli_scan.scan_command(args) if args.command == "scan" else cli_scan.plot_command(args)
-        # run
-        grid = _int(args.grid, "--grid", low=8, high=2000)
-        seed = _int(args.seed, "--seed")
-        try:
-            summary, text = run_job(Path(args.out), grid, seed, spot_checks=not args.no_spot_checks)
-        except OSError as e:
-            raise CLIError(f"--out: cannot write to {args.out} ({e.strerror or e})") from None
-        print(_dump(summary) if args.json else text)
-        return EXIT_OK
+                return cli_scan.scan_command(args) if args.command == "scan" else cli_scan.plot_command(args)
+            # run
+            grid = _int(args.grid, "--grid", low=8, high=2000)
+            seed = _seed(args.seed)
+            try:
+                summary, text = run_job(Path(args.out), grid, seed, spot_checks=not args.no_spot_checks)
+            except OSError as e:
+                raise CLIError(f"--out: cannot write to {args.out} ({e.strerror or e})") from None
+            print(_dump(summary) if args.json else text)
+            return EXIT_OK
     except CLIError as e:
         where = e.prog or prog
         msg = " ".join(str(e).split())

@@ -36,17 +36,7 @@ def _err(message: str):
 
 
 def _load_labels(path: str, opt: str) -> np.ndarray:
-    try:
-        arr = np.load(path, allow_pickle=False)
-    except FileNotFoundError:
-        raise _err(f"{opt}: file not found: {path}") from None
-    except (OSError, ValueError, EOFError) as e:
-        reason = str(e).splitlines()[0] if str(e) else type(e).__name__
-        raise _err(f"{opt}: cannot read {path} as a .npy array ({reason})") from None
-    if not isinstance(arr, np.ndarray):
-        if hasattr(arr, "close"):
-            arr.close()
-        raise _err(f"{opt}: {path} is not a single .npy array")
+    arr = _cli()._read_npy(path, opt)
     if arr.dtype.kind in "iu":
         out = arr.astype(np.int64)
     elif arr.dtype.kind == "f":
@@ -62,7 +52,7 @@ def _load_labels(path: str, opt: str) -> np.ndarray:
 
 # ----------------------------------------------------------------------------- ideal
 def _run_ideal(args) -> int:
-    from landscape import ideal
+    from landscape.studies import idealized as ideal
 
     c = _cli()
     tol = c._float(args.tol, "--tol", low=0.0)
@@ -125,8 +115,12 @@ def _positive_list(text, opt, *, allow_zero=False) -> np.ndarray:
 def _train_options(args, d: int) -> dict:
     c = _cli()
     hidden = d if args.hidden is None else c._int(args.hidden, "--hidden", low=1)
-    return dict(hidden=hidden, out_dim=c._int(args.out_dim, "--out-dim", low=1),
-                steps=c._int(args.steps, "--steps", low=1, high=10_000_000),
+    out_dim = c._int(args.out_dim, "--out-dim", low=1)
+    # One σ at a time: W1 (h×D), W2 (p×h) with gradients and saved copies, and h×h, p×p, D×D products.
+    c._require_bytes(8.0 * (6 * (hidden * d + out_dim * hidden) + 3 * (hidden**2 + out_dim**2 + d * d)),
+                     f"--hidden {hidden} and --out-dim {out_dim} (with D = {d})")
+    return dict(hidden=hidden, out_dim=out_dim,
+                steps=c._int(args.steps, "--steps", low=1, high=c.MAX_STEPS),
                 weight_decay=c._float(args.weight_decay, "--weight-decay", low=0.0))
 
 
@@ -140,9 +134,15 @@ def _run_two_layer(args) -> int:
     sigmas = _positive_list(args.sigmas, "--sigmas", allow_zero=True)
     opts = _train_options(args, s.shape[0])
     init_scale = c._float(args.init_scale, "--init-scale", low=0.0, low_inclusive=False)
-    seed = c._int(args.seed, "--seed")
-    res = tl.augmentation_sweep(s, a, sigmas, key=jax.random.PRNGKey(seed), init_scale=init_scale,
-                                safeguard=args.safeguard, **opts)
+    seed = c._seed(args.seed)
+    _, u_aug, k_clean = tl.subspace_geometry(s, a)
+    if u_aug.shape[1] == 0 or k_clean == 0:
+        # The report compares each layer with the augmented and with the clean signal subspace.
+        raise _err("--signal-var/--aug-var: two-layer needs an augmented direction (--aug-var > 0) and a clean "
+                   "signal direction (--signal-var > 0 where --aug-var = 0)")
+    with c._library_errors(c._HANDLER_FIELDS):
+        res = tl.augmentation_sweep(s, a, sigmas, key=jax.random.PRNGKey(seed), init_scale=init_scale,
+                                    safeguard=args.safeguard, **opts)
     rep = res.report
     out = {
         "model": "two-layer linear, spectral contrastive loss; encoder h = W1 x, projector z = W2 h",
@@ -179,8 +179,9 @@ def _run_two_layer_phase(args) -> int:
     sigmas = _positive_list(args.sigmas, "--sigmas", allow_zero=True)
     scales = _positive_list(args.init_scales, "--init-scales")
     opts = _train_options(args, s.shape[0])
-    seed = c._int(args.seed, "--seed")
-    pd = tl.init_scale_phase_diagram(s, a, sigmas, scales, key=jax.random.PRNGKey(seed), **opts)
+    seed = c._seed(args.seed)
+    with c._library_errors(c._HANDLER_FIELDS):
+        pd = tl.init_scale_phase_diagram(s, a, sigmas, scales, key=jax.random.PRNGKey(seed), **opts)
     out = {
         "init_scales": c._nums(pd.init_scales), "sigmas": c._nums(pd.sigmas), "seed": seed, **opts,
         "gap": [c._nums(r) for r in np.asarray(pd.gap)],
@@ -204,26 +205,28 @@ def _run_two_layer_phase(args) -> int:
 
 
 # ----------------------------------------------------------------------------- cover / worst-risk / dissl
-def _int_list(text, opt, low) -> list[int]:
-    parts = [t.strip() for t in str(text).split(",")]
-    try:
-        vals = [int(t) for t in parts]
-    except ValueError:
-        raise _err(f"{opt} must be a comma-separated list of integers, got {text!r}") from None
-    if any(v < low for v in vals):
-        raise _err(f"{opt} values must be >= {low}, got {text!r}")
-    return vals
+# Integer counts that are converted to float64 must stay exact there.
+_EXACT_FLOAT_INT = 2**53
+# Cover's counts are exact big-integer sums of up to C binomials: C = 1000 takes ~30 ms.
+_MAX_COVER_POINTS = 1000
+
+
+def _int_list(text, opt, low, high=_EXACT_FLOAT_INT) -> list[int]:
+    """A comma-separated list of integers, each in [low, high]."""
+    return [_cli()._int(t, f"each value of {opt}", low=low, high=high) for t in str(text).split(",")]
 
 
 def _run_cover(args) -> int:
-    from landscape import ideal
+    from landscape.studies import idealized as ideal
 
     c = _cli()
-    points = _int_list(args.points, "--points", 1)
+    points = _int_list(args.points, "--points", 1, _MAX_COVER_POINTS)
     dims = _int_list(args.dims, "--dims", 0)
-    seed = c._int(args.seed, "--seed")
+    seed = c._seed(args.seed)
     if args.enumerate and max(points) > 12:
         raise _err("--points must be <= 12 with --enumerate (2^n linear programs)")
+    if args.enumerate and max(dims) > 1000:
+        raise _err("--dims must be <= 1000 with --enumerate (random points in R^d)")
     rows = []
     rng = np.random.default_rng(seed)
     for n in points:
@@ -245,7 +248,7 @@ def _run_cover(args) -> int:
 
 
 def _run_worst_risk(args) -> int:
-    from landscape import ideal
+    from landscape.studies import idealized as ideal
 
     c = _cli()
     classes = _int_list(args.classes, "--classes", 1)
@@ -265,7 +268,7 @@ def _run_worst_risk(args) -> int:
 
 
 def _run_dissl(args) -> int:
-    from landscape import ideal
+    from landscape.studies import idealized as ideal
 
     c = _cli()
     lams = c._float_list(args.lambdas, "--lambdas")
@@ -274,8 +277,8 @@ def _run_dissl(args) -> int:
         raise _err("--lambdas must be finite")
     if not np.all(np.isfinite(betas)) or np.any(betas < 0):
         raise _err("--betas must be finite values >= 0")
-    batch = c._int(args.batch, "--batch", low=1)
-    n_classes = c._int(args.classes, "--classes", low=1)
+    batch = c._int(args.batch, "--batch", low=1, high=_EXACT_FLOAT_INT)
+    n_classes = c._int(args.classes, "--classes", low=1, high=_EXACT_FLOAT_INT)
     g, k, loss = (np.asarray(v) for v in ideal.dissl_optimal_spread(lams[:, None], betas[None, :], batch, n_classes))
     phase = np.where(lams[:, None] < 0, "collapse", np.where(g > 1, "soft", "deterministic"))
     out = {"lambdas": c._nums(lams), "betas": c._nums(betas), "batch": batch, "classes": n_classes,

@@ -24,16 +24,47 @@ def _cli():
     return cli
 
 
+def _check_checkpoint(path) -> None:
+    """Refuse a --checkpoint that is not a file written by :func:`landscape.nn.train.save_checkpoint`:
+    training would end by replacing it (or fail on a folder) after all its steps."""
+    import os
+    import zipfile
+    from pathlib import Path
+
+    c = _cli()
+    if path is None:
+        return
+    p = Path(path)
+    if p.exists() and not p.is_file():
+        raise c.CLIError(f"--checkpoint: {path} exists and is not a file")
+    if p.is_file():
+        try:
+            f = np.load(p, allow_pickle=False)     # an .npz archive (or a plain array: not ours)
+        except (OSError, ValueError, EOFError, zipfile.BadZipFile):
+            f = None
+        ours = "__paths__" in getattr(f, "files", ())
+        if hasattr(f, "close"):
+            f.close()
+        if not ours:
+            raise c.CLIError(f"--checkpoint: {path} is not a landscape checkpoint (.npz with __paths__); "
+                             "refusing to overwrite it")
+    folder = p.absolute().parent
+    while not folder.exists():          # save_checkpoint creates the missing folders
+        folder = folder.parent
+    if not os.access(folder, os.W_OK):
+        raise c.CLIError(f"--checkpoint: cannot write under {folder} (permission denied)")
+
+
 def _run(args) -> int:
     import jax
 
     from landscape.nn import augment, data, experiments as ex, models, train
 
     c = _cli()
-    steps = c._int(args.steps, "--steps", low=1, high=10_000_000)
+    steps = c._int(args.steps, "--steps", low=1, high=c.MAX_STEPS)
     batch = c._int(args.batch, "--batch", low=2)
     out_dim = c._int(args.out_dim, "--out-dim", low=1)
-    seed = c._int(args.seed, "--seed")
+    seed = c._seed(args.seed)
     sigma2 = c._float(args.sigma2, "--sigma2", low=0.0)
     lr = c._float(args.lr, "--lr", low=0.0, low_inclusive=False)
     wd = c._float(args.weight_decay, "--weight-decay", low=0.0)
@@ -55,6 +86,10 @@ def _run(args) -> int:
         x, _, _ = data.standardize(x)
     if batch > len(x):
         raise c.CLIError(f"--batch must be <= the data-set size {len(x)}, got {batch}")
+    # Two views of a batch of outputs, the last layer from up to 512 features with its Adam state,
+    # and the d1×d1 output covariances of the analysis.
+    c._require_bytes(8.0 * (4 * batch * out_dim + 2048 * out_dim + 3 * out_dim**2), f"--out-dim {out_dim}")
+    _check_checkpoint(args.checkpoint)
     if args.model == "mlp":
         model = models.MLP(in_dim=int(np.prod(x.shape[1:])), hidden=(32, 32), out_dim=out_dim,
                            activation=args.activation)
@@ -67,13 +102,21 @@ def _run(args) -> int:
     opt = train.make_optimizer("adam", lr, weight_decay=wd)
     loss_fn = ex._theory_loss(args.loss, beta)[0]
     mesh = train.data_mesh() if jax.device_count() > 1 else None
-    state, losses = train.fit(model, opt, loss_fn, augment.make_augment("noise", sigma2=sigma2), x,
-                              key=jax.random.PRNGKey(seed), steps=steps, batch_size=batch,
-                              steps_per_call=min(100, steps), checkpoint=args.checkpoint, mesh=mesh)
-    state = jax.device_get(state)
-    xe = x[: min(len(x), 1024)]
-    r = ex.analyse(model, state.params, state.model_state, xe, sigma2, key=jax.random.PRNGKey(seed + 2),
-                   loss=args.loss, beta=beta, weight_decay=wd / 2.0, slices=False, refit=False)
+    with c._library_errors(c._HANDLER_FIELDS):
+        try:
+            state, losses = train.fit(model, opt, loss_fn, augment.make_augment("noise", sigma2=sigma2), x,
+                                      key=jax.random.PRNGKey(seed), steps=steps, batch_size=batch,
+                                      steps_per_call=min(100, steps), checkpoint=args.checkpoint, mesh=mesh)
+        except ValueError as e:
+            if not str(e).startswith("path: "):      # load_checkpoint: a checkpoint of another model or size
+                raise
+            raise c.CLIError(f"--checkpoint {args.checkpoint}: {str(e).removeprefix('path: ')}") from None
+        except OSError as e:
+            raise c.CLIError(f"--checkpoint: cannot write {args.checkpoint} ({e.strerror or e})") from None
+        state = jax.device_get(state)
+        xe = x[: min(len(x), 1024)]
+        r = ex.analyse(model, state.params, state.model_state, xe, sigma2, key=jax.random.PRNGKey(seed + 2),
+                       loss=args.loss, beta=beta, weight_decay=wd / 2.0, slices=False, refit=False)
     report = {
         "model": args.model, "data": args.data, "loss": args.loss, "beta": beta if args.loss == "beta-infonce" else 1.0,
         "sigma2": sigma2, "steps": int(state.step), "final_loss": float(losses[-1]) if len(losses) else None,

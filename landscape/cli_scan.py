@@ -6,6 +6,8 @@ one or more ``--sweep NAME=START:STOP:NUM`` (inclusive linspace) or
 zarr store at ``--out`` chunk by chunk (``--resume`` continues one), shows a
 progress bar with points per second and an ETA on stderr, and prints a summary.
 
+``landscape scan --verify PATH`` checks a store against its chunk checksums.
+
 ``landscape plot PATH``  draws the phase map and a spectrum cut of a stored
 scan to PNG and PDF, from the store alone.
 
@@ -18,12 +20,20 @@ import math
 import os
 import sys
 import time
+import warnings
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-__all__ = ["add_scan_parser", "add_plot_parser", "scan_command", "plot_command", "ProgressBar", "scan_summary"]
+__all__ = ["add_scan_parser", "add_plot_parser", "scan_command", "verify_command", "plot_command", "ProgressBar",
+           "scan_summary", "EXIT_RUNTIME"]
+
+#: Exit code of ``landscape scan`` when the run fails after it started (a chunk
+#: could not be written, the store ended damaged) or ``--verify`` finds a chunk
+#: that is damaged or not computed.  Bad input, and a store path that cannot be
+#: used, exit with 2 before anything is computed.
+EXIT_RUNTIME = 1
 
 
 def _cli():
@@ -46,16 +56,23 @@ def add_scan_parser(sub, add_problem_options) -> None:
                         "beta, invariance_weight, out_dim, kappa, norm_target, init_scale, seed, t1, lr")
     g.add_argument("--method", choices=("closed-form", "flow", "gd"), default="closed-form",
                    help="closed form (Theorem 1), gradient flow (ODE) or gradient descent (default closed-form)")
-    g.add_argument("--out", required=False, metavar="PATH", help="zarr store to write (required)")
+    g.add_argument("--out", required=False, metavar="PATH",
+                   help="zarr store to write (required, except with --verify)")
     g.add_argument("--resume", action="store_true", help="continue an interrupted scan at --out")
     g.add_argument("--force", action="store_true",
                    help="with --resume: accept a store made by other code, or discard one made for another grid")
-    g.add_argument("--overwrite", action="store_true", help="replace an existing store at --out")
+    g.add_argument("--overwrite", action="store_true",
+                   help="replace an existing store at --out (only a store written by landscape scan; anything "
+                        "else is refused)")
+    g.add_argument("--verify", default=None, metavar="PATH",
+                   help="check the store at PATH against its chunk checksums and exit: each damaged chunk is "
+                        "printed; exit 0 when every chunk is computed and intact, 1 otherwise")
     g.add_argument("--chunk-size", default=None, metavar="N", help="points per chunk (default: from --memory-budget)")
     g.add_argument("--memory-budget", default="256", metavar="MiB",
                    help="memory for one chunk per device, in MiB, used to choose the chunk size (default 256)")
     g.add_argument("--devices", default=None, metavar="N",
-                   help="number of local devices to shard over (default all; on CPU this many are created)")
+                   help="number of local devices to shard over, 1 to 1024 (default all; on CPU this many are "
+                        "created)")
     g.add_argument("--quiet", action="store_true", help="no progress bar")
     g = p.add_argument_group("normalization (closed form)")
     g.add_argument("--kappa", default=None, help="normalization strength κ ≥ 0 of κ(Tr[WΣWᵀ] − c)² (default: none)")
@@ -140,14 +157,21 @@ class ProgressBar:
 
 # --------------------------------------------------------------------------- scan
 def _request_devices(n: int) -> None:
-    """Ask for ``n`` host (CPU) devices if JAX has not started its backends yet."""
-    from jax._src import xla_bridge
+    """Ask JAX for ``n`` host (CPU) devices, if it has not started its backends yet.
 
-    flag = "--xla_force_host_platform_device_count"
-    flags = os.environ.get("XLA_FLAGS", "")
-    if xla_bridge.backends_are_initialized() or flag in flags:
+    Uses the public option ``jax_num_cpu_devices`` (``XLA_FLAGS`` is left
+    alone, and a device count already set there wins).  Once JAX has started,
+    the option cannot change and this does nothing: the caller then finds too
+    few devices and says so.  Only the ``scan`` command calls this.
+    """
+    import jax
+
+    if "--xla_force_host_platform_device_count" in os.environ.get("XLA_FLAGS", ""):
         return
-    os.environ["XLA_FLAGS"] = (flags + f" {flag}={n}").strip()
+    try:
+        jax.config.update("jax_num_cpu_devices", n)
+    except (RuntimeError, AttributeError):  # backends already started, or a JAX without the option
+        pass
 
 
 def _sweeps(args) -> list:
@@ -214,10 +238,14 @@ def scan_summary(ds, progress, path, method: str) -> dict:
 
     status = np.asarray(ds["status"].values).ravel()
     counts = {name: int(np.sum(status == code)) for code, name in enumerate(STATUS_NAMES)}
+    damaged = [int(i) for i in ds.attrs.get("damaged_chunks", [])]
     out: dict[str, Any] = {
         "command": "scan",
         "store": str(path),
         "method": method,
+        "complete": bool(counts["missing"] == 0),
+        "damaged_chunks": damaged,
+        "damaged_recomputed": int(progress.damaged) if progress else None,
         "dims": {d: int(ds.sizes[d]) for d in ds["status"].dims},
         "points": int(status.size),
         "computed": int(progress.computed) if progress else None,
@@ -252,7 +280,12 @@ def format_scan_summary(s: dict) -> str:
         lines.append(f"computed {s['computed']} points, reused {s['reused']} from the store ({s['action']}); "
                      f"chunk {s['chunk_size']} on {s['devices']} device(s); compile {s['compile_s']:.2f} s, "
                      f"run {s['elapsed_s']:.2f} s, {rate}")
+    if s["damaged_recomputed"]:
+        lines.append(f"recomputed {s['damaged_recomputed']} stored chunk(s) that failed their checksum")
     lines.append("status: " + ", ".join(f"{k} {v}" for k, v in s["status_counts"].items()))
+    if not s["complete"]:
+        lines.append(f"INCOMPLETE: {s['status_counts']['missing']} points missing"
+                     + (f", chunks {s['damaged_chunks']} damaged" if s["damaged_chunks"] else ""))
     if "rank_counts" in s:
         lines.append("rank of WᵀW: " + ", ".join(f"{r}: {n}" for r, n in s["rank_counts"].items()) + " points")
     if "regions" in s:
@@ -261,13 +294,66 @@ def format_scan_summary(s: dict) -> str:
     return "\n".join(lines)
 
 
-def scan_command(args) -> int:
-    """Run ``landscape scan``; returns the exit code (errors raise the CLI's CLIError)."""
+def _runtime_error(message: str) -> int:
+    """Report a failure while running (not bad input): one line on stderr, exit 1."""
+    print(f"landscape scan: error: {' '.join(str(message).split())}", file=sys.stderr)
+    return EXIT_RUNTIME
+
+
+def verify_command(args) -> int:
+    """``landscape scan --verify PATH``: one line per damaged chunk and a closing line; exit 0 or 1."""
     cli = _cli()
+    from landscape.scan import StoreError, scan_info, verify_store
+
+    given = [opt for opt, on in (("--sweep", args.sweep), ("--out", args.out is not None), ("--resume", args.resume),
+                                 ("--overwrite", args.overwrite), ("--force", args.force)) if on]
+    if given:
+        raise cli.CLIError(f"--verify checks a store and computes nothing; drop {', '.join(given)}")
+    try:
+        problems = verify_store(args.verify)
+        info = scan_info(args.verify) if not problems else None
+    except (FileNotFoundError, StoreError) as e:
+        raise cli.CLIError(f"--verify: {e}") from None
+    damaged = [p for p in problems if p.damaged]
+    missing = [p for p in problems if not p.damaged]
+    if args.json:
+        print(cli._dump({"command": "scan --verify", "store": args.verify, "complete": not problems,
+                         "damaged": [{"chunk": p.chunk, "points": [p.start, p.stop - 1], "reason": p.reason}
+                                     for p in damaged],
+                         "not_computed": [p.chunk for p in missing]}))
+    else:
+        for p in damaged:
+            print(f"chunk {p.chunk} (points {p.start}..{p.stop - 1}): damaged: {p.reason}")
+        if not problems:
+            print(f"{args.verify}: all {info['n_chunks']} chunks ({info['n_points']} points) present and intact")
+        else:
+            print(f"{args.verify}: {len(damaged)} chunk(s) damaged, {len(missing)} not computed; run the same "
+                  "scan with --resume to compute them")
+    return cli.EXIT_OK if not problems else EXIT_RUNTIME
+
+
+def scan_command(args) -> int:
+    """Run ``landscape scan``; returns the exit code (errors raise the CLI's CLIError).
+
+    Exit 0: the store is complete and verified.  Exit 2: bad input, or a store
+    path that cannot be used (empty, a file, not a scan store, not writable,
+    locked by another process); nothing was computed.  Exit 1: the run failed
+    after it started (e.g. the disk filled up; the committed chunks are kept and
+    ``--resume`` continues), or the finished store did not verify.
+    """
+    cli = _cli()
+    if args.verify is not None:
+        return verify_command(args)
     if args.out is None:
         raise cli.CLIError("--out PATH is required (the zarr store to write)")
+    if not str(args.out).strip():
+        raise cli.CLIError("--out must name a path, got an empty string")
     if args.devices is not None:
-        n_dev = cli._int(args.devices, "--devices", low=1)
+        from landscape.scan.execute import MAX_HOST_DEVICES
+
+        n_dev = cli._int(args.devices, "--devices")
+        if not 1 <= n_dev <= MAX_HOST_DEVICES:
+            raise cli.CLIError(f"--devices must be between 1 and {MAX_HOST_DEVICES}, got {n_dev}")
         _request_devices(n_dev)
     else:
         n_dev = None
@@ -283,7 +369,7 @@ def scan_command(args) -> int:
     import jax
 
     from landscape import phase
-    from landscape.scan import Grid, ScanMismatchError
+    from landscape.scan import ChunkWriteError, Grid, ScanDamageWarning, ScanMismatchError, StoreError
 
     if n_dev is not None and n_dev > len(jax.local_devices()):
         raise cli.CLIError(f"--devices {n_dev}: only {len(jax.local_devices())} local device(s) are available "
@@ -298,17 +384,29 @@ def scan_command(args) -> int:
             bar(pr)
 
     try:
-        ds = phase.phase_scan(model, Grid(axes), args.method, settings, out=args.out, resume=args.resume,
-                              force=args.force, overwrite=args.overwrite, chunk_size=chunk,
-                              memory_budget=int(budget * 2**20), devices=n_dev, progress=progress)
+        with warnings.catch_warnings():  # the summary reports damaged chunks itself
+            warnings.simplefilter("ignore", ScanDamageWarning)
+            ds = phase.phase_scan(model, Grid(axes), args.method, settings, out=args.out, resume=args.resume,
+                                  force=args.force, overwrite=args.overwrite, chunk_size=chunk,
+                                  memory_budget=int(budget * 2**20), devices=n_dev, progress=progress)
     except ScanMismatchError as e:
         raise cli.CLIError(" ".join(str(e).split())) from None
-    except FileExistsError as e:
+    except (StoreError, FileExistsError) as e:
         raise cli.CLIError(f"--out: {e}") from None
     except ValueError as e:
         raise cli.CLIError(str(e)) from None
+    except ChunkWriteError as e:
+        return _runtime_error(f"--out: {e}")
+    except OSError as e:
+        return _runtime_error(f"--out: I/O error on {args.out} ({e.strerror or e}); the chunks committed so far "
+                              "are kept: continue with --resume")
     summary = scan_summary(ds, last.get("p"), args.out, args.method)
     print(cli._dump(summary) if args.json else format_scan_summary(summary))
+    if not summary["complete"]:
+        why = (f"chunks {summary['damaged_chunks']} failed their checksum" if summary["damaged_chunks"]
+               else f"{summary['status_counts']['missing']} points are missing")
+        return _runtime_error(f"the store {args.out} is not complete after the run: {why} (see --verify); run "
+                              "again with --resume")
     return cli.EXIT_OK
 
 
@@ -328,11 +426,15 @@ def plot_command(args) -> int:
     """Run ``landscape plot``; returns the exit code."""
     cli = _cli()
     from landscape import phase, phase_figures, plot
-    from landscape.scan import open_scan
+    from landscape.scan import ScanDamageWarning, open_scan
 
     path = Path(args.path)
     try:
-        ds = open_scan(path)
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always", ScanDamageWarning)
+            ds = open_scan(path)
+        for w in caught:
+            print(f"landscape plot: warning: {w.message}", file=sys.stderr)
     except FileNotFoundError as e:
         raise cli.CLIError(f"PATH: {e}") from None
     except ValueError as e:

@@ -278,11 +278,12 @@ def test_console_script_exit_codes():
             pytest.skip("the `landscape` console script is not installed (run `make test`)")
         script = Path(found)
     env = dict(os.environ)
-    bad = subprocess.run([str(script), "solve", "--a", "1,-2", "--c", "1,1"],
+    # A 23-digit seed used to escape as an OverflowError traceback (exit 1).
+    bad = subprocess.run([str(script), "flow", "--a", "3,1", "--c", "1,1", "--seed", "1" * 23],
                          capture_output=True, text=True, env=env, timeout=120)
     assert bad.returncode == 2
     assert "Traceback" not in bad.stderr
-    assert len(bad.stderr.strip().splitlines()) == 1 and "--a" in bad.stderr
+    assert len(bad.stderr.strip().splitlines()) == 1 and "--seed" in bad.stderr
     good = subprocess.run([str(script), "solve", "--a", "3,1", "--c", "1,1", "--json"],
                           capture_output=True, text=True, env=env, timeout=120)
     assert good.returncode == 0, good.stderr

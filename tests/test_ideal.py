@@ -15,8 +15,9 @@ import jax.numpy as jnp
 import numpy as np
 import pytest
 
-from landscape import ideal, metrics
+from landscape import metrics
 from landscape.losses import sample
+from landscape.studies import idealized as ideal
 from landscape.cli import main
 
 

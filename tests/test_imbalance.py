@@ -7,8 +7,8 @@ import numpy as np
 import pytest
 
 import landscape as ls
-from landscape import imbalance as im
-from landscape import supervised as sv
+from landscape.studies import class_imbalance as im
+from landscape.studies.class_imbalance import supervised as sv
 
 
 # ------------------------------------------------------------------ construction and validation
@@ -272,7 +272,7 @@ def test_cli_solve_classes_toml_and_errors(tmp_path, capsys):
 # ------------------------------------------------------------------ neural-network check (digits)
 def test_digits_mlp_smoke():
     pytest.importorskip("sklearn")
-    from landscape import imbalance_nn as inn
+    from landscape.studies.class_imbalance import network as inn
 
     r = inn.digits_imbalance_run(minority_count=5, settings=[(1.0, 1e-3)], classes=(0, 1, 2), steps=30,
                                  hidden=16, d_out=4)
@@ -286,7 +286,7 @@ def test_digits_mlp_smoke():
 def test_digits_minority_collapses_first_at_strong_augmentation_and_weight_decay():
     """Weak (σ², γ): the 5-sample minority keeps its class direction; strong: it collapses, balanced does not."""
     pytest.importorskip("sklearn")
-    from landscape import imbalance_nn as inn
+    from landscape.studies.class_imbalance import network as inn
 
     sets = [(1.0, 1e-3), (8.0, 0.3)]
     few = inn.digits_imbalance_run(minority_count=5, settings=sets, steps=600)

@@ -13,7 +13,8 @@ import scipy.linalg
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from landscape import ideal, metrics
+from landscape import metrics
+from landscape.studies import idealized as ideal
 
 
 def _dtype(x64):

@@ -1,9 +1,12 @@
 """Sharding over 8 forced CPU devices gives results identical to 1 device.
 
-A child process starts with no XLA_FLAGS: ``landscape scan --devices 8`` asks
-for 8 host devices itself and shards a closed-form scan over them, then a
-gradient-descent phase scan runs on the same 8 devices.  This process (one
-device) computes the same scans and compares every bit.
+A child process starts with no device count in XLA_FLAGS: ``landscape scan
+--devices 100000`` is refused before JAX starts (it used to crash XLA), then
+``landscape scan --devices 8`` asks for 8 host devices itself (through
+``jax_num_cpu_devices``, leaving XLA_FLAGS as it was) and shards a closed-form
+scan over them, then a gradient-descent phase scan runs on the same 8
+devices.  This process (one device) computes the same scans and compares
+every bit.
 """
 from __future__ import annotations
 
@@ -28,6 +31,9 @@ PROBLEM = ["--loss", "beta-infonce", "--a", "3,2,1.2,0.5"]
 CHILD = textwrap.dedent("""
     import json, os, sys
     from landscape.cli import main
+    flags = os.environ.get("XLA_FLAGS")
+    # before JAX starts: 10⁵ host devices would crash XLA; the request is refused first
+    refused = main(["scan", *json.loads(sys.argv[2]), "--out", sys.argv[1] + "/no.zarr", "--devices", "100000"])
     code = main(["scan", *json.loads(sys.argv[2]), "--out", sys.argv[1] + "/cf.zarr", "--devices", "8",
                  "--chunk-size", "12", "--json", "--quiet"])
     import jax
@@ -40,7 +46,8 @@ CHILD = textwrap.dedent("""
     phase.phase_scan(model, Grid([pts]), method="gd", settings=phase.FlowSettings(steps=500), chunk_size=5,
                      out=sys.argv[1] + "/gd.zarr", progress=seen.append,
                      code_version={"package_version": "test", "git_commit": "pinned-for-the-test"})
-    print(json.dumps({"code": code, "devices": len(jax.devices()), "gd_devices": seen[-1].n_devices}))
+    print(json.dumps({"code": code, "devices": len(jax.devices()), "gd_devices": seen[-1].n_devices,
+                      "refused": refused, "flags_unchanged": os.environ.get("XLA_FLAGS") == flags}))
 """)
 
 
@@ -56,7 +63,8 @@ def test_eight_forced_devices_match_one(tmp_path, capsys):
     lines = res.stdout.strip().splitlines()
     child = json.loads(lines[-1])
     summary = json.loads("\n".join(lines[:-1]))
-    assert child == {"code": 0, "devices": 8, "gd_devices": 8}
+    assert child == {"code": 0, "devices": 8, "gd_devices": 8, "refused": 2, "flags_unchanged": True}
+    assert "--devices must be between 1 and 1024, got 100000" in res.stderr
     assert summary["devices"] == 8 and summary["chunk_size"] == 12
 
     assert len(jax.devices()) == 1

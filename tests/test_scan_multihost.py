@@ -1,7 +1,13 @@
 """Two real JAX processes (jax.distributed on 127.0.0.1, gloo collectives) share one scan store.
 
 Each process computes its own share of the chunks (process p takes chunks p, p + 2, …), both
-return the full dataset, and the store equals a one-process scan bit for bit.
+return the full dataset, and the store equals a one-process scan bit for bit.  When process 0
+refuses to write the store (it exists already), process 1 gets an error too instead of waiting
+at a barrier; a resume on both keeps every verified chunk.
+
+A failure of the child processes fails the test: there is no skip.  It needs the gloo CPU
+collectives of jaxlib (``jax_cpu_collectives_implementation = "gloo"``) and a free port on
+127.0.0.1.
 """
 from __future__ import annotations
 
@@ -36,8 +42,17 @@ CHILD = textwrap.dedent("""
     seen = []
     ds = phase.phase_scan(model, grid, out=out, chunk_size=4, progress=seen.append,
                           code_version={"package_version": "test", "git_commit": "pinned-for-the-test"})
+    try:   # the store exists now: process 0 refuses, and process 1 must hear of it rather than wait
+        phase.phase_scan(model, grid, out=out, chunk_size=4)
+        refused = None
+    except (FileExistsError, ValueError) as e:
+        refused = [type(e).__name__, str(e)]
+    again = []
+    phase.phase_scan(model, grid, out=out, resume=True, progress=again.append,
+                     code_version={"package_version": "test", "git_commit": "pinned-for-the-test"})
     print("RESULT " + json.dumps({"pid": pid, "processes": jax.process_count(), "computed": seen[-1].computed,
-                                  "points": int(ds["status"].size), "ok": int((ds["status"].values == 0).sum())}),
+                                  "points": int(ds["status"].size), "ok": int((ds["status"].values == 0).sum()),
+                                  "refused": refused, "resumed": [again[-1].computed, again[-1].reused]}),
           flush=True)
 """)
 
@@ -66,8 +81,6 @@ def test_two_processes_split_the_chunks(tmp_path):
             for q in procs:
                 q.kill()
             pytest.fail("the two-process scan did not finish in 240 s")
-        if p.returncode != 0 and "gloo" in stderr.lower() and "not" in stderr.lower():
-            pytest.skip("this jaxlib has no gloo CPU collectives")
         assert p.returncode == 0, stderr[-3000:]
         results.append(json.loads([ln for ln in stdout.splitlines() if ln.startswith("RESULT ")][-1][7:]))
     n_chunks = -(-39 // 4)                                   # 39 points in chunks of 4
@@ -75,6 +88,9 @@ def test_two_processes_split_the_chunks(tmp_path):
     assert [r["computed"] for r in results] == [20, 19]      # chunks 0,2,…,8 and 1,3,…,9 (the last has 3 points)
     assert all(r["points"] == r["ok"] == 39 for r in results)
     assert n_chunks == 10
+    assert results[0]["refused"][0] == "FileExistsError" and "already exists" in results[0]["refused"][1]
+    assert results[1]["refused"] == ["StoreError", f"process 0 could not prepare the scan store {out}; see its error"]
+    assert [r["resumed"] for r in results] == [[0, 39], [0, 39]]    # both hosts verify every chunk and keep it
 
     model = phase.PhaseModel.diagonal([3.0, 2.0, 1.2, 0.5], sigma2=0.0, loss="beta-infonce")
     grid = Grid([Axis("sigma2", np.linspace(0.1, 4.1, 13)), Axis("gamma", [0.0, 0.07, 0.3])])

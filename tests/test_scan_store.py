@@ -1,9 +1,10 @@
 """The on-disk store: provenance, refusal to resume a different scan, partial chunks, SIGKILL and resume.
 
-The kill test runs a real phase scan in a child process, kills it with SIGKILL
-after a few chunks, resumes it in this process and checks that only the
-missing chunks were computed and that the dataset is identical to an
-uninterrupted run.
+The kill test runs a real phase scan in a child process, checks that this
+process cannot write the same store while the child holds its lock, kills the
+child with SIGKILL after a few chunks, resumes the scan in this process and
+checks that only the missing chunks were computed and that the dataset is
+identical to an uninterrupted run.
 """
 from __future__ import annotations
 
@@ -22,7 +23,7 @@ import pytest
 import xarray as xr
 
 from landscape import phase
-from landscape.scan import MISSING, Axis, Grid, ScanMismatchError, open_scan, scan, scan_info
+from landscape.scan import MISSING, Axis, Grid, ScanMismatchError, StoreLockedError, open_scan, scan, scan_info
 from landscape.scan import store
 from landscape.scan.provenance import code_version
 
@@ -97,10 +98,10 @@ def test_uncommitted_chunk_is_recomputed_and_stale_data_ignored(tmp_path):
     full, _ = run(path)
     root = store.open_store(path, mode="r+")
     record = store.read_record(root)
-    # Chunk 2 half-written by a killed process: garbage values, status ok, no done flag.
+    # Chunk 2 half-written by a killed process: garbage values, status ok, no checksum row.
     root["y"][8:12] = np.full(4, 123.0)
     root["status"][8:12] = np.zeros(4, np.int8)
-    root["chunk_done"][2] = False
+    root["chunk_sha256"][2] = np.zeros(32, np.uint8)
     partial = open_scan(path)
     flat_status = partial["status"].values.ravel()
     assert (flat_status[8:12] == MISSING).all() and (flat_status[:8] == 0).all()
@@ -157,9 +158,14 @@ def test_sigkill_then_resume_computes_only_missing_chunks(tmp_path):
     child = subprocess.Popen([sys.executable, "-c", CHILD, str(path)], stdout=subprocess.PIPE,
                              stderr=subprocess.PIPE, text=True, env=env)
     lines = []
+    model, grid = kill_test_grid()
     try:
         for line in child.stdout:
             lines.append(line.strip())
+            if lines == ["chunk 3"]:
+                # while the child writes, a second writer in this process is refused by the store's lock
+                with pytest.raises(StoreLockedError, match=f"being written by another process .process id {child.pid}"):
+                    phase.phase_scan(model, grid, out=path, resume=True, chunk_size=3, code_version=PINNED)
             if sum(ln.startswith("chunk") for ln in lines) >= 4:
                 os.kill(child.pid, signal.SIGKILL)
                 break
@@ -176,7 +182,6 @@ def test_sigkill_then_resume_computes_only_missing_chunks(tmp_path):
     before = open_scan(path)
     assert (before["status"].values == MISSING).sum() == total - info["points_done"]
 
-    model, grid = kill_test_grid()
     seen = []
     resumed = phase.phase_scan(model, grid, out=path, resume=True, progress=seen.append, code_version=PINNED)
     assert seen[-1].computed == total - info["points_done"] and seen[-1].reused == info["points_done"]

@@ -23,6 +23,16 @@ same arguments and a shared ``out`` path; process p computes chunks
 p, p + P, p + 2P, … on its local devices, and all processes return the full
 dataset once every process is done.
 
+**Safety of the store.**  ``out`` is locked for the whole run (a second
+writer is refused, :class:`~landscape.scan.store.StoreLockedError`);
+``overwrite=True`` replaces only a store this package wrote
+(:func:`~landscape.scan.store.check_replaceable`); a resume recomputes every
+chunk whose checksum fails; a failure to write a chunk raises
+:class:`~landscape.scan.store.ChunkWriteError` and keeps the chunks already
+committed, so the same call with ``resume=True`` continues.  Before anything
+is allocated, a grid whose outputs would not fit in memory is refused
+(``ValueError`` with the estimate).
+
 The dataset's attributes hold the grid (JSON), the evaluation description,
 the package version and the git commit; run statistics (timings) go to the
 ``progress`` callback instead, so that two runs of one scan compare identical.
@@ -41,8 +51,9 @@ from __future__ import annotations
 
 import dataclasses
 import json
-import shutil
+import os
 import time
+import warnings
 from pathlib import Path
 from typing import Any, Callable, Mapping
 
@@ -55,7 +66,11 @@ from landscape.scan.grid import Grid, as_grid
 from landscape.scan.provenance import code_version as _code_version
 from landscape.scan.status import MISSING, STATUS_NAMES, point_status
 
-__all__ = ["Progress", "scan", "open_scan", "scan_info", "output_specs"]
+__all__ = ["Progress", "ScanDamageWarning", "scan", "open_scan", "scan_info", "output_specs"]
+
+
+class ScanDamageWarning(UserWarning):
+    """A stored scan has chunks whose checksum fails; they are returned as missing."""
 
 
 @dataclasses.dataclass(frozen=True)
@@ -65,6 +80,8 @@ class Progress:
     Counts are in points.  ``done`` includes points committed by an earlier run
     (``reused``); ``rate`` is points per second computed by this run, ``eta``
     the seconds left at that rate (``None`` before the first chunk).
+    ``damaged`` counts the stored chunks that failed their checksum on resume
+    and are recomputed by this run.
     """
 
     done: int
@@ -79,6 +96,7 @@ class Progress:
     finished: bool = False
     compile_seconds: float = 0.0
     action: str = "new"
+    damaged: int = 0
 
 
 # ---------------------------------------------------------------- outputs
@@ -152,21 +170,48 @@ def _dataset(grid: Grid, record: Mapping, outputs: Mapping[str, np.ndarray], sta
 
 
 def open_scan(path) -> "Any":
-    """The labelled dataset of a stored scan (missing chunks: fill values, status ``missing``)."""
+    """The labelled dataset of a stored scan.
+
+    Chunks not computed yet, and chunks whose checksum fails (damaged files),
+    are returned as missing: fill values (NaN for floats, -1 for integers) and
+    status ``missing``.  Damaged chunks are also listed in the attribute
+    ``damaged_chunks`` and reported by a :class:`ScanDamageWarning`; a resume
+    of the scan recomputes them.  Corrupt data is never returned as good.
+    """
+    path = store.store_path(path)
     root = store.open_store(path)
     record = store.read_record(root)
-    outs, status, _ = store.read_arrays(root, record)
-    return _dataset(Grid.from_json(record["grid"]), record, outs, status)
+    found = store.read_verified(root, record)
+    ds = _dataset(Grid.from_json(record["grid"]), record, found.outputs, found.status)
+    if found.damaged:
+        ds.attrs["damaged_chunks"] = sorted(found.damaged)
+        warnings.warn(f"{path}: {len(found.damaged)} damaged chunk(s) returned as missing "
+                      f"({_chunk_list(found.damaged)}); resume the scan to recompute them",
+                      ScanDamageWarning, stacklevel=2)
+    return ds
+
+
+def _chunk_list(chunks, limit: int = 8) -> str:
+    chunks = sorted(chunks)
+    text = ", ".join(str(i) for i in chunks[:limit])
+    return "chunks " + text + (f", ... ({len(chunks)} in all)" if len(chunks) > limit else "")
 
 
 def scan_info(path) -> dict:
-    """The stored record plus progress counts: ``chunks_done`` and ``points_done``."""
-    root = store.open_store(path)
+    """The stored record plus the state of its chunks, checked against their checksums.
+
+    Adds ``chunks_done`` and ``points_done`` (verified chunks only),
+    ``chunks_damaged`` (committed chunks whose checksum fails) and ``complete``
+    (every chunk verified).
+    """
+    root = store.open_store(store.store_path(path))
     record = store.read_record(root)
-    done = store.done_chunks(root)
+    found = store.read_verified(root, record)
     n, chunk = record["n_points"], record["chunk_size"]
-    record["chunks_done"] = int(done.sum())
-    record["points_done"] = int(np.repeat(done, chunk)[:n].sum())
+    record["chunks_done"] = int(found.good.sum())
+    record["points_done"] = int(np.repeat(found.good, chunk)[:n].sum())
+    record["chunks_damaged"] = sorted(found.damaged)
+    record["complete"] = bool(found.good.all())
     return record
 
 
@@ -219,9 +264,10 @@ def scan(
         resume: continue an existing store at ``out`` (a missing one is created).
         force: with ``resume``, accept a store made by other code (keep its
             chunks) or for another scan (discard and restart).
-        overwrite: replace an existing store at ``out``.
-        chunk_size: points per chunk; default from ``memory_budget``.  On resume
-            the stored chunk size is used unless one is given.
+        overwrite: replace an existing store at ``out``; only a store this
+            package wrote is replaced (:func:`~landscape.scan.store.check_replaceable`).
+        chunk_size: points per chunk (at most the grid size); default from
+            ``memory_budget``.  On resume the stored chunk size is used unless one is given.
         memory_budget: bytes per device for one chunk (default 256 MiB).
         devices: number of local devices, a list of devices, or ``None`` (all).
         output_dims: names of each output's own dimensions, ``{name: (dim, ...)}``.
@@ -234,68 +280,127 @@ def scan(
 
     Returns:
         ``xarray.Dataset`` with one dimension per grid component.
+
+    Raises:
+        StoreError: ``out`` cannot be used (empty, a file, not a store, not
+            writable, or replaced/resumed when that is not allowed); its
+            subclasses :class:`~landscape.scan.store.StoreLockedError` (another
+            process is writing it) and ``ScanMismatchError`` (resume of another scan).
+        FileExistsError: ``out`` exists and neither ``resume`` nor ``overwrite`` is set.
+        ChunkWriteError: a chunk could not be written (an ``OSError``, e.g. a full disk).
     """
     grid = as_grid(grid)
     if grid.size == 0:
         raise ValueError("the grid has no points")
     if resume and overwrite:
         raise ValueError("resume and overwrite exclude each other")
+    path = None if out is None else store.store_path(out)
     devs = execute.select_devices(devices)
     n_dev = len(devs)
     p_index, p_count = execute.process_info()
-    if p_count > 1 and out is None:
+    if p_count > 1 and path is None:
         raise ValueError("a multi-process scan needs out= (a store on a file system shared by all hosts)")
 
     example = _example(grid)
     specs = output_specs(fn, example, output_dims)
+    store.require_result_memory(grid.size, {k: v.to_json() for k, v in specs.items()})
     if evaluation is None:
         evaluation = {"function": f"{getattr(fn, '__module__', '?')}.{getattr(fn, '__qualname__', repr(fn))}"}
     code = dict(_code_version()) if code_version is None else {**_code_version(), **dict(code_version)}
+    if chunk_size is not None and (isinstance(chunk_size, bool) or not isinstance(chunk_size, (int, np.integer))
+                                   or chunk_size < 1):
+        raise ValueError(f"chunk_size must be a positive integer, got {chunk_size!r}")
 
-    path = None if out is None else Path(out)
-    stored_chunk = None
-    if path is not None and resume and path.exists() and chunk_size is None:
-        try:
-            stored_chunk = store.read_record(store.open_store(path))["chunk_size"]
-        except (ValueError, KeyError):
-            stored_chunk = None
-    if chunk_size is not None:
-        if isinstance(chunk_size, bool) or not isinstance(chunk_size, (int, np.integer)) or chunk_size < 1:
-            raise ValueError(f"chunk_size must be a positive integer, got {chunk_size!r}")
-        chunk = int(chunk_size)
-    elif stored_chunk is not None:
-        chunk = int(stored_chunk)
-    else:
-        per_point = execute.bytes_per_point(fn, example)
-        chunk = execute.chunk_size_for_budget(per_point, int(memory_budget), n_dev, grid.size)
-    record = store.make_record(grid, chunk, specs, evaluation, code, labels)
+    def new_record(stored_chunk=None) -> dict:
+        chunk = _chunk(chunk_size, stored_chunk, memory_budget, fn, example, n_dev, grid.size)
+        return store.make_record(grid, chunk, specs, evaluation, code, labels)
 
-    # ---- the store
-    root = None
-    action = "new"
-    if path is not None:
-        if p_index == 0:
-            if path.exists() and not resume:
-                if not overwrite:
-                    raise FileExistsError(f"{path} already exists; pass resume=True (CLI: --resume) to continue it "
-                                          "or overwrite=True (CLI: --overwrite) to replace it")
-                shutil.rmtree(path)
-            if path.exists():
-                root, record, action = store.open_for_resume(path, record, force=force)
-            else:
-                root = store.create_store(path, record)
-        _barrier("landscape-scan-store-ready", p_count)
-        if root is None:
+    lock = None
+    try:
+        if path is not None and p_index == 0:
+            # Process 0 owns the store: it locks it for the whole run, then creates, checks or
+            # replaces it; every process learns whether that worked before it computes anything.
+            failure = None
+            try:
+                lock = store.StoreLock(path)
+                root, record, action = _prepare_store(path, new_record, resume, overwrite, force)
+            except Exception as e:
+                failure = e
+            _all_agree(failure is None, p_count)
+            if failure is not None:
+                raise failure
+        elif path is not None:
+            if not _all_agree(True, p_count):
+                raise store.StoreError(f"process 0 could not prepare the scan store {path}; see its error")
             root = store.open_store(path, mode="r+")
             record = store.read_record(root)
-        done = store.done_chunks(root)
+            action = "resume" if resume else "new"
+        else:
+            root, record, action = None, new_record(), "new"
+        return _run(fn, grid, example, path, root, record, action, specs, devs, p_index, p_count, progress,
+                    batching)
+    finally:
+        if lock is not None:
+            lock.release()
+
+
+def _all_agree(ok: bool, process_count: int) -> bool:
+    """Whether ``ok`` holds on process 0 (the one that prepares the store); a barrier for all processes."""
+    if process_count == 1:
+        return ok
+    from jax.experimental import multihost_utils
+
+    return bool(multihost_utils.broadcast_one_to_all(np.asarray(ok)))
+
+
+def _chunk(chunk_size, stored_chunk, memory_budget, fn, example, n_dev: int, n_points: int) -> int:
+    """Points per chunk: as given (at most the grid), else as stored, else from the memory budget."""
+    if chunk_size is not None:
+        return min(int(chunk_size), n_points)
+    if stored_chunk is not None:
+        return int(stored_chunk)
+    per_point = execute.bytes_per_point(fn, example)
+    return execute.chunk_size_for_budget(per_point, int(memory_budget), n_dev, n_points)
+
+
+def _prepare_store(path: Path, new_record: Callable[..., dict], resume: bool, overwrite: bool, force: bool):
+    """Create, resume or replace the store at ``path`` (the caller holds its lock): (root, record, action).
+
+    ``new_record(stored_chunk)`` is the record of this scan, given the chunk
+    length stored at ``path`` (``None``: choose one).
+    """
+    exists = os.path.lexists(path)
+    if exists and not path.is_dir():
+        what = "a symbolic link to nothing" if path.is_symlink() and not path.exists() else "a file"
+        raise store.StoreError(f"{path} is {what}, not a scan store; choose another path")
+    stored = store.stored_record(path) if exists and resume else None
+    record = new_record(None if stored is None else stored.get("chunk_size"))
+    if not exists:
+        return store.create_store(path, record), record, "new"
+    if resume:
+        return store.open_for_resume(path, record, force=force)
+    if not overwrite:
+        raise FileExistsError(f"{path} already exists; pass resume=True (CLI: --resume) to continue it "
+                              "or overwrite=True (CLI: --overwrite) to replace it")
+    return store.replace_store(path, record), record, "new"
+
+
+def _run(fn, grid: Grid, example, path, root, record: Mapping, action: str, specs, devs, p_index: int,
+         p_count: int, progress, batching: str):
+    """Compute every chunk of this process that is not verified in the store; return the dataset."""
+    n_dev = len(devs)
+    chunk = record["chunk_size"]
+    n = total = grid.size
+    damaged = 0
+    if root is not None:
+        found = store.read_verified(root, record) if action in ("resume", "forced-resume") else None
+        done = found.good if found is not None else np.zeros(record["n_chunks"], dtype=bool)
+        damaged = 0 if found is None else len(found.damaged)
     else:
         done = np.zeros(record["n_chunks"], dtype=bool)
 
     mine = execute.chunks_for_process(record["n_chunks"], p_index, p_count)
     todo = [i for i in mine if not done[i]]
-    total = grid.size
-    n = total
 
     def chunk_len(i: int) -> int:
         return min(chunk, n - i * chunk)
@@ -328,7 +433,14 @@ def scan(
         values = {k: np.asarray(v)[:m] for k, v in jax.device_get(dispatch(i)).items()}
         status = point_status(values, m)
         if root is not None:
-            store.write_chunk(root, record, i, values, status)
+            try:
+                store.write_chunk(root, record, i, values, status)
+            except OSError as e:
+                err = store.ChunkWriteError(
+                    f"cannot write chunk {i} of the scan store {path} ({e.strerror or e}); the chunks committed "
+                    "before it are kept: run the same scan with resume=True (CLI: --resume) to continue")
+                err.errno = e.errno
+                raise err from e
         else:
             start = i * chunk
             for k, v in values.items():
@@ -340,14 +452,14 @@ def scan(
             rate = computed / elapsed if elapsed > 0 else None
             left = sum(chunk_len(q) for q in todo[j + 1:])
             progress(Progress(reused + computed, total, computed, reused, elapsed, rate,
-                              (left / rate) if rate else None, chunk, n_dev, False, compile_s, action))
+                              (left / rate) if rate else None, chunk, n_dev, False, compile_s, action, damaged))
 
     _barrier("landscape-scan-done", p_count)
     elapsed = time.perf_counter() - t_start
     if progress is not None:
         progress(Progress(reused + computed, total, computed, reused, elapsed,
                           (computed / elapsed) if computed and elapsed > 0 else None, 0.0, chunk, n_dev, True,
-                          compile_s, action))
+                          compile_s, action, damaged))
     if root is not None:
         return open_scan(path)
     return _dataset(grid, record, flat_out, flat_status)

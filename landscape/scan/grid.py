@@ -36,6 +36,8 @@ from typing import Iterable, Mapping, Sequence, Union
 
 import numpy as np
 
+from landscape._validation import require_memory
+
 __all__ = ["Axis", "Points", "Grid", "parse_sweep", "as_grid"]
 
 _NAME_RE = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
@@ -314,6 +316,7 @@ def parse_sweep(text: str) -> Axis:
             raise ValueError(f"sweep {name!r}: NUM must be an integer, got {parts[2]!r}") from None
         if num < 1:
             raise ValueError(f"sweep {name!r} is empty: NUM must be >= 1, got {num}")
+        require_memory(8.0 * num, f"sweep {name!r} ({num} values)")
         return Axis(name, np.linspace(start, stop, num))
     items = [s.strip() for s in spec.split(",")]
     if any(s == "" for s in items):

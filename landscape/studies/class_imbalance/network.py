@@ -14,7 +14,7 @@ the bias-free linear last layer as projector (``digits_mlp``); the data are
 
 the fraction of the representation's variance that lies along class k's mean
 offset (computed on clean, held-out inputs), and a per-class probe accuracy.
-The linear theory (:mod:`landscape.imbalance`) predicts that SSL keeps a class
+The linear theory (:mod:`landscape.studies.class_imbalance`) predicts that SSL keeps a class
 direction at roughly the same representation variance whatever its proportion
 (near-whitening) until its input variance p(1 − p)‖Δμ‖² falls below the
 threshold set by weight decay / augmentation, where it collapses; the minority
@@ -35,7 +35,7 @@ import jax.numpy as jnp
 import numpy as np
 import optax
 
-from landscape.imbalance import class_probe_accuracy
+from landscape.studies.class_imbalance.probes import class_probe_accuracy
 from landscape.losses.sample import infonce
 from landscape.nn.data import load_digits
 from landscape.nn.models import MLP, decay_mask

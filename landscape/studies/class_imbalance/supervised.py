@@ -14,7 +14,7 @@ with X_c, Y_c centred; in the population limit W = (A0 + γI)^{-1} E[x yᵀ].  F
 a centred class mixture with one-hot targets, E[x y_kᵀ] = p_k(μ_k − μ̄), so the
 supervised representation z = Wᵀx weights class k's direction roughly by p_k:
 minority directions shrink continuously as p_k → 0 instead of keeping a fixed
-variance as in SSL (see :mod:`landscape.imbalance`).
+variance as in SSL (see :mod:`landscape.studies.class_imbalance`).
 
 Example:
     >>> import numpy as np
@@ -160,7 +160,7 @@ def train_linear_classifier(x, labels, n_classes: int, *, loss: str = "cross_ent
 def supervised_representation_variances(data_cov, weights, directions) -> np.ndarray:
     r"""v(u) = (uᵀA0u)(uᵀ W Wᵀ u) for the supervised representation z = Wᵀx (W is d×K).
 
-    The same definition as :func:`landscape.imbalance.representation_variances`
+    The same definition as :func:`landscape.studies.class_imbalance.representation_variances`
     with the SSL map f = Wᵀx (so its WᵀW is W Wᵀ here) and the clean input covariance.
 
     >>> supervised_representation_variances(np.eye(2), np.array([[1.0], [0.0]]), np.eye(2)).tolist()
