@@ -104,21 +104,19 @@ def test_exact_gaussian_quadratic_term_autodiff(tol):
     assert abs(float(d2) / 2 + float(jnp.sum((w0 @ b) * w0))) <= tol["exact"] * 10
 
 
-def _adam_minimise(fun, w0, steps, lr, opt=None):
-    opt = opt or optax.adam(lr)
+@functools.partial(jax.jit, static_argnames=("steps", "adam"))
+def _descend_exact(w0, problem, beta, gamma, lr, *, steps, adam):
+    """``steps`` of Adam (or plain gradient descent) on the exact Gaussian InfoNCE: one compilation per W shape."""
+    opt = optax.adam(lr) if adam else optax.sgd(lr)
+    fun = lambda w: P.exact_gaussian_infonce(w, problem, beta, gamma)  # noqa: E731
 
-    @jax.jit
-    def run(w0):
-        def step(carry, _):
-            w, st = carry
-            g = jax.grad(fun)(w)
-            upd, st = opt.update(g, st, w)
-            return (optax.apply_updates(w, upd), st), None
+    def step(carry, _):
+        w, st = carry
+        upd, st = opt.update(jax.grad(fun)(w), st, w)
+        return (optax.apply_updates(w, upd), st), None
 
-        (w, _), _ = jax.lax.scan(step, (w0, opt.init(w0)), None, length=steps)
-        return w
-
-    return run(w0)
+    (w, _), _ = jax.lax.scan(step, (w0, opt.init(w0)), None, length=steps)
+    return w
 
 
 @pytest.mark.parametrize("case", ["commuting", "non-commuting", "rank-capped", "beta-collapse", "weight-decay"])
@@ -138,8 +136,8 @@ def test_exact_gaussian_minimum_matches_gradient_descent(case, tol, x64):
     if case == "weight-decay":
         assert int(sol.rank) == 2
     w0 = 0.3 * _f(np.random.default_rng(1).normal(size=(out_dim, 3)))
-    w = _adam_minimise(lambda w: P.exact_gaussian_infonce(w, p, beta, gamma), w0, 6000, 2e-2)
-    w = _adam_minimise(lambda w: P.exact_gaussian_infonce(w, p, beta, gamma), w, 6000, 0.0, optax.sgd(0.1))
+    w = _descend_exact(w0, p, beta, gamma, 2e-2, steps=6000, adam=True)
+    w = _descend_exact(w, p, beta, gamma, 0.1, steps=6000, adam=False)
     gd = np.sort(np.linalg.eigvalsh(np.asarray(w.T @ w, float)))[::-1]
     atol = 1e-5 if x64 else 2e-3
     np.testing.assert_allclose(gd, np.asarray(sol.gram_eigenvalues, float), atol=atol)
