@@ -10,6 +10,7 @@ points are all in closed form.  Modules, by what they compute:
 * :mod:`landscape.solve.stationary`     Theorem 1: stationary points, global minimum
 * :mod:`landscape.solve.per_direction`  Theorem 1 per direction, batched over a grid (commuting problems)
 * :mod:`landscape.solve.collapse`       collapse thresholds and the origin's stability
+* :mod:`landscape.linalg`               the one rule for "this direction survives" (every rank), WᵀW spectra
 * :mod:`landscape.flow`                 gradient descent (optax) and gradient flow (ODE)
 """
 from landscape.problem import Problem
@@ -22,6 +23,7 @@ from landscape.effective_landscape import (
     landau_coefficients,
     loss,
     radial_slice,
+    rank_scales,
     spectral_halves_slice,
 )
 from landscape.solution import Solution, solution_from_weights

@@ -159,9 +159,9 @@ def check_in_dtype(arr: np.ndarray, field: str, dtype, *, definite: bool = False
     Its entries must be finite after the cast (1e39 is inf in float32), and with
     ``definite`` the cast matrix must be positive definite with a margin the
     dtype can resolve: its smallest eigenvalue (of the cast values, computed in
-    float64) must exceed 4·n·eps(dtype)·‖M‖₂, the backward error of a
-    symmetric eigensolver in that dtype.  Below that, the whitening Σ^{-1/2}
-    of the solvers can return NaN or an arbitrary sign.
+    float64) must exceed n·eps(dtype)·‖M‖₂, the size of a symmetric
+    eigensolver's rounding error in that dtype.  Below that, the whitening
+    Σ^{-1/2} of the solvers can return NaN or an arbitrary sign.
     """
     import jax.numpy as jnp
 
@@ -177,7 +177,7 @@ def check_in_dtype(arr: np.ndarray, field: str, dtype, *, definite: bool = False
     cast = np.asarray(arr, dtype=dt).astype(float)
     eig = np.linalg.eigvalsh(cast)
     top = float(np.max(np.abs(eig)))
-    tol = 4.0 * cast.shape[0] * float(info.eps) * top
+    tol = cast.shape[0] * float(info.eps) * top
     if not eig[0] > tol:
         raise ValueError(
             f"{field} is not positive definite in {dt.name} (the dtype of the computation): its smallest "
