@@ -23,11 +23,11 @@ from landscape.effective_landscape import (
     landau_coefficients,
     loss,
     radial_slice,
-    rank_scales,
     spectral_halves_slice,
 )
 from landscape.solution import Solution, solution_from_weights
-from landscape.solve.stationary import global_minimum, global_minimum_diagonal, stationary_points, whitened_spectrum
+from landscape.solve.stationary import (RankScales, global_minimum, global_minimum_diagonal, rank_scales,
+                                       stationary_points, whitened_spectrum)
 from landscape.solve.per_direction import DirectionMinimum, direction_spectra, direction_minimum, sort_descending
 from landscape.solve.collapse import (
     Threshold,

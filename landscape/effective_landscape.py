@@ -30,7 +30,7 @@ Example:
 from __future__ import annotations
 
 import dataclasses
-from typing import Any, NamedTuple
+from typing import Any
 
 import jax
 import jax.numpy as jnp
@@ -44,8 +44,6 @@ from landscape.problem import Problem
 __all__ = [
     "EffectiveLandscape",
     "effective_landscape",
-    "RankScales",
-    "rank_scales",
     "require_landscape",
     "require_problem",
     "loss",
@@ -213,36 +211,6 @@ def _exp_text(log_value: float) -> str:
     """exp(log_value) as text, also beyond the float64 range."""
     exponent = np.floor(log_value / np.log(10.0))
     return f"{np.exp(log_value - exponent * np.log(10.0)):.3g}e{int(exponent):+d}"
-
-
-class RankScales(NamedTuple):
-    """The natural scales of the survival rule (:mod:`landscape.linalg`) on one landscape.
-
-    Attributes:
-        b: ‖B − γI‖_F, the scale of the eigenvalues b_i of B − γI.
-        whitened: ‖B − γI‖_F·Tr Σ⁻¹, the scale of the whitened eigenvalues λ_i.
-        gram: ‖B − γI‖_F·(Tr Σ⁻¹)²/(2k), the scale of WᵀW's eigenvalues.
-    """
-
-    b: jax.Array
-    whitened: jax.Array
-    gram: jax.Array
-
-
-def rank_scales(landscape: EffectiveLandscape, inv_sigma_trace: Any = None) -> RankScales:
-    """:class:`RankScales` of ``landscape``; Tr Σ⁻¹ from an eigendecomposition of Σ unless given.
-
-    >>> import landscape as ls
-    >>> land = ls.effective_landscape(ls.Problem.from_diagonal([3.0, 4.0], [1.0, 0.0]), "infonce")
-    >>> [round(float(v), 6) for v in rank_scales(land)]      # ‖B‖ = 5, Tr Σ⁻¹ = 1/4 + 1/4
-    [5.0, 2.5, 0.625]
-    """
-    b_norm = scaled_norm(landscape.b_eff)
-    if inv_sigma_trace is None:
-        inv_sigma_trace = jnp.sum(1.0 / jnp.linalg.eigvalsh(landscape.sigma))
-    t = jnp.asarray(inv_sigma_trace, b_norm.dtype)
-    whitened = b_norm * t
-    return RankScales(b_norm, whitened, whitened * t / (2.0 * jnp.asarray(landscape.quartic, b_norm.dtype)))
 
 
 def loss(landscape: EffectiveLandscape, w: jax.Array) -> jax.Array:

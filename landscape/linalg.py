@@ -8,36 +8,40 @@ tolerance:
     v survives  ⇔  v > tol,   tol = SURVIVAL_ULPS · eps(dtype) · scale,
 
 with eps the machine epsilon of the dtype the values were computed in
-(2.2e-16 in float64, 1.2e-7 in float32) and ``scale`` the landscape's natural
-size of the quantity, never the values' own maximum.  With M = B − γI and
-T = Tr Σ⁻¹ (≥ 1/s_min, the whitening factor):
+(2.2e-16 in float64, 1.2e-7 in float32) and ``scale`` a property of the
+landscape, not of the surviving values.  With M = B − γI, B̃ = Σ^{-1/2} M Σ^{-1/2}
+and s_min the smallest eigenvalue of Σ:
 
 ==============================  ==========================================  ==========================
 value v                         what                                        scale
 ==============================  ==========================================  ==========================
-b_i                             eigenvalues of M (``predicted_rank``)       ‖M‖_F
-λ_i (or ℓ_i = b_i/s_i)          eigenvalues of Σ^{-1/2} M Σ^{-1/2}          ‖M‖_F · T
-g_i                             eigenvalues of WᵀW                          ‖M‖_F · T² / (2k)
+b_i                             eigenvalues of M (``predicted_rank``)       ‖M‖₂ = max_i |b_i|
+λ_i (or ℓ_i = b_i/s_i)          eigenvalues of B̃ (the closed form)          ‖B̃‖₂ = max_i |λ_i|
+g_i                             eigenvalues of WᵀW (a trained W)            ‖B̃‖₂ / (2k·s_min)
 ==============================  ==========================================  ==========================
 
-Why these scales: a backward-stable eigensolver returns the eigenvalues of M
-with an absolute error of a few eps·‖M‖; whitening multiplies sizes by at most
-‖Σ⁻¹‖ ≤ T, so |λ_i| ≤ ‖M‖·T and their error is a few eps·‖M‖·T; every WᵀW of a
-stationary point is Σ^{-1/2}U diag(λ/2k) UᵀΣ^{-1/2}, whose eigenvalues are at most
-‖M‖·T²/(2k), the largest Gram eigenvalue the landscape allows.  A value within
-``tol`` of zero cannot be told from zero in that dtype, and a direction exactly on
-its threshold (b_i = 0) collapses, so such values count as collapsed.  The
-scales do not vanish when every direction collapses (a trained W whose largest
-Gram eigenvalue is 1e-114 has rank 0, not 1), and they are the same for the
-dense and the per-direction solvers (‖M‖_F = ‖b‖₂ and T = Σ 1/s_i for diagonal
-problems).  Only a landscape with M = 0 (every direction on its threshold) has
-scale 0; its values must then still exceed the smallest normal number.
+Why these scales: a backward-stable symmetric eigensolver returns eigenvalues
+with an absolute error of a few eps·‖matrix‖₂, so the spectral norm of the
+matrix being decomposed is the scale of b and λ.  It includes the collapsed
+directions (negative eigenvalues), so it does not vanish when every direction
+collapses, and it is the same number in the dense and the per-direction solvers
+(max_i |b_i/s_i| for diagonal problems).  Every WᵀW of a stationary point is
+Σ^{-1/2}U diag(λ⁺/2k) UᵀΣ^{-1/2}, whose eigenvalues are at most ‖B̃‖₂/(2k·s_min):
+the largest Gram eigenvalue the landscape allows is the scale of g, so a trained
+W whose Gram eigenvalues all decayed (the largest 1e-114) has rank 0, not the 1
+that a cut relative to its own largest eigenvalue gives.  A value within ``tol``
+of zero cannot be told from zero in that dtype, and a direction exactly on its
+threshold (b_i = 0) collapses, so such values count as collapsed.  Only M = 0
+(every direction on its threshold) has scale 0; values must then still exceed
+the smallest normal number.
 
-**Near the threshold.**  :func:`near_threshold` counts the values within twice
-the tolerance of zero, whose survival the dtype cannot decide.  By Ostrowski's
-theorem λ_i = θ_i·b_i with θ_i ∈ [1/s_max, 1/s_min] ⊂ (0, T], so the closed
-form's rank (from λ) and ``predicted_rank`` (from b) can differ only through
-such a direction: whenever they disagree, ``near_threshold`` of λ is ≥ 1.
+**Near the threshold.**  :func:`near_threshold` counts the directions whose
+value is within twice the tolerance of zero in any of the spectra given, i.e.
+whose survival the dtype cannot decide.  By Ostrowski's theorem the i-th
+largest λ and the i-th largest b have the same sign, so the closed form's rank
+(from λ) and ``predicted_rank`` (from b) can differ only through a direction
+that is near the threshold in one of the two: whenever they disagree, the
+closed form's ``near_threshold`` (of λ and b, paired in descending order) is ≥ 1.
 
 **Not finite is not collapsed.**  :func:`surviving_rank` returns −1 when a
 value or the scale is NaN or infinite (e.g. a traced computation that
@@ -47,7 +51,7 @@ solvers raise a ValueError instead (see :func:`require_finite`).
 Example:
     >>> import jax.numpy as jnp
     >>> g = jnp.array([8.6e-114, 0.0, 0.0])      # a completely collapsed trained W
-    >>> int(surviving_rank(g, 2.6)), int(surviving_rank(g / g[0], 2.6))
+    >>> int(surviving_rank(g, 0.26)), int(surviving_rank(g / g[0], 0.26))
     (0, 1)
     >>> int(surviving_rank(jnp.array([1.0, jnp.nan]), 1.0))
     -1
@@ -61,7 +65,7 @@ import jax.numpy as jnp
 import numpy as np
 
 __all__ = ["SURVIVAL_ULPS", "survival_tolerance", "survives", "surviving_rank", "finite_rank", "near_threshold",
-           "scaled_norm", "gram_spectrum", "require_finite"]
+           "spectral_scale", "scaled_norm", "gram_spectrum", "require_finite"]
 
 #: The tolerance of the survival rule in units of eps(dtype)·scale.
 SURVIVAL_ULPS = 16.0
@@ -112,16 +116,30 @@ def surviving_rank(values: Any, scale: Any, *, rtol: Any = 0.0, floor: Any = 0.0
     return finite_rank(count, values, jnp.broadcast_to(jnp.asarray(scale, values.dtype), count.shape), axis=axis)
 
 
-def near_threshold(values: Any, scale: Any, *, axis: int = -1) -> jax.Array:
-    """Number of values within 2·tol of zero, whose survival the dtype cannot decide (int32).
+def near_threshold(*spectra: tuple[Any, Any], axis: int = -1) -> jax.Array:
+    """Number of directions with a value within 2·tol of zero in any ``(values, scale)`` pair (int32).
+
+    The spectra are paired position by position along ``axis`` (e.g. λ and b,
+    both in descending order, or per direction).
 
     >>> import jax.numpy as jnp
-    >>> int(near_threshold(jnp.array([1.0, 1e-17, -1e-17, -1.0]), 1.0))   # float64 tol = 3.6e-15
+    >>> lam, b = jnp.array([1.0, 1e-17, -1.0]), jnp.array([2.0, 1e-3, -1e-17])   # float64 tol = 3.6e-15·scale
+    >>> int(near_threshold((lam, 1.0), (b, 2.0)))
     2
     """
+    near = None
+    for values, scale in spectra:
+        values = jnp.asarray(values)
+        tol = jnp.expand_dims(survival_tolerance(scale, values.dtype), axis)
+        hit = jnp.abs(values) <= 2.0 * tol
+        near = hit if near is None else near | hit
+    return jnp.sum(near, axis=axis).astype(jnp.int32)
+
+
+def spectral_scale(values: Any, axis: int = -1) -> jax.Array:
+    """max |v| along ``axis``: the spectral norm of a symmetric matrix from its eigenvalues (NaN stays NaN)."""
     values = jnp.asarray(values)
-    tol = jnp.expand_dims(survival_tolerance(scale, values.dtype), axis)
-    return jnp.sum(jnp.abs(values) <= 2.0 * tol, axis=axis).astype(jnp.int32)
+    return jnp.max(jnp.abs(values), axis=axis)
 
 
 def scaled_norm(x: Any, axes: tuple[int, ...] = (-2, -1)) -> jax.Array:

@@ -30,7 +30,7 @@ diffrax, :func:`landscape.gradient_flow`) and ``"gd"`` (plain gradient descent,
 :func:`landscape.gradient_descent`).  Every method returns, per point:
 
 * ``rank``  rank of WᵀW by the survival rule of :mod:`landscape.linalg` (closed
-  form: whitened eigenvalues above 16·eps·‖B − γI‖_F·Tr Σ⁻¹; flow/gd: Gram
+  form: whitened eigenvalues above 16·eps·max|λ|; flow/gd: Gram
   eigenvalues above the rule's Gram tolerance, ``rank_rtol``·max and init_scale²,
   the size W₀ starts from: a collapsing direction decays below it, a surviving
   one grows past it); −1 where the values it counts are not finite,
@@ -42,8 +42,8 @@ diffrax, :func:`landscape.gradient_flow`) and ``"gd"`` (plain gradient descent,
   basis exists;
 * closed form also ``whitened_eigenvalues`` (Σ^{-1/2}(B − γI)Σ^{-1/2}),
   ``b_eigenvalues`` (B − γI), ``direction_b`` (b_i of each direction),
-  ``predicted_rank`` = min(#{surviving b_i}, d1) and ``near_threshold`` (whitened
-  eigenvalues too close to 0 for the dtype to decide; ``rank`` and
+  ``predicted_rank`` = min(#{surviving b_i}, d1) and ``near_threshold`` (directions
+  whose λ_i or b_i is too close to 0 for the dtype to decide; ``rank`` and
   ``predicted_rank`` can differ only where it is ≥ 1); flow/gd also ``diverged``.
 
 :func:`boundary_fields` evaluates the analytic phase boundaries — b_i = 0 for
@@ -73,16 +73,16 @@ import jax.numpy as jnp
 import numpy as np
 
 from landscape._validation import as_scalar
-from landscape.effective_landscape import EffectiveLandscape, effective_landscape, loss as _loss, rank_scales
-from landscape.linalg import scaled_norm, surviving_rank
+from landscape.effective_landscape import EffectiveLandscape, effective_landscape, loss as _loss
+from landscape.linalg import surviving_rank
 from landscape.losses.effective import FORMS, canonical_loss_name
 from landscape.problem import Problem
 from landscape.scan import driver as _driver
 from landscape.scan import execute
 from landscape.scan.grid import Grid, as_grid
 from landscape.solution import gram_spectrum
-from landscape.solve.collapse import capped_rank, common_eigenbasis
-from landscape.solve.stationary import stationary_point_from_mask, whitened_spectrum
+from landscape.solve.collapse import common_eigenbasis, predicted_rank_from_spectrum
+from landscape.solve.stationary import rank_scales, stationary_point_from_mask, whitened_spectrum
 
 __all__ = [
     "PARAMETERS", "ALIASES", "METHODS", "PARAMETER_LABELS", "PARAMETER_SYMBOLS", "OUTPUT_LABELS",
@@ -147,7 +147,7 @@ OUTPUT_LABELS = {
     "rank": "rank of WᵀW",
     "region": "collapse region (0 complete, 1 dimensional, 2 none, −1 not finite)",
     "predicted_rank": "min(#{b_i > 0}, d1), b_i eigenvalues of B − γI",
-    "near_threshold": "whitened eigenvalues within rounding of 0 (rank undecidable in this dtype)",
+    "near_threshold": "directions whose λ_i or b_i is within rounding of 0 (survival undecidable in this dtype)",
     "loss": "loss L(W) at the solution",
     "gram_eigenvalues": "eigenvalues of WᵀW (d0×d0)",
     "direction_gram": "WᵀW along each eigen-direction of A0 (and C0)",
@@ -340,7 +340,7 @@ def _closed_form(model: PhaseModel, p: Mapping, basis, out_dim_static: int | Non
         sol = stationary_point_from_mask(land, _capped_mask(spectrum[0], d1), d, spectrum)
     rank = sol.rank.astype(jnp.int32)
     out.update(rank=rank, region=_region(rank, d1), loss=sol.loss,
-               predicted_rank=capped_rank(surviving_rank(b_eig, scaled_norm(land.b_eff)), d1),
+               predicted_rank=predicted_rank_from_spectrum(b_eig, d1),
                gram_eigenvalues=sol.gram_eigenvalues, whitened_eigenvalues=sol.whitened_eigenvalues,
                b_eigenvalues=b_eig)
     if sol.near_threshold is not None:

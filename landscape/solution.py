@@ -8,9 +8,9 @@ route does not produce are ``None`` (an empty pytree), so a ``Solution`` can be
 jitted, vmapped and stacked whichever route made it.
 
 Every ``rank`` follows the one survival rule of :mod:`landscape.linalg`: the
-closed form counts whitened eigenvalues above 16·eps·‖B − γI‖_F·Tr Σ⁻¹, a trained
-W counts Gram eigenvalues above both 16·eps·‖B − γI‖_F·(Tr Σ⁻¹)²/(2k) and
-``rank_rtol`` times the largest one.  ``rank`` is −1 when the values it counts
+closed form counts whitened eigenvalues λ above 16·eps·max|λ|, a trained W counts
+Gram eigenvalues above both 16·eps·max|λ|/(2k·s_min) (the largest Gram
+eigenvalue the landscape allows) and ``rank_rtol`` times the largest one.  ``rank`` is −1 when the values it counts
 are not finite: a NaN is never read as complete collapse.
 """
 from __future__ import annotations
@@ -44,8 +44,9 @@ class Solution:
         times, trajectory_eigenvalues, trajectory_loss: save points of a flow.
         event_times: first time each WᵀW eigenvalue crosses the flow's threshold (ODE route).
         diverged: whether a flow diverged; diverged_step: the first non-finite or exploding step (−1 if none).
-        near_threshold: number of whitened eigenvalues within twice the survival tolerance of 0,
-            whose survival the dtype cannot decide (closed form).  ``rank`` and
+        near_threshold: number of directions whose whitened eigenvalue (or eigenvalue of B − γI)
+            is within twice the survival tolerance of 0, whose survival the dtype cannot decide
+            (closed form).  ``rank`` and
             :func:`~landscape.predicted_rank` can disagree only when it is ≥ 1.
     """
 
@@ -88,7 +89,8 @@ def numerical_rank(eigenvalues: jax.Array, scale: jax.Array, rtol: float = DEFAU
 
 def solution_from_weights(landscape, w: jax.Array, *, rank_rtol: float = DEFAULT_RANK_RTOL, **extra) -> Solution:
     """Wrap a weight matrix W as a :class:`Solution` on ``landscape``."""
-    from landscape.effective_landscape import loss as _loss, rank_scales
+    from landscape.effective_landscape import loss as _loss
+    from landscape.solve.stationary import rank_scales
 
     eig = gram_spectrum(w)
     return Solution(

@@ -47,7 +47,6 @@ from jax.flatten_util import ravel_pytree
 
 from landscape.effective_landscape import gradient as _eff_gradient
 from landscape.effective_landscape import loss as _eff_loss
-from landscape.effective_landscape import rank_scales
 from landscape.flow._checks import check_finite_weights, check_weights, descent_options, in_dtype, int_in_range
 from landscape.flow.descent import descend, squared_norm
 from landscape.flow.stability import _lanczos_top
@@ -60,7 +59,7 @@ from landscape.solve.normalization import (
     normalized_loss,
     output_norm,
 )
-from landscape.solve.stationary import global_minimum
+from landscape.solve.stationary import global_minimum, rank_scales
 
 __all__ = ["normalized_gradient_descent", "normalized_max_stable_learning_rate"]
 
@@ -193,9 +192,8 @@ def normalized_gradient_descent(
     w, b = _split(params)
     eig = gram_spectrum(w)
     bias = jnp.zeros((out_dim,), w.dtype) if b is None else b
-    # Gram scale of the survival rule: the base landscape's, or c·Tr Σ⁻¹ ≥ ρ/s_min on the shell ρ ≤ c.
-    inv_trace = jnp.sum(1.0 / s_eig)
-    gram_scale = jnp.maximum(rank_scales(nl.base, inv_trace).gram, nl.norm_target * inv_trace)
+    # Gram scale of the survival rule: the base landscape's, or c/s_min ≥ ρ/s_min on the shell ρ ≤ c.
+    gram_scale = jnp.maximum(rank_scales(nl.base).gram, nl.norm_target / s_eig[0])
     return NormalizedSolution(
         weights=w,
         gram=w.T @ w,

@@ -52,7 +52,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from landscape.linalg import finite_rank, near_threshold, scaled_norm, survives
+from landscape.linalg import finite_rank, near_threshold, spectral_scale, survives
 from landscape.problem import Problem
 from landscape.solution import Solution, gram_spectrum
 
@@ -159,8 +159,7 @@ def exact_gaussian_minimum(problem: Problem, out_dim: int, beta=1.0, weight_deca
     kappa, u = jnp.linalg.eigh(0.5 * (k + k.T))          # ascending κ = descending β − κ
     d0 = kappa.shape[0]
     lam = beta - kappa
-    # The survival rule of landscape.linalg with the whitened scale ‖βΣ − C − γI‖_F·Tr Σ⁻¹.
-    scale = scaled_norm(beta * problem.sigma - c_eff) * jnp.sum(inv_sqrt * inv_sqrt)
+    scale = spectral_scale(lam)                          # the survival rule of landscape.linalg
     mask = survives(lam, scale) & (jnp.arange(d0) < out_dim)
     mu = jnp.where(mask, _mu_star(kappa, beta), 0.0)
     proj = u.T @ inv_sqrt                                # rows u_iᵀ Σ^{-1/2}
@@ -182,7 +181,7 @@ def exact_gaussian_minimum(problem: Problem, out_dim: int, beta=1.0, weight_deca
         whitened_eigenvalues=lam,
         kept=mask,
         directions=directions,
-        near_threshold=near_threshold(lam, scale),
+        near_threshold=near_threshold((lam, scale)),
     )
 
 

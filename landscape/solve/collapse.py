@@ -33,7 +33,7 @@ import numpy as np
 
 from landscape._validation import as_int, as_scalar
 from landscape.effective_landscape import EffectiveLandscape, require_landscape, require_problem
-from landscape.linalg import require_finite, scaled_norm, survival_tolerance, surviving_rank
+from landscape.linalg import require_finite, spectral_scale, survival_tolerance, surviving_rank
 from landscape.losses.effective import quadratic_form
 from landscape.problem import Problem
 
@@ -84,18 +84,19 @@ def common_eigenbasis(problem: Problem, atol: float | None = None) -> tuple[np.n
 def predicted_rank(landscape: EffectiveLandscape, out_dim: int) -> jax.Array:
     """min(#surviving eigenvalues of B − γI, d1): the rank of every local minimum.
 
-    An eigenvalue b_i survives when b_i > 16·eps·‖B − γI‖_F (:mod:`landscape.linalg`);
+    An eigenvalue b_i survives when b_i > 16·eps·max_j |b_j| (:mod:`landscape.linalg`);
     −1 when the eigenvalues are not finite (a concrete landscape raises instead).
     """
     require_landscape(landscape, "predicted_rank")
     out_dim = as_int(out_dim, "out_dim", low=1)
     eig = jnp.linalg.eigvalsh(landscape.b_eff)
     require_finite("the spectrum of B − γI", "build the landscape with landscape.effective_landscape", b_eigenvalues=eig)
-    return capped_rank(surviving_rank(eig, scaled_norm(landscape.b_eff)), out_dim)
+    return predicted_rank_from_spectrum(eig, out_dim)
 
 
-def capped_rank(count: jax.Array, out_dim) -> jax.Array:
-    """min(count, d1), keeping the −1 of a non-finite count."""
+def predicted_rank_from_spectrum(b_eigenvalues: jax.Array, out_dim) -> jax.Array:
+    """min(#surviving b_i, d1) from the eigenvalues of B − γI (``out_dim`` may be traced); −1 if not finite."""
+    count = surviving_rank(b_eigenvalues, spectral_scale(b_eigenvalues))
     return jnp.where(count < 0, -1, jnp.minimum(count, out_dim)).astype(jnp.int32)
 
 
@@ -113,7 +114,7 @@ def origin_type(landscape: EffectiveLandscape) -> str:
     m = np.asarray(landscape.b_eff)
     require_finite("B − γI", "build the landscape with landscape.effective_landscape", b_eff=m)
     eig = np.linalg.eigvalsh(m.astype(float))
-    tol = float(survival_tolerance(scaled_norm(landscape.b_eff), m.dtype))
+    tol = float(survival_tolerance(np.max(np.abs(eig)), m.dtype))
     if eig[-1] < -tol:
         return "strict-minimum"
     if eig[-1] <= tol:

@@ -42,7 +42,7 @@ import jax.numpy as jnp
 import numpy as np
 
 from landscape._validation import as_int
-from landscape.linalg import finite_rank, near_threshold, scaled_norm, survives
+from landscape.linalg import finite_rank, near_threshold, spectral_scale, survives
 from landscape.losses.effective import quadratic_form
 
 __all__ = ["DirectionMinimum", "direction_spectra", "direction_minimum", "sort_descending"]
@@ -60,7 +60,8 @@ class DirectionMinimum(NamedTuple):
             are not finite (never read as complete collapse).
         loss: L* = −Σ_kept ℓ_i²/(4k) (...,).
         kept: which directions are kept (..., d), bool.
-        near_threshold: number of ℓ_i too close to 0 for the dtype to decide (...,), int32.
+        near_threshold: number of directions whose ℓ_i or b_i is too close to 0 for the dtype
+            to decide (...,), int32.
     """
 
     gram_per_direction: jax.Array
@@ -144,11 +145,11 @@ def _solve_rows(b: jax.Array, s: jax.Array, k: jax.Array, out_dim: int, sort: bo
     """Direction-major core: b, s of shape (d, n); returns fields with directions first.
 
     A direction is kept when ℓ_i = b_i/s_i survives the rule of :mod:`landscape.linalg`
-    with the whitened scale ‖b‖₂·Σ_i 1/s_i (= ‖B − γI‖_F·Tr Σ⁻¹, as in the dense solver).
+    with the whitened scale max_j |ℓ_j| (= ‖Σ^{-1/2}(B − γI)Σ^{-1/2}‖₂, as in the dense solver).
     """
     d = b.shape[0]
     ell = b / s
-    scale = scaled_norm(b, axes=(0,)) * jnp.sum(1.0 / s, axis=0)
+    scale = spectral_scale(ell, axis=0)
     kept = survives(ell, scale, axis=0)
     if out_dim < d:
         # Position of direction i in the descending order of ℓ (ties by index):
@@ -165,7 +166,8 @@ def _solve_rows(b: jax.Array, s: jax.Array, k: jax.Array, out_dim: int, sort: bo
     loss = -jnp.sum(jnp.where(kept, ell * ell, 0.0), axis=0) / (4.0 * k)
     rank = finite_rank(jnp.sum(kept, axis=0), ell, gram, loss, scale, axis=0)
     spectrum = sort_descending(gram, axis=0) if sort else None
-    return gram, spectrum, rank, loss, kept, near_threshold(ell, scale, axis=0)
+    near = near_threshold((ell, scale), (b, spectral_scale(b, axis=0)), axis=0)
+    return gram, spectrum, rank, loss, kept, near
 
 
 def direction_minimum(b: Any, s: Any, quartic: Any = 1.0, out_dim: int | None = None, *, sort: bool = True,

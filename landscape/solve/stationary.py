@@ -27,18 +27,21 @@ Example:
 from __future__ import annotations
 
 import itertools
+from typing import NamedTuple
 
 import jax
 import jax.numpy as jnp
 import numpy as np
 
 from landscape._validation import as_int, require_memory
-from landscape.effective_landscape import EffectiveLandscape, rank_scales, require_landscape
-from landscape.linalg import finite_rank, near_threshold, require_finite, survives
+from landscape.effective_landscape import EffectiveLandscape, require_landscape
+from landscape.linalg import finite_rank, near_threshold, require_finite, spectral_scale, survives
 from landscape.solution import Solution, gram_spectrum
 from landscape.solve.per_direction import _solve_rows
 
 __all__ = [
+    "RankScales",
+    "rank_scales",
     "whitened_spectrum",
     "global_minimum",
     "global_minimum_diagonal",
@@ -76,22 +79,54 @@ def whitened_spectrum(landscape: EffectiveLandscape) -> tuple[jax.Array, jax.Arr
     return lam[::-1], u[:, ::-1], inv_sqrt
 
 
+class RankScales(NamedTuple):
+    """The scales of the survival rule (:mod:`landscape.linalg`) on one landscape.
+
+    Attributes:
+        b: ‖B − γI‖₂, the scale of the eigenvalues b_i of B − γI.
+        whitened: ‖Σ^{-1/2}(B − γI)Σ^{-1/2}‖₂, the scale of the whitened eigenvalues λ_i.
+        gram: whitened/(2k·s_min), the largest Gram eigenvalue of any stationary point:
+            the scale of WᵀW's eigenvalues.
+    """
+
+    b: jax.Array
+    whitened: jax.Array
+    gram: jax.Array
+
+
+def rank_scales(landscape: EffectiveLandscape) -> RankScales:
+    """:class:`RankScales` of ``landscape`` (three symmetric eigendecompositions; jittable).
+
+    >>> import landscape as ls
+    >>> land = ls.effective_landscape(ls.Problem.from_diagonal([3.0, 1.0], [1.0, 3.0]), "infonce", weight_decay=2.0)
+    >>> [round(float(v), 6) for v in ls.rank_scales(land)]     # b = (1, −1), λ = b/s = (1/4, −1/4), s_min = 4
+    [1.0, 0.25, 0.03125]
+    """
+    lam, _, _ = whitened_spectrum(landscape)
+    whitened = spectral_scale(lam)
+    s_min = jnp.linalg.eigvalsh(landscape.sigma)[0]
+    return RankScales(spectral_scale(jnp.linalg.eigvalsh(landscape.b_eff)), whitened,
+                      whitened / (2.0 * landscape.quartic * s_min))
+
+
 def stationary_point_from_mask(landscape: EffectiveLandscape, mask: jax.Array, out_dim: int,
                                spectrum=None) -> Solution:
     """The stationary point that keeps the whitened eigen-directions in ``mask``.
 
     ``mask`` is a boolean vector over the descending whitened eigenvalues; entries
-    whose eigenvalue does not survive (:mod:`landscape.linalg`: λ > 16·eps·‖B − γI‖_F·Tr Σ⁻¹)
+    whose eigenvalue does not survive (:mod:`landscape.linalg`: λ > 16·eps·max_j |λ_j|)
     are dropped.  At most ``out_dim`` entries may be set (the first ``out_dim`` set
     entries are used).  ``rank`` is −1 when the spectrum, the Gram eigenvalues or
     the loss are not finite (a NaN is never read as a collapse), and
-    ``near_threshold`` counts the whitened eigenvalues too close to 0 for the
+    ``near_threshold`` counts the directions whose whitened eigenvalue or
+    eigenvalue of B − γI (paired in descending order) is too close to 0 for the
     dtype to decide.
     """
     lam, u, inv_sqrt = whitened_spectrum(landscape) if spectrum is None else spectrum
     d0 = lam.shape[0]
     k = landscape.quartic
-    scale = rank_scales(landscape, jnp.sum(inv_sqrt * inv_sqrt)).whitened     # ‖Σ^{-1/2}‖_F² = Tr Σ⁻¹
+    scale = spectral_scale(lam)
+    b_eig = jnp.linalg.eigvalsh(landscape.b_eff)[::-1]
     mask = jnp.asarray(mask, bool) & survives(lam, scale)
     mask = mask & (jnp.cumsum(mask) <= out_dim)
     lam_kept = jnp.where(mask, lam, 0.0)
@@ -117,7 +152,7 @@ def stationary_point_from_mask(landscape: EffectiveLandscape, mask: jax.Array, o
         whitened_eigenvalues=lam,
         kept=mask,
         directions=directions,
-        near_threshold=near_threshold(lam, scale),
+        near_threshold=near_threshold((lam, scale), (b_eig, spectral_scale(b_eig))),
     )
 
 
@@ -153,8 +188,7 @@ def stationary_points(landscape: EffectiveLandscape, out_dim: int, *, max_dim: i
     out_dim = checked_out_dim(out_dim, d0, landscape.b.dtype)
     spectrum = whitened_spectrum(landscape)
     require_finite("the whitened spectrum", _FINITE_HINT, whitened_eigenvalues=spectrum[0])
-    scale = rank_scales(landscape, jnp.sum(spectrum[2] * spectrum[2])).whitened
-    positive = np.flatnonzero(np.asarray(survives(spectrum[0], scale))).tolist()
+    positive = np.flatnonzero(np.asarray(survives(spectrum[0], spectral_scale(spectrum[0])))).tolist()
     masks = []
     for r in range(0, min(len(positive), out_dim) + 1):
         for combo in itertools.combinations(positive, r):
