@@ -176,6 +176,12 @@ def gram_spectrum(w: jax.Array) -> jax.Array:
     """
     w = jnp.asarray(w)
     d1, d0 = w.shape[-2], w.shape[-1]
+    # A non-square W is first reduced to the triangular factor of its tall orientation (same
+    # singular values): XLA's SVD of a d1×d0 matrix allocates a max(d1, d0)² workspace.
+    if d1 > d0:
+        w = jnp.linalg.qr(w, mode="r")
+    elif d1 < d0:
+        w = jnp.linalg.qr(jnp.swapaxes(w, -1, -2), mode="r")
     sv = jnp.linalg.svd(w, compute_uv=False)
     g = sv * sv
     if d1 < d0:
