@@ -26,6 +26,7 @@ Example:
 """
 from __future__ import annotations
 
+import functools
 import itertools
 from typing import NamedTuple
 
@@ -166,11 +167,16 @@ def global_minimum(landscape: EffectiveLandscape, out_dim: int) -> Solution:
     require_landscape(landscape, "global_minimum")
     out_dim = checked_out_dim(out_dim, landscape.dim, landscape.b.dtype)
     spectrum = whitened_spectrum(landscape)
-    mask = jnp.ones(spectrum[0].shape, bool)
-    sol = stationary_point_from_mask(landscape, mask, out_dim, spectrum)
+    sol = stationary_point_from_mask(landscape, jnp.ones(spectrum[0].shape, bool), out_dim, spectrum)
     require_finite("the closed form", _FINITE_HINT, whitened_eigenvalues=sol.whitened_eigenvalues,
                    gram_eigenvalues=sol.gram_eigenvalues, loss=sol.loss)
     return sol
+
+
+@functools.partial(jax.jit, static_argnums=2)
+def _from_masks(landscape: EffectiveLandscape, masks: jax.Array, out_dim: int) -> Solution:
+    spectrum = whitened_spectrum(landscape)
+    return jax.vmap(lambda m: stationary_point_from_mask(landscape, m, out_dim, spectrum))(masks)
 
 
 def stationary_points(landscape: EffectiveLandscape, out_dim: int, *, max_dim: int = 14) -> Solution:
@@ -195,8 +201,7 @@ def stationary_points(landscape: EffectiveLandscape, out_dim: int, *, max_dim: i
             m = np.zeros(d0, bool)
             m[list(combo)] = True
             masks.append(m)
-    masks = jnp.asarray(np.stack(masks))
-    return jax.vmap(lambda m: stationary_point_from_mask(landscape, m, out_dim, spectrum))(masks)
+    return _from_masks(landscape, jnp.asarray(np.stack(masks)), out_dim)
 
 
 def global_minimum_diagonal(landscape: EffectiveLandscape, out_dim: int) -> Solution:
