@@ -10,6 +10,7 @@ points are all in closed form.  Modules, by what they compute:
 * :mod:`landscape.solve.stationary`     Theorem 1: stationary points, global minimum
 * :mod:`landscape.solve.per_direction`  Theorem 1 per direction, batched over a grid (commuting problems)
 * :mod:`landscape.solve.collapse`       collapse thresholds and the origin's stability
+* :mod:`landscape.linalg`               the one rule for "this direction survives" (every rank), WᵀW spectra
 * :mod:`landscape.flow`                 gradient descent (optax) and gradient flow (ODE)
 """
 from landscape.problem import Problem
@@ -25,7 +26,8 @@ from landscape.effective_landscape import (
     spectral_halves_slice,
 )
 from landscape.solution import Solution, solution_from_weights
-from landscape.solve.stationary import global_minimum, global_minimum_diagonal, stationary_points, whitened_spectrum
+from landscape.solve.stationary import (RankScales, global_minimum, global_minimum_diagonal, rank_scales,
+                                       stationary_points, whitened_spectrum)
 from landscape.solve.per_direction import DirectionMinimum, direction_spectra, direction_minimum, sort_descending
 from landscape.solve.collapse import (
     Threshold,

@@ -6,6 +6,7 @@ silently producing NaNs inside a jitted computation.
 """
 from __future__ import annotations
 
+import operator
 import os
 
 import numpy as np
@@ -26,7 +27,7 @@ def as_square_matrix(value, field: str) -> np.ndarray:
         raise ValueError(
             f"{field} must be symmetric; max |M - M^T| = {asym:.3g} (allowed <= {1e-10 * scale:.3g})"
         )
-    return 0.5 * (arr + arr.T)
+    return 0.5 * arr + 0.5 * arr.T     # not 0.5·(M + Mᵀ): that overflows for entries near the largest float
 
 
 def check_psd(arr: np.ndarray, field: str, *, strict: bool = False) -> None:
@@ -124,3 +125,61 @@ def _bytes_text(n: float) -> str:
         if n >= size:
             return f"{n / size:.3g} {unit}"
     return f"{int(n)} bytes"
+
+
+def as_int(value, field: str, *, low: int | None = None, high: int | None = None) -> int:
+    """``value`` as a Python int in [low, high], or ValueError naming ``field``.
+
+    Integers of any kind (Python, NumPy, a 0-d integer JAX array) are accepted;
+    a float (even 2.0), a bool and anything else are refused, so ``out_dim=2.7``
+    is never silently truncated to 2.
+
+    >>> as_int(3, "out_dim", low=1)
+    3
+    >>> as_int(2.7, "out_dim")
+    Traceback (most recent call last):
+    ...
+    ValueError: out_dim must be an integer, got 2.7
+    """
+    if isinstance(value, (bool, np.bool_)) or isinstance(value, (float, np.floating)):
+        raise ValueError(f"{field} must be an integer, got {value!r}")
+    try:
+        v = operator.index(value)
+    except TypeError:
+        raise ValueError(f"{field} must be an integer, got {value!r}") from None
+    if (low is not None and v < low) or (high is not None and v > high):
+        rng = f"{'(-inf' if low is None else f'[{low}'}, {'inf)' if high is None else f'{high}]'}"
+        raise ValueError(f"{field} must be in {rng}, got {v}")
+    return int(v)
+
+
+def check_in_dtype(arr: np.ndarray, field: str, dtype, *, definite: bool = False) -> None:
+    """Refuse a matrix that is valid in float64 but not in the ``dtype`` the computation runs in.
+
+    Its entries must be finite after the cast (1e39 is inf in float32), and with
+    ``definite`` the cast matrix must be positive definite with a margin the
+    dtype can resolve: its smallest eigenvalue (of the cast values, computed in
+    float64) must exceed n·eps(dtype)·‖M‖₂, the size of a symmetric
+    eigensolver's rounding error in that dtype.  Below that, the whitening
+    Σ^{-1/2} of the solvers can return NaN or an arbitrary sign.
+    """
+    import jax.numpy as jnp
+
+    dt = np.dtype(dtype)
+    if not jnp.issubdtype(dt, jnp.floating):
+        return
+    info = jnp.finfo(dt)
+    if np.any(np.abs(arr) > info.max):
+        raise ValueError(f"{field} has entries beyond the largest {dt.name} ({info.max:.3g}); "
+                         f"the computation runs in {dt.name}")
+    if not definite:
+        return
+    cast = np.asarray(arr, dtype=dt).astype(float)
+    eig = np.linalg.eigvalsh(cast)
+    top = float(np.max(np.abs(eig)))
+    tol = cast.shape[0] * float(info.eps) * top
+    if not eig[0] > tol:
+        raise ValueError(
+            f"{field} is not positive definite in {dt.name} (the dtype of the computation): its smallest "
+            f"eigenvalue after rounding is {eig[0]:.3g}, which {dt.name} cannot tell from 0 "
+            f"(must be > {tol:.3g}); use float64 (JAX_ENABLE_X64=1) or a better-conditioned matrix")

@@ -34,6 +34,7 @@ from typing import Any
 
 import jax
 import jax.numpy as jnp
+import numpy as np
 
 from landscape._validation import as_scalar
 from landscape.losses.effective import quadratic_form
@@ -42,6 +43,8 @@ from landscape.problem import Problem
 __all__ = [
     "EffectiveLandscape",
     "effective_landscape",
+    "require_landscape",
+    "require_problem",
     "loss",
     "gradient",
     "hessian_at_origin",
@@ -77,6 +80,23 @@ jax.tree_util.register_dataclass(
 )
 
 
+def require_problem(problem: Any, where: str) -> Problem:
+    """``problem`` if it is a :class:`~landscape.Problem`, else TypeError saying how to make one."""
+    if not isinstance(problem, Problem):
+        raise TypeError(f"{where} needs a landscape.Problem (build one with Problem.from_diagonal, "
+                        f"Problem.from_arrays or Problem.isotropic), got {type(problem).__name__}")
+    return problem
+
+
+def require_landscape(landscape: Any, where: str) -> EffectiveLandscape:
+    """``landscape`` if it is an :class:`EffectiveLandscape`, else TypeError saying how to make one."""
+    if not isinstance(landscape, EffectiveLandscape):
+        hint = " (a Problem: pass effective_landscape(problem, loss_name))" if isinstance(landscape, Problem) else ""
+        raise TypeError(f"{where} needs an EffectiveLandscape from landscape.effective_landscape, "
+                        f"got {type(landscape).__name__}{hint}")
+    return landscape
+
+
 def effective_landscape(
     problem: Problem,
     loss_name: str = "infonce",
@@ -101,18 +121,104 @@ def effective_landscape(
 
     The final quartic coefficient is k times the loss's own quartic scale (β for
     the derived β-InfoNCE, 1 otherwise).
+
+    With concrete input the landscape is checked in its dtype (see
+    :func:`check_landscape_range`): a parameter whose arithmetic would overflow
+    or lose the quartic term is refused with a ValueError naming it, instead of
+    giving NaN or ±inf later.
     """
+    require_problem(problem, "effective_landscape")
+    dtype = problem.data_cov.dtype
+    top = float(jnp.finfo(dtype).max)
     if not isinstance(quartic, jax.core.Tracer):
-        as_scalar(quartic, "quartic", low=0.0, low_inclusive=False)
+        as_scalar(quartic, "quartic", low=0.0, high=top, low_inclusive=False)
     if not isinstance(weight_decay, jax.core.Tracer):
-        as_scalar(weight_decay, "weight_decay", low=0.0)
+        as_scalar(weight_decay, "weight_decay", low=0.0, high=top)
     qf = quadratic_form(loss_name, form=form, alpha=alpha, n_samples=n_samples, beta=beta,
                         invariance_weight=invariance_weight)
-    dtype = problem.data_cov.dtype
     b = qf.b_matrix(problem.data_cov, problem.aug_cov).astype(dtype)
     k = (jnp.asarray(quartic) * qf.quartic_scale).astype(dtype)
-    return EffectiveLandscape(b=b, sigma=problem.sigma, quartic=k,
+    land = EffectiveLandscape(b=b, sigma=problem.sigma, quartic=k,
                               weight_decay=jnp.asarray(weight_decay, dtype))
+    if not any(isinstance(x, jax.core.Tracer) for x in jax.tree_util.tree_leaves(land)):
+        check_landscape_range(land, quartic_scale=float(qf.quartic_scale))
+    return land
+
+
+def check_landscape_range(landscape: EffectiveLandscape, *, quartic_scale: float = 1.0) -> None:
+    r"""Refuse a concrete landscape whose arithmetic leaves the finite range of its dtype.
+
+    With M = B − γI, T = Tr Σ⁻¹ ≥ 1/s_min and the bounds of
+    :mod:`landscape.linalg` — whitened eigenvalues |λ| ≤ Λ = ‖M‖_F·T, Gram
+    eigenvalues of every stationary point ≤ G = Λ·T/(2k), loss ≥ −d·Λ²/(4k) — the
+    checks are, with R = √max(dtype)/(4d) (so a sum of d² products of two such
+    numbers stays finite):
+
+    * B, γ and M are finite, and k is a normal number (not 0, not subnormal);
+    * Λ ≤ R: whitened eigenvalues and their squares are finite;
+    * G·s_max ≤ R and d·Λ²/(4k) ≤ R²: WΣWᵀ at a minimum, the quartic term and the
+      loss are finite (fails for a quartic coefficient that is too small).
+
+    Each failure is a ValueError naming the parameter to change.  ``quartic_scale``
+    is the loss's own factor in k (to state the bound on ``quartic`` itself).
+    """
+    dtype = np.dtype(landscape.b.dtype)
+    info = jnp.finfo(dtype)
+    big, tiny = float(info.max), float(info.tiny)
+    k = float(np.asarray(landscape.quartic, float))
+    gamma = float(np.asarray(landscape.weight_decay, float))
+    b = np.asarray(landscape.b, float)
+    d = b.shape[-1]
+    if not (np.isfinite(k) and k >= tiny):
+        what = "quartic" if quartic_scale == 1.0 else "quartic·beta"
+        raise ValueError(f"{what} must be >= {tiny:.3g} and finite in {dtype.name} (the fourth-order "
+                         f"coefficient k = {k:.3g} must be a normal {dtype.name} number)")
+    if not np.isfinite(gamma):
+        raise ValueError(f"weight_decay overflows {dtype.name} (largest {big:.3g})")
+    if not np.all(np.isfinite(b)):
+        raise ValueError(f"B = p·data_cov + q·aug_cov of the loss overflows {dtype.name}: reduce the variances in "
+                         "data_cov/aug_cov or the loss parameters (alpha, n_samples, beta, invariance_weight)")
+    with np.errstate(over="ignore", invalid="ignore"):
+        m = b - gamma * np.eye(d)                   # B − γI, in NumPy (no per-shape JAX dispatch)
+    if not np.all(np.abs(m) <= big):
+        raise ValueError(f"B − γI overflows {dtype.name}: weight_decay = {gamma:.3g} is too large")
+    s = np.linalg.eigvalsh(np.asarray(landscape.sigma, float))
+    if not s[0] > 0:
+        raise ValueError("sigma = data_cov + aug_cov must be positive definite (build the problem with "
+                         "Problem.from_arrays or Problem.from_diagonal)")
+    limit = np.sqrt(big) / (4.0 * d)
+    # In logarithms: the bounds themselves may overflow float64.
+    log_m = _log_norm(m)
+    log_t = np.log(np.sum(1.0 / s))
+    log_lam = log_m + log_t
+    if log_lam > np.log(limit):
+        b_norm = float(np.exp(_log_norm(b)))
+        culprit = (f"weight_decay = {gamma:.3g} is too large" if gamma > b_norm else
+                   "the variances in data_cov/aug_cov (or the loss parameters) are too large")
+        raise ValueError(
+            f"the landscape overflows {dtype.name}: its whitened eigenvalues can reach ‖B − γI‖·Tr Σ⁻¹ = "
+            f"{_exp_text(log_lam)}, above {limit:.3g}; {culprit} for the smallest eigenvalue "
+            f"{s[0]:.3g} of sigma = data_cov + aug_cov")
+    log_k_min = max(log_lam + log_t + np.log(s[-1]) - np.log(2.0 * limit),
+                    np.log(d) + 2.0 * log_lam - np.log(4.0) - 2.0 * np.log(limit))
+    if np.log(k) < log_k_min:
+        raise ValueError(
+            f"quartic = {k / quartic_scale:.3g} is too small for this landscape in {dtype.name}: WᵀW at the "
+            f"minimum and the loss would overflow; quartic must be >= {_exp_text(log_k_min - np.log(quartic_scale))} here")
+
+
+def _log_norm(m: np.ndarray) -> float:
+    """log ‖m‖_F without overflow (−inf for m = 0)."""
+    top = float(np.max(np.abs(m)))
+    if top == 0.0:
+        return -np.inf
+    return np.log(top) + 0.5 * np.log(np.sum((m / top) ** 2))
+
+
+def _exp_text(log_value: float) -> str:
+    """exp(log_value) as text, also beyond the float64 range."""
+    exponent = np.floor(log_value / np.log(10.0))
+    return f"{np.exp(log_value - exponent * np.log(10.0)):.3g}e{int(exponent):+d}"
 
 
 def loss(landscape: EffectiveLandscape, w: jax.Array) -> jax.Array:

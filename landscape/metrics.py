@@ -45,6 +45,8 @@ from typing import Callable, NamedTuple
 import jax
 import jax.numpy as jnp
 
+from landscape.linalg import surviving_rank
+
 __all__ = [
     "covariance",
     "spectrum",
@@ -194,24 +196,29 @@ def rankme(features, *, eps: float = 1e-7) -> jax.Array:
     return jnp.exp(-jnp.sum(p * jnp.log(p)))
 
 
-def numerical_rank(x, *, rtol: float = 1e-2, covariance: bool = False, center: bool = True) -> jax.Array:
-    r"""Number of singular values of the feature matrix above ``rtol`` · σ_max.
+def numerical_rank(x, *, rtol: float = 1e-2, atol: float = 0.0, covariance: bool = False,
+                   center: bool = True) -> jax.Array:
+    r"""Number of singular values of the feature matrix above ``rtol`` · σ_max and above ``atol``.
 
     The tolerance is stated on the singular values of the (centred) N×D feature
     matrix, σ_i = √(N λ_i); for a covariance input the same test is applied to
     √λ_i, so both inputs give the same count.  The default ``rtol = 1e-2`` is the
     convention of the Cosentino spec; NumPy's ``matrix_rank`` uses about
     max(N, D)·ε instead.  Centred N ≤ D samples give at most N − 1.  The zero
-    matrix has rank 0.
+    matrix has rank 0.  Features have no natural scale, so a cut relative to σ_max
+    alone counts a collapsed representation whose values all decayed to 1e-100 as
+    full rank: give the size below which a feature is dead as ``atol``.  The
+    count is the survival rule of :mod:`landscape.linalg` (with no landscape
+    scale); −1 if the features are not finite (a NaN is never a collapse).
 
     >>> import jax.numpy as jnp
     >>> int(numerical_rank(jnp.diag(jnp.array([1.0, 1e-3, 1e-6])), covariance=True))   # √λ: 1, 0.03, 0.001
     2
+    >>> int(numerical_rank(1e-100 * jnp.eye(3), covariance=True, atol=1e-30))
+    0
     """
     lam = spectrum(x, covariance=covariance, center=center)
-    sv = jnp.sqrt(lam)
-    top = sv[0]
-    return jnp.sum((sv > rtol * top) & (top > 0)).astype(jnp.int32)
+    return surviving_rank(jnp.sqrt(lam), 0.0, rtol=rtol, floor=atol)
 
 
 def participation_ratio(x, *, covariance: bool = False, center: bool = True) -> jax.Array:

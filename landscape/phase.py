@@ -29,16 +29,22 @@ with κ the normalized minimum), ``"flow"`` (gradient flow dW/dt = −∇L by
 diffrax, :func:`landscape.gradient_flow`) and ``"gd"`` (plain gradient descent,
 :func:`landscape.gradient_descent`).  Every method returns, per point:
 
-* ``rank``  rank of WᵀW (closed form: exact; flow/gd: eigenvalues above both
-  ``rank_rtol``·max and init_scale², the size W₀ starts from), ``region``  0 complete, 1 dimensional, 2 no collapse
-  (rank = min(d0, d1)), ``loss``  L at the final W;
+* ``rank``  rank of WᵀW by the survival rule of :mod:`landscape.linalg` (closed
+  form: whitened eigenvalues above 16·eps·max|λ|; flow/gd: Gram
+  eigenvalues above the rule's Gram tolerance, ``rank_rtol``·max and init_scale²,
+  the size W₀ starts from: a collapsing direction decays below it, a surviving
+  one grows past it); −1 where the values it counts are not finite,
+  ``region``  0 complete, 1 dimensional, 2 no collapse (rank = min(d0, d1)),
+  −1 not finite (never read as a collapse), ``loss``  L at the final W;
 * ``gram_eigenvalues``  eigenvalues of WᵀW, descending (dimension ``eig``);
 * ``direction_gram``  the diagonal of WᵀW in the common eigenbasis of A0 and
   C0 (input order for diagonal problems; dimension ``direction``), when that
   basis exists;
 * closed form also ``whitened_eigenvalues`` (Σ^{-1/2}(B − γI)Σ^{-1/2}),
-  ``b_eigenvalues`` (B − γI), ``direction_b`` (b_i of each direction) and
-  ``predicted_rank`` = min(#{b_i > 0}, d1); flow/gd also ``diverged``.
+  ``b_eigenvalues`` (B − γI), ``direction_b`` (b_i of each direction),
+  ``predicted_rank`` = min(#{surviving b_i}, d1) and ``near_threshold`` (directions
+  whose λ_i or b_i is too close to 0 for the dtype to decide; ``rank`` and
+  ``predicted_rank`` can differ only where it is ≥ 1); flow/gd also ``diverged``.
 
 :func:`boundary_fields` evaluates the analytic phase boundaries — b_i = 0 for
 every direction, and under normalization the κ → ∞ survival condition of WS
@@ -68,14 +74,15 @@ import numpy as np
 
 from landscape._validation import as_scalar
 from landscape.effective_landscape import EffectiveLandscape, effective_landscape, loss as _loss
+from landscape.linalg import surviving_rank
 from landscape.losses.effective import FORMS, canonical_loss_name
 from landscape.problem import Problem
 from landscape.scan import driver as _driver
 from landscape.scan import execute
 from landscape.scan.grid import Grid, as_grid
 from landscape.solution import gram_spectrum
-from landscape.solve.collapse import common_eigenbasis
-from landscape.solve.stationary import stationary_point_from_mask, whitened_spectrum
+from landscape.solve.collapse import common_eigenbasis, predicted_rank_from_spectrum
+from landscape.solve.stationary import rank_scales, stationary_point_from_mask, whitened_spectrum
 
 __all__ = [
     "PARAMETERS", "ALIASES", "METHODS", "PARAMETER_LABELS", "PARAMETER_SYMBOLS", "OUTPUT_LABELS",
@@ -138,8 +145,9 @@ PARAMETER_SYMBOLS = {
 #: What each output measures, naming its matrix.
 OUTPUT_LABELS = {
     "rank": "rank of WᵀW",
-    "region": "collapse region (0 complete, 1 dimensional, 2 none)",
+    "region": "collapse region (0 complete, 1 dimensional, 2 none, −1 not finite)",
     "predicted_rank": "min(#{b_i > 0}, d1), b_i eigenvalues of B − γI",
+    "near_threshold": "directions whose λ_i or b_i is within rounding of 0 (survival undecidable in this dtype)",
     "loss": "loss L(W) at the solution",
     "gram_eigenvalues": "eigenvalues of WᵀW (d0×d0)",
     "direction_gram": "WᵀW along each eigen-direction of A0 (and C0)",
@@ -187,7 +195,7 @@ def _check_values(name: str, values) -> None:
         "weight_decay": dict(low=0.0), "quartic": dict(low=0.0, low_inclusive=False),
         "alpha": dict(low=0.0), "n_samples": dict(low=1.0), "beta": dict(low=0.0, high=1.0, low_inclusive=False),
         "invariance_weight": dict(low=0.0), "out_dim": dict(low=1.0), "kappa": dict(low=0.0),
-        "norm_target": dict(low=0.0, low_inclusive=False), "init_scale": dict(low=0.0),
+        "norm_target": dict(low=0.0, low_inclusive=False), "init_scale": dict(low=0.0, low_inclusive=False),
         "seed": dict(low=0.0), "t1": dict(low=0.0, low_inclusive=False), "lr": dict(low=0.0, low_inclusive=False),
     }
     for v in arr:
@@ -302,12 +310,13 @@ class FlowSettings:
 
 # ---------------------------------------------------------------- evaluations
 def _capped_mask(lam: jax.Array, d1) -> jax.Array:
-    positive = lam > 0
-    return positive & (jnp.cumsum(positive) <= d1)
+    """The first d1 whitened directions (λ descending); stationary_point_from_mask drops those that do not survive."""
+    return jnp.arange(lam.shape[0]) < d1
 
 
 def _region(rank, d_star):
-    return jnp.where(rank <= 0, 0, jnp.where(rank >= d_star, 2, 1)).astype(jnp.int8)
+    """0 complete, 1 dimensional, 2 no collapse; −1 where the rank is −1 (not finite)."""
+    return jnp.where(rank < 0, -1, jnp.where(rank == 0, 0, jnp.where(rank >= d_star, 2, 1))).astype(jnp.int8)
 
 
 def _direction_diag(basis, m):
@@ -331,9 +340,11 @@ def _closed_form(model: PhaseModel, p: Mapping, basis, out_dim_static: int | Non
         sol = stationary_point_from_mask(land, _capped_mask(spectrum[0], d1), d, spectrum)
     rank = sol.rank.astype(jnp.int32)
     out.update(rank=rank, region=_region(rank, d1), loss=sol.loss,
-               predicted_rank=jnp.minimum(jnp.sum(b_eig > 0), d1).astype(jnp.int32),
+               predicted_rank=predicted_rank_from_spectrum(b_eig, d1),
                gram_eigenvalues=sol.gram_eigenvalues, whitened_eigenvalues=sol.whitened_eigenvalues,
                b_eigenvalues=b_eig)
+    if sol.near_threshold is not None:
+        out["near_threshold"] = sol.near_threshold.astype(jnp.int32)
     if basis is not None:
         out["direction_gram"] = _direction_diag(basis, sol.gram)
         out["direction_b"] = _direction_diag(basis, land.b_eff)
@@ -371,11 +382,11 @@ def _dynamics(model: PhaseModel, p: Mapping, basis, method: str, settings: FlowS
         sol = lsflow.gradient_descent(land, w0, optimizer=optax.sgd(lr), steps=settings.steps,
                                       save_every=settings.steps, rank_rtol=settings.rank_rtol)
     eig = gram_spectrum(sol.weights)
-    # A direction is alive when its eigenvalue is above rank_rtol × the largest AND above the
-    # initial scale²: collapsed directions decay below W₀'s size, surviving ones grow past it,
-    # so complete collapse (all eigenvalues decaying) reads as rank 0, not 1.
-    floor = jnp.maximum(settings.rank_rtol * jnp.max(eig), jnp.asarray(p["init_scale"], eig.dtype) ** 2)
-    rank = jnp.sum(eig > floor).astype(jnp.int32)
+    # The survival rule with the landscape's Gram scale, rank_rtol × the largest, and the
+    # initial scale² as floor: collapsed directions decay below W₀'s size, surviving ones
+    # grow past it, so complete collapse (all eigenvalues decaying) reads as rank 0, not 1.
+    rank = surviving_rank(eig, rank_scales(land).gram, rtol=settings.rank_rtol,
+                          floor=jnp.asarray(p["init_scale"], eig.dtype) ** 2)
     out = dict(rank=rank, region=_region(rank, d1), loss=_loss(land, sol.weights), gram_eigenvalues=eig,
                diverged=jnp.asarray(sol.diverged, bool))
     if basis is not None:

@@ -27,7 +27,7 @@ import numpy as np
 
 from landscape import phase, plot
 from landscape.scan.grid import Axis, Grid
-from landscape.scan.status import MISSING
+from landscape.scan.status import MISSING, NONFINITE
 
 __all__ = ["plane", "draw_map", "draw_spectrum", "scan_figure", "axis_label"]
 
@@ -110,7 +110,12 @@ def _valued(sub, var: str, index: int | None):
         if extra:
             raise ValueError(f"{var} has more than one own dimension; cannot draw it as a map")
     values = np.asarray(da.values, dtype=float)
-    values[np.asarray(sub["status"].values) == MISSING] = np.nan
+    status = np.asarray(sub["status"].values)
+    values[status == MISSING] = np.nan
+    if var in ("rank", "region", "predicted_rank"):
+        # A point whose outputs are NaN/inf has no rank (stores written before ranks became −1
+        # there hold 0): blank and marked, never drawn as complete collapse.
+        values[(status == NONFINITE) | (values < 0)] = np.nan
     return values
 
 

@@ -68,11 +68,19 @@ def save_figure(fig, path, *, dpi: int = 150) -> Path:
 
 
 def region_of_rank(rank, max_rank: int) -> np.ndarray:
-    """0 where rank = 0 (complete collapse), 2 where rank = ``max_rank`` (none), 1 between."""
-    rank = np.asarray(rank)
+    """0 where rank = 0 (complete collapse), 2 where rank ≥ ``max_rank`` (none), 1 between.
+
+    −1 where there is no valid rank: NaN (not computed) or negative (the solvers'
+    −1 for a non-finite result).  A NaN is never read as complete collapse.
+
+    >>> region_of_rank([0, 1, 3, -1, float("nan")], 3).tolist()
+    [0, 1, 2, -1, -1]
+    """
+    rank = np.asarray(rank, dtype=float)
     region = np.ones(rank.shape, dtype=int)
     region[rank >= max_rank] = 2
-    region[rank <= 0] = 0
+    region[rank == 0] = 0
+    region[~(rank >= 0)] = -1
     return region
 
 
@@ -147,14 +155,16 @@ def phase_diagram(
     rank = np.asarray(rank)
     if rank.shape != (y.size, x.size):
         raise ValueError(f"rank must have shape (len(y), len(x)) = {(y.size, x.size)}, got {rank.shape}")
-    # NaN marks points without a value (e.g. not computed yet): blank, and no region label there.
-    valid = np.isfinite(rank) if rank.dtype.kind == "f" else np.ones(rank.shape, dtype=bool)
+    # NaN marks points without a value (e.g. not computed yet) and −1 a non-finite result:
+    # both are left blank, with no region label there (never drawn as complete collapse).
+    valid = region_of_rank(rank, 1) >= 0
     if not valid.any():
-        raise ValueError("rank has no finite entry to draw")
+        raise ValueError("rank has no finite, non-negative entry to draw")
     top = int(np.max(rank[valid])) if max_rank is None else int(max_rank)
     top = max(top, 1)
     norm = colors.BoundaryNorm(np.arange(-0.5, top + 1.5), ncolors=256)
-    mesh = ax.pcolormesh(x, y, rank, cmap=cmap, norm=norm, shading="nearest", rasterized=True)
+    drawn = np.ma.masked_where(~valid, np.where(valid, rank, 0).astype(float))
+    mesh = ax.pcolormesh(x, y, drawn, cmap=cmap, norm=norm, shading="nearest", rasterized=True)
     if colorbar:
         ticks = np.arange(0, top + 1) if top <= 12 else np.linspace(0, top, 7).round().astype(int)
         cb = ax.figure.colorbar(mesh, ax=ax, ticks=ticks)
@@ -169,7 +179,7 @@ def phase_diagram(
     ax.set_ylim(y.min(), y.max())
 
     if label_regions:
-        region = np.where(valid, region_of_rank(np.where(valid, rank, 0), top), -1)
+        region = region_of_rank(rank, top)
         xx, yy = np.meshgrid(x, y)
         x_span = max(float(x.max() - x.min()), 1e-300)
         y_span = max(float(y.max() - y.min()), 1e-300)

@@ -28,9 +28,11 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from landscape._validation import as_square_matrix, as_variances, check_psd
+from landscape._validation import as_square_matrix, as_variances, check_in_dtype, check_psd
 
 __all__ = ["Problem"]
+
+_SIGMA = "sigma = data_cov + aug_cov"
 
 
 @dataclasses.dataclass(frozen=True)
@@ -60,6 +62,11 @@ class Problem:
         PSD unless ``allow_indefinite_aug`` (for a nonlinear feature map the
         augmentation can shrink feature variance, so C may have negative
         eigenvalues; only Σ must stay positive definite).
+
+        The checks hold in the dtype the computation will run in (JAX's default
+        float: float32 unless x64 is enabled): entries that overflow it, or a Σ
+        that is positive definite in float64 but not after rounding to float32,
+        are refused.
         """
         a0 = as_square_matrix(data_cov, "data_cov")
         c = as_square_matrix(aug_cov, "aug_cov")
@@ -67,11 +74,18 @@ class Problem:
             raise ValueError(
                 f"data_cov and aug_cov must have the same shape, got {a0.shape} and {c.shape}"
             )
+        dtype = jnp.result_type(float)
+        check_in_dtype(a0, "data_cov", dtype)
+        check_in_dtype(c, "aug_cov", dtype)
+        with np.errstate(over="ignore"):
+            sigma = a0 + c
+        check_in_dtype(sigma, _SIGMA, dtype)
         check_psd(a0, "data_cov")
         if not allow_indefinite_aug:
             check_psd(c, "aug_cov")
-        check_psd(a0 + c, "sigma = data_cov + aug_cov", strict=True)
-        return cls(jnp.asarray(a0), jnp.asarray(c))
+        check_psd(sigma, _SIGMA, strict=True)
+        check_in_dtype(sigma, _SIGMA, dtype, definite=True)
+        return cls(jnp.asarray(a0, dtype), jnp.asarray(c, dtype))
 
     @classmethod
     def from_diagonal(cls, data_var, aug_var) -> "Problem":
@@ -124,8 +138,21 @@ class Problem:
         return bool(np.all(a0[off] == 0) and np.all(c[off] == 0))
 
     def astype(self, dtype) -> "Problem":
-        """The same problem with both matrices cast to ``dtype``."""
-        return Problem(self.data_cov.astype(dtype), self.aug_cov.astype(dtype))
+        """The same problem with both matrices cast to ``dtype``.
+
+        Concrete matrices are checked in the new dtype (finite entries, Σ positive
+        definite after rounding), like :meth:`from_arrays`.
+        """
+        out = Problem(self.data_cov.astype(dtype), self.aug_cov.astype(dtype))
+        if not isinstance(self.data_cov, jax.core.Tracer) and not isinstance(self.aug_cov, jax.core.Tracer):
+            a0 = np.asarray(self.data_cov, float)
+            c = np.asarray(self.aug_cov, float)
+            check_in_dtype(a0, "data_cov", dtype)
+            check_in_dtype(c, "aug_cov", dtype)
+            with np.errstate(over="ignore"):
+                sigma = a0 + c
+            check_in_dtype(sigma, _SIGMA, dtype, definite=True)
+        return out
 
 
 jax.tree_util.register_dataclass(Problem, data_fields=["data_cov", "aug_cov"], meta_fields=[])

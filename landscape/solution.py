@@ -6,6 +6,12 @@ fills the whitened spectrum and the kept directions; a gradient-flow run also
 fills the trajectory, the event times and the divergence report.  Fields that a
 route does not produce are ``None`` (an empty pytree), so a ``Solution`` can be
 jitted, vmapped and stacked whichever route made it.
+
+Every ``rank`` follows the one survival rule of :mod:`landscape.linalg`: the
+closed form counts whitened eigenvalues λ above 16·eps·max|λ|, a trained W counts
+Gram eigenvalues above both 16·eps·max|λ|/(2k·s_min) (the largest Gram
+eigenvalue the landscape allows) and ``rank_rtol`` times the largest one.  ``rank`` is −1 when the values it counts
+are not finite: a NaN is never read as complete collapse.
 """
 from __future__ import annotations
 
@@ -14,6 +20,8 @@ from typing import Any, Optional
 
 import jax
 import jax.numpy as jnp
+
+from landscape.linalg import gram_spectrum, surviving_rank
 
 __all__ = ["Solution", "solution_from_weights", "gram_spectrum", "numerical_rank"]
 
@@ -28,7 +36,7 @@ class Solution:
         weights: one W (d1×d0) that attains the point (W is fixed only up to a left rotation).
         gram: WᵀW (d0×d0).
         gram_eigenvalues: eigenvalues of WᵀW, descending (d0,).
-        rank: rank of WᵀW (exact for the closed form; relative tolerance for flows).
+        rank: number of surviving directions (:mod:`landscape.linalg`); −1 if its values are not finite.
         loss: the landscape's loss at W.
         whitened_eigenvalues: eigenvalues of Σ^{-1/2}(B − γI)Σ^{-1/2}, descending (closed form).
         kept: which of those eigen-directions are kept, bool (d0,) (closed form).
@@ -36,6 +44,10 @@ class Solution:
         times, trajectory_eigenvalues, trajectory_loss: save points of a flow.
         event_times: first time each WᵀW eigenvalue crosses the flow's threshold (ODE route).
         diverged: whether a flow diverged; diverged_step: the first non-finite or exploding step (−1 if none).
+        near_threshold: number of directions whose whitened eigenvalue (or eigenvalue of B − γI)
+            is within twice the survival tolerance of 0, whose survival the dtype cannot decide
+            (closed form).  ``rank`` and
+            :func:`~landscape.predicted_rank` can disagree only when it is ≥ 1.
     """
 
     weights: jax.Array
@@ -52,6 +64,7 @@ class Solution:
     event_times: Optional[jax.Array] = None
     diverged: Optional[jax.Array] = None
     diverged_step: Optional[jax.Array] = None
+    near_threshold: Optional[jax.Array] = None
 
     def replace(self, **changes: Any) -> "Solution":
         """A copy with some fields replaced."""
@@ -65,28 +78,26 @@ jax.tree_util.register_dataclass(
 )
 
 
-def gram_spectrum(w: jax.Array) -> jax.Array:
-    """Eigenvalues of WᵀW in descending order, length d0 (zeros beyond rank)."""
-    return jnp.linalg.eigvalsh(w.T @ w)[::-1]
+def numerical_rank(eigenvalues: jax.Array, scale: jax.Array, rtol: float = DEFAULT_RANK_RTOL) -> jax.Array:
+    """Rank of a trained W's Gram spectrum: the survival rule with scale ``scale`` and cut ``rtol``·max.
 
-
-def numerical_rank(eigenvalues: jax.Array, rtol: float = DEFAULT_RANK_RTOL) -> jax.Array:
-    """Number of eigenvalues above ``rtol`` times the largest one (0 when all vanish)."""
-    top = jnp.max(eigenvalues)
-    tiny = jnp.finfo(eigenvalues.dtype).tiny
-    return jnp.sum(eigenvalues > rtol * jnp.maximum(top, tiny) + tiny).astype(jnp.int32)
+    ``scale`` is the landscape's Gram scale (:func:`~landscape.rank_scales`), so
+    a completely collapsed W (largest eigenvalue 1e-114) has rank 0, not 1.
+    """
+    return surviving_rank(eigenvalues, scale, rtol=rtol)
 
 
 def solution_from_weights(landscape, w: jax.Array, *, rank_rtol: float = DEFAULT_RANK_RTOL, **extra) -> Solution:
     """Wrap a weight matrix W as a :class:`Solution` on ``landscape``."""
     from landscape.effective_landscape import loss as _loss
+    from landscape.solve.stationary import rank_scales
 
     eig = gram_spectrum(w)
     return Solution(
         weights=w,
         gram=w.T @ w,
         gram_eigenvalues=eig,
-        rank=numerical_rank(eig, rank_rtol),
+        rank=numerical_rank(eig, rank_scales(landscape).gram, rank_rtol),
         loss=_loss(landscape, w),
         **extra,
     )

@@ -56,6 +56,16 @@ def test_a5_erank_scale_invariance_and_zero_matrix(tol, x64):
     assert np.all(np.isnan(np.asarray(metrics.explained_variance(np.zeros((3, 3)), covariance=True))))
 
 
+def test_numerical_rank_absolute_floor_and_nan(x64):
+    """A representation that decayed to 1e-12 is full rank relative to its own σ_max; ``atol`` says it
+    collapsed.  NaN features have rank −1, never 0 (complete collapse)."""
+    x = _random_features(np.random.default_rng(2), 30, 5, _dtype(x64))
+    assert int(metrics.numerical_rank(1e-12 * x)) == 5
+    assert int(metrics.numerical_rank(1e-12 * x, atol=1e-6)) == 0
+    assert int(metrics.numerical_rank(x, atol=1e-6)) == 5
+    assert int(metrics.numerical_rank(np.where(np.arange(5) == 2, np.nan, x))) == -1
+
+
 def test_erank_matches_numpy_reference(tol, x64):
     rng = np.random.default_rng(1)
     x = _random_features(rng, 50, 8, _dtype(x64))

@@ -1,4 +1,14 @@
-"""The batched per-direction closed form against the matrix route (eigendecompositions), point by point."""
+"""The batched per-direction closed form against independent routes, point by point.
+
+* the dense Theorem-1 solver :func:`landscape.global_minimum` (eigendecompositions of Σ and
+  Σ^{-1/2}(B − γI)Σ^{-1/2}; it shares no code with the per-direction core), whose Gram matrix
+  is diagonal in input coordinates for a diagonal problem;
+* the rule written out here in NumPy (float64): keep the d1 largest positive ℓ_i = b_i/s_i
+  (ties: lower index first), λ_i = b_i/(2k s_i²) there, L* = −Σ_kept ℓ_i²/(4k).
+
+(:func:`landscape.global_minimum_diagonal` runs the same core as ``direction_minimum``,
+so it is not used as a reference here.)
+"""
 import jax
 import jax.numpy as jnp
 import numpy as np
@@ -9,8 +19,20 @@ from landscape.solve.per_direction import _merge_pairs
 
 
 def _matrix_route(a, c, loss, out_dim, gamma=0.0, **kw):
+    """The dense solver and the diagonal of its Gram matrix (per input coordinate)."""
     land = ls.effective_landscape(ls.Problem.from_diagonal(a, c), loss, weight_decay=gamma, **kw)
-    return ls.global_minimum(land, out_dim), ls.global_minimum_diagonal(land, out_dim)
+    full = ls.global_minimum(land, out_dim)
+    return full, np.diag(np.asarray(full.gram))
+
+
+def _numpy_route(b, s, k, out_dim):
+    """(kept, λ per direction, loss) of the module docstring's rule, in NumPy float64."""
+    b, s, k = np.asarray(b, float), np.asarray(s, float), float(np.asarray(k))
+    ell = b / s
+    order = sorted(range(ell.size), key=lambda i: (-ell[i], i))
+    kept = np.zeros(ell.size, bool)
+    kept[[i for i in order[:out_dim] if ell[i] > 0]] = True
+    return kept, np.where(kept, b / (2.0 * k * s * s), 0.0), -np.sum(ell[kept] ** 2) / (4.0 * k)
 
 
 @pytest.mark.parametrize("out_dim", [3, 9, 12])
@@ -25,13 +47,17 @@ def test_matches_global_minimum_on_random_problems(out_dim, tol):
         gamma = float(rng.uniform(0.0, 0.5))
         b, s, k = ls.direction_spectra(loss, a, c, weight_decay=gamma, form=form)
         fast = ls.direction_minimum(b, s, k, out_dim)
-        full, diag = _matrix_route(a, c, loss, out_dim, gamma, form=form)
-        assert int(fast.rank) == int(full.rank), (loss, form)
+        full, full_diag = _matrix_route(a, c, loss, out_dim, gamma, form=form)
+        kept, lam, loss_np = _numpy_route(b, s, k, out_dim)
+        assert int(fast.rank) == int(full.rank) == int(kept.sum()), (loss, form)
+        np.testing.assert_array_equal(fast.kept, kept)
         assert float(fast.loss) == pytest.approx(float(full.loss), rel=tol["exact"], abs=tol["exact"])
+        assert float(fast.loss) == pytest.approx(loss_np, rel=tol["exact"], abs=tol["exact"])
         np.testing.assert_allclose(fast.gram_eigenvalues, full.gram_eigenvalues, rtol=tol["exact"] * 10,
                                    atol=tol["exact"])
-        # Per input coordinate it is the diagonal of the Gram matrix.
-        np.testing.assert_allclose(fast.gram_per_direction, np.diag(np.asarray(diag.gram)), atol=tol["exact"])
+        # Per input coordinate it is the diagonal of the dense solver's Gram matrix, and b_i/(2k s_i²).
+        np.testing.assert_allclose(fast.gram_per_direction, full_diag, atol=tol["exact"])
+        np.testing.assert_allclose(fast.gram_per_direction, lam, rtol=tol["exact"], atol=tol["exact"])
 
 
 def test_grid_equals_point_by_point_and_chunking_is_invisible(tol):
@@ -46,10 +72,11 @@ def test_grid_equals_point_by_point_and_chunking_is_invisible(tol):
         np.testing.assert_array_equal(getattr(grid, field), getattr(one, field))
     for i in (0, 4, 12):
         for j in (0, 3, 6):
-            full, diag = _matrix_route(a, sigma2[i], "beta-infonce", 5, gamma[j])
-            assert int(grid.rank[i, j]) == int(full.rank)
+            full, _ = _matrix_route(a, sigma2[i], "beta-infonce", 5, gamma[j])
+            kept, _, _ = _numpy_route(b[i, j], s[i, j], k, 5)
+            assert int(grid.rank[i, j]) == int(full.rank) == int(kept.sum())
             assert float(grid.loss[i, j]) == pytest.approx(float(full.loss), abs=tol["exact"])
-            np.testing.assert_array_equal(np.asarray(grid.kept[i, j]), np.diag(np.asarray(diag.gram)) > 0)
+            np.testing.assert_array_equal(np.asarray(grid.kept[i, j]), kept)
 
 
 def test_ties_and_rank_cap_keep_lower_indices_first(tol):
@@ -59,6 +86,7 @@ def test_ties_and_rank_cap_keep_lower_indices_first(tol):
     b, s, k = ls.direction_spectra("infonce", a, c)
     fast = ls.direction_minimum(b, s, k, out_dim=2)
     np.testing.assert_array_equal(fast.kept, [False, True, True, False, False, False])
+    np.testing.assert_array_equal(fast.kept, _numpy_route(b, s, k, 2)[0])
     full, _ = _matrix_route(a, c, "infonce", 2)
     assert float(fast.loss) == pytest.approx(float(full.loss), abs=tol["exact"])
     np.testing.assert_allclose(fast.gram_eigenvalues, full.gram_eigenvalues, atol=tol["exact"])
@@ -80,10 +108,12 @@ def test_many_directions_use_the_sort_fallback(tol):
     a, c = rng.uniform(0.1, 2.0, d), rng.uniform(0.0, 2.0, d)
     b, s, k = ls.direction_spectra("beta-infonce", a, c)
     fast = ls.direction_minimum(b, s, k, out_dim=20)
-    full, diag = _matrix_route(a, c, "beta-infonce", 20)
-    assert int(fast.rank) == int(full.rank) == 20
+    full, full_diag = _matrix_route(a, c, "beta-infonce", 20)
+    kept, lam, _ = _numpy_route(b, s, k, 20)
+    assert int(fast.rank) == int(full.rank) == int(kept.sum()) == 20
     np.testing.assert_allclose(fast.gram_eigenvalues, full.gram_eigenvalues, atol=tol["exact"])
-    np.testing.assert_array_equal(np.asarray(fast.kept), np.diag(np.asarray(diag.gram)) > 0)
+    np.testing.assert_array_equal(np.asarray(fast.kept), kept)
+    np.testing.assert_allclose(fast.gram_per_direction, full_diag, atol=tol["exact"])
 
 
 @pytest.mark.parametrize("n", [1, 2, 3, 5, 8, 13, 32, 33, 64, 65, 100])

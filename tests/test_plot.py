@@ -18,6 +18,18 @@ def grid_rank():
 
 def test_region_of_rank():
     np.testing.assert_array_equal(plot.region_of_rank([0, 1, 2, 3], 3), [0, 1, 1, 2])
+    # No rank (NaN) and the solvers' −1 for a non-finite result are not "complete collapse".
+    np.testing.assert_array_equal(plot.region_of_rank([np.nan, -1.0, 0.0], 3), [-1, -1, 0])
+
+
+def test_phase_diagram_never_labels_a_nonfinite_point_as_collapse():
+    x, y = np.linspace(0.0, 1.0, 8), np.linspace(0.0, 1.0, 6)
+    rank = np.full((6, 8), 3)
+    rank[:, :4] = -1                       # the left half overflowed (rank −1), nothing collapsed
+    _, ax = plot.new_figure()
+    mesh = plot.phase_diagram(ax, x, y, rank, max_rank=3)
+    assert [t.get_text() for t in ax.texts] == ["no collapse"]
+    assert np.ma.getmaskarray(mesh.get_array()).reshape(6, 8)[:, :4].all()     # left blank
 
 
 def test_phase_diagram_labels_and_boundaries(tmp_path):
@@ -51,3 +63,16 @@ def test_spectrum_curves():
     np.testing.assert_allclose(ax.lines[0].get_ydata(), np.sqrt(ev[:, 0]))
     with pytest.raises(ValueError):
         plot.spectrum_curves(ax, x, ev[:5])
+
+
+def test_phase_figures_blank_the_rank_of_nonfinite_points():
+    """A store whose NaN point holds rank 0 (written before ranks became −1) is not drawn as collapse."""
+    import xarray as xr
+
+    from landscape import phase_figures
+    from landscape.scan.status import NONFINITE, OK
+
+    ds = xr.Dataset({"rank": (("y", "x"), np.array([[0, 2], [1, -1]])),
+                     "status": (("y", "x"), np.array([[NONFINITE, OK], [OK, NONFINITE]], dtype=np.int8))})
+    values = phase_figures._valued(ds, "rank", None)
+    assert np.isnan(values[0, 0]) and np.isnan(values[1, 1]) and values[0, 1] == 2 and values[1, 0] == 1

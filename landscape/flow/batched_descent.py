@@ -61,8 +61,8 @@ import jax.numpy as jnp
 import numpy as np
 from jax.sharding import Mesh, PartitionSpec
 
-from landscape.effective_landscape import EffectiveLandscape, loss
-from landscape.flow._checks import check_scalar, concrete, int_in_range
+from landscape.effective_landscape import EffectiveLandscape, loss, require_landscape
+from landscape.flow._checks import check_finite_weights, check_scalar, concrete, int_in_range
 from landscape.flow.nesterov_restart import restart_schedule
 from landscape.solve.stationary import global_minimum, global_minimum_diagonal
 
@@ -254,6 +254,7 @@ def batched_gradient_descent(landscape: EffectiveLandscape, w0: Any, *, lr: Any,
     Returns:
         A :class:`BatchedDescent`.
     """
+    require_landscape(landscape, "batched_gradient_descent")
     w0 = jnp.asarray(w0)
     if w0.ndim != 3:
         raise ValueError(f"w0 must be a batch of weight matrices (n, out_dim, dim); got shape {w0.shape}")
@@ -262,6 +263,7 @@ def batched_gradient_descent(landscape: EffectiveLandscape, w0: Any, *, lr: Any,
     n, d1, d0 = w0.shape
     if n < 1:
         raise ValueError("w0 must hold at least one run (n >= 1)")
+    check_finite_weights(w0, "w0")
     steps = int_in_range(steps, "steps", 1)
     check_every = int_in_range(check_every, "check_every", 1, steps)
     check_scalar(divergence_factor, "divergence_factor", low=1.0)

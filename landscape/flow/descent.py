@@ -9,7 +9,8 @@ import numpy as np
 import optax
 
 from landscape.effective_landscape import EffectiveLandscape, gradient, loss
-from landscape.flow._checks import check_scalar, check_weights, descent_options, in_dtype, int_in_range
+from landscape._validation import require_memory
+from landscape.flow._checks import check_descends, check_scalar, check_weights, descent_options, in_dtype, int_in_range
 from landscape.solution import DEFAULT_RANK_RTOL, Solution, gram_spectrum, solution_from_weights
 from landscape.solve.stationary import global_minimum
 
@@ -20,7 +21,8 @@ def random_init(key: jax.Array, out_dim: int, dim: int, scale: float = 1e-3, dty
     """W₀ = scale · N(0, 1) of shape (out_dim, dim).
 
     ``dtype`` defaults to JAX's default float (float64 with x64 enabled).  A small
-    ``scale`` starts near the saddle at the origin, as in the paper's experiments.
+    ``scale`` starts near the saddle at the origin, as in the paper's experiments;
+    it must be > 0 (W₀ = 0 is a stationary point that training never leaves).
 
     >>> import jax
     >>> random_init(jax.random.PRNGKey(1), 2, 3).shape
@@ -28,8 +30,9 @@ def random_init(key: jax.Array, out_dim: int, dim: int, scale: float = 1e-3, dty
     """
     out_dim = int_in_range(out_dim, "out_dim", 1)
     dim = int_in_range(dim, "dim", 1)
-    check_scalar(scale, "scale", low=0.0)
+    check_scalar(scale, "scale", low=0.0, low_inclusive=False)
     dtype = jnp.result_type(float) if dtype is None else jnp.dtype(dtype)
+    require_memory(4.0 * out_dim * dim * dtype.itemsize, "out_dim")
     return jnp.asarray(scale, dtype) * jax.random.normal(key, (out_dim, dim), dtype)
 
 
@@ -93,7 +96,7 @@ def gradient_descent(
     >>> bool(bad.diverged), int(bad.diverged_step)
     (True, 4)
     """
-    w0 = check_weights(w0, landscape)
+    w0 = check_weights(w0, landscape, "gradient_descent")
     landscape = in_dtype(landscape, w0.dtype)
     steps, save_every = descent_options(steps, save_every, rank_rtol, divergence_factor)
 
@@ -129,8 +132,11 @@ def descend(params0, field: Callable, optimizer: optax.GradientTransformation, s
     evaluated at the step indices 0, save_every, 2·save_every, … and ``steps``.
 
     Returns (params, diverged, diverged_step, times, records) with ``records``
-    the stacked outputs of ``record``.
+    the stacked outputs of ``record``.  With concrete input an optimizer whose
+    first step does not descend (a learning rate ≤ 0) is refused
+    (:func:`~landscape.flow._checks.check_descends`).
     """
+    check_descends(optimizer, params0, field(params0))
     def one_step(carry, _):
         p, opt_state, diverged, div_step, count = carry
         updates, new_state = optimizer.update(field(p), opt_state, p)

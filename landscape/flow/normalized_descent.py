@@ -47,7 +47,7 @@ from jax.flatten_util import ravel_pytree
 
 from landscape.effective_landscape import gradient as _eff_gradient
 from landscape.effective_landscape import loss as _eff_loss
-from landscape.flow._checks import check_weights, descent_options, in_dtype, int_in_range
+from landscape.flow._checks import check_finite_weights, check_weights, descent_options, in_dtype, int_in_range
 from landscape.flow.descent import descend, squared_norm
 from landscape.flow.stability import _lanczos_top
 from landscape.solution import DEFAULT_RANK_RTOL, gram_spectrum, numerical_rank
@@ -59,7 +59,7 @@ from landscape.solve.normalization import (
     normalized_loss,
     output_norm,
 )
-from landscape.solve.stationary import global_minimum
+from landscape.solve.stationary import global_minimum, rank_scales
 
 __all__ = ["normalized_gradient_descent", "normalized_max_stable_learning_rate"]
 
@@ -123,6 +123,7 @@ def _check_bias(bias: Any, out_dim: int, dtype) -> jax.Array:
         raise ValueError(f"bias0 must have shape ({out_dim},) (one entry per output), got {bias.shape}")
     if not jnp.issubdtype(bias.dtype, jnp.floating):
         raise ValueError(f"bias0 must be a floating-point array, got dtype {bias.dtype}")
+    check_finite_weights(bias, "bias0")
     return bias.astype(dtype)
 
 
@@ -176,8 +177,8 @@ def normalized_gradient_descent(
     if hard:
         params0 = _retract(nl, params0)
 
-    s_min = jnp.linalg.eigvalsh(nl.sigma)[0]
-    s_min = jnp.maximum(s_min, jnp.finfo(w0.dtype).eps * jnp.trace(nl.sigma))
+    s_eig = jnp.linalg.eigvalsh(nl.sigma)
+    s_min = jnp.maximum(s_eig[0], jnp.finfo(w0.dtype).eps * jnp.trace(nl.sigma))
     scale = (1.0 + squared_norm(params0) + jnp.trace(global_minimum(nl.base, out_dim).gram)
              + nl.norm_target * nl.dim / s_min)
     limit = divergence_factor * scale
@@ -191,11 +192,13 @@ def normalized_gradient_descent(
     w, b = _split(params)
     eig = gram_spectrum(w)
     bias = jnp.zeros((out_dim,), w.dtype) if b is None else b
+    # Gram scale of the survival rule: the base landscape's, or c/s_min ≥ ρ/s_min on the shell ρ ≤ c.
+    gram_scale = jnp.maximum(rank_scales(nl.base).gram, nl.norm_target / s_eig[0])
     return NormalizedSolution(
         weights=w,
         gram=w.T @ w,
         gram_eigenvalues=eig,
-        rank=numerical_rank(eig, rank_rtol),
+        rank=numerical_rank(eig, gram_scale, rank_rtol),
         loss=_objective(nl, params, hard),
         times=times,
         trajectory_eigenvalues=eigs,

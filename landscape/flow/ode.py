@@ -150,7 +150,7 @@ def gradient_flow(
     >>> round(float(flow.event_times[0]), 6)   # λ∞/(1 + (λ∞/λ₀ − 1)e^{−8t}) = λ∞/2 at t = ln(2499)/8
     0.977956
     """
-    w0 = check_weights(w0, landscape)
+    w0 = check_weights(w0, landscape, "gradient_flow")
     landscape = in_dtype(landscape, w0.dtype)
     n_save = int_in_range(n_save, "n_save", 2)
     max_steps = int_in_range(max_steps, "max_steps", 1)

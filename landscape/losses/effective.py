@@ -146,6 +146,14 @@ def quadratic_form(
             as_scalar(alpha, "alpha", low=0.0)
         if _concrete(n_samples):
             as_scalar(n_samples, "n_samples", low=1.0)
+        if form == "derived" and _concrete(alpha) and _concrete(n_samples):
+            # N/(N − 1 + α): the denominator vanishes at N = 1, α = 0 and makes the
+            # coefficient overflow just above it.
+            n, denom = float(n_samples), float(n_samples) - 1.0 + float(alpha)
+            if not (denom > 0 and n / denom <= float(jnp.finfo(jnp.result_type(float)).max)):
+                raise ValueError(
+                    f"alpha and n_samples: the derived weighted-InfoNCE coefficient N/(N − 1 + α) is not finite "
+                    f"at n_samples = {n:g}, alpha = {float(alpha):g}; use alpha > 0 or n_samples > 1")
         if form == "paper":
             return QuadraticForm(one, -(1.0 - jnp.asarray(alpha)) / jnp.asarray(n_samples), one)
         n = jnp.asarray(n_samples)

@@ -52,6 +52,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
+from landscape.linalg import finite_rank, near_threshold, spectral_scale, survives
 from landscape.problem import Problem
 from landscape.solution import Solution, gram_spectrum
 
@@ -145,17 +146,21 @@ def exact_gaussian_minimum(problem: Problem, out_dim: int, beta=1.0, weight_deca
     >>> int(sol.rank), [bool(k) for k in sol.kept]
     (2, [True, True, False])
     """
-    if int(out_dim) < 1:
-        raise ValueError(f"out_dim must be >= 1, got {out_dim}")
-    out_dim = int(out_dim)
+    from landscape.effective_landscape import require_problem
+    from landscape.solve.stationary import checked_out_dim
+
+    require_problem(problem, "exact_gaussian_minimum")
+    out_dim = checked_out_dim(out_dim, problem.dim, problem.sigma.dtype)
     beta = jnp.asarray(beta, problem.sigma.dtype)
     inv_sqrt = _inv_sqrt(problem.sigma)
     eye = jnp.eye(problem.dim, dtype=problem.sigma.dtype)
-    k = inv_sqrt @ (problem.aug_cov + jnp.asarray(weight_decay, eye.dtype) * eye) @ inv_sqrt
+    c_eff = problem.aug_cov + jnp.asarray(weight_decay, eye.dtype) * eye
+    k = inv_sqrt @ c_eff @ inv_sqrt
     kappa, u = jnp.linalg.eigh(0.5 * (k + k.T))          # ascending κ = descending β − κ
     d0 = kappa.shape[0]
     lam = beta - kappa
-    mask = (lam > 0) & (jnp.arange(d0) < out_dim)
+    scale = spectral_scale(lam)                          # the survival rule of landscape.linalg
+    mask = survives(lam, scale) & (jnp.arange(d0) < out_dim)
     mu = jnp.where(mask, _mu_star(kappa, beta), 0.0)
     proj = u.T @ inv_sqrt                                # rows u_iᵀ Σ^{-1/2}
     rows = jnp.sqrt(mu)[:, None] * proj
@@ -171,11 +176,12 @@ def exact_gaussian_minimum(problem: Problem, out_dim: int, beta=1.0, weight_deca
         weights=w,
         gram=0.5 * (gram + gram.T),
         gram_eigenvalues=gram_spectrum(w),
-        rank=jnp.sum(mask).astype(jnp.int32),
+        rank=finite_rank(jnp.sum(mask), lam),
         loss=loss,
         whitened_eigenvalues=lam,
         kept=mask,
         directions=directions,
+        near_threshold=near_threshold((lam, scale)),
     )
 
 

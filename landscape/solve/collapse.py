@@ -31,8 +31,9 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from landscape._validation import as_scalar
-from landscape.effective_landscape import EffectiveLandscape
+from landscape._validation import as_int, as_scalar
+from landscape.effective_landscape import EffectiveLandscape, require_landscape, require_problem
+from landscape.linalg import require_finite, spectral_scale, survival_tolerance, surviving_rank
 from landscape.losses.effective import quadratic_form
 from landscape.problem import Problem
 
@@ -66,6 +67,7 @@ def common_eigenbasis(problem: Problem, atol: float | None = None) -> tuple[np.n
     For diagonal problems V is the identity (input order is kept).  Raises
     ValueError if the covariances do not commute.
     """
+    require_problem(problem, "common_eigenbasis")
     if not problem.is_commuting(atol):
         raise ValueError("data_cov and aug_cov do not commute; per-direction thresholds need a common eigenbasis")
     a0 = np.asarray(problem.data_cov, float)
@@ -80,9 +82,22 @@ def common_eigenbasis(problem: Problem, atol: float | None = None) -> tuple[np.n
 
 
 def predicted_rank(landscape: EffectiveLandscape, out_dim: int) -> jax.Array:
-    """min(#positive eigenvalues of B − γI, d1): the rank of every local minimum."""
+    """min(#surviving eigenvalues of B − γI, d1): the rank of every local minimum.
+
+    An eigenvalue b_i survives when b_i > 16·eps·max_j |b_j| (:mod:`landscape.linalg`);
+    −1 when the eigenvalues are not finite (a concrete landscape raises instead).
+    """
+    require_landscape(landscape, "predicted_rank")
+    out_dim = as_int(out_dim, "out_dim", low=1)
     eig = jnp.linalg.eigvalsh(landscape.b_eff)
-    return jnp.minimum(jnp.sum(eig > 0), out_dim).astype(jnp.int32)
+    require_finite("the spectrum of B − γI", "build the landscape with landscape.effective_landscape", b_eigenvalues=eig)
+    return predicted_rank_from_spectrum(eig, out_dim)
+
+
+def predicted_rank_from_spectrum(b_eigenvalues: jax.Array, out_dim) -> jax.Array:
+    """min(#surviving b_i, d1) from the eigenvalues of B − γI (``out_dim`` may be traced); −1 if not finite."""
+    count = surviving_rank(b_eigenvalues, spectral_scale(b_eigenvalues))
+    return jnp.where(count < 0, -1, jnp.minimum(count, out_dim)).astype(jnp.int32)
 
 
 def origin_type(landscape: EffectiveLandscape) -> str:
@@ -91,10 +106,15 @@ def origin_type(landscape: EffectiveLandscape) -> str:
     Returns one of ``"strict-minimum"`` (B − γI ≺ 0: complete collapse),
     ``"degenerate-minimum"`` (B − γI ⪯ 0 with a zero eigenvalue: the quartic term
     makes it a minimum, still complete collapse), ``"saddle"`` (eigenvalues of both
-    signs) or ``"maximum"`` (B − γI ≻ 0).
+    signs) or ``"maximum"`` (B − γI ≻ 0).  "Zero" is the survival tolerance of
+    :func:`predicted_rank`, so the origin is a minimum exactly when the predicted
+    rank is 0.
     """
-    eig = np.linalg.eigvalsh(np.asarray(landscape.b_eff, float))
-    tol = 1e-12 * max(1.0, float(np.abs(eig).max()))
+    require_landscape(landscape, "origin_type")
+    m = np.asarray(landscape.b_eff)
+    require_finite("B − γI", "build the landscape with landscape.effective_landscape", b_eff=m)
+    eig = np.linalg.eigvalsh(m.astype(float))
+    tol = float(survival_tolerance(np.max(np.abs(eig)), m.dtype))
     if eig[-1] < -tol:
         return "strict-minimum"
     if eig[-1] <= tol:
@@ -117,6 +137,7 @@ def critical_sigma2(problem: Problem, loss_name: str = "infonce", *, weight_deca
     C.  Directions are ordered like :func:`common_eigenbasis` of A0 (input order
     for a diagonal A0).  b_i(σ²) = p·a_i + q·σ² − γ.
     """
+    require_problem(problem, "critical_sigma2")
     gamma = as_scalar(weight_decay, "weight_decay", low=0.0)
     p, q = _loss_coefficients(loss_name, loss_kwargs)
     _, a, _ = common_eigenbasis(Problem(problem.data_cov, jnp.zeros_like(problem.data_cov)))
@@ -138,6 +159,7 @@ def critical_weight_decay(problem: Problem, loss_name: str = "infonce", **loss_k
 
     Direction i is collapsed for γ ≥ γ_i (0 if it is collapsed without weight decay).
     """
+    require_problem(problem, "critical_weight_decay")
     p, q = _loss_coefficients(loss_name, loss_kwargs)
     _, a, c = common_eigenbasis(problem)
     value = np.maximum(p * a + q * c, 0.0)
@@ -155,6 +177,7 @@ def critical_n_samples(problem: Problem, *, alpha: float, weight_decay: float = 
     agrees with the paper's own B and with the middle panel of its Fig. 2.
     The derived form of weighted InfoNCE has no C-term and hence no critical N.
     """
+    require_problem(problem, "critical_n_samples")
     alpha = as_scalar(alpha, "alpha", low=0.0)
     gamma = as_scalar(weight_decay, "weight_decay", low=0.0)
     _, a, c = common_eigenbasis(problem)

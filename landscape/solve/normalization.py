@@ -81,14 +81,15 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from landscape._validation import as_scalar
+from landscape._validation import as_int, as_scalar
 from landscape.effective_landscape import EffectiveLandscape, effective_landscape
 from landscape.effective_landscape import gradient as _eff_gradient
 from landscape.effective_landscape import loss as _eff_loss
+from landscape.linalg import finite_rank
 from landscape.problem import Problem
 from landscape.solution import Solution, gram_spectrum
 from landscape.solve.collapse import common_eigenbasis
-from landscape.solve.stationary import whitened_spectrum
+from landscape.solve.stationary import checked_out_dim, whitened_spectrum
 
 __all__ = [
     "NormalizedLandscape",
@@ -299,7 +300,7 @@ def _make_solution(mu, mask, lam, u, inv_sqrt, out_dim, loss_value, rho, admissi
         weights=w,
         gram=gram,
         gram_eigenvalues=gram_eig,
-        rank=jnp.sum(mask & (mu > 0)).astype(jnp.int32),
+        rank=finite_rank(jnp.sum(mask & (mu > 0)), mu, lam, loss_value),     # −1, never 0, if not finite
         loss=loss_value,
         whitened_eigenvalues=lam,
         kept=mask & (mu > 0),
@@ -311,10 +312,11 @@ def _make_solution(mu, mask, lam, u, inv_sqrt, out_dim, loss_value, rho, admissi
     )
 
 
-def _check_out_dim(out_dim: Any) -> int:
-    if isinstance(out_dim, bool) or not isinstance(out_dim, (int, np.integer)) or int(out_dim) < 1:
-        raise ValueError(f"out_dim must be an integer >= 1, got {out_dim!r}")
-    return int(out_dim)
+def _check_out_dim(out_dim: Any, landscape: Any = None) -> int:
+    """``out_dim`` as an int ≥ 1; with a landscape, also refused if its W would not fit in memory."""
+    if landscape is None:
+        return as_int(out_dim, "out_dim", low=1)
+    return checked_out_dim(out_dim, landscape.dim, landscape.sigma.dtype)
 
 
 def _mask_terms(lam, mask, k, kappa, c):
@@ -339,7 +341,7 @@ def normalized_stationary_point_from_mask(nl: NormalizedLandscape, mask: jax.Arr
     μ_i are clipped to 0 (the returned W is then not a stationary point).
     Jittable (``out_dim`` static).
     """
-    out_dim = _check_out_dim(out_dim)
+    out_dim = _check_out_dim(out_dim, nl)
     spectrum = _spectrum(nl.base, False) if spectrum is None else spectrum
     lam, u, inv_sqrt = spectrum[:3]
     s_sorted = spectrum[3] if len(spectrum) > 3 else None
@@ -379,7 +381,7 @@ def normalized_stationary_points(nl: NormalizedLandscape, out_dim: int, *, max_d
     mask (W = 0, loss κc²) is always included.  Needs concrete input; limited
     to d0 ≤ ``max_dim``.  Order: by number kept, then lexicographic.
     """
-    out_dim = _check_out_dim(out_dim)
+    out_dim = _check_out_dim(out_dim, nl)
     d0 = nl.dim
     if d0 > max_dim:
         raise ValueError(f"normalized_stationary_points enumerates 2^d masks; d0 = {d0} exceeds max_dim = {max_dim}")
@@ -451,7 +453,7 @@ def normalized_global_minimum(nl: NormalizedLandscape, out_dim: int) -> Normaliz
     the tests check it against the lowest loss of the exhaustive enumeration).
     With ties in ℓ at the cut the minimiser is not unique (loss and spectrum are).
     """
-    return _normalized_global_minimum(nl, _check_out_dim(out_dim), _is_diagonal(nl.base))
+    return _normalized_global_minimum(nl, _check_out_dim(out_dim, nl), _is_diagonal(nl.base))
 
 
 @functools.partial(jax.jit, static_argnums=(1, 2))
@@ -486,7 +488,7 @@ def hard_normalization_limit(landscape: EffectiveLandscape | NormalizedLandscape
     >>> int(sol.rank), round(float(sol.rho), 12)     # direction 1 (c_1 = 0.35 > 2/7) collapses
     (9, 1.0)
     """
-    out_dim = _check_out_dim(out_dim)
+    out_dim = _check_out_dim(out_dim, landscape)
     if isinstance(landscape, NormalizedLandscape):
         base = landscape.base
         c = landscape.norm_target if norm_target is None else norm_target

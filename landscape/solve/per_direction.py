@@ -41,6 +41,8 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
+from landscape._validation import as_int
+from landscape.linalg import finite_rank, near_threshold, spectral_scale, survives
 from landscape.losses.effective import quadratic_form
 
 __all__ = ["DirectionMinimum", "direction_spectra", "direction_minimum", "sort_descending"]
@@ -54,9 +56,12 @@ class DirectionMinimum(NamedTuple):
     Attributes:
         gram_per_direction: λ_i, the WᵀW eigenvalue of each direction, in input order (..., d).
         gram_eigenvalues: the same values in descending order (..., d); None with ``sort=False``.
-        rank: number of kept directions (...,), int32.
+        rank: number of kept directions (...,), int32; −1 where ℓ, the Gram values or the loss
+            are not finite (never read as complete collapse).
         loss: L* = −Σ_kept ℓ_i²/(4k) (...,).
         kept: which directions are kept (..., d), bool.
+        near_threshold: number of directions whose ℓ_i or b_i is too close to 0 for the dtype
+            to decide (...,), int32.
     """
 
     gram_per_direction: jax.Array
@@ -64,6 +69,7 @@ class DirectionMinimum(NamedTuple):
     rank: jax.Array
     loss: jax.Array
     kept: jax.Array
+    near_threshold: Any = None
 
 
 def direction_spectra(loss: str, data_var: Any, aug_var: Any, *, weight_decay: Any = 0.0, quartic: Any = 1.0,
@@ -136,11 +142,15 @@ def sort_descending(x: jax.Array, axis: int = -1) -> jax.Array:
 
 # ---------------------------------------------------------------- the minimum
 def _solve_rows(b: jax.Array, s: jax.Array, k: jax.Array, out_dim: int, sort: bool):
-    """Direction-major core: b, s of shape (d, n); returns fields with directions first."""
+    """Direction-major core: b, s of shape (d, n); returns fields with directions first.
+
+    A direction is kept when ℓ_i = b_i/s_i survives the rule of :mod:`landscape.linalg`
+    with the whitened scale max_j |ℓ_j| (= ‖Σ^{-1/2}(B − γI)Σ^{-1/2}‖₂, as in the dense solver).
+    """
     d = b.shape[0]
     ell = b / s
-    floor = 16.0 * jnp.finfo(ell.dtype).eps * jnp.max(jnp.abs(ell), axis=0, keepdims=True)
-    kept = ell > floor
+    scale = spectral_scale(ell, axis=0)
+    kept = survives(ell, scale, axis=0)
     if out_dim < d:
         # Position of direction i in the descending order of ℓ (ties by index):
         # #{j : ℓ_j > ℓ_i} + #{j < i : ℓ_j = ℓ_i}.  Kept iff positive and position < d1.
@@ -153,10 +163,11 @@ def _solve_rows(b: jax.Array, s: jax.Array, k: jax.Array, out_dim: int, sort: bo
             position = jnp.argsort(order, axis=0)
         kept = kept & (position < out_dim)
     gram = jnp.where(kept, ell / (2.0 * k[None, :] * s), 0.0)
-    rank = jnp.sum(kept, axis=0).astype(jnp.int32)
     loss = -jnp.sum(jnp.where(kept, ell * ell, 0.0), axis=0) / (4.0 * k)
+    rank = finite_rank(jnp.sum(kept, axis=0), ell, gram, loss, scale, axis=0)
     spectrum = sort_descending(gram, axis=0) if sort else None
-    return gram, spectrum, rank, loss, kept
+    near = near_threshold((ell, scale), (b, spectral_scale(b, axis=0)), axis=0)
+    return gram, spectrum, rank, loss, kept, near
 
 
 def direction_minimum(b: Any, s: Any, quartic: Any = 1.0, out_dim: int | None = None, *, sort: bool = True,
@@ -172,7 +183,8 @@ def direction_minimum(b: Any, s: Any, quartic: Any = 1.0, out_dim: int | None = 
         chunk: batch entries per block of work; blocks run one after another
             (``lax.map``) so that each stays in cache.
 
-    Jittable; concrete ``s`` ≤ 0 or ``quartic`` ≤ 0 is refused with a ValueError.
+    Jittable; concrete non-finite ``b`` or ``s``, ``s`` ≤ 0 or ``quartic`` ≤ 0 is refused
+    with a ValueError.  A point whose arithmetic overflows has ``rank`` −1.
     """
     b = jnp.asarray(b)
     s = jnp.asarray(s)
@@ -181,9 +193,10 @@ def direction_minimum(b: Any, s: Any, quartic: Any = 1.0, out_dim: int | None = 
     if b.ndim < 1 or b.shape[-1] < 1:
         raise ValueError(f"b must have a last axis of directions (length >= 1), got shape {b.shape}")
     d = b.shape[-1]
-    out_dim = d if out_dim is None else int(out_dim)
-    if out_dim < 1:
-        raise ValueError(f"out_dim must be >= 1, got {out_dim}")
+    out_dim = d if out_dim is None else as_int(out_dim, "out_dim", low=1)
+    for name, x in (("b", b), ("s", s)):
+        if not isinstance(x, jax.core.Tracer) and not np.all(np.isfinite(np.asarray(x))):
+            raise ValueError(f"{name} contains NaN or infinite entries")
     if not isinstance(s, jax.core.Tracer) and np.any(np.asarray(s) <= 0):
         raise ValueError("s (the eigenvalues of Σ) must be > 0 in every direction")
     k = jnp.asarray(quartic, dtype)
@@ -215,7 +228,7 @@ def _direction_minimum(b: jax.Array, s: jax.Array, k: jax.Array, out_dim: int, s
         bi, si, ki = args
         return _solve_rows(bi.T, si.T, ki, out_dim, sort)
 
-    gram, spectrum, rank, loss, kept = jax.lax.map(block, (bb, ss, kk))
+    gram, spectrum, rank, loss, kept, near = jax.lax.map(block, (bb, ss, kk))
 
     def unflat_rows(x):      # (blocks, d, chunk) → batch + (d,)
         return jnp.moveaxis(x, 1, 2).reshape((padded, d))[:n].reshape(batch + (d,))
@@ -229,4 +242,5 @@ def _direction_minimum(b: jax.Array, s: jax.Array, k: jax.Array, out_dim: int, s
         rank=unflat(rank),
         loss=unflat(loss),
         kept=unflat_rows(kept),
+        near_threshold=unflat(near),
     )

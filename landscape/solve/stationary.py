@@ -26,17 +26,23 @@ Example:
 """
 from __future__ import annotations
 
+import functools
 import itertools
+from typing import NamedTuple
 
 import jax
 import jax.numpy as jnp
 import numpy as np
 
-from landscape.effective_landscape import EffectiveLandscape
+from landscape._validation import as_int, require_memory
+from landscape.effective_landscape import EffectiveLandscape, require_landscape
+from landscape.linalg import finite_rank, near_threshold, require_finite, spectral_scale, survives
 from landscape.solution import Solution, gram_spectrum
 from landscape.solve.per_direction import _solve_rows
 
 __all__ = [
+    "RankScales",
+    "rank_scales",
     "whitened_spectrum",
     "global_minimum",
     "global_minimum_diagonal",
@@ -50,14 +56,20 @@ def _inverse_sqrt(sigma: jax.Array) -> jax.Array:
     return (vecs / jnp.sqrt(vals)[None, :]) @ vecs.T
 
 
-def _positive_floor(lam: jax.Array) -> jax.Array:
-    """Eigenvalues at or below this are treated as zero: a few ulps of the largest |λ|.
+#: What the refusal of a non-finite closed form suggests.
+_FINITE_HINT = ("the landscape's arithmetic overflows its dtype; build it with landscape.effective_landscape, "
+                "which names the parameter that is out of range")
 
-    Exactly on a collapse threshold b_i = 0 an eigensolver returns ±1e-17-sized
-    values; counting such a direction as kept would report a rank that flips with
-    rounding.  Its Gram eigenvalue would be of the same negligible size.
+
+def checked_out_dim(out_dim, dim: int, dtype, *, copies: int = 4) -> int:
+    """``out_dim`` as an int ≥ 1, refused before allocation if its (out_dim × dim) arrays would not fit.
+
+    ``copies`` is how many out_dim × dim arrays of ``dtype`` the caller holds at
+    once (W, its padded rows, the SVD's input and output).
     """
-    return 16.0 * jnp.finfo(lam.dtype).eps * jnp.max(jnp.abs(lam))
+    out_dim = as_int(out_dim, "out_dim", low=1)
+    require_memory(float(copies) * out_dim * dim * np.dtype(dtype).itemsize, "out_dim")
+    return out_dim
 
 
 def whitened_spectrum(landscape: EffectiveLandscape) -> tuple[jax.Array, jax.Array, jax.Array]:
@@ -68,18 +80,55 @@ def whitened_spectrum(landscape: EffectiveLandscape) -> tuple[jax.Array, jax.Arr
     return lam[::-1], u[:, ::-1], inv_sqrt
 
 
+class RankScales(NamedTuple):
+    """The scales of the survival rule (:mod:`landscape.linalg`) on one landscape.
+
+    Attributes:
+        b: ‖B − γI‖₂, the scale of the eigenvalues b_i of B − γI.
+        whitened: ‖Σ^{-1/2}(B − γI)Σ^{-1/2}‖₂, the scale of the whitened eigenvalues λ_i.
+        gram: whitened/(2k·s_min), the largest Gram eigenvalue of any stationary point:
+            the scale of WᵀW's eigenvalues.
+    """
+
+    b: jax.Array
+    whitened: jax.Array
+    gram: jax.Array
+
+
+def rank_scales(landscape: EffectiveLandscape) -> RankScales:
+    """:class:`RankScales` of ``landscape`` (three symmetric eigendecompositions; jittable).
+
+    >>> import landscape as ls
+    >>> land = ls.effective_landscape(ls.Problem.from_diagonal([3.0, 1.0], [1.0, 3.0]), "infonce", weight_decay=2.0)
+    >>> [round(float(v), 6) for v in ls.rank_scales(land)]     # b = (1, −1), λ = b/s = (1/4, −1/4), s_min = 4
+    [1.0, 0.25, 0.03125]
+    """
+    lam, _, _ = whitened_spectrum(landscape)
+    whitened = spectral_scale(lam)
+    s_min = jnp.linalg.eigvalsh(landscape.sigma)[0]
+    return RankScales(spectral_scale(jnp.linalg.eigvalsh(landscape.b_eff)), whitened,
+                      whitened / (2.0 * landscape.quartic * s_min))
+
+
 def stationary_point_from_mask(landscape: EffectiveLandscape, mask: jax.Array, out_dim: int,
                                spectrum=None) -> Solution:
     """The stationary point that keeps the whitened eigen-directions in ``mask``.
 
     ``mask`` is a boolean vector over the descending whitened eigenvalues; entries
-    whose eigenvalue is not positive are dropped.  At most ``out_dim`` entries may
-    be set (the first ``out_dim`` set entries are used).
+    whose eigenvalue does not survive (:mod:`landscape.linalg`: λ > 16·eps·max_j |λ_j|)
+    are dropped.  At most ``out_dim`` entries may be set (the first ``out_dim`` set
+    entries are used).  ``rank`` is −1 when the spectrum, the Gram eigenvalues or
+    the loss are not finite (a NaN is never read as a collapse), and
+    ``near_threshold`` counts the directions whose whitened eigenvalue or
+    eigenvalue of B − γI (paired in descending order) is too close to 0 for the
+    dtype to decide.
     """
     lam, u, inv_sqrt = whitened_spectrum(landscape) if spectrum is None else spectrum
     d0 = lam.shape[0]
     k = landscape.quartic
-    mask = jnp.asarray(mask, bool) & (lam > _positive_floor(lam))
+    scale = spectral_scale(lam)
+    b_eig = jnp.linalg.eigvalsh(landscape.b_eff)[::-1]
+    mask = jnp.asarray(mask, bool) & survives(lam, scale)
     mask = mask & (jnp.cumsum(mask) <= out_dim)
     lam_kept = jnp.where(mask, lam, 0.0)
     proj = u.T @ inv_sqrt                       # rows: u_iᵀ Σ^{-1/2}
@@ -94,15 +143,17 @@ def stationary_point_from_mask(landscape: EffectiveLandscape, mask: jax.Array, o
     directions = inv_sqrt @ u
     directions = directions / jnp.linalg.norm(directions, axis=0, keepdims=True)
     eig = gram_spectrum(w)
+    loss = -jnp.sum(lam_kept**2) / (4.0 * k)
     return Solution(
         weights=w,
         gram=0.5 * (gram + gram.T),
         gram_eigenvalues=eig,
-        rank=jnp.sum(mask).astype(jnp.int32),
-        loss=-jnp.sum(lam_kept**2) / (4.0 * k),
+        rank=finite_rank(jnp.sum(mask), lam, eig, loss, scale),
+        loss=loss,
         whitened_eigenvalues=lam,
         kept=mask,
         directions=directions,
+        near_threshold=near_threshold((lam, scale), (b_eig, spectral_scale(b_eig))),
     )
 
 
@@ -113,11 +164,19 @@ def global_minimum(landscape: EffectiveLandscape, out_dim: int) -> Solution:
     With ties at the cut the minimiser is not unique (the loss and spectrum are).
     ``out_dim`` is static under ``jit``.
     """
-    if int(out_dim) < 1:
-        raise ValueError(f"out_dim must be >= 1, got {out_dim}")
+    require_landscape(landscape, "global_minimum")
+    out_dim = checked_out_dim(out_dim, landscape.dim, landscape.b.dtype)
     spectrum = whitened_spectrum(landscape)
-    mask = jnp.ones(spectrum[0].shape, bool)
-    return stationary_point_from_mask(landscape, mask, int(out_dim), spectrum)
+    sol = stationary_point_from_mask(landscape, jnp.ones(spectrum[0].shape, bool), out_dim, spectrum)
+    require_finite("the closed form", _FINITE_HINT, whitened_eigenvalues=sol.whitened_eigenvalues,
+                   gram_eigenvalues=sol.gram_eigenvalues, loss=sol.loss)
+    return sol
+
+
+@functools.partial(jax.jit, static_argnums=2)
+def _from_masks(landscape: EffectiveLandscape, masks: jax.Array, out_dim: int) -> Solution:
+    spectrum = whitened_spectrum(landscape)
+    return jax.vmap(lambda m: stationary_point_from_mask(landscape, m, out_dim, spectrum))(masks)
 
 
 def stationary_points(landscape: EffectiveLandscape, out_dim: int, *, max_dim: int = 14) -> Solution:
@@ -128,20 +187,21 @@ def stationary_points(landscape: EffectiveLandscape, out_dim: int, *, max_dim: i
     Enumeration is exponential in d0, so it is limited to d0 ≤ ``max_dim``.
     Needs concrete (non-traced) input.  Order: by number kept, then lexicographic.
     """
+    require_landscape(landscape, "stationary_points")
     d0 = landscape.dim
     if d0 > max_dim:
         raise ValueError(f"stationary_points enumerates 2^d masks; d0 = {d0} exceeds max_dim = {max_dim}")
+    out_dim = checked_out_dim(out_dim, d0, landscape.b.dtype)
     spectrum = whitened_spectrum(landscape)
-    floor = float(_positive_floor(spectrum[0]))
-    positive = [i for i, v in enumerate(np.asarray(spectrum[0])) if v > floor]
+    require_finite("the whitened spectrum", _FINITE_HINT, whitened_eigenvalues=spectrum[0])
+    positive = np.flatnonzero(np.asarray(survives(spectrum[0], spectral_scale(spectrum[0])))).tolist()
     masks = []
     for r in range(0, min(len(positive), out_dim) + 1):
         for combo in itertools.combinations(positive, r):
             m = np.zeros(d0, bool)
             m[list(combo)] = True
             masks.append(m)
-    masks = jnp.asarray(np.stack(masks))
-    return jax.vmap(lambda m: stationary_point_from_mask(landscape, m, out_dim, spectrum))(masks)
+    return _from_masks(landscape, jnp.asarray(np.stack(masks)), out_dim)
 
 
 def global_minimum_diagonal(landscape: EffectiveLandscape, out_dim: int) -> Solution:
@@ -163,9 +223,8 @@ def global_minimum_diagonal(landscape: EffectiveLandscape, out_dim: int) -> Solu
     >>> [round(float(v), 5) for v in sol.gram.diagonal()], int(sol.rank)
     ([0.09375, 0.0, 0.22222], 2)
     """
-    if int(out_dim) < 1:
-        raise ValueError(f"out_dim must be >= 1, got {out_dim}")
-    out_dim = int(out_dim)
+    require_landscape(landscape, "global_minimum_diagonal")
+    out_dim = checked_out_dim(out_dim, landscape.dim, landscape.b.dtype)
     b_full, s_full = landscape.b_eff, landscape.sigma
     if not isinstance(b_full, jax.core.Tracer) and not isinstance(s_full, jax.core.Tracer):
         for name, m in (("B - gamma*I", b_full), ("sigma", s_full)):
@@ -180,7 +239,7 @@ def global_minimum_diagonal(landscape: EffectiveLandscape, out_dim: int) -> Solu
     order = jnp.argsort(-ratio, stable=True)            # descending b/s, ties by input order
     lam = ratio[order]
     # Which directions are kept and their Gram eigenvalues: the batched per-direction solver on one problem.
-    per_dir, _, rank, loss, kept = _solve_rows(b[:, None], s[:, None], jnp.reshape(k, (1,)), out_dim, False)
+    per_dir, _, rank, loss, kept, near = _solve_rows(b[:, None], s[:, None], jnp.reshape(k, (1,)), out_dim, False)
     per_dir, kept = per_dir[:, 0], kept[:, 0]
     kept_sorted = kept[order]
     eye = jnp.eye(d0, dtype=b.dtype)
@@ -189,7 +248,7 @@ def global_minimum_diagonal(landscape: EffectiveLandscape, out_dim: int) -> Solu
         w = rows[:out_dim]
     else:
         w = jnp.concatenate([rows, jnp.zeros((out_dim - d0, d0), rows.dtype)], axis=0)
-    return Solution(
+    sol = Solution(
         weights=w,
         gram=jnp.diag(per_dir),
         gram_eigenvalues=-jnp.sort(-per_dir),
@@ -198,4 +257,8 @@ def global_minimum_diagonal(landscape: EffectiveLandscape, out_dim: int) -> Solu
         whitened_eigenvalues=lam,
         kept=kept_sorted,
         directions=eye[:, order],
+        near_threshold=near[0],
     )
+    require_finite("the closed form", _FINITE_HINT, whitened_eigenvalues=lam, gram_eigenvalues=sol.gram_eigenvalues,
+                   loss=sol.loss)
+    return sol
