@@ -5,7 +5,7 @@ Gaussian augmentation at every step, full-batch Adam on the real InfoNCE loss
 (mean over anchors, negatives = the other samples' second views), for several
 independent runs (seeds × σ² values).
 
-* JAX: :func:`landscape.linear_training.train_grid`, one compiled program that
+* JAX: :func:`landscape.studies.linear_training.train_grid`, one compiled program that
   runs every configuration at once (``vmap``) and every step inside
   ``lax.scan``.  Compile time is reported apart.
 * PyTorch (CPU): the straightforward loop one would write, one configuration
@@ -35,7 +35,7 @@ import jax  # noqa: E402
 import jax.numpy as jnp  # noqa: E402
 import numpy as np  # noqa: E402
 
-from landscape.linear_training import train_grid  # noqa: E402
+from landscape.studies.linear_training import train_grid  # noqa: E402
 
 
 def bench_jax(x, sigma2s, seeds, steps, lr, repeat):

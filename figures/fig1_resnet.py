@@ -50,7 +50,8 @@ jax.config.update("jax_enable_x64", True)   # theory in float64; the networks ar
 
 import jax.numpy as jnp  # noqa: E402
 
-from landscape.nn import augment, data, experiments as ex, models, probe, train  # noqa: E402
+from landscape.nn import augment, data, models, probe, train  # noqa: E402
+from landscape.studies import nonlinear_networks as ex
 
 NAME = "fig1_resnet"
 

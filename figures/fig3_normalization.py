@@ -9,10 +9,10 @@ spectra do not change from 3000 to 8000 steps), W₀ = 0.1·N(0, 1)/√d0, 2 see
 
 Because f/‖f‖ ignores the scale of W, every simulated W is rescaled to
 Tr[WΣWᵀ] = c (Σ = Â0 + σ²I) before its spectrum is taken; the theory is the
-κ → ∞ model of :mod:`landscape.solve.normalization` on the same Â0 with B = Â0,
+κ → ∞ model of :mod:`landscape.theory.normalization` on the same Â0 with B = Â0,
 at the paper's quartic k = 1 and at k = ½ (the per-sample value: when every
 ‖f‖ is fixed the norm-fluctuation half of the quartic term is gone, see
-:mod:`landscape.per_sample_normalization`).
+:mod:`landscape.studies.per_sample_normalization`).
 
 Panels: (a) the three smallest eigenvalues of WᵀW; (b) WᵀW along the three
 lowest-variance data directions; (c) the number of collapsed directions
@@ -41,7 +41,7 @@ import jax  # noqa: E402
 import jax.numpy as jnp  # noqa: E402
 
 import landscape  # noqa: E402
-import landscape.per_sample_normalization as psn  # noqa: E402
+import landscape.studies.per_sample_normalization as psn  # noqa: E402
 
 NAME = "fig3_normalization"
 COLLAPSE_RTOL = 1e-2          # simulation: collapsed when below 1 % of the largest eigenvalue

@@ -1,6 +1,6 @@
 r"""WS Fig. 4 with real nonlinear networks: small tanh and ReLU nets, output dimension 2.
 
-Set-up (:data:`landscape.nn.experiments.FIG4`): Gaussian data in R⁶ with
+Set-up (:data:`landscape.studies.nonlinear_networks.FIG4`): Gaussian data in R⁶ with
 variances (2, 0.6, 0.1, 0.1, 0.1, 0.1), n = 512; a two-hidden-layer MLP (32
 units, tanh or ReLU) whose bias-free last layer maps to d1 = 2; β-InfoNCE with
 β = ½; Adam (lr 3e-3), full batch, fresh Gaussian-noise views at every step.
@@ -46,7 +46,8 @@ import jax  # noqa: E402
 
 jax.config.update("jax_enable_x64", True)   # theory in float64; the networks are float32 by construction
 
-from landscape.nn import data, experiments as ex  # noqa: E402
+from landscape.nn import data  # noqa: E402
+from landscape.studies import nonlinear_networks as ex
 
 NAME = "fig4_nonlinear"
 ACTIVATIONS = ("tanh", "relu")

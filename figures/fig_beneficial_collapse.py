@@ -34,7 +34,7 @@ import jax  # noqa: E402
 
 jax.config.update("jax_enable_x64", True)
 
-from landscape import beneficial_collapse as bc  # noqa: E402
+from landscape.studies import beneficial_collapse as bc  # noqa: E402
 
 NAME = "fig_beneficial_collapse"
 A_S = [1.0] * 4

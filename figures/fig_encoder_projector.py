@@ -46,7 +46,7 @@ def compute(quick: bool = False, smoke: bool = False) -> dict:
     import jax.numpy as jnp
 
     from landscape import metrics
-    from landscape.solve import two_layer as tl
+    from landscape.studies import encoder_projector as tl
 
     s, a = tl.overlap_config()
     if smoke:

@@ -41,7 +41,7 @@ def compute(quick: bool = False, smoke: bool = False) -> dict:
     import jax
 
     jax.config.update("jax_enable_x64", True)
-    from landscape.solve import two_layer as tl
+    from landscape.studies import encoder_projector as tl
 
     s, a = tl.overlap_config()
     if smoke:

@@ -4,18 +4,18 @@ The linear theory (Ziyin, Lubana, Ueda, Tanaka, ICLR 2023): every SSL loss reduc
 near the origin to L(W) = −Tr[W B Wᵀ] + k·Tr[(W Σ Wᵀ)²] + γ‖W‖², whose stationary
 points are all in closed form.  Modules, by what they compute:
 
-* :mod:`landscape.problem`              data and augmentation covariances
+* :mod:`landscape.core.problem`              data and augmentation covariances
 * :mod:`landscape.losses.effective`     the loss → B table (paper and derived forms)
-* :mod:`landscape.effective_landscape`  L(W), ∇L, the Hessian at the origin, slices
-* :mod:`landscape.solve.stationary`     Theorem 1: stationary points, global minimum
-* :mod:`landscape.solve.per_direction`  Theorem 1 per direction, batched over a grid (commuting problems)
-* :mod:`landscape.solve.collapse`       collapse thresholds and the origin's stability
-* :mod:`landscape.linalg`               the one rule for "this direction survives" (every rank), WᵀW spectra
-* :mod:`landscape.flow`                 gradient descent (optax) and gradient flow (ODE)
+* :mod:`landscape.core.effective_landscape`  L(W), ∇L, the Hessian at the origin, slices
+* :mod:`landscape.theory.stationary_points`     Theorem 1: stationary points, global minimum
+* :mod:`landscape.theory.per_direction`  Theorem 1 per direction, batched over a grid (commuting problems)
+* :mod:`landscape.theory.collapse_thresholds`       collapse thresholds and the origin's stability
+* :mod:`landscape.core.linalg`               the one rule for "this direction survives" (every rank), WᵀW spectra
+* :mod:`landscape.dynamics`                 gradient descent (optax) and gradient flow (ODE)
 """
-from landscape.problem import Problem
+from landscape.core.problem import Problem
 from landscape.losses.effective import LOSSES, FORMS, quadratic_form
-from landscape.effective_landscape import (
+from landscape.core.effective_landscape import (
     EffectiveLandscape,
     effective_landscape,
     gradient,
@@ -25,11 +25,11 @@ from landscape.effective_landscape import (
     radial_slice,
     spectral_halves_slice,
 )
-from landscape.solution import Solution, solution_from_weights
-from landscape.solve.stationary import (RankScales, global_minimum, global_minimum_diagonal, rank_scales,
+from landscape.core.solution import Solution, solution_from_weights
+from landscape.theory.stationary_points import (RankScales, global_minimum, global_minimum_diagonal, rank_scales,
                                        stationary_points, whitened_spectrum)
-from landscape.solve.per_direction import DirectionMinimum, direction_spectra, direction_minimum, sort_descending
-from landscape.solve.collapse import (
+from landscape.theory.per_direction import DirectionMinimum, direction_spectra, direction_minimum, sort_descending
+from landscape.theory.collapse_thresholds import (
     Threshold,
     common_eigenbasis,
     critical_n_samples,
@@ -40,12 +40,12 @@ from landscape.solve.collapse import (
 )
 
 __version__ = "0.1.0"
-from landscape.flow import DivergenceError, random_init, gradient_descent, gradient_flow, max_stable_learning_rate, hessian_top_eigenvalue, check_divergence
-from landscape.flow import normalized_gradient_descent, normalized_max_stable_learning_rate, BatchedDescent, batched_gradient_descent
-from landscape.flow import NesterovRestartState, nesterov_restart
-from landscape.solve.normalization import (NormalizedLandscape, NormalizedSolution, NormalizationThreshold, normalized_landscape, normalized_loss, normalized_gradient, output_norm, self_consistent_norm, normalized_stationary_point_from_mask, normalized_stationary_points, normalized_global_minimum, normalized_global_minimum_exact, hard_normalization_limit, survival_margins, hard_collapse_thresholds)
-from landscape.solve.bias import biased_loss, biased_gradient, bias_global_minimum, bias_stationary_points, complete_collapse_point, CollapseHessian, complete_collapse_hessian, complete_collapse_type
+from landscape.dynamics import DivergenceError, random_init, gradient_descent, gradient_flow, max_stable_learning_rate, hessian_top_eigenvalue, check_divergence
+from landscape.dynamics import normalized_gradient_descent, normalized_max_stable_learning_rate, BatchedDescent, batched_gradient_descent
+from landscape.dynamics import NesterovRestartState, nesterov_restart
+from landscape.theory.normalization import (NormalizedLandscape, NormalizedSolution, NormalizationThreshold, normalized_landscape, normalized_loss, normalized_gradient, output_norm, self_consistent_norm, normalized_stationary_point_from_mask, normalized_stationary_points, normalized_global_minimum, normalized_global_minimum_exact, hard_normalization_limit, survival_margins, hard_collapse_thresholds)
+from landscape.theory.bias import biased_loss, biased_gradient, bias_global_minimum, bias_stationary_points, complete_collapse_point, CollapseHessian, complete_collapse_hessian, complete_collapse_type
 from landscape.losses.population import exact_gaussian_infonce, exact_gaussian_minimum, exact_gaussian_gram_eigenvalues
 from landscape import metrics  # collapse/geometry metrics and probes
 from landscape.studies import idealized as ideal  # idealized representations (Dubois et al.)
-from landscape.solve import two_layer  # encoder/projector linear model (Cosentino et al.)
+from landscape.studies import encoder_projector as two_layer  # encoder/projector linear model (Cosentino et al.)

@@ -45,7 +45,7 @@ import numpy as np  # noqa: E402
 import sympy as sp  # noqa: E402
 
 import landscape as ls  # noqa: E402
-from landscape.linear_training import empirical_covariance  # noqa: E402
+from landscape.studies.linear_training import empirical_covariance  # noqa: E402
 from landscape.losses import quadratic_form  # noqa: E402
 from landscape.losses import population as P  # noqa: E402
 from landscape.losses import sample as S  # noqa: E402

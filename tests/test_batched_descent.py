@@ -120,7 +120,7 @@ def test_split_over_devices_gives_identical_runs():
 
 def test_per_run_divergence_scale_bounds_the_closed_form_norm(dense_landscape):
     """The eigendecomposition-free scale used for batches of landscapes is ≥ ‖W*‖² (up to power-iteration slack)."""
-    from landscape.flow.batched_descent import _norm2_bound
+    from landscape.dynamics.batched_descent import _norm2_bound
 
     rng = np.random.default_rng(5)
     for seed in range(5):

@@ -3,7 +3,7 @@ import numpy as np
 import pytest
 
 import landscape as ls
-from landscape import beneficial_collapse as bc
+from landscape.studies import beneficial_collapse as bc
 
 A_S = [1.0] * 3
 A_N = [0.5] * 16

@@ -22,7 +22,7 @@ import pytest
 import sympy as sp
 
 import landscape as ls
-from landscape.linear_training import empirical_covariance, train_grid, train_linear
+from landscape.studies.linear_training import empirical_covariance, train_grid, train_linear
 from landscape.losses import quadratic_form
 from landscape.losses import population as P
 from landscape.losses import sample as S

@@ -13,7 +13,7 @@ import pytest
 
 import landscape as ls
 from landscape import phase
-from landscape.linalg import gram_spectrum, surviving_rank
+from landscape.core.linalg import gram_spectrum, surviving_rank
 
 DTYPE = jnp.result_type(float)
 INFO = jnp.finfo(DTYPE)

@@ -24,7 +24,7 @@ from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
 import landscape as ls
-from landscape.flow import DivergenceError
+from landscape.dynamics import DivergenceError
 
 A = [3.0, 2.0, 1.5, 1.0, 0.5, 0.2]
 C = [0.5, 2.5, 0.3, 1.2, 0.1, 1.0]

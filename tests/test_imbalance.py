@@ -301,7 +301,7 @@ def test_digits_minority_collapses_first_at_strong_augmentation_and_weight_decay
 @pytest.mark.x64_only
 def test_real_beta_infonce_on_sampled_minority_follows_empirical_threshold():
     """Sample-level β-InfoNCE (Adam) on a sampled 5 % minority: kept below σ² = â_e, collapsed above."""
-    from landscape.linear_training import train_linear
+    from landscape.studies.linear_training import train_linear
 
     rng = np.random.default_rng(0)
     cp = im.minority_problem(0.05, separation=2.0, within_var=0.1, n_background=2, background_var=1.0)

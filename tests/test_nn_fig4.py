@@ -7,7 +7,8 @@ import jax
 import numpy as np
 import pytest
 
-from landscape.nn import data, experiments as ex
+from landscape.nn import data
+from landscape.studies import nonlinear_networks as ex
 
 PATTERN = ["none", "dimensional", "complete"]
 

@@ -13,7 +13,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings, strategies as st
 
 import landscape as ls
-import landscape.per_sample_normalization as psn
+import landscape.studies.per_sample_normalization as psn
 
 A_T7 = np.array([2.0, 1.0, 0.6, 0.3, 0.15])
 C_T7 = np.array([0.1, 0.1, 0.5, 0.1, 0.1])

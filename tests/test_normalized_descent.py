@@ -1,7 +1,7 @@
 """Library gradient descent with normalization (finite κ, hard κ → ∞, bias) against the closed forms.
 
-The closed forms (landscape.solve.normalization / bias) and the descent
-(landscape.flow.normalized_descent) share only the loss and gradient
+The closed forms (landscape.theory.normalization / bias) and the descent
+(landscape.dynamics.normalized_descent) share only the loss and gradient
 functions, which tests/test_normalization.py checks against jax.grad; here the
 descent must land where the closed form says, on the spec's numbers (T7, T8, T9)
 and on random problems, and its step-size limit must mean what it says.
@@ -13,7 +13,7 @@ import optax
 import pytest
 
 import landscape as ls
-from landscape.flow.normalized_descent import _field
+from landscape.dynamics.normalized_descent import _field
 
 A_T7 = np.array([2.0, 1.0, 0.6, 0.3, 0.15])
 C_T7 = np.array([0.1, 0.1, 0.5, 0.1, 0.1])

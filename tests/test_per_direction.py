@@ -15,7 +15,7 @@ import numpy as np
 import pytest
 
 import landscape as ls
-from landscape.solve.per_direction import _merge_pairs
+from landscape.theory.per_direction import _merge_pairs
 
 
 def _matrix_route(a, c, loss, out_dim, gamma=0.0, **kw):

@@ -69,7 +69,7 @@ def test_phase_figures_blank_the_rank_of_nonfinite_points():
     """A store whose NaN point holds rank 0 (written before ranks became −1) is not drawn as collapse."""
     import xarray as xr
 
-    from landscape import phase_figures
+    from landscape.plot import phase_figures
     from landscape.scan.status import NONFINITE, OK
 
     ds = xr.Dataset({"rank": (("y", "x"), np.array([[0, 2], [1, -1]])),

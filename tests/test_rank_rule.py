@@ -1,7 +1,7 @@
-"""One rule for "this direction survives" (landscape.linalg), shared by every rank in the package.
+"""One rule for "this direction survives" (landscape.core.linalg), shared by every rank in the package.
 
 The expected ranks are derived here from the signs of b_i = a_i − γ (infonce, commuting
-problems) and from the tolerance stated in landscape.linalg: 16·eps·scale.
+problems) and from the tolerance stated in landscape.core.linalg: 16·eps·scale.
 """
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ import numpy as np
 import optax
 
 import landscape as ls
-from landscape.linalg import SURVIVAL_ULPS, surviving_rank
+from landscape.core.linalg import SURVIVAL_ULPS, surviving_rank
 
 EPS = float(jnp.finfo(jnp.result_type(float)).eps)
 

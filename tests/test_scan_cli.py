@@ -9,7 +9,7 @@ import pytest
 
 from landscape import plot
 from landscape.cli import main
-from landscape.cli_scan import ProgressBar
+from landscape.cli.scan import ProgressBar
 from landscape.scan import Progress, open_scan
 
 A = [3.0, 2.0, 1.2, 0.5]
@@ -122,7 +122,7 @@ def test_plot_helpers_draw_what_they_are_given():
 
 def test_normalization_scan_plots_the_survival_condition(tmp_path, capsys):
     if not __import__("landscape.phase", fromlist=["x"]).normalization_available():
-        pytest.skip("landscape.solve.normalization is not installed")
+        pytest.skip("landscape.theory.normalization is not installed")
     out = tmp_path / "k.zarr"
     # d = 5, a_i = 1, augmentation on direction 0 only, κ → ∞: direction 0 collapses at large enough s·c_0
     assert main(["scan", "--a", "1,1,1,1,1", "--c", "1,0,0,0,0", "--kappa", "100000", "--sweep",

@@ -2,7 +2,7 @@
 
 Independent routes: ``landscape.global_minimum`` called point by point; the
 commuting closed form λ_i = b_i/(2k s_i²) in NumPy; the threshold functions of
-``landscape.solve.collapse``; gradient flow and descent against the closed form.
+``landscape.theory.collapse_thresholds``; gradient flow and descent against the closed form.
 """
 from __future__ import annotations
 
@@ -116,8 +116,8 @@ def test_dynamics_agree_with_closed_form_away_from_boundaries(method, tol):
 
 def test_normalization_scan_matches_the_normalized_solver(tol):
     if not phase.normalization_available():
-        pytest.skip("landscape.solve.normalization is not installed")
-    from landscape.solve import normalization as norm
+        pytest.skip("landscape.theory.normalization is not installed")
+    from landscape.theory import normalization as norm
 
     model = phase.PhaseModel.diagonal([1.0] * 5, [0.0] * 5, norm_target=1.0, kappa=3.0)
     ds = phase.phase_scan(model, Grid([Axis("kappa", [0.5, 3.0]), Axis("aug_scale", [1.0])]))

@@ -18,7 +18,7 @@ import pytest
 import xarray as xr
 import zarr
 
-import landscape._validation as validation
+import landscape.core.validation as validation
 from landscape.cli import main
 from landscape.scan import (MISSING, Axis, ChunkWriteError, Grid, ScanDamageWarning, StoreError, StoreLockedError,
                             open_scan, parse_sweep, scan, scan_info, verify_store)

@@ -17,7 +17,7 @@ import scipy.linalg
 import landscape as ls
 from landscape import metrics
 from landscape.cli import main
-from landscape.solve import two_layer as tl
+from landscape.studies import encoder_projector as tl
 
 
 def _dtype(x64):

@@ -69,7 +69,7 @@ from typing import Any
 import jax
 import jax.numpy as jnp
 
-from landscape._validation import as_scalar
+from landscape.core.validation import as_scalar
 
 __all__ = ["LOSSES", "FORMS", "QuadraticForm", "quadratic_form", "canonical_loss_name"]
 

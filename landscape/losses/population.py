@@ -52,9 +52,9 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from landscape.linalg import finite_rank, near_threshold, spectral_scale, survives
-from landscape.problem import Problem
-from landscape.solution import Solution, gram_spectrum
+from landscape.core.linalg import finite_rank, near_threshold, spectral_scale, survives
+from landscape.core.problem import Problem
+from landscape.core.solution import Solution, gram_spectrum
 
 __all__ = [
     "exact_gaussian_infonce",
@@ -146,8 +146,8 @@ def exact_gaussian_minimum(problem: Problem, out_dim: int, beta=1.0, weight_deca
     >>> int(sol.rank), [bool(k) for k in sol.kept]
     (2, [True, True, False])
     """
-    from landscape.effective_landscape import require_problem
-    from landscape.solve.stationary import checked_out_dim
+    from landscape.core.effective_landscape import require_problem
+    from landscape.theory.stationary_points import checked_out_dim
 
     require_problem(problem, "exact_gaussian_minimum")
     out_dim = checked_out_dim(out_dim, problem.dim, problem.sigma.dtype)
@@ -159,7 +159,7 @@ def exact_gaussian_minimum(problem: Problem, out_dim: int, beta=1.0, weight_deca
     kappa, u = jnp.linalg.eigh(0.5 * (k + k.T))          # ascending κ = descending β − κ
     d0 = kappa.shape[0]
     lam = beta - kappa
-    scale = spectral_scale(lam)                          # the survival rule of landscape.linalg
+    scale = spectral_scale(lam)                          # the survival rule of landscape.core.linalg
     mask = survives(lam, scale) & (jnp.arange(d0) < out_dim)
     mu = jnp.where(mask, _mu_star(kappa, beta), 0.0)
     proj = u.T @ inv_sqrt                                # rows u_iᵀ Σ^{-1/2}

@@ -58,11 +58,11 @@ import jax.numpy as jnp
 import numpy as np
 
 from landscape import metrics
-from landscape.effective_landscape import effective_landscape
+from landscape.core.effective_landscape import effective_landscape
 from landscape.losses.population import exact_gaussian_infonce, exact_gaussian_minimum
 from landscape.nn.models import Outputs
-from landscape.problem import Problem
-from landscape.solve.collapse import predicted_rank
+from landscape.core.problem import Problem
+from landscape.theory.collapse_thresholds import predicted_rank
 
 __all__ = [
     "embed",

@@ -36,7 +36,7 @@ from typing import Iterable, Mapping, Sequence, Union
 
 import numpy as np
 
-from landscape._validation import require_memory
+from landscape.core.validation import require_memory
 
 __all__ = ["Axis", "Points", "Grid", "parse_sweep", "as_grid"]
 

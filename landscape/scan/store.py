@@ -87,7 +87,7 @@ from typing import Any, Mapping
 
 import numpy as np
 
-from landscape._validation import require_memory
+from landscape.core.validation import require_memory
 from landscape.scan.grid import Grid
 from landscape.scan.status import MISSING
 

@@ -30,7 +30,7 @@ direction is kept, the minority direction (ℓ_e) survives iff
 inverts to a* = (γ + (ℓ* − q_B)c)/(p_B − ℓ*); p_c follows as above
 (:func:`hard_normalization_critical_proportion`).  For finite κ there is no
 closed form: :func:`~landscape.studies.class_imbalance.solve.critical_proportion_numeric`
-bisects on p with the exact solver of :mod:`landscape.solve.normalization`.
+bisects on p with the exact solver of :mod:`landscape.theory.normalization`.
 """
 from __future__ import annotations
 
@@ -38,7 +38,7 @@ from typing import Any
 
 import numpy as np
 
-from landscape._validation import as_scalar
+from landscape.core.validation import as_scalar
 from landscape.losses.effective import quadratic_form
 
 __all__ = ["two_class_variance", "collapse_variance", "closed_form_representation_variance", "critical_proportion",

@@ -17,8 +17,8 @@ from typing import Any
 
 import numpy as np
 
-from landscape._validation import as_scalar, as_square_matrix, check_psd
-from landscape.problem import Problem
+from landscape.core.validation import as_scalar, as_square_matrix, check_psd
+from landscape.core.problem import Problem
 
 __all__ = ["ClassProblem", "check_proportions", "subspace_aug_cov", "class_problem", "minority_problem",
            "direction_variances"]

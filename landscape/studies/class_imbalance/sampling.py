@@ -10,7 +10,7 @@ from typing import Any
 
 import numpy as np
 
-from landscape.problem import Problem
+from landscape.core.problem import Problem
 from landscape.studies.class_imbalance.model import ClassProblem
 from landscape.studies.class_imbalance.solve import _solve_gram
 

@@ -1,6 +1,6 @@
 r"""Solving a class problem: the global minimum and the fate of each class direction.
 
-The solvers of :mod:`landscape.solve` give WᵀW at the global minimum (no
+The solvers of :mod:`landscape.theory` give WᵀW at the global minimum (no
 normalization, finite κ, or κ → ∞); a class direction u is *collapsed* when
 the representation variance v(u) = (uᵀΣu)(uᵀWᵀWu) vanishes.  These routes work
 for non-commuting problems too, and check the closed forms of
@@ -14,11 +14,11 @@ from typing import Any, Callable, Optional
 
 import numpy as np
 
-from landscape.effective_landscape import effective_landscape
-from landscape.problem import Problem
-from landscape.solve.normalization import (hard_normalization_limit, normalized_global_minimum,
+from landscape.core.effective_landscape import effective_landscape
+from landscape.core.problem import Problem
+from landscape.theory.normalization import (hard_normalization_limit, normalized_global_minimum,
                                            normalized_landscape)
-from landscape.solve.stationary import global_minimum
+from landscape.theory.stationary_points import global_minimum
 from landscape.studies.class_imbalance.model import ClassProblem, direction_variances
 
 __all__ = ["representation_variances", "ClassReport", "solve_classes", "critical_proportion_numeric"]

@@ -32,7 +32,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from landscape._validation import as_scalar
+from landscape.core.validation import as_scalar
 
 __all__ = ["ridge_closed_form", "population_ridge", "mixture_cross_covariance", "train_linear_classifier",
            "supervised_loss", "supervised_representation_variances"]
