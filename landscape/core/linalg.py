@@ -1,4 +1,4 @@
-r"""Shared linear-algebra rules: which eigen-directions survive, and the spectrum of WᵀW.
+r"""The one linear-algebra module: symmetric roots, the traced-value test, which eigen-directions survive, the spectrum of WᵀW.
 
 **One rule for "this direction survives".**  Every rank in the package — the
 closed form's ``rank`` and ``kept``, :func:`~landscape.predicted_rank`, a trained
@@ -64,7 +64,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-__all__ = ["SURVIVAL_ULPS", "survival_tolerance", "survives", "surviving_rank", "finite_rank", "near_threshold",
+__all__ = ["is_traced", "sym_power", "sym_sqrt", "inv_sqrt", "SURVIVAL_ULPS", "survival_tolerance", "survives", "surviving_rank", "finite_rank", "near_threshold",
            "spectral_scale", "scaled_norm", "gram_spectrum", "require_finite"]
 
 #: The tolerance of the survival rule in units of eps(dtype)·scale.
@@ -202,3 +202,53 @@ def require_finite(what: str, hint: str, **arrays: Any) -> None:
         arr = np.asarray(value)
         if arr.dtype.kind in "fc" and not np.all(np.isfinite(arr)):
             raise ValueError(f"{what} is not finite ({name} has NaN or infinite entries in {arr.dtype}); {hint}")
+
+
+def is_traced(x: Any) -> bool:
+    """Whether ``x`` is a JAX tracer (inside ``jit``/``vmap``/``grad``), so its value cannot be checked.
+
+    The one test of the package for "can this input be validated now?": checks
+    on concrete values run before tracing; traced values pass through.
+
+    >>> import jax
+    >>> is_traced(1.0), bool(jax.jit(lambda x: is_traced(x))(1.0) is not None)
+    (False, True)
+    """
+    return isinstance(x, jax.core.Tracer)
+
+
+def sym_power(m: Any, power: float, *, rtol: Any = None) -> jax.Array:
+    r"""M^p of a symmetric positive semi-definite matrix through its eigendecomposition.
+
+    M = U diag(μ) Uᵀ  ⇒  M^p = U diag(μ^p) Uᵀ.  M is symmetrised first
+    ((M + Mᵀ)/2).  With ``rtol`` set, eigenvalues at or below rtol·μ_max are
+    treated as zero (a pseudo-power on the range of M, the convention of a
+    pseudo-inverse for negative p); without it every eigenvalue is used as it is,
+    so a singular M gives inf for p < 0, as the formula does.  Batched over
+    leading axes.
+
+    >>> import jax.numpy as jnp
+    >>> m = jnp.array([[4.0, 0.0], [0.0, 9.0]])
+    >>> [float(v) for v in jnp.diag(sym_power(m, 0.5))], [round(float(v), 6) for v in jnp.diag(sym_power(m, -0.5))]
+    ([2.0, 3.0], [0.5, 0.333333])
+    """
+    m = jnp.asarray(m)
+    vals, vecs = jnp.linalg.eigh(0.5 * (m + jnp.swapaxes(m, -1, -2)))
+    if rtol is None:
+        powered = vals ** power
+    else:
+        keep = vals > jnp.asarray(rtol, vals.dtype) * jnp.max(vals, axis=-1, keepdims=True)
+        powered = jnp.where(keep, jnp.where(keep, vals, 1.0) ** power, 0.0)
+    return (vecs * powered[..., None, :]) @ jnp.swapaxes(vecs, -1, -2)
+
+
+def sym_sqrt(m: Any) -> jax.Array:
+    """M^{1/2} of a symmetric PSD matrix (negative rounding-sized eigenvalues clipped to 0)."""
+    m = jnp.asarray(m)
+    vals, vecs = jnp.linalg.eigh(0.5 * (m + jnp.swapaxes(m, -1, -2)))
+    return (vecs * jnp.sqrt(jnp.maximum(vals, 0.0))[..., None, :]) @ jnp.swapaxes(vecs, -1, -2)
+
+
+def inv_sqrt(m: Any, *, rtol: Any = None) -> jax.Array:
+    """M^{-1/2} of a symmetric positive definite matrix; with ``rtol``, the pseudo-inverse root on M's range."""
+    return sym_power(m, -0.5, rtol=rtol)
