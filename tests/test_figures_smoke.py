@@ -104,7 +104,7 @@ def test_fig4_nonlinear_smoke(tmp_path):
     assert [str(d[f"tanh_s{i}_measured_class"]) for i in range(3)] == pattern
     assert [str(d[f"tanh_s{i}_predicted_class"]) for i in range(3)] == pattern
     _finite(d, "tanh_losses")
-    assert d["tanh_sweep_measured"].shape == (2, 2) and d["tanh_sweep_predicted"].shape == (2, 2)
+    assert d["tanh_sweep_measured"].shape == (1, 2) and d["tanh_sweep_predicted"].shape == (1, 2)
     for i in range(3):
         assert d[f"tanh_s{i}_slice_rows"].shape == (5, 5) and d[f"tanh_s{i}_slice_1d"].shape == (5,)
         _finite(d, f"tanh_s{i}_slice_rows", f"tanh_s{i}_slice_1d", f"tanh_s{i}_slice_1d_theory")
