@@ -68,7 +68,9 @@ def test_fig1_resnet_cpu_smoke(tmp_path):
     assert d["s0_slice_1d"].shape == (5,) and d["s0_slice_halves"].shape == (3, 3)
     _finite(d, "s0_losses", "s0_slice_1d", "s0_slice_1d_theory", "s0_slice_halves",
             "s0_measured_output_variances", "s0_predicted_output_variances")
-    assert 0.0 <= float(d["s0_encoder_probe_accuracy"]) <= 1.0 and np.isfinite(float(d["s0_encoder_avf"]))
+    # 10 digit classes (chance 0.1): even 10 steps of a one-block ConvNet give a linear probe twice that
+    assert float(d["s0_encoder_probe_accuracy"]) > 2 * 0.1
+    assert 1.0 <= float(d["s0_encoder_effective_rank"]) <= 8 and np.isfinite(float(d["s0_encoder_avf"]))
 
 
 def test_fig2_linear_model_smoke(tmp_path):
