@@ -27,7 +27,7 @@ Usage::
 
     python figures/fig4_nonlinear.py            # full run (a few minutes on 2 CPU cores)
     python figures/fig4_nonlinear.py --quick    # ~1 minute, fewer steps and sweep points
-    python figures/fig4_nonlinear.py --smoke    # tanh only, 2 sweep points, 5-point slices (the test suite's run)
+    python figures/fig4_nonlinear.py --smoke    # tanh only, 1 sweep point, 5-point slices (the test suite's run)
     python figures/fig4_nonlinear.py --plot-only out/figures/fig4_nonlinear.npz
 """
 from __future__ import annotations
@@ -57,7 +57,7 @@ def config(quick: bool, smoke: bool = False) -> dict:
     cfg = dict(ex.FIG4)
     # smoke trains as long as quick (600 steps already show the pattern; training is cheap, compiling is not)
     cfg["steps"] = cfg["quick_steps"] if quick or smoke else cfg["steps"]
-    cfg["sweep"] = np.geomspace(0.15, 6.0, 2 if smoke else 7 if quick else 15)
+    cfg["sweep"] = np.geomspace(0.15, 6.0, 1 if smoke else 7 if quick else 15)
     # a smoke run: tanh only (ReLU takes the same path), 5-point slices (analyse's defaults: 41 scales,
     # 31 × 31 rows) and no refit of the last layer (not drawn)
     cfg["activations"] = ACTIVATIONS[:1] if smoke else ACTIVATIONS

@@ -391,7 +391,7 @@ _LOSS_CHOICES = [
 
 
 _SHAPES = [(1, 3), (3, 5), (5, 5)]   # (out_dim, d): few shapes, few compilations
-_PROPERTY_EXAMPLES = int(os.environ.get("FLOW_PROPERTY_EXAMPLES", "12"))
+_PROPERTY_EXAMPLES = int(os.environ.get("FLOW_PROPERTY_EXAMPLES", "8"))
 
 
 @st.composite
