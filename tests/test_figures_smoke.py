@@ -201,7 +201,7 @@ def test_fig_init_scale_sigma_smoke(tmp_path):
         np.testing.assert_allclose(d[tag + "gap"], d[tag + "avf_encoder"] - d[tag + "avf_projector"], atol=1e-12)
     # the strip above the maps: the balanced (vanishing-init) encoder's AVF minus the optimal projector's
     from landscape import metrics
-    from landscape.solve import two_layer as tl
+    from landscape.studies import encoder_projector as tl
 
     s, a = tl.overlap_config()
     want = []
