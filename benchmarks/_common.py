@@ -1,4 +1,7 @@
-"""Shared helpers of the benchmark scripts: imports, timing, machine description.
+"""Shared helpers of the benchmark scripts: float64, BLAS threads, timing, machine description.
+
+The scripts import the installed ``landscape`` (``pip install -e .``); importing this
+module switches JAX to float64, as every benchmark compares float64 results.
 
 Every benchmark measures its baseline in the same process, so the printed ratios
 compare two numbers taken under the same machine load.  Timings are the best of
@@ -19,10 +22,6 @@ import time
 os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
 os.environ.setdefault("MKL_NUM_THREADS", "1")
 
-_ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-if _ROOT not in sys.path:          # run from a checkout without `pip install -e .`
-    sys.path.insert(0, _ROOT)
-
 # One XLA CPU device per core when a benchmark runs as a program (bench_*.py or run_all.py), so
 # that batched_gradient_descent can split its batch over the cores; the other routes run on the
 # first device as a plain jit does.  Not when a test imports the scripts: the variable would
@@ -33,7 +32,7 @@ if _PROGRAM.startswith(("bench_", "run_all")) and "xla_force_host_platform_devic
     os.environ["XLA_FLAGS"] = (os.environ.get("XLA_FLAGS", "")
                                + f" --xla_force_host_platform_device_count={os.cpu_count() or 1}").strip()
 
-import jax  # noqa: E402
+import jax  # noqa: E402  (after XLA_FLAGS above)
 
 jax.config.update("jax_enable_x64", True)
 

@@ -72,7 +72,7 @@ import functools
 import time
 
 
-import _common as C  # noqa: I001  (sets sys.path and float64)
+import _common as C  # noqa: I001  (float64, BLAS threads; first)
 import jax
 import jax.numpy as jnp
 import numpy as np

@@ -38,7 +38,7 @@ from __future__ import annotations
 
 import argparse
 
-import _common as C  # noqa: I001  (sets sys.path and float64)
+import _common as C  # noqa: I001  (float64, BLAS threads; first)
 import jax
 import jax.numpy as jnp
 import numpy as np

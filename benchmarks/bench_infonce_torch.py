@@ -24,18 +24,13 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import sys
 import time
 
-ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-if ROOT not in sys.path:
-    sys.path.insert(0, ROOT)
+import jax
+import jax.numpy as jnp
+import numpy as np
 
-import jax  # noqa: E402
-import jax.numpy as jnp  # noqa: E402
-import numpy as np  # noqa: E402
-
-from landscape.studies.linear_training import train_grid  # noqa: E402
+from landscape.studies.linear_training import train_grid
 
 
 def bench_jax(x, sigma2s, seeds, steps, lr, repeat):

@@ -38,18 +38,14 @@ from __future__ import annotations
 
 import argparse
 import json
-import sys
 import time
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[1]
-if str(ROOT) not in sys.path:
-    sys.path.insert(0, str(ROOT))
+import jax
+import jax.numpy as jnp
+import numpy as np
 
-import jax  # noqa: E402
-import jax.numpy as jnp  # noqa: E402
-import numpy as np  # noqa: E402
-
+ROOT = Path(__file__).resolve().parents[1]    # the repository: default output folder
 
 STANDARD = dict(width=64, blocks=(2, 2, 2, 2))      # ResNet-18 as torchvision builds it
 

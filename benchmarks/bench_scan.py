@@ -20,7 +20,6 @@ import subprocess
 import sys
 import time
 
-_ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
 
 def measure(cfg: dict) -> dict:
@@ -125,8 +124,6 @@ if __name__ == "__main__":
     ap.add_argument("--worker", default=None, help=argparse.SUPPRESS)   # one configuration (JSON), internal
     args = ap.parse_args()
     if args.worker:
-        if _ROOT not in sys.path:
-            sys.path.insert(0, _ROOT)
         import jax
 
         jax.config.update("jax_enable_x64", True)

@@ -7,16 +7,12 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
-import sys
 import time
 
-sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-
-import _common as C  # noqa: E402  (sets sys.path, float64, BLAS threads)
-import bench_flow  # noqa: E402
-import bench_gd_flops  # noqa: E402
-import bench_phase_diagram  # noqa: E402
+import _common as C  # float64, BLAS threads (a sibling: python benchmarks/run_all.py puts benchmarks/ on sys.path)
+import bench_flow
+import bench_gd_flops
+import bench_phase_diagram
 
 BENCHMARKS = {
     "phase_diagram": bench_phase_diagram.main,

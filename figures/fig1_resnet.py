@@ -33,24 +33,19 @@ Usage::
 from __future__ import annotations
 
 import argparse
-import sys
 import time
 from pathlib import Path
 
 import numpy as np
 
-# _figure_io (save/load with provenance, the CLI runner) lives beside this script; importing it
-# also puts the repository root on sys.path.
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-from _figure_io import OUT_DIR, SMOKE_DPI, add_size_options, load, save, size_suffix  # noqa: E402
+# _figure_io (save/load with provenance, the CLI runner) lives beside this script, on sys.path
+# when the script runs (python figures/NAME.py); landscape is the installed package.
+from _figure_io import OUT_DIR, SMOKE_DPI, add_size_options, load, save, size_suffix
 
-import jax  # noqa: E402
+import jax
+import jax.numpy as jnp
 
-jax.config.update("jax_enable_x64", True)   # theory in float64; the networks are float32 by construction
-
-import jax.numpy as jnp  # noqa: E402
-
-from landscape.nn import augment, data, models, probe, train  # noqa: E402
+from landscape.nn import augment, data, models, probe, train
 from landscape.studies import nonlinear_networks as ex
 
 NAME = "fig1_resnet"
@@ -210,6 +205,7 @@ def render(d: dict):
 
 
 def main(argv=None) -> int:
+    jax.config.update("jax_enable_x64", True)   # theory in float64; the networks are float32 by construction
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--setup", choices=("cpu", "full"), default="cpu", help="cpu (digits ConvNet) or full (ResNet-18)")
     ap.add_argument("--cifar-root", help="folder of the CIFAR-10 binary version (full set-up)")

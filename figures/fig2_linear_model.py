@@ -35,21 +35,17 @@ Usage::
 """
 from __future__ import annotations
 
-import sys
-from pathlib import Path
-
 import numpy as np
 
-# _figure_io (save/load with provenance, the CLI runner) lives beside this script; importing it
-# also puts the repository root on sys.path.
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-from _figure_io import run_figure  # noqa: E402
+# _figure_io (save/load with provenance, the CLI runner) lives beside this script, on sys.path
+# when the script runs (python figures/NAME.py); landscape is the installed package.
+from _figure_io import run_figure
 
-import jax  # noqa: E402
-import jax.numpy as jnp  # noqa: E402
+import jax
+import jax.numpy as jnp
 
-from landscape.studies.linear_training import empirical_covariance, pad_datasets, train_grid  # noqa: E402
-from landscape.losses.population import exact_gaussian_gram_eigenvalues  # noqa: E402
+from landscape.studies.linear_training import empirical_covariance, pad_datasets, train_grid
+from landscape.losses.population import exact_gaussian_gram_eigenvalues
 
 NAME = "fig2_linear_model"
 

@@ -27,21 +27,17 @@ Usage::
 """
 from __future__ import annotations
 
-import sys
-from pathlib import Path
-
 import numpy as np
 
-# _figure_io (save/load with provenance, the CLI runner) lives beside this script; importing it
-# also puts the repository root on sys.path.
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-from _figure_io import run_figure  # noqa: E402
+# _figure_io (save/load with provenance, the CLI runner) lives beside this script, on sys.path
+# when the script runs (python figures/NAME.py); landscape is the installed package.
+from _figure_io import run_figure
 
-import jax  # noqa: E402
-import jax.numpy as jnp  # noqa: E402
+import jax
+import jax.numpy as jnp
 
-import landscape  # noqa: E402
-import landscape.studies.per_sample_normalization as psn  # noqa: E402
+import landscape
+import landscape.studies.per_sample_normalization as psn
 
 NAME = "fig3_normalization"
 COLLAPSE_RTOL = 1e-2          # simulation: collapsed when below 1 % of the largest eigenvalue

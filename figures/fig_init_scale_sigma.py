@@ -23,15 +23,11 @@ Usage::
 """
 from __future__ import annotations
 
-import sys
-from pathlib import Path
-
 import numpy as np
 
-# _figure_io (save/load with provenance, the CLI runner) lives beside this script; importing it
-# also puts the repository root on sys.path.
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-from _figure_io import run_figure  # noqa: E402
+# _figure_io (save/load with provenance, the CLI runner) lives beside this script, on sys.path
+# when the script runs (python figures/NAME.py); landscape is the installed package.
+from _figure_io import run_figure
 
 NAME = "fig_init_scale_sigma"
 

@@ -25,23 +25,17 @@ Usage::
 """
 from __future__ import annotations
 
-import sys
-from pathlib import Path
-
 import numpy as np
 
-# _figure_io (save/load with provenance, the CLI runner) lives beside this script; importing it
-# also puts the repository root on sys.path.
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-from _figure_io import run_figure  # noqa: E402
+# _figure_io (save/load with provenance, the CLI runner) lives beside this script, on sys.path
+# when the script runs (python figures/NAME.py); landscape is the installed package.
+from _figure_io import run_figure
 
-import jax  # noqa: E402
+import jax
 
-jax.config.update("jax_enable_x64", True)
-
-import landscape as ls  # noqa: E402
-from landscape.studies import class_imbalance as im  # noqa: E402
-from landscape.studies.class_imbalance import supervised as sv  # noqa: E402
+import landscape as ls
+from landscape.studies import class_imbalance as im
+from landscape.studies.class_imbalance import supervised as sv
 
 NAME = "fig_probe_vs_imbalance"
 K, NBG = 4, 16
@@ -141,6 +135,7 @@ def render(data: dict):
     return fig
 
 def main(argv=None) -> int:
+    jax.config.update("jax_enable_x64", True)
     return run_figure(NAME, compute, render, __doc__, argv, dpi=120)
 
 

@@ -25,7 +25,12 @@ _MODULES: dict = {}
 
 
 def _module(name: str):
-    """The figure script ``figures/<name>.py`` as a module (loaded once per session)."""
+    """The figure script ``figures/<name>.py`` as a module (loaded once per session).
+
+    ``figures/`` goes on sys.path first, as when the script runs, so that it finds its helper ``_figure_io``.
+    """
+    if str(FIGURES) not in sys.path:
+        sys.path.insert(0, str(FIGURES))
     if name not in _MODULES:
         spec = importlib.util.spec_from_file_location(f"_figure_{name}", FIGURES / f"{name}.py")
         mod = importlib.util.module_from_spec(spec)

@@ -148,13 +148,34 @@ def phase_diagram(
     Returns:
         The ``QuadMesh`` of the rank map.
     """
-    from matplotlib import colors
-
     x = np.asarray(x, dtype=float)
     y = np.asarray(y, dtype=float)
     rank = np.asarray(rank)
     if rank.shape != (y.size, x.size):
         raise ValueError(f"rank must have shape (len(y), len(x)) = {(y.size, x.size)}, got {rank.shape}")
+    mesh, top = _rank_map(ax, x, y, rank, max_rank, cmap, colorbar, colorbar_label)
+    labels = list(boundary_labels) if boundary_labels is not None else None
+    for i, (bx, by) in enumerate(boundaries):
+        ax.plot(np.asarray(bx), np.asarray(by), color="white", lw=2.4, solid_capstyle="butt")
+        ax.plot(np.asarray(bx), np.asarray(by), color=OKABE_ITO[0], lw=1.0, ls="--",
+                label=(labels[i] if labels and i < len(labels) else None))
+    ax.set_xlim(x.min(), x.max())
+    ax.set_ylim(y.min(), y.max())
+    if label_regions:
+        _label_regions(ax, x, y, region_of_rank(rank, top), region_names)
+    if xlabel:
+        ax.set_xlabel(xlabel)
+    if ylabel:
+        ax.set_ylabel(ylabel)
+    if title:
+        ax.set_title(title)
+    return mesh
+
+
+def _rank_map(ax, x, y, rank, max_rank, cmap, colorbar, colorbar_label):
+    """The rank as a discrete colour map (and its colour bar); returns ``(mesh, top rank)``."""
+    from matplotlib import colors
+
     # NaN marks points without a value (e.g. not computed yet) and −1 a non-finite result:
     # both are left blank, with no region label there (never drawn as complete collapse).
     valid = region_of_rank(rank, 1) >= 0
@@ -169,53 +190,40 @@ def phase_diagram(
         ticks = np.arange(0, top + 1) if top <= 12 else np.linspace(0, top, 7).round().astype(int)
         cb = ax.figure.colorbar(mesh, ax=ax, ticks=ticks)
         cb.set_label(colorbar_label)
+    return mesh, top
 
-    labels = list(boundary_labels) if boundary_labels is not None else None
-    for i, (bx, by) in enumerate(boundaries):
-        ax.plot(np.asarray(bx), np.asarray(by), color="white", lw=2.4, solid_capstyle="butt")
-        ax.plot(np.asarray(bx), np.asarray(by), color=OKABE_ITO[0], lw=1.0, ls="--",
-                label=(labels[i] if labels and i < len(labels) else None))
-    ax.set_xlim(x.min(), x.max())
-    ax.set_ylim(y.min(), y.max())
 
-    if label_regions:
-        region = region_of_rank(rank, top)
-        xx, yy = np.meshgrid(x, y)
-        x_span = max(float(x.max() - x.min()), 1e-300)
-        y_span = max(float(y.max() - y.min()), 1e-300)
-        placed = []        # label centres in axes fraction, to keep labels apart
-        thin = []
-        for code in (2, 1, 0):
-            mask = region == code
-            if not mask.any():
-                continue
-            px, py, room = _label_point(mask, xx, yy, x_span, y_span)
-            if room >= 0.07:
-                ax.text(px, py, region_names[code], ha="center", va="center", fontsize=9, bbox=_LABEL_BOX)
-                placed.append(((px - x.min()) / x_span, (py - y.min()) / y_span))
-            else:
-                thin.append((code, px, py))
-        for code, px, py in thin:
-            # Too thin for the text: write it nearer the middle, with an arrow into the region.
-            fx, fy = (px - x.min()) / x_span, (py - y.min()) / y_span
-            tx = float(np.clip(fx + (0.3 if fx < 0.5 else -0.3), 0.2, 0.8))
-            ty = float(np.clip(fy + (0.2 if fy < 0.5 else -0.2), 0.12, 0.88))
-            for dy in (0.0, 0.1, -0.1, 0.2, -0.2, 0.3, -0.3):
-                cy = float(np.clip(ty + dy, 0.06, 0.94))
-                if all(abs(tx - qx) > 0.3 or abs(cy - qy) > 0.08 for qx, qy in placed):
-                    ty = cy
-                    break
-            placed.append((tx, ty))
-            ax.annotate(region_names[code], xy=(px, py), xytext=(tx, ty), textcoords="axes fraction",
-                        ha="center", va="center", fontsize=9, bbox=_LABEL_BOX,
-                        arrowprops=dict(arrowstyle="->", color=OKABE_ITO[0], lw=1.0))
-    if xlabel:
-        ax.set_xlabel(xlabel)
-    if ylabel:
-        ax.set_ylabel(ylabel)
-    if title:
-        ax.set_title(title)
-    return mesh
+def _label_regions(ax, x, y, region, region_names):
+    """Write each regime's name inside it; a region too thin for the text gets an arrow from nearby."""
+    xx, yy = np.meshgrid(x, y)
+    x_span = max(float(x.max() - x.min()), 1e-300)
+    y_span = max(float(y.max() - y.min()), 1e-300)
+    placed = []        # label centres in axes fraction, to keep labels apart
+    thin = []
+    for code in (2, 1, 0):
+        mask = region == code
+        if not mask.any():
+            continue
+        px, py, room = _label_point(mask, xx, yy, x_span, y_span)
+        if room >= 0.07:
+            ax.text(px, py, region_names[code], ha="center", va="center", fontsize=9, bbox=_LABEL_BOX)
+            placed.append(((px - x.min()) / x_span, (py - y.min()) / y_span))
+        else:
+            thin.append((code, px, py))
+    for code, px, py in thin:
+        # Too thin for the text: write it nearer the middle, with an arrow into the region.
+        fx, fy = (px - x.min()) / x_span, (py - y.min()) / y_span
+        tx = float(np.clip(fx + (0.3 if fx < 0.5 else -0.3), 0.2, 0.8))
+        ty = float(np.clip(fy + (0.2 if fy < 0.5 else -0.2), 0.12, 0.88))
+        for dy in (0.0, 0.1, -0.1, 0.2, -0.2, 0.3, -0.3):
+            cy = float(np.clip(ty + dy, 0.06, 0.94))
+            if all(abs(tx - qx) > 0.3 or abs(cy - qy) > 0.08 for qx, qy in placed):
+                ty = cy
+                break
+        placed.append((tx, ty))
+        ax.annotate(region_names[code], xy=(px, py), xytext=(tx, ty), textcoords="axes fraction",
+                    ha="center", va="center", fontsize=9, bbox=_LABEL_BOX,
+                    arrowprops=dict(arrowstyle="->", color=OKABE_ITO[0], lw=1.0))
 
 
 def spectrum_curves(

@@ -6,7 +6,9 @@ This layer knows nothing about SSL.  It has four parts, one concept each:
 * :mod:`landscape.scan.execute`  ``jit(vmap(fn))`` over chunks, sharded on a device mesh;
   chunk length from a memory budget; each host's share of the chunks;
 * :mod:`landscape.scan.store`    the zarr store, written chunk by chunk, atomic, checksummed,
-  locked while written, resumable; :func:`verify_store` lists its bad chunks;
+  locked while written, resumable; :func:`verify_store` lists its bad chunks (its parts:
+  :mod:`~landscape.scan.record` the JSON record, :mod:`~landscape.scan.lock` the writer's lock,
+  :mod:`~landscape.scan.checksums` chunk commits and verified reads, :mod:`~landscape.scan.errors`);
 * :mod:`landscape.scan.driver`   :func:`scan`, which puts them together and returns an
   ``xarray.Dataset``; :func:`open_scan` reads a stored one back.
 

@@ -296,7 +296,6 @@ def scan(
         raise ValueError("resume and overwrite exclude each other")
     path = None if out is None else store.store_path(out)
     devs = execute.select_devices(devices)
-    n_dev = len(devs)
     p_index, p_count = execute.process_info()
     if p_count > 1 and path is None:
         raise ValueError("a multi-process scan needs out= (a store on a file system shared by all hosts)")
@@ -304,44 +303,67 @@ def scan(
     example = _example(grid)
     specs = output_specs(fn, example, output_dims)
     store.require_result_memory(grid.size, {k: v.to_json() for k, v in specs.items()})
+    evaluation, code = _description(fn, evaluation, code_version, chunk_size)
+
+    def new_record(stored_chunk=None) -> dict:
+        chunk = _chunk(chunk_size, stored_chunk, memory_budget, fn, example, len(devs), grid.size)
+        return store.make_record(grid, chunk, specs, evaluation, code, labels)
+
+    lock = None
+    try:
+        lock, root, record, action = _claim_store(path, new_record, resume, overwrite, force, p_index, p_count)
+        return _run(fn, grid, example, path, root, record, action, specs, devs, p_index, p_count, progress,
+                    batching)
+    finally:
+        if lock is not None:
+            lock.release()
+
+
+def _description(fn, evaluation, code_version, chunk_size) -> tuple[Mapping[str, Any], dict]:
+    """The evaluation description (default: ``fn``'s qualified name) and the code version to record.
+
+    Also refuses a ``chunk_size`` that is not a positive integer.
+    """
     if evaluation is None:
         evaluation = {"function": f"{getattr(fn, '__module__', '?')}.{getattr(fn, '__qualname__', repr(fn))}"}
     code = dict(_code_version()) if code_version is None else {**_code_version(), **dict(code_version)}
     if chunk_size is not None and (isinstance(chunk_size, bool) or not isinstance(chunk_size, (int, np.integer))
                                    or chunk_size < 1):
         raise ValueError(f"chunk_size must be a positive integer, got {chunk_size!r}")
+    return evaluation, code
 
-    def new_record(stored_chunk=None) -> dict:
-        chunk = _chunk(chunk_size, stored_chunk, memory_budget, fn, example, n_dev, grid.size)
-        return store.make_record(grid, chunk, specs, evaluation, code, labels)
 
+def _claim_store(path, new_record, resume, overwrite, force, p_index, p_count):
+    """``(lock, root, record, action)`` of the store this process writes (no store: ``root`` None).
+
+    Process 0 owns the store: it locks it for the whole run, then creates, checks
+    or replaces it; every process learns whether that worked before it computes
+    anything.  The lock (process 0 only) is released here if preparing fails,
+    otherwise by the caller.
+    """
+    if path is None:
+        return None, None, new_record(), "new"
+    if p_index != 0:
+        if not _all_agree(True, p_count):
+            raise store.StoreError(f"process 0 could not prepare the scan store {path}; see its error")
+        root = store.open_store(path, mode="r+")
+        return None, root, store.read_record(root), "resume" if resume else "new"
     lock = None
     try:
-        if path is not None and p_index == 0:
-            # Process 0 owns the store: it locks it for the whole run, then creates, checks or
-            # replaces it; every process learns whether that worked before it computes anything.
-            failure = None
-            try:
-                lock = store.StoreLock(path)
-                root, record, action = _prepare_store(path, new_record, resume, overwrite, force)
-            except Exception as e:
-                failure = e
-            _all_agree(failure is None, p_count)
-            if failure is not None:
-                raise failure
-        elif path is not None:
-            if not _all_agree(True, p_count):
-                raise store.StoreError(f"process 0 could not prepare the scan store {path}; see its error")
-            root = store.open_store(path, mode="r+")
-            record = store.read_record(root)
-            action = "resume" if resume else "new"
-        else:
-            root, record, action = None, new_record(), "new"
-        return _run(fn, grid, example, path, root, record, action, specs, devs, p_index, p_count, progress,
-                    batching)
-    finally:
+        failure = None
+        try:
+            lock = store.StoreLock(path)
+            root, record, action = _prepare_store(path, new_record, resume, overwrite, force)
+        except Exception as e:
+            failure = e
+        _all_agree(failure is None, p_count)
+        if failure is not None:
+            raise failure
+    except BaseException:
         if lock is not None:
             lock.release()
+        raise
+    return lock, root, record, action
 
 
 def _all_agree(ok: bool, process_count: int) -> bool:

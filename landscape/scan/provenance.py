@@ -12,6 +12,7 @@ Example:
 from __future__ import annotations
 
 import functools
+import importlib.metadata
 import subprocess
 from pathlib import Path
 
@@ -26,15 +27,24 @@ def _git(args: list[str], cwd: Path) -> str | None:
     return res.stdout.strip() if res.returncode == 0 else None
 
 
+def _package_version() -> str:
+    try:
+        return importlib.metadata.version("landscape")
+    except importlib.metadata.PackageNotFoundError:
+        return "unknown"
+
+
 @functools.lru_cache(maxsize=1)
 def code_version() -> dict:
-    """``{"package_version", "git_commit", "git_dirty"}`` of the running ``landscape``."""
-    from landscape import __version__
+    """``{"package_version", "git_commit", "git_dirty"}`` of the running ``landscape``.
 
+    The version is the installed distribution's (``importlib.metadata``), or
+    ``"unknown"`` when the package runs from a folder that was never installed.
+    """
     here = Path(__file__).resolve().parent
     commit = _git(["rev-parse", "HEAD"], here)
     dirty = None
     if commit is not None:
         status = _git(["status", "--porcelain", "--untracked-files=no"], here)
         dirty = bool(status) if status is not None else None
-    return {"package_version": str(__version__), "git_commit": commit or "unknown", "git_dirty": dirty}
+    return {"package_version": _package_version(), "git_commit": commit or "unknown", "git_dirty": dirty}
