@@ -162,7 +162,8 @@ def train(key: jax.Array, data: jax.Array, sigma2: Any, *, out_dim: int, steps: 
     """Train W by full-batch Adam on fresh augmentations each step: returns (W, last loss).
 
     W₀ = init_scale·N(0, 1)/√d0.  ``out_dim`` and ``steps`` are static; ``key``
-    and ``sigma2`` may be batched with ``vmap``.
+    and ``sigma2`` may be batched with ``vmap``.  The loop is hand-written: each step draws fresh augmentations
+    from its own key, while ``dynamics.descend`` takes a gradient of the parameters alone.
     """
     n, d0 = data.shape
     k_init, k_noise = jax.random.split(key)

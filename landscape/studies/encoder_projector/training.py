@@ -15,13 +15,12 @@ from typing import Any, NamedTuple
 import diffrax
 import jax
 import jax.numpy as jnp
-import optax
 
 from landscape.core.linalg import is_traced
 from landscape.core.problem import Problem
-from landscape.dynamics.descent import descend
 from landscape.studies.encoder_projector.model import (TwoLayerWeights, _check_init, _positive_int,
                                                         layer_gram_gap, two_layer_loss)
+from landscape.studies.plain_descent import sgd_descent
 
 __all__ = ["TwoLayerRun", "default_learning_rate", "two_layer_descent", "two_layer_flow"]
 
@@ -104,30 +103,17 @@ def _gd_core(problem, init, lr0, weight_decay, *, steps, n_save, safeguard):
 
 
 def _sgd_descent(loss, init, lr, steps, n_save):
-    """Plain steps W ← W − lr·∇L through :func:`~landscape.dynamics.descent.descend` (``optax.sgd``).
-
-    The saves follow the ``steps mod n_save`` leading steps, one every
-    ``steps // n_save``, the last at ``steps``.  A non-finite (or overflowing)
-    step freezes the weights at the last finite iterate and flags divergence.
-    """
-    chunk, rest = divmod(steps, n_save)
-    field = jax.grad(loss)
-    sgd = optax.sgd(lr)
-    limit = jnp.finfo(init.encoder.dtype).max
-    w, lead_diverged = init, jnp.asarray(False)
-    if rest:
-        w, lead_diverged, _, _, _ = descend(w, field, sgd, rest, rest, limit, lambda _: ())
-    w, diverged, _, _, (losses, gaps) = descend(w, field, sgd, steps - rest, chunk, limit,
-                                                lambda p: (loss(p), layer_gram_gap(p)))
-    times = lr * (rest + chunk * jnp.arange(1, n_save + 1)).astype(lr.dtype)
-    return w, times, losses[1:], gaps[1:], lead_diverged | diverged
+    """Plain steps W ← W − lr·∇L in the shared loop (:func:`~landscape.studies.plain_descent.sgd_descent`)."""
+    w, diverged, at, (losses, gaps) = sgd_descent(jax.grad(loss), init, lr, steps=steps, n_save=n_save,
+                                                  record=lambda p: (loss(p), layer_gram_gap(p)))
+    return w, lr * jnp.asarray(at, lr.dtype), losses, gaps, diverged
 
 
 def _safeguarded_descent(loss, init, lr0, steps, n_save):
     """Steps that must lower the loss, halving the step on rejection (same saves as :func:`_sgd_descent`).
 
     Hand-written: the step size adapts by accepting or rejecting a trial point on
-    its loss, which the fixed optax update of ``descend`` cannot express.
+    its loss (a line search), which the fixed optax update of ``descend`` cannot express.
     """
     dtype = init.encoder.dtype
     value_and_grad = jax.value_and_grad(loss)
