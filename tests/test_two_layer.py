@@ -312,9 +312,8 @@ def test_old_names_warn_and_forward():
     with pytest.warns(DeprecationWarning, match="layer_gram_gap"):
         assert float(tl.imbalance(w)) == float(tl.layer_gram_gap(w))
     prob = _small(1.0, True)
-    init = tl.init_weights(jax.random.PRNGKey(0), 6, 6, 2, dtype=prob.sigma.dtype)
-    with pytest.warns(DeprecationWarning, match="two_layer_descent"):
-        old = tl.gradient_descent(prob, init, lr=1e-3, steps=10, n_save=2)
-    np.testing.assert_array_equal(old.loss, tl.two_layer_descent(prob, init, lr=1e-3, steps=10, n_save=2).loss)
-    with pytest.warns(DeprecationWarning, match="two_layer_flow"):
-        tl.gradient_flow(prob, init, t1=0.01, n_save=2)
+    init = tl.init_weights(jax.random.PRNGKey(0), 6, 6, 2)
+    with pytest.warns(DeprecationWarning, match="two_layer_descent"), pytest.raises(ValueError, match="steps"):
+        tl.gradient_descent(prob, init, steps=0)
+    with pytest.warns(DeprecationWarning, match="two_layer_flow"), pytest.raises(ValueError, match="n_save"):
+        tl.gradient_flow(prob, init, t1=1.0, n_save=0)
