@@ -306,13 +306,13 @@ def test_cli_two_layer_phase_and_bad_input(capsys):
     assert "--aug-var" in capsys.readouterr().err
 
 
-def test_old_names_warn_and_forward():
+def test_old_names_warn_and_forward(x64):
     """gradient_descent / gradient_flow / imbalance are deprecated aliases of the renamed functions."""
     w = tl.TwoLayerWeights(jnp.eye(2), 2.0 * jnp.eye(2))
     with pytest.warns(DeprecationWarning, match="layer_gram_gap"):
         assert float(tl.imbalance(w)) == float(tl.layer_gram_gap(w))
-    prob = _small(1.0, True)
-    init = tl.init_weights(jax.random.PRNGKey(0), 6, 6, 2)
+    prob = _small(1.0, x64)
+    init = tl.init_weights(jax.random.PRNGKey(0), 6, 6, 2, dtype=_dtype(x64))
     with pytest.warns(DeprecationWarning, match="two_layer_descent"), pytest.raises(ValueError, match="steps"):
         tl.gradient_descent(prob, init, steps=0)
     with pytest.warns(DeprecationWarning, match="two_layer_flow"), pytest.raises(ValueError, match="n_save"):
