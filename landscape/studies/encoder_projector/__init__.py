@@ -35,16 +35,12 @@ initial variance there (the "lazy" split of the claim).  From a tiny init the
 flow stays balanced, W1ᵀW1 = (PᵀP)^{1/2}, and :func:`balanced_encoder_avf`
 gives the encoder's invariance in closed form.
 
-**Sweep** (modules ``geometry`` and ``sweeps``).  :func:`augmentation_sweep` reports, for each σ, the AVF, effective
-rank and population ridge-probe R² of the encoder output (representation) and
-the projector output (embedding), and principal angles between the projector's
-kept/removed subspaces and the clean-data / augmentation subspaces in encoder
-coordinates; :func:`init_scale_phase_diagram` maps AVF(enc) − AVF(proj) over
-init scale × σ.  Both run their grid points one after another with
-``lax.map`` under a single compilation: vmapping the long training loops made
-XLA's multi-threaded CPU runtime hang in some of our runs (a known Eigen
-thread-pool wedge; ``XLA_FLAGS=--xla_cpu_multi_thread_eigen=false`` avoids it
-if you vmap such loops yourself).
+**Sweeps** (modules ``geometry`` and ``sweeps``).  :func:`augmentation_sweep`
+compares encoder output (representation) and projector output (embedding) over
+σ: AVF, effective rank, probe R² and the angles between the projector's
+kept/removed subspaces and the clean / augmentation subspaces;
+:func:`init_scale_phase_diagram` maps AVF(enc) − AVF(proj) over init scale × σ
+(see the ``sweeps`` module for why the grids run with ``lax.map``).
 
 **Renamed.**  ``gradient_descent``, ``gradient_flow`` and ``imbalance`` are the
 old names of :func:`two_layer_descent`, :func:`two_layer_flow` and
