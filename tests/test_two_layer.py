@@ -122,7 +122,7 @@ def test_balanced_factors_and_balanced_avf(tol, x64):
     opt = tl.closed_form(prob, rank=16)
     f = tl.balanced_factors(opt.product, hidden=32)
     np.testing.assert_allclose(np.asarray(f.product), np.asarray(opt.product), atol=1e3 * tol["exact"])
-    assert float(tl.imbalance(f)) < 1e3 * tol["exact"]
+    assert float(tl.layer_gram_gap(f)) < 1e3 * tol["exact"]
     direct = float(metrics.avf_linear(f.encoder, prob.data_cov, prob.aug_cov))
     assert float(tl.balanced_encoder_avf(prob, 16)) == pytest.approx(direct, rel=tol["loose"])
     # hand formula in the commuting case: weights ∝ √(ρ_i/x_i)
@@ -138,14 +138,14 @@ def test_gradient_descent_approximates_the_flow(tol, x64):
     prob = _small(1.5, x64)
     init = tl.init_weights(jax.random.PRNGKey(1), 6, 6, 4, scale=0.5, dtype=_dtype(x64))
     t = 2.0
-    gd = tl.gradient_descent(prob, init, lr=1e-3, steps=2000, n_save=4)
-    fl = tl.gradient_flow(prob, init, t1=t, n_save=5)
+    gd = tl.two_layer_descent(prob, init, lr=1e-3, steps=2000, n_save=4)
+    fl = tl.two_layer_flow(prob, init, t1=t, n_save=5)
     assert not bool(fl.diverged)
     assert float(gd.times[-1]) == pytest.approx(t, rel=1e-4)
     for a, b in zip(gd.weights, fl.weights):
         assert float(jnp.linalg.norm(a - b) / jnp.linalg.norm(b)) < 5e-3
     # halving the step halves the discrepancy (first-order method)
-    gd2 = tl.gradient_descent(prob, init, lr=5e-4, steps=4000, n_save=4)
+    gd2 = tl.two_layer_descent(prob, init, lr=5e-4, steps=4000, n_save=4)
     e1 = float(jnp.linalg.norm(gd.weights.encoder - fl.weights.encoder))
     e2 = float(jnp.linalg.norm(gd2.weights.encoder - fl.weights.encoder))
     if x64:
@@ -156,7 +156,7 @@ def test_gradient_descent_approximates_the_flow(tol, x64):
 def test_flow_conserves_imbalance_or_decays_it(gamma, tol, x64):
     prob = _small(1.0, x64)
     init = tl.init_weights(jax.random.PRNGKey(2), 6, 6, 4, scale=0.8, dtype=_dtype(x64))
-    run = tl.gradient_flow(prob, init, t1=5.0, weight_decay=gamma, n_save=6)
+    run = tl.two_layer_flow(prob, init, t1=5.0, weight_decay=gamma, n_save=6)
     ratio = np.asarray(run.trajectory_imbalance) / float(run.trajectory_imbalance[0])
     np.testing.assert_allclose(ratio, np.exp(-4 * gamma * np.asarray(run.times)), rtol=1e3 * tol["flow"])
 
@@ -186,7 +186,7 @@ def test_a2_a3_gradient_descent_reaches_closed_form_and_splits(x64):
 def test_a4_tiny_init_stays_on_the_saddle_plateau(x64):
     prob = _problem(2.0, x64)
     init = tl.init_weights(jax.random.PRNGKey(0), 32, 32, 16, scale=0.01, dtype=_dtype(x64))
-    run = tl.gradient_descent(prob, init, steps=40_000, n_save=4)
+    run = tl.two_layer_descent(prob, init, steps=40_000, n_save=4)
     assert abs(float(run.loss)) < 0.05 < -float(tl.closed_form(prob, 16).loss)
 
 
@@ -213,8 +213,8 @@ def test_balanced_init_ends_at_the_predicted_encoder_avf(tol, x64):
     o, _ = np.linalg.qr(rng.normal(size=(6, 4)))             # W1 = ε U Oᵀ
     eps = 0.1
     init = tl.TwoLayerWeights(jnp.asarray(eps * u @ o.T, _dtype(x64)), jnp.asarray(eps * u.T, _dtype(x64)))
-    assert float(tl.imbalance(init)) < 10 * tol["exact"]
-    run = tl.gradient_descent(prob, init, lr=0.03, steps=20_000, n_save=2)
+    assert float(tl.layer_gram_gap(init)) < 10 * tol["exact"]
+    run = tl.two_layer_descent(prob, init, lr=0.03, steps=20_000, n_save=2)
     assert float(run.loss) == pytest.approx(float(tl.closed_form(prob, 4).loss), abs=1e-4)
     got = float(metrics.avf_linear(run.weights.encoder, prob.data_cov, prob.aug_cov))
     assert got == pytest.approx(float(tl.balanced_encoder_avf(prob, 4)), abs=2e-3)
@@ -222,7 +222,7 @@ def test_balanced_init_ends_at_the_predicted_encoder_avf(tol, x64):
 
 def test_small_random_init_ends_nearly_balanced(x64):
     prob = _small(2.0, x64)
-    run = tl.gradient_descent(prob, _np_init(3, 0.1, x64), lr=0.03, steps=20_000, n_save=2)
+    run = tl.two_layer_descent(prob, _np_init(3, 0.1, x64), lr=0.03, steps=20_000, n_save=2)
     got = float(metrics.avf_linear(run.weights.encoder, prob.data_cov, prob.aug_cov))
     assert got == pytest.approx(float(tl.balanced_encoder_avf(prob, 4)), abs=0.03)
 
@@ -231,8 +231,8 @@ def test_large_init_keeps_encoder_variance_unless_weight_decay(x64):
     """Lazy split from a large init; weight decay removes the leftover and the encoder ends balanced."""
     prob = _small(2.0, x64)
     init = _np_init(3, 1.0, x64)
-    plain = tl.gradient_descent(prob, init, steps=20_000, n_save=2, safeguard=True)
-    decayed = tl.gradient_descent(prob, init, steps=20_000, n_save=2, safeguard=True, weight_decay=0.05)
+    plain = tl.two_layer_descent(prob, init, steps=20_000, n_save=2, safeguard=True)
+    decayed = tl.two_layer_descent(prob, init, steps=20_000, n_save=2, safeguard=True, weight_decay=0.05)
     avf = lambda run: float(metrics.avf_linear(run.weights.encoder, prob.data_cov, prob.aug_cov))  # noqa: E731
     assert float(plain.loss) == pytest.approx(float(tl.closed_form(prob, 4).loss), abs=1e-3)
     assert avf(plain) > _balanced_avf_of(prob, plain.weights.product) + 0.1
@@ -272,9 +272,9 @@ def test_phase_diagram_spec_size(x64):
 def test_bad_inputs_name_the_field(x64):
     prob = _small(1.0, x64)
     with pytest.raises(ValueError, match="init"):
-        tl.gradient_descent(prob, tl.TwoLayerWeights(jnp.ones((3, 5)), jnp.ones((2, 3))))
+        tl.two_layer_descent(prob, tl.TwoLayerWeights(jnp.ones((3, 5)), jnp.ones((2, 3))))
     with pytest.raises(ValueError, match="steps"):
-        tl.gradient_descent(prob, tl.init_weights(jax.random.PRNGKey(0), 6, 6, 2), steps=0)
+        tl.two_layer_descent(prob, tl.init_weights(jax.random.PRNGKey(0), 6, 6, 2), steps=0)
     with pytest.raises(ValueError, match="rank"):
         tl.closed_form(prob, 0)
     with pytest.raises(ValueError, match="sigmas"):
@@ -304,3 +304,16 @@ def test_cli_two_layer_phase_and_bad_input(capsys):
     assert len(err) == 1 and "--sigmas" in err[0]
     assert main(["two-layer", "--signal-var", "1,2"]) == 2
     assert "--aug-var" in capsys.readouterr().err
+
+
+def test_old_names_warn_and_forward(x64):
+    """gradient_descent / gradient_flow / imbalance are deprecated aliases of the renamed functions."""
+    w = tl.TwoLayerWeights(jnp.eye(2), 2.0 * jnp.eye(2))
+    with pytest.warns(DeprecationWarning, match="layer_gram_gap"):
+        assert float(tl.imbalance(w)) == float(tl.layer_gram_gap(w))
+    prob = _small(1.0, x64)
+    init = tl.init_weights(jax.random.PRNGKey(0), 6, 6, 2, dtype=_dtype(x64))
+    with pytest.warns(DeprecationWarning, match="two_layer_descent"), pytest.raises(ValueError, match="steps"):
+        tl.gradient_descent(prob, init, steps=0)
+    with pytest.warns(DeprecationWarning, match="two_layer_flow"), pytest.raises(ValueError, match="n_save"):
+        tl.gradient_flow(prob, init, t1=1.0, n_save=0)

@@ -40,6 +40,7 @@ import numpy as np
 from landscape.core.validation import as_scalar, as_variances
 from landscape.core.effective_landscape import effective_landscape
 from landscape.studies.class_imbalance import representation_map
+from landscape.studies.plain_descent import sgd_descent
 from landscape.metrics import fit_probe, probe_predict
 from landscape.core.problem import Problem
 from landscape.theory.stationary_points import global_minimum
@@ -132,12 +133,8 @@ def _logistic(z, s, l2, lr, *, steps: int):
         m = s * (z @ w + b)
         return jnp.mean(jax.nn.softplus(-m)) + 0.5 * l2 * jnp.sum(w * w)
 
-    g = jax.grad(loss)
-
-    def step(p, _):
-        return jax.tree.map(lambda a, ga: a - lr * ga, p, g(p)), None
-
-    p, _ = jax.lax.scan(step, (jnp.zeros(z.shape[1], z.dtype), jnp.zeros((), z.dtype)), None, length=steps)
+    p0 = (jnp.zeros(z.shape[1], z.dtype), jnp.zeros((), z.dtype))
+    p, _, _, _ = sgd_descent(jax.grad(loss), p0, lr, steps=steps)
     return p
 
 

@@ -103,6 +103,8 @@ def pad_datasets(datasets) -> tuple[np.ndarray, np.ndarray]:
 @functools.partial(jax.jit, static_argnames=("loss", "loss_params", "out_dim", "steps", "tail", "noise_draws",
                                              "schedule"))
 def _train(key, data, sigma2, mask, lr, w_init, *, loss, loss_params, out_dim, steps, tail, noise_draws, schedule):
+    """One Adam run (hand-written loop: each step draws fresh noise from its step index and sums a tail average of
+    WᵀW, while ``dynamics.descend`` takes a gradient of the parameters alone and carries no extra state)."""
     fn = make_loss(loss, **dict(loss_params))
     n, d = data.shape
     k_init, k_run = jax.random.split(key)

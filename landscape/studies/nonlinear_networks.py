@@ -64,7 +64,9 @@ def train_noise_sweep(model, x, sigma2s, *, key, steps: int, batch_size: int, lo
     """Train one network per σ² in ``sigma2s`` (vmapped); returns (batched TrainState, losses (len σ², steps)).
 
     Every network starts from the same initialisation (from ``key``) and sees the
-    same data batches; only the Gaussian-noise augmentation strength differs.
+    same data batches; only the Gaussian-noise augmentation strength differs.  Training goes through
+    :mod:`landscape.nn` (``make_train_step``: mini-batches, fresh augmentations, model state), not
+    ``dynamics.descend``.
     """
     opt = make_optimizer(optimizer, learning_rate, weight_decay=weight_decay, schedule=schedule,
                          total_steps=steps)

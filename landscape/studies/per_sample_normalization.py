@@ -65,6 +65,7 @@ import jax.numpy as jnp
 import numpy as np
 import optax
 
+from landscape.core.linalg import sym_sqrt
 from landscape.core.validation import as_scalar
 from landscape.core.effective_landscape import EffectiveLandscape
 from landscape.theory.normalization import NormalizedSolution, hard_normalization_limit
@@ -122,11 +123,10 @@ def sample_dataset(key: jax.Array, dim: int, n_samples: int, data_cov: Optional[
         cov = np.asarray(data_cov, float)
         if cov.shape != (dim, dim):
             raise ValueError(f"data_cov must have shape ({dim}, {dim}), got {cov.shape}")
-        vals, vecs = np.linalg.eigh(0.5 * (cov + cov.T))
+        vals = np.linalg.eigvalsh(0.5 * (cov + cov.T))
         if vals[0] < -1e-12 * max(1.0, vals[-1]):
             raise ValueError("data_cov must be positive semi-definite")
-        root = (vecs * np.sqrt(np.clip(vals, 0.0, None))) @ vecs.T
-        z = z @ jnp.asarray(root, z.dtype)
+        z = z @ sym_sqrt(jnp.asarray(cov, z.dtype))
     return z - jnp.mean(z, axis=0, keepdims=True)
 
 
@@ -162,7 +162,8 @@ def train(key: jax.Array, data: jax.Array, sigma2: Any, *, out_dim: int, steps: 
     """Train W by full-batch Adam on fresh augmentations each step: returns (W, last loss).
 
     W₀ = init_scale·N(0, 1)/√d0.  ``out_dim`` and ``steps`` are static; ``key``
-    and ``sigma2`` may be batched with ``vmap``.
+    and ``sigma2`` may be batched with ``vmap``.  The loop is hand-written: each step draws fresh augmentations
+    from its own key, while ``dynamics.descend`` takes a gradient of the parameters alone.
     """
     n, d0 = data.shape
     k_init, k_noise = jax.random.split(key)

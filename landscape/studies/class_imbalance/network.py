@@ -85,6 +85,8 @@ def _outputs(model: MLP, params, x) -> jax.Array:
 
 @functools.partial(jax.jit, static_argnames=("steps", "hidden", "d_out"))
 def _train(key, x, sigma2, weight_decay, lr, *, steps: int, hidden: int, d_out: int):
+    """Adam on InfoNCE (hand-written loop: each step draws fresh noise from its step index, while
+    ``dynamics.descend`` takes a gradient of the parameters alone)."""
     k_init, k_run = jax.random.split(key)
     model = digits_mlp(x.shape[1], hidden, d_out, x.dtype)
     params, _ = model.init(k_init)

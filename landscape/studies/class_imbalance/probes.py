@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from landscape.core.linalg import sym_sqrt
 from landscape.studies.class_imbalance.model import ClassProblem
 from landscape.studies.class_imbalance.sampling import sample_classes
 
@@ -21,9 +22,7 @@ def representation_map(gram) -> np.ndarray:
     >>> representation_map(np.diag([4.0, 0.0])).tolist()
     [[2.0, 0.0], [0.0, 0.0]]
     """
-    g = np.asarray(gram, dtype=float)
-    evals, evecs = np.linalg.eigh(0.5 * (g + g.T))
-    return (evecs * np.sqrt(np.clip(evals, 0, None))) @ evecs.T
+    return np.asarray(sym_sqrt(np.asarray(gram, dtype=float)), dtype=float)
 
 
 def class_probe_accuracy(z_train, y_train, z_test, y_test, n_classes: int, *, ridge: float = 1e-3,

@@ -10,6 +10,7 @@ from typing import Any
 
 import numpy as np
 
+from landscape.core.linalg import sym_sqrt
 from landscape.core.problem import Problem
 from landscape.studies.class_imbalance.model import ClassProblem
 from landscape.studies.class_imbalance.solve import _solve_gram
@@ -42,9 +43,8 @@ def sample_classes(rng: np.random.Generator, cp: ClassProblem, n: int, *, strati
     labels = np.repeat(np.arange(p.size), counts)
     shift = cp.center if centered else 0.0
     sw = cp.within_cov
-    evals, evecs = np.linalg.eigh(sw)
-    root = evecs * np.sqrt(np.clip(evals, 0, None))
-    x = cp.means[labels] - shift + rng.standard_normal((n, sw.shape[0])) @ root.T
+    root = np.asarray(sym_sqrt(sw), dtype=float)          # symmetric: x = mean + Σ_w^{1/2} z
+    x = cp.means[labels] - shift + rng.standard_normal((n, sw.shape[0])) @ root
     return x, labels
 
 

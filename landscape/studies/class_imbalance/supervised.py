@@ -33,6 +33,7 @@ import jax.numpy as jnp
 import numpy as np
 
 from landscape.core.validation import as_scalar
+from landscape.studies.plain_descent import sgd_descent
 
 __all__ = ["ridge_closed_form", "population_ridge", "mixture_cross_covariance", "train_linear_classifier",
            "supervised_loss", "supervised_representation_variances"]
@@ -116,13 +117,8 @@ def supervised_loss(params: tuple[jax.Array, jax.Array], x: jax.Array, targets: 
 def _train(x, targets, weight_decay, lr, *, loss: str, steps: int):
     d, k = x.shape[1], targets.shape[1]
     w0 = (jnp.zeros((d, k), x.dtype), jnp.zeros((k,), x.dtype))
-    grad = jax.grad(supervised_loss)
-
-    def step(p, _):
-        g = grad(p, x, targets, weight_decay, loss)
-        return jax.tree.map(lambda a, ga: a - lr * ga, p, g), None
-
-    p, _ = jax.lax.scan(step, w0, None, length=steps)
+    grad = jax.grad(lambda p: supervised_loss(p, x, targets, weight_decay, loss))
+    p, _, _, _ = sgd_descent(grad, w0, lr, steps=steps)
     return p
 
 

@@ -10,6 +10,8 @@ from typing import Any
 import jax
 import jax.numpy as jnp
 
+from landscape.studies.plain_descent import sgd_descent
+
 __all__ = ["dissl_spread_loss", "spread_distribution", "dissl_batch_loss", "dissl_optimal_spread", "dissl_descend"]
 
 
@@ -166,7 +168,7 @@ def dissl_descend(key: jax.Array, batch: int, n_classes: int, lam: Any, beta: An
 
     grad = jax.grad(objective)
     eta = jnp.asarray(lr, dtype)
-    logits, _ = jax.lax.scan(lambda z, _: (z - eta * b * grad(z), None), logits, None, length=int(steps))
+    logits, _, _, _ = sgd_descent(grad, logits, eta * b, steps=int(steps))
     logp = jax.nn.log_softmax(logits, axis=1)
     p = jnp.exp(logp)
     h_bar = jnp.mean(-jnp.sum(p * logp, axis=1))

@@ -14,6 +14,7 @@ import jax.numpy as jnp
 import numpy as np
 
 from landscape import metrics
+from landscape.studies.plain_descent import sgd_descent
 
 __all__ = ["ISSLData", "ISSLRun", "issl_data", "issl_log_loss", "linear_issl", "linear_issl_sweep"]
 
@@ -185,7 +186,6 @@ def _issl_core(data: ISSLData, mask, key, init_scale, lr, weight_decay, *, steps
     w = jax.random.normal(k1, (width, d_in), dtype) * init_scale * mask[:, None]
     v = jax.random.normal(k2, (c, width), dtype) * init_scale * mask[None, :]
     b = jnp.zeros((c,), dtype)
-    chunk, rest = divmod(steps, n_save)
 
     def objective(w_, v_, b_):
         w_ = w_ * mask[:, None]
@@ -193,22 +193,14 @@ def _issl_core(data: ISSLData, mask, key, init_scale, lr, weight_decay, *, steps
         return (issl_log_loss(w_, v_, b_, data.inputs, data.labels)
                 + weight_decay * (jnp.sum(w_ * w_) + jnp.sum(v_ * v_)))
 
-    grad = jax.grad(objective, argnums=(0, 1, 2))
+    grad = jax.grad(lambda params: objective(*params))
 
-    def step(params, _):
-        g = grad(*params)
-        return tuple(p - lr * gp for p, gp in zip(params, g)), None
-
-    params = (w, v, b)
-    if rest:
-        params, _ = jax.lax.scan(step, params, None, length=rest)
-
-    def save(params, _):
-        params, _ = jax.lax.scan(step, params, None, length=chunk)
+    def record(params):
         w_, v_, b_ = params
         rank = metrics.numerical_rank(data.prototypes @ w_.T, rtol=1e-2)
-        return params, (issl_log_loss(w_, v_, b_, data.inputs, data.labels), _avf_finite(w_, data), rank)
+        return issl_log_loss(w_, v_, b_, data.inputs, data.labels), _avf_finite(w_, data), rank
 
-    params, (losses, avfs, ranks) = jax.lax.scan(save, params, None, length=n_save)
-    times = (rest + chunk * (jnp.arange(n_save) + 1)).astype(dtype) * lr
+    params, _, at, (losses, avfs, ranks) = sgd_descent(grad, (w, v, b), lr, steps=steps, n_save=n_save,
+                                                       record=record)
+    times = jnp.asarray(at, dtype) * lr
     return ISSLRun(params[0] * mask[:, None], params[1] * mask[None, :], params[2], times, losses, avfs, ranks)
