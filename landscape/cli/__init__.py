@@ -30,12 +30,11 @@ them back in Python).
 from __future__ import annotations
 
 import argparse
-import os
 import sys
 from typing import Sequence
 
 from landscape.cli import flow, geometry, imbalance, nn, run, scan, solve
-from landscape.cli._common import EXIT_DIVERGED, EXIT_OK, EXIT_USAGE, CLIError, Parser, precision
+from landscape.cli._common import EXIT_DIVERGED, EXIT_OK, EXIT_USAGE, CLIError, Parser, precision, silence_stdout
 from landscape.cli.flow import flow_report, format_flow
 from landscape.cli.run import DEFAULT_BETA, DEFAULT_DATA_VARIANCES, DEFAULT_SIGMA2, run_job
 from landscape.cli.solve import format_solve, solve_report
@@ -62,15 +61,6 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-def _quiet_broken_pipe() -> None:
-    """The reader went away (e.g. ``landscape solve ... | head``): send the rest of stdout nowhere."""
-    try:
-        devnull = os.open(os.devnull, os.O_WRONLY)
-        os.dup2(devnull, sys.stdout.fileno())
-    except (OSError, ValueError, AttributeError):
-        pass
-
-
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the ``landscape`` console script (and ``python -m landscape.cli``); returns the exit code.
 
@@ -94,5 +84,5 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"{e.prog or prog}: error: {msg}", file=sys.stderr)
         return EXIT_USAGE
     except BrokenPipeError:
-        _quiet_broken_pipe()
+        silence_stdout()   # the reader went away (e.g. `landscape solve ... | head`)
         return getattr(args, "exit_code", EXIT_OK)

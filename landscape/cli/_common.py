@@ -17,6 +17,7 @@ import json
 import math
 import os
 import re
+import sys
 from typing import Any, NamedTuple, Optional
 
 import numpy as np
@@ -73,6 +74,15 @@ def precision():
         ctx = scope(x64_requested())
     with ctx:
         yield
+
+
+def silence_stdout() -> None:
+    """Send the rest of stdout nowhere: its reader went away (a ``BrokenPipeError``); stop quietly."""
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+    except (OSError, ValueError, AttributeError):
+        pass
 
 
 # --------------------------------------------------------------------------- JSON and text output
