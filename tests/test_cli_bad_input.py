@@ -175,7 +175,7 @@ def test_nn_checkpoint_that_is_not_ours_is_refused_and_kept(capsys, tmp_path):
 
 # ----------------------------------------------------------------------------- precision is scoped
 def test_main_leaves_the_callers_x64_setting(capsys, monkeypatch):
-    from landscape import cli
+    from landscape.cli import _common as cli_common
 
     before = bool(jax.config.jax_enable_x64)
     # Ask the CLI for the other precision, so that a process-wide switch would show.
@@ -183,7 +183,7 @@ def test_main_leaves_the_callers_x64_setting(capsys, monkeypatch):
     try:
         assert main(["cover", "--points", "3", "--dims", "1"]) == 0
         assert bool(jax.config.jax_enable_x64) == before
-        with cli._precision():          # the command itself runs in the precision asked for
+        with cli_common.precision():    # the command itself runs in the precision asked for
             assert jax.numpy.ones(1).dtype == (np.float32 if before else np.float64)
         assert bool(jax.config.jax_enable_x64) == before
     finally:

@@ -20,33 +20,40 @@ from typing import Any
 
 import numpy as np
 
+from landscape.cli._common import (
+    HANDLER_FIELDS,
+    MAX_STEPS,
+    CLIError,
+    dump,
+    library_errors,
+    load_npy,
+    num,
+    nums,
+    parse_float,
+    parse_float_list,
+    parse_int,
+    parse_seed,
+    read_npy,
+    require_bytes,
+)
+
 __all__ = ["register"]
 
 _COMMANDS = ("ideal", "two-layer", "two-layer-phase", "cover", "worst-risk", "dissl")
 
 
-def _cli():
-    from landscape import cli
-
-    return cli
-
-
-def _err(message: str):
-    return _cli().CLIError(message)
-
-
 def _load_labels(path: str, opt: str) -> np.ndarray:
-    arr = _cli()._read_npy(path, opt)
+    arr = read_npy(path, opt)
     if arr.dtype.kind in "iu":
         out = arr.astype(np.int64)
     elif arr.dtype.kind == "f":
         if not np.all(np.isfinite(arr)) or not np.all(arr == np.round(arr)):
-            raise _err(f"{opt}: {path} must hold integer class labels")
+            raise CLIError(f"{opt}: {path} must hold integer class labels")
         out = arr.astype(np.int64)
     else:
-        raise _err(f"{opt}: {path} must hold integer class labels, got dtype {arr.dtype}")
+        raise CLIError(f"{opt}: {path} must hold integer class labels, got dtype {arr.dtype}")
     if out.ndim != 1:
-        raise _err(f"{opt}: labels must be a vector (n,), got shape {out.shape}")
+        raise CLIError(f"{opt}: labels must be a vector (n,), got shape {out.shape}")
     return out
 
 
@@ -54,24 +61,23 @@ def _load_labels(path: str, opt: str) -> np.ndarray:
 def _run_ideal(args) -> int:
     from landscape.studies import idealized as ideal
 
-    c = _cli()
-    tol = c._float(args.tol, "--tol", low=0.0)
-    codes = c._load_npy(args.codes, "--codes")
+    tol = parse_float(args.tol, "--tol", low=0.0)
+    codes = load_npy(args.codes, "--codes")
     if codes.ndim != 2 or codes.shape[0] < 1 or codes.shape[1] < 1:
-        raise _err(f"--codes: codes must be an n×d matrix, got shape {codes.shape}")
+        raise CLIError(f"--codes: codes must be an n×d matrix, got shape {codes.shape}")
     if not np.all(np.isfinite(codes)):
-        raise _err("--codes: codes contains NaN or infinite entries")
+        raise CLIError("--codes: codes contains NaN or infinite entries")
     labels = _load_labels(args.labels, "--labels")
     if labels.shape[0] != codes.shape[0]:
-        raise _err(f"--labels: expected {codes.shape[0]} labels (one per row of --codes), got {labels.shape[0]}")
+        raise CLIError(f"--labels: expected {codes.shape[0]} labels (one per row of --codes), got {labels.shape[0]}")
     try:
         rep = ideal.verify_ideal(codes, labels, tol=tol)
     except ValueError as e:
-        raise _err(f"--codes/--labels: {e}") from None
+        raise CLIError(f"--codes/--labels: {e}") from None
     out = rep.to_dict()
     out["tol"] = tol
     if args.json:
-        print(c._dump({k: c._num(v) if not isinstance(v, list) else v for k, v in out.items()}))
+        print(dump({k: num(v) if not isinstance(v, list) else v for k, v in out.items()}))
     else:
         print(f"classes C = {rep.n_classes}, centred rank = {rep.centred_rank} (need >= {rep.n_classes - 1}), "
               f"uncentred rank = {rep.uncentred_rank}")
@@ -87,41 +93,39 @@ def _run_ideal(args) -> int:
 def _problem_from_args(args):
     from landscape.studies import encoder_projector as tl
 
-    c = _cli()
     if args.signal_var is None and args.aug_var is None:
         return tl.overlap_config()
     if args.signal_var is None or args.aug_var is None:
-        raise _err("--signal-var and --aug-var must be given together")
-    s = c._float_list(args.signal_var, "--signal-var")
-    a = c._float_list(args.aug_var, "--aug-var")
+        raise CLIError("--signal-var and --aug-var must be given together")
+    s = parse_float_list(args.signal_var, "--signal-var")
+    a = parse_float_list(args.aug_var, "--aug-var")
     if s.size != a.size:
-        raise _err(f"--signal-var and --aug-var must have the same length, got {s.size} and {a.size}")
+        raise CLIError(f"--signal-var and --aug-var must have the same length, got {s.size} and {a.size}")
     for name, v in (("--signal-var", s), ("--aug-var", a)):
         if not np.all(np.isfinite(v)) or np.any(v < 0):
-            raise _err(f"{name} must be finite variances >= 0")
+            raise CLIError(f"{name} must be finite variances >= 0")
     if not np.any(s > 0):
-        raise _err("--signal-var must have at least one positive variance")
+        raise CLIError("--signal-var must have at least one positive variance")
     return np.diag(s), np.diag(a)
 
 
 def _positive_list(text, opt, *, allow_zero=False) -> np.ndarray:
-    v = _cli()._float_list(text, opt)
+    v = parse_float_list(text, opt)
     bad = (v < 0) if allow_zero else (v <= 0)
     if not np.all(np.isfinite(v)) or np.any(bad):
-        raise _err(f"{opt} must be finite values {'>= 0' if allow_zero else '> 0'}, got {text!r}")
+        raise CLIError(f"{opt} must be finite values {'>= 0' if allow_zero else '> 0'}, got {text!r}")
     return v
 
 
 def _train_options(args, d: int) -> dict:
-    c = _cli()
-    hidden = d if args.hidden is None else c._int(args.hidden, "--hidden", low=1)
-    out_dim = c._int(args.out_dim, "--out-dim", low=1)
+    hidden = d if args.hidden is None else parse_int(args.hidden, "--hidden", low=1)
+    out_dim = parse_int(args.out_dim, "--out-dim", low=1)
     # One σ at a time: W1 (h×D), W2 (p×h) with gradients and saved copies, and h×h, p×p, D×D products.
-    c._require_bytes(8.0 * (6 * (hidden * d + out_dim * hidden) + 3 * (hidden**2 + out_dim**2 + d * d)),
+    require_bytes(8.0 * (6 * (hidden * d + out_dim * hidden) + 3 * (hidden**2 + out_dim**2 + d * d)),
                      f"--hidden {hidden} and --out-dim {out_dim} (with D = {d})")
     return dict(hidden=hidden, out_dim=out_dim,
-                steps=c._int(args.steps, "--steps", low=1, high=c.MAX_STEPS),
-                weight_decay=c._float(args.weight_decay, "--weight-decay", low=0.0))
+                steps=parse_int(args.steps, "--steps", low=1, high=MAX_STEPS),
+                weight_decay=parse_float(args.weight_decay, "--weight-decay", low=0.0))
 
 
 def _run_two_layer(args) -> int:
@@ -129,34 +133,33 @@ def _run_two_layer(args) -> int:
 
     from landscape.studies import encoder_projector as tl
 
-    c = _cli()
     s, a = _problem_from_args(args)
     sigmas = _positive_list(args.sigmas, "--sigmas", allow_zero=True)
     opts = _train_options(args, s.shape[0])
-    init_scale = c._float(args.init_scale, "--init-scale", low=0.0, low_inclusive=False)
-    seed = c._seed(args.seed)
+    init_scale = parse_float(args.init_scale, "--init-scale", low=0.0, low_inclusive=False)
+    seed = parse_seed(args.seed)
     _, u_aug, k_clean = tl.subspace_geometry(s, a)
     if u_aug.shape[1] == 0 or k_clean == 0:
         # The report compares each layer with the augmented and with the clean signal subspace.
-        raise _err("--signal-var/--aug-var: two-layer needs an augmented direction (--aug-var > 0) and a clean "
+        raise CLIError("--signal-var/--aug-var: two-layer needs an augmented direction (--aug-var > 0) and a clean "
                    "signal direction (--signal-var > 0 where --aug-var = 0)")
-    with c._library_errors(c._HANDLER_FIELDS):
+    with library_errors(HANDLER_FIELDS):
         res = tl.augmentation_sweep(s, a, sigmas, key=jax.random.PRNGKey(seed), init_scale=init_scale,
                                     safeguard=args.safeguard, **opts)
     rep = res.report
     out = {
         "model": "two-layer linear, spectral contrastive loss; encoder h = W1 x, projector z = W2 h",
         "dim": int(s.shape[0]), "init_scale": init_scale, "seed": seed, **opts,
-        "sigma": c._nums(res.sigmas),
-        "loss": c._nums(res.loss), "optimal_loss": c._nums(res.optimal_loss),
-        "optimal_avf_projector": c._nums(res.optimal_avf), "optimal_erank_projector": c._nums(res.optimal_erank),
-        "balanced_avf_encoder": c._nums(res.balanced_avf_encoder),
+        "sigma": nums(res.sigmas),
+        "loss": nums(res.loss), "optimal_loss": nums(res.optimal_loss),
+        "optimal_avf_projector": nums(res.optimal_avf), "optimal_erank_projector": nums(res.optimal_erank),
+        "balanced_avf_encoder": nums(res.balanced_avf_encoder),
         "diverged": [bool(v) for v in np.asarray(res.diverged)],
     }
     for field in rep._fields:
-        out[field] = c._nums(getattr(rep, field))
+        out[field] = nums(getattr(rep, field))
     if args.json:
-        print(c._dump(out))
+        print(dump(out))
         return 0
     print(f"two-layer linear model, D = {out['dim']}, h = {opts['hidden']}, p = {opts['out_dim']}, "
           f"init scale {init_scale:g}, {opts['steps']} steps, weight decay {opts['weight_decay']:g}")
@@ -174,26 +177,25 @@ def _run_two_layer_phase(args) -> int:
 
     from landscape.studies import encoder_projector as tl
 
-    c = _cli()
     s, a = _problem_from_args(args)
     sigmas = _positive_list(args.sigmas, "--sigmas", allow_zero=True)
     scales = _positive_list(args.init_scales, "--init-scales")
     opts = _train_options(args, s.shape[0])
-    seed = c._seed(args.seed)
-    with c._library_errors(c._HANDLER_FIELDS):
+    seed = parse_seed(args.seed)
+    with library_errors(HANDLER_FIELDS):
         pd = tl.init_scale_phase_diagram(s, a, sigmas, scales, key=jax.random.PRNGKey(seed), **opts)
     out = {
-        "init_scales": c._nums(pd.init_scales), "sigmas": c._nums(pd.sigmas), "seed": seed, **opts,
-        "gap": [c._nums(r) for r in np.asarray(pd.gap)],
-        "avf_encoder": [c._nums(r) for r in np.asarray(pd.avf_encoder)],
-        "avf_projector": [c._nums(r) for r in np.asarray(pd.avf_projector)],
-        "loss_excess": [c._nums(r) for r in np.asarray(pd.loss_excess)],
+        "init_scales": nums(pd.init_scales), "sigmas": nums(pd.sigmas), "seed": seed, **opts,
+        "gap": [nums(r) for r in np.asarray(pd.gap)],
+        "avf_encoder": [nums(r) for r in np.asarray(pd.avf_encoder)],
+        "avf_projector": [nums(r) for r in np.asarray(pd.avf_projector)],
+        "loss_excess": [nums(r) for r in np.asarray(pd.loss_excess)],
         "converged": [[bool(v) for v in r] for r in np.asarray(pd.converged())],
-        "optimal_loss": c._nums(np.asarray(pd.optimal_loss)[0]),
-        "balanced_gap": c._nums(np.asarray(pd.balanced_gap)[0]),
+        "optimal_loss": nums(np.asarray(pd.optimal_loss)[0]),
+        "balanced_gap": nums(np.asarray(pd.balanced_gap)[0]),
     }
     if args.json:
-        print(c._dump(out))
+        print(dump(out))
         return 0
     print("AVF(encoder) - AVF(projector); rows: init scale, columns: sigma ('*' = not converged, L - L* > 5% |L*|)")
     print(" " * 8 + "".join(f"{v:>9.3g}" for v in out["sigmas"]))
@@ -213,20 +215,19 @@ _MAX_COVER_POINTS = 1000
 
 def _int_list(text, opt, low, high=_EXACT_FLOAT_INT) -> list[int]:
     """A comma-separated list of integers, each in [low, high]."""
-    return [_cli()._int(t, f"each value of {opt}", low=low, high=high) for t in str(text).split(",")]
+    return [parse_int(t, f"each value of {opt}", low=low, high=high) for t in str(text).split(",")]
 
 
 def _run_cover(args) -> int:
     from landscape.studies import idealized as ideal
 
-    c = _cli()
     points = _int_list(args.points, "--points", 1, _MAX_COVER_POINTS)
     dims = _int_list(args.dims, "--dims", 0)
-    seed = c._seed(args.seed)
+    seed = parse_seed(args.seed)
     if args.enumerate and max(points) > 12:
-        raise _err("--points must be <= 12 with --enumerate (2^n linear programs)")
+        raise CLIError("--points must be <= 12 with --enumerate (2^n linear programs)")
     if args.enumerate and max(dims) > 1000:
-        raise _err("--dims must be <= 1000 with --enumerate (random points in R^d)")
+        raise CLIError("--dims must be <= 1000 with --enumerate (random points in R^d)")
     rows = []
     rng = np.random.default_rng(seed)
     for n in points:
@@ -238,7 +239,7 @@ def _run_cover(args) -> int:
                     if d >= 1 else 2
             rows.append(row)
     if args.json:
-        print(c._dump({"cover": rows, "seed": seed}))
+        print(dump({"cover": rows, "seed": seed}))
         return 0
     for r in rows:
         extra = f", enumerated {r['enumerated']}" if "enumerated" in r else ""
@@ -250,15 +251,14 @@ def _run_cover(args) -> int:
 def _run_worst_risk(args) -> int:
     from landscape.studies import idealized as ideal
 
-    c = _cli()
     classes = _int_list(args.classes, "--classes", 1)
     samples = _int_list(args.samples, "--samples", 0)
     grid = np.asarray(ideal.worst_case_risk_uniform(np.asarray(classes, float)[:, None],
                                                     np.asarray(samples, float)[None, :]))
-    out = {"classes": classes, "samples": samples, "worst_case_risk": [c._nums(r) for r in grid],
+    out = {"classes": classes, "samples": samples, "worst_case_risk": [nums(r) for r in grid],
            "formula": "W_n = (1 - 1/C)^n (invariant, affinely independent codes, uniform classes)"}
     if args.json:
-        print(c._dump(out))
+        print(dump(out))
         return 0
     print("W_n = (1 - 1/C)^n; rows: C, columns: n")
     print(" " * 8 + "".join(f"{n:>10d}" for n in samples))
@@ -270,27 +270,26 @@ def _run_worst_risk(args) -> int:
 def _run_dissl(args) -> int:
     from landscape.studies import idealized as ideal
 
-    c = _cli()
-    lams = c._float_list(args.lambdas, "--lambdas")
-    betas = c._float_list(args.betas, "--betas")
+    lams = parse_float_list(args.lambdas, "--lambdas")
+    betas = parse_float_list(args.betas, "--betas")
     if not np.all(np.isfinite(lams)):
-        raise _err("--lambdas must be finite")
+        raise CLIError("--lambdas must be finite")
     if not np.all(np.isfinite(betas)) or np.any(betas < 0):
-        raise _err("--betas must be finite values >= 0")
-    batch = c._int(args.batch, "--batch", low=1, high=_EXACT_FLOAT_INT)
-    n_classes = c._int(args.classes, "--classes", low=1, high=_EXACT_FLOAT_INT)
+        raise CLIError("--betas must be finite values >= 0")
+    batch = parse_int(args.batch, "--batch", low=1, high=_EXACT_FLOAT_INT)
+    n_classes = parse_int(args.classes, "--classes", low=1, high=_EXACT_FLOAT_INT)
     g, k, loss = (np.asarray(v) for v in ideal.dissl_optimal_spread(lams[:, None], betas[None, :], batch, n_classes))
     phase = np.where(lams[:, None] < 0, "collapse", np.where(g > 1, "soft", "deterministic"))
-    out = {"lambdas": c._nums(lams), "betas": c._nums(betas), "batch": batch, "classes": n_classes,
-           "g_opt": [c._nums(r) for r in g], "marginal_opt": [c._nums(r) for r in k],
-           "loss_opt": [c._nums(r) for r in loss], "phase": [list(map(str, r)) for r in phase],
+    out = {"lambdas": nums(lams), "betas": nums(betas), "batch": batch, "classes": n_classes,
+           "g_opt": [nums(r) for r in g], "marginal_opt": [nums(r) for r in k],
+           "loss_opt": [nums(r) for r in loss], "phase": [list(map(str, r)) for r in phase],
            "reference": {
-               "deterministic": c._num(-lams[0] * np.log(min(batch, n_classes))),
-               "uniform": c._num((1 + betas[0] - lams[0]) * np.log(n_classes)),
+               "deterministic": num(-lams[0] * np.log(min(batch, n_classes))),
+               "uniform": num((1 + betas[0] - lams[0]) * np.log(n_classes)),
                "collapsed": 0.0,
            }}
     if args.json:
-        print(c._dump(out))
+        print(dump(out))
         return 0
     print(f"per-batch DISSL optimum, B = {batch}, C = {n_classes} (soft when lambda > 1 + beta and C > B)")
     for i, lam in enumerate(lams):

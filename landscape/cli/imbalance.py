@@ -37,6 +37,15 @@ from typing import Optional
 
 import numpy as np
 
+from landscape.cli._common import (
+    COMMON_FIELDS,
+    CLIError,
+    dump,
+    library_errors,
+    parse_float,
+    parse_int,
+    require_size,
+)
 from landscape.studies import class_imbalance as im
 
 __all__ = ["load_spec", "build_from_spec", "class_report", "register_solve_classes", "format_report"]
@@ -242,29 +251,27 @@ def format_report(report: dict) -> str:
 
 
 def _run(args) -> int:
-    from landscape import cli
-
     for opt, val in (("--a", args.a), ("--c", args.c), ("--data-cov", args.data_cov), ("--aug-cov", args.aug_cov)):
         if val is not None:
-            raise cli.CLIError(f"--classes defines the problem; do not combine it with {opt}")
+            raise CLIError(f"--classes defines the problem; do not combine it with {opt}")
     if args.loss not in ("infonce", "beta-infonce", "spectral", "barlow-twins"):
-        raise cli.CLIError("--classes supports --loss infonce, beta-infonce, spectral or barlow-twins, "
+        raise CLIError("--classes supports --loss infonce, beta-infonce, spectral or barlow-twins, "
                            f"got {args.loss}")
-    sigma2 = None if args.sigma2 is None else cli._float(args.sigma2, "--sigma2", low=0.0)
-    weight_decay = cli._float(args.weight_decay, "--weight-decay", low=0.0)
-    beta = cli._float(args.beta, "--beta", low=0.0, high=1.0, low_inclusive=False)
-    quartic = cli._float(args.quartic, "--quartic", low=0.0, low_inclusive=False)
-    out_dim = None if args.out_dim is None else cli._int(args.out_dim, "--out-dim", low=1)
+    sigma2 = None if args.sigma2 is None else parse_float(args.sigma2, "--sigma2", low=0.0)
+    weight_decay = parse_float(args.weight_decay, "--weight-decay", low=0.0)
+    beta = parse_float(args.beta, "--beta", low=0.0, high=1.0, low_inclusive=False)
+    quartic = parse_float(args.quartic, "--quartic", low=0.0, low_inclusive=False)
+    out_dim = None if args.out_dim is None else parse_int(args.out_dim, "--out-dim", low=1)
     try:
         cp, extra = build_from_spec(load_spec(args.classes), sigma2)
     except ValueError as e:
-        raise cli.CLIError(f"--classes {args.classes}: {e}") from None
+        raise CLIError(f"--classes {args.classes}: {e}") from None
     if out_dim is not None:
-        cli._require_size(cp.problem.dim, out_dim, "--classes", out_dim_given=True)
-    with cli._library_errors(cli._COMMON_FIELDS):
+        require_size(cp.problem.dim, out_dim, "--classes", out_dim_given=True)
+    with library_errors(COMMON_FIELDS):
         report = class_report(cp, loss=args.loss, weight_decay=weight_decay, beta=beta, quartic=quartic,
                               out_dim=out_dim, **extra)
-    print(cli._dump(report) if args.json else format_report(report))
+    print(dump(report) if args.json else format_report(report))
     return 0
 
 

@@ -15,13 +15,19 @@ from __future__ import annotations
 
 import numpy as np
 
+from landscape.cli._common import (
+    HANDLER_FIELDS,
+    MAX_STEPS,
+    CLIError,
+    dump,
+    library_errors,
+    parse_float,
+    parse_int,
+    parse_seed,
+    require_bytes,
+)
+
 __all__ = ["register"]
-
-
-def _cli():
-    from landscape import cli
-
-    return cli
 
 
 def _check_checkpoint(path) -> None:
@@ -31,12 +37,11 @@ def _check_checkpoint(path) -> None:
     import zipfile
     from pathlib import Path
 
-    c = _cli()
     if path is None:
         return
     p = Path(path)
     if p.exists() and not p.is_file():
-        raise c.CLIError(f"--checkpoint: {path} exists and is not a file")
+        raise CLIError(f"--checkpoint: {path} exists and is not a file")
     if p.is_file():
         try:
             f = np.load(p, allow_pickle=False)     # an .npz archive (or a plain array: not ours)
@@ -46,78 +51,106 @@ def _check_checkpoint(path) -> None:
         if hasattr(f, "close"):
             f.close()
         if not ours:
-            raise c.CLIError(f"--checkpoint: {path} is not a landscape checkpoint (.npz with __paths__); "
+            raise CLIError(f"--checkpoint: {path} is not a landscape checkpoint (.npz with __paths__); "
                              "refusing to overwrite it")
     folder = p.absolute().parent
     while not folder.exists():          # save_checkpoint creates the missing folders
         folder = folder.parent
     if not os.access(folder, os.W_OK):
-        raise c.CLIError(f"--checkpoint: cannot write under {folder} (permission denied)")
+        raise CLIError(f"--checkpoint: cannot write under {folder} (permission denied)")
+
+
+def _options(args) -> dict:
+    """The numeric options of ``nn-train``, checked."""
+    return dict(steps=parse_int(args.steps, "--steps", low=1, high=MAX_STEPS),
+                batch=parse_int(args.batch, "--batch", low=2),
+                out_dim=parse_int(args.out_dim, "--out-dim", low=1),
+                seed=parse_seed(args.seed),
+                sigma2=parse_float(args.sigma2, "--sigma2", low=0.0),
+                lr=parse_float(args.lr, "--lr", low=0.0, low_inclusive=False),
+                wd=parse_float(args.weight_decay, "--weight-decay", low=0.0),
+                beta=parse_float(args.beta, "--beta", low=0.0, high=1.0, low_inclusive=False))
+
+
+def _data(args, seed: int):
+    """The training inputs of --data (standardised CIFAR-10 images, digits, or Gaussian vectors)."""
+    import jax
+
+    from landscape.nn import data
+    from landscape.studies import nonlinear_networks as ex
+
+    if args.data == "gaussian":
+        return data.gaussian(jax.random.PRNGKey(seed + 1), 512, ex.FIG4["variances"])
+    if args.data == "digits":
+        try:
+            return data.load_digits()[0]
+        except ImportError as e:
+            raise CLIError(f"--data digits: {e}") from None
+    if args.cifar_root is None:
+        raise CLIError("--data cifar10 needs --cifar-root (the CIFAR-10 binary version)")
+    try:
+        x, _ = data.load_cifar10(args.cifar_root, "train")
+    except ValueError as e:
+        raise CLIError(f"--cifar-root: {e}") from None
+    return data.standardize(x)[0]
+
+
+def _model(args, x, out_dim: int):
+    from landscape.nn import models
+
+    if args.model == "mlp":
+        return models.MLP(in_dim=int(np.prod(x.shape[1:])), hidden=(32, 32), out_dim=out_dim,
+                          activation=args.activation)
+    if x.ndim != 4:
+        raise CLIError(f"--model {args.model} needs image data (digits or cifar10), got --data {args.data}")
+    if args.model == "convnet":
+        return models.ConvNet(in_channels=x.shape[-1], out_dim=out_dim)
+    return models.ResNet18(in_channels=x.shape[-1], out_dim=out_dim)
+
+
+def _fit(args, model, x, o: dict):
+    """Train (resuming from --checkpoint) and return (state, losses); checkpoint errors name the option."""
+    import jax
+
+    from landscape.nn import augment, train
+    from landscape.studies import nonlinear_networks as ex
+
+    opt = train.make_optimizer("adam", o["lr"], weight_decay=o["wd"])
+    loss_fn = ex._theory_loss(args.loss, o["beta"])[0]
+    mesh = train.data_mesh() if jax.device_count() > 1 else None
+    try:
+        return train.fit(model, opt, loss_fn, augment.make_augment("noise", sigma2=o["sigma2"]), x,
+                         key=jax.random.PRNGKey(o["seed"]), steps=o["steps"], batch_size=o["batch"],
+                         steps_per_call=min(100, o["steps"]), checkpoint=args.checkpoint, mesh=mesh)
+    except ValueError as e:
+        if not str(e).startswith("path: "):      # load_checkpoint: a checkpoint of another model or size
+            raise
+        raise CLIError(f"--checkpoint {args.checkpoint}: {str(e).removeprefix('path: ')}") from None
+    except OSError as e:
+        raise CLIError(f"--checkpoint: cannot write {args.checkpoint} ({e.strerror or e})") from None
 
 
 def _run(args) -> int:
     import jax
 
-    from landscape.nn import augment, data, models, train
     from landscape.studies import nonlinear_networks as ex
 
-    c = _cli()
-    steps = c._int(args.steps, "--steps", low=1, high=c.MAX_STEPS)
-    batch = c._int(args.batch, "--batch", low=2)
-    out_dim = c._int(args.out_dim, "--out-dim", low=1)
-    seed = c._seed(args.seed)
-    sigma2 = c._float(args.sigma2, "--sigma2", low=0.0)
-    lr = c._float(args.lr, "--lr", low=0.0, low_inclusive=False)
-    wd = c._float(args.weight_decay, "--weight-decay", low=0.0)
-    beta = c._float(args.beta, "--beta", low=0.0, high=1.0, low_inclusive=False)
-    if args.data == "gaussian":
-        x = data.gaussian(jax.random.PRNGKey(seed + 1), 512, ex.FIG4["variances"])
-    elif args.data == "digits":
-        try:
-            x, _ = data.load_digits()
-        except ImportError as e:
-            raise c.CLIError(f"--data digits: {e}") from None
-    else:
-        if args.cifar_root is None:
-            raise c.CLIError("--data cifar10 needs --cifar-root (the CIFAR-10 binary version)")
-        try:
-            x, _ = data.load_cifar10(args.cifar_root, "train")
-        except ValueError as e:
-            raise c.CLIError(f"--cifar-root: {e}") from None
-        x, _, _ = data.standardize(x)
+    o = _options(args)
+    x = _data(args, o["seed"])
+    batch, out_dim, sigma2, beta = o["batch"], o["out_dim"], o["sigma2"], o["beta"]
     if batch > len(x):
-        raise c.CLIError(f"--batch must be <= the data-set size {len(x)}, got {batch}")
+        raise CLIError(f"--batch must be <= the data-set size {len(x)}, got {batch}")
     # Two views of a batch of outputs, the last layer from up to 512 features with its Adam state,
     # and the d1×d1 output covariances of the analysis.
-    c._require_bytes(8.0 * (4 * batch * out_dim + 2048 * out_dim + 3 * out_dim**2), f"--out-dim {out_dim}")
+    require_bytes(8.0 * (4 * batch * out_dim + 2048 * out_dim + 3 * out_dim**2), f"--out-dim {out_dim}")
     _check_checkpoint(args.checkpoint)
-    if args.model == "mlp":
-        model = models.MLP(in_dim=int(np.prod(x.shape[1:])), hidden=(32, 32), out_dim=out_dim,
-                           activation=args.activation)
-    elif x.ndim != 4:
-        raise c.CLIError(f"--model {args.model} needs image data (digits or cifar10), got --data {args.data}")
-    elif args.model == "convnet":
-        model = models.ConvNet(in_channels=x.shape[-1], out_dim=out_dim)
-    else:
-        model = models.ResNet18(in_channels=x.shape[-1], out_dim=out_dim)
-    opt = train.make_optimizer("adam", lr, weight_decay=wd)
-    loss_fn = ex._theory_loss(args.loss, beta)[0]
-    mesh = train.data_mesh() if jax.device_count() > 1 else None
-    with c._library_errors(c._HANDLER_FIELDS):
-        try:
-            state, losses = train.fit(model, opt, loss_fn, augment.make_augment("noise", sigma2=sigma2), x,
-                                      key=jax.random.PRNGKey(seed), steps=steps, batch_size=batch,
-                                      steps_per_call=min(100, steps), checkpoint=args.checkpoint, mesh=mesh)
-        except ValueError as e:
-            if not str(e).startswith("path: "):      # load_checkpoint: a checkpoint of another model or size
-                raise
-            raise c.CLIError(f"--checkpoint {args.checkpoint}: {str(e).removeprefix('path: ')}") from None
-        except OSError as e:
-            raise c.CLIError(f"--checkpoint: cannot write {args.checkpoint} ({e.strerror or e})") from None
+    model = _model(args, x, out_dim)
+    with library_errors(HANDLER_FIELDS):
+        state, losses = _fit(args, model, x, o)
         state = jax.device_get(state)
         xe = x[: min(len(x), 1024)]
-        r = ex.analyse(model, state.params, state.model_state, xe, sigma2, key=jax.random.PRNGKey(seed + 2),
-                       loss=args.loss, beta=beta, weight_decay=wd / 2.0, slices=False, refit=False)
+        r = ex.analyse(model, state.params, state.model_state, xe, sigma2, key=jax.random.PRNGKey(o["seed"] + 2),
+                       loss=args.loss, beta=beta, weight_decay=o["wd"] / 2.0, slices=False, refit=False)
     report = {
         "model": args.model, "data": args.data, "loss": args.loss, "beta": beta if args.loss == "beta-infonce" else 1.0,
         "sigma2": sigma2, "steps": int(state.step), "final_loss": float(losses[-1]) if len(losses) else None,
@@ -129,7 +162,7 @@ def _run(args) -> int:
         "checkpoint": args.checkpoint,
     }
     if args.json:
-        print(c._dump(report))
+        print(dump(report))
     else:
         print(f"{args.model} on {args.data}, {args.loss}, σ² = {sigma2:g}: {int(state.step)} steps, "
               f"final loss {report['final_loss']:.4f}")

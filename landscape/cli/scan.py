@@ -26,8 +26,21 @@ from typing import Any
 
 import numpy as np
 
-__all__ = ["add_scan_parser", "add_plot_parser", "scan_command", "verify_command", "plot_command", "ProgressBar",
-           "scan_summary", "EXIT_RUNTIME"]
+from landscape.cli._common import (
+    EXIT_OK,
+    CLIError,
+    add_problem_options,
+    dump,
+    num,
+    parse_float,
+    parse_int,
+    parse_seed,
+    setup_from_args,
+    translate,
+)
+
+__all__ = ["register", "add_scan_parser", "add_plot_parser", "scan_command", "verify_command", "plot_command",
+           "ProgressBar", "scan_summary", "EXIT_RUNTIME"]
 
 #: Exit code of ``landscape scan`` when the run fails after it started (a chunk
 #: could not be written, the store ended damaged) or ``--verify`` finds a chunk
@@ -36,19 +49,19 @@ __all__ = ["add_scan_parser", "add_plot_parser", "scan_command", "verify_command
 EXIT_RUNTIME = 1
 
 
-def _cli():
-    from landscape import cli
-
-    return cli
-
-
 # --------------------------------------------------------------------------- parsers
-def add_scan_parser(sub, add_problem_options) -> None:
-    """Register ``scan`` on the subparsers ``sub``; ``add_problem_options`` is the solve options."""
+def register(subparsers) -> None:
+    """Add ``scan`` and ``plot`` to ``landscape``'s subparsers."""
+    add_scan_parser(subparsers).set_defaults(handler=scan_command)
+    add_plot_parser(subparsers).set_defaults(handler=plot_command)
+
+
+def add_scan_parser(sub, problem_options=add_problem_options):
+    """Register ``scan`` on the subparsers ``sub`` with the problem options of ``solve``; returns its parser."""
     p = sub.add_parser("scan", help="phase-diagram scan over named parameters, stored and resumable",
                        description="Scan the effective landscape over a grid of parameters. Results are written "
                                    "chunk by chunk to a zarr store; an interrupted scan continues with --resume.")
-    add_problem_options(p)
+    problem_options(p)
     g = p.add_argument_group("scan")
     g.add_argument("--sweep", action="append", default=[], metavar="NAME=START:STOP:NUM",
                    help="a grid axis: NAME=START:STOP:NUM (inclusive) or NAME=v1,v2,...; repeat for more axes. "
@@ -85,10 +98,11 @@ def add_scan_parser(sub, add_problem_options) -> None:
     g.add_argument("--steps", default="4000", help="gd steps (default 4000)")
     g.add_argument("--rank-rtol", default="1e-4", help="eigenvalues above this fraction of the largest count "
                                                          "towards the rank of a trained W (default 1e-4)")
+    return p
 
 
-def add_plot_parser(sub) -> None:
-    """Register ``plot`` on the subparsers ``sub``."""
+def add_plot_parser(sub):
+    """Register ``plot`` on the subparsers ``sub``; returns its parser."""
     p = sub.add_parser("plot", help="draw a phase diagram from a stored scan (no recomputation)",
                        description="Draw the phase map and a spectrum cut of a stored scan to PNG and PDF.")
     p.add_argument("path", metavar="PATH", help="zarr store written by `landscape scan`")
@@ -105,6 +119,7 @@ def add_plot_parser(sub) -> None:
     p.add_argument("--no-boundaries", action="store_true", help="do not overlay the analytic boundaries")
     p.add_argument("--title", default=None, help="title of the phase map")
     p.add_argument("--json", action="store_true", help="print a JSON summary")
+    return p
 
 
 # --------------------------------------------------------------------------- progress
@@ -178,9 +193,8 @@ def _sweeps(args) -> list:
     from landscape import phase
     from landscape.scan.grid import Axis, parse_sweep
 
-    cli = _cli()
     if not args.sweep:
-        raise cli.CLIError("give at least one --sweep NAME=START:STOP:NUM or NAME=v1,v2,...")
+        raise CLIError("give at least one --sweep NAME=START:STOP:NUM or NAME=v1,v2,...")
     axes = []
     for text in args.sweep:
         try:
@@ -188,36 +202,35 @@ def _sweeps(args) -> list:
             name = phase.canonical_parameter(ax.name)
             phase._check_values(name, ax.values)
         except ValueError as e:
-            raise cli.CLIError(f"--sweep {text!r}: {e}") from None
+            raise CLIError(f"--sweep {text!r}: {e}") from None
         axes.append(Axis(name, ax.values))
     names = [a.name for a in axes]
     dup = {n for n in names if names.count(n) > 1}
     if dup:
-        raise cli.CLIError(f"--sweep: parameter {sorted(dup)[0]!r} is swept twice (after aliases)")
+        raise CLIError(f"--sweep: parameter {sorted(dup)[0]!r} is swept twice (after aliases)")
     return axes
 
 
 def _model_and_settings(args, axes):
     from landscape import phase
 
-    cli = _cli()
     swept = {a.name: a for a in axes}
     if "sigma2" in swept:
         if args.c is not None or args.aug_cov is not None:
-            raise cli.CLIError("--sweep sigma2 sets C = σ²·I; drop --c/--aug-cov (or sweep aug_scale to scale C)")
+            raise CLIError("--sweep sigma2 sets C = σ²·I; drop --c/--aug-cov (or sweep aug_scale to scale C)")
         if args.sigma2 is None:
             args.sigma2 = repr(float(swept["sigma2"].values[0]))
     if "n_samples" in swept and args.n_samples is None:
         args.n_samples = repr(float(swept["n_samples"].values[0]))
-    setup = cli._Setup(args)
-    kappa = None if args.kappa is None else cli._float(args.kappa, "--kappa", low=0.0)
-    norm_target = cli._float(args.norm_target, "--norm-target", low=0.0, low_inclusive=False)
-    t1 = cli._float(args.t1, "--t1", low=0.0, low_inclusive=False)
-    init_scale = cli._float(args.init_scale, "--init-scale", low=0.0)
-    seed = cli._int(args.seed, "--seed", low=0)
-    lr = None if str(args.lr).strip().lower() == "auto" else cli._float(args.lr, "--lr", low=0.0, low_inclusive=False)
-    steps = cli._int(args.steps, "--steps", low=1)
-    rank_rtol = cli._float(args.rank_rtol, "--rank-rtol", low=0.0, high=1.0, low_inclusive=False,
+    setup = setup_from_args(args)
+    kappa = None if args.kappa is None else parse_float(args.kappa, "--kappa", low=0.0)
+    norm_target = parse_float(args.norm_target, "--norm-target", low=0.0, low_inclusive=False)
+    t1 = parse_float(args.t1, "--t1", low=0.0, low_inclusive=False)
+    init_scale = parse_float(args.init_scale, "--init-scale", low=0.0)
+    seed = parse_seed(args.seed)
+    lr = None if str(args.lr).strip().lower() == "auto" else parse_float(args.lr, "--lr", low=0.0, low_inclusive=False)
+    steps = parse_int(args.steps, "--steps", low=1)
+    rank_rtol = parse_float(args.rank_rtol, "--rank-rtol", low=0.0, high=1.0, low_inclusive=False,
                            high_inclusive=False)
     params = dict(weight_decay=setup.weight_decay, quartic=setup.quartic, alpha=setup.alpha, beta=setup.beta,
                   n_samples=setup.n_samples, invariance_weight=setup.invariance_weight,
@@ -227,7 +240,7 @@ def _model_and_settings(args, axes):
         model = phase.PhaseModel(np.asarray(setup.problem.data_cov), np.asarray(setup.problem.aug_cov),
                                  setup.loss, setup.form, params)
     except ValueError as e:
-        raise cli.CLIError(cli._translate(str(e), setup.mapping)) from None
+        raise CLIError(translate(str(e), setup.mapping)) from None
     settings = phase.FlowSettings(steps=steps, rank_rtol=rank_rtol)
     return model, settings
 
@@ -302,22 +315,21 @@ def _runtime_error(message: str) -> int:
 
 def verify_command(args) -> int:
     """``landscape scan --verify PATH``: one line per damaged chunk and a closing line; exit 0 or 1."""
-    cli = _cli()
     from landscape.scan import StoreError, scan_info, verify_store
 
     given = [opt for opt, on in (("--sweep", args.sweep), ("--out", args.out is not None), ("--resume", args.resume),
                                  ("--overwrite", args.overwrite), ("--force", args.force)) if on]
     if given:
-        raise cli.CLIError(f"--verify checks a store and computes nothing; drop {', '.join(given)}")
+        raise CLIError(f"--verify checks a store and computes nothing; drop {', '.join(given)}")
     try:
         problems = verify_store(args.verify)
         info = scan_info(args.verify) if not problems else None
     except (FileNotFoundError, StoreError) as e:
-        raise cli.CLIError(f"--verify: {e}") from None
+        raise CLIError(f"--verify: {e}") from None
     damaged = [p for p in problems if p.damaged]
     missing = [p for p in problems if not p.damaged]
     if args.json:
-        print(cli._dump({"command": "scan --verify", "store": args.verify, "complete": not problems,
+        print(dump({"command": "scan --verify", "store": args.verify, "complete": not problems,
                          "damaged": [{"chunk": p.chunk, "points": [p.start, p.stop - 1], "reason": p.reason}
                                      for p in damaged],
                          "not_computed": [p.chunk for p in missing]}))
@@ -329,7 +341,7 @@ def verify_command(args) -> int:
         else:
             print(f"{args.verify}: {len(damaged)} chunk(s) damaged, {len(missing)} not computed; run the same "
                   "scan with --resume to compute them")
-    return cli.EXIT_OK if not problems else EXIT_RUNTIME
+    return EXIT_OK if not problems else EXIT_RUNTIME
 
 
 def scan_command(args) -> int:
@@ -341,28 +353,27 @@ def scan_command(args) -> int:
     after it started (e.g. the disk filled up; the committed chunks are kept and
     ``--resume`` continues), or the finished store did not verify.
     """
-    cli = _cli()
     if args.verify is not None:
         return verify_command(args)
     if args.out is None:
-        raise cli.CLIError("--out PATH is required (the zarr store to write)")
+        raise CLIError("--out PATH is required (the zarr store to write)")
     if not str(args.out).strip():
-        raise cli.CLIError("--out must name a path, got an empty string")
+        raise CLIError("--out must name a path, got an empty string")
     if args.devices is not None:
         from landscape.scan.execute import MAX_HOST_DEVICES
 
-        n_dev = cli._int(args.devices, "--devices")
+        n_dev = parse_int(args.devices, "--devices")
         if not 1 <= n_dev <= MAX_HOST_DEVICES:
-            raise cli.CLIError(f"--devices must be between 1 and {MAX_HOST_DEVICES}, got {n_dev}")
+            raise CLIError(f"--devices must be between 1 and {MAX_HOST_DEVICES}, got {n_dev}")
         _request_devices(n_dev)
     else:
         n_dev = None
-    chunk = None if args.chunk_size is None else cli._int(args.chunk_size, "--chunk-size", low=1)
-    budget = cli._float(args.memory_budget, "--memory-budget", low=0.0, low_inclusive=False)
+    chunk = None if args.chunk_size is None else parse_int(args.chunk_size, "--chunk-size", low=1)
+    budget = parse_float(args.memory_budget, "--memory-budget", low=0.0, low_inclusive=False)
     if args.resume and args.overwrite:
-        raise cli.CLIError("--resume and --overwrite exclude each other")
+        raise CLIError("--resume and --overwrite exclude each other")
     if args.force and not args.resume:
-        raise cli.CLIError("--force only applies with --resume")
+        raise CLIError("--force only applies with --resume")
     axes = _sweeps(args)
     model, settings = _model_and_settings(args, axes)
 
@@ -372,7 +383,7 @@ def scan_command(args) -> int:
     from landscape.scan import ChunkWriteError, Grid, ScanDamageWarning, ScanMismatchError, StoreError
 
     if n_dev is not None and n_dev > len(jax.local_devices()):
-        raise cli.CLIError(f"--devices {n_dev}: only {len(jax.local_devices())} local device(s) are available "
+        raise CLIError(f"--devices {n_dev}: only {len(jax.local_devices())} local device(s) are available "
                            "(JAX had started before the request; set XLA_FLAGS=--xla_force_host_platform_device_count"
                            f"={n_dev} in the environment on CPU)")
     last = {}
@@ -390,41 +401,39 @@ def scan_command(args) -> int:
                                   force=args.force, overwrite=args.overwrite, chunk_size=chunk,
                                   memory_budget=int(budget * 2**20), devices=n_dev, progress=progress)
     except ScanMismatchError as e:
-        raise cli.CLIError(" ".join(str(e).split())) from None
+        raise CLIError(" ".join(str(e).split())) from None
     except (StoreError, FileExistsError) as e:
-        raise cli.CLIError(f"--out: {e}") from None
+        raise CLIError(f"--out: {e}") from None
     except ValueError as e:
-        raise cli.CLIError(str(e)) from None
+        raise CLIError(str(e)) from None
     except ChunkWriteError as e:
         return _runtime_error(f"--out: {e}")
     except OSError as e:
         return _runtime_error(f"--out: I/O error on {args.out} ({e.strerror or e}); the chunks committed so far "
                               "are kept: continue with --resume")
     summary = scan_summary(ds, last.get("p"), args.out, args.method)
-    print(cli._dump(summary) if args.json else format_scan_summary(summary))
+    print(dump(summary) if args.json else format_scan_summary(summary))
     if not summary["complete"]:
         why = (f"chunks {summary['damaged_chunks']} failed their checksum" if summary["damaged_chunks"]
                else f"{summary['status_counts']['missing']} points are missing")
         return _runtime_error(f"the store {args.out} is not complete after the run: {why} (see --verify); run "
                               "again with --resume")
-    return cli.EXIT_OK
+    return EXIT_OK
 
 
 # --------------------------------------------------------------------------- plot
 def _name_values(items, opt: str) -> dict:
-    cli = _cli()
     out = {}
     for text in items:
         if "=" not in text:
-            raise cli.CLIError(f"{opt} must look like NAME=VALUE, got {text!r}")
+            raise CLIError(f"{opt} must look like NAME=VALUE, got {text!r}")
         k, v = (s.strip() for s in text.split("=", 1))
-        out[k] = cli._float(v, f"{opt} {k}")
+        out[k] = parse_float(v, f"{opt} {k}")
     return out
 
 
 def plot_command(args) -> int:
     """Run ``landscape plot``; returns the exit code."""
-    cli = _cli()
     from landscape import phase, plot
     from landscape.plot import phase_figures
     from landscape.scan import ScanDamageWarning, open_scan
@@ -437,42 +446,41 @@ def plot_command(args) -> int:
         for w in caught:
             print(f"landscape plot: warning: {w.message}", file=sys.stderr)
     except FileNotFoundError as e:
-        raise cli.CLIError(f"PATH: {e}") from None
+        raise CLIError(f"PATH: {e}") from None
     except ValueError as e:
-        raise cli.CLIError(f"PATH: {e}") from None
+        raise CLIError(f"PATH: {e}") from None
     if args.var not in ds:
-        raise cli.CLIError(f"--var {args.var!r} is not an output of this scan; outputs: "
+        raise CLIError(f"--var {args.var!r} is not an output of this scan; outputs: "
                            f"{', '.join(v for v in ds.data_vars)}")
     formats = [f.strip().lower() for f in str(args.formats).split(",") if f.strip()]
     bad = [f for f in formats if f not in ("png", "pdf", "svg")]
     if not formats or bad:
-        raise cli.CLIError(f"--formats must list png, pdf or svg, got {args.formats!r}")
+        raise CLIError(f"--formats must list png, pdf or svg, got {args.formats!r}")
     canon = lambda n: None if n is None else (phase.ALIASES.get(n, n))  # noqa: E731
     at = {canon(k): v for k, v in _name_values(args.at, "--at").items()}
     cut = {canon(k): v for k, v in _name_values([args.cut] if args.cut else [], "--cut").items()}
-    index = None if args.index is None else cli._int(args.index, "--index", low=0)
+    index = None if args.index is None else parse_int(args.index, "--index", low=0)
     stem = Path(args.out) if args.out else path.with_name(path.name.removesuffix(".zarr") + "_plot")
     try:
         fig, info = phase_figures.scan_figure(ds, var=args.var, index=index, x=canon(args.x), y=canon(args.y),
                                               at=at, cut=cut, title=args.title,
                                               boundaries=not args.no_boundaries)
     except ValueError as e:
-        raise cli.CLIError(str(e)) from None
+        raise CLIError(str(e)) from None
     try:
         paths = plot.save_figure_formats(fig, stem, formats)
     except OSError as e:
-        raise cli.CLIError(f"--out: cannot write {stem} ({e.strerror or e})") from None
+        raise CLIError(f"--out: cannot write {stem} ({e.strerror or e})") from None
     report = {"command": "plot", "store": str(path), "files": [str(p) for p in paths],
               "map": _jsonable(info.get("map")), "spectrum": _jsonable(info.get("spectrum"))}
     if args.json:
-        print(cli._dump(report))
+        print(dump(report))
     else:
         print("wrote " + ", ".join(report["files"]))
-    return cli.EXIT_OK
+    return EXIT_OK
 
 
 def _jsonable(obj):
-    cli = _cli()
     if obj is None:
         return None
     if isinstance(obj, dict):
@@ -480,5 +488,5 @@ def _jsonable(obj):
     if isinstance(obj, (list, tuple)):
         return [_jsonable(v) for v in obj]
     if isinstance(obj, (float, int, np.floating, np.integer)) and not isinstance(obj, bool):
-        return cli._num(obj)
+        return num(obj)
     return obj

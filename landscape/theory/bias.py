@@ -44,12 +44,13 @@ Example (WS §6, T9):
 from __future__ import annotations
 
 import functools
-from typing import NamedTuple
+from typing import Any, NamedTuple
 
 import jax
 import jax.numpy as jnp
 import numpy as np
 
+from landscape.core.effective_landscape import EffectiveLandscape
 from landscape.core.effective_landscape import gradient as _eff_gradient
 from landscape.core.effective_landscape import loss as _eff_loss
 from landscape.theory.collapse_thresholds import origin_type
@@ -64,6 +65,7 @@ from landscape.theory.normalization import (
     _spectrum,
     _stationary_batch,
     _take,
+    normalized_landscape,
     normalized_stationary_points,
     output_norm,
 )
@@ -73,6 +75,7 @@ __all__ = [
     "biased_loss",
     "biased_gradient",
     "bias_global_minimum",
+    "bias_hard_normalization_limit",
     "bias_stationary_points",
     "complete_collapse_point",
     "CollapseHessian",
@@ -99,11 +102,50 @@ def bias_global_minimum(nl: NormalizedLandscape, out_dim: int) -> NormalizedSolu
     ``bias_norm_sq`` is c − ρ₀ on the first branch and 0 on the second; ``loss``
     is :func:`biased_loss` at the returned (W, b).  Jittable (``out_dim`` static).
     """
-    return _bias_global_minimum(nl, _check_out_dim(out_dim), _is_diagonal(nl.base))
+    return _bias_global_minimum(nl, _check_out_dim(out_dim), _is_diagonal(nl.base), False)
 
 
-@functools.partial(jax.jit, static_argnums=(1, 2))
-def _bias_global_minimum(nl: NormalizedLandscape, out_dim: int, diagonal: bool) -> NormalizedSolution:
+def bias_hard_normalization_limit(landscape: EffectiveLandscape | NormalizedLandscape, out_dim: int,
+                                  norm_target: Any = None) -> NormalizedSolution:
+    r"""Theorem 2 at κ → ∞: the global minimum over (W, b) under hard normalization ρ + ‖b‖² = c.
+
+    As κ → ∞ the penalty κ(ρ + ‖b‖² − c)² forces E‖f‖² = ρ + ‖b‖² = c.  The bias
+    can take any share ‖b‖² ≥ 0 of it, so the constraint on W is only ρ ≤ c:
+
+        min_{W, b: ρ(W) + ‖b‖² = c} E(W) = min_{W: ρ(W) ≤ c} E(W),   ‖b‖² = c − ρ(W),
+
+    with E(W) = −Tr[W(B − γI)Wᵀ] + k·Tr[(WΣWᵀ)²], convex in the whitened spectrum μ.
+    If the unnormalized global minimum (μ_i = ℓ_i/(2k) on the top min(d1, d0)
+    positive ℓ_i) has ρ₀ = Σμ_i ≤ c, it is the answer, with ‖b‖² = c − ρ₀ and
+    loss −Σℓ_i²/(4k); otherwise the constraint binds, ρ = c and b = 0, and the
+    answer is :func:`~landscape.theory.normalization.hard_normalization_limit`.
+    It is the limit of :func:`bias_global_minimum` as κ → ∞ (the first branch does
+    not depend on κ; the second tends to the hard limit).  ``loss`` is E at the
+    returned W (the penalty is 0).  ``norm_target`` defaults to the
+    NormalizedLandscape's c (κ is ignored) and must be given for a plain
+    EffectiveLandscape.
+
+    >>> import landscape as ls
+    >>> p = ls.Problem.from_diagonal([2.0, 1.0, 0.6, 0.3, 0.15], [0.1, 0.1, 0.5, 0.1, 0.1])
+    >>> land = ls.effective_landscape(p, "infonce")
+    >>> sol = bias_hard_normalization_limit(land, 5, 3.0)      # ρ₀ ≈ 1.88 ≤ c: the bias takes the rest
+    >>> round(float(sol.rho), 4), round(float(sol.bias_norm_sq), 4)
+    (1.8785, 1.1215)
+    >>> sol = bias_hard_normalization_limit(land, 5, 0.6)      # ρ₀ > c: ρ = c, no bias
+    >>> round(float(sol.rho), 12), float(sol.bias_norm_sq)
+    (0.6, 0.0)
+    """
+    normalized = isinstance(landscape, NormalizedLandscape)
+    base = landscape.base if normalized else landscape
+    if norm_target is None and not normalized:
+        raise ValueError("norm_target is required with a plain EffectiveLandscape (c > 0)")
+    # normalized_landscape checks c > 0; κ is not used by the hard branch.
+    nl = normalized_landscape(base, 0.0, landscape.norm_target if norm_target is None else norm_target)
+    return _bias_global_minimum(nl, _check_out_dim(out_dim, base), _is_diagonal(base), True)
+
+
+@functools.partial(jax.jit, static_argnums=(1, 2, 3))
+def _bias_global_minimum(nl: NormalizedLandscape, out_dim: int, diagonal: bool, hard: bool) -> NormalizedSolution:
     lam, u, inv_sqrt, s_sorted = _spectrum(nl.base, diagonal)
     k, c = nl.quartic, nl.norm_target
     n_max = min(out_dim, lam.shape[0])
@@ -111,7 +153,7 @@ def _bias_global_minimum(nl: NormalizedLandscape, out_dim: int, diagonal: bool) 
     mu0 = jnp.where(mask0, lam / (2.0 * k), 0.0)
     rho0 = jnp.sum(mu0)
     loss0 = -jnp.sum(jnp.where(mask0, lam * lam, 0.0)) / (4.0 * k)
-    mask1, mu1, loss1 = _nested_minimum(lam, n_max, k, nl.kappa, c, hard=False)
+    mask1, mu1, loss1 = _nested_minimum(lam, n_max, k, 0.0 if hard else nl.kappa, c, hard=hard)
     use_bias = rho0 <= c
     mask = jnp.where(use_bias, mask0, mask1)
     mu = jnp.where(use_bias, mu0, mu1)
