@@ -66,6 +66,8 @@ _HOME = {
     "global_minimum_diagonal": "landscape.theory.stationary_points",
     "stationary_points": "landscape.theory.stationary_points",
     "whitened_spectrum": "landscape.theory.stationary_points",
+    "RankScales": "landscape.theory.stationary_points",
+    "rank_scales": "landscape.theory.stationary_points",
     "DirectionMinimum": "landscape.theory.per_direction",
     "direction_spectra": "landscape.theory.per_direction",
     "direction_minimum": "landscape.theory.per_direction",

@@ -83,16 +83,18 @@ def closed_form(setup: Setup, norm: Normalization | None = None):
 
 def _per_direction(setup: Setup, gram: np.ndarray) -> dict | None:
     """The spectrum per direction of the common eigenbasis of A0 and C (None if they do not commute)."""
+    from landscape.core.linalg import survives
     from landscape.theory.collapse_thresholds import common_eigenbasis
+    from landscape.theory.stationary_points import rank_scales
 
     if not setup.problem.is_commuting():
         return None
     v, a, c = common_eigenbasis(setup.problem)
     b_dir = np.einsum("ji,jk,ki->i", v, np.asarray(setup.landscape.b_eff, float), v)
     lam_dir = np.einsum("ji,jk,ki->i", v, gram, v)
-    lam_dir = np.where(np.abs(lam_dir) <= 1e-12 * max(1.0, float(np.abs(lam_dir).max())), 0.0, lam_dir)
-    top = float(np.max(np.abs(lam_dir))) if lam_dir.size else 0.0
-    kept = lam_dir > 1e-6 * top if top > 0 else np.zeros(a.shape, bool)
+    # the package's one survival rule, at the scale of the largest Gram eigenvalue the landscape allows
+    kept = np.asarray(survives(lam_dir, float(rank_scales(setup.landscape).gram)))
+    lam_dir = np.where(kept, lam_dir, 0.0)
     return {
         "a": nums(a), "c": nums(c), "s": nums(a + c), "b": nums(b_dir),
         "gram": nums(lam_dir), "kept": [bool(k) for k in kept],
@@ -120,6 +122,22 @@ def _thresholds(setup: Setup, per_direction: dict | None, iso: float | None) -> 
             th = ls.critical_n_samples(problem, alpha=setup.alpha, weight_decay=setup.weight_decay)
             out["critical_n_samples"] = _threshold_json(th, a, c)
     return out
+
+
+def _near_threshold(sol) -> int | None:
+    """Directions whose survival the dtype cannot decide (None where the solver does not count them)."""
+    count = getattr(sol, "near_threshold", None)
+    return None if count is None else int(count)
+
+
+def rank_note(report: dict) -> str | None:
+    """One line explaining a ``rank`` that differs from ``predicted_rank`` (None when they agree)."""
+    if report["rank"] == report["predicted_rank"]:
+        return None
+    near = report.get("near_threshold")
+    why = (f"{near} direction(s) lie within the {report['dtype']} tolerance of their collapse threshold"
+           if near else "the output dimension or the normalization caps the closed form's rank")
+    return f"note: rank {report['rank']} differs from the predicted rank {report['predicted_rank']}: {why}"
 
 
 def solve_report(setup: Setup, norm: Normalization | None = None) -> dict:
@@ -153,6 +171,7 @@ def solve_report(setup: Setup, norm: Normalization | None = None) -> dict:
         "gram_eigenvalues": nums(sol.gram_eigenvalues),
         "rank": int(sol.rank),
         "predicted_rank": int(ls.predicted_rank(land, setup.out_dim)),
+        "near_threshold": _near_threshold(sol),
         "loss": num(sol.loss),
         "b_eigenvalues": nums(np.asarray(jnp.linalg.eigvalsh(land.b_eff))[::-1]),
         "whitened_eigenvalues": nums(sol.whitened_eigenvalues),
@@ -224,9 +243,9 @@ def format_solve(report: dict) -> str:
                                                 if report["isotropic_sigma2"] is not None else ""))
     lines.append(f"origin: {report['origin']}   rank: {report['rank']} (predicted {report['predicted_rank']})   "
                  f"loss: {report['loss']:.10g}")
-    norm_line = normalization_line(report)
-    if norm_line:
-        lines.append(norm_line)
+    for extra in (rank_note(report), normalization_line(report)):
+        if extra:
+            lines.append(extra)
     lines += _direction_table(report)
     for key, name in (("critical_sigma2", "critical σ²"), ("critical_weight_decay", "critical γ"),
                       ("critical_n_samples", "critical N")):
