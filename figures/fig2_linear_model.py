@@ -49,7 +49,7 @@ import jax  # noqa: E402
 import jax.numpy as jnp  # noqa: E402
 
 from landscape.studies.linear_training import empirical_covariance, pad_datasets, train_grid  # noqa: E402
-from landscape.losses.population import exact_gaussian_gram_eigenvalues  # noqa: E402
+from landscape.theory.exact_gaussian_infonce import exact_gaussian_gram_eigenvalues  # noqa: E402
 
 NAME = "fig2_linear_model"
 

@@ -14,10 +14,9 @@ points are all in closed form.  Modules, by what they compute:
 * :mod:`landscape.dynamics`                 gradient descent (optax) and gradient flow (ODE)
 """
 from landscape.core.problem import Problem
-from landscape.losses.effective import LOSSES, FORMS, quadratic_form
+from landscape.losses.effective import LOSSES, FORMS, effective_landscape, quadratic_form
 from landscape.core.effective_landscape import (
     EffectiveLandscape,
-    effective_landscape,
     gradient,
     hessian_at_origin,
     landau_coefficients,
@@ -45,7 +44,8 @@ from landscape.dynamics import normalized_gradient_descent, normalized_max_stabl
 from landscape.dynamics import NesterovRestartState, nesterov_restart
 from landscape.theory.normalization import (NormalizedLandscape, NormalizedSolution, NormalizationThreshold, normalized_landscape, normalized_loss, normalized_gradient, output_norm, self_consistent_norm, normalized_stationary_point_from_mask, normalized_stationary_points, normalized_global_minimum, normalized_global_minimum_exact, hard_normalization_limit, survival_margins, hard_collapse_thresholds)
 from landscape.theory.bias import biased_loss, biased_gradient, bias_global_minimum, bias_stationary_points, complete_collapse_point, CollapseHessian, complete_collapse_hessian, complete_collapse_type
-from landscape.losses.population import exact_gaussian_infonce, exact_gaussian_minimum, exact_gaussian_gram_eigenvalues
+from landscape.losses.population import exact_gaussian_infonce
+from landscape.theory.exact_gaussian_infonce import exact_gaussian_minimum, exact_gaussian_gram_eigenvalues
 from landscape import metrics  # collapse/geometry metrics and probes
 from landscape.studies import idealized as ideal  # idealized representations (Dubois et al.)
 from landscape.studies import encoder_projector as two_layer  # encoder/projector linear model (Cosentino et al.)

@@ -31,8 +31,10 @@ diagonal variances with isotropic augmentation) W·Σ and W·P are column
 scalings and a step costs two batched products instead of four.
 
 **Divergence** is tested every ``check_every`` steps: a run whose ‖W‖²_F is not
-finite or exceeds ``divergence_factor``·(1 + ‖W₀‖² + ‖W*‖²) is frozen at its last good checked iterate and reported with the
-check's step.  ‖W*‖² is the closed-form minimum's for a shared landscape, and
+finite or exceeds ``divergence_factor``·(1 + ‖W₀‖² + N) is frozen at its last good checked iterate and reported with the
+check's step.  N bounds ‖W‖² at every stationary point without the closed form:
+r·λ_max⁺/(2k·s_min) (:func:`~landscape.core.spectrum.stationary_norm_bound`) for a
+shared landscape or a diagonal one (from the diagonals), and
 for a batch of landscapes the bound d1·λ_max(B − γI)⁺/(2k·λ_min(Σ)²), estimated
 by power iterations (matrix products only, safe to split over devices).
 ``check_every=1`` gives the exact step (like
@@ -64,7 +66,7 @@ from jax.sharding import Mesh, PartitionSpec
 from landscape.core.effective_landscape import EffectiveLandscape, loss, require_landscape
 from landscape.dynamics._checks import check_finite_weights, check_scalar, concrete, int_in_range
 from landscape.dynamics.nesterov_restart import restart_schedule
-from landscape.theory.stationary_points import global_minimum, global_minimum_diagonal
+from landscape.core.spectrum import stationary_norm_bound
 
 __all__ = ["BatchedDescent", "batched_gradient_descent"]
 
@@ -123,6 +125,16 @@ def _norm2_bound(landscape: EffectiveLandscape, out_dim: int, iterations: int = 
     s_min = shift - top(shift * eye - sigma)
     s_min = jnp.maximum(s_min, jnp.finfo(sigma.dtype).eps * shift)
     return out_dim * b_top / (2.0 * landscape.quartic * s_min * s_min)
+
+
+def _diagonal_norm_bound(landscape: EffectiveLandscape, out_dim: int) -> jax.Array:
+    """:func:`~landscape.core.spectrum.stationary_norm_bound` of a diagonal landscape, from its diagonals.
+
+    λ_i = (b_i − γ)/s_i, so the bound is r·max(λ_i)⁺/(2k·min s_i), r = min(d1, d0): no eigendecomposition.
+    """
+    b, s = jnp.diagonal(landscape.b_eff), jnp.diagonal(landscape.sigma)
+    r = min(int(out_dim), s.shape[-1])
+    return r * jnp.maximum(jnp.max(b / s), 0.0) / (2.0 * landscape.quartic * jnp.min(s))
 
 
 def _dot(w: jax.Array, m: jax.Array, per_run: bool) -> jax.Array:
@@ -346,11 +358,11 @@ def _run(landscape, w0, extra, lr, factor, steps: int, check_every: int, shared:
     if diagonal:
         # Σ and P = I + 2η(B − γI) by their diagonals: column scalings (see _dot).
         sigma_in, p = (jnp.diagonal(x, axis1=-2, axis2=-1) for x in (landscape.sigma, p))
-        def norm2(land):                    # ‖W*‖²_F of the per-direction closed form
-            return jnp.trace(global_minimum_diagonal(land, d1).gram)
+        def norm2(land):                    # the stationary-point bound from the diagonals
+            return _diagonal_norm_bound(land, d1)
         w_star2 = norm2(landscape) if shared else jax.vmap(norm2)(landscape)
     elif shared:
-        w_star2 = jnp.trace(global_minimum(landscape, d1).gram)
+        w_star2 = stationary_norm_bound(landscape, d1)
     else:
         w_star2 = jax.vmap(lambda land: _norm2_bound(land, d1))(landscape)
     limit = factor * (1.0 + jnp.sum(w0 * w0, axis=(1, 2)) + w_star2)

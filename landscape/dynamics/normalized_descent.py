@@ -47,19 +47,20 @@ from jax.flatten_util import ravel_pytree
 
 from landscape.core.effective_landscape import gradient as _eff_gradient
 from landscape.core.effective_landscape import loss as _eff_loss
-from landscape.dynamics._checks import check_finite_weights, check_weights, descent_options, in_dtype, int_in_range
-from landscape.dynamics.descent import descend, squared_norm
-from landscape.dynamics.stability import _lanczos_top
-from landscape.core.solution import DEFAULT_RANK_RTOL, gram_spectrum, numerical_rank
-from landscape.theory.bias import biased_gradient, biased_loss
-from landscape.theory.normalization import (
+from landscape.core.normalized_landscape import (
     NormalizedLandscape,
     NormalizedSolution,
+    biased_gradient,
+    biased_loss,
     normalized_gradient,
     normalized_loss,
     output_norm,
 )
-from landscape.theory.stationary_points import global_minimum, rank_scales
+from landscape.dynamics._checks import check_finite_weights, check_weights, descent_options, in_dtype, int_in_range
+from landscape.dynamics.descent import descend, squared_norm
+from landscape.dynamics.stability import _lanczos_top
+from landscape.core.solution import DEFAULT_RANK_RTOL, gram_spectrum, numerical_rank
+from landscape.core.spectrum import rank_scales, stationary_norm_bound
 
 __all__ = ["normalized_gradient_descent", "normalized_max_stable_learning_rate"]
 
@@ -146,8 +147,10 @@ def normalized_gradient_descent(
     ``hard=True`` ignores κ and minimises E(W) on ρ + ‖b‖² = c by projected
     (Riemannian) descent, as in the module docstring.  ``steps``, ``save_every``
     and divergence follow :func:`~landscape.gradient_descent` (the scale of the
-    divergence test is 1 + ‖W₀‖² + ‖b₀‖² + ‖W*‖² + c·d0/λ_min(Σ), W* the
-    unnormalized closed form; the last term bounds ‖W‖² on ρ ≤ c).
+    divergence test is 1 + ‖W₀‖² + ‖b₀‖² + N + c·d0/λ_min(Σ), N the bound on ‖W‖²
+    at the unnormalized stationary points of
+    :func:`~landscape.core.spectrum.stationary_norm_bound`; the last term bounds
+    ‖W‖² on ρ ≤ c).
 
     Returns:
         A :class:`~landscape.NormalizedSolution` at the final (or frozen)
@@ -179,7 +182,7 @@ def normalized_gradient_descent(
 
     s_eig = jnp.linalg.eigvalsh(nl.sigma)
     s_min = jnp.maximum(s_eig[0], jnp.finfo(w0.dtype).eps * jnp.trace(nl.sigma))
-    scale = (1.0 + squared_norm(params0) + jnp.trace(global_minimum(nl.base, out_dim).gram)
+    scale = (1.0 + squared_norm(params0) + stationary_norm_bound(nl.base, out_dim)
              + nl.norm_target * nl.dim / s_min)
     limit = divergence_factor * scale
 

@@ -69,9 +69,12 @@ from typing import Any
 import jax
 import jax.numpy as jnp
 
+from landscape.core.effective_landscape import EffectiveLandscape, check_landscape_range, require_problem
+from landscape.core.linalg import is_traced
+from landscape.core.problem import Problem
 from landscape.core.validation import as_scalar
 
-__all__ = ["LOSSES", "FORMS", "QuadraticForm", "quadratic_form", "canonical_loss_name"]
+__all__ = ["LOSSES", "FORMS", "QuadraticForm", "quadratic_form", "canonical_loss_name", "effective_landscape"]
 
 LOSSES = ("infonce", "weighted-infonce", "beta-infonce", "spectral", "barlow-twins", "vicreg")
 FORMS = ("derived", "paper")
@@ -175,3 +178,59 @@ def quadratic_form(
     if _concrete(invariance_weight):
         as_scalar(invariance_weight, "invariance_weight", low=0.0)
     return QuadraticForm(zero, -2.0 * jnp.asarray(invariance_weight), one)
+
+
+def effective_landscape(
+    problem: Problem,
+    loss_name: str = "infonce",
+    *,
+    form: str = "derived",
+    quartic: Any = 1.0,
+    weight_decay: Any = 0.0,
+    alpha: Any = 1.0,
+    n_samples: Any = None,
+    beta: Any = 0.5,
+    invariance_weight: Any = 1.0,
+) -> EffectiveLandscape:
+    """The effective landscape of ``loss_name`` on ``problem``.
+
+    Args:
+        problem: covariances A0 and C.
+        loss_name: one of ``landscape.losses.LOSSES``.
+        form: ``"derived"`` (default) or ``"paper"``, see :mod:`landscape.losses.effective`.
+        quartic: k, the quartic coefficient (1 = paper, 3/4 = exact Gaussian cumulant), k > 0.
+        weight_decay: γ ≥ 0 of the penalty γ‖W‖²_F.
+        alpha, n_samples, beta, invariance_weight: loss parameters.
+
+    Example:
+        >>> import jax.numpy as jnp
+        >>> import landscape as ls
+        >>> p = ls.Problem.from_diagonal([3.0, 1.0], [1.0, 1.0])
+        >>> land = effective_landscape(p, "infonce")
+        >>> round(float(ls.loss(land, jnp.array([[0.3, 0.0], [0.0, 0.2]]))), 6)
+        -0.174
+
+    The final quartic coefficient is k times the loss's own quartic scale (β for
+    the derived β-InfoNCE, 1 otherwise).
+
+    With concrete input the landscape is checked in its dtype (see
+    :func:`~landscape.core.effective_landscape.check_landscape_range`): a parameter whose arithmetic would overflow
+    or lose the quartic term is refused with a ValueError naming it, instead of
+    giving NaN or ±inf later.
+    """
+    require_problem(problem, "effective_landscape")
+    dtype = problem.data_cov.dtype
+    top = float(jnp.finfo(dtype).max)
+    if not is_traced(quartic):
+        as_scalar(quartic, "quartic", low=0.0, high=top, low_inclusive=False)
+    if not is_traced(weight_decay):
+        as_scalar(weight_decay, "weight_decay", low=0.0, high=top)
+    qf = quadratic_form(loss_name, form=form, alpha=alpha, n_samples=n_samples, beta=beta,
+                        invariance_weight=invariance_weight)
+    b = qf.b_matrix(problem.data_cov, problem.aug_cov).astype(dtype)
+    k = (jnp.asarray(quartic) * qf.quartic_scale).astype(dtype)
+    land = EffectiveLandscape(b=b, sigma=problem.sigma, quartic=k,
+                              weight_decay=jnp.asarray(weight_decay, dtype))
+    if not any(is_traced(x) for x in jax.tree_util.tree_leaves(land)):
+        check_landscape_range(land, quartic_scale=float(qf.quartic_scale))
+    return land

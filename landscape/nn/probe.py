@@ -30,7 +30,7 @@ feature distribution, so a direction of the last layer survives only where
 the *signal fractions* ρ_i, the generalised eigenvalues of (A_ϕ, Σ_ϕ) (each in
 [0, 1]): direction i survives iff ρ_i > 1 − β.  The predicted rank is
 min(#survivors, d1).  Amplitudes come from the exact Gaussian population
-minimum (:func:`landscape.losses.population.exact_gaussian_minimum`), exact when
+minimum (:func:`landscape.theory.exact_gaussian_infonce.exact_gaussian_minimum`), exact when
 the features are Gaussian.  The measured counterpart
 (:func:`measured_collapse`) is the spectrum of the output covariance
 W Σ_ϕ Wᵀ.
@@ -58,8 +58,9 @@ import jax.numpy as jnp
 import numpy as np
 
 from landscape import metrics
-from landscape.core.effective_landscape import effective_landscape
-from landscape.losses.population import exact_gaussian_infonce, exact_gaussian_minimum
+from landscape.losses.effective import effective_landscape
+from landscape.losses.population import exact_gaussian_infonce
+from landscape.theory.exact_gaussian_infonce import exact_gaussian_minimum
 from landscape.nn.models import Outputs
 from landscape.core.problem import Problem
 from landscape.theory.collapse_thresholds import predicted_rank
@@ -249,7 +250,7 @@ def linear_prediction(cov: FeatureCovariances, out_dim: int, *, beta: float = 1.
     Gaussian features (the directions decouple); for other features the quartic
     term couples them and the minimum can keep fewer.  The output
     variances and the minimiser are those of the exact Gaussian population loss
-    (γ = 0), :func:`~landscape.losses.population.exact_gaussian_minimum`.
+    (γ = 0), :func:`~landscape.theory.exact_gaussian_infonce.exact_gaussian_minimum`.
     """
     if not 0 < beta <= 1:
         raise ValueError(f"beta must be in (0, 1], got {beta}")

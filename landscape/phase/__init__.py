@@ -73,7 +73,8 @@ import jax.numpy as jnp
 import numpy as np
 
 from landscape.core.validation import as_scalar
-from landscape.core.effective_landscape import EffectiveLandscape, effective_landscape, loss as _loss
+from landscape.core.effective_landscape import EffectiveLandscape, loss as _loss
+from landscape.losses.effective import effective_landscape
 from landscape.core.linalg import surviving_rank
 from landscape.losses.effective import FORMS, canonical_loss_name
 from landscape.core.problem import Problem

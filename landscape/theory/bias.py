@@ -50,8 +50,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from landscape.core.effective_landscape import gradient as _eff_gradient
-from landscape.core.effective_landscape import loss as _eff_loss
+from landscape.core.normalized_landscape import biased_gradient, biased_loss  # noqa: F401  (re-exported)
 from landscape.theory.collapse_thresholds import origin_type
 from landscape.theory.normalization import (
     NormalizedLandscape,
@@ -65,9 +64,8 @@ from landscape.theory.normalization import (
     _stationary_batch,
     _take,
     normalized_stationary_points,
-    output_norm,
 )
-from landscape.theory.stationary_points import whitened_spectrum
+from landscape.core.spectrum import whitened_spectrum
 
 __all__ = [
     "biased_loss",
@@ -79,18 +77,6 @@ __all__ = [
     "complete_collapse_hessian",
     "complete_collapse_type",
 ]
-
-
-def biased_loss(nl: NormalizedLandscape, w: jax.Array, bias: jax.Array) -> jax.Array:
-    """L(W, b) = −Tr[W(B − γI)Wᵀ] + k·Tr[(WΣWᵀ)²] + κ(Tr[WΣWᵀ] + ‖b‖² − c)²."""
-    gap = output_norm(nl, w) + jnp.sum(bias * bias) - nl.norm_target
-    return _eff_loss(nl.base, w) + nl.kappa * gap * gap
-
-
-def biased_gradient(nl: NormalizedLandscape, w: jax.Array, bias: jax.Array) -> tuple[jax.Array, jax.Array]:
-    """(∂L/∂W, ∂L/∂b) = (∇E(W) + 4κ·g·WΣ, 4κ·g·b) with g = ρ + ‖b‖² − c."""
-    gap = output_norm(nl, w) + jnp.sum(bias * bias) - nl.norm_target
-    return _eff_gradient(nl.base, w) + 4.0 * nl.kappa * gap * (w @ nl.sigma), 4.0 * nl.kappa * gap * bias
 
 
 def bias_global_minimum(nl: NormalizedLandscape, out_dim: int) -> NormalizedSolution:

@@ -72,7 +72,6 @@ Example (WS §6, T7 first row):
 """
 from __future__ import annotations
 
-import dataclasses
 import functools
 import itertools
 from typing import Any, NamedTuple, Optional
@@ -81,15 +80,21 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from landscape.core.validation import as_int, as_scalar
-from landscape.core.effective_landscape import EffectiveLandscape, effective_landscape
-from landscape.core.effective_landscape import gradient as _eff_gradient
-from landscape.core.effective_landscape import loss as _eff_loss
-from landscape.core.linalg import finite_rank
+from landscape.core.validation import as_int, as_scalar, checked_out_dim
+from landscape.core.effective_landscape import EffectiveLandscape
+from landscape.core.linalg import finite_rank, is_traced
+from landscape.core.normalized_landscape import (  # noqa: F401  (re-exported: defined in core since the landscape layering)
+    NormalizedLandscape,
+    NormalizedSolution,
+    normalized_gradient,
+    normalized_landscape,
+    normalized_loss,
+    output_norm,
+)
 from landscape.core.problem import Problem
-from landscape.core.solution import Solution, gram_spectrum
+from landscape.core.solution import gram_spectrum
+from landscape.core.spectrum import whitened_spectrum
 from landscape.theory.collapse_thresholds import common_eigenbasis
-from landscape.theory.stationary_points import checked_out_dim, whitened_spectrum
 
 __all__ = [
     "NormalizedLandscape",
@@ -111,68 +116,6 @@ __all__ = [
 
 
 # ---------------------------------------------------------------- types
-@dataclasses.dataclass(frozen=True)
-class NormalizedLandscape:
-    """An effective landscape plus the penalty κ(ρ − c)², ρ = Tr[WΣWᵀ].
-
-    Attributes:
-        base: the unnormalized :class:`~landscape.EffectiveLandscape` (B, Σ, k, γ).
-        kappa: κ ≥ 0, the strength of the norm penalty.
-        norm_target: c > 0, the target average squared output norm.
-    """
-
-    base: EffectiveLandscape
-    kappa: Any = 1.0
-    norm_target: Any = 1.0
-
-    @property
-    def dim(self) -> int:
-        """Input dimension d0."""
-        return self.base.dim
-
-    @property
-    def sigma(self) -> jax.Array:
-        """Σ, the second moment of the augmented inputs."""
-        return self.base.sigma
-
-    @property
-    def quartic(self) -> Any:
-        """k, the quartic coefficient of the base landscape."""
-        return self.base.quartic
-
-
-jax.tree_util.register_dataclass(
-    NormalizedLandscape, data_fields=["base", "kappa", "norm_target"], meta_fields=[]
-)
-
-
-@dataclasses.dataclass(frozen=True)
-class NormalizedSolution(Solution):
-    """A :class:`~landscape.Solution` with the norm and bias of the normalized model.
-
-    It *is* a ``Solution`` (every field and method is there); the extra fields are:
-
-    Attributes:
-        rho: ρ = Tr[WΣWᵀ], the average squared output norm without the bias.
-        bias: the bias vector b (d1,); zeros for the model without bias.
-        bias_norm_sq: ‖b‖²; 0 for the model without bias.
-        admissible: whether every kept direction has μ_i > 0 (b′_i > 0); a mask
-            that fails this is not a stationary point (its μ were clipped at 0).
-    """
-
-    rho: Optional[jax.Array] = None
-    bias: Optional[jax.Array] = None
-    bias_norm_sq: Optional[jax.Array] = None
-    admissible: Optional[jax.Array] = None
-
-
-jax.tree_util.register_dataclass(
-    NormalizedSolution,
-    data_fields=[f.name for f in dataclasses.fields(NormalizedSolution)],
-    meta_fields=[],
-)
-
-
 class NormalizationThreshold(NamedTuple):
     """Per-direction augmentation strengths under hard normalization.
 
@@ -189,13 +132,9 @@ class NormalizationThreshold(NamedTuple):
 
 
 # ---------------------------------------------------------------- construction and loss
-def _concrete(x: Any) -> bool:
-    return not isinstance(x, jax.core.Tracer)
-
-
 def _is_diagonal(base: EffectiveLandscape) -> bool:
     """Whether B and Σ are concrete and diagonal (then no eigendecomposition is needed)."""
-    if not (_concrete(base.b) and _concrete(base.sigma) and _concrete(base.weight_decay)):
+    if is_traced(base.b) or is_traced(base.sigma) or is_traced(base.weight_decay):
         return False
     b, sigma = np.asarray(base.b), np.asarray(base.sigma)
     off = ~np.eye(b.shape[-1], dtype=bool)
@@ -217,39 +156,6 @@ def _spectrum(base: EffectiveLandscape, diagonal: bool):
     order = jnp.argsort(-raw, stable=True)
     eye = jnp.eye(s.shape[0], dtype=s.dtype)
     return raw[order], eye[:, order], jnp.diag(1.0 / jnp.sqrt(s)), s[order]
-
-
-def normalized_landscape(landscape: EffectiveLandscape, kappa: Any = 1.0, norm_target: Any = 1.0) -> NormalizedLandscape:
-    """Attach the norm penalty κ(Tr[WΣWᵀ] − c)² to ``landscape``.
-
-    Raises ValueError naming ``kappa`` (must be ≥ 0 and finite) or
-    ``norm_target`` (must be > 0) when they are concrete and out of range.
-    """
-    if not isinstance(landscape, EffectiveLandscape):
-        raise ValueError(f"landscape must be an EffectiveLandscape, got {type(landscape).__name__}")
-    if _concrete(kappa):
-        as_scalar(kappa, "kappa", low=0.0)
-    if _concrete(norm_target):
-        as_scalar(norm_target, "norm_target", low=0.0, low_inclusive=False)
-    dtype = landscape.b.dtype
-    return NormalizedLandscape(landscape, jnp.asarray(kappa, dtype), jnp.asarray(norm_target, dtype))
-
-
-def output_norm(landscape: EffectiveLandscape | NormalizedLandscape, w: jax.Array) -> jax.Array:
-    """ρ(W) = Tr[WΣWᵀ] = E‖Wx‖², the average squared output norm."""
-    return jnp.sum((w @ landscape.sigma) * w)
-
-
-def normalized_loss(nl: NormalizedLandscape, w: jax.Array) -> jax.Array:
-    """L(W) = −Tr[W(B − γI)Wᵀ] + k·Tr[(WΣWᵀ)²] + κ(Tr[WΣWᵀ] − c)²."""
-    gap = output_norm(nl, w) - nl.norm_target
-    return _eff_loss(nl.base, w) + nl.kappa * gap * gap
-
-
-def normalized_gradient(nl: NormalizedLandscape, w: jax.Array) -> jax.Array:
-    """∇L = −2W(B − γI) + 4k(WΣWᵀ)WΣ + 4κ(ρ − c)WΣ."""
-    gap = output_norm(nl, w) - nl.norm_target
-    return _eff_gradient(nl.base, w) + 4.0 * nl.kappa * gap * (w @ nl.sigma)
 
 
 def self_consistent_norm(whitened_sum: Any, n_kept: Any, kappa: Any, norm_target: Any, quartic: Any = 1.0) -> jax.Array:
@@ -497,7 +403,7 @@ def hard_normalization_limit(landscape: EffectiveLandscape | NormalizedLandscape
         if norm_target is None:
             raise ValueError("norm_target is required with a plain EffectiveLandscape (c > 0)")
         c = norm_target
-    if _concrete(c):
+    if not is_traced(c):
         as_scalar(c, "norm_target", low=0.0, low_inclusive=False)
     return _hard_limit(base, out_dim, jnp.asarray(c, base.b.dtype), None if mask is None else jnp.asarray(mask, bool),
                        _is_diagonal(base))
