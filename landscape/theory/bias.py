@@ -50,22 +50,24 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from landscape.core.normalized_landscape import biased_gradient, biased_loss  # noqa: F401  (re-exported)
-from landscape.theory.collapse_thresholds import origin_type
-from landscape.theory.normalization import (
+from landscape.core.normalized_landscape import (  # noqa: F401  (biased_loss, biased_gradient: re-exported from core)
     NormalizedLandscape,
     NormalizedSolution,
+    biased_gradient,
+    biased_loss,
+)
+from landscape.core.spectrum import whitened_spectrum
+from landscape.theory.collapse_thresholds import origin_type
+from landscape.theory.normalization import _stationary_batch, normalized_stationary_points
+from landscape.theory.normalized_points import (
     _all_masks,
     _check_out_dim,
     _is_diagonal,
     _make_solution,
     _nested_minimum,
     _spectrum,
-    _stationary_batch,
     _take,
-    normalized_stationary_points,
 )
-from landscape.core.spectrum import whitened_spectrum
 
 __all__ = [
     "biased_loss",
