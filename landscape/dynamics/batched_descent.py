@@ -64,7 +64,8 @@ import numpy as np
 from jax.sharding import Mesh, PartitionSpec
 
 from landscape.core.effective_landscape import EffectiveLandscape, loss, require_landscape
-from landscape.dynamics._checks import check_finite_weights, check_scalar, concrete, int_in_range
+from landscape.core.linalg import is_traced
+from landscape.dynamics._checks import check_finite_weights, check_scalar, int_in_range
 from landscape.dynamics.nesterov_restart import restart_schedule
 from landscape.core.spectrum import stationary_norm_bound
 
@@ -290,7 +291,7 @@ def batched_gradient_descent(landscape: EffectiveLandscape, w0: Any, *, lr: Any,
     lr = jnp.broadcast_to(jnp.asarray(lr, dtype), (n,)) if jnp.ndim(lr) == 0 else jnp.asarray(lr, dtype)
     if lr.shape != (n,):
         raise ValueError(f"lr must be a scalar or have one entry per run ({n},); got shape {lr.shape}")
-    if concrete(lr) and not bool(np.all(np.asarray(lr) > 0) and np.all(np.isfinite(np.asarray(lr)))):
+    if not is_traced(lr) and not bool(np.all(np.asarray(lr) > 0) and np.all(np.isfinite(np.asarray(lr)))):
         raise ValueError("lr must be finite and > 0 in every run")
     devices = list(jax.local_devices() if devices is None else devices)
     if not devices:
@@ -310,7 +311,7 @@ def batched_gradient_descent(landscape: EffectiveLandscape, w0: Any, *, lr: Any,
     assume_diagonal = bool(assume_diagonal)
     if assume_diagonal:
         for name, m in (("b", landscape.b), ("sigma", landscape.sigma)):
-            if concrete(m):
+            if not is_traced(m):
                 off = np.asarray(m) * (1.0 - np.eye(d0))
                 if np.any(off != 0):
                     raise ValueError(f"assume_diagonal=True but landscape.{name} has non-zero off-diagonal "

@@ -56,8 +56,10 @@ from typing import Callable, NamedTuple, Optional
 import jax
 import jax.numpy as jnp
 import numpy as np
+import scipy.linalg
 
 from landscape import metrics
+from landscape.core.linalg import sym_sqrt
 from landscape.losses.effective import effective_landscape
 from landscape.losses.population import exact_gaussian_infonce
 from landscape.theory.exact_gaussian_infonce import exact_gaussian_minimum
@@ -130,8 +132,7 @@ def _output_basis(w: jax.Array, metric) -> jax.Array:
     if metric is None:
         m = w
     else:
-        vals, vecs = jnp.linalg.eigh(jnp.asarray(metric, w.dtype))
-        m = w @ (vecs * jnp.sqrt(jnp.clip(vals, 0.0, None))[None, :]) @ vecs.T
+        m = w @ sym_sqrt(jnp.asarray(metric, w.dtype))
     u, _, _ = jnp.linalg.svd(m, full_matrices=False)
     return u
 
@@ -224,9 +225,8 @@ def feature_covariances(phi_views, *, rtol: float = 1e-6) -> FeatureCovariances:
 
 def signal_fractions(cov: FeatureCovariances) -> np.ndarray:
     """ρ_i: generalised eigenvalues of (A_ϕ, Σ_ϕ), descending — the fraction of each direction's variance two views share."""
-    vals, vecs = np.linalg.eigh(cov.total)
-    inv_sqrt = (vecs / np.sqrt(vals)[None, :]) @ vecs.T
-    return np.sort(np.linalg.eigvalsh(inv_sqrt @ cov.shared @ inv_sqrt))[::-1]
+    # The symmetric-definite pencil directly (no square root of Σ_ϕ), in float64 whatever JAX's precision.
+    return np.sort(scipy.linalg.eigh(cov.shared, cov.total, eigvals_only=True))[::-1]
 
 
 class Prediction(NamedTuple):
