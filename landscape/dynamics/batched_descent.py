@@ -267,32 +267,14 @@ def batched_gradient_descent(landscape: EffectiveLandscape, w0: Any, *, lr: Any,
     Returns:
         A :class:`BatchedDescent`.
     """
-    require_landscape(landscape, "batched_gradient_descent")
-    w0 = jnp.asarray(w0)
-    if w0.ndim != 3:
-        raise ValueError(f"w0 must be a batch of weight matrices (n, out_dim, dim); got shape {w0.shape}")
-    if not jnp.issubdtype(w0.dtype, jnp.floating):
-        raise ValueError(f"w0 must be a floating-point array, got dtype {w0.dtype}")
+    landscape, w0, shared = _checked_runs(landscape, w0)
     n, d1, d0 = w0.shape
-    if n < 1:
-        raise ValueError("w0 must hold at least one run (n >= 1)")
-    check_finite_weights(w0, "w0")
+    dtype = w0.dtype
     steps = int_in_range(steps, "steps", 1)
     check_every = int_in_range(check_every, "check_every", 1, steps)
     check_scalar(divergence_factor, "divergence_factor", low=1.0)
-    dtype = w0.dtype
-    landscape = jax.tree_util.tree_map(lambda x: jnp.asarray(x, dtype), landscape)
-    shared = landscape.b.ndim == 2
-    if landscape.sigma.shape[-1] != d0:
-        raise ValueError(f"w0 must have {landscape.sigma.shape[-1]} columns (the landscape's dim), got shape {w0.shape}")
-    if not shared and landscape.b.shape[0] != n:
-        raise ValueError(f"a batched landscape must have one entry per run: {landscape.b.shape[0]} != n = {n}")
     lr_in = lr
-    lr = jnp.broadcast_to(jnp.asarray(lr, dtype), (n,)) if jnp.ndim(lr) == 0 else jnp.asarray(lr, dtype)
-    if lr.shape != (n,):
-        raise ValueError(f"lr must be a scalar or have one entry per run ({n},); got shape {lr.shape}")
-    if not is_traced(lr) and not bool(np.all(np.asarray(lr) > 0) and np.all(np.isfinite(np.asarray(lr)))):
-        raise ValueError("lr must be finite and > 0 in every run")
+    lr = _checked_lr(lr, n, dtype)
     devices = list(jax.local_devices() if devices is None else devices)
     if not devices:
         raise ValueError("devices must name at least one device")
@@ -310,12 +292,7 @@ def batched_gradient_descent(landscape: EffectiveLandscape, w0: Any, *, lr: Any,
     block = min(block_size, -(-n // len(devices)))
     assume_diagonal = bool(assume_diagonal)
     if assume_diagonal:
-        for name, m in (("b", landscape.b), ("sigma", landscape.sigma)):
-            if not is_traced(m):
-                off = np.asarray(m) * (1.0 - np.eye(d0))
-                if np.any(off != 0):
-                    raise ValueError(f"assume_diagonal=True but landscape.{name} has non-zero off-diagonal "
-                                     f"entries (largest {np.max(np.abs(off)):.3g})")
+        _check_diagonal(landscape, d0)
     if momentum_state is None:
         if nesterov_restart:
             momentum_state = (w0, jnp.ones((n,), dtype))
@@ -325,6 +302,47 @@ def batched_gradient_descent(landscape: EffectiveLandscape, w0: Any, *, lr: Any,
         momentum_state = _checked_momentum_state(momentum_state, w0, momentum, nesterov_restart)
     return _run(landscape, w0, momentum_state, lr, jnp.asarray(divergence_factor, dtype), steps, check_every,
                 shared, uniform, tuple(devices), block, momentum, nesterov_restart, assume_diagonal)
+
+
+def _checked_runs(landscape: EffectiveLandscape, w0: Any):
+    """(landscape in w0's dtype, w0, shared): the checked batch of runs; ``shared`` when one landscape serves all."""
+    require_landscape(landscape, "batched_gradient_descent")
+    w0 = jnp.asarray(w0)
+    if w0.ndim != 3:
+        raise ValueError(f"w0 must be a batch of weight matrices (n, out_dim, dim); got shape {w0.shape}")
+    if not jnp.issubdtype(w0.dtype, jnp.floating):
+        raise ValueError(f"w0 must be a floating-point array, got dtype {w0.dtype}")
+    n, d1, d0 = w0.shape
+    if n < 1:
+        raise ValueError("w0 must hold at least one run (n >= 1)")
+    check_finite_weights(w0, "w0")
+    landscape = jax.tree_util.tree_map(lambda x: jnp.asarray(x, w0.dtype), landscape)
+    shared = landscape.b.ndim == 2
+    if landscape.sigma.shape[-1] != d0:
+        raise ValueError(f"w0 must have {landscape.sigma.shape[-1]} columns (the landscape's dim), got shape {w0.shape}")
+    if not shared and landscape.b.shape[0] != n:
+        raise ValueError(f"a batched landscape must have one entry per run: {landscape.b.shape[0]} != n = {n}")
+    return landscape, w0, shared
+
+
+def _checked_lr(lr: Any, n: int, dtype) -> jax.Array:
+    """The step of each run, (n,), refused unless finite and > 0 (when concrete)."""
+    lr = jnp.broadcast_to(jnp.asarray(lr, dtype), (n,)) if jnp.ndim(lr) == 0 else jnp.asarray(lr, dtype)
+    if lr.shape != (n,):
+        raise ValueError(f"lr must be a scalar or have one entry per run ({n},); got shape {lr.shape}")
+    if not is_traced(lr) and not bool(np.all(np.asarray(lr) > 0) and np.all(np.isfinite(np.asarray(lr)))):
+        raise ValueError("lr must be finite and > 0 in every run")
+    return lr
+
+
+def _check_diagonal(landscape: EffectiveLandscape, d0: int) -> None:
+    """Refuse ``assume_diagonal`` for a concrete B or Σ with a non-zero off-diagonal entry."""
+    for name, m in (("b", landscape.b), ("sigma", landscape.sigma)):
+        if not is_traced(m):
+            off = np.asarray(m) * (1.0 - np.eye(d0))
+            if np.any(off != 0):
+                raise ValueError(f"assume_diagonal=True but landscape.{name} has non-zero off-diagonal "
+                                 f"entries (largest {np.max(np.abs(off)):.3g})")
 
 
 def _checked_momentum_state(state: Any, w0: jax.Array, momentum: float, restart: bool):

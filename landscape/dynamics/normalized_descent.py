@@ -192,25 +192,28 @@ def normalized_gradient_descent(
     params, diverged, div_step, times, (eigs, losses) = descend(
         params0, lambda p: _field(nl, p, hard), optimizer, steps, save_every, limit, record,
         retract=(lambda p: _retract(nl, p)) if hard else None)
-    w, b = _split(params)
-    eig = gram_spectrum(w)
-    bias = jnp.zeros((out_dim,), w.dtype) if b is None else b
     # Gram scale of the survival rule: the base landscape's, or c/s_min ≥ ρ/s_min on the shell ρ ≤ c.
     gram_scale = jnp.maximum(rank_scales(nl.base).gram, nl.norm_target / s_eig[0])
+    return _normalized_solution(nl, params, hard, gram_scale, rank_rtol, times=times, trajectory_eigenvalues=eigs,
+                                trajectory_loss=losses, diverged=diverged, diverged_step=div_step)
+
+
+def _normalized_solution(nl: NormalizedLandscape, params, hard: bool, gram_scale, rank_rtol,
+                         **trajectory) -> NormalizedSolution:
+    """The :class:`~landscape.NormalizedSolution` at the final parameters (W or (W, b)) of a run."""
+    w, b = _split(params)
+    eig = gram_spectrum(w)
+    bias = jnp.zeros((w.shape[0],), w.dtype) if b is None else b
     return NormalizedSolution(
         weights=w,
         gram=w.T @ w,
         gram_eigenvalues=eig,
         rank=numerical_rank(eig, gram_scale, rank_rtol),
         loss=_objective(nl, params, hard),
-        times=times,
-        trajectory_eigenvalues=eigs,
-        trajectory_loss=losses,
-        diverged=diverged,
-        diverged_step=div_step,
         rho=output_norm(nl, w),
         bias=bias,
         bias_norm_sq=jnp.sum(bias * bias),
+        **trajectory,
     )
 
 
