@@ -41,6 +41,14 @@ by power iterations (matrix products only, safe to split over devices).
 ``gradient_descent``); a larger value trades that resolution for speed (the
 check and the freeze are two passes over W per check).
 
+**A separate kernel by design.**  Every other route that trains a landscape goes
+through :func:`landscape.dynamics.descent.descend` (one optax optimizer, one
+parameter pytree, save points).  This kernel is not an optax loop: it folds the
+step into P = I + 2η(B − γI) and 4kη once per run, advances blocks of runs
+through fused matrix products without any per-step optimizer state or
+recording, and shards the batch over devices; the tests check that it computes
+the iterates of ``descend`` with ``optax.sgd``.
+
 Example:
     >>> import jax, jax.numpy as jnp
     >>> import landscape as ls

@@ -1,4 +1,10 @@
-"""Continuous time: gradient flow by diffrax, with threshold-crossing (event) times."""
+"""Continuous time: gradient flow by diffrax, with threshold-crossing (event) times.
+
+A separate integrator by design, not a route through :func:`landscape.dynamics.descent.descend`:
+it solves dW/dt = −∇L(W) with an adaptive Runge–Kutta method and error control in
+time, where ``descend`` takes fixed optimizer steps.  The two agree in the limit
+of small steps, which the tests check.
+"""
 from __future__ import annotations
 
 from typing import Any

@@ -303,6 +303,10 @@ def fit_last_layer(loss_fn: Callable, phi_views, w0, *, steps: int = 2000, learn
 
     Each step uses two distinct views, drawn at random from the K views in
     ``phi_views`` (K, n, d), so the augmentation is resampled as in training.
+    This trains a sample loss with a fresh random draw per step, not an
+    effective landscape, so it is not a route of
+    :func:`landscape.dynamics.descent.descend` (whose field is deterministic; and
+    ``nn`` sits beside ``dynamics`` in the layers, so it may not import it).
     """
     import optax
 
