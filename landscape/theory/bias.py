@@ -59,15 +59,8 @@ from landscape.core.normalized_landscape import (  # noqa: F401  (biased_loss, b
 from landscape.core.spectrum import whitened_spectrum
 from landscape.theory.collapse_thresholds import origin_type
 from landscape.theory.normalization import _stationary_batch, normalized_stationary_points
-from landscape.theory.normalized_points import (
-    _all_masks,
-    _check_out_dim,
-    _is_diagonal,
-    _make_solution,
-    _nested_minimum,
-    _spectrum,
-    _take,
-)
+from landscape.theory.normalized_points import (_all_masks, _check_out_dim, _is_diagonal, _make_solution,
+                                                 _nested_minimum, _spectrum, _take)
 
 __all__ = [
     "biased_loss",
