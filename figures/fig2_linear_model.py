@@ -45,7 +45,7 @@ import jax
 import jax.numpy as jnp
 
 from landscape.studies.linear_training import empirical_covariance, pad_datasets, train_grid
-from landscape.losses.population import exact_gaussian_gram_eigenvalues
+from landscape.theory.exact_gaussian_infonce import exact_gaussian_gram_eigenvalues
 
 NAME = "fig2_linear_model"
 

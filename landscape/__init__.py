@@ -49,7 +49,7 @@ _HOME = {
     # the problem, the landscape, the solution
     "Problem": "landscape.core.problem",
     "EffectiveLandscape": "landscape.core.effective_landscape",
-    "effective_landscape": "landscape.core.effective_landscape",
+    "effective_landscape": "landscape.losses.effective",
     "loss": "landscape.core.effective_landscape",
     "gradient": "landscape.core.effective_landscape",
     "hessian_at_origin": "landscape.core.effective_landscape",
@@ -104,8 +104,8 @@ _HOME = {
     "complete_collapse_hessian": "landscape.theory.bias",
     "complete_collapse_type": "landscape.theory.bias",
     "exact_gaussian_infonce": "landscape.losses.population",
-    "exact_gaussian_minimum": "landscape.losses.population",
-    "exact_gaussian_gram_eigenvalues": "landscape.losses.population",
+    "exact_gaussian_minimum": "landscape.theory.exact_gaussian_infonce",
+    "exact_gaussian_gram_eigenvalues": "landscape.theory.exact_gaussian_infonce",
     # training
     "DivergenceError": "landscape.dynamics",
     "check_divergence": "landscape.dynamics",

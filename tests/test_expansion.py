@@ -26,6 +26,7 @@ import landscape as ls
 from landscape.studies.linear_training import empirical_covariance, train_grid, train_linear
 from landscape.losses import quadratic_form
 from landscape.losses import population as P
+from landscape.theory import exact_gaussian_infonce as EG
 from landscape.losses import sample as S
 from landscape.losses import symbolic as sy
 
@@ -133,7 +134,7 @@ def test_exact_gaussian_minimum_matches_gradient_descent(case, tol, x64):
     if case == "beta-collapse":
         beta = 0.5                                  # κ = c/s ≥ β for the last two directions
     gamma = 0.5 if case == "weight-decay" else 0.0  # collapses the a = 0.4 direction
-    sol = P.exact_gaussian_minimum(p, out_dim, beta, gamma)
+    sol = EG.exact_gaussian_minimum(p, out_dim, beta, gamma)
     if case == "weight-decay":
         assert int(sol.rank) == 2
     w0 = 0.3 * _f(np.random.default_rng(1).normal(size=(out_dim, 3)))
@@ -150,21 +151,21 @@ def test_exact_gaussian_minimum_properties(tol):
     a = np.array([3.0, 1.0, 0.5, 0.2])
     c = np.array([0.5, 2.0, 0.1, 0.6])
     p = ls.Problem.from_diagonal(a, c)
-    sol = jax.jit(functools.partial(P.exact_gaussian_minimum, out_dim=4))(p)
-    per_dir = np.sort(np.asarray(P.exact_gaussian_gram_eigenvalues(_f(a), _f(c)), float))[::-1]
+    sol = jax.jit(functools.partial(EG.exact_gaussian_minimum, out_dim=4))(p)
+    per_dir = np.sort(np.asarray(EG.exact_gaussian_gram_eigenvalues(_f(a), _f(c)), float))[::-1]
     np.testing.assert_allclose(np.asarray(sol.gram_eigenvalues, float), per_dir, rtol=tol["exact"] * 100)
     # rank cap keeps the smallest c/s (largest a/s), like the effective landscape for B = A0
     eff = ls.global_minimum(ls.effective_landscape(p, "infonce"), 2)
-    cap = P.exact_gaussian_minimum(p, 2)
+    cap = EG.exact_gaussian_minimum(p, 2)
     assert np.array_equal(np.asarray(eff.kept), np.asarray(cap.kept))
     # large σ²: λ* → 2a/(3σ⁴) (k = ¾), i.e. 4/3 of the paper's a/(2σ⁴)
-    big = np.asarray(P.exact_gaussian_gram_eigenvalues(_f([1.0]), 1e3), float)[0]
+    big = np.asarray(EG.exact_gaussian_gram_eigenvalues(_f([1.0]), 1e3), float)[0]
     assert abs(big / (1.0 / (2 * (1.0 + 1e3) ** 2)) - 4 / 3) < 5e-3
     # vmap over σ²
-    sols = jax.vmap(lambda s2: P.exact_gaussian_minimum(ls.Problem(jnp.diag(_f(a)), s2 * jnp.eye(4, dtype=_f(a).dtype)), 4))(_f([0.5, 1.0, 2.0]))
+    sols = jax.vmap(lambda s2: EG.exact_gaussian_minimum(ls.Problem(jnp.diag(_f(a)), s2 * jnp.eye(4, dtype=_f(a).dtype)), 4))(_f([0.5, 1.0, 2.0]))
     assert sols.gram_eigenvalues.shape == (3, 4)
     with pytest.raises(ValueError, match="out_dim"):
-        P.exact_gaussian_minimum(p, 0)
+        EG.exact_gaussian_minimum(p, 0)
 
 
 # ==================================================== Monte Carlo of the real losses
@@ -325,7 +326,7 @@ def test_real_infonce_training_reaches_exact_gaussian_minimum():
     out = train_linear(jax.random.PRNGKey(2), x, s2, loss="infonce", steps=3000, lr=1e-2, tail=1500)
     sim = np.sort(np.asarray(out["tail_gram_eigenvalues"], float))
     a_hat = np.linalg.eigvalsh(empirical_covariance(x))
-    exact = np.sort(np.asarray(P.exact_gaussian_gram_eigenvalues(_f(a_hat), s2), float))
+    exact = np.sort(np.asarray(EG.exact_gaussian_gram_eigenvalues(_f(a_hat), s2), float))
     paper = np.sort(a_hat / (2 * (a_hat + s2) ** 2))
     np.testing.assert_allclose(sim, exact, rtol=0.15)
     assert np.all(np.abs(sim / paper - 1) > 0.25)          # the k = 1 amplitude is clearly off here

@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 
 import landscape as ls
-from landscape.losses.population import exact_gaussian_gram_eigenvalues
+from landscape.theory.exact_gaussian_infonce import exact_gaussian_gram_eigenvalues
 from landscape.nn import data, probe, train
 
 

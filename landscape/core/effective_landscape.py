@@ -4,8 +4,9 @@ r"""The effective landscape of a linear SSL model, its derivatives and slices.
 
 (WS Eq. 5 with Proposition 4; the weight decay enters as B → B − γI.)
 
-* :func:`effective_landscape` builds it from a :class:`~landscape.Problem` and a
-  loss name through the table in :mod:`landscape.losses.effective`.
+* :class:`EffectiveLandscape` is the type (B, Σ, k, γ); it knows no loss names:
+  :func:`landscape.losses.effective.effective_landscape` builds it from a
+  :class:`~landscape.Problem` and a loss name through the loss → B table.
 * :func:`loss`, :func:`gradient` are pure functions of (landscape, W);
   :func:`hessian_at_origin` is −2·(I_{d1} ⊗ (B − γI)) for row-major vec(W).
 * :func:`landau_coefficients` and :func:`radial_slice` give the 1-D slice
@@ -22,7 +23,7 @@ Example:
     >>> import jax.numpy as jnp
     >>> import landscape as ls
     >>> p = ls.Problem.from_diagonal([3.0, 1.0], [1.0, 1.0])
-    >>> land = ls.effective_landscape(p, "infonce")
+    >>> land = EffectiveLandscape(b=p.data_cov, sigma=p.sigma)      # = ls.effective_landscape(p, "infonce")
     >>> w = jnp.array([[0.3, 0.0], [0.0, 0.2]])
     >>> round(float(ls.loss(land, w)), 6)
     -0.174
@@ -36,13 +37,11 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from landscape.core.validation import as_scalar
-from landscape.losses.effective import quadratic_form
 from landscape.core.problem import Problem
 
 __all__ = [
     "EffectiveLandscape",
-    "effective_landscape",
+    "check_landscape_range",
     "require_landscape",
     "require_problem",
     "loss",
@@ -95,54 +94,6 @@ def require_landscape(landscape: Any, where: str) -> EffectiveLandscape:
         raise TypeError(f"{where} needs an EffectiveLandscape from landscape.core.effective_landscape, "
                         f"got {type(landscape).__name__}{hint}")
     return landscape
-
-
-def effective_landscape(
-    problem: Problem,
-    loss_name: str = "infonce",
-    *,
-    form: str = "derived",
-    quartic: Any = 1.0,
-    weight_decay: Any = 0.0,
-    alpha: Any = 1.0,
-    n_samples: Any = None,
-    beta: Any = 0.5,
-    invariance_weight: Any = 1.0,
-) -> EffectiveLandscape:
-    """The effective landscape of ``loss_name`` on ``problem``.
-
-    Args:
-        problem: covariances A0 and C.
-        loss_name: one of ``landscape.losses.LOSSES``.
-        form: ``"derived"`` (default) or ``"paper"``, see :mod:`landscape.losses.effective`.
-        quartic: k, the quartic coefficient (1 = paper, 3/4 = exact Gaussian cumulant), k > 0.
-        weight_decay: γ ≥ 0 of the penalty γ‖W‖²_F.
-        alpha, n_samples, beta, invariance_weight: loss parameters.
-
-    The final quartic coefficient is k times the loss's own quartic scale (β for
-    the derived β-InfoNCE, 1 otherwise).
-
-    With concrete input the landscape is checked in its dtype (see
-    :func:`check_landscape_range`): a parameter whose arithmetic would overflow
-    or lose the quartic term is refused with a ValueError naming it, instead of
-    giving NaN or ±inf later.
-    """
-    require_problem(problem, "effective_landscape")
-    dtype = problem.data_cov.dtype
-    top = float(jnp.finfo(dtype).max)
-    if not isinstance(quartic, jax.core.Tracer):
-        as_scalar(quartic, "quartic", low=0.0, high=top, low_inclusive=False)
-    if not isinstance(weight_decay, jax.core.Tracer):
-        as_scalar(weight_decay, "weight_decay", low=0.0, high=top)
-    qf = quadratic_form(loss_name, form=form, alpha=alpha, n_samples=n_samples, beta=beta,
-                        invariance_weight=invariance_weight)
-    b = qf.b_matrix(problem.data_cov, problem.aug_cov).astype(dtype)
-    k = (jnp.asarray(quartic) * qf.quartic_scale).astype(dtype)
-    land = EffectiveLandscape(b=b, sigma=problem.sigma, quartic=k,
-                              weight_decay=jnp.asarray(weight_decay, dtype))
-    if not any(isinstance(x, jax.core.Tracer) for x in jax.tree_util.tree_leaves(land)):
-        check_landscape_range(land, quartic_scale=float(qf.quartic_scale))
-    return land
 
 
 def check_landscape_range(landscape: EffectiveLandscape, *, quartic_scale: float = 1.0) -> None:

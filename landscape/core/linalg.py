@@ -197,7 +197,7 @@ def require_finite(what: str, hint: str, **arrays: Any) -> None:
     outputs; a traced solver reports rank −1 instead (:func:`surviving_rank`).
     """
     for name, value in arrays.items():
-        if value is None or isinstance(value, jax.core.Tracer):
+        if value is None or is_traced(value):
             continue
         arr = np.asarray(value)
         if arr.dtype.kind in "fc" and not np.all(np.isfinite(arr)):

@@ -28,6 +28,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
+from landscape.core.linalg import is_traced
 from landscape.core.validation import as_square_matrix, as_variances, check_in_dtype, check_psd
 
 __all__ = ["Problem"]
@@ -144,7 +145,7 @@ class Problem:
         definite after rounding), like :meth:`from_arrays`.
         """
         out = Problem(self.data_cov.astype(dtype), self.aug_cov.astype(dtype))
-        if not isinstance(self.data_cov, jax.core.Tracer) and not isinstance(self.aug_cov, jax.core.Tracer):
+        if not is_traced(self.data_cov) and not is_traced(self.aug_cov):
             a0 = np.asarray(self.data_cov, float)
             c = np.asarray(self.aug_cov, float)
             check_in_dtype(a0, "data_cov", dtype)

@@ -21,7 +21,9 @@ from typing import Any, Optional
 import jax
 import jax.numpy as jnp
 
+from landscape.core.effective_landscape import loss as landscape_loss
 from landscape.core.linalg import gram_spectrum, surviving_rank
+from landscape.core.spectrum import rank_scales
 
 __all__ = ["Solution", "solution_from_weights", "gram_spectrum", "numerical_rank"]
 
@@ -89,15 +91,12 @@ def numerical_rank(eigenvalues: jax.Array, scale: jax.Array, rtol: float = DEFAU
 
 def solution_from_weights(landscape, w: jax.Array, *, rank_rtol: float = DEFAULT_RANK_RTOL, **extra) -> Solution:
     """Wrap a weight matrix W as a :class:`Solution` on ``landscape``."""
-    from landscape.core.effective_landscape import loss as _loss
-    from landscape.theory.stationary_points import rank_scales
-
     eig = gram_spectrum(w)
     return Solution(
         weights=w,
         gram=w.T @ w,
         gram_eigenvalues=eig,
         rank=numerical_rank(eig, rank_scales(landscape).gram, rank_rtol),
-        loss=_loss(landscape, w),
+        loss=landscape_loss(landscape, w),
         **extra,
     )

@@ -183,3 +183,14 @@ def check_in_dtype(arr: np.ndarray, field: str, dtype, *, definite: bool = False
             f"{field} is not positive definite in {dt.name} (the dtype of the computation): its smallest "
             f"eigenvalue after rounding is {eig[0]:.3g}, which {dt.name} cannot tell from 0 "
             f"(must be > {tol:.3g}); use float64 (JAX_ENABLE_X64=1) or a better-conditioned matrix")
+
+
+def checked_out_dim(out_dim, dim: int, dtype, *, copies: int = 4) -> int:
+    """``out_dim`` as an int ≥ 1, refused before allocation if its (out_dim × dim) arrays would not fit.
+
+    ``copies`` is how many out_dim × dim arrays of ``dtype`` the caller holds at
+    once (W, its padded rows, the SVD's input and output).
+    """
+    out_dim = as_int(out_dim, "out_dim", low=1)
+    require_memory(float(copies) * out_dim * dim * np.dtype(dtype).itemsize, "out_dim")
+    return out_dim

@@ -7,12 +7,9 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
+from landscape.core.linalg import is_traced
 from landscape.core.validation import as_int, as_scalar
 from landscape.core.effective_landscape import EffectiveLandscape, require_landscape
-
-
-def concrete(x: Any) -> bool:
-    return not isinstance(x, jax.core.Tracer)
 
 
 def int_in_range(value: Any, field: str, low: int, high: int | None = None) -> int:
@@ -21,7 +18,7 @@ def int_in_range(value: Any, field: str, low: int, high: int | None = None) -> i
 
 
 def check_scalar(value: Any, field: str, **bounds: Any) -> None:
-    if concrete(value):
+    if not is_traced(value):
         as_scalar(value, field, **bounds)
 
 
@@ -47,7 +44,7 @@ def check_weights(w0: Any, landscape: EffectiveLandscape, where: str = "training
 
 def check_finite_weights(w: Any, field: str) -> None:
     """Refuse concrete initial weights with a NaN or infinite entry (a run from them is NaN throughout)."""
-    if concrete(w) and not bool(np.all(np.isfinite(np.asarray(w)))):
+    if not is_traced(w) and not bool(np.all(np.isfinite(np.asarray(w)))):
         raise ValueError(f"{field} contains NaN or infinite entries")
 
 
@@ -60,7 +57,7 @@ def check_descends(optimizer, params: Any, grad: Any) -> None:
     where the gradient vanishes, e.g. at W₀ = 0).
     """
     leaves = jax.tree_util.tree_leaves((params, grad))
-    if not all(concrete(x) for x in leaves):
+    if any(is_traced(x) for x in leaves):
         return
     g = [np.asarray(x, float) for x in jax.tree_util.tree_leaves(grad)]
     if not any(np.any(x != 0) for x in g):

@@ -31,13 +31,23 @@ diagonal variances with isotropic augmentation) W·Σ and W·P are column
 scalings and a step costs two batched products instead of four.
 
 **Divergence** is tested every ``check_every`` steps: a run whose ‖W‖²_F is not
-finite or exceeds ``divergence_factor``·(1 + ‖W₀‖² + ‖W*‖²) is frozen at its last good checked iterate and reported with the
-check's step.  ‖W*‖² is the closed-form minimum's for a shared landscape, and
+finite or exceeds ``divergence_factor``·(1 + ‖W₀‖² + N) is frozen at its last good checked iterate and reported with the
+check's step.  N bounds ‖W‖² at every stationary point without the closed form:
+r·λ_max⁺/(2k·s_min) (:func:`~landscape.core.spectrum.stationary_norm_bound`) for a
+shared landscape or a diagonal one (from the diagonals), and
 for a batch of landscapes the bound d1·λ_max(B − γI)⁺/(2k·λ_min(Σ)²), estimated
 by power iterations (matrix products only, safe to split over devices).
 ``check_every=1`` gives the exact step (like
 ``gradient_descent``); a larger value trades that resolution for speed (the
 check and the freeze are two passes over W per check).
+
+**A separate kernel by design.**  Every other route that trains a landscape goes
+through :func:`landscape.dynamics.descent.descend` (one optax optimizer, one
+parameter pytree, save points).  This kernel is not an optax loop: it folds the
+step into P = I + 2η(B − γI) and 4kη once per run, advances blocks of runs
+through fused matrix products without any per-step optimizer state or
+recording, and shards the batch over devices; the tests check that it computes
+the iterates of ``descend`` with ``optax.sgd``.
 
 Example:
     >>> import jax, jax.numpy as jnp
@@ -62,9 +72,10 @@ import numpy as np
 from jax.sharding import Mesh, PartitionSpec
 
 from landscape.core.effective_landscape import EffectiveLandscape, loss, require_landscape
-from landscape.dynamics._checks import check_finite_weights, check_scalar, concrete, int_in_range
+from landscape.core.linalg import is_traced
+from landscape.dynamics._checks import check_finite_weights, check_scalar, int_in_range
 from landscape.dynamics.nesterov_restart import restart_schedule
-from landscape.theory.stationary_points import global_minimum, global_minimum_diagonal
+from landscape.core.spectrum import stationary_norm_bound
 
 __all__ = ["BatchedDescent", "batched_gradient_descent"]
 
@@ -123,6 +134,16 @@ def _norm2_bound(landscape: EffectiveLandscape, out_dim: int, iterations: int = 
     s_min = shift - top(shift * eye - sigma)
     s_min = jnp.maximum(s_min, jnp.finfo(sigma.dtype).eps * shift)
     return out_dim * b_top / (2.0 * landscape.quartic * s_min * s_min)
+
+
+def _diagonal_norm_bound(landscape: EffectiveLandscape, out_dim: int) -> jax.Array:
+    """:func:`~landscape.core.spectrum.stationary_norm_bound` of a diagonal landscape, from its diagonals.
+
+    λ_i = (b_i − γ)/s_i, so the bound is r·max(λ_i)⁺/(2k·min s_i), r = min(d1, d0): no eigendecomposition.
+    """
+    b, s = jnp.diagonal(landscape.b_eff), jnp.diagonal(landscape.sigma)
+    r = min(int(out_dim), s.shape[-1])
+    return r * jnp.maximum(jnp.max(b / s), 0.0) / (2.0 * landscape.quartic * jnp.min(s))
 
 
 def _dot(w: jax.Array, m: jax.Array, per_run: bool) -> jax.Array:
@@ -254,32 +275,14 @@ def batched_gradient_descent(landscape: EffectiveLandscape, w0: Any, *, lr: Any,
     Returns:
         A :class:`BatchedDescent`.
     """
-    require_landscape(landscape, "batched_gradient_descent")
-    w0 = jnp.asarray(w0)
-    if w0.ndim != 3:
-        raise ValueError(f"w0 must be a batch of weight matrices (n, out_dim, dim); got shape {w0.shape}")
-    if not jnp.issubdtype(w0.dtype, jnp.floating):
-        raise ValueError(f"w0 must be a floating-point array, got dtype {w0.dtype}")
+    landscape, w0, shared = _checked_runs(landscape, w0)
     n, d1, d0 = w0.shape
-    if n < 1:
-        raise ValueError("w0 must hold at least one run (n >= 1)")
-    check_finite_weights(w0, "w0")
+    dtype = w0.dtype
     steps = int_in_range(steps, "steps", 1)
     check_every = int_in_range(check_every, "check_every", 1, steps)
     check_scalar(divergence_factor, "divergence_factor", low=1.0)
-    dtype = w0.dtype
-    landscape = jax.tree_util.tree_map(lambda x: jnp.asarray(x, dtype), landscape)
-    shared = landscape.b.ndim == 2
-    if landscape.sigma.shape[-1] != d0:
-        raise ValueError(f"w0 must have {landscape.sigma.shape[-1]} columns (the landscape's dim), got shape {w0.shape}")
-    if not shared and landscape.b.shape[0] != n:
-        raise ValueError(f"a batched landscape must have one entry per run: {landscape.b.shape[0]} != n = {n}")
     lr_in = lr
-    lr = jnp.broadcast_to(jnp.asarray(lr, dtype), (n,)) if jnp.ndim(lr) == 0 else jnp.asarray(lr, dtype)
-    if lr.shape != (n,):
-        raise ValueError(f"lr must be a scalar or have one entry per run ({n},); got shape {lr.shape}")
-    if concrete(lr) and not bool(np.all(np.asarray(lr) > 0) and np.all(np.isfinite(np.asarray(lr)))):
-        raise ValueError("lr must be finite and > 0 in every run")
+    lr = _checked_lr(lr, n, dtype)
     devices = list(jax.local_devices() if devices is None else devices)
     if not devices:
         raise ValueError("devices must name at least one device")
@@ -297,12 +300,7 @@ def batched_gradient_descent(landscape: EffectiveLandscape, w0: Any, *, lr: Any,
     block = min(block_size, -(-n // len(devices)))
     assume_diagonal = bool(assume_diagonal)
     if assume_diagonal:
-        for name, m in (("b", landscape.b), ("sigma", landscape.sigma)):
-            if concrete(m):
-                off = np.asarray(m) * (1.0 - np.eye(d0))
-                if np.any(off != 0):
-                    raise ValueError(f"assume_diagonal=True but landscape.{name} has non-zero off-diagonal "
-                                     f"entries (largest {np.max(np.abs(off)):.3g})")
+        _check_diagonal(landscape, d0)
     if momentum_state is None:
         if nesterov_restart:
             momentum_state = (w0, jnp.ones((n,), dtype))
@@ -312,6 +310,47 @@ def batched_gradient_descent(landscape: EffectiveLandscape, w0: Any, *, lr: Any,
         momentum_state = _checked_momentum_state(momentum_state, w0, momentum, nesterov_restart)
     return _run(landscape, w0, momentum_state, lr, jnp.asarray(divergence_factor, dtype), steps, check_every,
                 shared, uniform, tuple(devices), block, momentum, nesterov_restart, assume_diagonal)
+
+
+def _checked_runs(landscape: EffectiveLandscape, w0: Any):
+    """(landscape in w0's dtype, w0, shared): the checked batch of runs; ``shared`` when one landscape serves all."""
+    require_landscape(landscape, "batched_gradient_descent")
+    w0 = jnp.asarray(w0)
+    if w0.ndim != 3:
+        raise ValueError(f"w0 must be a batch of weight matrices (n, out_dim, dim); got shape {w0.shape}")
+    if not jnp.issubdtype(w0.dtype, jnp.floating):
+        raise ValueError(f"w0 must be a floating-point array, got dtype {w0.dtype}")
+    n, d1, d0 = w0.shape
+    if n < 1:
+        raise ValueError("w0 must hold at least one run (n >= 1)")
+    check_finite_weights(w0, "w0")
+    landscape = jax.tree_util.tree_map(lambda x: jnp.asarray(x, w0.dtype), landscape)
+    shared = landscape.b.ndim == 2
+    if landscape.sigma.shape[-1] != d0:
+        raise ValueError(f"w0 must have {landscape.sigma.shape[-1]} columns (the landscape's dim), got shape {w0.shape}")
+    if not shared and landscape.b.shape[0] != n:
+        raise ValueError(f"a batched landscape must have one entry per run: {landscape.b.shape[0]} != n = {n}")
+    return landscape, w0, shared
+
+
+def _checked_lr(lr: Any, n: int, dtype) -> jax.Array:
+    """The step of each run, (n,), refused unless finite and > 0 (when concrete)."""
+    lr = jnp.broadcast_to(jnp.asarray(lr, dtype), (n,)) if jnp.ndim(lr) == 0 else jnp.asarray(lr, dtype)
+    if lr.shape != (n,):
+        raise ValueError(f"lr must be a scalar or have one entry per run ({n},); got shape {lr.shape}")
+    if not is_traced(lr) and not bool(np.all(np.asarray(lr) > 0) and np.all(np.isfinite(np.asarray(lr)))):
+        raise ValueError("lr must be finite and > 0 in every run")
+    return lr
+
+
+def _check_diagonal(landscape: EffectiveLandscape, d0: int) -> None:
+    """Refuse ``assume_diagonal`` for a concrete B or Σ with a non-zero off-diagonal entry."""
+    for name, m in (("b", landscape.b), ("sigma", landscape.sigma)):
+        if not is_traced(m):
+            off = np.asarray(m) * (1.0 - np.eye(d0))
+            if np.any(off != 0):
+                raise ValueError(f"assume_diagonal=True but landscape.{name} has non-zero off-diagonal "
+                                 f"entries (largest {np.max(np.abs(off)):.3g})")
 
 
 def _checked_momentum_state(state: Any, w0: jax.Array, momentum: float, restart: bool):
@@ -346,11 +385,11 @@ def _run(landscape, w0, extra, lr, factor, steps: int, check_every: int, shared:
     if diagonal:
         # Σ and P = I + 2η(B − γI) by their diagonals: column scalings (see _dot).
         sigma_in, p = (jnp.diagonal(x, axis1=-2, axis2=-1) for x in (landscape.sigma, p))
-        def norm2(land):                    # ‖W*‖²_F of the per-direction closed form
-            return jnp.trace(global_minimum_diagonal(land, d1).gram)
+        def norm2(land):                    # the stationary-point bound from the diagonals
+            return _diagonal_norm_bound(land, d1)
         w_star2 = norm2(landscape) if shared else jax.vmap(norm2)(landscape)
     elif shared:
-        w_star2 = jnp.trace(global_minimum(landscape, d1).gram)
+        w_star2 = stationary_norm_bound(landscape, d1)
     else:
         w_star2 = jax.vmap(lambda land: _norm2_bound(land, d1))(landscape)
     limit = factor * (1.0 + jnp.sum(w0 * w0, axis=(1, 2)) + w_star2)

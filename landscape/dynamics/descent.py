@@ -12,7 +12,7 @@ from landscape.core.effective_landscape import EffectiveLandscape, gradient, los
 from landscape.core.validation import require_memory
 from landscape.dynamics._checks import check_descends, check_scalar, check_weights, descent_options, in_dtype, int_in_range
 from landscape.core.solution import DEFAULT_RANK_RTOL, Solution, gram_spectrum, solution_from_weights
-from landscape.theory.stationary_points import global_minimum
+from landscape.core.spectrum import stationary_norm_bound
 
 __all__ = ["random_init", "gradient_descent"]
 
@@ -37,11 +37,6 @@ def random_init(key: jax.Array, out_dim: int, dim: int, scale: float = 1e-3, dty
 
 
 # ---------------------------------------------------------------- gradient descent
-def _closed_form_norm2(landscape: EffectiveLandscape, out_dim: int) -> jax.Array:
-    """‖W*‖²_F = Tr[W*ᵀW*] of the global minimum: the natural size of the weights."""
-    return jnp.trace(global_minimum(landscape, out_dim).gram)
-
-
 def gradient_descent(
     landscape: EffectiveLandscape,
     w0: jax.Array,
@@ -63,11 +58,14 @@ def gradient_descent(
     **Divergence.**  Step s (1-based: the update that produced W_s) *diverges*
     when W_s is not finite (then neither is L(W_s)), or when
 
-        ‖W_s‖²_F > divergence_factor · (1 + ‖W₀‖²_F + ‖W*‖²_F),
+        ‖W_s‖²_F > divergence_factor · (1 + ‖W₀‖²_F + N),
 
-    where W* is the closed-form global minimum.  The landscape is coercive
-    (quartic growth): a run that descends stays in the sublevel set of L(W₀),
-    whose size is set by ‖W₀‖, ‖W*‖ and the conditioning of Σ, and an unstable
+    where N = r·λ_max⁺/(2k·s_min) bounds ‖W‖²_F at every stationary point
+    (:func:`~landscape.core.spectrum.stationary_norm_bound`: one eigendecomposition,
+    no closed form, so training stays an independent check of the theory).  The
+    landscape is coercive (quartic growth): a run that descends stays in the
+    sublevel set of L(W₀), whose size is set by ‖W₀‖, N and the conditioning of
+    Σ, and an unstable
     run that settles on an oscillation stays of the same order.  A squared norm
     10⁸ times that scale is a run escaping to infinity (with the quartic
     gradient it overflows a few steps later).  From the first diverged step on,
@@ -101,7 +99,7 @@ def gradient_descent(
     steps, save_every = descent_options(steps, save_every, rank_rtol, divergence_factor)
 
     out_dim = w0.shape[0]
-    limit = divergence_factor * (1.0 + jnp.sum(w0 * w0) + _closed_form_norm2(landscape, out_dim))
+    limit = divergence_factor * (1.0 + jnp.sum(w0 * w0) + stationary_norm_bound(landscape, out_dim))
     w, diverged, div_step, times, (eigs, losses) = descend(
         w0, lambda w: gradient(landscape, w), optimizer, steps, save_every, limit,
         lambda w: (gram_spectrum(w), loss(landscape, w)))

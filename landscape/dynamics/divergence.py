@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from landscape.dynamics._checks import concrete
+from landscape.core.linalg import is_traced
 from landscape.core.solution import Solution
 
 __all__ = ["DivergenceError", "check_divergence"]
@@ -35,7 +35,7 @@ def check_divergence(solution: Solution) -> None:
     """
     if solution.diverged is None:
         return None
-    if not concrete(solution.diverged):
+    if is_traced(solution.diverged):
         raise ValueError("check_divergence needs concrete values; call it outside jax.jit")
     diverged = np.asarray(solution.diverged, bool)
     steps = np.broadcast_to(np.asarray(solution.diverged_step), diverged.shape)

@@ -47,19 +47,20 @@ from jax.flatten_util import ravel_pytree
 
 from landscape.core.effective_landscape import gradient as _eff_gradient
 from landscape.core.effective_landscape import loss as _eff_loss
-from landscape.dynamics._checks import check_finite_weights, check_weights, descent_options, in_dtype, int_in_range
-from landscape.dynamics.descent import descend, squared_norm
-from landscape.dynamics.stability import _lanczos_top
-from landscape.core.solution import DEFAULT_RANK_RTOL, gram_spectrum, numerical_rank
-from landscape.theory.bias import biased_gradient, biased_loss
-from landscape.theory.normalization import (
+from landscape.core.normalized_landscape import (
     NormalizedLandscape,
     NormalizedSolution,
+    biased_gradient,
+    biased_loss,
     normalized_gradient,
     normalized_loss,
     output_norm,
 )
-from landscape.theory.stationary_points import global_minimum, rank_scales
+from landscape.dynamics._checks import check_finite_weights, check_weights, descent_options, in_dtype, int_in_range
+from landscape.dynamics.descent import descend, squared_norm
+from landscape.dynamics.stability import _lanczos_top
+from landscape.core.solution import DEFAULT_RANK_RTOL, gram_spectrum, numerical_rank
+from landscape.core.spectrum import rank_scales, stationary_norm_bound
 
 __all__ = ["normalized_gradient_descent", "normalized_max_stable_learning_rate"]
 
@@ -146,8 +147,10 @@ def normalized_gradient_descent(
     ``hard=True`` ignores κ and minimises E(W) on ρ + ‖b‖² = c by projected
     (Riemannian) descent, as in the module docstring.  ``steps``, ``save_every``
     and divergence follow :func:`~landscape.gradient_descent` (the scale of the
-    divergence test is 1 + ‖W₀‖² + ‖b₀‖² + ‖W*‖² + c·d0/λ_min(Σ), W* the
-    unnormalized closed form; the last term bounds ‖W‖² on ρ ≤ c).
+    divergence test is 1 + ‖W₀‖² + ‖b₀‖² + N + c·d0/λ_min(Σ), N the bound on ‖W‖²
+    at the unnormalized stationary points of
+    :func:`~landscape.core.spectrum.stationary_norm_bound`; the last term bounds
+    ‖W‖² on ρ ≤ c).
 
     Returns:
         A :class:`~landscape.NormalizedSolution` at the final (or frozen)
@@ -179,7 +182,7 @@ def normalized_gradient_descent(
 
     s_eig = jnp.linalg.eigvalsh(nl.sigma)
     s_min = jnp.maximum(s_eig[0], jnp.finfo(w0.dtype).eps * jnp.trace(nl.sigma))
-    scale = (1.0 + squared_norm(params0) + jnp.trace(global_minimum(nl.base, out_dim).gram)
+    scale = (1.0 + squared_norm(params0) + stationary_norm_bound(nl.base, out_dim)
              + nl.norm_target * nl.dim / s_min)
     limit = divergence_factor * scale
 
@@ -189,25 +192,28 @@ def normalized_gradient_descent(
     params, diverged, div_step, times, (eigs, losses) = descend(
         params0, lambda p: _field(nl, p, hard), optimizer, steps, save_every, limit, record,
         retract=(lambda p: _retract(nl, p)) if hard else None)
-    w, b = _split(params)
-    eig = gram_spectrum(w)
-    bias = jnp.zeros((out_dim,), w.dtype) if b is None else b
     # Gram scale of the survival rule: the base landscape's, or c/s_min ≥ ρ/s_min on the shell ρ ≤ c.
     gram_scale = jnp.maximum(rank_scales(nl.base).gram, nl.norm_target / s_eig[0])
+    return _normalized_solution(nl, params, hard, gram_scale, rank_rtol, times=times, trajectory_eigenvalues=eigs,
+                                trajectory_loss=losses, diverged=diverged, diverged_step=div_step)
+
+
+def _normalized_solution(nl: NormalizedLandscape, params, hard: bool, gram_scale, rank_rtol,
+                         **trajectory) -> NormalizedSolution:
+    """The :class:`~landscape.NormalizedSolution` at the final parameters (W or (W, b)) of a run."""
+    w, b = _split(params)
+    eig = gram_spectrum(w)
+    bias = jnp.zeros((w.shape[0],), w.dtype) if b is None else b
     return NormalizedSolution(
         weights=w,
         gram=w.T @ w,
         gram_eigenvalues=eig,
         rank=numerical_rank(eig, gram_scale, rank_rtol),
         loss=_objective(nl, params, hard),
-        times=times,
-        trajectory_eigenvalues=eigs,
-        trajectory_loss=losses,
-        diverged=diverged,
-        diverged_step=div_step,
         rho=output_norm(nl, w),
         bias=bias,
         bias_norm_sq=jnp.sum(bias * bias),
+        **trajectory,
     )
 
 

@@ -1,4 +1,10 @@
-"""Continuous time: gradient flow by diffrax, with threshold-crossing (event) times."""
+"""Continuous time: gradient flow by diffrax, with threshold-crossing (event) times.
+
+A separate integrator by design, not a route through :func:`landscape.dynamics.descent.descend`:
+it solves dW/dt = −∇L(W) with an adaptive Runge–Kutta method and error control in
+time, where ``descend`` takes fixed optimizer steps.  The two agree in the limit
+of small steps, which the tests check.
+"""
 from __future__ import annotations
 
 from typing import Any
@@ -8,7 +14,8 @@ import jax
 import jax.numpy as jnp
 
 from landscape.core.effective_landscape import EffectiveLandscape, gradient, loss
-from landscape.dynamics._checks import check_scalar, check_weights, concrete, in_dtype, int_in_range
+from landscape.core.linalg import is_traced
+from landscape.dynamics._checks import check_scalar, check_weights, in_dtype, int_in_range
 from landscape.core.solution import DEFAULT_RANK_RTOL, Solution, gram_spectrum, solution_from_weights
 
 __all__ = ["gradient_flow"]
@@ -165,12 +172,12 @@ def gradient_flow(
 
     eps = float(jnp.finfo(w0.dtype).eps)
     options = dict(
-        rtol=max(float(rtol), 64.0 * eps) if concrete(rtol) else rtol,
-        atol=max(float(atol), 1e-12) if concrete(atol) else atol,
+        rtol=max(float(rtol), 64.0 * eps) if not is_traced(rtol) else rtol,
+        atol=max(float(atol), 1e-12) if not is_traced(atol) else atol,
         n_save=n_save, max_steps=max_steps, rank_rtol=rank_rtol, spacing=spacing,
     )
     # One compiled program per configuration, also when called outside jit.
-    static = all(concrete(options[k]) for k in ("rtol", "atol", "rank_rtol"))
+    static = not any(is_traced(options[k]) for k in ("rtol", "atol", "rank_rtol"))
     run = _flow_jit if static else _flow
     return run(landscape, w0, t1, threshold, **options)
 

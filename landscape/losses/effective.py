@@ -6,7 +6,9 @@ Near W = 0 every loss studied here takes the form
 
 and every B in the table is a linear combination of the data and augmentation
 covariances, **B = p·A0 + q·C**.  This module stores only the coefficients
-(p, q) and the loss's own quartic scale s, in two forms:
+(p, q) and the loss's own quartic scale s, as data: :data:`LOSS_TABLE` maps each
+loss name to a :class:`LossEntry` with both forms and its parameter check, so
+adding a loss is adding one entry.  The two forms:
 
 ``form="paper"``
     B as stated in the workshop paper (WS §1.2, Eq. 4 and the text after Eq. 10).
@@ -64,16 +66,19 @@ Example:
 from __future__ import annotations
 
 import dataclasses
-from typing import Any
+from typing import Any, Callable, NamedTuple
 
 import jax
 import jax.numpy as jnp
 
+from landscape.core.effective_landscape import EffectiveLandscape, check_landscape_range, require_problem
+from landscape.core.linalg import is_traced
+from landscape.core.problem import Problem
 from landscape.core.validation import as_scalar
 
-__all__ = ["LOSSES", "FORMS", "QuadraticForm", "quadratic_form", "canonical_loss_name"]
+__all__ = ["LOSSES", "FORMS", "LOSS_TABLE", "LOSS_ALIASES", "LossEntry", "LossParameters", "QuadraticForm",
+           "quadratic_form", "canonical_loss_name", "effective_landscape"]
 
-LOSSES = ("infonce", "weighted-infonce", "beta-infonce", "spectral", "barlow-twins", "vicreg")
 FORMS = ("derived", "paper")
 
 
@@ -95,19 +100,123 @@ jax.tree_util.register_dataclass(
 )
 
 
+class LossParameters(NamedTuple):
+    """The loss parameters a row of the table may read (validated by the row's ``check``)."""
+
+    alpha: Any
+    n_samples: Any
+    beta: Any
+    invariance_weight: Any
+
+
+Coefficients = Callable[[LossParameters], tuple[Any, Any, Any]]
+
+
+def _no_check(params: LossParameters, form: str) -> None:
+    return None
+
+
+@dataclasses.dataclass(frozen=True)
+class LossEntry:
+    """One row of the loss → B table: (p, q, s) of B = p·A0 + q·C in each form.
+
+    Attributes:
+        paper: parameters ↦ (p, q, s) as the workshop paper states B.
+        derived: parameters ↦ (p, q, s) from the second-order expansion of the sample loss.
+        check: (parameters, form) ↦ None, raising ValueError for an out-of-range
+            concrete parameter (traced ones are skipped).
+    """
+
+    paper: Coefficients
+    derived: Coefficients
+    check: Callable[[LossParameters, str], None] = _no_check
+
+
+def _one() -> jax.Array:
+    return jnp.asarray(1.0)
+
+
+def _zero() -> jax.Array:
+    return jnp.asarray(0.0)
+
+
+def _constant(p: float, q: float) -> Coefficients:
+    """A row without parameters: (p, q, 1)."""
+    return lambda params: (p * _one(), q * _one(), _one())
+
+
+def _check_weighted(params: LossParameters, form: str) -> None:
+    alpha, n_samples = params.alpha, params.n_samples
+    if n_samples is None:
+        raise ValueError("n_samples is required for weighted-infonce (data-set size N >= 1)")
+    if not is_traced(alpha):
+        as_scalar(alpha, "alpha", low=0.0)
+    if not is_traced(n_samples):
+        as_scalar(n_samples, "n_samples", low=1.0)
+    if form == "derived" and not is_traced(alpha) and not is_traced(n_samples):
+        # N/(N − 1 + α): the denominator vanishes at N = 1, α = 0 and makes the
+        # coefficient overflow just above it.
+        n, denom = float(n_samples), float(n_samples) - 1.0 + float(alpha)
+        if not (denom > 0 and n / denom <= float(jnp.finfo(jnp.result_type(float)).max)):
+            raise ValueError(
+                f"alpha and n_samples: the derived weighted-InfoNCE coefficient N/(N − 1 + α) is not finite "
+                f"at n_samples = {n:g}, alpha = {float(alpha):g}; use alpha > 0 or n_samples > 1")
+
+
+def _check_beta(params: LossParameters, form: str) -> None:
+    if not is_traced(params.beta):
+        as_scalar(params.beta, "beta", low=0.0, high=1.0, low_inclusive=False)
+
+
+def _check_vicreg(params: LossParameters, form: str) -> None:
+    if form == "derived" and not is_traced(params.invariance_weight):
+        as_scalar(params.invariance_weight, "invariance_weight", low=0.0)
+
+
+def _weighted_derived(params: LossParameters):
+    n = jnp.asarray(params.n_samples)
+    return n / (n - 1.0 + jnp.asarray(params.alpha)), _zero(), _one()
+
+
+def _beta_paper(params: LossParameters):
+    b = jnp.asarray(params.beta)
+    return _one(), -(1.0 - b) / b, _one()
+
+
+def _beta_derived(params: LossParameters):
+    b = jnp.asarray(params.beta)
+    return b, -(1.0 - b), b
+
+
+#: The table (module docstring), one entry per loss: adding a loss is adding a row.
+LOSS_TABLE: dict[str, LossEntry] = {
+    "infonce": LossEntry(paper=_constant(1.0, 0.0), derived=_constant(1.0, 0.0)),
+    "weighted-infonce": LossEntry(
+        paper=lambda params: (_one(), -(1.0 - jnp.asarray(params.alpha)) / jnp.asarray(params.n_samples), _one()),
+        derived=_weighted_derived,
+        check=_check_weighted),
+    "beta-infonce": LossEntry(paper=_beta_paper, derived=_beta_derived, check=_check_beta),
+    "spectral": LossEntry(paper=_constant(0.0, 2.0), derived=_constant(2.0, 0.0)),
+    "barlow-twins": LossEntry(paper=_constant(2.0, 2.0), derived=_constant(2.0, 0.0)),
+    "vicreg": LossEntry(paper=_constant(-1.0, 0.0),
+                        derived=lambda params: (_zero(), -2.0 * jnp.asarray(params.invariance_weight), _one()),
+                        check=_check_vicreg),
+}
+
+#: Other spellings of the loss names (after lower-casing and ``_`` → ``-``).
+LOSS_ALIASES: dict[str, str] = {"info-nce": "infonce", "scl": "spectral", "spectral-contrastive": "spectral",
+                                "bt": "barlow-twins", "barlowtwins": "barlow-twins"}
+
+LOSSES = tuple(LOSS_TABLE)
+
+
 def canonical_loss_name(loss: str) -> str:
     """Normalise a loss name (``beta_infonce`` → ``beta-infonce``), or raise ValueError."""
     name = str(loss).strip().lower().replace("_", "-")
-    aliases = {"info-nce": "infonce", "scl": "spectral", "spectral-contrastive": "spectral",
-               "bt": "barlow-twins", "barlowtwins": "barlow-twins"}
-    name = aliases.get(name, name)
-    if name not in LOSSES:
+    name = LOSS_ALIASES.get(name, name)
+    if name not in LOSS_TABLE:
         raise ValueError(f"loss must be one of {', '.join(LOSSES)}; got {loss!r}")
     return name
-
-
-def _concrete(x) -> bool:
-    return not isinstance(x, jax.core.Tracer)
 
 
 def quadratic_form(
@@ -122,7 +231,7 @@ def quadratic_form(
     """Coefficients of B = p·A0 + q·C for ``loss`` in the chosen ``form``.
 
     Args:
-        loss: one of :data:`LOSSES`.
+        loss: one of :data:`LOSSES` (the keys of :data:`LOSS_TABLE`).
         form: ``"derived"`` (default; the careful expansion) or ``"paper"``.
         alpha: weight of the positive in the weighted-InfoNCE denominator, α ≥ 0.
         n_samples: data-set size N (weighted InfoNCE only), N ≥ 1.
@@ -132,46 +241,65 @@ def quadratic_form(
     The numeric arguments may be traced (they can be vmapped over); they are
     validated whenever they are concrete.
     """
-    name = canonical_loss_name(loss)
+    entry = LOSS_TABLE[canonical_loss_name(loss)]
     if form not in FORMS:
         raise ValueError(f"form must be one of {', '.join(FORMS)}; got {form!r}")
-    one = jnp.asarray(1.0)
-    zero = jnp.asarray(0.0)
-    if name == "infonce":
-        return QuadraticForm(one, zero, one)
-    if name == "weighted-infonce":
-        if n_samples is None:
-            raise ValueError("n_samples is required for weighted-infonce (data-set size N >= 1)")
-        if _concrete(alpha):
-            as_scalar(alpha, "alpha", low=0.0)
-        if _concrete(n_samples):
-            as_scalar(n_samples, "n_samples", low=1.0)
-        if form == "derived" and _concrete(alpha) and _concrete(n_samples):
-            # N/(N − 1 + α): the denominator vanishes at N = 1, α = 0 and makes the
-            # coefficient overflow just above it.
-            n, denom = float(n_samples), float(n_samples) - 1.0 + float(alpha)
-            if not (denom > 0 and n / denom <= float(jnp.finfo(jnp.result_type(float)).max)):
-                raise ValueError(
-                    f"alpha and n_samples: the derived weighted-InfoNCE coefficient N/(N − 1 + α) is not finite "
-                    f"at n_samples = {n:g}, alpha = {float(alpha):g}; use alpha > 0 or n_samples > 1")
-        if form == "paper":
-            return QuadraticForm(one, -(1.0 - jnp.asarray(alpha)) / jnp.asarray(n_samples), one)
-        n = jnp.asarray(n_samples)
-        return QuadraticForm(n / (n - 1.0 + jnp.asarray(alpha)), zero, one)
-    if name == "beta-infonce":
-        if _concrete(beta):
-            as_scalar(beta, "beta", low=0.0, high=1.0, low_inclusive=False)
-        b = jnp.asarray(beta)
-        if form == "paper":
-            return QuadraticForm(one, -(1.0 - b) / b, one)
-        return QuadraticForm(b, -(1.0 - b), b)
-    if name == "spectral":
-        return QuadraticForm(zero, 2.0 * one, one) if form == "paper" else QuadraticForm(2.0 * one, zero, one)
-    if name == "barlow-twins":
-        return QuadraticForm(2.0 * one, 2.0 * one, one) if form == "paper" else QuadraticForm(2.0 * one, zero, one)
-    # vicreg
-    if form == "paper":
-        return QuadraticForm(-one, zero, one)
-    if _concrete(invariance_weight):
-        as_scalar(invariance_weight, "invariance_weight", low=0.0)
-    return QuadraticForm(zero, -2.0 * jnp.asarray(invariance_weight), one)
+    params = LossParameters(alpha, n_samples, beta, invariance_weight)
+    entry.check(params, form)
+    return QuadraticForm(*(entry.paper if form == "paper" else entry.derived)(params))
+
+
+def effective_landscape(
+    problem: Problem,
+    loss_name: str = "infonce",
+    *,
+    form: str = "derived",
+    quartic: Any = 1.0,
+    weight_decay: Any = 0.0,
+    alpha: Any = 1.0,
+    n_samples: Any = None,
+    beta: Any = 0.5,
+    invariance_weight: Any = 1.0,
+) -> EffectiveLandscape:
+    """The effective landscape of ``loss_name`` on ``problem``.
+
+    Args:
+        problem: covariances A0 and C.
+        loss_name: one of ``landscape.losses.LOSSES``.
+        form: ``"derived"`` (default) or ``"paper"``, see :mod:`landscape.losses.effective`.
+        quartic: k, the quartic coefficient (1 = paper, 3/4 = exact Gaussian cumulant), k > 0.
+        weight_decay: γ ≥ 0 of the penalty γ‖W‖²_F.
+        alpha, n_samples, beta, invariance_weight: loss parameters.
+
+    Example:
+        >>> import jax.numpy as jnp
+        >>> import landscape as ls
+        >>> p = ls.Problem.from_diagonal([3.0, 1.0], [1.0, 1.0])
+        >>> land = effective_landscape(p, "infonce")
+        >>> round(float(ls.loss(land, jnp.array([[0.3, 0.0], [0.0, 0.2]]))), 6)
+        -0.174
+
+    The final quartic coefficient is k times the loss's own quartic scale (β for
+    the derived β-InfoNCE, 1 otherwise).
+
+    With concrete input the landscape is checked in its dtype (see
+    :func:`~landscape.core.effective_landscape.check_landscape_range`): a parameter whose arithmetic would overflow
+    or lose the quartic term is refused with a ValueError naming it, instead of
+    giving NaN or ±inf later.
+    """
+    require_problem(problem, "effective_landscape")
+    dtype = problem.data_cov.dtype
+    top = float(jnp.finfo(dtype).max)
+    if not is_traced(quartic):
+        as_scalar(quartic, "quartic", low=0.0, high=top, low_inclusive=False)
+    if not is_traced(weight_decay):
+        as_scalar(weight_decay, "weight_decay", low=0.0, high=top)
+    qf = quadratic_form(loss_name, form=form, alpha=alpha, n_samples=n_samples, beta=beta,
+                        invariance_weight=invariance_weight)
+    b = qf.b_matrix(problem.data_cov, problem.aug_cov).astype(dtype)
+    k = (jnp.asarray(quartic) * qf.quartic_scale).astype(dtype)
+    land = EffectiveLandscape(b=b, sigma=problem.sigma, quartic=k,
+                              weight_decay=jnp.asarray(weight_decay, dtype))
+    if not any(is_traced(x) for x in jax.tree_util.tree_leaves(land)):
+        check_landscape_range(land, quartic_scale=float(qf.quartic_scale))
+    return land

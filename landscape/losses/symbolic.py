@@ -113,7 +113,50 @@ def infonce_expansion(dim: int = 1, data: str = "gaussian") -> tuple[sp.Expr, sp
     >>> sp.simplify(q2 + b)
     0
     """
+    if dim not in (1, 2):
+        raise ValueError(f"dim must be 1 or 2, got {dim}")
+    if data not in ("gaussian", "exact-moment"):
+        raise ValueError(f"data must be 'gaussian' or 'exact-moment', got {data!r}")
     vp, p1, p2, m, c2, c4 = _per_anchor_series()
+    if data == "exact-moment":
+        if dim != 1:
+            raise ValueError("data='exact-moment' is implemented for dim = 1")
+        # Given the data set: E_noise v₊ = c; (1/N)Σ_i Σ_{j≠i} E_noise v_ij = N a + (N − 1) c.
+        q2 = c2.subs({vp: c, p1: N * a + (N - 1) * c}).subs(m, N - 1)
+        return sp.simplify(q2), None
+    v_pos, v_n1, v_n2, normals = _anchor_distances(dim)
+    E = lambda expr: gaussian_expectation(expr, normals)  # noqa: E731
+    mean_vn = E(v_n1)
+    mom = {
+        "pos": E(v_pos), "pos2": E(v_pos**2), "n2": E(v_n1**2), "nn": E(v_n1 * v_n2),
+        "pn": E(v_pos * v_n1),
+    }
+    # E over the power sums: E P1 = M E v_n, E P2 = M E v_n², E P1² = M E v_n² + M(M−1) E v_n v_n',
+    # E v₊P1 = M E v₊v_n; c2 is linear, c4 quadratic in (v₊, P1, P2).
+    q2 = c2.subs({p1: m * mean_vn, vp: mom["pos"]})
+    poly4 = sp.Poly(sp.expand(c4), vp, p1, p2)
+    q4 = sp.Integer(0)
+    table = {
+        (0, 0, 0): 1, (1, 0, 0): mom["pos"], (0, 1, 0): m * mean_vn, (0, 0, 1): m * mom["n2"],
+        (2, 0, 0): mom["pos2"], (0, 2, 0): m * mom["n2"] + m * (m - 1) * mom["nn"],
+        (1, 1, 0): m * mom["pn"],
+    }
+    for powers, coeff in poly4.terms():
+        if powers not in table:
+            raise AssertionError(f"unexpected monomial {powers} in the t^4 coefficient")
+        q4 += coeff * table[powers]
+    q2 = sp.simplify(q2.subs(m, N - 1))
+    q4 = sp.factor(sp.simplify(q4.subs(m, N - 1)))
+    return q2, q4
+
+
+def _anchor_distances(dim: int):
+    """(v₊, v_n1, v_n2, normals): halved squared distances of the anchor's output to its positive and two
+    negatives, as polynomials in independent standard normals (``normals``).
+
+    ``dim = 1``: W₀ = 1, data √a·g, noise √c·e.  ``dim = 2``: W₀ = diag(w₁, w₂) on
+    diagonal data (a₁, a₂) and noise (c₁, c₂).  The positive shares the anchor's data draw.
+    """
     if dim == 1:
         g = sp.symbols("g0:3")     # data of anchor, negative 1, negative 2
         e = sp.symbols("e0:4")     # noise: anchor, positive, negative 1, negative 2
@@ -121,67 +164,27 @@ def infonce_expansion(dim: int = 1, data: str = "gaussian") -> tuple[sp.Expr, sp
         xp = sp.sqrt(a) * g[0] + sp.sqrt(c) * e[1]
         n1 = sp.sqrt(a) * g[1] + sp.sqrt(c) * e[2]
         n2 = sp.sqrt(a) * g[2] + sp.sqrt(c) * e[3]
-        v_pos = (x - xp) ** 2 / 2
-        v_n1 = (x - n1) ** 2 / 2
-        v_n2 = (x - n2) ** 2 / 2
-        normals = list(g) + list(e)
-        coefs = ()
-    elif dim == 2:
-        w1, w2, a1, a2, c1, c2s = sp.symbols("w1 w2 a1 a2 c1 c2", positive=True)
-        normals = []
+        return (x - xp) ** 2 / 2, (x - n1) ** 2 / 2, (x - n2) ** 2 / 2, list(g) + list(e)
+    w1, w2, a1, a2, c1, c2s = sp.symbols("w1 w2 a1 a2 c1 c2", positive=True)
+    normals = []
 
-        def point(tag, data_sym=None):
-            gs = sp.symbols(f"g{tag}_0:2") if data_sym is None else data_sym
-            es = sp.symbols(f"e{tag}_0:2")
-            normals.extend(es)
-            if data_sym is None:
-                normals.extend(gs)
-            return [sp.sqrt(a1) * gs[0] + sp.sqrt(c1) * es[0], sp.sqrt(a2) * gs[1] + sp.sqrt(c2s) * es[1]], gs
+    def point(tag, data_sym=None):
+        gs = sp.symbols(f"g{tag}_0:2") if data_sym is None else data_sym
+        es = sp.symbols(f"e{tag}_0:2")
+        normals.extend(es)
+        if data_sym is None:
+            normals.extend(gs)
+        return [sp.sqrt(a1) * gs[0] + sp.sqrt(c1) * es[0], sp.sqrt(a2) * gs[1] + sp.sqrt(c2s) * es[1]], gs
 
-        x, g_anchor = point("x")
-        xp, _ = point("p", g_anchor)
-        n1, _ = point("n1")
-        n2, _ = point("n2")
+    x, g_anchor = point("x")
+    xp, _ = point("p", g_anchor)
+    n1, _ = point("n1")
+    n2, _ = point("n2")
 
-        def v(u, z):
-            return (w1**2 * (u[0] - z[0]) ** 2 + w2**2 * (u[1] - z[1]) ** 2) / 2
+    def v(u, z):
+        return (w1**2 * (u[0] - z[0]) ** 2 + w2**2 * (u[1] - z[1]) ** 2) / 2
 
-        v_pos, v_n1, v_n2 = v(x, xp), v(x, n1), v(x, n2)
-        coefs = (w1, w2)
-    else:
-        raise ValueError(f"dim must be 1 or 2, got {dim}")
-
-    E = lambda expr: gaussian_expectation(expr, normals)
-    if data == "gaussian":
-        mean_vn = E(v_n1)
-        mom = {
-            "pos": E(v_pos), "pos2": E(v_pos**2), "n2": E(v_n1**2), "nn": E(v_n1 * v_n2),
-            "pn": E(v_pos * v_n1),
-        }
-        # E over the power sums: E P1 = M E v_n, E P2 = M E v_n², E P1² = M E v_n² + M(M−1) E v_n v_n',
-        # E v₊P1 = M E v₊v_n; c2 is linear, c4 quadratic in (v₊, P1, P2).
-        q2 = c2.subs({p1: m * mean_vn, vp: mom["pos"]})
-        poly4 = sp.Poly(sp.expand(c4), vp, p1, p2)
-        q4 = sp.Integer(0)
-        table = {
-            (0, 0, 0): 1, (1, 0, 0): mom["pos"], (0, 1, 0): m * mean_vn, (0, 0, 1): m * mom["n2"],
-            (2, 0, 0): mom["pos2"], (0, 2, 0): m * mom["n2"] + m * (m - 1) * mom["nn"],
-            (1, 1, 0): m * mom["pn"],
-        }
-        for powers, coeff in poly4.terms():
-            if powers not in table:
-                raise AssertionError(f"unexpected monomial {powers} in the t^4 coefficient")
-            q4 += coeff * table[powers]
-        q2 = sp.simplify(q2.subs(m, N - 1))
-        q4 = sp.factor(sp.simplify(q4.subs(m, N - 1)))
-        return q2, q4
-    if data == "exact-moment":
-        if dim != 1:
-            raise ValueError("data='exact-moment' is implemented for dim = 1")
-        # Given the data set: E_noise v₊ = c; (1/N)Σ_i Σ_{j≠i} E_noise v_ij = N a + (N − 1) c.
-        q2 = c2.subs({vp: c, p1: N * a + (N - 1) * c}).subs(m, N - 1)
-        return sp.simplify(q2), None
-    raise ValueError(f"data must be 'gaussian' or 'exact-moment', got {data!r}")
+    return v(x, xp), v(x, n1), v(x, n2), normals
 
 
 def infonce_quartic_large_n(dim: int = 1) -> sp.Expr:

@@ -46,6 +46,8 @@ from typing import Callable
 import jax
 import jax.numpy as jnp
 
+from landscape.core.linalg import is_traced
+
 __all__ = [
     "gaussian_noise",
     "random_resized_crop",
@@ -95,7 +97,7 @@ def gaussian_noise(key, x, sigma2) -> jax.Array:
     x = jnp.asarray(x)
     if not jnp.issubdtype(x.dtype, jnp.floating):
         raise ValueError(f"x must be floating, got {x.dtype}")
-    if not isinstance(sigma2, jax.core.Tracer) and float(sigma2) < 0:
+    if not is_traced(sigma2) and float(sigma2) < 0:
         raise ValueError(f"sigma2 must be >= 0, got {sigma2}")
     s = jnp.sqrt(jnp.asarray(sigma2, x.dtype))
     return x + s * jax.random.normal(key, x.shape, x.dtype)
@@ -260,7 +262,7 @@ def simclr_params(strength, preset: str = "cifar") -> dict:
     """
     if preset not in PRESETS:
         raise ValueError(f"preset must be one of {sorted(PRESETS)}, got {preset!r}")
-    if not isinstance(strength, jax.core.Tracer) and float(strength) < 0:
+    if not is_traced(strength) and float(strength) < 0:
         raise ValueError(f"strength must be >= 0, got {strength}")
     jit_amt, hue_amt, crop_num, gray_amt = PRESETS[preset]
     s = jnp.asarray(strength, jnp.result_type(float))

@@ -30,7 +30,7 @@ feature distribution, so a direction of the last layer survives only where
 the *signal fractions* ρ_i, the generalised eigenvalues of (A_ϕ, Σ_ϕ) (each in
 [0, 1]): direction i survives iff ρ_i > 1 − β.  The predicted rank is
 min(#survivors, d1).  Amplitudes come from the exact Gaussian population
-minimum (:func:`landscape.losses.population.exact_gaussian_minimum`), exact when
+minimum (:func:`landscape.theory.exact_gaussian_infonce.exact_gaussian_minimum`), exact when
 the features are Gaussian.  The measured counterpart
 (:func:`measured_collapse`) is the spectrum of the output covariance
 W Σ_ϕ Wᵀ.
@@ -56,10 +56,13 @@ from typing import Callable, NamedTuple, Optional
 import jax
 import jax.numpy as jnp
 import numpy as np
+import scipy.linalg
 
 from landscape import metrics
-from landscape.core.effective_landscape import effective_landscape
-from landscape.losses.population import exact_gaussian_infonce, exact_gaussian_minimum
+from landscape.core.linalg import sym_sqrt
+from landscape.losses.effective import effective_landscape
+from landscape.losses.population import exact_gaussian_infonce
+from landscape.theory.exact_gaussian_infonce import exact_gaussian_minimum
 from landscape.nn.models import Outputs
 from landscape.core.problem import Problem
 from landscape.theory.collapse_thresholds import predicted_rank
@@ -129,8 +132,7 @@ def _output_basis(w: jax.Array, metric) -> jax.Array:
     if metric is None:
         m = w
     else:
-        vals, vecs = jnp.linalg.eigh(jnp.asarray(metric, w.dtype))
-        m = w @ (vecs * jnp.sqrt(jnp.clip(vals, 0.0, None))[None, :]) @ vecs.T
+        m = w @ sym_sqrt(jnp.asarray(metric, w.dtype))
     u, _, _ = jnp.linalg.svd(m, full_matrices=False)
     return u
 
@@ -223,9 +225,8 @@ def feature_covariances(phi_views, *, rtol: float = 1e-6) -> FeatureCovariances:
 
 def signal_fractions(cov: FeatureCovariances) -> np.ndarray:
     """ρ_i: generalised eigenvalues of (A_ϕ, Σ_ϕ), descending — the fraction of each direction's variance two views share."""
-    vals, vecs = np.linalg.eigh(cov.total)
-    inv_sqrt = (vecs / np.sqrt(vals)[None, :]) @ vecs.T
-    return np.sort(np.linalg.eigvalsh(inv_sqrt @ cov.shared @ inv_sqrt))[::-1]
+    # The symmetric-definite pencil directly (no square root of Σ_ϕ), in float64 whatever JAX's precision.
+    return np.sort(scipy.linalg.eigh(cov.shared, cov.total, eigvals_only=True))[::-1]
 
 
 class Prediction(NamedTuple):
@@ -249,7 +250,7 @@ def linear_prediction(cov: FeatureCovariances, out_dim: int, *, beta: float = 1.
     Gaussian features (the directions decouple); for other features the quartic
     term couples them and the minimum can keep fewer.  The output
     variances and the minimiser are those of the exact Gaussian population loss
-    (γ = 0), :func:`~landscape.losses.population.exact_gaussian_minimum`.
+    (γ = 0), :func:`~landscape.theory.exact_gaussian_infonce.exact_gaussian_minimum`.
     """
     if not 0 < beta <= 1:
         raise ValueError(f"beta must be in (0, 1], got {beta}")
@@ -302,6 +303,10 @@ def fit_last_layer(loss_fn: Callable, phi_views, w0, *, steps: int = 2000, learn
 
     Each step uses two distinct views, drawn at random from the K views in
     ``phi_views`` (K, n, d), so the augmentation is resampled as in training.
+    This trains a sample loss with a fresh random draw per step, not an
+    effective landscape, so it is not a route of
+    :func:`landscape.dynamics.descent.descend` (whose field is deterministic; and
+    ``nn`` sits beside ``dynamics`` in the layers, so it may not import it).
     """
     import optax
 

@@ -10,7 +10,8 @@ from typing import Any, Mapping, Sequence
 import jax.numpy as jnp
 import numpy as np
 
-from landscape.core.effective_landscape import EffectiveLandscape, effective_landscape
+from landscape.core.effective_landscape import EffectiveLandscape
+from landscape.losses.effective import effective_landscape
 from landscape.core.problem import Problem
 from landscape.core.validation import as_scalar
 from landscape.losses.effective import FORMS, canonical_loss_name

@@ -38,7 +38,7 @@ import jax.numpy as jnp
 import numpy as np
 
 from landscape.core.validation import as_scalar, as_variances
-from landscape.core.effective_landscape import effective_landscape
+from landscape.losses.effective import effective_landscape
 from landscape.studies.class_imbalance import representation_map
 from landscape.studies.plain_descent import sgd_descent
 from landscape.metrics import fit_probe, probe_predict

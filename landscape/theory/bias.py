@@ -51,25 +51,18 @@ import jax.numpy as jnp
 import numpy as np
 
 from landscape.core.effective_landscape import EffectiveLandscape
-from landscape.core.effective_landscape import gradient as _eff_gradient
-from landscape.core.effective_landscape import loss as _eff_loss
-from landscape.theory.collapse_thresholds import origin_type
-from landscape.theory.normalization import (
+from landscape.core.normalized_landscape import (  # noqa: F401  (biased_loss, biased_gradient: re-exported from core)
     NormalizedLandscape,
     NormalizedSolution,
-    _all_masks,
-    _check_out_dim,
-    _is_diagonal,
-    _make_solution,
-    _nested_minimum,
-    _spectrum,
-    _stationary_batch,
-    _take,
+    biased_gradient,
+    biased_loss,
     normalized_landscape,
-    normalized_stationary_points,
-    output_norm,
 )
-from landscape.theory.stationary_points import whitened_spectrum
+from landscape.core.spectrum import whitened_spectrum
+from landscape.theory.collapse_thresholds import origin_type
+from landscape.theory.normalization import _stationary_batch, normalized_stationary_points
+from landscape.theory.normalized_points import (_all_masks, _check_out_dim, _is_diagonal, _make_solution,
+                                                 _nested_minimum, _spectrum, _take)
 
 __all__ = [
     "biased_loss",
@@ -82,18 +75,6 @@ __all__ = [
     "complete_collapse_hessian",
     "complete_collapse_type",
 ]
-
-
-def biased_loss(nl: NormalizedLandscape, w: jax.Array, bias: jax.Array) -> jax.Array:
-    """L(W, b) = −Tr[W(B − γI)Wᵀ] + k·Tr[(WΣWᵀ)²] + κ(Tr[WΣWᵀ] + ‖b‖² − c)²."""
-    gap = output_norm(nl, w) + jnp.sum(bias * bias) - nl.norm_target
-    return _eff_loss(nl.base, w) + nl.kappa * gap * gap
-
-
-def biased_gradient(nl: NormalizedLandscape, w: jax.Array, bias: jax.Array) -> tuple[jax.Array, jax.Array]:
-    """(∂L/∂W, ∂L/∂b) = (∇E(W) + 4κ·g·WΣ, 4κ·g·b) with g = ρ + ‖b‖² − c."""
-    gap = output_norm(nl, w) + jnp.sum(bias * bias) - nl.norm_target
-    return _eff_gradient(nl.base, w) + 4.0 * nl.kappa * gap * (w @ nl.sigma), 4.0 * nl.kappa * gap * bias
 
 
 def bias_global_minimum(nl: NormalizedLandscape, out_dim: int) -> NormalizedSolution:

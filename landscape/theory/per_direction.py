@@ -42,7 +42,7 @@ import jax.numpy as jnp
 import numpy as np
 
 from landscape.core.validation import as_int
-from landscape.core.linalg import finite_rank, near_threshold, spectral_scale, survives
+from landscape.core.linalg import finite_rank, is_traced, near_threshold, spectral_scale, survives
 from landscape.losses.effective import quadratic_form
 
 __all__ = ["DirectionMinimum", "direction_spectra", "direction_minimum", "sort_descending"]
@@ -195,12 +195,12 @@ def direction_minimum(b: Any, s: Any, quartic: Any = 1.0, out_dim: int | None = 
     d = b.shape[-1]
     out_dim = d if out_dim is None else as_int(out_dim, "out_dim", low=1)
     for name, x in (("b", b), ("s", s)):
-        if not isinstance(x, jax.core.Tracer) and not np.all(np.isfinite(np.asarray(x))):
+        if not is_traced(x) and not np.all(np.isfinite(np.asarray(x))):
             raise ValueError(f"{name} contains NaN or infinite entries")
-    if not isinstance(s, jax.core.Tracer) and np.any(np.asarray(s) <= 0):
+    if not is_traced(s) and np.any(np.asarray(s) <= 0):
         raise ValueError("s (the eigenvalues of Σ) must be > 0 in every direction")
     k = jnp.asarray(quartic, dtype)
-    if not isinstance(k, jax.core.Tracer):
+    if not is_traced(k):
         if np.any(np.asarray(k) <= 0) or not np.all(np.isfinite(np.asarray(k))):
             raise ValueError("quartic (k) must be finite and > 0")
     return _direction_minimum(b, s, jnp.broadcast_to(k, b.shape[:-1]), out_dim, bool(sort), int(chunk))

@@ -14,7 +14,8 @@ positive λ_i (m = number of positive λ): in the commuting case these are the
 largest b_i/s_i, not the largest b_i.  In the commuting case the kept Gram
 eigenvalue of direction i is b_i/(2k s_i²).
 
-Both routes need only two symmetric eigendecompositions and run under ``jit``
+The whitened spectrum and the rank scales live in :mod:`landscape.core.spectrum`
+(re-exported here).  Both routes need only two symmetric eigendecompositions and run under ``jit``
 and ``vmap``; :func:`stationary_points` enumerates masks and is for small d.
 
 Example:
@@ -34,9 +35,10 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from landscape.core.validation import as_int, require_memory
 from landscape.core.effective_landscape import EffectiveLandscape, require_landscape
-from landscape.core.linalg import finite_rank, near_threshold, require_finite, spectral_scale, survives
+from landscape.core.linalg import finite_rank, is_traced, near_threshold, require_finite, spectral_scale, survives
+from landscape.core.spectrum import RankScales, rank_scales, whitened_spectrum
+from landscape.core.validation import checked_out_dim
 from landscape.core.solution import Solution, gram_spectrum
 from landscape.theory.per_direction import _solve_rows
 
@@ -48,66 +50,13 @@ __all__ = [
     "global_minimum_diagonal",
     "stationary_points",
     "stationary_point_from_mask",
+    "checked_out_dim",
 ]
-
-
-def _inverse_sqrt(sigma: jax.Array) -> jax.Array:
-    vals, vecs = jnp.linalg.eigh(sigma)
-    return (vecs / jnp.sqrt(vals)[None, :]) @ vecs.T
 
 
 #: What the refusal of a non-finite closed form suggests.
 _FINITE_HINT = ("the landscape's arithmetic overflows its dtype; build it with landscape.core.effective_landscape, "
                 "which names the parameter that is out of range")
-
-
-def checked_out_dim(out_dim, dim: int, dtype, *, copies: int = 4) -> int:
-    """``out_dim`` as an int ≥ 1, refused before allocation if its (out_dim × dim) arrays would not fit.
-
-    ``copies`` is how many out_dim × dim arrays of ``dtype`` the caller holds at
-    once (W, its padded rows, the SVD's input and output).
-    """
-    out_dim = as_int(out_dim, "out_dim", low=1)
-    require_memory(float(copies) * out_dim * dim * np.dtype(dtype).itemsize, "out_dim")
-    return out_dim
-
-
-def whitened_spectrum(landscape: EffectiveLandscape) -> tuple[jax.Array, jax.Array, jax.Array]:
-    """(λ, U, Σ^{-1/2}): eigenpairs of Σ^{-1/2}(B − γI)Σ^{-1/2}, λ descending."""
-    inv_sqrt = _inverse_sqrt(landscape.sigma)
-    bt = inv_sqrt @ landscape.b_eff @ inv_sqrt
-    lam, u = jnp.linalg.eigh(0.5 * (bt + bt.T))
-    return lam[::-1], u[:, ::-1], inv_sqrt
-
-
-class RankScales(NamedTuple):
-    """The scales of the survival rule (:mod:`landscape.core.linalg`) on one landscape.
-
-    Attributes:
-        b: ‖B − γI‖₂, the scale of the eigenvalues b_i of B − γI.
-        whitened: ‖Σ^{-1/2}(B − γI)Σ^{-1/2}‖₂, the scale of the whitened eigenvalues λ_i.
-        gram: whitened/(2k·s_min), the largest Gram eigenvalue of any stationary point:
-            the scale of WᵀW's eigenvalues.
-    """
-
-    b: jax.Array
-    whitened: jax.Array
-    gram: jax.Array
-
-
-def rank_scales(landscape: EffectiveLandscape) -> RankScales:
-    """:class:`RankScales` of ``landscape`` (three symmetric eigendecompositions; jittable).
-
-    >>> import landscape as ls
-    >>> land = ls.effective_landscape(ls.Problem.from_diagonal([3.0, 1.0], [1.0, 3.0]), "infonce", weight_decay=2.0)
-    >>> [round(float(v), 6) for v in ls.rank_scales(land)]     # b = (1, −1), λ = b/s = (1/4, −1/4), s_min = 4
-    [1.0, 0.25, 0.03125]
-    """
-    lam, _, _ = whitened_spectrum(landscape)
-    whitened = spectral_scale(lam)
-    s_min = jnp.linalg.eigvalsh(landscape.sigma)[0]
-    return RankScales(spectral_scale(jnp.linalg.eigvalsh(landscape.b_eff)), whitened,
-                      whitened / (2.0 * landscape.quartic * s_min))
 
 
 def stationary_point_from_mask(landscape: EffectiveLandscape, mask: jax.Array, out_dim: int,
@@ -226,7 +175,7 @@ def global_minimum_diagonal(landscape: EffectiveLandscape, out_dim: int) -> Solu
     require_landscape(landscape, "global_minimum_diagonal")
     out_dim = checked_out_dim(out_dim, landscape.dim, landscape.b.dtype)
     b_full, s_full = landscape.b_eff, landscape.sigma
-    if not isinstance(b_full, jax.core.Tracer) and not isinstance(s_full, jax.core.Tracer):
+    if not is_traced(b_full) and not is_traced(s_full):
         for name, m in (("B - gamma*I", b_full), ("sigma", s_full)):
             m = np.asarray(m)
             if np.any(m[~np.eye(m.shape[0], dtype=bool)] != 0):

@@ -14,7 +14,7 @@ from typing import Any, Callable, Optional
 
 import numpy as np
 
-from landscape.core.effective_landscape import effective_landscape
+from landscape.losses.effective import effective_landscape
 from landscape.core.problem import Problem
 from landscape.theory.normalization import (hard_normalization_limit, normalized_global_minimum,
                                            normalized_landscape)
