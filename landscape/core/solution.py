@@ -25,7 +25,7 @@ from landscape.core.effective_landscape import loss as landscape_loss
 from landscape.core.linalg import gram_spectrum, surviving_rank
 from landscape.core.spectrum import rank_scales
 
-__all__ = ["Solution", "solution_from_weights", "gram_spectrum", "numerical_rank"]
+__all__ = ["Solution", "solution_from_weights", "gram_spectrum", "trained_rank"]
 
 DEFAULT_RANK_RTOL = 1e-6
 
@@ -80,7 +80,7 @@ jax.tree_util.register_dataclass(
 )
 
 
-def numerical_rank(eigenvalues: jax.Array, scale: jax.Array, rtol: float = DEFAULT_RANK_RTOL) -> jax.Array:
+def trained_rank(eigenvalues: jax.Array, scale: jax.Array, rtol: float = DEFAULT_RANK_RTOL) -> jax.Array:
     """Rank of a trained W's Gram spectrum: the survival rule with scale ``scale`` and cut ``rtol``·max.
 
     ``scale`` is the landscape's Gram scale (:func:`~landscape.rank_scales`), so
@@ -96,7 +96,7 @@ def solution_from_weights(landscape, w: jax.Array, *, rank_rtol: float = DEFAULT
         weights=w,
         gram=w.T @ w,
         gram_eigenvalues=eig,
-        rank=numerical_rank(eig, rank_scales(landscape).gram, rank_rtol),
+        rank=trained_rank(eig, rank_scales(landscape).gram, rank_rtol),
         loss=landscape_loss(landscape, w),
         **extra,
     )

@@ -59,7 +59,7 @@ from landscape.core.normalized_landscape import (
 from landscape.dynamics._checks import check_finite_weights, check_weights, descent_options, in_dtype, int_in_range
 from landscape.dynamics.descent import descend, squared_norm
 from landscape.dynamics.stability import _lanczos_top
-from landscape.core.solution import DEFAULT_RANK_RTOL, gram_spectrum, numerical_rank
+from landscape.core.solution import DEFAULT_RANK_RTOL, gram_spectrum, trained_rank
 from landscape.core.spectrum import rank_scales, stationary_norm_bound
 
 __all__ = ["normalized_gradient_descent", "normalized_max_stable_learning_rate"]
@@ -208,7 +208,7 @@ def _normalized_solution(nl: NormalizedLandscape, params, hard: bool, gram_scale
         weights=w,
         gram=w.T @ w,
         gram_eigenvalues=eig,
-        rank=numerical_rank(eig, gram_scale, rank_rtol),
+        rank=trained_rank(eig, gram_scale, rank_rtol),
         loss=_objective(nl, params, hard),
         rho=output_norm(nl, w),
         bias=bias,
