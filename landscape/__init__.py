@@ -159,4 +159,4 @@ def __dir__() -> list[str]:
     return sorted(set(globals()) | set(_HOME) | set(_SUBPACKAGES))
 
 
-_compat.install()
+_compat.install(_HOME)

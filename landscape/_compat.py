@@ -59,16 +59,24 @@ def warn_moved(old: str, new: str) -> None:
 
 
 class _Forward(types.ModuleType):
-    """A stand-in for an old module path: attributes come from the new module."""
+    """A stand-in for an old module path: attributes come from the new module.
 
-    def __init__(self, old: str, new: str):
+    With ``warn_on_use`` the warning comes with the first attribute read instead
+    of at import (for stand-ins registered before anyone imports them).
+    """
+
+    def __init__(self, old: str, new: str, *, warn_on_use: bool = False):
         super().__init__(old, f"Moved to :mod:`{new}`.")
         self.__path__ = []                       # a package, so that old sub-paths import too
         self._landscape_new = new
+        self._landscape_warn = warn_on_use
 
     def __getattr__(self, name: str):
-        if name.startswith("__"):
+        if name.startswith("__") or name.startswith("_landscape"):
             raise AttributeError(name)
+        if self._landscape_warn:
+            self._landscape_warn = False
+            warn_moved(self.__name__, self._landscape_new)
         return getattr(importlib.import_module(self._landscape_new), name)
 
     def __dir__(self):
@@ -90,7 +98,18 @@ class _Finder(importlib.abc.MetaPathFinder):
         return None
 
 
-def install() -> None:
-    """Put the finder of old paths on ``sys.meta_path`` (once)."""
+def install(top_level_names=()) -> None:
+    """Put the finder of old paths on ``sys.meta_path`` (once).
+
+    An old module ``landscape.X`` whose name X is also a top-level function (the
+    module ``landscape.effective_landscape`` and the function
+    ``landscape.effective_landscape``) is registered in ``sys.modules`` at once:
+    importing a module sets it as an attribute of its parent package, which would
+    otherwise replace the function by the stand-in module.
+    """
     if not any(isinstance(f, _Finder) for f in sys.meta_path):
         sys.meta_path.append(_Finder())
+    for old, new in MOVED.items():
+        parent, _, leaf = old.rpartition(".")
+        if parent == "landscape" and leaf in top_level_names and old not in sys.modules:
+            sys.modules[old] = _Forward(old, new, warn_on_use=True)
