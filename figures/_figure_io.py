@@ -51,7 +51,7 @@ def load(path) -> dict:
         return {k: f[k] for k in f.files}
 
 
-SMOKE_DPI = 40          # a smoke run's PNG only has to exist and show every panel
+SMOKE_DPI = 40          # a smoke run's PNG only has to exist and show every panel (drawn once, not "tight")
 
 
 def add_size_options(ap: argparse.ArgumentParser) -> None:
@@ -95,6 +95,6 @@ def run_figure(name: str, compute, render, doc: str, argv=None, *, dpi: int = 13
     fig = render(data)
     png = out_dir / f"{stem}.png"
     png.parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(png, dpi=dpi, bbox_inches="tight")
+    fig.savefig(png, dpi=dpi, bbox_inches=None if args.smoke else "tight")     # "tight" draws the figure twice
     print("saved", png)
     return 0

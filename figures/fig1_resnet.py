@@ -55,17 +55,20 @@ def config(setup: str, quick: bool, smoke: bool = False) -> dict:
     if smoke and setup != "cpu":
         raise ValueError("smoke is a CPU run: use it with setup 'cpu'")
     if smoke:
-        # one strength, a one-block ConvNet, 10 steps, no refit: every stage once (XLA compilation dominates)
+        # one strength, 10 steps, no refit, and an MLP with the ConvNet's layout (encoder, BN projector, last
+        # layer) in place of the ConvNet: every stage of the pipeline once (XLA compilation dominates; the
+        # ConvNet's own training is tests/test_nn_train.py's)
         return dict(setup="cpu", sigma2=[10.0], sweep=[], data_scale=5.0, loss="beta-infonce", beta=0.5,
                     weight_decay=1e-3, learning_rate=2e-3, batch=64, steps=10, schedule="constant", eval_n=128,
-                    n_views=2, halves=3, scales=5, refit=False, net=dict(channels=(8,), strides=(2,),
-                                                                          proj_hidden=(16,), out_dim=8))
+                    n_views=2, halves=3, scales=5, refit=False,
+                    net=dict(kind="mlp", hidden=(16,), proj_hidden=(16,), out_dim=8))
     if setup == "cpu":
         return dict(setup="cpu", sigma2=[1.0, 10.0, 50.0], sweep=[] if quick else [25.0], data_scale=5.0,
                     loss="beta-infonce", beta=0.5, weight_decay=1e-3, learning_rate=2e-3,
                     batch=512 if quick else 256, steps=300 if quick else 1000, schedule="constant", eval_n=1024,
                     n_views=8, halves=13, scales=41, refit=True,
-                    net=dict(channels=(16, 32, 32), strides=(1, 2, 2), proj_hidden=(64,), out_dim=16))
+                    net=dict(kind="convnet", channels=(16, 32, 32), strides=(1, 2, 2), proj_hidden=(64,),
+                             out_dim=16))
     if setup == "full":
         return dict(setup="full", sigma2=[1.0, 10.0, 50.0], sweep=[], data_scale=1.0, loss="infonce", beta=1.0,
                     weight_decay=1e-3, learning_rate=1e-3, batch=256, steps=2000 if quick else 39_000,
@@ -80,7 +83,11 @@ def _load(cfg: dict, cifar_root):
         std = flat.std(axis=0)
         flat = (flat - flat.mean(axis=0)) / np.where(std > 0, std, 1.0) * np.sqrt(cfg["data_scale"])
         x = flat.reshape(x.shape).astype(np.float32)
-        model = models.ConvNet(in_channels=1, **cfg["net"])
+        net = dict(cfg["net"])
+        if net.pop("kind") == "mlp":
+            model = models.MLP(in_dim=flat.shape[1], activation="relu", batch_norm=True, **net)
+        else:
+            model = models.ConvNet(in_channels=1, **net)
         return x, y, model
     if cifar_root is None:
         raise SystemExit("--setup full needs --cifar-root (the CIFAR-10 binary version, cifar-10-batches-bin)")
@@ -109,7 +116,8 @@ def compute(setup: str = "cpu", quick: bool = False, cifar_root=None, smoke: boo
     mesh = train.data_mesh() if jax.device_count() > 1 else None
     out: dict = {"quick": np.array(quick or smoke), "setup": np.array(setup), "sigma2": np.asarray(strengths, float),
                  "n_main": np.array(len(cfg["sigma2"])), "data_eigenvalues": a_hat,
-                 "config": np.array(repr(cfg)), "device": np.array(str(jax.devices()[0].device_kind))}
+                 "config": np.array(repr(cfg)), "device": np.array(str(jax.devices()[0].device_kind)),
+                 "network": np.array(cfg["net"]["kind"] if "net" in cfg else "resnet18")}
     eval_idx = np.asarray(jax.random.permutation(jax.random.PRNGKey(5), len(x)))[: cfg["eval_n"]]
     xe, ye = x[eval_idx], y[eval_idx]
     gamma = cfg["weight_decay"] / 2.0        # coupled weight decay wd ↔ penalty (wd/2)‖W‖²
@@ -196,7 +204,8 @@ def render(d: dict):
     ax.set_title("(f) encoder (h) vs projector (z)")
     ax.legend(fontsize=7, loc="center left")
     ax2.legend(fontsize=7, loc="center right")
-    title = ("CPU: ConvNet on digits" if str(d["setup"]) == "cpu" else "ResNet-18 on CIFAR-10") + \
+    net = {"mlp": "MLP", "convnet": "ConvNet"}.get(str(d.get("network", "convnet")), "ConvNet")
+    title = (f"CPU: {net} on digits" if str(d["setup"]) == "cpu" else "ResNet-18 on CIFAR-10") + \
         f" — {str(d['device'])}"
     if bool(d.get("quick", False)):
         title += " — QUICK RUN"

@@ -61,7 +61,7 @@ def _finite(data: dict, *keys: str) -> None:
 # ----------------------------------------------------------------------------- WS figures
 def test_fig1_resnet_cpu_smoke(tmp_path):
     d = _smoke("fig1_resnet", tmp_path, "--setup", "cpu", stem="fig1_resnet_cpu_smoke")
-    assert list(d["sigma2"]) == [10.0] and int(d["n_main"]) == 1
+    assert list(d["sigma2"]) == [10.0] and int(d["n_main"]) == 1 and str(d["network"]) == "mlp"
     # the data preparation: every non-constant pixel of the 8×8 digits standardised to variance 5
     from landscape.nn import data as nn_data
 
@@ -73,9 +73,9 @@ def test_fig1_resnet_cpu_smoke(tmp_path):
     assert d["s0_slice_1d"].shape == (5,) and d["s0_slice_halves"].shape == (3, 3)
     _finite(d, "s0_losses", "s0_slice_1d", "s0_slice_1d_theory", "s0_slice_halves",
             "s0_measured_output_variances", "s0_predicted_output_variances")
-    # 10 digit classes (chance 0.1): even 10 steps of a one-block ConvNet give a linear probe twice that
+    # 10 digit classes (chance 0.1): even 10 steps of the smoke network give a linear probe twice that
     assert float(d["s0_encoder_probe_accuracy"]) > 2 * 0.1
-    assert 1.0 <= float(d["s0_encoder_effective_rank"]) <= 8 and np.isfinite(float(d["s0_encoder_avf"]))
+    assert 1.0 <= float(d["s0_encoder_effective_rank"]) <= 16 and np.isfinite(float(d["s0_encoder_avf"]))
 
 
 def test_fig2_linear_model_smoke(tmp_path):

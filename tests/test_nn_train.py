@@ -62,7 +62,8 @@ def test_every_ssl_loss_trains_the_mlp(loss):
 
 
 def test_checkpoint_resume_gives_identical_continuation(tmp_path):
-    model = models.ConvNet(in_channels=1, channels=(4,), strides=(2,), proj_hidden=(8,), out_dim=4)
+    # batch norm: the checkpoint must carry the running statistics (model state) as well as the parameters
+    model = models.MLP(in_dim=16, hidden=(8,), proj_hidden=(8,), out_dim=4, batch_norm=True)
     x = jnp.asarray(data.gaussian(jax.random.PRNGKey(0), 24, np.ones(16)).reshape(24, 4, 4, 1))
     opt = train.make_optimizer("sgd", 0.05, schedule="cosine", total_steps=6, weight_decay=1e-3)
     kw = dict(batch_size=8, steps_per_call=3)
