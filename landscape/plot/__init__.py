@@ -159,17 +159,22 @@ def phase_diagram(
         ax.plot(np.asarray(bx), np.asarray(by), color="white", lw=2.4, solid_capstyle="butt")
         ax.plot(np.asarray(bx), np.asarray(by), color=OKABE_ITO[0], lw=1.0, ls="--",
                 label=(labels[i] if labels and i < len(labels) else None))
-    ax.set_xlim(x.min(), x.max())
-    ax.set_ylim(y.min(), y.max())
     if label_regions:
         _label_regions(ax, x, y, region_of_rank(rank, top), region_names)
+    _finish_axes(ax, x, y, xlabel, ylabel, title)
+    return mesh
+
+
+def _finish_axes(ax, x, y, xlabel, ylabel, title) -> None:
+    """Limits to the data's extent, and the labels and title that are given."""
+    ax.set_xlim(x.min(), x.max())
+    ax.set_ylim(y.min(), y.max())
     if xlabel:
         ax.set_xlabel(xlabel)
     if ylabel:
         ax.set_ylabel(ylabel)
     if title:
         ax.set_title(title)
-    return mesh
 
 
 def _rank_map(ax, x, y, rank, max_rank, cmap, colorbar, colorbar_label):
@@ -328,14 +333,7 @@ def value_map(ax, x, y, values, *, label: str, cmap: str = "cividis", log: bool 
         v = np.ma.masked_less_equal(v, 0.0)
     mesh = ax.pcolormesh(x, y, v, cmap=cmap, norm=norm, shading="nearest", rasterized=True)
     ax.figure.colorbar(mesh, ax=ax).set_label(label)
-    ax.set_xlim(x.min(), x.max())
-    ax.set_ylim(y.min(), y.max())
-    if xlabel:
-        ax.set_xlabel(xlabel)
-    if ylabel:
-        ax.set_ylabel(ylabel)
-    if title:
-        ax.set_title(title)
+    _finish_axes(ax, x, y, xlabel, ylabel, title)
     return mesh
 
 
