@@ -24,6 +24,7 @@ from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
 import landscape as ls
+from landscape.core.effective_landscape import EffectiveLandscape
 from landscape.dynamics import DivergenceError
 
 A = [3.0, 2.0, 1.5, 1.0, 0.5, 0.2]
@@ -421,7 +422,20 @@ def _property_run(land, w0):
 
 
 @pytest.mark.x64_only
-@settings(max_examples=_PROPERTY_EXAMPLES, deadline=None,
+@pytest.mark.xfail(strict=True, raises=AssertionError, reason="known defect, open: half the stable step at the minimum diverges in the "
+                   "transient from a small init (first case) or stops at a higher loss (second case); "
+                   "found by the property test below, reproduced on the code before the layered layout")
+@pytest.mark.parametrize("sigma, gamma", [([2.0, 0.5, 4.0], 0.0), ([1.0, 0.5, 4.0], 0.3)])
+def test_gd_at_half_the_stable_step_known_failures(sigma, gamma):
+    land = EffectiveLandscape(jnp.diag(jnp.array([1.0, 0.5, 3.0])), jnp.diag(jnp.array(sigma)),
+                              jnp.asarray(1.0), jnp.asarray(gamma))
+    closed, _, run = _property_run(land, _init((1, 3), seed=0, scale=1e-2))
+    assert not bool(run.diverged)
+    _close(run.loss, closed.loss, 1e-10)
+
+
+@pytest.mark.x64_only
+@settings(max_examples=_PROPERTY_EXAMPLES, deadline=None, derandomize=True,
           suppress_health_check=[HealthCheck.filter_too_much, HealthCheck.too_slow])
 @given(_problems())
 def test_property_gd_reaches_closed_form(case):
