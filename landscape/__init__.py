@@ -20,6 +20,7 @@ in this list):
 * :mod:`landscape.plot`      figures from arrays and stored scans
 * :mod:`landscape.studies`   one module per paper and topic (WS figures, class imbalance, beneficial
   collapse, Cosentino's encoder/projector, Dubois's idealized representations)
+* :mod:`landscape.reproduction` the three papers' figures and claims, and the generated report
 * :mod:`landscape.cli`       the ``landscape`` command
 
 The names in ``__all__`` are where a user starts; they and the sub-packages load
@@ -123,7 +124,7 @@ _HOME = {
 }
 
 #: The sub-packages, loaded on first access (``ls.metrics``, ``ls.studies``, ...).
-_SUBPACKAGES = ("core", "losses", "metrics", "scan", "theory", "dynamics", "nn", "phase", "plot", "studies", "cli")
+_SUBPACKAGES = ("core", "losses", "metrics", "scan", "theory", "dynamics", "nn", "phase", "plot", "studies", "reproduction", "cli")
 
 #: Names that were top-level attributes before the layered layout; they still work, with a warning.
 _MOVED_ATTRIBUTES = {"ideal": "landscape.studies.idealized", "two_layer": "landscape.studies.encoder_projector"}

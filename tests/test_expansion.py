@@ -333,12 +333,7 @@ def test_real_infonce_training_reaches_exact_gaussian_minimum():
 
 
 def _load_fig2():
-    if str(ROOT / "figures") not in sys.path:      # as when the script runs: its helper _figure_io beside it
-        sys.path.insert(0, str(ROOT / "figures"))
-    spec = importlib.util.spec_from_file_location("fig2_linear_model", ROOT / "figures" / "fig2_linear_model.py")
-    mod = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(mod)
-    return mod
+    return importlib.import_module("landscape.reproduction.ziyin2023.fig2_linear_model")
 
 
 @pytest.mark.slow

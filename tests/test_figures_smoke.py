@@ -9,9 +9,8 @@ beside the code they check (``-m slow``).
 
 The scripts switch JAX to float64 when they run, so these tests belong to the float64 pass.
 """
-import importlib.util
+import importlib
 import math
-import sys
 from pathlib import Path
 
 import numpy as np
@@ -24,19 +23,27 @@ pytestmark = pytest.mark.x64_only
 _MODULES: dict = {}
 
 
-def _module(name: str):
-    """The figure script ``figures/<name>.py`` as a module (loaded once per session).
+# the figure name (file stem of its outputs and of its script in figures/) → its module
+MODULES = {
+    "fig1_resnet": "ziyin2023.fig1_resnet", "fig2_linear_model": "ziyin2023.fig2_linear_model",
+    "fig3_normalization": "ziyin2023.fig3_normalization", "fig4_nonlinear": "ziyin2023.fig4_nonlinear",
+    "fig_beneficial_collapse": "ziyin2023.beneficial_collapse", "fig_imbalance_phase": "ziyin2023.imbalance_phase",
+    "fig_probe_vs_imbalance": "ziyin2023.probe_vs_imbalance",
+    "fig_encoder_projector": "cosentino2022.encoder_projector", "fig_init_scale_sigma": "cosentino2022.init_scale_sigma",
+    "fig_cover_wn": "dubois2022.cover_wn", "fig_dissl_phase": "dubois2022.dissl_phase",
+}
 
-    ``figures/`` goes on sys.path first, as when the script runs, so that it finds its helper ``_figure_io``.
-    """
-    if str(FIGURES) not in sys.path:
-        sys.path.insert(0, str(FIGURES))
-    if name not in _MODULES:
-        spec = importlib.util.spec_from_file_location(f"_figure_{name}", FIGURES / f"{name}.py")
-        mod = importlib.util.module_from_spec(spec)
-        spec.loader.exec_module(mod)
-        _MODULES[name] = mod
-    return _MODULES[name]
+
+def _module(name: str):
+    """The module of figure ``name`` (its command line is ``main``)."""
+    return importlib.import_module(f"landscape.reproduction.{MODULES[name]}")
+
+
+def test_figure_scripts_call_the_package():
+    """Each ``figures/<name>.py`` is a thin entry point for the package module of that figure."""
+    for name, mod in MODULES.items():
+        text = (FIGURES / f"{name}.py").read_text()
+        assert f"from landscape.reproduction.{mod} import main" in text, name
 
 
 def _smoke(name: str, out: Path, *args: str, stem: str | None = None) -> dict:

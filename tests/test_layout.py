@@ -2,7 +2,7 @@
 
 The layers, lowest first (DESIGN: problem → landscape → solution → scan → figure):
 
-    core → losses, metrics, scan → theory → dynamics, nn → phase → plot → studies → cli
+    core → losses, metrics, scan → theory → dynamics, nn → phase → plot → studies → reproduction → cli
 
 A module may import from its own sub-package and from any lower layer; ``scan``
 is SSL-agnostic and imports nothing of the package but ``core``.  Below ``studies``
@@ -19,7 +19,7 @@ import pytest
 
 PACKAGE = Path(__file__).resolve().parents[1] / "landscape"
 LAYER = {"core": 0, "losses": 1, "metrics": 1, "scan": 1, "theory": 2, "dynamics": 3, "nn": 3,
-         "phase": 4, "plot": 5, "studies": 6, "cli": 7}
+         "phase": 4, "plot": 5, "studies": 6, "reproduction": 7, "cli": 8}
 MAX_MODULE_LINES = 500
 MAX_FUNCTION_LINES = 80
 LONG_REASON = "Long:"   # a docstring paragraph that starts with this explains a longer function

@@ -17,9 +17,9 @@ from pathlib import Path
 
 import numpy as np
 
-ROOT = Path(__file__).resolve().parents[1]    # the repository: git commit and the default output folder
+ROOT = Path(__file__).resolve().parents[2]    # the repository (a git checkout) when installed editable
 
-OUT_DIR = ROOT / "out" / "figures"
+OUT_DIR = Path("out") / "figures"            # relative to the working directory
 
 
 def git_commit() -> str:
