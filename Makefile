@@ -19,8 +19,10 @@ $(VENV)/.installed-test: pyproject.toml | $(PY)
 	$(PY) -m pip install --quiet -e ".[test]"
 	touch $(VENV)/.installed $@
 
+# The main job: the three papers reproduced on CPU.  Data and figures go to
+# out/reproduction/, the report to paper_repro/REPORT.md and REPORT.html.
 run: $(VENV)/.installed
-	XLA_FLAGS="$$XLA_FLAGS --xla_cpu_multi_thread_eigen=false" $(VENV)/bin/landscape run --out out
+	XLA_FLAGS="$$XLA_FLAGS --xla_cpu_multi_thread_eigen=false" $(VENV)/bin/landscape reproduce
 
 # The suite runs twice, side by side: in float64 (exactness, plus the package
 # doctests) and in float32 (dtype-dependent tolerances).  Slow-marked runs are

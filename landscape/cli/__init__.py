@@ -7,6 +7,7 @@ r"""Command-line interface: the ``landscape`` command and its subcommands.
 ``scan``, ``plot``  stored phase-diagram scans and their figures (:mod:`.scan`);
 ``ideal``, ``two-layer``, ``two-layer-phase``, ``cover``, ``worst-risk``, ``dissl``
            geometry and idealized representations (:mod:`.geometry`);
+``reproduce``  the three papers' figures, claims and verdicts, and REPORT.md/.html (:mod:`.reproduce`);
 ``nn-train``  a network trained with an SSL loss, probed against the theory (:mod:`.nn`);
 ``solve --classes FILE``  class-structured problems (:mod:`.imbalance`).
 
@@ -33,7 +34,7 @@ import argparse
 import sys
 from typing import Sequence
 
-from landscape.cli import flow, geometry, imbalance, nn, run, scan, solve
+from landscape.cli import flow, geometry, imbalance, nn, reproduce, run, scan, solve
 from landscape.cli._common import EXIT_DIVERGED, EXIT_OK, EXIT_USAGE, CLIError, Parser, precision, silence_stdout
 from landscape.cli.flow import flow_report, format_flow
 from landscape.cli.run import DEFAULT_BETA, DEFAULT_DATA_VARIANCES, DEFAULT_SIGMA2, run_job
@@ -50,7 +51,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     parser = Parser(prog="landscape", description="The loss landscape of self-supervised learning, solved.")
     parser.add_argument("--version", action="version", version=f"landscape {__version__}")
-    sub = parser.add_subparsers(dest="command", metavar="{solve,flow,scan,plot,run}")
+    sub = parser.add_subparsers(dest="command", metavar="{solve,flow,scan,plot,run,reproduce}")
     sub.required = True
     geometry.register(sub)
     nn.register(sub)
@@ -58,6 +59,7 @@ def build_parser() -> argparse.ArgumentParser:
     flow.register(sub)
     scan.register(sub)
     run.register(sub)
+    reproduce.register(sub)
     return parser
 
 

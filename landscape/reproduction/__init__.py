@@ -21,6 +21,7 @@ draws them; :mod:`.report` writes ``REPORT.md`` and ``REPORT.html`` from the sto
 from __future__ import annotations
 
 import importlib
+import types
 
 __all__ = ["EXPERIMENTS", "experiment", "experiment_names"]
 
@@ -45,8 +46,10 @@ EXPERIMENTS = (
 )
 
 
-def experiment(path: str):
-    """The experiment module at ``landscape.reproduction.<path>``."""
+def experiment(path):
+    """The experiment module at ``landscape.reproduction.<path>`` (a module is returned as it is)."""
+    if isinstance(path, types.ModuleType):
+        return path
     return importlib.import_module(f"landscape.reproduction.{path}")
 
 

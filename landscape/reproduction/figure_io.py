@@ -24,6 +24,8 @@ OUT_DIR = Path("out") / "figures"            # relative to the working directory
 
 def git_commit() -> str:
     """The current commit of the repository (``unknown`` outside git)."""
+    if not (ROOT / ".git").exists():         # an installed copy, not a checkout
+        return "unknown"
     try:
         return subprocess.run(["git", "rev-parse", "HEAD"], cwd=ROOT, capture_output=True, text=True,
                               check=True).stdout.strip()
