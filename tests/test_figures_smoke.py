@@ -57,7 +57,18 @@ def _smoke(name: str, out: Path, *args: str, stem: str | None = None) -> dict:
         data = {k: f[k] for k in f.files}
     assert str(data["landscape_version"]) == ls.__version__ and str(data["git_commit"])
     assert sorted(p.name for p in out.iterdir()) == sorted([npz.name, png.name])     # nothing else written
+    _claims_hold_together(mod, data)
     return data
+
+
+def _claims_hold_together(mod, data: dict) -> None:
+    """The experiment's claims build from its smoke data: every number present and finite, keys unique."""
+    from landscape.reproduction.claims import VERDICTS, Claim, verdict
+
+    claims = mod.claims(data)
+    assert claims and all(isinstance(c, Claim) for c in claims)
+    assert len({c.key for c in claims}) == len(claims)
+    assert all(verdict(c) in VERDICTS for c in claims)
 
 
 def _finite(data: dict, *keys: str) -> None:
