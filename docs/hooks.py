@@ -290,24 +290,40 @@ def _public_modules(package: Path, dotted: str) -> list[str]:
     return out
 
 
+def _defining_module(module: str, name: str) -> str:
+    """The module that defines ``name``, following ``from X import name`` in a package's ``__init__``."""
+    path = ROOT / Path(*module.split("."))
+    init = path / "__init__.py"
+    if not init.exists():
+        return module
+    for node in _parse(init).body:
+        if isinstance(node, ast.ImportFrom) and node.module and any(a.name == name for a in node.names):
+            return _defining_module(node.module, name)
+    return module
+
+
 def _api(files: Files, config) -> None:
     tree = _parse(PKG / "__init__.py")
     home, names = _literal(tree, "_HOME"), _literal(tree, "__all__")
     subpackages = _literal(tree, "_SUBPACKAGES")
     lines = ["# API reference", "",
-             "Generated from the docstrings. `import landscape as ls` gives the names below (they load on "
-             "first use); everything else lives in the sub-packages, one page each:", ""]
+             "Generated from the docstrings, one page per sub-package; each page documents every public "
+             "module of the sub-package (the names in its `__all__`).", ""]
     lines += [f"- [`landscape.{s}`]({s}.md): {_first_line(ast.get_docstring(_parse(PKG / s / '__init__.py')))}"
               for s in subpackages]
-    lines += ["", "## `landscape`: the top-level names", "",
-              "`landscape.__version__` is the installed package's version (from its metadata).", "",
-              "| name | defined in |", "|---|---|"]
-    shown = [n for n in names if n != "__version__"]
-    lines += [f"| [`{n}`](#{home[n]}.{n}) | `{home[n]}` |" for n in shown]
+    lines += ["", "## The top-level names", "",
+              "`import landscape as ls` gives these names (each loads on first use) and `ls.__version__`, the "
+              "installed package's version. Each links to its documentation in the module that defines it.", "",
+              "| name | defined in | summary |", "|---|---|---|"]
+    for n in names:
+        if n == "__version__":
+            continue
+        module = _defining_module(home[n], n)
+        sub = module.split(".")[1]
+        doc = _docstring_of(module, n)
+        anchor = f"{module}.{n}" if doc is not None else module    # a constant has no docstring of its own
+        lines.append(f"| [`ls.{n}`]({sub}.md#{anchor}) | `{module}` | {doc or 'a constant of the module'} |")
     lines.append("")
-    for n in shown:
-        lines += [f"::: {home[n]}.{n}", "    options:", "      heading_level: 3", "      show_root_full_path: false",
-                  ""]
     _add(files, config, "api/index.md", "\n".join(lines))
     for s in subpackages:
         page = [f"# `landscape.{s}`", "", f"::: landscape.{s}", "    options:", "      members: false",
@@ -315,6 +331,16 @@ def _api(files: Files, config) -> None:
         for mod in _public_modules(PKG / s, f"landscape.{s}"):
             page += [f"::: {mod}", "    options:", "      show_submodules: false", ""]
         _add(files, config, f"api/{s}.md", "\n".join(page))
+
+
+def _docstring_of(module: str, name: str) -> str | None:
+    """First line of the docstring of ``name`` (a function or class) in ``module``, for the summary table."""
+    path = ROOT / Path(*module.split("."))
+    path = path / "__init__.py" if path.is_dir() else path.with_suffix(".py")
+    for node in _parse(path).body:
+        if isinstance(node, (ast.FunctionDef, ast.ClassDef)) and node.name == name:
+            return _first_line(ast.get_docstring(node)).replace("|", "\\|")
+    return None
 
 
 # ----------------------------------------------------------------------------- the hook

@@ -118,7 +118,8 @@ def class_problem(means, proportions, *, within_cov: Any = 0.0, aug_var: Any = N
         aug_cov: C as a scalar, (d,) variances or (d, d) matrix.
         aug_subspace: (d, r) basis; C = aug_strength·(projector onto its span)
             (per-column strengths allowed).
-        If no augmentation is given, C = 0.
+
+    If no augmentation is given, C = 0.
 
     >>> import jax.numpy as jnp
     >>> cp = class_problem([[1.0, 0.0], [0.0, 1.0], [0.0, 0.0]], [0.2, 0.3, 0.5], aug_var=0.1)
