@@ -186,6 +186,7 @@ def _experiments() -> list[dict]:
     """NAME, title, paper scale and module path of every reproduction experiment, in the report's order."""
     base = PKG / "reproduction"
     order = _literal(_parse(base / "__init__.py"), "EXPERIMENTS") or ()
+    papers = _literal(_parse(base / "claims.py"), "PAPERS") or {}
     found = {}
     for mod in sorted(base.glob("*/*.py")):
         if mod.name.startswith("_"):
@@ -195,9 +196,9 @@ def _experiments() -> list[dict]:
         if not isinstance(name, str):
             continue
         dotted = f"{mod.parent.name}.{mod.stem}"
-        paper = _first_line(ast.get_docstring(_parse(mod.parent / "__init__.py")))
+        paper = papers.get(mod.parent.name) or mod.parent.name
         found[dotted] = {"name": name, "title": _first_line(ast.get_docstring(tree)), "module": dotted,
-                         "scale": _literal(tree, "PAPER_SCALE") or "", "paper": paper.split(":")[0]}
+                         "scale": _literal(tree, "PAPER_SCALE") or "", "paper": paper}
     rank = {p: i for i, p in enumerate(order)}
     return sorted(found.values(), key=lambda e: (rank.get(e["module"], len(rank)), e["module"]))
 
