@@ -5,7 +5,7 @@ VENV   ?= .venv
 PY     := $(VENV)/bin/python
 PYTEST := $(PY) -m pytest
 
-.PHONY: run test test-slow bench clean
+.PHONY: run test test-slow bench docs clean
 
 $(PY):
 	$(PYTHON) -m venv $(VENV)
@@ -33,8 +33,22 @@ test: $(VENV)/.installed-test
 test-slow: $(VENV)/.installed-test
 	JAX_ENABLE_X64=1 $(PYTEST) tests -q -m slow
 
+# The docs site (docs/README.md): its own venv with the docs extra, built in strict mode
+# (a warning, a broken link or a failing example stops the build).
+DOCS_VENV ?= .venv-docs
+
+$(DOCS_VENV)/.installed-docs: pyproject.toml
+	$(PYTHON) -m venv $(DOCS_VENV)
+	$(DOCS_VENV)/bin/python -m pip install --quiet --upgrade pip
+	$(DOCS_VENV)/bin/python -m pip install --quiet -e ".[docs]"
+	touch $@
+
+docs: $(DOCS_VENV)/.installed-docs
+	XLA_FLAGS="$$XLA_FLAGS --xla_cpu_multi_thread_eigen=false" NO_MKDOCS_2_WARNING=1 \
+	    $(DOCS_VENV)/bin/mkdocs build --strict
+
 bench: $(VENV)/.installed
 	$(PY) benchmarks/run_all.py
 
 clean:
-	rm -rf $(VENV) out .pytest_cache
+	rm -rf $(VENV) $(DOCS_VENV) site out .pytest_cache
