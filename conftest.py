@@ -13,10 +13,19 @@ import pytest
 PACKAGE = Path(__file__).parent / "landscape"
 
 
+def _enable_x64():
+    """JAX's x64 context: ``jax.enable_x64`` from JAX 0.8, ``jax.experimental.enable_x64`` before."""
+    if hasattr(jax, "enable_x64"):
+        return jax.enable_x64(True)
+    from jax.experimental import enable_x64
+
+    return enable_x64()
+
+
 @pytest.fixture(autouse=True)
 def _package_doctests_in_float64(request):
     if Path(request.node.path).is_relative_to(PACKAGE):
-        with jax.enable_x64(True):
+        with _enable_x64():
             yield
     else:
         yield

@@ -60,6 +60,39 @@ def test_store_round_trip_and_provenance(tmp_path):
     np.testing.assert_array_equal(flat["y"].values, ds["y"].values.ravel())
 
 
+def _landscape_engine_installed() -> bool:
+    from importlib.metadata import entry_points
+
+    return any(ep.name == "landscape" and ep.value.startswith("landscape.xarray_backend")
+               for ep in entry_points(group="xarray.backends"))
+
+
+def test_plain_xarray_opens_the_labelled_grid(tmp_path):
+    """The ``landscape`` xarray backend returns open_scan's dataset (dims, coords, values, attrs, damage)."""
+    import tomllib
+
+    from landscape.xarray_backend import LandscapeBackendEntrypoint, is_scan_store
+
+    path = tmp_path / "s.zarr"
+    ds = scan(fn, GRID, out=path, chunk_size=5, labels={"y": "sin(x)·z"}, code_version=PINNED)
+    via = xr.open_dataset(path, engine=LandscapeBackendEntrypoint)
+    xr.testing.assert_identical(via, open_scan(path))
+    assert via["y"].dims == ("x", "z") and via["v"].dims == ("x", "z", "v_dim0")
+    assert via.attrs["grid"] == GRID.to_json() and via["y"].attrs["long_name"] == "sin(x)·z"
+    assert "status" not in xr.open_dataset(path, engine=LandscapeBackendEntrypoint, drop_variables="status")
+    assert is_scan_store(path) and not is_scan_store(tmp_path) and not is_scan_store(path / "y")
+    pyproject = tomllib.loads((Path(__file__).parents[1] / "pyproject.toml").read_text())
+    assert pyproject["project"]["entry-points"]["xarray.backends"] == {
+        "landscape": "landscape.xarray_backend:LandscapeBackendEntrypoint"}
+    if _landscape_engine_installed():                # the installed metadata has the entry point
+        xr.testing.assert_identical(xr.open_dataset(path, engine="landscape"), ds)
+        xr.testing.assert_identical(xr.open_dataset(str(path)), ds)        # chosen before xarray's zarr engine
+    store.open_store(path, mode="r+")["y"][0] = 99.0                       # a damaged chunk stays missing
+    with pytest.warns(Warning, match="damaged"):
+        damaged = xr.open_dataset(path, engine=LandscapeBackendEntrypoint)
+    assert damaged.attrs["damaged_chunks"] == [0] and np.isnan(damaged["y"].values[0, 0])
+
+
 def test_existing_store_needs_resume_or_overwrite(tmp_path):
     path = tmp_path / "s.zarr"
     run(path)

@@ -66,7 +66,7 @@ def precision():
     import jax
 
     scope = getattr(jax, "enable_x64", None)
-    if scope is None:  # jax < 0.7: the same context lives in jax.experimental
+    if scope is None:  # jax < 0.8: the same context lives in jax.experimental
         from jax.experimental import disable_x64, enable_x64
 
         ctx = enable_x64() if x64_requested() else disable_x64()

@@ -177,6 +177,8 @@ def open_scan(path) -> "Any":
     status ``missing``.  Damaged chunks are also listed in the attribute
     ``damaged_chunks`` and reported by a :class:`ScanDamageWarning`; a resume
     of the scan recomputes them.  Corrupt data is never returned as good.
+    Plain xarray returns the same dataset:
+    ``xarray.open_dataset(path, engine="landscape")`` (:mod:`landscape.xarray_backend`).
     """
     path = store.store_path(path)
     root = store.open_store(path)

@@ -1,7 +1,10 @@
 r"""The on-disk store of a scan: a zarr group written chunk by chunk, checksummed, resumable.
 
-Layout of a store at ``PATH`` (a zarr v3 group, readable by ``zarr`` and by
-``xarray.open_zarr`` as a flat table of points):
+Layout of a store at ``PATH`` (a zarr v3 group).  ``open_scan(PATH)``, and in
+plain xarray ``xarray.open_dataset(PATH, engine="landscape")`` (the backend in
+:mod:`landscape.xarray_backend`), read it as the labelled grid with every chunk
+verified; ``xarray.open_zarr(PATH)`` reads the raw arrays below, a flat table
+of points, unchecked:
 
 =================  =====================  =============================================
 array              shape                  content

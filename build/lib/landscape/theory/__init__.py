@@ -1,0 +1,1 @@
+"""Closed-form solvers: stationary points (Theorem 1) and collapse diagnostics."""
