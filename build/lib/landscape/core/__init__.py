@@ -1,1 +1,0 @@
-"""The core: the problem, the effective landscape, the solution type, linear algebra and input checks."""

@@ -1,1 +1,0 @@
-"""Studies: one module or package per paper and topic, the only place with experiment settings."""

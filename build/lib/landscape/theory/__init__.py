@@ -1,1 +1,0 @@
-"""Closed-form solvers: stationary points (Theorem 1) and collapse diagnostics."""
