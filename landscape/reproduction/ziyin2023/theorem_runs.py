@@ -276,9 +276,14 @@ def hard_normalization(cfg: dict) -> dict:
     frac = diag[:, 0] / diag.max(1)                     # WᵀW along direction 1, relative to the largest
     cf = np.array([float(ls.hard_normalization_limit(nl, 10).gram[0, 0]) for nl in nls])
     n8 = len(T8_C1)
+    grid = np.linspace(0.0, 1.0, 41)
+    grid_dir1 = [[float(ls.hard_normalization_limit(_nl(ls.Problem.from_diagonal(a, np.r_[c1, np.zeros(9)]), loss,
+                                                         kappa=0.0, **kw), 10).gram[0, 0]) for c1 in grid]
+                 for a, loss, kw in ((a10, "infonce", {}), (a_c1, "beta-infonce", dict(form="paper", beta=0.5)))]
     th = ls.hard_collapse_thresholds(ls.Problem.from_diagonal(a10, 0.0), aug_direction_weights=[1.0] + [0.0] * 9)
     out = dict(t8_c1=T8_C1, t8_gd_frac=frac[:n8], t8_gd_dir1=diag[:n8, 0], c1_gd_dir1=diag[n8:, 0], t8_gd_rho=r["rho"][:n8], t8_cf_dir1=cf[:n8],
-               t8_threshold=np.array(float(th.collapse[0])), c1_c1=C1_C1, c1_a1=np.array(C1_A1),
+               t8_threshold=np.array(float(th.collapse[0])), c1_c1=C1_C1, threshold_grid=grid,
+               t8_grid_dir1=np.array(grid_dir1[0]), c1_grid_dir1=np.array(grid_dir1[1]), c1_a1=np.array(C1_A1),
                c1_gd_frac=frac[n8:], c1_gd_rho=r["rho"][n8:], c1_cf_dir1=cf[n8:], hard_gd_diverged=r["diverged"])
     # the T7 problem at κ → ∞ (Eq. WS-8), c = 1: projected GD against the limit and the κ = 10⁴ closed form
     p5 = ls.Problem.from_diagonal(A5, C5)
