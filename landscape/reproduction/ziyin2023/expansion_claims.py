@@ -10,7 +10,7 @@ from __future__ import annotations
 import numpy as np
 
 from landscape.reproduction.claims import Check, Claim
-from landscape.reproduction.ziyin2023.loss_expansions import SIGMAS
+from landscape.reproduction.ziyin2023.expansion_runs import SIGMAS
 
 P = "ziyin2023"
 
