@@ -21,6 +21,7 @@ def _pq(ax, data, j: int, name: str):
 
 
 def render(data: dict):
+    """Six panels: closed forms (lines, bars) against gradient descent or Monte Carlo (markers)."""
     import matplotlib
 
     matplotlib.use("Agg")

@@ -21,6 +21,8 @@ from __future__ import annotations
 import numpy as np
 
 from landscape.reproduction.figure_io import run_figure
+from landscape.reproduction.ziyin2023.expansion_claims import claims  # noqa: F401  (the module protocol)
+from landscape.reproduction.ziyin2023.expansion_plots import render  # noqa: F401  (the module protocol)
 
 NAME = "loss_expansions"
 REPORT_SIZE = "full"
@@ -47,18 +49,6 @@ def compute(quick: bool = False, smoke: bool = False) -> dict:
         from landscape.reproduction.ziyin2023.expansion_runs import compute as run
 
         return run(config(quick, smoke)) | {"quick": np.array(bool(quick or smoke))}
-
-
-def render(data: dict):
-    from landscape.reproduction.ziyin2023.expansion_plots import render as draw
-
-    return draw(data)
-
-
-def claims(data: dict):
-    from landscape.reproduction.ziyin2023.expansion_claims import claims as build
-
-    return build(data)
 
 
 def main(argv=None) -> int:

@@ -65,6 +65,7 @@ def _thresholds(ax, data):
 
 
 def render(data: dict):
+    """Six panels: closed forms (lines, bars) against gradient descent or Monte Carlo (markers)."""
     import matplotlib
 
     matplotlib.use("Agg")

@@ -26,6 +26,8 @@ from __future__ import annotations
 import numpy as np
 
 from landscape.reproduction.figure_io import run_figure
+from landscape.reproduction.ziyin2023.theorem_claims import claims  # noqa: F401  (the module protocol)
+from landscape.reproduction.ziyin2023.theorem_plots import render  # noqa: F401  (the module protocol)
 from landscape.reproduction.ziyin2023 import theorem_runs as runs
 
 NAME = "theorems"
@@ -45,20 +47,6 @@ def compute(quick: bool = False, smoke: bool = False) -> dict:
                      runs.weak_augmentation, runs.errata):
             out.update(part(cfg))
     return out
-
-
-def render(data: dict):
-    """Six panels: Theorem 1 spectra, rank vs σ², rank vs γ, T7 table, κ → ∞ thresholds, bias."""
-    from landscape.reproduction.ziyin2023.theorem_plots import render as draw
-
-    return draw(data)
-
-
-def claims(data: dict):
-    """The claims of WS Theorem 1, Props. 1–3, Theorem 2 and their consequences, with our numbers."""
-    from landscape.reproduction.ziyin2023.theorem_claims import claims as build
-
-    return build(data)
 
 
 def main(argv=None) -> int:
