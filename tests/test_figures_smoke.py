@@ -31,6 +31,7 @@ MODULES = {
     "fig_probe_vs_imbalance": "ziyin2023.probe_vs_imbalance",
     "fig_encoder_projector": "cosentino2022.encoder_projector", "fig_init_scale_sigma": "cosentino2022.init_scale_sigma",
     "fig_cover_wn": "dubois2022.cover_wn", "fig_dissl_phase": "dubois2022.dissl_phase",
+    "theorems": "ziyin2023.theorems", "loss_expansions": "ziyin2023.loss_expansions",
 }
 
 
@@ -138,6 +139,51 @@ def test_fig4_nonlinear_smoke(tmp_path):
     # the input-space thresholds the summary prints: σ² = β/(1 − β)·â = â at β = ½
     summary = _module("fig4_nonlinear").summary(d)
     assert f"1 → 0 at σ² = {d['data_eigenvalues'][0]:.3f}" in summary
+
+
+@pytest.mark.slow
+def test_theorems_smoke(tmp_path):
+    """Closed forms against formulas evaluated here; GD is far from converged at this size.
+
+    Slow: about a dozen compiled programs (GD batches, enumeration, normalized descent) even at smoke size.
+    """
+    d = _smoke("theorems", tmp_path)
+    a, c = d["a6"], d["c6"]
+    # Theorem 1, commuting, B = A0: λ_i = a_i/(2(a_i + c_i)²), descending; L* = −¼Σ(a/(a + c))²
+    np.testing.assert_allclose(d["t1_cf_eigs"][0], np.sort(a / (2 * (a + c) ** 2))[::-1], rtol=1e-12)
+    assert float(d["t1_cf_loss"][0]) == pytest.approx(-0.25 * np.sum((a / (a + c)) ** 2), rel=1e-12)
+    # every enumerated point is stationary: 2⁶ masks for T1, 2³ for T2 (three b_i > 0)
+    assert len(d["enum_t1_rank"]) == 64 and len(d["enum_t2_rank"]) == 8
+    assert max(float(np.max(d[f"enum_{g}_grad"])) for g in ("t1", "t2", "t4", "t5")) < 1e-12
+    # Prop. 3 with d_M = 5 (all kept), B = A0: ρ = (κ c d_M + ½Σ a/s)/(1 + κ d_M)
+    s5 = d["a5"] + d["c5"]
+    rho = [(k * t * 5 + 0.5 * np.sum(d["a5"] / s5)) / (1 + 5 * k) for k, t in d["t7_rows"][:2]]
+    np.testing.assert_allclose(d["t7_cf_rho"][:2], rho, rtol=1e-10)
+    assert float(d["t8_threshold"]) == pytest.approx(2 / 7, abs=1e-9)
+    assert float(d["eq39_grad_rho_vs_2wsigma"]) < 1e-12
+    assert len(_module("theorems").claims(d)) >= 15
+
+
+@pytest.mark.slow
+def test_loss_expansions_smoke(tmp_path):
+    """The paper / derived / sympy columns against the closed forms; Monte Carlo is a few batches here.
+
+    Slow: nine compiled Monte Carlo programs (one per loss) and sympy, even at smoke size.
+    """
+    d = _smoke("loss_expansions", tmp_path)
+    rows = [str(r) for r in d["rows"]]
+    i = {r: rows.index(r) for r in rows}
+    np.testing.assert_allclose(d["paper_pq"][i["spectral"]], [0, 2])
+    np.testing.assert_allclose(d["derived_pq"][i["spectral"]], [2, 0])
+    np.testing.assert_allclose(d["sympy_pq"][i["weighted-infonce"]], [64 / 63.1, 0], atol=1e-12)
+    # VICReg's variance hinge: p = λ_var N/(2√ε(N − 1)), q = λ_var/(2√ε) − 2λ_inv
+    np.testing.assert_allclose(d["sympy_pq"][i["vicreg"]], [25 * 64 / (2 * 0.01 * 63), 1250 - 50], rtol=1e-12)
+    # InfoNCE's finite-N quartic: (N − 1)(3N s² − 4ac)/(4N² s²), N = 128
+    a, c, n = d["a_var"], d["c_var"], 128
+    np.testing.assert_allclose(d["sympy_k_axis"], (n - 1) * (3 * n * (a + c) ** 2 - 4 * a * c)
+                               / (4 * n**2 * (a + c) ** 2), rtol=1e-12)
+    assert float(d["sympy_k_limit"]) == 0.75
+    assert len(_module("loss_expansions").claims(d)) == 8
 
 
 # ----------------------------------------------------------------------------- other figures

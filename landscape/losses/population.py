@@ -197,7 +197,7 @@ def fit_data_aug_coefficients(b: np.ndarray, data_cov, aug_cov) -> np.ndarray:
 
 
 def mc_expansion(key: jax.Array, loss_fn: LossFn, problem: Problem, *, n: int, n_batches: int,
-                 data="exact-moment", chunk: int = 64, rank2: bool = True) -> dict:
+                 data="exact-moment", chunk: int = 64, rank2: bool = True, order: int = 4) -> dict:
     """Monte Carlo estimate of the quadratic form B and the quartic coefficient of a real loss.
 
     Directions (one-row W₀, d1 = 1): e_i for every i, and (e_i + e_j)/√2 for i < j.
@@ -211,17 +211,20 @@ def mc_expansion(key: jax.Array, loss_fn: LossFn, problem: Problem, *, n: int, n
     error over the independent batches.  Returns a dict of NumPy arrays:
     ``b``, ``b_se`` (d0×d0), ``pq``, ``pq_se`` (coefficients of A0 and C),
     ``k_axis``, ``k_axis_se`` (d0,), ``k1``, ``k1_se``, ``k2``, ``k2_se`` (or NaN),
-    ``c0`` (mean loss at W = 0), and ``n_batches``.
+    ``c0`` (mean loss at W = 0), and ``n_batches``.  ``order=2`` differentiates only twice
+    (the quadratic form, about half the work); the quartic fields are then NaN.
     """
+    if order not in (2, 4):
+        raise ValueError(f"order must be 2 or 4, got {order!r}")
     d0 = problem.dim
     eye = np.eye(d0)
     dirs = [eye[i][None, :] for i in range(d0)]
     pairs = [(i, j) for i in range(d0) for j in range(i + 1, d0)]
     dirs += [((eye[i] + eye[j]) / math.sqrt(2.0))[None, :] for i, j in pairs]
     coef = np.asarray(mc_taylor_coefficients(key, loss_fn, problem, np.stack(dirs), n=n,
-                                             n_batches=n_batches, data=data, chunk=chunk), float)
+                                             n_batches=n_batches, data=data, chunk=chunk, order=order), float)
     c2 = coef[:, :, 2]
-    c4 = coef[:, :, 4]
+    c4 = coef[:, :, 4] if order == 4 else np.full_like(c2, np.nan)
     bs = np.zeros((coef.shape[0], d0, d0))
     for i in range(d0):
         bs[:, i, i] = -c2[:, i]
@@ -237,7 +240,7 @@ def mc_expansion(key: jax.Array, loss_fn: LossFn, problem: Problem, *, n: int, n
     out["pq"], out["pq_se"] = _mean_se(pq)
     out["k_axis"], out["k_axis_se"] = _mean_se(k_axis)
     out["k1"] = out["k1_se"] = out["k2"] = out["k2_se"] = float("nan")
-    if rank2 and d0 >= 2:
+    if rank2 and d0 >= 2 and order == 4:
         w2 = np.zeros((1, 2, d0))
         w2[0, 0, 0] = w2[0, 1, 1] = 1.0
         coef2 = np.asarray(mc_taylor_coefficients(key, loss_fn, problem, w2, n=n, n_batches=n_batches,
