@@ -182,7 +182,7 @@ def render(data: dict):
     ax.xaxis.set_major_locator(FixedLocator(n_lab))
     ax.xaxis.set_minor_locator(NullLocator())
     ax.set_xticklabels([str(int(n)) for n in n_lab])
-    ax.set(xlabel="labelled training samples (balanced)", ylabel="test accuracy",
+    ax.set(xlabel="labelled training samples (balanced)", ylabel="test accuracy (probe with ridge 0.1)",
            title="DISSL: sample efficiency against augmentation strength (Fig. 7a)")
     ax.legend(fontsize=7, loc="lower right")
     fig.tight_layout()
