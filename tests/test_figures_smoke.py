@@ -32,6 +32,7 @@ MODULES = {
     "fig_encoder_projector": "cosentino2022.encoder_projector", "fig_init_scale_sigma": "cosentino2022.init_scale_sigma",
     "fig_cover_wn": "dubois2022.cover_wn", "fig_dissl_phase": "dubois2022.dissl_phase",
     "theorems": "ziyin2023.theorems", "loss_expansions": "ziyin2023.loss_expansions",
+    "fig_dubois_digits": "dubois2022.digits_networks",
 }
 
 
@@ -233,6 +234,31 @@ def test_fig_dissl_phase_smoke(tmp_path):
     assert np.all(d["g_opt"][soft] == c / b) and np.all(d["g_opt"][~soft] == 1)
     assert d["gd_loss"].shape == d["gd_g"].shape == (2, 2)
     assert np.all(d["gd_loss"] >= d["gd_loss_opt"] - 1e-9)          # descent never beats the per-batch optimum
+
+
+def test_fig_dubois_digits_smoke(tmp_path):
+    d = _smoke("fig_dubois_digits", tmp_path)
+    methods, loss = d["method"], d["loss"]
+    assert loss.shape == (methods.size, int(d["steps"])) and set(methods) == {"cissl", "simclr", "dissl"}
+    # the real losses' bounds: CISSL's self-contrastive target ≥ log 2; DISSL ≥ −λ log C (entropy ≤ log C, the
+    # two cross-entropies ≥ 0; C = 32 pseudo-classes, λ = 2.3); NT-Xent ≥ 0
+    assert np.all(loss[methods == "cissl"] >= math.log(2) - 1e-5)
+    assert np.all(loss[methods == "dissl"] >= -2.3 * math.log(32) - 1e-5)
+    assert np.all(loss[methods == "simclr"] >= 0)
+    # the pixel baseline against an independent ridge probe in NumPy (same split, one-hot least squares)
+    from landscape.nn import data as nn_data
+    import jax
+
+    x, y = nn_data.load_digits()
+    x = x.reshape(len(x), -1).astype(float)
+    tr, te = nn_data.split(jax.random.PRNGKey(0), len(x), (0.7, 0.3))
+    mean = x[tr].mean(0)
+    zc = x[tr] - mean
+    cov = zc.T @ zc / len(tr)
+    w = np.linalg.solve(cov + 1e-3 * np.trace(cov) / 64 * np.eye(64), zc.T @ (np.eye(10)[y[tr]] - np.eye(10)[y[tr]].mean(0)) / len(tr))
+    acc = np.mean(np.argmax((x[te] - mean) @ w, axis=1) == y[te])
+    assert float(d["pixel_linear_acc"]) == pytest.approx(acc, abs=1.5 / len(te))
+    assert 0.8 < acc < 1.0
 
 
 def test_fig_encoder_projector_smoke(tmp_path):

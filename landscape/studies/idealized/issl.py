@@ -156,7 +156,7 @@ def linear_issl_sweep(data: ISSLData, rep_dims: Sequence[int], *, key: jax.Array
 
     A d-dimensional encoder is run as a max(d)-row encoder whose rows beyond d
     (and the matching head columns) are held at zero by a mask, which is the
-    same model.  Runs are sequential (``lax.map``).  Every field of the result
+    same model.  The runs are batched (``vmap``): one program for all of them.  Every field of the result
     gains a leading axis over ``rep_dims``; ``encoder`` has max(d) rows, the
     masked ones zero.
 
@@ -174,7 +174,7 @@ def linear_issl_sweep(data: ISSLData, rep_dims: Sequence[int], *, key: jax.Array
     masks = jnp.asarray([[1.0 if i < d else 0.0 for i in range(width)] for d in dims], dtype)
     args = (key, jnp.asarray(init_scale, dtype), jnp.asarray(lr, dtype), jnp.asarray(weight_decay, dtype))
     n_save = max(1, min(int(n_save), int(steps)))
-    return jax.lax.map(lambda m: _issl_core(data, m, *args, steps=int(steps), n_save=n_save), masks)
+    return jax.vmap(lambda m: _issl_core(data, m, *args, steps=int(steps), n_save=n_save))(masks)
 
 
 @functools.partial(jax.jit, static_argnames=("steps", "n_save"))
