@@ -106,7 +106,11 @@ def _ncrit_resampled(rng, count: int, sizes: np.ndarray, dim: int, threshold: fl
 
 
 def compute(quick: bool = False, smoke: bool = False) -> dict:
-    """Run the three panels; returns plain NumPy arrays (saved by :func:`main`)."""
+    """Run the three panels; returns plain NumPy arrays (saved by :func:`main`).
+
+    Long: the three panels share one key split and the training seeds, and each panel's theory is evaluated
+    on that panel's own sample right after its training; splitting it would pass a dozen arrays around.
+    """
     cfg = config(quick, smoke)
     key = jax.random.PRNGKey(2022)
     k_data_l, k_data_m, k_data_r, k_train = jax.random.split(key, 4)
@@ -286,34 +290,13 @@ def _slope(s2: np.ndarray, lam: np.ndarray) -> float:
     return float(np.polyfit(np.log(s2[sel]), np.log(lam[sel]), 1)[0])
 
 
-def claims(data: dict) -> list[Claim]:
-    """WS Fig. 2 and App. A: the claims and errata, every number from the stored arrays."""
+def _left_claims(data: dict) -> list[Claim]:
+    """Fig. 2 left: InfoNCE does not collapse, the σ⁻⁴ law, the caption's σ⁴ and the amplitudes."""
     s2, sim, paper, exact = _left_converged(data)
     slope_sim, slope_exact = _slope(s2, sim[:, 0]), _slope(s2, exact[:, 0])
     ratio_paper = sim / paper
     ratio_exact = sim / exact
     big = s2 >= 1.0 if np.sum(s2 >= 1.0) >= 2 else np.ones(len(s2), bool)
-    ns, mid_sim, mid_paper = data["mid_n"], data["mid_sim"].mean(0), data["mid_paper"]
-    ncrit = float(data["mid_ncrit_paper"])
-    resampled = data["mid_ncrit_resampled"]
-    spread = float(np.std(resampled)) if resampled.size > 1 else 0.0
-    alpha, s2m = float(data["mid_alpha"]), float(data["mid_sigma2"])
-    below = ns < ncrit
-    i_low = 0
-    b_low = float(data["mid_data_min_eig"][i_low] - (1.0 - alpha) * s2m / ns[i_low])
-    derived_low = float(data["mid_derived_k34"][i_low, 0])
-    top = int(np.argmax(ns))
-    # the largest of the three smallest, paper's B (floored: at tiny N every direction is collapsed)
-    theory_top = max(float(np.max(data["mid_paper"][top])), 1e-12)
-    allowed = float(data["mid_data_min_eig"][top] / (2.0 * (data["mid_data_min_eig"][top] + s2m) ** 2))
-    rs2, rsim, reff, rex = data["right_sigma2"], data["right_sim"].mean(0), data["right_paper"], data["right_exact"]
-    th = np.sort(data["right_thresholds"])
-    wrong = 0
-    for j, t in enumerate(th):        # √λ_j (ascending) must be ~0 past its threshold and clearly > 0 before it
-        col = np.sort(rsim, axis=-1)[:, j]
-        wrong += int(np.sum(col[rs2 > t + 0.1] >= 0.03) + np.sum(col[rs2 < t - 0.1] <= 0.03))
-    live = reff[0] > 0
-    r_eff, r_ex = rsim[0][live] / reff[0][live], rsim[0][live] / rex[0][live]
     return [
         Claim(key="fig2-infonce-no-collapse", paper="ziyin2023",
               statement="vanilla InfoNCE never collapses: the smallest eigenvalue of WᵀW stays > 0 at every σ²",
@@ -350,6 +333,24 @@ def claims(data: dict) -> list[Claim]:
                                target_from="closed form: 4/3 at leading order")),
               note=f"σ² = {', '.join(f'{v:.3g}' for v in s2)}; simulation/paper = "
                    f"{', '.join(f'{v:.2f}' for v in ratio_paper[:, 0])} (smallest direction)"),
+    ]
+
+def _middle_claims(data: dict) -> list[Claim]:
+    """Fig. 2 middle: weighted InfoNCE's N_crit and the plotted amplitudes."""
+    ns, mid_sim = data["mid_n"], data["mid_sim"].mean(0)
+    ncrit = float(data["mid_ncrit_paper"])
+    resampled = data["mid_ncrit_resampled"]
+    spread = float(np.std(resampled)) if resampled.size > 1 else 0.0
+    alpha, s2m = float(data["mid_alpha"]), float(data["mid_sigma2"])
+    below = ns < ncrit
+    i_low = 0
+    b_low = float(data["mid_data_min_eig"][i_low] - (1.0 - alpha) * s2m / ns[i_low])
+    derived_low = float(data["mid_derived_k34"][i_low, 0])
+    top = int(np.argmax(ns))
+    # the largest of the three smallest, paper's B (floored: at tiny N every direction is collapsed)
+    theory_top = max(float(np.max(data["mid_paper"][top])), 1e-12)
+    allowed = float(data["mid_data_min_eig"][top] / (2.0 * (data["mid_data_min_eig"][top] + s2m) ** 2))
+    return [
         Claim(key="fig2-ncrit", paper="ziyin2023",
               statement="weighted InfoNCE collapses a direction iff N > N_crit = a_i/(c_i(1−α)); N_crit ≈ 87 in Fig. 2",
               where="WS Eq. 4 and 12, Fig. 2 middle", paper_number=f"N_crit ≈ {PAPER_NCRIT}",
@@ -383,6 +384,19 @@ def claims(data: dict) -> list[Claim]:
                          Check("plotted lower end / theory's largest", PAPER_MID_RANGE[0] / theory_top, ">", 5.0),
                          Check(f"plotted lower end / the paper's formula along â_min with C = 0 at N = {ns[top]}",
                                PAPER_MID_RANGE[0] / allowed, ">", 3.0))),
+    ]
+
+def _right_claims(data: dict) -> list[Claim]:
+    """Fig. 2 right: β-InfoNCE thresholds and amplitudes."""
+    rs2, rsim, reff, rex = data["right_sigma2"], data["right_sim"].mean(0), data["right_paper"], data["right_exact"]
+    th = np.sort(data["right_thresholds"])
+    wrong = 0
+    for j, t in enumerate(th):        # √λ_j (ascending) must be ~0 past its threshold and clearly > 0 before it
+        col = np.sort(rsim, axis=-1)[:, j]
+        wrong += int(np.sum(col[rs2 > t + 0.1] >= 0.03) + np.sum(col[rs2 < t - 0.1] <= 0.03))
+    live = reff[0] > 0
+    r_eff, r_ex = rsim[0][live] / reff[0][live], rsim[0][live] / rex[0][live]
+    return [
         Claim(key="fig2-beta-thresholds", paper="ziyin2023",
               statement="β-InfoNCE collapses direction i beyond σ² = β/(1−β)·â_i, √λ going continuously to 0",
               where="WS App. A, Fig. 2 right",
@@ -403,6 +417,10 @@ def claims(data: dict) -> list[Claim]:
                                "≈", 1.0, rtol=0.1),),
               note=f"simulation/effective = {', '.join(f'{v:.2f}' for v in r_eff)}"),
     ]
+
+def claims(data: dict) -> list[Claim]:
+    """WS Fig. 2 and App. A: the claims and errata, every number from the stored arrays."""
+    return _left_claims(data) + _middle_claims(data) + _right_claims(data)
 
 
 def main(argv=None) -> int:
