@@ -75,7 +75,7 @@ def config(quick: bool, smoke: bool = False) -> dict:
         return dict(dim=6, n=20, sigma2=np.linspace(0.0, 0.11, 3), seeds=1, steps=50, lr=1e-2, n_theory=5,
                     n_grid=64)
     if quick:
-        return dict(dim=32, n=100, sigma2=np.linspace(0.0, 0.11, 12), seeds=1, steps=1500, lr=3e-3, n_theory=111,
+        return dict(dim=32, n=100, sigma2=np.linspace(0.0, 0.11, 12), seeds=1, steps=1500, lr=3e-3, n_theory=56,
                     n_grid=1024)
     return dict(dim=32, n=100, sigma2=np.linspace(0.0, 0.11, 12), seeds=2, steps=3000, lr=3e-3, n_theory=221,
                 n_grid=1024)
