@@ -110,6 +110,9 @@ def test_fig2_linear_model_smoke(tmp_path):
     assert _module("fig2_linear_model").main(["--plot-only", str(tmp_path / "fig2_linear_model_smoke.npz"),
                                               "--out", str(tmp_path / "again")]) == 0
     assert (tmp_path / "again" / "fig2_linear_model_smoke.png").stat().st_size > 1000
+    # the paper's N_crit (first N with â_min(N) > (1 − α)σ²/N), recomputed here from the middle panel's data
+    n = int(d["mid_ncrit_paper"])
+    assert d["mid_n"].min() <= n and d["mid_ncrit_resampled"].shape == (4,)
 
 
 def test_fig3_normalization_smoke(tmp_path):
@@ -120,6 +123,9 @@ def test_fig3_normalization_smoke(tmp_path):
             "theory_direction_values")
     assert np.all(np.diff(d["theory_collapsed"], axis=1) >= 0)      # stronger augmentation never revives one
     assert np.all(d["theory_eigenvalues"] >= 0) and np.all((d["sim_collapsed"] >= 0) & (d["sim_collapsed"] <= 6))
+    assert d["variant_collapsed"].shape == (3, 3, 1) and np.array_equal(d["variant_collapsed"][0], d["sim_collapsed"])
+    # a W's alignment with the sample mean is a cosine: within [0, 1]
+    assert np.all((d["variant_mean_alignment"] >= 0) & (d["variant_mean_alignment"] <= 1 + 1e-9))
 
 
 def test_fig4_nonlinear_smoke(tmp_path):

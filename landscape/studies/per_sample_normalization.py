@@ -78,6 +78,7 @@ __all__ = [
     "per_sample_loss",
     "train",
     "simulate",
+    "simulate_variants",
     "rescale_to_norm",
     "kappa_model",
     "kappa_model_gram",
@@ -114,8 +115,14 @@ jax.tree_util.register_dataclass(
 )
 
 
-def sample_dataset(key: jax.Array, dim: int, n_samples: int, data_cov: Optional[Any] = None) -> jax.Array:
-    """N points of N(0, A0) (A0 = I when ``data_cov`` is None), centred: shape (N, d0)."""
+def sample_dataset(key: jax.Array, dim: int, n_samples: int, data_cov: Optional[Any] = None,
+                   center: bool = True) -> jax.Array:
+    """N points of N(0, A0) (A0 = I when ``data_cov`` is None), shape (N, d0); centred unless ``center=False``.
+
+    An uncentred sample keeps its empirical mean x̄ (‖x̄‖² ≈ d0/N): under per-sample
+    normalization the uniformity term does not cancel a common offset, so W learns to
+    remove the direction of x̄ (one direction collapsed already at σ² = 0).
+    """
     if int(dim) < 1 or int(n_samples) < 2:
         raise ValueError(f"dim must be >= 1 and n_samples >= 2, got dim={dim}, n_samples={n_samples}")
     z = jax.random.normal(key, (int(n_samples), int(dim)), jnp.result_type(float))
@@ -127,7 +134,7 @@ def sample_dataset(key: jax.Array, dim: int, n_samples: int, data_cov: Optional[
         if vals[0] < -1e-12 * max(1.0, vals[-1]):
             raise ValueError("data_cov must be positive semi-definite")
         z = z @ sym_sqrt(jnp.asarray(cov, z.dtype))
-    return z - jnp.mean(z, axis=0, keepdims=True)
+    return z - jnp.mean(z, axis=0, keepdims=True) if center else z
 
 
 def normalize_outputs(f: jax.Array, norm_target: Any = 1.0, eps: float = 1e-12) -> jax.Array:
@@ -196,36 +203,58 @@ def simulate(data: jax.Array, sigma2s: Sequence[float], *, out_dim: Optional[int
     """Train one W per (σ², seed) with :func:`train`, vmapped, in one jitted call.
 
     Returns a :class:`SimulationResult`; its spectra are of the rescaled W
-    (Tr[WΣWᵀ] = c with Σ = Â0 + σ²I), ascending.
+    (Tr[WΣWᵀ] = c with Σ = Â0 + σ²I, Â0 = X̂ᵀX̂/N the second moment), ascending.
     """
     data = jnp.asarray(data)
     if data.ndim != 2:
         raise ValueError(f"data must be a 2-D array (n_samples, dim), got shape {data.shape}")
-    d0 = data.shape[1]
+    runs = simulate_variants(data[None], [norm_target], sigma2s, out_dim=out_dim, steps=steps,
+                             learning_rate=learning_rate, n_seeds=n_seeds, seed=seed, init_scale=init_scale)
+    return runs[0]
+
+
+def simulate_variants(datasets: jax.Array, norm_targets: Sequence[float], sigma2s: Sequence[float], *,
+                      out_dim: Optional[int] = None, steps: int = 3000, learning_rate: float = 3e-3,
+                      n_seeds: int = 2, seed: int = 0, init_scale: float = 0.1) -> list[SimulationResult]:
+    """:func:`simulate` for several (data set, c) variants of one shape, all in one jitted, vmapped call.
+
+    ``datasets`` is (V, N, d0) and ``norm_targets`` has V entries (e.g. centred and
+    uncentred samples, several c); the same seeds are used for every variant.
+    Returns one :class:`SimulationResult` per variant.
+    """
+    data = jnp.asarray(datasets)
+    if data.ndim != 3:
+        raise ValueError(f"datasets must be a 3-D array (variants, n_samples, dim), got shape {data.shape}")
+    d0 = data.shape[2]
     out_dim = d0 if out_dim is None else int(out_dim)
     if out_dim < 1 or int(steps) < 1 or int(n_seeds) < 1:
         raise ValueError(f"out_dim, steps and n_seeds must be >= 1, got {out_dim}, {steps}, {n_seeds}")
     as_scalar(learning_rate, "learning_rate", low=0.0, low_inclusive=False)
-    as_scalar(norm_target, "norm_target", low=0.0, low_inclusive=False)
+    targets = np.atleast_1d(np.asarray(norm_targets, float))
+    if targets.shape != (data.shape[0],) or np.any(targets <= 0):
+        raise ValueError(f"norm_targets must be {data.shape[0]} positive numbers, got {norm_targets!r}")
     s2 = np.atleast_1d(np.asarray(sigma2s, float))
     if s2.ndim != 1 or np.any(s2 < 0) or not np.all(np.isfinite(s2)):
         raise ValueError(f"sigma2s must be finite and >= 0, got {sigma2s!r}")
     sigma2 = jnp.asarray(s2, data.dtype)
     keys = jax.random.split(jax.random.PRNGKey(seed), int(n_seeds))
-    data_cov = data.T @ data / data.shape[0]
+    covs = jnp.einsum("vni,vnj->vij", data, data) / data.shape[1]
     eye = jnp.eye(d0, dtype=data.dtype)
 
     @jax.jit
-    def run(sigma2, keys):
-        def one(s2, key):
-            w, last = train(key, data, s2, out_dim=out_dim, steps=int(steps), learning_rate=learning_rate,
-                            norm_target=norm_target, init_scale=init_scale)
-            w_c = rescale_to_norm(w, data_cov + s2 * eye, norm_target)
+    def run(data, covs, targets):
+        def one(x, cov, c, s2, key):
+            w, last = train(key, x, s2, out_dim=out_dim, steps=int(steps), learning_rate=learning_rate,
+                            norm_target=c, init_scale=init_scale)
+            w_c = rescale_to_norm(w, cov + s2 * eye, c)
             return w, jnp.linalg.eigvalsh(w_c.T @ w_c), last
-        return jax.vmap(lambda s2: jax.vmap(lambda k: one(s2, k))(keys))(sigma2)
 
-    w, eig, last = run(sigma2, keys)
-    return SimulationResult(sigma2, w, eig, last, data_cov, norm_target)
+        def variant(x, cov, c):
+            return jax.vmap(lambda s2: jax.vmap(lambda k: one(x, cov, c, s2, k))(keys))(sigma2)
+        return jax.vmap(variant)(data, covs, targets)
+
+    w, eig, last = run(data, covs, jnp.asarray(targets, data.dtype))
+    return [SimulationResult(sigma2, w[v], eig[v], last[v], covs[v], float(targets[v])) for v in range(len(targets))]
 
 
 def kappa_model(data_cov: jax.Array, sigma2: Any, *, norm_target: Any = 1.0, out_dim: Optional[int] = None,
