@@ -127,7 +127,7 @@ def _run_example(path: Path, workdir: Path) -> tuple[list[tuple[str, str]], dict
     code = [text for kind, text in cells if kind == "code"]
     env = dict(os.environ, MPLBACKEND="Agg", PYTHONHASHSEED="0")
     flags = env.get("XLA_FLAGS", "")
-    if "xla_cpu_multi_thread_eigen" not in flags:          # the jaxlib 0.10 CPU hang (README, Known issues)
+    if "xla_cpu_multi_thread_eigen" not in flags:          # the jaxlib 0.10 CPU hang (docs/known-issues.md)
         env["XLA_FLAGS"] = (flags + " --xla_cpu_multi_thread_eigen=false").strip()
     t0 = time.perf_counter()
     proc = subprocess.run([sys.executable, "-c", _RUNNER, str(path)], input=json.dumps(code), cwd=workdir,
