@@ -17,7 +17,7 @@ Usage::
 
     python figures/cosentino_networks.py            # the report's run (about a minute)
     python figures/cosentino_networks.py --quick    # fewer steps
-    python figures/cosentino_networks.py --smoke    # 2 steps, 200 samples (the test suite's run)
+    python figures/cosentino_networks.py --smoke    # 2 steps, 200 samples, one projector shape (the test suite's run)
 """
 from __future__ import annotations
 
@@ -61,7 +61,7 @@ def compute(quick: bool = False, smoke: bool = False) -> dict:
         runs = []
         for v in values:
             width, depth = (v, BASE[1]) if axis == "width" else (BASE[0], v)
-            if (width, depth) == BASE:
+            if (width, depth) == BASE or smoke:          # smoke: one compiled shape, the base run repeated
                 runs.append({f: out["sweep_" + f][:, j] for f in FIELDS})
                 continue
             r = nw.train_and_measure(x, y, [sigmas[j]], seeds, width=width, depth=depth, steps=steps,
@@ -112,9 +112,12 @@ def render(data: dict):
                         label=f"probe(h) − probe(z), {axis}")
         ax.axhline(0, color="0.6", lw=0.8)
         ax.set_xticks(pos, [f"w {w} / d {d}" for w, d in zip(data["widths"], data["depths"])], fontsize=7)
-        ax.set(ylabel="encoder − projector", title=f"{name}: projector width (d = {int(data['base'][1])}) "
-               f"and depth (w = {int(data['base'][0])}), σ = {float(data['shape_sigma']):g}")
+        ax.set(ylabel="encoder − projector", title=f"{name}: width (d = {int(data['base'][1])}), depth (w = {int(data['base'][0])}), "
+               f"σ = {float(data['shape_sigma']):g}")
         ax.legend(fontsize=6)
+        for ax in axes[r, :3]:
+            ax.set_xticks(sig, [f"{v:g}" for v in sig])
+            ax.minorticks_off()
     fig.suptitle(f"MLP encoder + projector, NT-Xent, {int(data['steps'])} Adam steps, seeds "
                  f"{', '.join(str(s) for s in data['seeds'])} (band: seed range)", fontsize=10)
     fig.tight_layout()
