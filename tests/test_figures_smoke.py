@@ -30,6 +30,7 @@ MODULES = {
     "fig_beneficial_collapse": "ziyin2023.beneficial_collapse", "fig_imbalance_phase": "ziyin2023.imbalance_phase",
     "fig_probe_vs_imbalance": "ziyin2023.probe_vs_imbalance",
     "fig_encoder_projector": "cosentino2022.encoder_projector", "fig_init_scale_sigma": "cosentino2022.init_scale_sigma",
+    "cosentino_networks": "cosentino2022.networks",
     "fig_cover_wn": "dubois2022.cover_wn", "fig_dissl_phase": "dubois2022.dissl_phase",
     "theorems": "ziyin2023.theorems", "loss_expansions": "ziyin2023.loss_expansions",
     "fig_dubois_digits": "dubois2022.digits_networks",
@@ -279,6 +280,29 @@ def test_fig_encoder_projector_smoke(tmp_path):
     s_sig, a_sig = np.linspace(3, 0.5, 10), np.r_[np.zeros(6), np.ones(4)]
     want = [-np.sum((s_sig / (s_sig + g**2 * a_sig)) ** 2) for g in sig]
     np.testing.assert_allclose(d["optimal_loss"], want, rtol=1e-10)
+    assert len(_module("fig_encoder_projector").claims(d)) == 4          # built from smoke data, no exception
+
+
+@pytest.mark.slow          # one training compile and the eager metrics: ~40 s on a loaded 2-core machine
+def test_cosentino_networks_smoke(tmp_path):
+    d = _smoke("cosentino_networks", tmp_path)
+    n_sig = d["sigma"].size
+    assert d["sweep_avf_encoder"].shape == (2, n_sig, 2) and d["width_avf_projector"].shape == (2, 3, 2)
+    _finite(d, *(k for k in d if k.startswith(("sweep_", "width_", "depth_"))))
+    # the inputs' AVF under x ↦ x + σε is the identity map's: σ²D / (tr Σ_x + σ²D), D = 64, per data set
+    from landscape.studies.encoder_projector import networks as nw
+
+    x, _ = nw.load_datasets(n=200)
+    tr = x.var(axis=1).sum(axis=1)                                     # (data set,)
+    want = d["sigma"][None, :] ** 2 * 64 / (tr[:, None] + d["sigma"][None, :] ** 2 * 64)
+    # 200 samples × 64 coordinates of fresh noise: a few per cent of sampling error
+    np.testing.assert_allclose(d["sweep_avf_input"].mean(-1), want, rtol=0.06)
+    # rank bounds: 1 ≤ erank ≤ output dimension (h: 64; z: the projector width 64 of the sweep)
+    for k in ("sweep_erank_encoder", "sweep_erank_projector"):
+        assert np.all((d[k] >= 1 - 1e-9) & (d[k] <= 64 + 1e-9)), k
+    assert np.all((d["sweep_probe_encoder"] >= 0) & (d["sweep_probe_encoder"] <= 1))
+    claims = _module("cosentino_networks").claims(d)
+    assert {c.key for c in claims} >= {"cosentino-net-invariance", "cosentino-net-width", "cosentino-net-depth"}
 
 
 def test_fig_imbalance_phase_smoke(tmp_path):
@@ -296,6 +320,7 @@ def test_fig_imbalance_phase_smoke(tmp_path):
 
 def test_fig_init_scale_sigma_smoke(tmp_path):
     d = _smoke("fig_init_scale_sigma", tmp_path)
+    assert len(_module("fig_init_scale_sigma").claims(d)) == 2          # built from smoke data, no exception
     for tag in ("", "wd_"):
         assert d[tag + "gap"].shape == (2, 2)
         _finite(d, tag + "gap", tag + "loss_excess")

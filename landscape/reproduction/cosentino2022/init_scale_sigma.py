@@ -28,6 +28,9 @@ import numpy as np
 from landscape.reproduction.figure_io import run_figure
 
 NAME = "fig_init_scale_sigma"
+REPORT_SIZE = "quick"
+PAPER_SCALE = ("linear two-layer model only (our set-up, spec §I.4; the paper does not vary the init); report "
+               "size: init scales {0.01, 0.1, 1} × σ {0.5, 2, 4}, 6000 safeguarded GD steps")
 
 
 def compute(quick: bool = False, smoke: bool = False) -> dict:
@@ -41,7 +44,7 @@ def compute(quick: bool = False, smoke: bool = False) -> dict:
     if smoke:
         scales, sigmas, steps = np.array([0.1, 1.0]), np.array([0.5, 2.0]), 200
     elif quick:
-        scales, sigmas, steps = np.geomspace(0.03, 1.0, 3), np.array([0.5, 2.0, 4.0]), 4000
+        scales, sigmas, steps = np.array([0.01, 0.1, 1.0]), np.array([0.5, 2.0, 4.0]), 6000
     else:
         scales, sigmas, steps = np.geomspace(0.01, 3.0, 9), np.array([0.25, 0.5, 1, 1.5, 2, 3, 4, 6.0]), 40_000
     out: dict = {"init_scales": scales, "sigmas": sigmas, "steps": np.array(steps)}
@@ -54,6 +57,7 @@ def compute(quick: bool = False, smoke: bool = False) -> dict:
         out[tag + "converged"] = np.asarray(pd.converged())
         out[tag + "weight_decay"] = np.array(wd)
     out["balanced_gap"] = np.asarray(pd.balanced_gap)[0]
+    out["optimal_loss"] = np.asarray(pd.optimal_loss)[0]
     return out
 
 
@@ -97,6 +101,55 @@ def render(data: dict):
     fig.colorbar(im, ax=axes[1, :].tolist(), shrink=0.9, label="AVF(enc) − AVF(proj)")
     fig.suptitle(f"init scale × σ, {int(data['steps'])} safeguarded GD steps", fontsize=10)
     return fig
+
+
+def claims(data: dict) -> list:
+    """The encoder/projector asymmetry depends on the init scale; a tiny init sits on a saddle."""
+    from landscape.reproduction.claims import Check, Claim
+
+    j = int(np.argmin(np.abs(data["sigmas"] - 2.0)))
+    sg = float(data["sigmas"][j])
+    conv = data["converged"][:, j].astype(bool)
+    small = int(np.argmax(conv)) if conv.any() else 0           # the smallest init scale that converged
+    big = int(np.argmax(data["init_scales"]))
+    gap_small, gap_big = float(data["gap"][small, j]), float(data["gap"][big, j])
+    bal = float(data["balanced_gap"][j])
+    sc_small, sc_big = float(data["init_scales"][small]), float(data["init_scales"][big])
+    where = "spec §I.4 caveat to Model L2 (ours; the paper's claim is silent on the init)"
+    tiny = int(np.argmin(data["init_scales"]))
+    excess = float(data["loss_excess"][tiny, j])
+    lstar_abs = abs(float(data["optimal_loss"][j]))          # closed form L*, stored by compute
+    return [
+        Claim(key="cosentino-init-dependence", paper="cosentino2022",
+              statement="the encoder stays non-invariant only from a large init: at tiny (balanced) init the "
+                        "encoder/projector asymmetry vanishes",
+              where=where,
+              checks=(Check(f"converged run at init {sc_small:g}, σ = {sg:g}", float(conv[small]), "=", 1.0,
+                            target_from="L − L* ≤ 5% |L*|"),
+                      Check(f"AVF gap enc − proj at init {sc_big:g} minus at init {sc_small:g}, σ = {sg:g}",
+                            gap_big - gap_small, ">", 0.2, target_from="a large init keeps the encoder lazy"),
+                      # 0.05: an AVF difference well below the 0.15 the balanced closed form predicts
+                      Check(f"AVF gap at init {sc_small:g}, σ = {sg:g}", gap_small, "≈", 0.0, atol=0.05,
+                            target_from="spec: 'the encoder also becomes largely invariant'")),
+              correction=f"from a small init the gap shrinks to the balanced closed form AVF_bal(enc) − AVF*(proj), "
+                         f"which is > 0 for σ ≥ 1 ({bal:.3f} at σ = {sg:g}): the asymmetry is reduced, not removed",
+              corrected=(Check(f"converged run at init {sc_small:g}, σ = {sg:g}", float(conv[small]), "=", 1.0,
+                               target_from="L − L* ≤ 5% |L*|"),
+                         Check(f"AVF gap enc − proj at init {sc_big:g} minus at init {sc_small:g}, σ = {sg:g}",
+                               gap_big - gap_small, ">", 0.2, target_from="a large init keeps the encoder lazy"),
+                         # 0.03: the residual imbalance of an init at scale 0.1 (O(scale²) of the factors)
+                         Check(f"AVF gap at init {sc_small:g}, σ = {sg:g}", gap_small, "≈", bal, atol=0.03,
+                               target_from="balanced closed form"),
+                         Check(f"balanced closed-form gap at σ = {sg:g}", bal, ">", 0.05, target_from="0")),
+              note="linear two-layer model, 6000 safeguarded GD steps"),
+        Claim(key="cosentino-tiny-init-saddle", paper="cosentino2022",
+              statement="from a tiny init the two-layer flow sits on the saddle at the origin for a long time "
+                        "(spec check A4): a plateau is not the optimum",
+              where="spec §I.5 A4 (ours)",
+              checks=(Check(f"(L − L*)/|L*| at init {float(data['init_scales'][tiny]):g}, σ = {sg:g}",
+                            excess / lstar_abs, "≈", 1.0, atol=0.05, target_from="L = 0 at the origin"),),
+              note=f"{int(data['steps'])} steps"),
+    ]
 
 
 def main(argv=None) -> int:
