@@ -89,6 +89,17 @@ def run_experiment(path: str, out_dir: str, smoke: bool = False) -> tuple[str, f
     return mod.NAME, seconds
 
 
+def _worker_setup() -> None:
+    """A worker's XLA flags, set before it imports JAX: single-threaded Eigen on CPU.
+
+    jaxlib's multi-threaded Eigen pool can wedge on vmapped CPU graphs (README, known issues);
+    with one worker process per core it would only compete with the other workers anyway.
+    """
+    flags = os.environ.get("XLA_FLAGS", "")
+    if "xla_cpu_multi_thread_eigen" not in flags:
+        os.environ["XLA_FLAGS"] = f"{flags} --xla_cpu_multi_thread_eigen=false".strip()
+
+
 def _clock(t0: float) -> str:
     s = int(time.perf_counter() - t0)
     return f"{s // 60}:{s % 60:02d}"
@@ -133,7 +144,7 @@ def reproduce(out_dir, paths=EXPERIMENTS, *, plot_only: bool = False, smoke: boo
     order = sorted(paths, key=lambda p: -_previous_seconds(out_dir, p))
     progress(f"computing {n} experiment(s) with {jobs} worker process(es); data and figures in {out_dir}")
     ctx = multiprocessing.get_context("spawn")        # JAX is not fork-safe
-    with cf.ProcessPoolExecutor(max_workers=jobs, mp_context=ctx) as pool:
+    with cf.ProcessPoolExecutor(max_workers=jobs, mp_context=ctx, initializer=_worker_setup) as pool:
         futures = {pool.submit(run_experiment, p, str(out_dir), smoke): p for p in order}
         for fut in cf.as_completed(futures):
             path = futures[fut]
