@@ -1,7 +1,7 @@
 r"""The phase diagrams of ``landscape run``, for the report: (σ², γ) of InfoNCE and β-InfoNCE, (N, σ²) of weighted InfoNCE.
 
 The scans, the gradient-flow spot checks and the drawing are those of the main
-job (:mod:`landscape.cli.phase_job`; one implementation): the built-in problem
+job (:mod:`landscape.studies.phase_diagrams`, which ``landscape run`` calls through :mod:`landscape.cli.phase_job`; one implementation): the built-in problem
 of ``landscape run`` (d = 8, a = 4, 3, 2.2, …, 0.2, C = σ²I, derived form, k = 1),
 its closed form on a ``grid × grid`` lattice, gradient flow at one point in every
 rank band, InfoNCE along a log-spaced σ² cut at γ = 0, and weighted InfoNCE
@@ -29,7 +29,7 @@ NAME = "phase_diagrams"
 REPORT_SIZE = "full"
 PAPER_SCALE = "the paper draws no such diagram; our built-in d = 8 problem on a 101 × 101 closed-form grid per panel"
 A = (4.0, 3.0, 2.2, 1.6, 1.1, 0.7, 0.4, 0.2)           # landscape.cli.run.DEFAULT_DATA_VARIANCES
-BETA, ALPHA, S2_MAX = 0.5, 0.1, 5.0
+BETA, S2_MAX = 0.5, 5.0
 _VARS = ("rank", "status", "direction_gram", "direction_b")
 REGIONS = ("no collapse", "dimensional collapse", "complete collapse")
 
@@ -63,10 +63,10 @@ def compute(quick: bool = False, smoke: bool = False) -> dict:
     ``smoke`` skips the gradient-flow spot checks (their compilation is most of the time; the test
     suite covers them in tests/test_scan_phase.py), so its spot claims fail by construction.
     """
-    from landscape.cli import phase_job
+    from landscape.studies import phase_diagrams as phase_job
 
     grid = 9 if smoke else 41 if quick else 101
-    out = {"a": np.array(A), "beta": np.array(BETA), "alpha": np.array(ALPHA)}
+    out = {"a": np.array(A), "beta": np.array(BETA), "alpha": np.array(phase_job.WEIGHTED_ALPHA)}
     sg = phase_job.sigma2_gamma_scans(None, A, BETA, grid, S2_MAX, spot=not smoke)
     for name, info in sg.items():
         _pack(out, f"{name}", info["dataset"])
@@ -83,7 +83,7 @@ def render(data: dict):
 
     from matplotlib.figure import Figure
 
-    from landscape.cli import phase_job
+    from landscape.studies import phase_diagrams as phase_job
 
     fig = Figure(figsize=(17, 9.6), layout="constrained")
     axes = list(fig.subplots(2, 3).ravel())
@@ -103,11 +103,9 @@ def _b(data: dict, name: str) -> tuple[np.ndarray, np.ndarray]:
     ds = _unpack(data, name)
     a = data["a"]
     if name.startswith("weighted"):
-        n, s2 = ds["n_samples"].values, ds["sigma2"].values
-        if name.endswith("paper"):
-            b = a[None, None, :] - (1 - float(data["alpha"])) * s2[None, :, None] / n[:, None, None]
-        else:
-            b = (n / (n - 1 + float(data["alpha"])))[:, None, None] * a[None, None, :] + 0 * s2[None, :, None]
+        from landscape.studies.phase_diagrams import weighted_b
+
+        b = weighted_b(name.split("_")[1], a, ds["n_samples"].values, ds["sigma2"].values)
     else:
         p, q = (1.0, 0.0) if name == "infonce" else (float(data["beta"]), -(1 - float(data["beta"])))
         s2, g = ds["sigma2"].values, ds["weight_decay"].values
