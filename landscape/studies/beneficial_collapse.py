@@ -120,10 +120,19 @@ def _ridge_error(ztr, ytr, zte, yte, ridge):
     return jnp.sum((yte - pred) ** 2) / jnp.sum((yte - jnp.mean(yte)) ** 2)
 
 
+def _under_maps(probe, xtr, ytr, xte, yte, maps):
+    """``probe`` on z = x Wᵀ for every draw (leading axis of the data) and every map W: shape (draws, maps)."""
+    def one(a, b, c, d, w):
+        return probe(a @ w.T, b, c @ w.T, d)
+
+    per_map = jax.vmap(one, in_axes=(None, None, None, None, 0))
+    return jax.vmap(per_map, in_axes=(0, 0, 0, 0, None))(xtr, ytr, xte, yte, maps)
+
+
 @functools.partial(jax.jit, static_argnames=("ridge",))
-def _ridge_errors(ztr, ytr, zte, yte, *, ridge: float):
-    """:func:`_ridge_error` over a leading batch axis of every argument."""
-    return jax.vmap(lambda a, b, c, d: _ridge_error(a, b, c, d, ridge))(ztr, ytr, zte, yte)
+def _ridge_errors(xtr, ytr, xte, yte, maps, *, ridge: float):
+    """:func:`_ridge_error` for every draw and every map (see :func:`_under_maps`)."""
+    return _under_maps(lambda a, b, c, d: _ridge_error(a, b, c, d, ridge), xtr, ytr, xte, yte, maps)
 
 
 def ridge_probe_error(z_train, y_train, z_test, y_test, *, ridge: float = 1e-3) -> float:
@@ -135,7 +144,8 @@ def ridge_probe_error(z_train, y_train, z_test, y_test, *, ridge: float = 1e-3) 
     """
     dt = jnp.result_type(float)
     args = [jnp.asarray(np.asarray(a, dtype=float), dt)[None] for a in (z_train, y_train, z_test, y_test)]
-    return float(_ridge_errors(*args, ridge=float(ridge))[0])
+    eye = jnp.eye(args[0].shape[-1], dtype=dt)[None]
+    return float(_ridge_errors(*args, eye, ridge=float(ridge))[0, 0])
 
 
 def _logistic_accuracy(ztr, s, zte, labels_te, l2, steps: int):
@@ -158,9 +168,9 @@ def _logistic_accuracy(ztr, s, zte, labels_te, l2, steps: int):
 
 
 @functools.partial(jax.jit, static_argnames=("steps",))
-def _logistic_accuracies(ztr, s, zte, labels_te, l2, *, steps: int):
-    """:func:`_logistic_accuracy` over a leading batch axis of the arrays."""
-    return jax.vmap(lambda a, b, c, d: _logistic_accuracy(a, b, c, d, l2, steps))(ztr, s, zte, labels_te)
+def _logistic_accuracies(xtr, s, xte, labels_te, maps, l2, *, steps: int):
+    """:func:`_logistic_accuracy` for every draw and every map (see :func:`_under_maps`)."""
+    return _under_maps(lambda a, b, c, d: _logistic_accuracy(a, b, c, d, l2, steps), xtr, s, xte, labels_te, maps)
 
 
 def logistic_probe_accuracy(z_train, labels_train, z_test, labels_test, *, l2: float = 1e-2,
@@ -179,7 +189,8 @@ def logistic_probe_accuracy(z_train, labels_train, z_test, labels_test, *, l2: f
     dt = jnp.result_type(float)
     s = 2.0 * np.asarray(labels_train, dtype=float) - 1.0
     args = [jnp.asarray(np.asarray(a, dtype=float), dt)[None] for a in (z_train, s, z_test, labels_test)]
-    return float(_logistic_accuracies(*args, jnp.asarray(l2, dt), steps=int(steps))[0])
+    eye = jnp.eye(args[0].shape[-1], dtype=dt)[None]
+    return float(_logistic_accuracies(*args, eye, jnp.asarray(l2, dt), steps=int(steps))[0, 0])
 
 
 def probe_curve(rng: np.random.Generator, signal_var, nuisance_var, sigma2s, *, n_labels: int,
@@ -211,19 +222,13 @@ def probe_curve(rng: np.random.Generator, signal_var, nuisance_var, sigma2s, *, 
         draws.append(sample_signal_nuisance(rng, a_s, a_n, t, n_labels, label_noise=label_noise)
                      + sample_signal_nuisance(rng, a_s, a_n, t, n_test, label_noise=label_noise))
     xtr, ytr, xte, yte = (np.stack([d[i] for d in draws]) for i in range(4))
-    m, dt = stack.shape[0], jnp.result_type(float)
-
-    def per_map(a):          # (R, …) → (R·M, …): every repeat under every map
-        return jnp.asarray(np.repeat(a, m, axis=0), dt)
-
-    ztr = jnp.asarray(np.einsum("rnd,med->rmne", xtr, stack).reshape(-1, n_labels, stack.shape[1]), dt)
-    zte = jnp.asarray(np.einsum("rnd,med->rmne", xte, stack).reshape(-1, n_test, stack.shape[1]), dt)
-    err = np.asarray(_ridge_errors(ztr, per_map(ytr), zte, per_map(yte), ridge=float(ridge))).reshape(-1, m)
+    dt = jnp.result_type(float)
+    xtr, ytr, xte, yte, maps_j = (jnp.asarray(a, dt) for a in (xtr, ytr, xte, yte, stack))
+    err = np.asarray(_ridge_errors(xtr, ytr, xte, yte, maps_j, ridge=float(ridge)))          # (R, M)
     acc = np.full_like(err, np.nan)
     if logistic:
-        acc = np.asarray(_logistic_accuracies(ztr, per_map(2.0 * (ytr > 0) - 1.0), zte,
-                                              per_map((yte > 0).astype(float)), jnp.asarray(1e-2, dt),
-                                              steps=500)).reshape(-1, m)
+        acc = np.asarray(_logistic_accuracies(xtr, 2.0 * (ytr > 0) - 1.0, xte, (yte > 0).astype(dt), maps_j,
+                                              jnp.asarray(1e-2, dt), steps=500))
     rank = np.array([int(np.sum(np.abs(np.diag(w)) > 1e-9 * max(np.abs(w).max(), 1e-300))) for w in maps])
     return dict(sigma2=s2s, error=err[:, :-1].T, accuracy=acc[:, :-1].T, raw_error=err[:, -1],
                 raw_accuracy=acc[:, -1], rank=rank)

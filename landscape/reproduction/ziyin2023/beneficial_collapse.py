@@ -46,7 +46,7 @@ def _sizes(quick: bool, smoke: bool) -> tuple:
     if quick:
         return (np.array([0.0, 0.15, 0.3, 0.45, 0.55, 0.8, 1.05, 1.55]), np.array([4, 8, 16, 32, 64]),
                 np.array([8, 32]), 4, 500)
-    return (np.r_[0.0, np.arange(0.05, 1.6, 0.1)], np.array([4, 8, 16, 32, 64, 128, 256, 512]),
+    return (np.r_[0.0, np.arange(0.05, 1.6, 0.1)], np.array([4, 8, 16, 32, 64, 128, 256]),
             np.array([8, 32, 128]), 12, 2000)
 
 
