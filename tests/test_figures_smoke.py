@@ -34,6 +34,7 @@ MODULES = {
     "fig_cover_wn": "dubois2022.cover_wn", "fig_dissl_phase": "dubois2022.dissl_phase",
     "theorems": "ziyin2023.theorems", "loss_expansions": "ziyin2023.loss_expansions",
     "fig_dubois_digits": "dubois2022.digits_networks",
+    "phase_diagrams": "ziyin2023.phase_diagrams",
 }
 
 
@@ -198,8 +199,11 @@ def test_loss_expansions_smoke(tmp_path):
 def test_fig_beneficial_collapse_smoke(tmp_path):
     d = _smoke("fig_beneficial_collapse", tmp_path)
     s2 = d["sigma2"]
-    assert d["error_nuisance"].shape == (2, 3) and d["acc_nuisance"].shape == (2, 3)
-    _finite(d, "error_nuisance", "error_signal", "acc_nuisance", "gain_gain", "gain_gain_se")
+    assert d["error_nuisance"].shape == (2, 3, 2) and d["acc_nuisance"].shape == (2, 3, 2)
+    assert d["pair_error"].shape == d["pair_acc"].shape == (2, 2, 2)
+    _finite(d, "error_nuisance", "error_signal", "acc_nuisance", "pair_error", "pair_acc")
+    # the collapsed map is the same at every σ² past c_n: the pair's second column is the curve's last
+    np.testing.assert_array_equal(d["pair_error"][:, 1], d["error_nuisance"][:, -1])
     # β = ½: a dim of variance a collapses at σ² ≥ a (4 signal dims of variance 1, 32 nuisance dims of 0.5)
     assert float(d["collapse_nuisance"]) == 0.5 and float(d["collapse_signal"]) == 1.0
     np.testing.assert_array_equal(d["rank_nuisance"], 4 + 32 * (s2 < 0.5))
@@ -338,11 +342,38 @@ def test_fig_init_scale_sigma_smoke(tmp_path):
     np.testing.assert_allclose(d["balanced_gap"], want, atol=1e-9)
 
 
+def test_phase_diagrams_smoke(tmp_path):
+    d = _smoke("phase_diagrams", tmp_path)
+    mod = _module("phase_diagrams")
+    a = d["a"]
+    # β-InfoNCE (β = ½) rank from the loss table, evaluated here: #{i : a_i/2 − σ²/2 − γ > 0}
+    ds = mod._unpack(d, "beta-infonce")
+    s2, g = ds["sigma2"].values, ds["weight_decay"].values
+    want = ((0.5 * a[None, None, :] - 0.5 * s2[:, None, None] - g[None, :, None]) > 0).sum(-1)
+    np.testing.assert_array_equal(ds["rank"].values, want)
+    # the derived weighted form B = (N/(N−1+α))·A0 keeps every direction; the log-σ² cut never collapses
+    assert np.all(mod._unpack(d, "weighted_derived")["rank"].values == a.size)
+    assert np.all(mod._unpack(d, "infonce_cut")["direction_gram"].values > 0)
+    verdicts = {c.key: c for c in mod.claims(d)}
+    assert all(c.checks[0].passed for k, c in verdicts.items() if k == "phase-diagram-sanity")
+
+
 def test_fig_probe_vs_imbalance_smoke(tmp_path):
     d = _smoke("fig_probe_vs_imbalance", tmp_path)
     for key in ("p", "s"):
         for rep in ("ssl", "supervised", "raw"):
             assert d[f"acc_{key}_{rep}"].shape == (2, 4)
+    assert d["acc_p_ssl_nowd"].shape == (2, 4)
+    # the probe is balanced: 25 of its 100 labels are minority labels at every point
+    assert list(d["minority_labels_p"]) == [25, 25] and list(d["minority_labels_s"]) == [25, 25]
+    # σ²_c = β·a_0/(1 − β) with a_0 the minority direction's variance (β = ½: σ²_c = a_0)
+    # (means 2·e_k, p = (0.1, 0.3, 0.3, 0.3), within-class variance 0.5 on the class axes)
+    p = np.array([0.1, 0.3, 0.3, 0.3])
+    dev = 2 * (np.eye(4) - p[None, :])
+    a0_mat = (dev.T * p) @ dev + 0.5 * np.eye(4)
+    u = dev[0] / np.linalg.norm(dev[0])
+    assert float(d["a_minority"]) == pytest.approx(float(u @ a0_mat @ u), rel=1e-12)
+    assert float(d["sigma2_c"]) == pytest.approx(float(d["a_minority"]), rel=1e-12)
     # the bisected p_c and the solver agree: the minority direction is collapsed below p_c, kept above
     pc = float(d["p_c"])
     assert 0 < pc < 0.45

@@ -113,6 +113,28 @@ def sample_signal_nuisance(rng: np.random.Generator, signal_var, nuisance_var, t
     return x, y
 
 
+def _ridge_error(ztr, ytr, zte, yte, ridge):
+    """Normalised held-out squared error of one ridge probe (traceable; :func:`landscape.metrics.fit_probe`)."""
+    p = fit_probe(ztr, ytr, ridge=ridge)
+    pred = probe_predict(p, zte)[:, 0]
+    return jnp.sum((yte - pred) ** 2) / jnp.sum((yte - jnp.mean(yte)) ** 2)
+
+
+def _under_maps(probe, xtr, ytr, xte, yte, maps):
+    """``probe`` on z = x Wᵀ for every draw (leading axis of the data) and every map W: shape (draws, maps)."""
+    def one(a, b, c, d, w):
+        return probe(a @ w.T, b, c @ w.T, d)
+
+    per_map = jax.vmap(one, in_axes=(None, None, None, None, 0))
+    return jax.vmap(per_map, in_axes=(0, 0, 0, 0, None))(xtr, ytr, xte, yte, maps)
+
+
+@functools.partial(jax.jit, static_argnames=("ridge",))
+def _ridge_errors(xtr, ytr, xte, yte, maps, *, ridge: float):
+    """:func:`_ridge_error` for every draw and every map (see :func:`_under_maps`)."""
+    return _under_maps(lambda a, b, c, d: _ridge_error(a, b, c, d, ridge), xtr, ytr, xte, yte, maps)
+
+
 def ridge_probe_error(z_train, y_train, z_test, y_test, *, ridge: float = 1e-3) -> float:
     r"""Held-out normalised squared error Σ(y − ŷ)²/Σ(y − ȳ)² of a ridge probe (relative λ).
 
@@ -120,22 +142,35 @@ def ridge_probe_error(z_train, y_train, z_test, y_test, *, ridge: float = 1e-3) 
     >>> round(ridge_probe_error(z[:2], z[:2, 0], z[2:], z[2:, 0], ridge=0.0), 9)
     0.0
     """
-    p = fit_probe(jnp.asarray(z_train), jnp.asarray(y_train), ridge=ridge)
-    pred = np.asarray(probe_predict(p, jnp.asarray(z_test)))[:, 0]
-    yt = np.asarray(y_test, dtype=float)
-    return float(np.sum((yt - pred) ** 2) / np.sum((yt - yt.mean()) ** 2))
+    dt = jnp.result_type(float)
+    args = [jnp.asarray(np.asarray(a, dtype=float), dt)[None] for a in (z_train, y_train, z_test, y_test)]
+    eye = jnp.eye(args[0].shape[-1], dtype=dt)[None]
+    return float(_ridge_errors(*args, eye, ridge=float(ridge))[0, 0])
+
+
+def _logistic_accuracy(ztr, s, zte, labels_te, l2, steps: int):
+    """One logistic probe (traceable): standardise, fit by full-batch descent, score the test split."""
+    mean = jnp.mean(ztr, axis=0, keepdims=True)
+    scale = jnp.sqrt(jnp.maximum(jnp.mean(jnp.sum((ztr - mean) ** 2, axis=1)), 1e-300) / ztr.shape[1])
+    ztr = (ztr - mean) / scale
+    zte = (zte - mean) / scale
+    lam_max = jnp.linalg.eigvalsh(ztr.T @ ztr / ztr.shape[0])[-1] + 1.0
+    lr = 1.0 / (0.25 * lam_max + l2)
+
+    def loss(params):
+        w, b = params
+        m = s * (ztr @ w + b)
+        return jnp.mean(jax.nn.softplus(-m)) + 0.5 * l2 * jnp.sum(w * w)
+
+    p0 = (jnp.zeros(ztr.shape[1], ztr.dtype), jnp.zeros((), ztr.dtype))
+    (w, b), _, _, _ = sgd_descent(jax.grad(loss), p0, lr, steps=steps)
+    return jnp.mean(((zte @ w + b) > 0).astype(ztr.dtype) == labels_te)
 
 
 @functools.partial(jax.jit, static_argnames=("steps",))
-def _logistic(z, s, l2, lr, *, steps: int):
-    def loss(params):
-        w, b = params
-        m = s * (z @ w + b)
-        return jnp.mean(jax.nn.softplus(-m)) + 0.5 * l2 * jnp.sum(w * w)
-
-    p0 = (jnp.zeros(z.shape[1], z.dtype), jnp.zeros((), z.dtype))
-    p, _, _, _ = sgd_descent(jax.grad(loss), p0, lr, steps=steps)
-    return p
+def _logistic_accuracies(xtr, s, xte, labels_te, maps, l2, *, steps: int):
+    """:func:`_logistic_accuracy` for every draw and every map (see :func:`_under_maps`)."""
+    return _under_maps(lambda a, b, c, d: _logistic_accuracy(a, b, c, d, l2, steps), xtr, s, xte, labels_te, maps)
 
 
 def logistic_probe_accuracy(z_train, labels_train, z_test, labels_test, *, l2: float = 1e-2,
@@ -151,20 +186,11 @@ def logistic_probe_accuracy(z_train, labels_train, z_test, labels_test, *, l2: f
     >>> logistic_probe_accuracy(z, lab, -z, 1 - lab)
     1.0
     """
-    ztr = np.asarray(z_train, dtype=float)
-    zte = np.asarray(z_test, dtype=float)
-    mean = ztr.mean(0)
-    scale = np.sqrt(max(np.mean(np.sum((ztr - mean) ** 2, axis=1)), 1e-300) / ztr.shape[1])
-    ztr = (ztr - mean) / scale
-    zte = (zte - mean) / scale
-    s = 2.0 * np.asarray(labels_train, dtype=float) - 1.0
-    lam_max = float(np.linalg.eigvalsh(ztr.T @ ztr / ztr.shape[0])[-1]) + 1.0
-    lr = 1.0 / (0.25 * lam_max + float(l2))
     dt = jnp.result_type(float)
-    w, b = _logistic(jnp.asarray(ztr, dt), jnp.asarray(s, dt), jnp.asarray(l2, dt), jnp.asarray(lr, dt),
-                     steps=int(steps))
-    pred = (np.asarray(zte @ np.asarray(w) + float(b)) > 0).astype(int)
-    return float(np.mean(pred == np.asarray(labels_test)))
+    s = 2.0 * np.asarray(labels_train, dtype=float) - 1.0
+    args = [jnp.asarray(np.asarray(a, dtype=float), dt)[None] for a in (z_train, s, z_test, labels_test)]
+    eye = jnp.eye(args[0].shape[-1], dtype=dt)[None]
+    return float(_logistic_accuracies(*args, eye, jnp.asarray(l2, dt), steps=int(steps))[0, 0])
 
 
 def probe_curve(rng: np.random.Generator, signal_var, nuisance_var, sigma2s, *, n_labels: int,
@@ -177,7 +203,8 @@ def probe_curve(rng: np.random.Generator, signal_var, nuisance_var, sigma2s, *, 
     ``n_repeats`` draws a teacher t ~ N(0, I), ``n_labels`` training and
     ``n_test`` test points are sampled (test set independent), and the probe is
     fitted on z = Wx of the training points.  Also returns the raw-input
-    baseline (z = x) on the same draws.
+    baseline (z = x) on the same draws.  All probes of one call run in one
+    vmapped, jitted evaluation (one compilation per array shape).
 
     Returns dict with ``sigma2`` (S,), ``error`` (S, R) ridge normalised error,
     ``accuracy`` (S, R) logistic accuracy on sign labels (NaN unless ``logistic``),
@@ -188,25 +215,23 @@ def probe_curve(rng: np.random.Generator, signal_var, nuisance_var, sigma2s, *, 
     s2s = np.atleast_1d(np.asarray(sigma2s, dtype=float))
     maps = [ssl_map(signal_nuisance_problem(a_s, a_n, s2, target=target), beta=beta, weight_decay=weight_decay)
             for s2 in s2s]
-    err = np.full((s2s.size, n_repeats), np.nan)
-    acc = np.full((s2s.size, n_repeats), np.nan)
-    raw_err = np.full(n_repeats, np.nan)
-    raw_acc = np.full(n_repeats, np.nan)
-    for r in range(n_repeats):
+    stack = np.stack(maps + [np.eye(a_s.size + a_n.size)])          # the last map: raw input
+    draws = []
+    for _ in range(n_repeats):
         t = rng.standard_normal(a_s.size)
-        xtr, ytr = sample_signal_nuisance(rng, a_s, a_n, t, n_labels, label_noise=label_noise)
-        xte, yte = sample_signal_nuisance(rng, a_s, a_n, t, n_test, label_noise=label_noise)
-        ltr, lte = (ytr > 0).astype(int), (yte > 0).astype(int)
-        raw_err[r] = ridge_probe_error(xtr, ytr, xte, yte, ridge=ridge)
-        if logistic:
-            raw_acc[r] = logistic_probe_accuracy(xtr, ltr, xte, lte)
-        for i, w in enumerate(maps):
-            ztr, zte = xtr @ w.T, xte @ w.T
-            err[i, r] = ridge_probe_error(ztr, ytr, zte, yte, ridge=ridge)
-            if logistic:
-                acc[i, r] = logistic_probe_accuracy(ztr, ltr, zte, lte)
+        draws.append(sample_signal_nuisance(rng, a_s, a_n, t, n_labels, label_noise=label_noise)
+                     + sample_signal_nuisance(rng, a_s, a_n, t, n_test, label_noise=label_noise))
+    xtr, ytr, xte, yte = (np.stack([d[i] for d in draws]) for i in range(4))
+    dt = jnp.result_type(float)
+    xtr, ytr, xte, yte, maps_j = (jnp.asarray(a, dt) for a in (xtr, ytr, xte, yte, stack))
+    err = np.asarray(_ridge_errors(xtr, ytr, xte, yte, maps_j, ridge=float(ridge)))          # (R, M)
+    acc = np.full_like(err, np.nan)
+    if logistic:
+        acc = np.asarray(_logistic_accuracies(xtr, 2.0 * (ytr > 0) - 1.0, xte, (yte > 0).astype(dt), maps_j,
+                                              jnp.asarray(1e-2, dt), steps=500))
     rank = np.array([int(np.sum(np.abs(np.diag(w)) > 1e-9 * max(np.abs(w).max(), 1e-300))) for w in maps])
-    return dict(sigma2=s2s, error=err, accuracy=acc, raw_error=raw_err, raw_accuracy=raw_acc, rank=rank)
+    return dict(sigma2=s2s, error=err[:, :-1].T, accuracy=acc[:, :-1].T, raw_error=err[:, -1],
+                raw_accuracy=acc[:, -1], rank=rank)
 
 
 def gain_vs_labels(rng: np.random.Generator, signal_var, nuisance_var, n_labels_list, *, sigma2_kept: float,

@@ -56,12 +56,13 @@ from landscape.studies.class_imbalance.solve import (
     critical_proportion_numeric,
     representation_variances,
     solve_classes,
+    solve_classes_batch,
 )
 
 __all__ = [
     "ClassProblem", "class_problem", "check_proportions", "direction_variances", "representation_variances",
     "two_class_variance", "collapse_variance", "closed_form_representation_variance", "critical_proportion",
-    "hard_normalization_critical_proportion", "solve_classes", "ClassReport", "critical_proportion_numeric",
+    "hard_normalization_critical_proportion", "solve_classes", "solve_classes_batch", "ClassReport", "critical_proportion_numeric",
     "minority_problem", "sample_classes", "empirical_class_problem", "subspace_aug_cov",
     "representation_map", "class_probe_accuracy", "probe_study", "sampled_collapse_fraction",
 ]

@@ -10,8 +10,11 @@ bisects on p where no closed form exists, e.g. at finite κ).
 from __future__ import annotations
 
 import dataclasses
-from typing import Any, Callable, Optional
+import functools
+from typing import Any, Callable, Optional, Sequence
 
+import jax
+import jax.numpy as jnp
 import numpy as np
 
 from landscape.losses.effective import effective_landscape
@@ -21,7 +24,8 @@ from landscape.theory.normalization import (hard_normalization_limit, normalized
 from landscape.theory.stationary_points import global_minimum
 from landscape.studies.class_imbalance.model import ClassProblem, direction_variances
 
-__all__ = ["representation_variances", "ClassReport", "solve_classes", "critical_proportion_numeric"]
+__all__ = ["representation_variances", "ClassReport", "solve_classes", "solve_classes_batch",
+           "critical_proportion_numeric"]
 
 
 def representation_variances(gram, sigma, directions) -> np.ndarray:
@@ -94,6 +98,52 @@ def solve_classes(cp: ClassProblem, loss: str = "infonce", *, weight_decay: floa
     vmax = float(np.max(representation_variances(gram, cp.problem.sigma, np.eye(d)))) if d else 0.0
     collapsed = v <= rtol * max(vmax, 1e-300)
     return ClassReport(a, v, collapsed, rank, gram)
+
+
+@functools.partial(jax.jit, static_argnames=("loss", "form", "hard", "out_dim"))
+def _batch_grams(a0, c, weight_decay, beta, quartic, norm_target, *, loss, form, hard, out_dim):
+    """WᵀW and its rank at the global minimum (or its κ → ∞ limit) of every problem of a stack."""
+    def one(a, cc, g):
+        land = effective_landscape(Problem(a, cc), loss, form=form, quartic=quartic, weight_decay=g, beta=beta)
+        sol = hard_normalization_limit(land, out_dim, norm_target) if hard else global_minimum(land, out_dim)
+        return sol.gram, sol.rank
+
+    return jax.vmap(one)(a0, c, weight_decay)
+
+
+def solve_classes_batch(data_covs, aug_covs, directions, loss: str = "infonce", *, weight_decay: Any = 0.0,
+                        beta: float = 0.5, quartic: float = 1.0, form: str = "derived",
+                        kappa: Optional[float] = None, norm_target: float = 1.0) -> tuple[np.ndarray, np.ndarray]:
+    r"""Representation variances v_k (n, K) and ranks (n,) of a stack of n problems (A0, C), in one call.
+
+    The same global minimum as :func:`solve_classes` (no normalization, or
+    ``kappa=inf``), vmapped over the stack under one compilation.
+    ``data_covs`` and ``aug_covs`` are (n, d, d), ``directions`` the class
+    directions (K, d) or (n, K, d); ``weight_decay`` one value or one per problem.
+
+    >>> from landscape.studies.class_imbalance import minority_problem
+    >>> cps = [minority_problem(p, aug_var=0.5) for p in (0.02, 0.3)]
+    >>> v, r = solve_classes_batch([cp.problem.data_cov for cp in cps], [cp.problem.aug_cov for cp in cps],
+    ...                            cps[0].directions, "infonce", weight_decay=0.3)
+    >>> [bool(x > 0) for x in v[:, 0]], r.tolist()
+    ([False, True], [3, 4])
+    """
+    if kappa is not None and not np.isinf(kappa):
+        raise ValueError("solve_classes_batch solves kappa=None or kappa=inf; use solve_classes for finite κ")
+    dt = jnp.result_type(float)
+    a0 = np.asarray(data_covs, dtype=float)
+    c = np.asarray(aug_covs, dtype=float)
+    if a0.ndim != 3 or a0.shape[1] != a0.shape[2] or c.shape != a0.shape:
+        raise ValueError(f"data_covs and aug_covs must be stacks (n, d, d) of one shape, got {a0.shape}, {c.shape}")
+    u = np.broadcast_to(np.asarray(directions, dtype=float), (a0.shape[0], *np.shape(directions)[-2:]))
+    g = jnp.broadcast_to(jnp.asarray(weight_decay, dt), (a0.shape[0],))
+    gram, rank = _batch_grams(jnp.asarray(a0, dt), jnp.asarray(c, dt), g, jnp.asarray(beta, dt),
+                              jnp.asarray(quartic, dt), jnp.asarray(norm_target, dt), loss=loss, form=form,
+                              hard=kappa is not None, out_dim=int(a0.shape[1]))
+    gram = np.asarray(gram)
+    sig = a0 + c
+    v = np.einsum("nkd,nde,nke->nk", u, sig, u) * np.einsum("nkd,nde,nke->nk", u, gram, u)
+    return v, np.asarray(rank, int)
 
 
 def critical_proportion_numeric(make: Callable[[float], ClassProblem], loss: str = "infonce", *,
