@@ -33,7 +33,8 @@ from landscape.nn import augment as aug_mod
 from landscape.nn import models, probe
 from landscape.nn.train import init_train_state, make_optimizer, make_ssl_loss, make_train_step, sample_batch
 
-__all__ = ["FIG4", "fig4_model", "train_noise_sweep", "train_noise_runs", "noise_views", "analyse", "index_tree"]
+__all__ = ["FIG4", "fig4_model", "train_noise_sweep", "train_noise_runs", "noise_views", "clean_outputs",
+           "analyse", "index_tree", "curvature_at_origin"]
 
 FIG4 = dict(variances=(2.0, 0.6, 0.1, 0.1, 0.1, 0.1), n=512, hidden=(32, 32), out_dim=2, beta=0.5,
             sigma2=(0.2, 1.1, 5.0), learning_rate=3e-3, steps=3000, quick_steps=600, data_seed=1, init_seed=0)
@@ -164,6 +165,16 @@ def clean_outputs(model, params, state, x) -> models.Outputs:
     return models.Outputs(*(np.asarray(v) for v in fn(params, state, jnp.asarray(x))))
 
 
+def _slice_1d(loss: str, beta: float):
+    """The jitted (ϕ₁, ϕ₂, W, γ, scales) → L(a·W) of one network's features."""
+    loss_fn, _ = _theory_loss(loss, beta)
+
+    def run(phi1, phi2, w, gamma, scales):
+        return probe.slice_1d(probe.last_layer_loss(loss_fn, phi1, phi2, weight_decay=gamma), w, scales)
+
+    return _program(("slice_1d", loss, float(beta)), lambda: jax.jit(run))
+
+
 def _slices(loss: str, beta: float, rows: bool):
     """One jitted program for every slice of one network: (ϕ₁, ϕ₂, W, γ, scales, halves, grid, Σ_ϕ) → dict."""
     loss_fn, _ = _theory_loss(loss, beta)
@@ -184,7 +195,8 @@ def _slices(loss: str, beta: float, rows: bool):
 def analyse(model, params, state, x, sigma2, *, key, loss: str = "beta-infonce", beta: float = 0.5,
             weight_decay: float = 0.0, n_views: int = 8,
             scales=np.linspace(-2.0, 2.0, 41), grid=np.linspace(-1.5, 1.5, 31), halves=np.linspace(0.0, 1.2, 13),
-            atol: float = 1e-2, eval_n: Optional[int] = None, slices: bool = True, refit: bool = True) -> dict:
+            atol: float = 1e-2, eval_n: Optional[int] = None, slices: bool = True, refit: bool = True,
+            direction=None) -> dict:
     """Probe one trained network: measured vs predicted last-layer collapse and landscape slices.
 
     Returns plain NumPy values: ``measured_output_variances`` / ``measured_rank``
@@ -198,7 +210,9 @@ def analyse(model, params, state, x, sigma2, *, key, loss: str = "beta-infonce",
     the output covariance).  Both 2-D slices measure "large" and "small" by
     output variance, W Σ_ϕ Wᵀ, not by the bare singular values of W.  ``slices=False`` / ``refit=False`` skip the
     slices / the refit (the cheap analysis of a sweep point).  ``weight_decay`` is γ of the penalty γ‖W‖²
-    (wd/2 of a coupled optimizer weight decay wd).
+    (wd/2 of a coupled optimizer weight decay wd).  ``direction`` (d1 × d_ϕ, with ``slices``): a fixed last layer D
+    (e.g. another network's) along which ``slice_fixed`` = L(a·D) and its Gaussian theory ``slice_fixed_theory``
+    are evaluated on this network's features: unlike L(a·W), it does not go flat when W itself has collapsed.
     """
     n_eval = len(x) if eval_n is None else int(eval_n)
     xe = np.asarray(x)[:n_eval]
@@ -237,4 +251,26 @@ def analyse(model, params, state, x, sigma2, *, key, loss: str = "beta-infonce",
         out["slice_1d_theory"] = probe.predicted_slice_1d(cov, w, scales, beta=beta, n_negatives=n_eval)
         if d1 == 2:
             out["grid"] = np.asarray(grid)
+        if direction is not None:
+            dw = np.asarray(direction, np.float64)
+            out["slice_fixed"] = np.asarray(_slice_1d(loss, beta)(views.phi[0], views.phi[1], dw, weight_decay,
+                                                                  np.asarray(scales)))
+            out["slice_fixed_theory"] = probe.predicted_slice_1d(cov, dw, scales, beta=beta, n_negatives=n_eval)
     return out
+
+
+def curvature_at_origin(scales, values) -> float:
+    """d²L/da² at a = 0 of a sampled slice, by the central difference over the grid points next to 0.
+
+    ``scales`` must hold 0 and be symmetric about it there.
+
+    >>> round(curvature_at_origin(np.array([-0.1, 0.0, 0.1]), np.array([0.01, 0.0, 0.01])), 6)
+    2.0
+    """
+    a = np.asarray(scales, float)
+    v = np.asarray(values, float)
+    i = int(np.argmin(np.abs(a)))
+    if a[i] != 0 or i == 0 or i == len(a) - 1 or not np.isclose(a[i + 1], -a[i - 1]):
+        raise ValueError("scales must contain 0 with symmetric neighbours")
+    h = a[i + 1]
+    return float((v[i + 1] + v[i - 1] - 2 * v[i]) / h ** 2)
