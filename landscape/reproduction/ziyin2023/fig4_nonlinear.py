@@ -32,6 +32,8 @@ Usage::
 """
 from __future__ import annotations
 
+import math
+
 import numpy as np
 
 from landscape.reproduction.figure_io import run_figure
@@ -309,7 +311,10 @@ def claims(d: dict) -> list:
     th = beta / (1 - beta) * a[:2]
     thr = []
     for act in acts:
-        b21, b10 = boundaries(d[f"{act}_sweep_measured_rank"], d["sweep"])
+        # a transition the sweep never reached has the bracket (last point, ∞): take (last, last), which no
+        # threshold can fall in, so the check fails instead of carrying an infinite number
+        b21, b10 = ((lo, hi if math.isfinite(hi) else lo)
+                    for lo, hi in boundaries(d[f"{act}_sweep_measured_rank"], d["sweep"]))
         # the measured transitions are known only to a bracket of the sweep grid: the input-space threshold must
         # fall in it (a nonlinear ϕ may shift a threshold; this fails if it moves by more than one grid step)
         thr += [Check(f"input threshold â₂ = {th[1]:.3f} above the σ² below the measured 2→1 drop, {act}",
