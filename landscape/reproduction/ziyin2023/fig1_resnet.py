@@ -6,8 +6,9 @@ Two set-ups share one compute/render path:
   projector 32 → 64 → 16) on scikit-learn's 8×8 digits, each pixel standardised
   and scaled to variance 5 (so the input-space linear theory puts the three
   regimes at the paper's strengths σ² ∈ {1, 10, 50}), β-InfoNCE β = ½, Adam
-  (lr 2e-3), coupled weight decay 1e-3, batch 256, 1,000 steps, Gaussian-noise
-  views; one extra strength σ² = 25 for panels (e, f).
+  (lr 2e-3), coupled weight decay 1e-3, batch 256, 1,500 steps (400 quick), Gaussian-noise
+  views; one extra strength σ² = 25 for panels (e, f).  The slices and the frozen-feature
+  theory use 256 clean samples (the training batch: L(0) = β ln 256).
 * ``--setup full``: ResNet-18 (CIFAR variant) on CIFAR-10 (binary version at
   ``--cifar-root``), per-channel standardised pixels, σ² ∈ {1, 10, 50}, weight
   decay 1e-3, output dimension 128, Euclidean InfoNCE (WS Eq. 1; its value at
@@ -25,7 +26,7 @@ projector AVF, effective rank and linear-probe accuracy against σ² (Cosentino)
 Usage::
 
     python figures/fig1_resnet.py                 # CPU set-up (several minutes on 2 cores)
-    python figures/fig1_resnet.py --quick         # CPU quick run (about a minute or two)
+    python figures/fig1_resnet.py --quick         # CPU quick run, the report's size (about a minute)
     python figures/fig1_resnet.py --smoke         # CPU, two strengths, 10 steps (the test suite's run)
     python figures/fig1_resnet.py --setup full --cifar-root /data/cifar-10-batches-bin   # GPU
     python figures/fig1_resnet.py --plot-only out/figures/fig1_resnet_cpu.npz

@@ -280,6 +280,14 @@ def claims(d: dict) -> list:
                      note="slice along one fixed direction D (the σ² = 0.2 net's W_last) on every net's features: "
                           "along a collapsed net's own W the slice is flat (curvature "
                           f"{curv[(acts[0], 2, 'slice_1d')]:.2g} vs {curv[(acts[0], 2, 'slice_fixed')]:.2g} along D)"))
+    return out + _claims_2d(d, acts, where, dg) + _claims_thresholds(d, acts)
+
+
+def _claims_2d(d: dict, acts, where: str, dg: float) -> list:
+    """The 2-D rows-slice claims of WS Fig. 4 bottom (dimensional and complete collapse)."""
+    from landscape.reproduction.claims import Check, Claim
+
+    out = []
     mid = []
     for act in acts:
         r1, r2 = _argmin2(d, f"{act}_s1")
@@ -306,6 +314,13 @@ def claims(d: dict) -> list:
                      statement="strong augmentation (σ² = 5.0): complete collapse, one minimum at the origin; weak: "
                                "four minima away from the axes",
                      paper_number="weak: (±0.6, ±0.55); strong: (0, 0)"))
+    return out
+
+
+def _claims_thresholds(d: dict, acts) -> list:
+    """The nonlinear networks' collapse thresholds against the input-space linear theory."""
+    from landscape.reproduction.claims import Check, Claim
+
     a = d["data_eigenvalues"]
     beta = float(d["beta"])
     th = beta / (1 - beta) * a[:2]
@@ -322,12 +337,11 @@ def claims(d: dict) -> list:
                 Check(f"â₂ at most the σ² of the measured 2→1 drop, {act}", th[1], "≤", b21[1]),
                 Check(f"â₁ = {th[0]:.3f} above the σ² below the measured 1→0 drop, {act}", th[0], ">", b10[0]),
                 Check(f"â₁ at most the σ² of the measured 1→0 drop, {act}", th[0], "≤", b10[1])]
-    out.append(Claim(key="fig4_linear_thresholds", paper="ziyin2023", where="WS §1.3 and App. B",
-                     checks=tuple(thr),
-                     statement="nonlinear (tanh, ReLU) networks collapse at the linear theory's thresholds "
-                               "(β-InfoNCE, β = ½: direction i collapses at σ² = â_i of the input data)",
-                     note=f"σ² sweep of {len(d['sweep'])} log-spaced points; thresholds from the data eigenvalues"))
-    return out
+    return [Claim(key="fig4_linear_thresholds", paper="ziyin2023", where="WS §1.3 and App. B",
+                  checks=tuple(thr),
+                  statement="nonlinear (tanh, ReLU) networks collapse at the linear theory's thresholds "
+                            "(β-InfoNCE, β = ½: direction i collapses at σ² = â_i of the input data)",
+                  note=f"σ² sweep of {len(d['sweep'])} log-spaced points; thresholds from the data eigenvalues")]
 
 
 def main(argv=None) -> int:
