@@ -98,6 +98,11 @@ def test_fig1_resnet_cpu_smoke(tmp_path):
     # 10 digit classes (chance 0.1): even 10 steps of the smoke network give a linear probe twice that
     assert float(d["s0_encoder_probe_accuracy"]) > 2 * 0.1
     assert 1.0 <= float(d["s0_encoder_effective_rank"]) <= 16 and np.isfinite(float(d["s0_encoder_avf"]))
+    # the fixed direction of the second 1-D slice is the first strength's own last layer: there the slices agree
+    np.testing.assert_allclose(d["s0_slice_fixed"], d["s0_slice_1d"], rtol=1e-6)
+    # at a = 0 every view maps to 0: β-InfoNCE (β = ½) is ½·ln n with n = eval_n denominator terms
+    assert d["s0_slice_1d"][2] == pytest.approx(0.5 * math.log(int(d["eval_n"])), abs=1e-5)
+    _module("fig1_resnet").claims(d)             # every claim's numbers exist on smoke data (verdicts may be anything)
 
 
 def test_fig2_linear_model_smoke(tmp_path):
@@ -148,6 +153,15 @@ def test_fig4_nonlinear_smoke(tmp_path):
     # the input-space thresholds the summary prints: σ² = β/(1 − β)·â = â at β = ½
     summary = _module("fig4_nonlinear").summary(d)
     assert f"1 → 0 at σ² = {d['data_eigenvalues'][0]:.3f}" in summary
+    # the fixed-direction slice: D is the σ² = 0.2 net's own last layer, so there it equals the own slice; at
+    # complete collapse the own slice is flat while the slice along D still curves upward at the origin
+    assert d["tanh_fixed_direction"].shape == (2, 32)
+    np.testing.assert_allclose(d["tanh_s0_slice_fixed"], d["tanh_s0_slice_1d"], rtol=1e-6)
+    from landscape.studies.nonlinear_networks import curvature_at_origin
+    own, fixed = (curvature_at_origin(d["tanh_s2_scales"], d[f"tanh_s2_{k}"]) for k in ("slice_1d", "slice_fixed"))
+    assert fixed > 0 and abs(own) < 0.1 * fixed
+    claims = _module("fig4_nonlinear").claims(d)
+    assert {c.key for c in claims} >= {"fig4_origin_minimum", "fig4_dimensional", "fig4_complete"}
 
 
 @pytest.mark.slow

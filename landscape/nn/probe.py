@@ -297,6 +297,40 @@ def collapse_class(rank: int, out_dim: int, d_star: Optional[int] = None) -> str
     return "none" if rank >= d else "dimensional"
 
 
+_FIT_PROGRAMS: dict = {}     # compiled programs of fit_last_layer, shared by calls with the same loss and settings
+
+
+def _fit_program(loss_fn: Callable, learning_rate: float, weight_decay: float):
+    """The jitted ``(w0, views, keys) -> w`` of :func:`fit_last_layer` (the views an argument, so one program
+    serves every network with features of the same shape)."""
+    cache = (loss_fn, learning_rate, weight_decay)
+    if cache in _FIT_PROGRAMS:
+        return _FIT_PROGRAMS[cache]
+    import optax
+
+    opt = optax.adam(learning_rate)
+
+    def run(w, f, keys):
+        k = f.shape[0]
+
+        def objective(w, v1, v2):
+            z1, z2 = f[v1] @ w.T, f[v2] @ w.T
+            return loss_fn(z1, z2) + weight_decay * jnp.sum(w * w)
+
+        def body(carry, kk):
+            w, st = carry
+            v1 = jax.random.randint(kk, (), 0, k)
+            v2 = (v1 + jax.random.randint(jax.random.fold_in(kk, 1), (), 1, k)) % k
+            g = jax.grad(objective)(w, v1, v2)
+            upd, st = opt.update(g, st)
+            return (optax.apply_updates(w, upd), st), None
+
+        return jax.lax.scan(body, (w, opt.init(w)), keys)[0][0]
+
+    _FIT_PROGRAMS[cache] = jax.jit(run)
+    return _FIT_PROGRAMS[cache]
+
+
 def fit_last_layer(loss_fn: Callable, phi_views, w0, *, steps: int = 2000, learning_rate: float = 1e-2,
                    weight_decay: float = 0.0, key=None) -> np.ndarray:
     """Train only the last layer on frozen features (Adam, full batch) and return W (d1 × d_ϕ).
@@ -308,29 +342,13 @@ def fit_last_layer(loss_fn: Callable, phi_views, w0, *, steps: int = 2000, learn
     :func:`landscape.dynamics.descent.descend` (whose field is deterministic; and
     ``nn`` sits beside ``dynamics`` in the layers, so it may not import it).
     """
-    import optax
-
     f = jnp.asarray(np.asarray(phi_views, np.float32))
     k = f.shape[0]
     if k < 2:
         raise ValueError(f"phi_views needs at least 2 views, got {k}")
     key = jax.random.PRNGKey(0) if key is None else key
-    opt = optax.adam(learning_rate)
-
-    def objective(w, v1, v2):
-        z1, z2 = f[v1] @ w.T, f[v2] @ w.T
-        return loss_fn(z1, z2) + weight_decay * jnp.sum(w * w)
-
-    def body(carry, kk):
-        w, st = carry
-        v1 = jax.random.randint(kk, (), 0, k)
-        v2 = (v1 + jax.random.randint(jax.random.fold_in(kk, 1), (), 1, k)) % k
-        g = jax.grad(objective)(w, v1, v2)
-        upd, st = opt.update(g, st)
-        return (optax.apply_updates(w, upd), st), None
-
-    w = jnp.asarray(w0, jnp.float32)
-    (w, _), _ = jax.jit(lambda w, keys: jax.lax.scan(body, (w, opt.init(w)), keys))(w, jax.random.split(key, steps))
+    run = _fit_program(loss_fn, float(learning_rate), float(weight_decay))
+    w = run(jnp.asarray(w0, jnp.float32), f, jax.random.split(key, steps))
     return np.asarray(w)
 
 
