@@ -164,12 +164,8 @@ def test_fig4_nonlinear_smoke(tmp_path):
     assert {c.key for c in claims} >= {"fig4_origin_minimum", "fig4_dimensional", "fig4_complete"}
 
 
-@pytest.mark.slow
 def test_theorems_smoke(tmp_path):
-    """Closed forms against formulas evaluated here; GD is far from converged at this size.
-
-    Slow: about a dozen compiled programs (GD batches, enumeration, normalized descent) even at smoke size.
-    """
+    """Closed forms against formulas evaluated here; GD is far from converged at this size."""
     d = _smoke("theorems", tmp_path)
     a, c = d["a6"], d["c6"]
     # Theorem 1, commuting, B = A0: λ_i = a_i/(2(a_i + c_i)²), descending; L* = −¼Σ(a/(a + c))²
@@ -187,12 +183,8 @@ def test_theorems_smoke(tmp_path):
     assert len(_module("theorems").claims(d)) >= 15
 
 
-@pytest.mark.slow
 def test_loss_expansions_smoke(tmp_path):
-    """The paper / derived / sympy columns against the closed forms; Monte Carlo is a few batches here.
-
-    Slow: nine compiled Monte Carlo programs (one per loss) and sympy, even at smoke size.
-    """
+    """The paper / derived / sympy columns against the closed forms; Monte Carlo is a few batches here."""
     d = _smoke("loss_expansions", tmp_path)
     rows = [str(r) for r in d["rows"]]
     i = {r: rows.index(r) for r in rows}
@@ -301,7 +293,6 @@ def test_fig_encoder_projector_smoke(tmp_path):
     assert len(_module("fig_encoder_projector").claims(d)) == 4          # built from smoke data, no exception
 
 
-@pytest.mark.slow          # one training compile and the eager metrics: ~40 s on a loaded 2-core machine
 def test_cosentino_networks_smoke(tmp_path):
     d = _smoke("cosentino_networks", tmp_path)
     n_sig = d["sigma"].size

@@ -65,7 +65,10 @@ def render_experiment(path: str, out_dir: Path, data: dict | None = None) -> Pat
     fig = mod.render(data)
     png = Path(out_dir) / f"{mod.NAME}.png"
     smoke = str(data.get("reproduction_size", "")) == "smoke"
-    fig.savefig(png, dpi=SMOKE_DPI if smoke else 110)
+    if smoke:
+        fig.savefig(png, dpi=SMOKE_DPI)                     # drawn once: a smoke PNG only has to exist
+    else:
+        fig.savefig(png, dpi=110, bbox_inches="tight")     # nothing clipped at the edges
     return png
 
 

@@ -169,6 +169,7 @@ def compute(setup: str = "cpu", quick: bool = False, cifar_root=None, smoke: boo
 
 def render(d: dict):
     from matplotlib.figure import Figure
+    from matplotlib.ticker import MaxNLocator
 
     colors = ("#0072B2", "#D55E00", "#009E73", "#CC79A7", "#E69F00")
     s2 = d["sigma2"]
@@ -206,7 +207,8 @@ def render(d: dict):
         ax.semilogy(np.arange(1, len(m) + 1), np.maximum(m, 1e-8), "o", color=c, ms=4, label=f"σ² = {s2[i]:g}")
         ax.semilogy(np.arange(1, len(p) + 1), np.maximum(p, 1e-8), "-", color=c, lw=1)
     ax.axhline(1e-2, color="grey", ls=":", lw=1)
-    ax.set_xlabel("index")
+    ax.set_xlabel("index of the output direction")
+    ax.xaxis.set_major_locator(MaxNLocator(integer=True))
     ax.set_ylabel(r"eigenvalues of $W\Sigma_\phi W^\top$ (dots measured, lines predicted)")
     ax.set_title("(e) last-layer output spectrum")
     ax.legend(fontsize=7)
@@ -224,11 +226,12 @@ def render(d: dict):
     ax.set_xscale("log")
     ax.set_xlabel(r"augmentation $\sigma^2$")
     ax.set_title("(f) encoder (h) vs projector (z)")
-    ax.legend(fontsize=7, loc="center left")
-    ax2.legend(fontsize=7, loc="center right")
+    handles, labels = ax.get_legend_handles_labels()
+    handles2, labels2 = ax2.get_legend_handles_labels()
+    ax.legend(handles + handles2, labels + labels2, fontsize=7, loc="upper left", bbox_to_anchor=(1.12, 1.0))
     net = {"mlp": "MLP", "convnet": "ConvNet"}.get(str(d.get("network", "convnet")), "ConvNet")
-    title = (f"CPU: {net} on digits" if str(d["setup"]) == "cpu" else "ResNet-18 on CIFAR-10") + \
-        f" — {str(d['device'])}"
+    title = (f"{net} on 8×8 digits (CPU set-up)" if str(d["setup"]) == "cpu" else "ResNet-18 on CIFAR-10") + \
+        f", run on {str(d['device'])}"
     fig.suptitle(title)
     return fig
 
@@ -307,6 +310,13 @@ def claims(d: dict) -> list:
                                "unstable directions)", m - p, "≤", 0),
                          Check(f"measured rank = 0 iff count = 0, σ² = {s2[i]:g}", float((m == 0) == (p == 0)),
                                "=", 1.0)))))
+    if str(d["setup"]) == "cpu":
+        out.append(Claim(key="fig1_resnet18_cifar10", paper="ziyin2023", where=where,
+                         statement="the same landscape for ResNet-18 trained with SimCLR on CIFAR-10 (weight decay "
+                                   "1e-3, output dimension 128)",
+                         untestable="needs a GPU and the CIFAR-10 files (no download at run time); this run is the "
+                                    "CPU analogue above. With both: `python figures/fig1_resnet.py --setup full "
+                                    "--cifar-root DIR`"))
     return out
 
 
