@@ -5,6 +5,7 @@ precision is set per doctest with JAX's ``enable_x64`` context (restored after
 each), so the tests under ``tests/`` keep the precision ``tests/conftest.py``
 reads from ``JAX_ENABLE_X64``.
 """
+
 from pathlib import Path
 
 import jax

@@ -8,6 +8,7 @@ compare two numbers taken under the same machine load.  Timings are the best of
 several repetitions (the least disturbed one); compile time is measured with
 ``jit(...).lower(...).compile()`` and reported apart from run time.
 """
+
 from __future__ import annotations
 
 import datetime
@@ -28,9 +29,11 @@ os.environ.setdefault("MKL_NUM_THREADS", "1")
 # leak into the subprocesses of other tests.  XLA reads it when the backend starts.
 _PROGRAM = os.path.basename(sys.argv[0]) if sys.argv and sys.argv[0] else ""
 if _PROGRAM.startswith(("bench_", "run_all")) and "xla_force_host_platform_device_count" not in os.environ.get(
-        "XLA_FLAGS", ""):
-    os.environ["XLA_FLAGS"] = (os.environ.get("XLA_FLAGS", "")
-                               + f" --xla_force_host_platform_device_count={os.cpu_count() or 1}").strip()
+    "XLA_FLAGS", ""
+):
+    os.environ["XLA_FLAGS"] = (
+        os.environ.get("XLA_FLAGS", "") + f" --xla_force_host_platform_device_count={os.cpu_count() or 1}"
+    ).strip()
 
 import jax  # noqa: E402  (after XLA_FLAGS above)
 

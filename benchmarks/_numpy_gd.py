@@ -4,6 +4,7 @@ This is the loop a researcher writes without the closed form or a batched JAX
 solver: the analytic gradient −2WB + 4k(WΣWᵀ)WΣ + 2γW with NumPy matrix
 products, a fixed learning rate, and a stopping rule checked inside the loop.
 """
+
 from __future__ import annotations
 
 import time
@@ -39,8 +40,9 @@ def np_gradient_diagonal(p: dict, w: np.ndarray) -> np.ndarray:
     return -2.0 * (w * np.diag(p["b"])) + 4.0 * p["k"] * (s @ ws) + 2.0 * p["gamma"] * w
 
 
-def gd_until_gradient_small(p: dict, w0: np.ndarray, lr: float, *, gtol: float = 1e-9,
-                            max_steps: int = 200_000) -> dict:
+def gd_until_gradient_small(
+    p: dict, w0: np.ndarray, lr: float, *, gtol: float = 1e-9, max_steps: int = 200_000
+) -> dict:
     """GD until ‖∇L‖_F ≤ gtol (no knowledge of the answer), or ``max_steps``."""
     w = np.array(w0, np.float64, copy=True)
     t0 = time.perf_counter()
@@ -57,9 +59,20 @@ def gd_until_gradient_small(p: dict, w0: np.ndarray, lr: float, *, gtol: float =
     return {"w": w, "loss": np_loss(p, w), "steps": steps, "seconds": seconds, "converged": converged}
 
 
-def gd_until_loss_gap(p: dict, w0: np.ndarray, lr: float, target: float, *, rtol: float, atol: float,
-                      momentum: float = 0.0, nesterov_restart: bool = False, diagonal: bool = False,
-                      check_every: int = 10, max_steps: int = 200_000) -> dict:
+def gd_until_loss_gap(
+    p: dict,
+    w0: np.ndarray,
+    lr: float,
+    target: float,
+    *,
+    rtol: float,
+    atol: float,
+    momentum: float = 0.0,
+    nesterov_restart: bool = False,
+    diagonal: bool = False,
+    check_every: int = 10,
+    max_steps: int = 200_000,
+) -> dict:
     """GD (optionally heavy-ball momentum, optax.sgd's convention, or Nesterov's method with
     adaptive restart) until |L − target| ≤ rtol·|target| + atol, checked every
     ``check_every`` steps.  ``diagonal``: the gradient by column scalings (diagonal B, Σ)."""
@@ -78,14 +91,14 @@ def gd_until_loss_gap(p: dict, w0: np.ndarray, lr: float, target: float, *, rtol
                 w_new = y - lr * g
                 theta_new = 0.5 * (1.0 + np.sqrt(1.0 + 4.0 * theta * theta))
                 beta = (theta - 1.0) / theta_new
-                if np.sum(g * (w_new - w)) > 0:       # momentum points uphill: restart
+                if np.sum(g * (w_new - w)) > 0:  # momentum points uphill: restart
                     theta_new, beta = 1.0, 0.0
                 y = w_new + beta * (w_new - w)
                 w, theta = w_new, theta_new
                 continue
             g = grad(p, w)
             if momentum:
-                v = momentum * v + g          # optax.sgd: trace = g + momentum·trace
+                v = momentum * v + g  # optax.sgd: trace = g + momentum·trace
                 w -= lr * v
             else:
                 w -= lr * g

@@ -65,6 +65,7 @@ when it fails (``cli``), and prints which route or baseline failed.
     .venv/bin/python benchmarks/bench_flow.py            # full size
     .venv/bin/python benchmarks/bench_flow.py --quick    # smoke run
 """
+
 from __future__ import annotations
 
 import argparse
@@ -81,16 +82,60 @@ import optax
 import landscape as ls
 from _numpy_gd import gd_until_loss_gap, landscape_to_numpy
 
-FULL = dict(n_grid=64, dim=32, chunk=50, max_steps=200_000, n_sample=64, n_threshold_sample=8,
-            threshold_margin=1e-9, ode_points=128,
-            init_scale=1e-3, bucket_min=16, max_batch=1024, sigma2_max=6.0, gamma_max=1.5, momentum=0.9,
-            routes=("gd", "gd-momentum", "scan", "scan-momentum", "batched", "batched-momentum", "batched-nesterov",
-                    "batched-nesterov-diagonal", "ode"))
-QUICK = dict(n_grid=4, dim=6, chunk=200, max_steps=200_000, n_sample=2, n_threshold_sample=1,
-             threshold_margin=1e-9, ode_points=4,
-             init_scale=1e-3, bucket_min=4, max_batch=1024, sigma2_max=6.0, gamma_max=1.5, momentum=0.9,
-             routes=("gd", "gd-momentum", "scan", "scan-momentum", "batched", "batched-momentum", "batched-nesterov",
-                     "batched-nesterov-diagonal", "ode"))
+FULL = dict(
+    n_grid=64,
+    dim=32,
+    chunk=50,
+    max_steps=200_000,
+    n_sample=64,
+    n_threshold_sample=8,
+    threshold_margin=1e-9,
+    ode_points=128,
+    init_scale=1e-3,
+    bucket_min=16,
+    max_batch=1024,
+    sigma2_max=6.0,
+    gamma_max=1.5,
+    momentum=0.9,
+    routes=(
+        "gd",
+        "gd-momentum",
+        "scan",
+        "scan-momentum",
+        "batched",
+        "batched-momentum",
+        "batched-nesterov",
+        "batched-nesterov-diagonal",
+        "ode",
+    ),
+)
+QUICK = dict(
+    n_grid=4,
+    dim=6,
+    chunk=200,
+    max_steps=200_000,
+    n_sample=2,
+    n_threshold_sample=1,
+    threshold_margin=1e-9,
+    ode_points=4,
+    init_scale=1e-3,
+    bucket_min=4,
+    max_batch=1024,
+    sigma2_max=6.0,
+    gamma_max=1.5,
+    momentum=0.9,
+    routes=(
+        "gd",
+        "gd-momentum",
+        "scan",
+        "scan-momentum",
+        "batched",
+        "batched-momentum",
+        "batched-nesterov",
+        "batched-nesterov-diagonal",
+        "ode",
+    ),
+)
 RTOL, ATOL = 1e-6, 1e-12
 
 
@@ -110,8 +155,7 @@ def make_advance(route: str, d: int, chunk: int, momentum: float, block_size: in
 
         def one(s2, g, lr, w):
             land = C.grid_problem(d, s2, g)
-            sol = ls.gradient_descent(land, w, optimizer=optax.sgd(lr, momentum=mom), steps=chunk,
-                                      save_every=chunk)
+            sol = ls.gradient_descent(land, w, optimizer=optax.sgd(lr, momentum=mom), steps=chunk, save_every=chunk)
             return sol.weights, sol.loss, sol.diverged
     elif route in ("scan", "scan-momentum"):
         mom = momentum if route == "scan-momentum" else 0.0
@@ -121,7 +165,7 @@ def make_advance(route: str, d: int, chunk: int, momentum: float, block_size: in
 
             def body(carry, _):
                 w, v = carry
-                v = mom * v + ls.gradient(land, w)        # optax.sgd's trace convention
+                v = mom * v + ls.gradient(land, w)  # optax.sgd's trace convention
                 return (w - lr * v, v), None
 
             (w, _), _ = jax.lax.scan(body, (w, jnp.zeros_like(w)), None, length=chunk)
@@ -137,14 +181,26 @@ def make_advance(route: str, d: int, chunk: int, momentum: float, block_size: in
         def many(s2, g, lr, w, extra):
             lands = jax.vmap(lambda a, b: C.grid_problem(d, a, b))(s2, g)
             state = None if not extra else (extra[0] if mom else extra)
-            run = ls.batched_gradient_descent(lands, w, lr=lr, steps=chunk, check_every=chunk, momentum=mom,
-                                              nesterov_restart=nesterov, momentum_state=state,
-                                              assume_diagonal=diagonal, block_size=block_size)
-            out = () if run.momentum_state is None else (
-                tuple(run.momentum_state) if nesterov else (run.momentum_state,))
+            run = ls.batched_gradient_descent(
+                lands,
+                w,
+                lr=lr,
+                steps=chunk,
+                check_every=chunk,
+                momentum=mom,
+                nesterov_restart=nesterov,
+                momentum_state=state,
+                assume_diagonal=diagonal,
+                block_size=block_size,
+            )
+            out = (
+                () if run.momentum_state is None else (tuple(run.momentum_state) if nesterov else (run.momentum_state,))
+            )
             return run.weights, out, run.loss, run.diverged
+
         return jax.jit(many)
     elif route == "ode":
+
         def one(s2, g, lr, w):
             land = C.grid_problem(d, s2, g)
             sol = ls.gradient_flow(land, w, t1=lr * chunk, n_save=2, max_steps=4 * chunk)
@@ -156,6 +212,7 @@ def make_advance(route: str, d: int, chunk: int, momentum: float, block_size: in
     def with_state(s2, g, lr, w, extra):
         w, value, bad = one_v(s2, g, lr, w)
         return w, extra, value, bad
+
     return jax.jit(with_state)
 
 
@@ -196,8 +253,8 @@ def drive(advance, s2, g, lr, w0, target, cfg, extra=()):
     while active.size and steps_done < cfg["max_steps"]:
         m = active.size
         l_new = np.empty(m)
-        for lo in range(0, m, cfg["max_batch"]):       # slices of at most max_batch points
-            part = active[lo:lo + cfg["max_batch"]]
+        for lo in range(0, m, cfg["max_batch"]):  # slices of at most max_batch points
+            part = active[lo : lo + cfg["max_batch"]]
             mp = part.size
             nb = _bucket(mp, cfg["bucket_min"], min(n, cfg["max_batch"]))
             idx = np.concatenate([part, np.full(nb - mp, part[-1])])
@@ -211,7 +268,7 @@ def drive(advance, s2, g, lr, w0, target, cfg, extra=()):
             w[part] = np.asarray(w_p)[:mp]
             for x, x_p in zip(extra, e_p):
                 x[part] = np.asarray(x_p)[:mp]
-            l_new[lo:lo + mp] = np.asarray(l_p)[:mp]
+            l_new[lo : lo + mp] = np.asarray(l_p)[:mp]
             failed[part] |= np.asarray(bad)[:mp]
         steps_done += cfg["chunk"]
         chunk_sizes.append(m)
@@ -221,22 +278,38 @@ def drive(advance, s2, g, lr, w0, target, cfg, extra=()):
         active = active[~ok]
     t_run = time.perf_counter() - t_start - t_compile
     rel, ok = C.loss_gap(final_loss, target, RTOL, ATOL)
-    return dict(run_s=t_run, compile_s=t_compile, calls_s=t_calls, solved_at=solved_at, ok=ok, rel_gap=rel,
-                failed=failed, final_loss=final_loss, shapes=sorted(compiled), batch_per_chunk=chunk_sizes,
-                point_steps=int(np.sum(chunk_sizes)) * cfg["chunk"])
+    return dict(
+        run_s=t_run,
+        compile_s=t_compile,
+        calls_s=t_calls,
+        solved_at=solved_at,
+        ok=ok,
+        rel_gap=rel,
+        failed=failed,
+        final_loss=final_loss,
+        shapes=sorted(compiled),
+        batch_per_chunk=chunk_sizes,
+        point_steps=int(np.sum(chunk_sizes)) * cfg["chunk"],
+    )
 
 
 @functools.lru_cache(maxsize=None)
 def _setup(d: int, init_scale: float, batch_size: int):
     """jit of (σ², γ, keys) -> (L*, η, W₀, rank, distance of the nearest collapse threshold) for
     every grid point; cached, so that runs of one size in one process compile it once."""
+
     def setup_one(s2, g, key):
         land = C.grid_problem(d, s2, g)
         sol = ls.global_minimum(land, d)
         lam = sol.whitened_eigenvalues
         # distance of the nearest collapse threshold: smallest |λ| of Σ^{-1/2}(B−γI)Σ^{-1/2}
-        return (sol.loss, C.step_size(land, sol.weights), ls.random_init(key, d, d, init_scale),
-                sol.rank, jnp.min(jnp.abs(lam)))
+        return (
+            sol.loss,
+            C.step_size(land, sol.weights),
+            ls.random_init(key, d, d, init_scale),
+            sol.rank,
+            jnp.min(jnp.abs(lam)),
+        )
 
     # lax.map over slices of 256 points (vmapped inside): one vmap over all 4,096
     # points of this while-loop-heavy setup ran pathologically slowly on XLA:CPU here.
@@ -249,12 +322,15 @@ def main(quick: bool = False, seed: int = 0, **overrides) -> dict:
     cfg["chunk"] = min(cfg["chunk"], cfg["max_steps"])
     d, n_grid, chunk = cfg["dim"], cfg["n_grid"], cfg["chunk"]
     n_points = n_grid * n_grid
-    print(f"== gradient flow to the closed form: {n_grid}x{n_grid} = {n_points:,} points, d = {d}, float64, "
-          f"tolerance |dL| <= {RTOL:g}|L*| + {ATOL:g}")
+    print(
+        f"== gradient flow to the closed form: {n_grid}x{n_grid} = {n_points:,} points, d = {d}, float64, "
+        f"tolerance |dL| <= {RTOL:g}|L*| + {ATOL:g}"
+    )
     info = C.print_machine()
 
-    s2g, gg = np.meshgrid(np.linspace(0.0, cfg["sigma2_max"], n_grid), np.linspace(0.0, cfg["gamma_max"], n_grid),
-                          indexing="ij")
+    s2g, gg = np.meshgrid(
+        np.linspace(0.0, cfg["sigma2_max"], n_grid), np.linspace(0.0, cfg["gamma_max"], n_grid), indexing="ij"
+    )
     s2 = jnp.asarray(s2g.ravel())
     g = jnp.asarray(gg.ravel())
     keys = jax.random.split(jax.random.PRNGKey(seed), n_points)
@@ -271,9 +347,11 @@ def main(quick: bool = False, seed: int = 0, **overrides) -> dict:
     t_setup = time.perf_counter() - t0
     target, lr, w0, rank, margin = (np.asarray(x)[:n_points] for x in (target, lr, w0, rank, margin))
     s2n, gn = np.asarray(s2), np.asarray(g)
-    print(f"setup (closed form L*, step size η = 1/λ_max by power iteration, init) for all points: compile "
-          f"{C.fmt_s(t_setup_compile)}, run {C.fmt_s(t_setup)}; ranks {rank.min()}..{rank.max()}, "
-          f"η in [{lr.min():.3g}, {lr.max():.3g}]")
+    print(
+        f"setup (closed form L*, step size η = 1/λ_max by power iteration, init) for all points: compile "
+        f"{C.fmt_s(t_setup_compile)}, run {C.fmt_s(t_setup)}; ranks {rank.min()}..{rank.max()}, "
+        f"η in [{lr.min():.3g}, {lr.max():.3g}]"
+    )
 
     # ---- batched routes
     routes = {}
@@ -288,21 +366,27 @@ def main(quick: bool = False, seed: int = 0, **overrides) -> dict:
         routes[route] = res
         n_ok = int(res["ok"].sum())
         steps_ok = res["solved_at"][res["ok"]]
-        print(f"[{route}] {sub.size:,} points: compile {C.fmt_s(res['compile_s'])} "
-              f"({len(res['shapes'])} batch shapes), run {C.fmt_s(res['run_s'])} "
-              f"({res['per_point_s'] * 1e3:.3f} ms/point); solved {n_ok}/{sub.size} "
-              f"({100 * n_ok / sub.size:.2f}%), worst rel gap {np.nanmax(res['rel_gap']):.2e}, "
-              f"diverged/solver-failed {int(res['failed'].sum())}")
+        print(
+            f"[{route}] {sub.size:,} points: compile {C.fmt_s(res['compile_s'])} "
+            f"({len(res['shapes'])} batch shapes), run {C.fmt_s(res['run_s'])} "
+            f"({res['per_point_s'] * 1e3:.3f} ms/point); solved {n_ok}/{sub.size} "
+            f"({100 * n_ok / sub.size:.2f}%), worst rel gap {np.nanmax(res['rel_gap']):.2e}, "
+            f"diverged/solver-failed {int(res['failed'].sum())}"
+        )
         if steps_ok.size:
-            print(f"    steps to solve: median {np.median(steps_ok):.0f}, 99th pct "
-                  f"{np.percentile(steps_ok, 99):.0f}, max {steps_ok.max()} (chunk {chunk}, cap {cfg['max_steps']}); "
-                  f"{res['point_steps']:,} point-steps in all, {res['run_s'] / res['point_steps'] * 1e6:.2f} µs each; "
-                  f"{C.fmt_s(res['calls_s'])} inside the compiled calls, the rest in the driver")
+            print(
+                f"    steps to solve: median {np.median(steps_ok):.0f}, 99th pct "
+                f"{np.percentile(steps_ok, 99):.0f}, max {steps_ok.max()} (chunk {chunk}, cap {cfg['max_steps']}); "
+                f"{res['point_steps']:,} point-steps in all, {res['run_s'] / res['point_steps'] * 1e6:.2f} µs each; "
+                f"{C.fmt_s(res['calls_s'])} inside the compiled calls, the rest in the driver"
+            )
         bad = np.flatnonzero(~res["ok"])
         for j in bad[:8]:
             i = sub[j]
-            print(f"    NOT solved: σ²={s2n[i]:.3f} γ={gn[i]:.3f} rank {rank[i]}, rel gap {res['rel_gap'][j]:.2e}, "
-                  f"nearest threshold |λ|min={margin[i]:.2e}")
+            print(
+                f"    NOT solved: σ²={s2n[i]:.3f} γ={gn[i]:.3f} rank {rank[i]}, rel gap {res['rel_gap'][j]:.2e}, "
+                f"nearest threshold |λ|min={margin[i]:.2e}"
+            )
         if bad.size > 8:
             print(f"    ... and {bad.size - 8} more not solved")
 
@@ -317,8 +401,10 @@ def main(quick: bool = False, seed: int = 0, **overrides) -> dict:
     sample_bulk = np.sort(rng.choice(bulk_idx, size=min(cfg["n_sample"], bulk_idx.size), replace=False))
     sample_thr = np.sort(rng.choice(thr_idx, size=min(cfg["n_threshold_sample"], thr_idx.size), replace=False))
     sample = np.concatenate([sample_bulk, sample_thr]).astype(int)
-    print(f"baseline sample: {sample_bulk.size} of {bulk_idx.size} bulk points, {sample_thr.size} of "
-          f"{thr_idx.size} points on a threshold (|λ|min <= {cfg['threshold_margin']:g})")
+    print(
+        f"baseline sample: {sample_bulk.size} of {bulk_idx.size} bulk points, {sample_thr.size} of "
+        f"{thr_idx.size} points on a threshold (|λ|min <= {cfg['threshold_margin']:g})"
+    )
     np_runs = {}
 
     def grid_estimate(rows):
@@ -332,28 +418,51 @@ def main(quick: bool = False, seed: int = 0, **overrides) -> dict:
 
     # Plain GD always (the typical-point and stratified ratios are stated against it); the
     # accelerated loops when a route of the same algorithm ran (its same-algorithm ratio).
-    for kind, mom, nesterov in (("gd", 0.0, False), ("gd-momentum", cfg["momentum"], False),
-                                ("nesterov", 0.0, True), ("nesterov-diagonal", 0.0, True)):
+    for kind, mom, nesterov in (
+        ("gd", 0.0, False),
+        ("gd-momentum", cfg["momentum"], False),
+        ("nesterov", 0.0, True),
+        ("nesterov-diagonal", 0.0, True),
+    ):
         if kind != "gd" and not any(_baseline_kind(r) == kind for r in routes):
             continue
         rows = []
         for i in sample:
             land = C.grid_problem(d, s2[i], g[i])
-            res = gd_until_loss_gap(landscape_to_numpy(land), w0[i], float(lr[i]), float(target[i]),
-                                    rtol=RTOL, atol=ATOL, momentum=mom, nesterov_restart=nesterov,
-                                    diagonal=kind.endswith("diagonal"), max_steps=cfg["max_steps"])
-            rows.append(dict(index=int(i), steps=res["steps"], seconds=res["seconds"], converged=res["converged"],
-                             threshold=bool(on_threshold[i])))
+            res = gd_until_loss_gap(
+                landscape_to_numpy(land),
+                w0[i],
+                float(lr[i]),
+                float(target[i]),
+                rtol=RTOL,
+                atol=ATOL,
+                momentum=mom,
+                nesterov_restart=nesterov,
+                diagonal=kind.endswith("diagonal"),
+                max_steps=cfg["max_steps"],
+            )
+            rows.append(
+                dict(
+                    index=int(i),
+                    steps=res["steps"],
+                    seconds=res["seconds"],
+                    converged=res["converged"],
+                    threshold=bool(on_threshold[i]),
+                )
+            )
         np_runs[kind] = rows
         per_step = float(np.median([r["seconds"] / max(r["steps"], 1) for r in rows]))
         strat, bulk_only, _ = grid_estimate(rows)
         unconv = [r for r in rows if not r["converged"]]
-        print(f"baseline NumPy {kind}: {per_step * 1e6:.1f} µs/step; bulk sample mean "
-              f"{C.fmt_s(float(np.mean([r['seconds'] for r in rows if not r['threshold']])))}/point, steps "
-              + ", ".join(str(r["steps"]) for r in rows if not r["threshold"])
-              + "; threshold sample steps " + (", ".join(str(r["steps"]) for r in rows if r["threshold"]) or "-")
-              + f"; grid estimate {C.fmt_s(strat)} (bulk only {C.fmt_s(bulk_only)})"
-              + (f"  ({len(unconv)} NOT converged within {cfg['max_steps']} steps: a lower bound)" if unconv else ""))
+        print(
+            f"baseline NumPy {kind}: {per_step * 1e6:.1f} µs/step; bulk sample mean "
+            f"{C.fmt_s(float(np.mean([r['seconds'] for r in rows if not r['threshold']])))}/point, steps "
+            + ", ".join(str(r["steps"]) for r in rows if not r["threshold"])
+            + "; threshold sample steps "
+            + (", ".join(str(r["steps"]) for r in rows if r["threshold"]) or "-")
+            + f"; grid estimate {C.fmt_s(strat)} (bulk only {C.fmt_s(bulk_only)})"
+            + (f"  ({len(unconv)} NOT converged within {cfg['max_steps']} steps: a lower bound)" if unconv else "")
+        )
 
     # ---- ratios, like for like first.  (1) same algorithm: NumPy running the route's own
     # iteration on the same points (grid estimate per stratum; every point counted on both
@@ -364,7 +473,7 @@ def main(quick: bool = False, seed: int = 0, **overrides) -> dict:
     ratios = {}
     gd_strat, gd_bulk, gd_thr = grid_estimate(np_runs["gd"])
     unsampled = bool(thr_idx.size and not sample_thr.size)
-    if unsampled:                                      # that stratum unsampled: no stratified total
+    if unsampled:  # that stratum unsampled: no stratified total
         gd_strat = gd_thr = float("nan")
     for name, jr in routes.items():
         kind = _baseline_kind(name)
@@ -376,28 +485,41 @@ def main(quick: bool = False, seed: int = 0, **overrides) -> dict:
         steps_all = np.where(jr["solved_at"] > 0, jr["solved_at"], cfg["max_steps"])
         same, _, _ = grid_estimate(rows)
         est_steps = per_step * float(np.sum(steps_all))
-        ratios[name] = dict(baseline_kind=kind, run_s=run_s, baseline_per_step_s=per_step,
-                            same_algorithm_s=same, same_algorithm=same / run_s,
-                            same_algorithm_per_step=est_steps / run_s,
-                            plain_gd_bulk_s=gd_bulk, vs_plain_gd_bulk=gd_bulk / run_s,
-                            plain_gd_stratified_s=gd_strat, vs_plain_gd_stratified=gd_strat / run_s,
-                            stratified_threshold_share=gd_thr / gd_strat,
-                            vs_plain_gd_stratified_with_setup=gd_strat / (run_s + t_setup))
+        ratios[name] = dict(
+            baseline_kind=kind,
+            run_s=run_s,
+            baseline_per_step_s=per_step,
+            same_algorithm_s=same,
+            same_algorithm=same / run_s,
+            same_algorithm_per_step=est_steps / run_s,
+            plain_gd_bulk_s=gd_bulk,
+            vs_plain_gd_bulk=gd_bulk / run_s,
+            plain_gd_stratified_s=gd_strat,
+            vs_plain_gd_stratified=gd_strat / run_s,
+            stratified_threshold_share=gd_thr / gd_strat,
+            vs_plain_gd_stratified_with_setup=gd_strat / (run_s + t_setup),
+        )
         r = ratios[name]
         print(f"RATIO flow [{name}], run {C.fmt_s(run_s)}:")
-        print(f"  (1) same algorithm, vs NumPy {kind} on the same points: {C.fmt_ratio(r['same_algorithm'])} "
-              f"({C.fmt_s(same)} / {C.fmt_s(run_s)}); from NumPy's time per step x the steps every point "
-              f"needed here: {C.fmt_ratio(r['same_algorithm_per_step'])}"
-              + (" (the unsampled threshold points are left out of the NumPy total)" if unsampled else ""))
-        print(f"  (2) typical points, vs NumPy plain GD's mean on off-threshold points x all {n_points:,} points: "
-              f"{C.fmt_ratio(r['vs_plain_gd_bulk'])} (algorithm + implementation)")
+        print(
+            f"  (1) same algorithm, vs NumPy {kind} on the same points: {C.fmt_ratio(r['same_algorithm'])} "
+            f"({C.fmt_s(same)} / {C.fmt_s(run_s)}); from NumPy's time per step x the steps every point "
+            f"needed here: {C.fmt_ratio(r['same_algorithm_per_step'])}"
+            + (" (the unsampled threshold points are left out of the NumPy total)" if unsampled else "")
+        )
+        print(
+            f"  (2) typical points, vs NumPy plain GD's mean on off-threshold points x all {n_points:,} points: "
+            f"{C.fmt_ratio(r['vs_plain_gd_bulk'])} (algorithm + implementation)"
+        )
         if unsampled:
             print(f"  (3) stratified: not estimated (the {thr_idx.size} points on a threshold were not sampled)")
         elif thr_idx.size:
-            print(f"  (3) stratified, vs NumPy plain GD with the {thr_idx.size} points on a threshold: "
-                  f"{C.fmt_ratio(r['vs_plain_gd_stratified'])} (algorithm + implementation; those points are "
-                  f"{100 * r['stratified_threshold_share']:.1f}% of this baseline; "
-                  f"{C.fmt_ratio(r['vs_plain_gd_stratified_with_setup'])} counting the setup)")
+            print(
+                f"  (3) stratified, vs NumPy plain GD with the {thr_idx.size} points on a threshold: "
+                f"{C.fmt_ratio(r['vs_plain_gd_stratified'])} (algorithm + implementation; those points are "
+                f"{100 * r['stratified_threshold_share']:.1f}% of this baseline; "
+                f"{C.fmt_ratio(r['vs_plain_gd_stratified_with_setup'])} counting the setup)"
+            )
         else:
             print("  (3) stratified: no grid point on a threshold, (2) is the whole grid")
     if "ode" in routes:
@@ -405,32 +527,60 @@ def main(quick: bool = False, seed: int = 0, **overrides) -> dict:
         ref = routes.get("gd")
         note = ""
         if ref is not None:
-            note = (f"; gd on the same points needs {ref['run_s'] / n_points * 1e3:.3f} ms/point "
-                    f"(ode/gd per point = {r['per_point_s'] / (ref['run_s'] / n_points):.1f})")
+            note = (
+                f"; gd on the same points needs {ref['run_s'] / n_points * 1e3:.3f} ms/point "
+                f"(ode/gd per point = {r['per_point_s'] / (ref['run_s'] / n_points):.1f})"
+            )
         print(f"[ode] subset of {r['points']} points: {r['per_point_s'] * 1e3:.3f} ms/point{note}")
 
-    summary = {k: dict(points=v["points"], run_s=v["run_s"], compile_s=v["compile_s"],
-                       solved_fraction=float(v["ok"].mean()), worst_rel_gap=float(np.nanmax(v["rel_gap"])),
-                       failed=int(v["failed"].sum()), per_point_s=v["per_point_s"],
-                       n_unsolved=int((~v["ok"]).sum()))
-               for k, v in routes.items()}
+    summary = {
+        k: dict(
+            points=v["points"],
+            run_s=v["run_s"],
+            compile_s=v["compile_s"],
+            solved_fraction=float(v["ok"].mean()),
+            worst_rel_gap=float(np.nanmax(v["rel_gap"])),
+            failed=int(v["failed"].sum()),
+            per_point_s=v["per_point_s"],
+            n_unsolved=int((~v["ok"]).sum()),
+        )
+        for k, v in routes.items()
+    }
     finite = all(np.all(np.isfinite(v["final_loss"])) for v in routes.values())
     # The accuracy check: every route brings every point within the tolerance of the closed-form
     # loss (no divergence, nothing left unsolved at max_steps), and every NumPy baseline run
     # converges (otherwise its time, and every ratio against it, is only a bound).
-    problems = [f"{k}: {s['n_unsolved']} of {s['points']} points not within tolerance"
-                for k, s in summary.items() if s["n_unsolved"]]
+    problems = [
+        f"{k}: {s['n_unsolved']} of {s['points']} points not within tolerance"
+        for k, s in summary.items()
+        if s["n_unsolved"]
+    ]
     problems += [f"{k}: {s['failed']} points diverged or solver failed" for k, s in summary.items() if s["failed"]]
-    problems += [f"NumPy {k}: {sum(not r['converged'] for r in rows)} of {len(rows)} sample runs not converged"
-                 for k, rows in np_runs.items() if not all(r["converged"] for r in rows)]
+    problems += [
+        f"NumPy {k}: {sum(not r['converged'] for r in rows)} of {len(rows)} sample runs not converged"
+        for k, rows in np_runs.items()
+        if not all(r["converged"] for r in rows)
+    ]
     check_passed = finite and not problems
-    print(f"CHECK every point of every route within |dL| <= {RTOL:g}|L*| + {ATOL:g} of the closed form within "
-          f"{cfg['max_steps']:,} steps, and every NumPy baseline run converged: "
-          + ("PASS" if check_passed else "FAIL (" + "; ".join(problems or ["non-finite loss"]) + ")"))
-    return dict(name="flow", config=cfg, machine=info, setup_s=t_setup, setup_compile_s=t_setup_compile,
-                routes=summary, ratios=ratios, baselines={k: {"rows": rows} for k, rows in np_runs.items()},
-                strata=dict(bulk=int(bulk_idx.size), threshold=int(thr_idx.size)),
-                finite=finite, check_passed=check_passed, check_problems=problems)
+    print(
+        f"CHECK every point of every route within |dL| <= {RTOL:g}|L*| + {ATOL:g} of the closed form within "
+        f"{cfg['max_steps']:,} steps, and every NumPy baseline run converged: "
+        + ("PASS" if check_passed else "FAIL (" + "; ".join(problems or ["non-finite loss"]) + ")")
+    )
+    return dict(
+        name="flow",
+        config=cfg,
+        machine=info,
+        setup_s=t_setup,
+        setup_compile_s=t_setup_compile,
+        routes=summary,
+        ratios=ratios,
+        baselines={k: {"rows": rows} for k, rows in np_runs.items()},
+        strata=dict(bulk=int(bulk_idx.size), threshold=int(thr_idx.size)),
+        finite=finite,
+        check_passed=check_passed,
+        check_problems=problems,
+    )
 
 
 def cli(argv=None) -> int:

@@ -34,6 +34,7 @@ fraction of peak is "useful" throughput, not what the hardware executed.
     .venv/bin/python benchmarks/bench_gd_flops.py            # d = 32, 64, 128
     .venv/bin/python benchmarks/bench_gd_flops.py --quick    # smoke run
 """
+
 from __future__ import annotations
 
 import argparse
@@ -46,10 +47,24 @@ import optax
 
 import landscape as ls
 
-FULL = dict(dims=(32, 64, 128), peak_n=(512, 1024, 2048), batch_entries=2**20, flops_per_call=2.5e10,
-            repeats=5, kernel_repeats=20, dtypes=("float32", "float64"))
-QUICK = dict(dims=(8, 16), peak_n=(128, 256), batch_entries=2**12, flops_per_call=2e7,
-             repeats=2, kernel_repeats=2, dtypes=("float32", "float64"))
+FULL = dict(
+    dims=(32, 64, 128),
+    peak_n=(512, 1024, 2048),
+    batch_entries=2**20,
+    flops_per_call=2.5e10,
+    repeats=5,
+    kernel_repeats=20,
+    dtypes=("float32", "float64"),
+)
+QUICK = dict(
+    dims=(8, 16),
+    peak_n=(128, 256),
+    batch_entries=2**12,
+    flops_per_call=2e7,
+    repeats=2,
+    kernel_repeats=2,
+    dtypes=("float32", "float64"),
+)
 LR = 1e-3
 
 
@@ -60,8 +75,11 @@ def shared_landscape(d: int, dtype, seed: int = 0) -> ls.EffectiveLandscape:
     a0 = (q * np.logspace(np.log10(0.05), np.log10(5.0), d)) @ q.T
     a0 = 0.5 * (a0 + a0.T)
     return ls.EffectiveLandscape(
-        b=jnp.asarray(a0 - 0.2 * np.eye(d), dtype), sigma=jnp.asarray(a0 + 0.5 * np.eye(d), dtype),
-        quartic=jnp.asarray(0.5, dtype), weight_decay=jnp.asarray(0.05, dtype))
+        b=jnp.asarray(a0 - 0.2 * np.eye(d), dtype),
+        sigma=jnp.asarray(a0 + 0.5 * np.eye(d), dtype),
+        quartic=jnp.asarray(0.5, dtype),
+        weight_decay=jnp.asarray(0.05, dtype),
+    )
 
 
 def make_steppers(land, n: int, d: int, steps: int):
@@ -71,29 +89,32 @@ def make_steppers(land, n: int, d: int, steps: int):
     def scan(step):
         def run(w):
             return jax.lax.scan(lambda w, _: (step(w), None), w, None, length=steps)[0]
+
         return run
 
     grad_analytic = jax.vmap(lambda w: ls.gradient(land, w))
     grad_autodiff = jax.vmap(jax.grad(lambda w: ls.loss(land, w)))
-    sb = jnp.concatenate([land.sigma, land.b], axis=1)         # (d, 2d): [Σ | B]
+    sb = jnp.concatenate([land.sigma, land.b], axis=1)  # (d, 2d): [Σ | B]
 
     def stacked_step(w):
         x = w.reshape(n * d, d)
-        xm = (x @ sb).reshape(n, d, 2 * d)                     # one GEMM for WΣ and WB
+        xm = (x @ sb).reshape(n, d, 2 * d)  # one GEMM for WΣ and WB
         ws, wb = xm[..., :d], xm[..., d:]
-        s = jnp.einsum("nij,nkj->nik", ws, w)                  # S_i = (W_iΣ)W_iᵀ, batched
-        quartic = jnp.einsum("nij,njk->nik", s, ws)            # S_i (W_iΣ), batched
+        s = jnp.einsum("nij,nkj->nik", ws, w)  # S_i = (W_iΣ)W_iᵀ, batched
+        quartic = jnp.einsum("nij,njk->nik", s, ws)  # S_i (W_iΣ), batched
         g = -2.0 * wb + (4.0 * land.quartic) * quartic + (2.0 * land.weight_decay) * w
         return w - lr * g
 
     def library_loop(w):
-        run = jax.vmap(lambda w0: ls.gradient_descent(land, w0, optimizer=optax.sgd(LR), steps=steps,
-                                                      save_every=steps).weights)
+        run = jax.vmap(
+            lambda w0: ls.gradient_descent(land, w0, optimizer=optax.sgd(LR), steps=steps, save_every=steps).weights
+        )
         return run(w)
 
     def batched(check_every):
         def run(w):
             return ls.batched_gradient_descent(land, w, lr=LR, steps=steps, check_every=check_every).weights
+
         return run
 
     return {
@@ -110,7 +131,7 @@ def make_steppers(land, n: int, d: int, steps: int):
 def measure_peak(sizes, dtype, repeats: int) -> float:
     """The best FLOP rate of a jitted square ``jnp.dot`` over the given sizes (n×n times n×n)."""
     best = 0.0
-    for n in ((sizes,) if isinstance(sizes, int) else sizes):
+    for n in (sizes,) if isinstance(sizes, int) else sizes:
         x = jax.random.normal(jax.random.PRNGKey(0), (n, n), dtype)
         y = jax.random.normal(jax.random.PRNGKey(1), (n, n), dtype)
         t, _ = C.best_time(jax.jit(jnp.dot), x, y, repeats=repeats)
@@ -128,8 +149,10 @@ def main(quick: bool = False, **overrides) -> dict:
     for dtype_name in cfg["dtypes"]:
         dtype = jnp.dtype(dtype_name)
         peak = measure_peak(cfg["peak_n"], dtype, cfg["repeats"])
-        print(f"[{dtype_name}] matmul peak (best of {cfg['repeats']} per size, sizes {cfg['peak_n']}): "
-              f"{peak / 1e9:.1f} GFLOP/s")
+        print(
+            f"[{dtype_name}] matmul peak (best of {cfg['repeats']} per size, sizes {cfg['peak_n']}): "
+            f"{peak / 1e9:.1f} GFLOP/s"
+        )
         for d in cfg["dims"]:
             n = max(16, cfg["batch_entries"] // (d * d))
             flops_step = 8.0 * d**3
@@ -142,11 +165,25 @@ def main(quick: bool = False, **overrides) -> dict:
                 t, w = C.best_time(compiled, w0, repeats=cfg["kernel_repeats"])
                 rate = flops_step * n * steps / t
                 outputs[name] = np.asarray(w, np.float64)
-                results.append(dict(dtype=dtype_name, d=d, batch=n, steps=steps, variant=name,
-                                    compile_s=t_compile, run_s=t, gflops=rate / 1e9, peak_gflops=peak / 1e9,
-                                    fraction=rate / peak, finite=bool(np.all(np.isfinite(outputs[name])))))
-                print(f"  d={d:4d} n={n:5d} steps={steps:4d} {name:34s} compile {C.fmt_s(t_compile):>9s}  "
-                      f"run {C.fmt_s(t):>9s}  {rate / 1e9:7.1f} GFLOP/s  = {100 * rate / peak:5.1f}% of peak")
+                results.append(
+                    dict(
+                        dtype=dtype_name,
+                        d=d,
+                        batch=n,
+                        steps=steps,
+                        variant=name,
+                        compile_s=t_compile,
+                        run_s=t,
+                        gflops=rate / 1e9,
+                        peak_gflops=peak / 1e9,
+                        fraction=rate / peak,
+                        finite=bool(np.all(np.isfinite(outputs[name]))),
+                    )
+                )
+                print(
+                    f"  d={d:4d} n={n:5d} steps={steps:4d} {name:34s} compile {C.fmt_s(t_compile):>9s}  "
+                    f"run {C.fmt_s(t):>9s}  {rate / 1e9:7.1f} GFLOP/s  = {100 * rate / peak:5.1f}% of peak"
+                )
             # the four loops compute the same iterates (up to rounding)
             ref = outputs["(a) vmap analytic gradient"]
             scale = np.max(np.abs(ref))
@@ -154,8 +191,10 @@ def main(quick: bool = False, **overrides) -> dict:
             tol = 1e-3 if dtype_name == "float32" else 1e-9
             agree = diff <= tol
             results.append(dict(dtype=dtype_name, d=d, variant="agreement", max_rel_diff=diff, ok=agree))
-            print(f"  d={d:4d} CHECK all variants give the same W (max rel diff {diff:.1e} <= {tol:g}): "
-                  f"{'PASS' if agree else 'FAIL'}")
+            print(
+                f"  d={d:4d} CHECK all variants give the same W (max rel diff {diff:.1e} <= {tol:g}): "
+                f"{'PASS' if agree else 'FAIL'}"
+            )
         peak2 = measure_peak(cfg["peak_n"], dtype, cfg["repeats"])
         peaks[dtype_name] = (peak / 1e9, peak2 / 1e9)
         print(f"[{dtype_name}] matmul peak re-measured after the runs: {peak2 / 1e9:.1f} GFLOP/s")
@@ -166,8 +205,10 @@ def main(quick: bool = False, **overrides) -> dict:
     for r in timing:
         r["peak_gflops"] = max(peaks[r["dtype"]])
         r["fraction"] = r["gflops"] / r["peak_gflops"]
-        print(f"  {r['dtype']} d={r['d']:4d} {r['variant']:34s} {r['gflops']:7.1f} / {r['peak_gflops']:.1f} GFLOP/s"
-              f" = {100 * r['fraction']:5.1f}%")
+        print(
+            f"  {r['dtype']} d={r['d']:4d} {r['variant']:34s} {r['gflops']:7.1f} / {r['peak_gflops']:.1f} GFLOP/s"
+            f" = {100 * r['fraction']:5.1f}%"
+        )
     best = {}
     for r in timing:
         key = (r["dtype"], r["d"])
@@ -175,12 +216,21 @@ def main(quick: bool = False, **overrides) -> dict:
             best[key] = r
     print("best variant per (dtype, d):")
     for (dt, d), r in sorted(best.items()):
-        print(f"  {dt} d={d}: {r['variant']}  {100 * r['fraction']:.1f}% of peak "
-              f"(target >= 70%: {'met' if r['fraction'] >= 0.7 else 'NOT met'})")
+        print(
+            f"  {dt} d={d}: {r['variant']}  {100 * r['fraction']:.1f}% of peak "
+            f"(target >= 70%: {'met' if r['fraction'] >= 0.7 else 'NOT met'})"
+        )
     checks = all(r["ok"] for r in results if r["variant"] == "agreement")
-    return dict(name="gd_flops", config=cfg, machine=info, peaks_gflops=peaks, results=results,
-                best={f"{k[0]}/d={k[1]}": v["fraction"] for k, v in best.items()},
-                check_passed=checks, finite=all(r["finite"] for r in timing))
+    return dict(
+        name="gd_flops",
+        config=cfg,
+        machine=info,
+        peaks_gflops=peaks,
+        results=results,
+        best={f"{k[0]}/d={k[1]}": v["fraction"] for k, v in best.items()},
+        check_passed=checks,
+        finite=all(r["finite"] for r in timing),
+    )
 
 
 if __name__ == "__main__":

@@ -19,6 +19,7 @@ with the result.  PyTorch is an optional, benchmark-only dependency
 
 Usage: ``python benchmarks/bench_infonce_torch.py [--steps 500 --configs 8 --n 128 --d 32]``
 """
+
 from __future__ import annotations
 
 import argparse
@@ -47,8 +48,12 @@ def bench_jax(x, sigma2s, seeds, steps, lr, repeat):
         out = train_grid(keys, xj, sj, loss="infonce", steps=steps, lr=lr)
         jax.block_until_ready(out)
         best = min(best, time.perf_counter() - t0)
-    return {"first_call_s": first, "compile_s_est": max(first - best, 0.0), "run_s": best,
-            "final_loss_mean": float(jnp.mean(out["loss_trace"][..., -1]))}
+    return {
+        "first_call_s": first,
+        "compile_s_est": max(first - best, 0.0),
+        "run_s": best,
+        "final_loss_mean": float(jnp.mean(out["loss_trace"][..., -1])),
+    }
 
 
 def bench_torch(x, sigma2s, seeds, steps, lr, repeat, threads=None):
@@ -84,35 +89,55 @@ def bench_torch(x, sigma2s, seeds, steps, lr, repeat, threads=None):
         t0 = time.perf_counter()
         last = [one_run(s2) for _ in range(seeds) for s2 in sigma2s]
         best = min(best, time.perf_counter() - t0)
-    return {"run_s": best, "final_loss_mean": float(np.mean(last)), "torch": torch.__version__,
-            "torch_threads": torch.get_num_threads()}
+    return {
+        "run_s": best,
+        "final_loss_mean": float(np.mean(last)),
+        "torch": torch.__version__,
+        "torch_threads": torch.get_num_threads(),
+    }
 
 
-def run(steps: int = 500, n: int = 128, d: int = 32, configs: int = 8, repeat: int = 2, lr: float = 6e-4,
-        torch_threads: int = 0) -> dict:
+def run(
+    steps: int = 500,
+    n: int = 128,
+    d: int = 32,
+    configs: int = 8,
+    repeat: int = 2,
+    lr: float = 6e-4,
+    torch_threads: int = 0,
+) -> dict:
     """Time both sides on one workload; without torch, the JAX side alone (``torch_result`` absent)."""
     seeds = 2
     n_sig = max(1, configs // seeds)
     sigma2s = np.geomspace(0.25, 20.0, n_sig)
     x = np.random.default_rng(0).normal(size=(n, d)).astype(np.float32)
-    res = {"setup": {"steps": steps, "n": n, "d": d, "configs": seeds * n_sig, "dtype": "float32"},
-           "load_1min_before": round(os.getloadavg()[0], 2), "cores": os.cpu_count(), "jax": jax.__version__}
+    res = {
+        "setup": {"steps": steps, "n": n, "d": d, "configs": seeds * n_sig, "dtype": "float32"},
+        "load_1min_before": round(os.getloadavg()[0], 2),
+        "cores": os.cpu_count(),
+        "jax": jax.__version__,
+    }
     res["jax_result"] = bench_jax(x, sigma2s, seeds, steps, lr, repeat)
-    print(f"JAX   : {res['jax_result']['run_s']:.2f} s run (+ ~{res['jax_result']['compile_s_est']:.2f} s compile)",
-          flush=True)
+    print(
+        f"JAX   : {res['jax_result']['run_s']:.2f} s run (+ ~{res['jax_result']['compile_s_est']:.2f} s compile)",
+        flush=True,
+    )
     try:
         import torch  # noqa: F401
     except ImportError:
         print("torch not installed: JAX timing only")
     else:
         res["torch_result"] = bench_torch(x, sigma2s, seeds, steps, lr, repeat, torch_threads)
-        print(f"torch : {res['torch_result']['run_s']:.2f} s run (torch {res['torch_result']['torch']}, "
-              f"{res['torch_result']['torch_threads']} threads)")
+        print(
+            f"torch : {res['torch_result']['run_s']:.2f} s run (torch {res['torch_result']['torch']}, "
+            f"{res['torch_result']['torch_threads']} threads)"
+        )
         res["speedup_torch_over_jax"] = res["torch_result"]["run_s"] / res["jax_result"]["run_s"]
         print(f"ratio torch/jax (run time): {res['speedup_torch_over_jax']:.2f}x")
     res["load_1min_after"] = round(os.getloadavg()[0], 2)
-    print(f"load average (1 min): {res['load_1min_before']} before, {res['load_1min_after']} after, "
-          f"{res['cores']} cores")
+    print(
+        f"load average (1 min): {res['load_1min_before']} before, {res['load_1min_after']} after, {res['cores']} cores"
+    )
     return res
 
 

@@ -34,6 +34,7 @@ ResNet-18 and is skipped for any other shape.
 
 Results are printed and written to ``out/bench_nn_gpu.json``.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -45,13 +46,20 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-ROOT = Path(__file__).resolve().parents[1]    # the repository: default output folder
+ROOT = Path(__file__).resolve().parents[1]  # the repository: default output folder
 
-STANDARD = dict(width=64, blocks=(2, 2, 2, 2))      # ResNet-18 as torchvision builds it
+STANDARD = dict(width=64, blocks=(2, 2, 2, 2))  # ResNet-18 as torchvision builds it
 
 
-def jax_bench(batch: int, size: int, steps: int, warmup: int, width: int = 64,
-              blocks: tuple[int, ...] = (2, 2, 2, 2), optimise: bool = True) -> dict:
+def jax_bench(
+    batch: int,
+    size: int,
+    steps: int,
+    warmup: int,
+    width: int = 64,
+    blocks: tuple[int, ...] = (2, 2, 2, 2),
+    optimise: bool = True,
+) -> dict:
     """Time the JAX step.  ``optimise=False`` compiles it without XLA optimisation: a quicker check
     that the step runs, whose timings do not represent the library."""
     from landscape.nn import models, train
@@ -62,8 +70,11 @@ def jax_bench(batch: int, size: int, steps: int, warmup: int, width: int = 64,
     # The initialisation as one program compiled without optimisation (it runs once and is not
     # timed): op by op, or optimised, its hundreds of small random draws took several times longer.
     key = jax.random.PRNGKey(0)
-    init = jax.jit(lambda k: train.init_train_state(model, opt, k)).lower(key).compile(
-        compiler_options={"xla_backend_optimization_level": 0})
+    init = (
+        jax.jit(lambda k: train.init_train_state(model, opt, k))
+        .lower(key)
+        .compile(compiler_options={"xla_backend_optimization_level": 0})
+    )
     state = init(key)
     rng = np.random.default_rng(1)
     x1, x2 = (jnp.asarray(rng.standard_normal((batch, size, size, 3)), jnp.float32) for _ in range(2))
@@ -91,12 +102,19 @@ def jax_bench(batch: int, size: int, steps: int, warmup: int, width: int = 64,
     jax.block_until_ready(loss)
     per_step = (time.perf_counter() - t0) / steps
     stats = jax.devices()[0].memory_stats() or {}
-    return {"framework": f"jax {jax.__version__}", "device": jax.devices()[0].device_kind,
-            "width": width, "blocks": list(blocks),
-            "compile_s": round(compile_s, 2), "step_ms": round(1e3 * per_step, 3),
-            "images_per_s": round(batch / per_step, 1), "final_loss": float(loss),
-            "peak_device_memory_MiB": round(stats["peak_bytes_in_use"] / 2 ** 20, 1)
-            if "peak_bytes_in_use" in stats else None}
+    return {
+        "framework": f"jax {jax.__version__}",
+        "device": jax.devices()[0].device_kind,
+        "width": width,
+        "blocks": list(blocks),
+        "compile_s": round(compile_s, 2),
+        "step_ms": round(1e3 * per_step, 3),
+        "images_per_s": round(batch / per_step, 1),
+        "final_loss": float(loss),
+        "peak_device_memory_MiB": round(stats["peak_bytes_in_use"] / 2**20, 1)
+        if "peak_bytes_in_use" in stats
+        else None,
+    }
 
 
 def torch_bench(batch: int, size: int, steps: int, warmup: int) -> dict:
@@ -115,12 +133,15 @@ def torch_bench(batch: int, size: int, steps: int, warmup: int) -> dict:
     net.conv1 = nn.Conv2d(3, 64, 3, 1, 1, bias=False)
     net.maxpool = nn.Identity()
     net.fc = nn.Identity()
-    proj = nn.Sequential(nn.Linear(512, 512, bias=False), nn.BatchNorm1d(512), nn.ReLU(), nn.Linear(512, 128, bias=False))
+    proj = nn.Sequential(
+        nn.Linear(512, 512, bias=False), nn.BatchNorm1d(512), nn.ReLU(), nn.Linear(512, 128, bias=False)
+    )
     model = nn.Sequential(net, proj).to(dev)
     decay = [p for n, p in model.named_parameters() if p.ndim > 1]
     no_decay = [p for n, p in model.named_parameters() if p.ndim <= 1]
-    opt = torch.optim.SGD([{"params": decay, "weight_decay": 1e-4}, {"params": no_decay, "weight_decay": 0.0}],
-                          lr=0.1, momentum=0.9)
+    opt = torch.optim.SGD(
+        [{"params": decay, "weight_decay": 1e-4}, {"params": no_decay, "weight_decay": 0.0}], lr=0.1, momentum=0.9
+    )
     x1 = torch.randn(batch, 3, size, size, device=dev)
     x2 = torch.randn(batch, 3, size, size, device=dev)
 
@@ -151,12 +172,14 @@ def torch_bench(batch: int, size: int, steps: int, warmup: int) -> dict:
         loss = step()
     sync()
     per_step = (time.perf_counter() - t0) / steps
-    return {"framework": f"pytorch {torch.__version__} / torchvision {torchvision.__version__}",
-            "device": torch.cuda.get_device_name() if dev.type == "cuda" else "cpu",
-            "step_ms": round(1e3 * per_step, 3), "images_per_s": round(batch / per_step, 1),
-            "final_loss": float(loss),
-            "peak_device_memory_MiB": round(torch.cuda.max_memory_allocated() / 2 ** 20, 1)
-            if dev.type == "cuda" else None}
+    return {
+        "framework": f"pytorch {torch.__version__} / torchvision {torchvision.__version__}",
+        "device": torch.cuda.get_device_name() if dev.type == "cuda" else "cpu",
+        "step_ms": round(1e3 * per_step, 3),
+        "images_per_s": round(batch / per_step, 1),
+        "final_loss": float(loss),
+        "peak_device_memory_MiB": round(torch.cuda.max_memory_allocated() / 2**20, 1) if dev.type == "cuda" else None,
+    }
 
 
 def main(argv=None) -> int:
@@ -166,25 +189,50 @@ def main(argv=None) -> int:
     ap.add_argument("--size", type=int, default=32, help="image side")
     ap.add_argument("--steps", type=int, default=30, help="timed steps")
     ap.add_argument("--warmup", type=int, default=5, help="untimed steps after compilation")
-    ap.add_argument("--smoke", action="store_true", default=not on_gpu,
-                    help="tiny sizes: batch 8, 16×16 images, 2 steps (default without a GPU)")
-    ap.add_argument("--width", type=int, default=STANDARD["width"],
-                    help="JAX model only: base width (64 is ResNet-18; others skip the PyTorch column)")
-    ap.add_argument("--no-xla-optimisation", action="store_true",
-                    help="compile the step without XLA optimisation (checks that it runs; timings not representative)")
-    ap.add_argument("--blocks", default=",".join(map(str, STANDARD["blocks"])),
-                    help="JAX model only: basic blocks per stage (2,2,2,2 is ResNet-18; others skip PyTorch)")
+    ap.add_argument(
+        "--smoke",
+        action="store_true",
+        default=not on_gpu,
+        help="tiny sizes: batch 8, 16×16 images, 2 steps (default without a GPU)",
+    )
+    ap.add_argument(
+        "--width",
+        type=int,
+        default=STANDARD["width"],
+        help="JAX model only: base width (64 is ResNet-18; others skip the PyTorch column)",
+    )
+    ap.add_argument(
+        "--no-xla-optimisation",
+        action="store_true",
+        help="compile the step without XLA optimisation (checks that it runs; timings not representative)",
+    )
+    ap.add_argument(
+        "--blocks",
+        default=",".join(map(str, STANDARD["blocks"])),
+        help="JAX model only: basic blocks per stage (2,2,2,2 is ResNet-18; others skip PyTorch)",
+    )
     ap.add_argument("--out", default=str(ROOT / "out" / "bench_nn_gpu.json"))
     args = ap.parse_args(argv)
     if args.smoke:
         args.batch, args.size, args.steps, args.warmup = 8, 16, 2, 1
     blocks = tuple(int(b) for b in args.blocks.split(","))
-    cfg = {"batch": args.batch, "image_size": args.size, "timed_steps": args.steps, "warmup_steps": args.warmup,
-           "smoke": args.smoke, "backend": jax.default_backend(), "width": args.width, "blocks": list(blocks),
-           "xla_optimised": not args.no_xla_optimisation}
+    cfg = {
+        "batch": args.batch,
+        "image_size": args.size,
+        "timed_steps": args.steps,
+        "warmup_steps": args.warmup,
+        "smoke": args.smoke,
+        "backend": jax.default_backend(),
+        "width": args.width,
+        "blocks": list(blocks),
+        "xla_optimised": not args.no_xla_optimisation,
+    }
     print("config:", cfg, flush=True)
-    rows = [jax_bench(args.batch, args.size, args.steps, args.warmup, args.width, blocks,
-                      optimise=not args.no_xla_optimisation)]
+    rows = [
+        jax_bench(
+            args.batch, args.size, args.steps, args.warmup, args.width, blocks, optimise=not args.no_xla_optimisation
+        )
+    ]
     print(rows[0], flush=True)
     if dict(width=args.width, blocks=blocks) == STANDARD:
         rows.append(torch_bench(args.batch, args.size, args.steps, args.warmup))

@@ -27,6 +27,7 @@ exits with status 1 when the check fails.
     .venv/bin/python benchmarks/bench_phase_diagram.py            # full size
     .venv/bin/python benchmarks/bench_phase_diagram.py --quick    # smoke run
 """
+
 from __future__ import annotations
 
 import argparse
@@ -39,16 +40,13 @@ import numpy as np
 import landscape as ls
 from _numpy_gd import gd_until_gradient_small, landscape_to_numpy
 
-FULL = dict(n_grid=256, dim=32, n_sample=12, chunk=4096, sigma2_max=6.0, gamma_max=1.5,
-            max_steps=300_000, repeats=3)
-QUICK = dict(n_grid=16, dim=8, n_sample=3, chunk=64, sigma2_max=6.0, gamma_max=1.5,
-             max_steps=50_000, repeats=2)
+FULL = dict(n_grid=256, dim=32, n_sample=12, chunk=4096, sigma2_max=6.0, gamma_max=1.5, max_steps=300_000, repeats=3)
+QUICK = dict(n_grid=16, dim=8, n_sample=3, chunk=64, sigma2_max=6.0, gamma_max=1.5, max_steps=50_000, repeats=2)
 RTOL, ATOL = 1e-6, 1e-12
 
 
 def make_grid(n_grid, sigma2_max, gamma_max):
-    s2, g = np.meshgrid(np.linspace(0.0, sigma2_max, n_grid), np.linspace(0.0, gamma_max, n_grid),
-                        indexing="ij")
+    s2, g = np.meshgrid(np.linspace(0.0, sigma2_max, n_grid), np.linspace(0.0, gamma_max, n_grid), indexing="ij")
     return s2.ravel(), g.ravel()
 
 
@@ -73,8 +71,10 @@ def main(quick: bool = False, seed: int = 0, **overrides) -> dict:
     compiled, t_compile = C.compile_time(closed_form, s2, g)
     t_closed, (rank, loss, spectrum) = C.best_time(compiled, s2, g, repeats=cfg["repeats"])
     rank, loss, spectrum = np.asarray(rank), np.asarray(loss), np.asarray(spectrum)
-    print(f"closed form: compile {C.fmt_s(t_compile)}, run {C.fmt_s(t_closed)} for {n_points:,} points "
-          f"({t_closed / n_points * 1e6:.2f} µs/point); rank range {rank.min()}..{rank.max()}")
+    print(
+        f"closed form: compile {C.fmt_s(t_compile)}, run {C.fmt_s(t_closed)} for {n_points:,} points "
+        f"({t_closed / n_points * 1e6:.2f} µs/point); rank range {rank.min()}..{rank.max()}"
+    )
 
     # ---- the same grid through the per-direction closed form (A0 diagonal, C = σ²I commute):
     # λ_i = b_i/(2k s_i²) on the top b_i/s_i, a sort instead of three eigendecompositions.
@@ -85,16 +85,21 @@ def main(quick: bool = False, seed: int = 0, **overrides) -> dict:
     def equals_general(result) -> bool:
         """Rank exactly, loss to 1e-10 and spectrum to 1e-8 (relative) at every grid point."""
         r, l_, sp = (np.asarray(x) for x in result)
-        return bool(np.array_equal(r, rank) and np.allclose(l_, loss, rtol=1e-10, atol=1e-14)
-                    and np.allclose(sp, spectrum, rtol=1e-8, atol=1e-13))
+        return bool(
+            np.array_equal(r, rank)
+            and np.allclose(l_, loss, rtol=1e-10, atol=1e-14)
+            and np.allclose(sp, spectrum, rtol=1e-8, atol=1e-13)
+        )
 
     closed_diag = jax.jit(jax.vmap(lambda a, b: point_diag((a, b))))
     compiled_d, t_compile_d = C.compile_time(closed_diag, s2, g)
     t_diag, result_d = C.best_time(compiled_d, s2, g, repeats=cfg["repeats"])
     same = equals_general(result_d)
-    print(f"per-direction closed form: compile {C.fmt_s(t_compile_d)}, run {C.fmt_s(t_diag)} "
-          f"({t_diag / n_points * 1e6:.3f} µs/point); equals the eigendecomposition route on every point: "
-          f"{'PASS' if same else 'FAIL'}")
+    print(
+        f"per-direction closed form: compile {C.fmt_s(t_compile_d)}, run {C.fmt_s(t_diag)} "
+        f"({t_diag / n_points * 1e6:.3f} µs/point); equals the eigendecomposition route on every point: "
+        f"{'PASS' if same else 'FAIL'}"
+    )
 
     # ---- route 3: the batched per-direction closed form on the whole grid at once.  The
     # spectra b_i = ½a_i − ½σ² − γ, s_i = a_i + σ² are built inside the timed function.
@@ -108,9 +113,11 @@ def main(quick: bool = False, seed: int = 0, **overrides) -> dict:
     compiled_g, t_compile_g = C.compile_time(jax.jit(grid_direct), s2, g)
     t_grid, result_g = C.best_time(compiled_g, s2, g, repeats=cfg["repeats"])
     same_grid = equals_general(result_g)
-    print(f"batched per-direction closed form (direction_minimum): compile {C.fmt_s(t_compile_g)}, run "
-          f"{C.fmt_s(t_grid)} ({t_grid / n_points * 1e9:.0f} ns/point); equals the eigendecomposition route on "
-          f"every point: {'PASS' if same_grid else 'FAIL'}")
+    print(
+        f"batched per-direction closed form (direction_minimum): compile {C.fmt_s(t_compile_g)}, run "
+        f"{C.fmt_s(t_grid)} ({t_grid / n_points * 1e9:.0f} ns/point); equals the eigendecomposition route on "
+        f"every point: {'PASS' if same_grid else 'FAIL'}"
+    )
 
     # ---- baseline: NumPy GD on a random sample of grid points
     rng = np.random.default_rng(seed)
@@ -128,46 +135,87 @@ def main(quick: bool = False, seed: int = 0, **overrides) -> dict:
     rows = []
     for j, i in enumerate(sample):
         land, lr, w0 = setup(s2[i], g[i], keys[j])
-        res = gd_until_gradient_small(landscape_to_numpy(land), np.asarray(w0), float(lr),
-                                      max_steps=cfg["max_steps"])
+        res = gd_until_gradient_small(landscape_to_numpy(land), np.asarray(w0), float(lr), max_steps=cfg["max_steps"])
         rel, ok = C.loss_gap(res["loss"], loss[i], RTOL, ATOL)
         # Rank of the GD result: Gram eigenvalues above 1e-6 of the closed form's largest
         # (a collapsed point's GD iterate is tiny but never exactly zero).
         top = max(float(spectrum[i][0]), 1e-3)
         gd_rank = int(np.sum(np.linalg.eigvalsh(res["w"].T @ res["w"]) > 1e-6 * top))
-        rows.append(dict(index=int(i), sigma2=float(s2_np[i]), gamma=float(g_np[i]), lr=float(lr),
-                         steps=res["steps"], seconds=res["seconds"], converged=res["converged"],
-                         gd_loss=res["loss"], closed_loss=float(loss[i]), rel_gap=float(rel), ok=bool(ok),
-                         gd_rank=gd_rank, closed_rank=int(rank[i])))
-        print(f"  point {i:6d} (σ²={s2_np[i]:.3f}, γ={g_np[i]:.3f}): {res['steps']:7d} steps, "
-              f"{C.fmt_s(res['seconds'])}, rank gd/closed {gd_rank}/{int(rank[i])}, "
-              f"loss gd {res['loss']:.12g} vs closed {float(loss[i]):.12g} (rel gap {float(rel):.1e}) "
-              f"{'OK' if ok else 'MISMATCH'}{'' if res['converged'] else ' NOT CONVERGED'}")
+        rows.append(
+            dict(
+                index=int(i),
+                sigma2=float(s2_np[i]),
+                gamma=float(g_np[i]),
+                lr=float(lr),
+                steps=res["steps"],
+                seconds=res["seconds"],
+                converged=res["converged"],
+                gd_loss=res["loss"],
+                closed_loss=float(loss[i]),
+                rel_gap=float(rel),
+                ok=bool(ok),
+                gd_rank=gd_rank,
+                closed_rank=int(rank[i]),
+            )
+        )
+        print(
+            f"  point {i:6d} (σ²={s2_np[i]:.3f}, γ={g_np[i]:.3f}): {res['steps']:7d} steps, "
+            f"{C.fmt_s(res['seconds'])}, rank gd/closed {gd_rank}/{int(rank[i])}, "
+            f"loss gd {res['loss']:.12g} vs closed {float(loss[i]):.12g} (rel gap {float(rel):.1e}) "
+            f"{'OK' if ok else 'MISMATCH'}{'' if res['converged'] else ' NOT CONVERGED'}"
+        )
     per_point = float(np.mean([r["seconds"] for r in rows]))
     baseline_grid = per_point * n_points
     ratio = baseline_grid / t_closed
     ratio_diag = baseline_grid / t_diag
     ratio_grid = baseline_grid / t_grid
     all_ok = all(r["ok"] for r in rows) and same and same_grid
-    print(f"baseline: NumPy GD, mean {C.fmt_s(per_point)} per point over {len(rows)} points "
-          f"(median {np.median([r['steps'] for r in rows]):.0f} steps) -> {C.fmt_s(baseline_grid)} "
-          f"extrapolated to {n_points:,} points")
-    print(f"RATIO phase diagram, general closed form (eigendecompositions): {ratio:,.0f}x "
-          f"(target >= 10,000x: {'met' if ratio >= 1e4 else 'NOT met'})")
-    print(f"RATIO phase diagram, per-direction closed form (commuting grid): {ratio_diag:,.0f}x "
-          f"(target >= 10,000x: {'met' if ratio_diag >= 1e4 else 'NOT met'})")
-    print(f"RATIO phase diagram, batched per-direction closed form (direction_minimum): {ratio_grid:,.0f}x "
-          f"(target >= 10,000x: {'met' if ratio_grid >= 1e4 else 'NOT met'})")
-    print(f"CHECK NumPy GD loss == closed form (|dL| <= {RTOL:g}|L*| + {ATOL:g}) on "
-          f"{sum(r['ok'] for r in rows)}/{len(rows)} sample points: {'PASS' if all_ok else 'FAIL'}")
-    return dict(name="phase_diagram", config=cfg, machine=info, n_points=n_points,
-                compile_s=t_compile, closed_form_s=t_closed, diagonal_compile_s=t_compile_d,
-                diagonal_closed_form_s=t_diag, ratio_diagonal=ratio_diag, diagonal_equals_general=same,
-                grid_compile_s=t_compile_g, grid_closed_form_s=t_grid, ratio_grid=ratio_grid,
-                grid_equals_general=same_grid, closed_form_us_per_point=t_closed / n_points * 1e6,
-                baseline_s_per_point=per_point, baseline_extrapolated_s=baseline_grid, ratio=ratio,
-                check_passed=all_ok, samples=rows, rank_min=int(rank.min()), rank_max=int(rank.max()),
-                finite=bool(np.all(np.isfinite(loss)) and np.all(np.isfinite(spectrum))))
+    print(
+        f"baseline: NumPy GD, mean {C.fmt_s(per_point)} per point over {len(rows)} points "
+        f"(median {np.median([r['steps'] for r in rows]):.0f} steps) -> {C.fmt_s(baseline_grid)} "
+        f"extrapolated to {n_points:,} points"
+    )
+    print(
+        f"RATIO phase diagram, general closed form (eigendecompositions): {ratio:,.0f}x "
+        f"(target >= 10,000x: {'met' if ratio >= 1e4 else 'NOT met'})"
+    )
+    print(
+        f"RATIO phase diagram, per-direction closed form (commuting grid): {ratio_diag:,.0f}x "
+        f"(target >= 10,000x: {'met' if ratio_diag >= 1e4 else 'NOT met'})"
+    )
+    print(
+        f"RATIO phase diagram, batched per-direction closed form (direction_minimum): {ratio_grid:,.0f}x "
+        f"(target >= 10,000x: {'met' if ratio_grid >= 1e4 else 'NOT met'})"
+    )
+    print(
+        f"CHECK NumPy GD loss == closed form (|dL| <= {RTOL:g}|L*| + {ATOL:g}) on "
+        f"{sum(r['ok'] for r in rows)}/{len(rows)} sample points: {'PASS' if all_ok else 'FAIL'}"
+    )
+    return dict(
+        name="phase_diagram",
+        config=cfg,
+        machine=info,
+        n_points=n_points,
+        compile_s=t_compile,
+        closed_form_s=t_closed,
+        diagonal_compile_s=t_compile_d,
+        diagonal_closed_form_s=t_diag,
+        ratio_diagonal=ratio_diag,
+        diagonal_equals_general=same,
+        grid_compile_s=t_compile_g,
+        grid_closed_form_s=t_grid,
+        ratio_grid=ratio_grid,
+        grid_equals_general=same_grid,
+        closed_form_us_per_point=t_closed / n_points * 1e6,
+        baseline_s_per_point=per_point,
+        baseline_extrapolated_s=baseline_grid,
+        ratio=ratio,
+        check_passed=all_ok,
+        samples=rows,
+        rank_min=int(rank.min()),
+        rank_max=int(rank.max()),
+        finite=bool(np.all(np.isfinite(loss)) and np.all(np.isfinite(spectrum))),
+    )
 
 
 if __name__ == "__main__":

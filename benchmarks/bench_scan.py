@@ -10,6 +10,7 @@ zarr store) on β-InfoNCE (derived form), A0 = diag of d log-spaced variances in
 that calls the same per-point function, jit-compiled once, point after point
 (on a sample of the grid, extrapolated).  Compile time is reported apart.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -19,7 +20,6 @@ import re
 import subprocess
 import sys
 import time
-
 
 
 def measure(cfg: dict) -> dict:
@@ -46,13 +46,26 @@ def measure(cfg: dict) -> dict:
     t0 = time.perf_counter()
     ds = scan(fn, grid, output_dims=dims, chunk_size=cfg["chunk"], progress=seen.append, batching=cfg["batching"])
     total = time.perf_counter() - t0
-    out = {"devices": len(jax.devices()), "points": grid.size, "compile_s": seen[-1].compile_seconds,
-           "run_s": seen[-1].elapsed, "points_per_s": grid.size / seen[-1].elapsed, "total_s": total,
-           "status_ok": int((ds["status"].values == 0).sum())}
+    out = {
+        "devices": len(jax.devices()),
+        "points": grid.size,
+        "compile_s": seen[-1].compile_seconds,
+        "run_s": seen[-1].elapsed,
+        "points_per_s": grid.size / seen[-1].elapsed,
+        "total_s": total,
+        "status_ok": int((ds["status"].values == 0).sum()),
+    }
     with tempfile.TemporaryDirectory() as tmp:
         seen2 = []
-        scan(fn, grid, output_dims={k: v for k, v in dims.items() if k in ds}, chunk_size=cfg["chunk"],
-             out=tmp + "/s.zarr", progress=seen2.append, batching=cfg["batching"])
+        scan(
+            fn,
+            grid,
+            output_dims={k: v for k, v in dims.items() if k in ds},
+            chunk_size=cfg["chunk"],
+            out=tmp + "/s.zarr",
+            progress=seen2.append,
+            batching=cfg["batching"],
+        )
         out["store_points_per_s"] = grid.size / seen2[-1].elapsed
     if cfg["loop"]:
         one = jax.jit(fn)
@@ -75,26 +88,46 @@ def run_config(devices: int, cfg: dict) -> dict:
     env = dict(os.environ)
     inherited = re.sub(r"--xla_force_host_platform_device_count=\d+", "", env.get("XLA_FLAGS", ""))
     env["XLA_FLAGS"] = (inherited + f" --xla_force_host_platform_device_count={devices}").strip()
-    res = subprocess.run([sys.executable, os.path.abspath(__file__), "--worker", json.dumps(cfg)],
-                         capture_output=True, text=True, env=env, timeout=1800)
+    res = subprocess.run(
+        [sys.executable, os.path.abspath(__file__), "--worker", json.dumps(cfg)],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=1800,
+    )
     if res.returncode != 0:
         raise RuntimeError(res.stderr[-2000:])
     line = [ln for ln in res.stdout.splitlines() if ln.startswith("RESULT ")][-1]
-    return json.loads(line[len("RESULT "):])
+    return json.loads(line[len("RESULT ") :])
 
 
 def configs(quick: bool = False) -> dict:
     """The two workloads: closed form (a large grid) and gradient flow (a small one)."""
     return {
-        "closed-form": dict(method="closed-form", d=8, n=24 if quick else 160, chunk=256 if quick else 4096,
-                            t1=1.0, loop=50 if quick else 400, batching="auto"),
-        "flow": dict(method="flow", d=8, n=4 if quick else 12, chunk=16 if quick else 48, t1=100.0,
-                     loop=4 if quick else 12, batching="auto"),
+        "closed-form": dict(
+            method="closed-form",
+            d=8,
+            n=24 if quick else 160,
+            chunk=256 if quick else 4096,
+            t1=1.0,
+            loop=50 if quick else 400,
+            batching="auto",
+        ),
+        "flow": dict(
+            method="flow",
+            d=8,
+            n=4 if quick else 12,
+            chunk=16 if quick else 48,
+            t1=100.0,
+            loop=4 if quick else 12,
+            batching="auto",
+        ),
     }
 
 
-def main(quick: bool = False, workloads: dict | None = None, devices: tuple[int, ...] = (1, 2),
-         runner=run_config) -> dict:
+def main(
+    quick: bool = False, workloads: dict | None = None, devices: tuple[int, ...] = (1, 2), runner=run_config
+) -> dict:
     """Time every workload on each device count (``runner(devices, cfg)``, by default a fresh
     process per configuration); the Python loop runs with the first count.
 
@@ -108,10 +141,12 @@ def main(quick: bool = False, workloads: dict | None = None, devices: tuple[int,
             results[f"{name}/{n_dev}"] = r
             loop = results[f"{name}/{devices[0]}"].get("loop_points_per_s")
             ratio = r["points_per_s"] / loop if loop else float("nan")
-            print(f"{name:12s} devices={n_dev}  points={r['points']:6d}  compile={r['compile_s']:.2f}s  "
-                  f"run={r['run_s']:.3f}s  {r['points_per_s']:10.1f} pts/s  with store {r['store_points_per_s']:10.1f}"
-                  f"  python loop {loop:9.1f} pts/s  ratio {ratio:6.1f}x  status ok {r['status_ok']}/{r['points']}",
-                  flush=True)
+            print(
+                f"{name:12s} devices={n_dev}  points={r['points']:6d}  compile={r['compile_s']:.2f}s  "
+                f"run={r['run_s']:.3f}s  {r['points_per_s']:10.1f} pts/s  with store {r['store_points_per_s']:10.1f}"
+                f"  python loop {loop:9.1f} pts/s  ratio {ratio:6.1f}x  status ok {r['status_ok']}/{r['points']}",
+                flush=True,
+            )
     check = all(r["status_ok"] == r["points"] for r in results.values())
     print(f"CHECK every scanned point has status ok: {'PASS' if check else 'FAIL'}")
     return dict(results=results, check_passed=check)
@@ -121,7 +156,7 @@ if __name__ == "__main__":
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--quick", action="store_true")
     ap.add_argument("--json", default=None)
-    ap.add_argument("--worker", default=None, help=argparse.SUPPRESS)   # one configuration (JSON), internal
+    ap.add_argument("--worker", default=None, help=argparse.SUPPRESS)  # one configuration (JSON), internal
     args = ap.parse_args()
     if args.worker:
         import jax

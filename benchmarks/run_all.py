@@ -3,6 +3,7 @@
 Each benchmark prints its own table; this script adds a one-line summary per
 benchmark and writes all returned numbers to ``--json`` if given.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -41,24 +42,33 @@ def summary_lines(out: dict) -> list[str]:
     for name, r in out.items():
         check = "PASS" if r["check_passed"] else "FAIL"
         if name == "phase_diagram":
-            lines.append(f"phase_diagram: {r['n_points']:,} points, vs NumPy GD with each point's own step: "
-                         f"general closed form {r['ratio']:,.0f}x, batched per-direction {r['ratio_grid']:,.0f}x; "
-                         f"check {check}")
+            lines.append(
+                f"phase_diagram: {r['n_points']:,} points, vs NumPy GD with each point's own step: "
+                f"general closed form {r['ratio']:,.0f}x, batched per-direction {r['ratio_grid']:,.0f}x; "
+                f"check {check}"
+            )
         elif name == "flow":
             for k, q in r["ratios"].items():
                 rr = r["routes"][k]
-                lines.append(f"flow[{k}]: same algorithm {C.fmt_ratio(q['same_algorithm'])}, typical points vs plain "
-                             f"GD {C.fmt_ratio(q['vs_plain_gd_bulk'])}, stratified vs plain GD "
-                             f"{C.fmt_ratio(q['vs_plain_gd_stratified'])}; "
-                             f"solved {100 * rr['solved_fraction']:.2f}%, worst rel gap {rr['worst_rel_gap']:.1e}")
+                lines.append(
+                    f"flow[{k}]: same algorithm {C.fmt_ratio(q['same_algorithm'])}, typical points vs plain "
+                    f"GD {C.fmt_ratio(q['vs_plain_gd_bulk'])}, stratified vs plain GD "
+                    f"{C.fmt_ratio(q['vs_plain_gd_stratified'])}; "
+                    f"solved {100 * rr['solved_fraction']:.2f}%, worst rel gap {rr['worst_rel_gap']:.1e}"
+                )
             if "ode" in r["routes"]:
                 rr = r["routes"]["ode"]
-                lines.append(f"flow[ode]: {rr['per_point_s'] * 1e3:.2f} ms/point on {rr['points']} points, "
-                             f"solved {100 * rr['solved_fraction']:.2f}%")
+                lines.append(
+                    f"flow[ode]: {rr['per_point_s'] * 1e3:.2f} ms/point on {rr['points']} points, "
+                    f"solved {100 * rr['solved_fraction']:.2f}%"
+                )
             lines.append(f"flow: check {check}")
         elif name == "gd_flops":
-            lines.append("gd_flops: best fraction of peak "
-                         + ", ".join(f"{k} {100 * v:.0f}%" for k, v in r["best"].items()) + f"; check {check}")
+            lines.append(
+                "gd_flops: best fraction of peak "
+                + ", ".join(f"{k} {100 * v:.0f}%" for k, v in r["best"].items())
+                + f"; check {check}"
+            )
     return lines
 
 

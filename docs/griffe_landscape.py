@@ -10,6 +10,7 @@ The docstrings are Google style with a few reStructuredText habits that read wel
 * doctest blocks outside an examples section are put in ``pycon`` code fences;
 * reStructuredText simple tables (rows framed by ``=====  ====`` lines) become Markdown tables.
 """
+
 from __future__ import annotations
 
 import re
@@ -54,7 +55,7 @@ def _tables(text: str) -> str:
         rows: list[list[str]] = []
         for j in range(borders[1] + 1, borders[2]):
             cells = _cells(lines[j], cols)
-            if rows and not cells[0]:                      # a continuation line of the previous row
+            if rows and not cells[0]:  # a continuation line of the previous row
                 rows[-1] = [f"{a} {b}".strip() for a, b in zip(rows[-1], cells)]
             else:
                 rows.append(cells)

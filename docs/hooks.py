@@ -19,6 +19,7 @@ drift from the code:
 
 Nothing is imported from ``landscape`` here; the examples and mkdocstrings do that.
 """
+
 from __future__ import annotations
 
 import ast
@@ -127,15 +128,24 @@ def _run_example(path: Path, workdir: Path) -> tuple[list[tuple[str, str]], dict
     code = [text for kind, text in cells if kind == "code"]
     env = dict(os.environ, MPLBACKEND="Agg", PYTHONHASHSEED="0")
     flags = env.get("XLA_FLAGS", "")
-    if "xla_cpu_multi_thread_eigen" not in flags:          # the jaxlib 0.10 CPU hang (docs/known-issues.md)
+    if "xla_cpu_multi_thread_eigen" not in flags:  # the jaxlib 0.10 CPU hang (docs/known-issues.md)
         env["XLA_FLAGS"] = (flags + " --xla_cpu_multi_thread_eigen=false").strip()
     t0 = time.perf_counter()
-    proc = subprocess.run([sys.executable, "-c", _RUNNER, str(path)], input=json.dumps(code), cwd=workdir,
-                          env=env, capture_output=True, text=True, timeout=600)
+    proc = subprocess.run(
+        [sys.executable, "-c", _RUNNER, str(path)],
+        input=json.dumps(code),
+        cwd=workdir,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
     seconds = time.perf_counter() - t0
     if proc.returncode != 0:
-        raise PluginError(f"docs example {path.relative_to(ROOT)} failed (exit {proc.returncode}):\n"
-                          f"{proc.stdout[-3000:]}\n{proc.stderr[-3000:]}")
+        raise PluginError(
+            f"docs example {path.relative_to(ROOT)} failed (exit {proc.returncode}):\n"
+            f"{proc.stdout[-3000:]}\n{proc.stderr[-3000:]}"
+        )
     outputs: dict[int, tuple[str, list[str]]] = {}
     chunks = re.split(r"\n?@@cell (\d+) (\[.*?\])@@\n", proc.stdout)
     for text, index, figs in zip(chunks[0::3], chunks[1::3], chunks[2::3]):
@@ -158,9 +168,13 @@ def _example_page(path: Path, cells, outputs, seconds: float, stem: str) -> str:
         for fig in figs:
             lines += [f"![{fig}]({stem}/{fig})", ""]
         code_index += 1
-    lines += ["---", "",
-              f"*Source: `{rel}` (jupytext percent format: open it as a notebook, or run "
-              f"`python {rel}`). Run when this site was built, in {seconds:.0f} s on CPU.*", ""]
+    lines += [
+        "---",
+        "",
+        f"*Source: `{rel}` (jupytext percent format: open it as a notebook, or run "
+        f"`python {rel}`). Run when this site was built, in {seconds:.0f} s on CPU.*",
+        "",
+    ]
     return "\n".join(lines)
 
 
@@ -197,57 +211,85 @@ def _experiments() -> list[dict]:
             continue
         dotted = f"{mod.parent.name}.{mod.stem}"
         paper = papers.get(mod.parent.name) or mod.parent.name
-        found[dotted] = {"name": name, "title": _first_line(ast.get_docstring(tree)), "module": dotted,
-                         "scale": _literal(tree, "PAPER_SCALE") or "", "paper": paper}
+        found[dotted] = {
+            "name": name,
+            "title": _first_line(ast.get_docstring(tree)),
+            "module": dotted,
+            "scale": _literal(tree, "PAPER_SCALE") or "",
+            "paper": paper,
+        }
     rank = {p: i for i, p in enumerate(order)}
     return sorted(found.values(), key=lambda e: (rank.get(e["module"], len(rank)), e["module"]))
 
 
 def _gallery(files: Files, config) -> set[str]:
     shown = set()
-    lines = ["# Figure gallery", "",
-             "Every figure of the reproduction, with one line on what it shows and the command that makes it. "
-             "`make run` (= `landscape reproduce`) makes all of them at once; "
-             "`landscape reproduce --only NAME` makes one, and `landscape reproduce --plot-only` redraws "
-             "them from the stored data without recomputing. Data and figures go to `out/reproduction/`; "
-             "the claims each figure tests are in the [reproduction report](reproduction.md).", ""]
+    lines = [
+        "# Figure gallery",
+        "",
+        "Every figure of the reproduction, with one line on what it shows and the command that makes it. "
+        "`make run` (= `landscape reproduce`) makes all of them at once; "
+        "`landscape reproduce --only NAME` makes one, and `landscape reproduce --plot-only` redraws "
+        "them from the stored data without recomputing. Data and figures go to `out/reproduction/`; "
+        "the claims each figure tests are in the [reproduction report](reproduction.md).",
+        "",
+    ]
     paper = None
     for e in _experiments():
         if e["paper"] != paper:
             paper = e["paper"]
             lines += [f"## {paper}", ""]
         png = FIGURES / f"{e['name']}.png"
-        lines += [f"### {e['name']}", "", f"{e['title']}.", "",
-                  f"```sh\nlandscape reproduce --only {e['name']}\n```", ""]
+        lines += [
+            f"### {e['name']}",
+            "",
+            f"{e['title']}.",
+            "",
+            f"```sh\nlandscape reproduce --only {e['name']}\n```",
+            "",
+        ]
         if png.exists():
             _add(files, config, f"gallery/{png.name}", path=png)
             shown.add(png.name)
             lines += [f"![{e['name']}](gallery/{png.name})", ""]
         else:
-            lines += [f"*Not built here: `out/reproduction/{png.name}` does not exist. "
-                      "Run the command above (or `make run`), then rebuild the docs.*", ""]
+            lines += [
+                f"*Not built here: `out/reproduction/{png.name}` does not exist. "
+                "Run the command above (or `make run`), then rebuild the docs.*",
+                "",
+            ]
         if e["scale"]:
             lines += [f"Against the paper: {e['scale']}", ""]
-        lines += [f"Module: [`landscape.reproduction.{e['module']}`](api/reproduction.md#landscape.reproduction."
-                  f"{e['module']})", ""]
+        lines += [
+            f"Module: [`landscape.reproduction.{e['module']}`](api/reproduction.md#landscape.reproduction."
+            f"{e['module']})",
+            "",
+        ]
     _add(files, config, "gallery.md", "\n".join(lines))
     return shown
 
 
 def _report(files: Files, config, shown: set[str]) -> None:
-    head = ["# Reproduction report", "",
-            "The report below is **generated**: `make run` (= `landscape reproduce`) computes every experiment, "
-            "stores its arrays and figure under `out/reproduction/`, and writes `paper_repro/REPORT.md` and "
-            "`paper_repro/REPORT.html` from the stored data (every claim of the three papers, our number, the "
-            "paper's, the verdict). The site includes `REPORT.md` as it was when the site was built. "
-            "See [Reproduce the papers](howto/reproduce.md) and the [figure gallery](gallery.md).", ""]
+    head = [
+        "# Reproduction report",
+        "",
+        "The report below is **generated**: `make run` (= `landscape reproduce`) computes every experiment, "
+        "stores its arrays and figure under `out/reproduction/`, and writes `paper_repro/REPORT.md` and "
+        "`paper_repro/REPORT.html` from the stored data (every claim of the three papers, our number, the "
+        "paper's, the verdict). The site includes `REPORT.md` as it was when the site was built. "
+        "See [Reproduce the papers](howto/reproduce.md) and the [figure gallery](gallery.md).",
+        "",
+    ]
     if not REPORT.exists():
-        body = ["!!! note \"No report in this checkout\"",
-                "    `paper_repro/REPORT.md` does not exist yet. Run `make run` (about the time the "
-                "experiments take on your machine), then `make docs` again to include it here.", ""]
+        body = [
+            '!!! note "No report in this checkout"',
+            "    `paper_repro/REPORT.md` does not exist yet. Run `make run` (about the time the "
+            "experiments take on your machine), then `make docs` again to include it here.",
+            "",
+        ]
     else:
         text = REPORT.read_text(encoding="utf-8")
-        text = re.sub(r"^# .*\n", "", text, count=1, flags=re.M)          # our own title replaces it
+        text = re.sub(r"^# .*\n", "", text, count=1, flags=re.M)  # our own title replaces it
 
         def image(m: re.Match) -> str:
             name = Path(m.group(2)).name
@@ -307,28 +349,47 @@ def _api(files: Files, config) -> None:
     tree = _parse(PKG / "__init__.py")
     home, names = _literal(tree, "_HOME"), _literal(tree, "__all__")
     subpackages = _literal(tree, "_SUBPACKAGES")
-    lines = ["# API reference", "",
-             "Generated from the docstrings, one page per sub-package; each page documents every public "
-             "module of the sub-package (the names in its `__all__`).", ""]
-    lines += [f"- [`landscape.{s}`]({s}.md): {_first_line(ast.get_docstring(_parse(PKG / s / '__init__.py')))}"
-              for s in subpackages]
-    lines += ["", "## The top-level names", "",
-              "`import landscape as ls` gives these names (each loads on first use) and `ls.__version__`, the "
-              "installed package's version. Each links to its documentation in the module that defines it.", "",
-              "| name | defined in | summary |", "|---|---|---|"]
+    lines = [
+        "# API reference",
+        "",
+        "Generated from the docstrings, one page per sub-package; each page documents every public "
+        "module of the sub-package (the names in its `__all__`).",
+        "",
+    ]
+    lines += [
+        f"- [`landscape.{s}`]({s}.md): {_first_line(ast.get_docstring(_parse(PKG / s / '__init__.py')))}"
+        for s in subpackages
+    ]
+    lines += [
+        "",
+        "## The top-level names",
+        "",
+        "`import landscape as ls` gives these names (each loads on first use) and `ls.__version__`, the "
+        "installed package's version. Each links to its documentation in the module that defines it.",
+        "",
+        "| name | defined in | summary |",
+        "|---|---|---|",
+    ]
     for n in names:
         if n == "__version__":
             continue
         module = _defining_module(home[n], n)
         sub = module.split(".")[1]
         doc = _docstring_of(module, n)
-        anchor = f"{module}.{n}" if doc is not None else module    # a constant has no docstring of its own
+        anchor = f"{module}.{n}" if doc is not None else module  # a constant has no docstring of its own
         lines.append(f"| [`ls.{n}`]({sub}.md#{anchor}) | `{module}` | {doc or 'a constant of the module'} |")
     lines.append("")
     _add(files, config, "api/index.md", "\n".join(lines))
     for s in subpackages:
-        page = [f"# `landscape.{s}`", "", f"::: landscape.{s}", "    options:", "      members: false",
-                "      show_root_heading: false", ""]
+        page = [
+            f"# `landscape.{s}`",
+            "",
+            f"::: landscape.{s}",
+            "    options:",
+            "      members: false",
+            "      show_root_heading: false",
+            "",
+        ]
         for mod in _public_modules(PKG / s, f"landscape.{s}"):
             page += [f"::: {mod}", "    options:", "      show_submodules: false", ""]
         _add(files, config, f"api/{s}.md", "\n".join(page))
@@ -358,16 +419,21 @@ def on_files(files: Files, config) -> Files:
     tmp = Path(_TMP.name)
     shown = _gallery(files, config)
     _report(files, config, shown)
-    _repo_page(files, config, "benchmarks.md", ROOT / "benchmarks" / "README.md", "Benchmarks",
-               "*This page is `benchmarks/README.md`; `make bench` runs the scripts.*",
-               {"../CHANGELOG.md": "changelog.md"})
-    _repo_page(files, config, "changelog.md", ROOT / "CHANGELOG.md", "Changelog", "*This page is `CHANGELOG.md`.*",
-               {})
+    _repo_page(
+        files,
+        config,
+        "benchmarks.md",
+        ROOT / "benchmarks" / "README.md",
+        "Benchmarks",
+        "*This page is `benchmarks/README.md`; `make bench` runs the scripts.*",
+        {"../CHANGELOG.md": "changelog.md"},
+    )
+    _repo_page(files, config, "changelog.md", ROOT / "CHANGELOG.md", "Changelog", "*This page is `CHANGELOG.md`.*", {})
     _api(files, config)
     if os.environ.get("LANDSCAPE_DOCS_SKIP_EXAMPLES") != "1":
         _examples(files, config, tmp)
     else:
-        log.warning("LANDSCAPE_DOCS_SKIP_EXAMPLES=1: the examples were not run")   # fails a strict build
+        log.warning("LANDSCAPE_DOCS_SKIP_EXAMPLES=1: the examples were not run")  # fails a strict build
         for path in sorted(EXAMPLES.glob("*.py")):
             _add(files, config, f"examples/{path.stem}.md", f"# {path.stem}\n\n(not run)\n")
     return files

@@ -2,6 +2,7 @@
 
 Run ``python figures/cosentino_networks.py --help`` for the options, or ``landscape reproduce --only cosentino_networks``.
 """
+
 from landscape.reproduction.cosentino2022.networks import main
 
 if __name__ == "__main__":

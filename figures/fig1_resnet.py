@@ -2,6 +2,7 @@
 
 Run ``python figures/fig1_resnet.py --help`` for the options, or ``landscape reproduce --only fig1_resnet``.
 """
+
 from landscape.reproduction.ziyin2023.fig1_resnet import main
 
 if __name__ == "__main__":

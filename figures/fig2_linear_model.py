@@ -2,6 +2,7 @@
 
 Run ``python figures/fig2_linear_model.py --help`` for the options, or ``landscape reproduce --only fig2_linear_model``.
 """
+
 from landscape.reproduction.ziyin2023.fig2_linear_model import main
 
 if __name__ == "__main__":

@@ -2,6 +2,7 @@
 
 Run ``python figures/fig_beneficial_collapse.py --help`` for the options, or ``landscape reproduce --only fig_beneficial_collapse``.
 """
+
 from landscape.reproduction.ziyin2023.beneficial_collapse import main
 
 if __name__ == "__main__":

@@ -2,6 +2,7 @@
 
 Run ``python figures/fig_dubois_digits.py --help`` for the options, or ``landscape reproduce --only fig_dubois_digits``.
 """
+
 from landscape.reproduction.dubois2022.digits_networks import main
 
 if __name__ == "__main__":

@@ -2,6 +2,7 @@
 
 Run ``python figures/fig_encoder_projector.py --help`` for the options, or ``landscape reproduce --only fig_encoder_projector``.
 """
+
 from landscape.reproduction.cosentino2022.encoder_projector import main
 
 if __name__ == "__main__":

@@ -2,6 +2,7 @@
 
 Run ``python figures/fig_imbalance_phase.py --help`` for the options, or ``landscape reproduce --only fig_imbalance_phase``.
 """
+
 from landscape.reproduction.ziyin2023.imbalance_phase import main
 
 if __name__ == "__main__":

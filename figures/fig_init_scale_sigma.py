@@ -2,6 +2,7 @@
 
 Run ``python figures/fig_init_scale_sigma.py --help`` for the options, or ``landscape reproduce --only fig_init_scale_sigma``.
 """
+
 from landscape.reproduction.cosentino2022.init_scale_sigma import main
 
 if __name__ == "__main__":

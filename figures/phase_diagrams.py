@@ -2,6 +2,7 @@
 
 Run ``python figures/phase_diagrams.py --help`` for the options, or ``landscape reproduce --only phase_diagrams``.
 """
+
 from landscape.reproduction.ziyin2023.phase_diagrams import main
 
 if __name__ == "__main__":

@@ -2,6 +2,7 @@
 
 Run ``python figures/theorems.py --help`` for the options, or ``landscape reproduce --only theorems``.
 """
+
 from landscape.reproduction.ziyin2023.theorems import main
 
 if __name__ == "__main__":

@@ -33,6 +33,7 @@ Example:
     >>> int(best.rank)          # b = (a − c)/2: the second direction has b = −1 ≤ 0 and collapses
     1
 """
+
 from __future__ import annotations
 
 import importlib
@@ -42,7 +43,7 @@ from landscape import _compat
 
 try:
     __version__ = _metadata.version("landscape")
-except _metadata.PackageNotFoundError:          # running from a source tree that is not installed
+except _metadata.PackageNotFoundError:  # running from a source tree that is not installed
     __version__ = "0+unknown"
 
 #: Where each top-level name lives (loaded on first access).
@@ -124,21 +125,57 @@ _HOME = {
 }
 
 #: The sub-packages, loaded on first access (``ls.metrics``, ``ls.studies``, ...).
-_SUBPACKAGES = ("core", "losses", "metrics", "scan", "theory", "dynamics", "nn", "phase", "plot", "studies", "reproduction", "cli")
+_SUBPACKAGES = (
+    "core",
+    "losses",
+    "metrics",
+    "scan",
+    "theory",
+    "dynamics",
+    "nn",
+    "phase",
+    "plot",
+    "studies",
+    "reproduction",
+    "cli",
+)
 
 #: Names that were top-level attributes before the layered layout; they still work, with a warning.
 _MOVED_ATTRIBUTES = {"ideal": "landscape.studies.idealized", "two_layer": "landscape.studies.encoder_projector"}
 
 __all__ = [
     "__version__",
-    "Problem", "effective_landscape", "EffectiveLandscape", "loss", "gradient", "hessian_at_origin",
-    "LOSSES", "quadratic_form", "Solution",
-    "global_minimum", "stationary_points", "whitened_spectrum", "direction_spectra", "direction_minimum",
-    "predicted_rank", "origin_type", "critical_sigma2", "critical_weight_decay", "critical_n_samples",
-    "normalized_landscape", "normalized_global_minimum", "hard_normalization_limit", "bias_global_minimum",
+    "Problem",
+    "effective_landscape",
+    "EffectiveLandscape",
+    "loss",
+    "gradient",
+    "hessian_at_origin",
+    "LOSSES",
+    "quadratic_form",
+    "Solution",
+    "global_minimum",
+    "stationary_points",
+    "whitened_spectrum",
+    "direction_spectra",
+    "direction_minimum",
+    "predicted_rank",
+    "origin_type",
+    "critical_sigma2",
+    "critical_weight_decay",
+    "critical_n_samples",
+    "normalized_landscape",
+    "normalized_global_minimum",
+    "hard_normalization_limit",
+    "bias_global_minimum",
     "exact_gaussian_minimum",
-    "random_init", "gradient_descent", "gradient_flow", "batched_gradient_descent", "nesterov_restart",
-    "max_stable_learning_rate", "normalized_gradient_descent",
+    "random_init",
+    "gradient_descent",
+    "gradient_flow",
+    "batched_gradient_descent",
+    "nesterov_restart",
+    "max_stable_learning_rate",
+    "normalized_gradient_descent",
 ]
 
 
@@ -152,7 +189,7 @@ def __getattr__(name: str):
         return importlib.import_module(_MOVED_ATTRIBUTES[name])
     else:
         raise AttributeError(f"module 'landscape' has no attribute {name!r}")
-    globals()[name] = value                      # later look-ups skip __getattr__
+    globals()[name] = value  # later look-ups skip __getattr__
     return value
 
 

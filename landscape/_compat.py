@@ -6,6 +6,7 @@ those paths still works: it returns a stand-in module that forwards every
 attribute to the module's new home and issues a :class:`DeprecationWarning`
 naming that home.  The table below is the whole mapping.
 """
+
 from __future__ import annotations
 
 import importlib
@@ -54,8 +55,9 @@ MOVED = {
 
 
 def warn_moved(old: str, new: str) -> None:
-    warnings.warn(f"{old} has moved to {new}; the old name works until the next release", DeprecationWarning,
-                  stacklevel=3)
+    warnings.warn(
+        f"{old} has moved to {new}; the old name works until the next release", DeprecationWarning, stacklevel=3
+    )
 
 
 class _Forward(types.ModuleType):
@@ -67,7 +69,7 @@ class _Forward(types.ModuleType):
 
     def __init__(self, old: str, new: str, *, warn_on_use: bool = False):
         super().__init__(old, f"Moved to :mod:`{new}`.")
-        self.__path__ = []                       # a package, so that old sub-paths import too
+        self.__path__ = []  # a package, so that old sub-paths import too
         self._landscape_new = new
         self._landscape_warn = warn_on_use
 

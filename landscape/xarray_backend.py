@@ -24,6 +24,7 @@ one store without locks.
 This module imports neither JAX nor the scan layer until a store is opened:
 xarray loads every registered backend whenever it looks for an engine.
 """
+
 from __future__ import annotations
 
 import json
@@ -34,7 +35,7 @@ from xarray.backends import BackendEntrypoint
 
 __all__ = ["LandscapeBackendEntrypoint", "is_scan_store"]
 
-_ATTR = "landscape_scan"          # the record's attribute name (landscape.scan.record._ATTR)
+_ATTR = "landscape_scan"  # the record's attribute name (landscape.scan.record._ATTR)
 
 
 def is_scan_store(path: Any) -> bool:

@@ -3,6 +3,7 @@
 `make test` runs the suite once with JAX_ENABLE_X64=1 and once with 0.  Tests
 that need float64 carry the ``x64_only`` marker and are skipped in float32.
 """
+
 import os
 
 import jax
@@ -54,4 +55,5 @@ def dense_landscape():
         a0 = (q * np.linspace(0.2, 2.0, d)) @ q.T
         p = ls.Problem.from_arrays(0.5 * (a0 + a0.T), np.diag(rng.uniform(0.0, 0.8, d)))
         return ls.effective_landscape(p, "beta-infonce", weight_decay=gamma)
+
     return make

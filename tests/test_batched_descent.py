@@ -1,4 +1,5 @@
 """The fused, device-split batched GD kernel against the library's optax loop and the closed form."""
+
 import json
 import os
 import subprocess
@@ -72,8 +73,12 @@ def test_float32_runs_stay_float32(tol, dense_landscape):
 def test_bad_input_names_the_field(dense_landscape):
     land = dense_landscape(3)
     w0 = jnp.zeros((2, 3, 3))
-    for kwargs, field in (({"lr": -1.0, "steps": 5}, "lr"), ({"lr": jnp.ones(3), "steps": 5}, "lr"),
-                          ({"lr": 0.1, "steps": 0}, "steps"), ({"lr": 0.1, "steps": 5, "check_every": 0}, "check_every")):
+    for kwargs, field in (
+        ({"lr": -1.0, "steps": 5}, "lr"),
+        ({"lr": jnp.ones(3), "steps": 5}, "lr"),
+        ({"lr": 0.1, "steps": 0}, "steps"),
+        ({"lr": 0.1, "steps": 5, "check_every": 0}, "check_every"),
+    ):
         with pytest.raises(ValueError, match=field):
             ls.batched_gradient_descent(land, w0, **kwargs)
     with pytest.raises(ValueError, match="w0"):
@@ -106,11 +111,14 @@ def test_split_over_devices_gives_identical_runs():
     """5 runs over 2 forced CPU devices (padded to 6) = the same runs on one device, bit for bit."""
     out = {}
     for n_dev in (1, 2):
-        env = dict(os.environ, XLA_FLAGS=f"--xla_force_host_platform_device_count={n_dev} "
-                                         "--xla_cpu_multi_thread_eigen=false",
-                   PYTHONPATH=str(ROOT))
-        res = subprocess.run([sys.executable, "-c", _SPLIT_SCRIPT], env=env, capture_output=True, text=True,
-                             timeout=300)
+        env = dict(
+            os.environ,
+            XLA_FLAGS=f"--xla_force_host_platform_device_count={n_dev} --xla_cpu_multi_thread_eigen=false",
+            PYTHONPATH=str(ROOT),
+        )
+        res = subprocess.run(
+            [sys.executable, "-c", _SPLIT_SCRIPT], env=env, capture_output=True, text=True, timeout=300
+        )
         assert res.returncode == 0, res.stderr[-2000:]
         out[n_dev] = json.loads(res.stdout.strip().splitlines()[-1])
     assert out[1]["devices"] == 1 and out[2]["devices"] == 2
@@ -128,7 +136,7 @@ def test_per_run_divergence_scale_bounds_the_closed_form_norm(dense_landscape):
         exact = float(jnp.trace(ls.global_minimum(land, 6).gram))
         bound = float(_norm2_bound(land, 6))
         assert bound >= 0.9 * exact
-        assert bound <= 1e4 * max(exact, 1e-3)          # and of the same order: a scale, not infinity
+        assert bound <= 1e4 * max(exact, 1e-3)  # and of the same order: a scale, not infinity
 
 
 def test_blocks_do_not_change_the_runs(dense_landscape):
@@ -171,8 +179,9 @@ def test_momentum_state_continues_a_run(method, dense_landscape):
     lr = jnp.asarray([0.02, 0.05, 0.1])
     whole = ls.batched_gradient_descent(land, w0, lr=lr, steps=90, check_every=10, **method)
     first = ls.batched_gradient_descent(land, w0, lr=lr, steps=40, check_every=10, **method)
-    second = ls.batched_gradient_descent(land, first.weights, lr=lr, steps=50, check_every=10,
-                                         momentum_state=first.momentum_state, **method)
+    second = ls.batched_gradient_descent(
+        land, first.weights, lr=lr, steps=50, check_every=10, momentum_state=first.momentum_state, **method
+    )
     np.testing.assert_array_equal(np.asarray(second.weights), np.asarray(whole.weights))
     # Restarting from rest instead is a different run.
     cold = ls.batched_gradient_descent(land, first.weights, lr=lr, steps=50, check_every=10, **method)
@@ -189,8 +198,9 @@ def test_assume_diagonal_gives_the_dense_iterates(method, tol):
     """Diagonal landscapes: column scalings instead of products, same iterates; shared and per run."""
     a = jnp.asarray([2.0, 1.0, 0.5, 0.25, 0.1])
     sig2 = jnp.asarray([0.0, 0.4, 0.9])
-    lands = jax.vmap(lambda s: ls.effective_landscape(
-        ls.Problem(jnp.diag(a), s * jnp.eye(5)), "beta-infonce", weight_decay=0.05))(sig2)
+    lands = jax.vmap(
+        lambda s: ls.effective_landscape(ls.Problem(jnp.diag(a), s * jnp.eye(5)), "beta-infonce", weight_decay=0.05)
+    )(sig2)
     w0 = 0.01 * jax.random.normal(jax.random.PRNGKey(23), (3, 3, 5))
     lr = jnp.asarray([0.1, 0.15, 0.2])
     dense = ls.batched_gradient_descent(lands, w0, lr=lr, steps=200, check_every=50, **method)
@@ -198,13 +208,13 @@ def test_assume_diagonal_gives_the_dense_iterates(method, tol):
     np.testing.assert_allclose(diag.weights, dense.weights, atol=tol["exact"] * 10)
     np.testing.assert_allclose(diag.loss, dense.loss, atol=tol["exact"] * 10)
     one = jax.tree_util.tree_map(lambda x: x[1], lands)
-    shared = ls.batched_gradient_descent(one, w0, lr=0.15, steps=200, check_every=50, assume_diagonal=True,
-                                         **method)
+    shared = ls.batched_gradient_descent(one, w0, lr=0.15, steps=200, check_every=50, assume_diagonal=True, **method)
     np.testing.assert_allclose(shared.weights[1], dense.weights[1], atol=tol["exact"] * 10)
     np.testing.assert_allclose(shared.loss[1], dense.loss[1], atol=tol["exact"] * 10)
     # An unstable step is still reported as divergence on the diagonal path.
-    blow = ls.batched_gradient_descent(one, w0, lr=jnp.asarray([0.15, 50.0, 0.15]), steps=200,
-                                       assume_diagonal=True, **method)
+    blow = ls.batched_gradient_descent(
+        one, w0, lr=jnp.asarray([0.15, 50.0, 0.15]), steps=200, assume_diagonal=True, **method
+    )
     assert np.asarray(blow.diverged).tolist() == [False, True, False]
     assert bool(jnp.all(jnp.isfinite(blow.weights)))
 

@@ -5,6 +5,7 @@ that a run that cannot pass it exits non-zero), and how the results are reported
 are never asserted (they depend on the machine and its load).  Parts that need an optional
 third-party package (torch, torchvision) are skipped by ``importorskip`` on that package alone.
 """
+
 import json
 import math
 import os
@@ -44,8 +45,8 @@ def test_phase_diagram_quick():
 
     out = bench_phase_diagram.main(quick=True, n_sample=2, repeats=1)
     assert out["finite"]
-    assert out["check_passed"]            # NumPy GD reaches the closed-form loss on its samples
-    assert out["rank_min"] == 0 and out["rank_max"] == out["config"]["dim"]   # grid crosses all thresholds
+    assert out["check_passed"]  # NumPy GD reaches the closed-form loss on its samples
+    assert out["rank_min"] == 0 and out["rank_max"] == out["config"]["dim"]  # grid crosses all thresholds
     assert _finite(out["closed_form_s"], out["baseline_s_per_point"], out["ratio"], out["compile_s"])
     # The baseline runs every sample with that point's own stable step (as bench_flow's baselines
     # do), not one rate for the whole grid: recompute each sample's step here.
@@ -75,13 +76,13 @@ def test_flow_quick(capsys):
         assert r["failed"] == 0
     assert all(row["converged"] for rows in out["baselines"].values() for row in rows["rows"])
     q = out["ratios"]["batched-nesterov-diagonal"]
-    assert q["baseline_kind"] == "nesterov-diagonal"      # the same-algorithm baseline is the same iteration
+    assert q["baseline_kind"] == "nesterov-diagonal"  # the same-algorithm baseline is the same iteration
     assert out["ratios"]["gd"]["baseline_kind"] == "gd"
     assert _finite(q["same_algorithm"], q["same_algorithm_per_step"], q["vs_plain_gd_bulk"], out["setup_s"])
 
     # Each route's ratios are printed (1) same algorithm, then (2) typical points, then (3)
     # stratified, and run_all's summary line keeps that order.
-    block = text[text.index("RATIO flow [batched-nesterov-diagonal]"):]
+    block = text[text.index("RATIO flow [batched-nesterov-diagonal]") :]
     same = block.index("(1) same algorithm, vs NumPy nesterov-diagonal")
     typical = block.index("(2) typical points, vs NumPy plain GD")
     strat = block.index("(3) stratified")
@@ -92,8 +93,21 @@ def test_flow_quick(capsys):
     # 50 steps (one chunk) from a 1e-3 init cannot bring the full-rank corner (σ² = γ = 0) to the
     # closed-form loss: the check fails and the command line returns 1.  Same sizes as above, so
     # the compiled programs are reused.
-    rc = bench_flow.cli(["--quick", "--routes", "batched-nesterov-diagonal", "--n-grid", "2", "--chunk", "50",
-                         "--max-steps", "50", "--n-sample", "1"])
+    rc = bench_flow.cli(
+        [
+            "--quick",
+            "--routes",
+            "batched-nesterov-diagonal",
+            "--n-grid",
+            "2",
+            "--chunk",
+            "50",
+            "--max-steps",
+            "50",
+            "--n-sample",
+            "1",
+        ]
+    )
     check = [ln for ln in capsys.readouterr().out.splitlines() if ln.startswith("CHECK")]
     assert rc == 1
     assert check and "FAIL (batched-nesterov-diagonal:" in check[0] and "not within tolerance" in check[0]
@@ -105,7 +119,7 @@ def test_gd_flops_quick(monkeypatch):
 
     out = bench_gd_flops.main(quick=True, dims=(8,), dtypes=("float64",), repeats=1, peak_n=(256,))
     assert out["finite"]
-    assert out["check_passed"]            # all four GD loops give the same iterates
+    assert out["check_passed"]  # all four GD loops give the same iterates
     assert all(_finite(r["gflops"], r["fraction"], r["compile_s"]) for r in out["results"] if "gflops" in r)
     assert jax.config.jax_enable_x64
     # `make bench` (run_all) exits 1 when a benchmark's check fails, 0 when all pass.
@@ -134,11 +148,11 @@ def test_infonce_torch_jax_half():
     res = bench_infonce_torch.run(steps=3, n=8, d=4, configs=2, repeat=1)
     j = res["jax_result"]
     assert _finite(j["run_s"], j["final_loss_mean"])
-    assert j["final_loss_mean"] > 0           # InfoNCE of 8 samples: log-sum-exp ≥ the positive term
+    assert j["final_loss_mean"] > 0  # InfoNCE of 8 samples: log-sum-exp ≥ the positive term
     try:
         import torch  # noqa: F401
     except ImportError:
-        assert "torch_result" not in res      # reported as JAX only, never as a ratio
+        assert "torch_result" not in res  # reported as JAX only, never as a ratio
     else:
         assert _finite(res["speedup_torch_over_jax"])
 
@@ -158,8 +172,12 @@ def test_nn_gpu_jax_half(tmp_path):
     import bench_nn_gpu
 
     path = tmp_path / "r.json"
-    assert bench_nn_gpu.main(["--smoke", "--width", "2", "--blocks", "1,1,1,1", "--no-xla-optimisation",
-                              "--out", str(path)]) == 0
+    assert (
+        bench_nn_gpu.main(
+            ["--smoke", "--width", "2", "--blocks", "1,1,1,1", "--no-xla-optimisation", "--out", str(path)]
+        )
+        == 0
+    )
     result = json.loads(path.read_text())
     assert result["config"]["xla_optimised"] is False
     rows = result["results"]

@@ -5,6 +5,7 @@
    min Σ(kμ_i² − ℓ_i μ_i) over {μ ≥ 0, Σμ ≤ c}, the Euclidean projection of ℓ/(2k)
    onto that capped simplex; ‖b‖² = c − Σμ.
 """
+
 from __future__ import annotations
 
 import numpy as np
@@ -39,7 +40,7 @@ def _capped_simplex_minimum(lam: np.ndarray, k: float, c: float) -> np.ndarray:
 
 
 @pytest.mark.parametrize("name", sorted(PROBLEMS))
-@pytest.mark.parametrize("c", [0.3, 3.0])          # ρ₀ > c (no bias) and ρ₀ < c (the bias takes the rest)
+@pytest.mark.parametrize("c", [0.3, 3.0])  # ρ₀ > c (no bias) and ρ₀ < c (the bias takes the rest)
 def test_hard_bias_limit_two_routes(name, c, tol):
     land = ls.effective_landscape(PROBLEMS[name], "infonce")
     d1 = PROBLEMS[name].dim
@@ -51,7 +52,7 @@ def test_hard_bias_limit_two_routes(name, c, tol):
     # Route 2: direct minimisation over the whitened spectrum (NumPy, no closed form of the library).
     sigma, b_eff = np.asarray(land.sigma, float), np.asarray(land.b_eff, float)
     w, v = np.linalg.eigh(sigma)
-    root = v @ np.diag(w ** -0.5) @ v.T
+    root = v @ np.diag(w**-0.5) @ v.T
     k = float(land.quartic)
     lam = np.linalg.eigvalsh(root @ b_eff @ root)
     mu = _capped_simplex_minimum(lam, k, c)
@@ -66,8 +67,7 @@ def test_hard_bias_limit_two_routes(name, c, tol):
     assert float(big.rho) == pytest.approx(rho, rel=1e-3)
     assert float(big.bias_norm_sq) == pytest.approx(bias, abs=1e-3 * c)
     assert float(big.loss) == pytest.approx(float(sol.loss), rel=1e-3)
-    np.testing.assert_allclose(np.asarray(big.gram_eigenvalues), np.asarray(sol.gram_eigenvalues),
-                               rtol=1e-3, atol=1e-5)
+    np.testing.assert_allclose(np.asarray(big.gram_eigenvalues), np.asarray(sol.gram_eigenvalues), rtol=1e-3, atol=1e-5)
 
 
 def test_hard_bias_limit_takes_c_from_a_normalized_landscape():

@@ -6,6 +6,7 @@ Expected numbers are computed here with NumPy from the closed form
 λ_i = b_i / (2 k s_i²) (commuting case) or ½ Σ^{-1/2} U M Λ Uᵀ Σ^{-1/2} (general),
 independently of the library.
 """
+
 from __future__ import annotations
 
 import json
@@ -28,9 +29,23 @@ C_ARG = ",".join(map(str, C))
 T1_EIGENVALUES = [0.69444, 0.23148, 0.12245, 0.10331, 0.06944, 0.04938]
 T1_LOSS = -0.6388757
 
-SOLVE_KEYS = {"gram_eigenvalues", "rank", "loss", "b_eigenvalues", "direction_eigenvalues",
-              "whitened_eigenvalues", "origin", "predicted_rank", "critical_sigma2",
-              "critical_weight_decay", "critical_n_samples", "form", "loss_name", "quartic", "version"}
+SOLVE_KEYS = {
+    "gram_eigenvalues",
+    "rank",
+    "loss",
+    "b_eigenvalues",
+    "direction_eigenvalues",
+    "whitened_eigenvalues",
+    "origin",
+    "predicted_rank",
+    "critical_sigma2",
+    "critical_weight_decay",
+    "critical_n_samples",
+    "form",
+    "loss_name",
+    "quartic",
+    "version",
+}
 
 
 def run_json(capsys, *argv) -> dict:
@@ -41,8 +56,12 @@ def run_json(capsys, *argv) -> dict:
 
 
 def close(actual, expected, tol):
-    np.testing.assert_allclose(np.asarray(actual, float), np.asarray(expected, float),
-                               rtol=tol, atol=tol * max(1.0, float(np.max(np.abs(expected)))))
+    np.testing.assert_allclose(
+        np.asarray(actual, float),
+        np.asarray(expected, float),
+        rtol=tol,
+        atol=tol * max(1.0, float(np.max(np.abs(expected)))),
+    )
 
 
 def closed_form_general(a0, c, b, k=1.0, out_dim=None):
@@ -65,10 +84,10 @@ def test_solve_t1_matches_closed_form(capsys, tol, x64):
     rep = run_json(capsys, "solve", "--loss", "infonce", "--a", A_ARG, "--c", C_ARG)
     assert SOLVE_KEYS <= rep.keys()
     a, c = np.array(A), np.array(C)
-    per_dir = a / (2 * (a + c) ** 2)                       # λ_i = b_i / (2 s_i²), B = A0
+    per_dir = a / (2 * (a + c) ** 2)  # λ_i = b_i / (2 s_i²), B = A0
     close(rep["direction_eigenvalues"], per_dir, tol["exact"])
     close(rep["gram_eigenvalues"], np.sort(per_dir)[::-1], tol["exact"])
-    close(rep["gram_eigenvalues"], T1_EIGENVALUES, 1e-4)   # the spec's 5-digit numbers
+    close(rep["gram_eigenvalues"], T1_EIGENVALUES, 1e-4)  # the spec's 5-digit numbers
     close(rep["loss"], T1_LOSS, 1e-6 if x64 else tol["exact"])
     close(rep["loss"], -np.sum((a / (a + c)) ** 2) / 4, tol["exact"])
     close(rep["b_eigenvalues"], np.sort(a)[::-1], tol["exact"])
@@ -84,8 +103,9 @@ def test_solve_t1_matches_closed_form(capsys, tol, x64):
 
 def test_solve_dimensional_collapse_t2(capsys, tol):
     # β-InfoNCE, paper form, β = ½: B = A0 − C (spec T2).
-    rep = run_json(capsys, "solve", "--loss", "beta-infonce", "--form", "paper", "--beta", "0.5",
-                   "--a", A_ARG, "--c", C_ARG)
+    rep = run_json(
+        capsys, "solve", "--loss", "beta-infonce", "--form", "paper", "--beta", "0.5", "--a", A_ARG, "--c", C_ARG
+    )
     a, c = np.array(A), np.array(C)
     b = a - c
     per_dir = np.where(b > 0, b / (2 * (a + c) ** 2), 0.0)
@@ -117,16 +137,29 @@ def test_solve_isotropic_sigma2_thresholds(capsys, tol):
     assert rep["critical_sigma2"]["collapsed_above"] == [True, True, True]
     assert rep["isotropic_sigma2"] == 1.5
     assert rep["rank"] == 2
-    close(rep["direction_eigenvalues"], [0.75 / (2 * 0.5 * 4.5**2), 0.25 / (2 * 0.5 * 3.5**2), 0.0],
-          tol["exact"])
+    close(rep["direction_eigenvalues"], [0.75 / (2 * 0.5 * 4.5**2), 0.25 / (2 * 0.5 * 3.5**2), 0.0], tol["exact"])
     # InfoNCE never collapses with augmentation: the thresholds are infinite, written as "inf".
     rep = run_json(capsys, "solve", "--a", "3,2,1", "--sigma2", "1.5")
     assert rep["critical_sigma2"]["value"] == ["inf", "inf", "inf"]
 
 
 def test_solve_weighted_infonce_paper_critical_n(capsys, tol):
-    rep = run_json(capsys, "solve", "--loss", "weighted-infonce", "--form", "paper", "--alpha", "0.1",
-                   "--n-samples", "50", "--a", "0.5,0.2", "--c", "20,20")
+    rep = run_json(
+        capsys,
+        "solve",
+        "--loss",
+        "weighted-infonce",
+        "--form",
+        "paper",
+        "--alpha",
+        "0.1",
+        "--n-samples",
+        "50",
+        "--a",
+        "0.5,0.2",
+        "--c",
+        "20,20",
+    )
     a, c = np.array([0.5, 0.2]), np.array([20.0, 20.0])
     close(rep["critical_n_samples"]["value"], 0.9 * c / a, tol["exact"])
     b = a - 0.9 * c / 50
@@ -142,16 +175,25 @@ def test_solve_npy_non_commuting(capsys, tmp_path, tol):
     c = np.diag([0.4, 1.5, 0.3, 2.0, 0.1])
     np.save(tmp_path / "a0.npy", a0)
     np.save(tmp_path / "c.npy", c)
-    rep = run_json(capsys, "solve", "--loss", "beta-infonce", "--form", "paper",
-                   "--data-cov", str(tmp_path / "a0.npy"), "--aug-cov", str(tmp_path / "c.npy"))
+    rep = run_json(
+        capsys,
+        "solve",
+        "--loss",
+        "beta-infonce",
+        "--form",
+        "paper",
+        "--data-cov",
+        str(tmp_path / "a0.npy"),
+        "--aug-cov",
+        str(tmp_path / "c.npy"),
+    )
     eig, loss = closed_form_general(a0, c, a0 - c)
     close(rep["gram_eigenvalues"], eig, tol["exact"])
     close(rep["loss"], loss, tol["exact"])
     assert rep["direction_eigenvalues"] is None and rep["per_direction"] is None
     assert rep["commuting"] is False and rep["critical_weight_decay"] is None
     # Isotropic augmentation on the same A0 commutes: per-direction σ² thresholds are reported.
-    rep = run_json(capsys, "solve", "--loss", "beta-infonce", "--data-cov", str(tmp_path / "a0.npy"),
-                   "--sigma2", "0.7")
+    rep = run_json(capsys, "solve", "--loss", "beta-infonce", "--data-cov", str(tmp_path / "a0.npy"), "--sigma2", "0.7")
     close(sorted(rep["critical_sigma2"]["value"]), [0.2, 0.5, 1.0, 2.0, 3.0], tol["loose"])
     assert rep["rank"] == 3
 
@@ -218,8 +260,18 @@ def test_bad_input_exit_2_one_line(capsys, bad_npy, argv, name):
 # ----------------------------------------------------------------------------- flow
 def test_flow_reaches_closed_form(capsys, tol):
     rep = run_json(capsys, "flow", "--a", A_ARG, "--c", C_ARG, "--steps", "3000", "--seed", "1")
-    for key in ("gram_eigenvalues", "rank", "loss", "diverged", "diverged_step", "closed_form",
-                "distance_to_closed_form", "lr", "optimizer", "steps"):
+    for key in (
+        "gram_eigenvalues",
+        "rank",
+        "loss",
+        "diverged",
+        "diverged_step",
+        "closed_form",
+        "distance_to_closed_form",
+        "lr",
+        "optimizer",
+        "steps",
+    ):
         assert key in rep
     assert rep["diverged"] is False and rep["diverged_step"] == -1
     assert rep["rank"] == rep["closed_form"]["rank"] == 6
@@ -231,8 +283,22 @@ def test_flow_reaches_closed_form(capsys, tol):
 
 
 def test_flow_collapse_with_momentum(capsys, tol):
-    rep = run_json(capsys, "flow", "--loss", "beta-infonce", "--a", "3,2,0.5", "--sigma2", "1",
-                   "--optimizer", "momentum", "--lr", "0.02", "--steps", "3000")
+    rep = run_json(
+        capsys,
+        "flow",
+        "--loss",
+        "beta-infonce",
+        "--a",
+        "3,2,0.5",
+        "--sigma2",
+        "1",
+        "--optimizer",
+        "momentum",
+        "--lr",
+        "0.02",
+        "--steps",
+        "3000",
+    )
     assert rep["rank"] == 2 and rep["lr_source"] == "given" and rep["optimizer"] == "momentum"
     assert rep["distance_to_closed_form"]["max_abs_eigenvalue_diff"] < tol["flow"]
 
@@ -279,13 +345,23 @@ def test_console_script_exit_codes():
         script = Path(found)
     env = dict(os.environ)
     # A 23-digit seed used to escape as an OverflowError traceback (exit 1).
-    bad = subprocess.run([str(script), "flow", "--a", "3,1", "--c", "1,1", "--seed", "1" * 23],
-                         capture_output=True, text=True, env=env, timeout=120)
+    bad = subprocess.run(
+        [str(script), "flow", "--a", "3,1", "--c", "1,1", "--seed", "1" * 23],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=120,
+    )
     assert bad.returncode == 2
     assert "Traceback" not in bad.stderr
     assert len(bad.stderr.strip().splitlines()) == 1 and "--seed" in bad.stderr
-    good = subprocess.run([str(script), "solve", "--a", "3,1", "--c", "1,1", "--json"],
-                          capture_output=True, text=True, env=env, timeout=120)
+    good = subprocess.run(
+        [str(script), "solve", "--a", "3,1", "--c", "1,1", "--json"],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=120,
+    )
     assert good.returncode == 0, good.stderr
     rep = json.loads(good.stdout)
     np.testing.assert_allclose(rep["gram_eigenvalues"], [1 / 8, 3 / 32], rtol=1e-5)

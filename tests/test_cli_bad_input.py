@@ -5,6 +5,7 @@ exit code is checked once in tests/test_cli.py.  The sweep feeds each command
 group a handful of bad values per numeric option; the cases before it are the
 inputs that used to escape as tracebacks, vague messages or silent results.
 """
+
 from __future__ import annotations
 
 import json
@@ -16,7 +17,7 @@ from numpy.lib import format as npy_format
 
 from landscape.cli import main
 
-BIG = "12345678901234567890123"            # 23 digits: beyond int64
+BIG = "12345678901234567890123"  # 23 digits: beyond int64
 
 
 def usage_error(capsys, argv, *fields) -> str:
@@ -37,14 +38,31 @@ PROBLEM = ["--a", "3,1", "--c", "1,1"]
 
 
 # ----------------------------------------------------------------------------- seeds and sizes
-@pytest.mark.parametrize("argv", [
-    ["flow", *PROBLEM, "--steps", "1", "--seed", BIG],
-    ["run", "--grid", "8", "--seed", BIG],
-    ["two-layer", "--signal-var", "1,1", "--aug-var", "0,1", "--sigmas", "1", "--steps", "1", "--out-dim", "1",
-     "--seed", BIG],
-    ["cover", "--seed", BIG],
-    ["nn-train", "--steps", "1", "--seed", BIG],
-], ids=lambda a: a[0])
+@pytest.mark.parametrize(
+    "argv",
+    [
+        ["flow", *PROBLEM, "--steps", "1", "--seed", BIG],
+        ["run", "--grid", "8", "--seed", BIG],
+        [
+            "two-layer",
+            "--signal-var",
+            "1,1",
+            "--aug-var",
+            "0,1",
+            "--sigmas",
+            "1",
+            "--steps",
+            "1",
+            "--out-dim",
+            "1",
+            "--seed",
+            BIG,
+        ],
+        ["cover", "--seed", BIG],
+        ["nn-train", "--steps", "1", "--seed", BIG],
+    ],
+    ids=lambda a: a[0],
+)
 def test_seed_beyond_int64(capsys, argv):
     usage_error(capsys, argv, "--seed", "[0, 4294967295]")
 
@@ -57,8 +75,13 @@ def test_negative_seed_is_refused_where_float32_would_change_its_key(capsys):
 
 def test_out_dim_beyond_memory_refused_with_the_estimate(capsys):
     # flow holds the d1×d1 product WΣWᵀ: 10⁸ outputs is ~10¹⁷ bytes (a runtime error before).
-    line = usage_error(capsys, ["flow", *PROBLEM, "--steps", "1", "--out-dim", "100000000"], "--out-dim 100000000",
-                       "asks for about", "allowed")
+    line = usage_error(
+        capsys,
+        ["flow", *PROBLEM, "--steps", "1", "--out-dim", "100000000"],
+        "--out-dim 100000000",
+        "asks for about",
+        "allowed",
+    )
     assert "d0 = 2" in line
     # solve holds d1×d0 weights: 10¹² × 2 float64 is ~16 TB.
     usage_error(capsys, ["solve", *PROBLEM, "--out-dim", str(10**12)], "--out-dim", "asks for about")
@@ -66,15 +89,24 @@ def test_out_dim_beyond_memory_refused_with_the_estimate(capsys):
 
 def test_weighted_infonce_without_negatives_or_positive_weight(capsys):
     # N = 1 leaves only α·e^{pos} in the denominator; α = 0 makes it vanish (NaN spectra, exit 0 before).
-    usage_error(capsys, ["solve", "--loss", "weighted-infonce", "--n-samples", "1", "--alpha", "0", *PROBLEM],
-                "--n-samples", "--alpha")
+    usage_error(
+        capsys,
+        ["solve", "--loss", "weighted-infonce", "--n-samples", "1", "--alpha", "0", *PROBLEM],
+        "--n-samples",
+        "--alpha",
+    )
 
 
 @pytest.mark.parametrize("signal, aug", [("1,1", "1,1"), ("1,1", "0,0")], ids=["no clean", "no augmented"])
 def test_two_layer_needs_clean_and_augmented_directions(capsys, signal, aug):
     # The report's subspace angles need both (a NumPy reduction error before).
-    usage_error(capsys, ["two-layer", "--signal-var", signal, "--aug-var", aug, "--sigmas", "1", "--steps", "1"],
-                "--signal-var", "--aug-var", "clean")
+    usage_error(
+        capsys,
+        ["two-layer", "--signal-var", signal, "--aug-var", aug, "--sigmas", "1", "--steps", "1"],
+        "--signal-var",
+        "--aug-var",
+        "clean",
+    )
 
 
 # ----------------------------------------------------------------------------- .npy files
@@ -96,15 +128,19 @@ def npys(tmp_path):
     return tmp_path
 
 
-@pytest.mark.parametrize("opts, fields", [
-    (["--data-cov", "vec.npy", "--sigma2", "1"], ["--data-cov", "vec.npy", "square", "(3,)"]),
-    (["--data-cov", "eye.npy", "--aug-cov", "vec.npy"], ["--aug-cov", "square", "(3,)"]),
-    (["--data-cov", "rect.npy", "--sigma2", "1"], ["--data-cov", "square", "(3, 2)"]),
-    (["--data-cov", "huge.npy", "--sigma2", "1"], ["--data-cov", "(100000, 100000)", "asks for about"]),
-    (["--data-cov", "obj.npy", "--sigma2", "1"], ["--data-cov", "Python objects"]),
-    (["--data-cov", "text.npy", "--sigma2", "1"], ["--data-cov", "cannot read"]),
-    (["--data-cov", ".", "--sigma2", "1"], ["--data-cov", "folder"]),
-], ids=["1-D data-cov", "1-D aug-cov", "rectangular", "huge header", "object", "not npy", "folder"])
+@pytest.mark.parametrize(
+    "opts, fields",
+    [
+        (["--data-cov", "vec.npy", "--sigma2", "1"], ["--data-cov", "vec.npy", "square", "(3,)"]),
+        (["--data-cov", "eye.npy", "--aug-cov", "vec.npy"], ["--aug-cov", "square", "(3,)"]),
+        (["--data-cov", "rect.npy", "--sigma2", "1"], ["--data-cov", "square", "(3, 2)"]),
+        (["--data-cov", "huge.npy", "--sigma2", "1"], ["--data-cov", "(100000, 100000)", "asks for about"]),
+        (["--data-cov", "obj.npy", "--sigma2", "1"], ["--data-cov", "Python objects"]),
+        (["--data-cov", "text.npy", "--sigma2", "1"], ["--data-cov", "cannot read"]),
+        (["--data-cov", ".", "--sigma2", "1"], ["--data-cov", "folder"]),
+    ],
+    ids=["1-D data-cov", "1-D aug-cov", "rectangular", "huge header", "object", "not npy", "folder"],
+)
 def test_npy_inputs(capsys, npys, monkeypatch, opts, fields):
     monkeypatch.chdir(npys)
     usage_error(capsys, ["solve", *opts], *fields)
@@ -112,8 +148,9 @@ def test_npy_inputs(capsys, npys, monkeypatch, opts, fields):
 
 def test_huge_npy_labels_refused_from_the_header(capsys, npys):
     _header_only(npys / "labels.npy", (10**12,), "<i8")
-    usage_error(capsys, ["ideal", "--codes", npys / "eye.npy", "--labels", npys / "labels.npy"],
-                "--labels", "asks for about")
+    usage_error(
+        capsys, ["ideal", "--codes", npys / "eye.npy", "--labels", npys / "labels.npy"], "--labels", "asks for about"
+    )
 
 
 # ----------------------------------------------------------------------------- --classes files
@@ -134,13 +171,16 @@ CLASS_FILES = [
     ("ragged", _with(means=[[1.0, 0.0], [1.0]]), ["means row 1", "2 numbers", "1 entries"]),
     ("row not a list", _with(means=[[1.0, 0.0], 3.0]), ["means row 1", "list"]),
     ("NaN mean", '{"means": [[1.0, 0.0], [NaN, 0.0]], "proportions": [0.3, 0.7]}', ["means row 1, column 0", "finite"]),
-    ("NaN proportion", '{"means": [[1.0, 0.0], [-1.0, 0.0]], "proportions": [NaN, 0.7]}', ["proportions entry 0",
-                                                                                           "finite"]),
+    (
+        "NaN proportion",
+        '{"means": [[1.0, 0.0], [-1.0, 0.0]], "proportions": [NaN, 0.7]}',
+        ["proportions entry 0", "finite"],
+    ),
     ("negative proportion", _with(proportions=[-0.5, 1.5]), ["proportions entry 0", "(0, 1)", "-0.5"]),
     ("proportions length", _with(proportions=[0.3, 0.3, 0.4]), ["proportions", "one entry per class"]),
     ("proportions object", _with(proportions={"a": 1}), ["proportions", "a number or a list"]),
     ("huge integer", _with(means=[[10**400, 0.0], [-1.0, 0.0]]), ["means row 0, column 0", "finite"]),
-    ("kappa list", _with(kappa=[1]), ["kappa", "\"inf\""]),
+    ("kappa list", _with(kappa=[1]), ["kappa", '"inf"']),
     ("kappa text", _with(kappa="x"), ["kappa", "'x'"]),
     ("norm_target text", _with(norm_target="abc"), ["norm_target", "number", "'abc'"]),
     ("within_cov length", _with(within_cov=[1.0, 2.0, 3.0]), ["within_cov", "length 2"]),
@@ -166,11 +206,16 @@ def test_classes_file_missing_and_toml(capsys, tmp_path):
 def test_nn_checkpoint_that_is_not_ours_is_refused_and_kept(capsys, tmp_path):
     notes = tmp_path / "notes.npz"
     notes.write_text("my notes")
-    usage_error(capsys, ["nn-train", "--steps", "1", "--batch", "8", "--checkpoint", notes],
-                "--checkpoint", "not a landscape checkpoint")
+    usage_error(
+        capsys,
+        ["nn-train", "--steps", "1", "--batch", "8", "--checkpoint", notes],
+        "--checkpoint",
+        "not a landscape checkpoint",
+    )
     assert notes.read_text() == "my notes"
-    usage_error(capsys, ["nn-train", "--steps", "1", "--batch", "8", "--checkpoint", tmp_path],
-                "--checkpoint", "not a file")
+    usage_error(
+        capsys, ["nn-train", "--steps", "1", "--batch", "8", "--checkpoint", tmp_path], "--checkpoint", "not a file"
+    )
 
 
 # ----------------------------------------------------------------------------- precision is scoped
@@ -183,7 +228,7 @@ def test_main_leaves_the_callers_x64_setting(capsys, monkeypatch):
     try:
         assert main(["cover", "--points", "3", "--dims", "1"]) == 0
         assert bool(jax.config.jax_enable_x64) == before
-        with cli_common.precision():    # the command itself runs in the precision asked for
+        with cli_common.precision():  # the command itself runs in the precision asked for
             assert jax.numpy.ones(1).dtype == (np.float32 if before else np.float64)
         assert bool(jax.config.jax_enable_x64) == before
     finally:
@@ -192,43 +237,88 @@ def test_main_leaves_the_callers_x64_setting(capsys, monkeypatch):
 
 
 # ----------------------------------------------------------------------------- the sweep
-NONNEG = ["-1", "nan", "inf", "x", "True", ""]             # a real number >= 0
-POSITIVE = ["0", *NONNEG]                                  # a real number > 0
-COUNT = ["0", "-3", "2.5", "1e3", "True", "x", BIG]        # an integer >= 1
+NONNEG = ["-1", "nan", "inf", "x", "True", ""]  # a real number >= 0
+POSITIVE = ["0", *NONNEG]  # a real number > 0
+COUNT = ["0", "-3", "2.5", "1e3", "True", "x", BIG]  # an integer >= 1
 SEED = ["-1", "2.5", "True", "4294967296", BIG]
-LIST = ["1,nan", "1,inf", "1,-1", "1,x", "True", ","]      # comma-separated values >= 0
-COUNTS = ["0", "-1", "2.5", "x", "1,True", BIG]            # comma-separated integers >= 1
+LIST = ["1,nan", "1,inf", "1,-1", "1,x", "True", ","]  # comma-separated values >= 0
+COUNTS = ["0", "-1", "2.5", "x", "1,True", BIG]  # comma-separated integers >= 1
 
 SOLVE = ["solve", *PROBLEM]
 TWO = ["--signal-var", "1,1", "--aug-var", "0,1", "--sigmas", "1", "--steps", "1", "--out-dim", "1"]
 SWEEP = {
-    "solve": [(SOLVE, "--weight-decay", NONNEG), (SOLVE, "--quartic", POSITIVE), (SOLVE, "--alpha", NONNEG),
-              (SOLVE + ["--loss", "beta-infonce"], "--beta", ["0", "1.5", *NONNEG]),
-              (SOLVE, "--invariance-weight", NONNEG), (SOLVE, "--kappa", NONNEG), (SOLVE, "--norm-target", POSITIVE),
-              (SOLVE, "--out-dim", COUNT), (["solve", "--c", "1,1"], "--a", LIST),
-              (["solve", "--a", "1,1"], "--c", LIST), (["solve", "--a", "1,1"], "--sigma2", NONNEG),
-              (SOLVE + ["--loss", "weighted-infonce"], "--n-samples", ["0.5", *NONNEG])],
-    "flow": [(["flow", *PROBLEM], "--lr", POSITIVE), (["flow", *PROBLEM], "--steps", COUNT),
-             (["flow", *PROBLEM], "--init-scale", POSITIVE), (["flow", *PROBLEM], "--seed", SEED)],
+    "solve": [
+        (SOLVE, "--weight-decay", NONNEG),
+        (SOLVE, "--quartic", POSITIVE),
+        (SOLVE, "--alpha", NONNEG),
+        (SOLVE + ["--loss", "beta-infonce"], "--beta", ["0", "1.5", *NONNEG]),
+        (SOLVE, "--invariance-weight", NONNEG),
+        (SOLVE, "--kappa", NONNEG),
+        (SOLVE, "--norm-target", POSITIVE),
+        (SOLVE, "--out-dim", COUNT),
+        (["solve", "--c", "1,1"], "--a", LIST),
+        (["solve", "--a", "1,1"], "--c", LIST),
+        (["solve", "--a", "1,1"], "--sigma2", NONNEG),
+        (SOLVE + ["--loss", "weighted-infonce"], "--n-samples", ["0.5", *NONNEG]),
+    ],
+    "flow": [
+        (["flow", *PROBLEM], "--lr", POSITIVE),
+        (["flow", *PROBLEM], "--steps", COUNT),
+        (["flow", *PROBLEM], "--init-scale", POSITIVE),
+        (["flow", *PROBLEM], "--seed", SEED),
+    ],
     "run": [(["run"], "--grid", ["7", "2001", *COUNT]), (["run", "--grid", "8"], "--seed", SEED)],
-    "classes": [(["solve", "--classes", "{good}"], opt, vals) for opt, vals in
-                (("--sigma2", NONNEG), ("--weight-decay", NONNEG), ("--beta", POSITIVE), ("--quartic", POSITIVE),
-                 ("--out-dim", COUNT))],
+    "classes": [
+        (["solve", "--classes", "{good}"], opt, vals)
+        for opt, vals in (
+            ("--sigma2", NONNEG),
+            ("--weight-decay", NONNEG),
+            ("--beta", POSITIVE),
+            ("--quartic", POSITIVE),
+            ("--out-dim", COUNT),
+        )
+    ],
     "ideal": [(["ideal", "--codes", "{codes}", "--labels", "{labels}"], "--tol", NONNEG)],
-    "two-layer": [(["two-layer", *TWO], opt, vals) for opt, vals in
-                  (("--signal-var", LIST), ("--aug-var", LIST), ("--sigmas", LIST), ("--hidden", COUNT),
-                   ("--out-dim", COUNT), ("--steps", COUNT), ("--weight-decay", NONNEG),
-                   ("--init-scale", POSITIVE), ("--seed", SEED))],
+    "two-layer": [
+        (["two-layer", *TWO], opt, vals)
+        for opt, vals in (
+            ("--signal-var", LIST),
+            ("--aug-var", LIST),
+            ("--sigmas", LIST),
+            ("--hidden", COUNT),
+            ("--out-dim", COUNT),
+            ("--steps", COUNT),
+            ("--weight-decay", NONNEG),
+            ("--init-scale", POSITIVE),
+            ("--seed", SEED),
+        )
+    ],
     "two-layer-phase": [(["two-layer-phase", *TWO], "--init-scales", ["0", *LIST])],
-    "cover": [(["cover"], "--points", ["1001", *COUNTS]), (["cover"], "--dims", ["-1", "x", "2.5", BIG]),
-              (["cover"], "--seed", SEED)],
+    "cover": [
+        (["cover"], "--points", ["1001", *COUNTS]),
+        (["cover"], "--dims", ["-1", "x", "2.5", BIG]),
+        (["cover"], "--seed", SEED),
+    ],
     "worst-risk": [(["worst-risk"], "--classes", COUNTS), (["worst-risk"], "--samples", ["-1", "x", "2.5", BIG])],
-    "dissl": [(["dissl"], "--lambdas", ["nan", "inf", "x", ","]), (["dissl"], "--betas", LIST),
-              (["dissl"], "--batch", COUNT), (["dissl"], "--classes", COUNT)],
-    "nn-train": [(["nn-train", "--steps", "1"], opt, vals) for opt, vals in
-                 (("--lr", POSITIVE), ("--sigma2", NONNEG), ("--weight-decay", NONNEG),
-                  ("--beta", ["0", "1.5", *NONNEG]), ("--steps", COUNT), ("--batch", ["1", "513", *COUNT]),
-                  ("--out-dim", ["100000000", *COUNT]), ("--seed", SEED))],
+    "dissl": [
+        (["dissl"], "--lambdas", ["nan", "inf", "x", ","]),
+        (["dissl"], "--betas", LIST),
+        (["dissl"], "--batch", COUNT),
+        (["dissl"], "--classes", COUNT),
+    ],
+    "nn-train": [
+        (["nn-train", "--steps", "1"], opt, vals)
+        for opt, vals in (
+            ("--lr", POSITIVE),
+            ("--sigma2", NONNEG),
+            ("--weight-decay", NONNEG),
+            ("--beta", ["0", "1.5", *NONNEG]),
+            ("--steps", COUNT),
+            ("--batch", ["1", "513", *COUNT]),
+            ("--out-dim", ["100000000", *COUNT]),
+            ("--seed", SEED),
+        )
+    ],
 }
 
 
@@ -237,8 +327,7 @@ def test_bad_values_sweep(capsys, tmp_path, group):
     np.save(tmp_path / "codes.npy", np.eye(3))
     np.save(tmp_path / "labels.npy", np.arange(3))
     (tmp_path / "good.json").write_text(json.dumps(GOOD))
-    files = {k: str(tmp_path / f) for k, f in (("codes", "codes.npy"), ("labels", "labels.npy"),
-                                                ("good", "good.json"))}
+    files = {k: str(tmp_path / f) for k, f in (("codes", "codes.npy"), ("labels", "labels.npy"), ("good", "good.json"))}
     failures = []
     for base, opt, values in SWEEP[group]:
         for value in values:

@@ -3,6 +3,7 @@
 Calls :func:`landscape.cli.main` in-process; the messages come from the library's
 ValueErrors (tests/test_finite.py), translated to option names by the CLI.
 """
+
 from __future__ import annotations
 
 import json
@@ -14,11 +15,14 @@ from landscape.cli import main
 PROBLEM = ["--a", "3,2,1", "--c", "1,1,1"]
 
 
-@pytest.mark.parametrize("argv, option", [
-    (["--loss", "weighted-infonce", "--n-samples", "1", "--alpha", "0"], "--alpha and --n-samples"),
-    (["--quartic", "1e-320"], "--quartic"),
-    (["--weight-decay", "1e308"], "--weight-decay"),
-])
+@pytest.mark.parametrize(
+    "argv, option",
+    [
+        (["--loss", "weighted-infonce", "--n-samples", "1", "--alpha", "0"], "--alpha and --n-samples"),
+        (["--quartic", "1e-320"], "--quartic"),
+        (["--weight-decay", "1e308"], "--weight-decay"),
+    ],
+)
 def test_solve_refuses_nonfinite_arithmetic(capsys, argv, option):
     code = main(["solve", *PROBLEM, *argv])
     out, err = capsys.readouterr()

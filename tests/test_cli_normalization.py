@@ -1,4 +1,5 @@
 """`landscape solve` with normalization, bias and the exact Gaussian landscape, against the spec's numbers."""
+
 import json
 
 import numpy as np
@@ -49,13 +50,16 @@ def test_exact_gaussian_landscape(capsys):
     assert d["landscape"] == "exact-gaussian"
 
 
-@pytest.mark.parametrize("argv, needle", [
-    (["--bias"], "--bias"),
-    (["--kappa", "-1"], "--kappa"),
-    (["--kappa", "1", "--hard-norm"], "--hard-norm"),
-    (["--norm-target", "0", "--kappa", "1"], "--norm-target"),
-    (["--loss", "spectral", "--landscape", "exact-gaussian"], "exact-gaussian"),
-])
+@pytest.mark.parametrize(
+    "argv, needle",
+    [
+        (["--bias"], "--bias"),
+        (["--kappa", "-1"], "--kappa"),
+        (["--kappa", "1", "--hard-norm"], "--hard-norm"),
+        (["--norm-target", "0", "--kappa", "1"], "--norm-target"),
+        (["--loss", "spectral", "--landscape", "exact-gaussian"], "exact-gaussian"),
+    ],
+)
 def test_bad_normalization_options(capsys, argv, needle):
     assert main(["solve", "--a", "2,1", "--sigma2", "1", *argv]) == 2
     err = capsys.readouterr().err.strip()
@@ -69,8 +73,7 @@ def flow_json(capsys, argv, code=0):
 
 
 def test_flow_finite_kappa_t7_lands_on_closed_form(capsys, tol):
-    d = flow_json(capsys, [*T7, "--kappa", "10", "--norm-target", "0.5", "--optimizer", "momentum",
-                           "--steps", "6000"])
+    d = flow_json(capsys, [*T7, "--kappa", "10", "--norm-target", "0.5", "--optimizer", "momentum", "--steps", "6000"])
     assert d["kappa"] == 10.0 and d["norm_target"] == 0.5 and not d["diverged"]
     assert d["closed_form"]["rho"] == pytest.approx(0.5270, abs=1e-4)
     assert d["rho"] == pytest.approx(0.5270, abs=max(1e-4, tol["loose"]))
@@ -80,8 +83,9 @@ def test_flow_finite_kappa_t7_lands_on_closed_form(capsys, tol):
 
 
 def test_flow_bias_t9_takes_up_the_slack(capsys, tol):
-    d = flow_json(capsys, [*T7, "--kappa", "10", "--norm-target", "3", "--bias", "--optimizer", "momentum",
-                           "--steps", "6000"])
+    d = flow_json(
+        capsys, [*T7, "--kappa", "10", "--norm-target", "3", "--bias", "--optimizer", "momentum", "--steps", "6000"]
+    )
     assert d["closed_form"]["bias_norm_sq"] == pytest.approx(1.1215, abs=1e-4)
     assert d["bias_norm_sq"] == pytest.approx(1.1215, abs=max(1e-4, tol["loose"]))
     assert d["rho"] == pytest.approx(1.8785, abs=max(1e-4, tol["loose"]))
@@ -89,27 +93,44 @@ def test_flow_bias_t9_takes_up_the_slack(capsys, tol):
 
 @pytest.mark.parametrize("c1, rank", [(0.25, 10), (0.35, 9)])
 def test_flow_hard_norm_t8(capsys, c1, rank, tol):
-    d = flow_json(capsys, ["--a", ",".join(["1"] * 10), "--c", ",".join([str(c1)] + ["0"] * 9), "--hard-norm",
-                           "--optimizer", "momentum", "--steps", "4000"])
+    d = flow_json(
+        capsys,
+        [
+            "--a",
+            ",".join(["1"] * 10),
+            "--c",
+            ",".join([str(c1)] + ["0"] * 9),
+            "--hard-norm",
+            "--optimizer",
+            "momentum",
+            "--steps",
+            "4000",
+        ],
+    )
     assert d["hard_norm"] is True and d["rank"] == rank == d["closed_form"]["rank"]
     assert d["rho"] == pytest.approx(1.0, abs=tol["exact"] * 10)
     assert d["distance_to_closed_form"]["relative_loss_gap"] == pytest.approx(0.0, abs=tol["flow"])
 
 
 def test_flow_hard_norm_with_bias_text_output(capsys):
-    assert main(["flow", *T7, "--hard-norm", "--bias", "--norm-target", "3", "--optimizer", "momentum",
-                 "--steps", "4000"]) == 0
+    assert (
+        main(["flow", *T7, "--hard-norm", "--bias", "--norm-target", "3", "--optimizer", "momentum", "--steps", "4000"])
+        == 0
+    )
     out = capsys.readouterr().out
     line = next(x for x in out.splitlines() if x.startswith("normalization:"))
     assert "hard (κ → ∞)" in line and "‖b‖²" in line and "closed form" in line
 
 
-@pytest.mark.parametrize("argv, needle", [
-    (["--bias"], "--bias"),
-    (["--kappa", "1", "--hard-norm"], "--hard-norm"),
-    (["--kappa", "x"], "--kappa"),
-    (["--landscape", "exact-gaussian"], "--landscape"),
-])
+@pytest.mark.parametrize(
+    "argv, needle",
+    [
+        (["--bias"], "--bias"),
+        (["--kappa", "1", "--hard-norm"], "--hard-norm"),
+        (["--kappa", "x"], "--kappa"),
+        (["--landscape", "exact-gaussian"], "--landscape"),
+    ],
+)
 def test_flow_bad_normalization_options(capsys, argv, needle):
     assert main(["flow", "--a", "2,1", "--sigma2", "1", "--steps", "10", *argv]) == 2
     err = capsys.readouterr().err.strip()

@@ -1,4 +1,5 @@
 """Collapse diagnostics: thresholds in sigma^2, gamma and N, checked by the closed-form rank on each side."""
+
 import numpy as np
 import pytest
 
@@ -13,9 +14,14 @@ def rank_at(loss, s2=0.0, gamma=0.0, **kw):
     return np.diag(np.asarray(ls.global_minimum(land, len(A)).gram)) > 0
 
 
-@pytest.mark.parametrize("loss, kw", [("beta-infonce", {"beta": 0.3, "form": "derived"}),
-                                      ("beta-infonce", {"beta": 0.7, "form": "paper"}),
-                                      ("weighted-infonce", {"alpha": 0.2, "n_samples": 10, "form": "paper"})])
+@pytest.mark.parametrize(
+    "loss, kw",
+    [
+        ("beta-infonce", {"beta": 0.3, "form": "derived"}),
+        ("beta-infonce", {"beta": 0.7, "form": "paper"}),
+        ("weighted-infonce", {"alpha": 0.2, "n_samples": 10, "form": "paper"}),
+    ],
+)
 def test_critical_sigma2_brackets_the_collapse(loss, kw):
     gamma = 0.05
     th = ls.critical_sigma2(ls.Problem.isotropic(A, 0.0), loss, weight_decay=gamma, **kw)

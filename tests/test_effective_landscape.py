@@ -1,4 +1,5 @@
 """The effective loss, its analytic gradient, the Hessian at the origin and the slices."""
+
 import jax
 import jax.numpy as jnp
 import numpy as np
@@ -29,8 +30,13 @@ def numpy_loss(b, sigma, k, gamma, w):
 @pytest.mark.parametrize("seed", [0, 1, 2])
 def test_loss_matches_numpy(seed, tol):
     _, land, w = random_setup(seed)
-    ref = numpy_loss(np.asarray(land.b, float), np.asarray(land.sigma, float), float(land.quartic),
-                     float(land.weight_decay), np.asarray(w, float))
+    ref = numpy_loss(
+        np.asarray(land.b, float),
+        np.asarray(land.sigma, float),
+        float(land.quartic),
+        float(land.weight_decay),
+        np.asarray(w, float),
+    )
     assert float(ls.loss(land, w)) == pytest.approx(ref, rel=tol["exact"], abs=tol["exact"])
 
 
@@ -58,8 +64,9 @@ def test_hessian_at_origin_matches_autodiff(d1, tol):
     _, land, _ = random_setup(4)
     d0 = land.dim
     h = jax.hessian(lambda flat: ls.loss(land, flat.reshape(d1, d0)))(jnp.zeros(d1 * d0, land.b.dtype))
-    np.testing.assert_allclose(np.asarray(ls.hessian_at_origin(land, d1)), np.asarray(h),
-                               rtol=tol["exact"], atol=tol["exact"])
+    np.testing.assert_allclose(
+        np.asarray(ls.hessian_at_origin(land, d1)), np.asarray(h), rtol=tol["exact"], atol=tol["exact"]
+    )
 
 
 def test_landau_slice_is_exact_quartic_polynomial(tol):
@@ -67,8 +74,12 @@ def test_landau_slice_is_exact_quartic_polynomial(tol):
     _, land, w0 = random_setup(5)
     scales = jnp.linspace(-2.0, 2.0, 41)
     direct = jax.vmap(lambda a: ls.loss(land, a * w0))(scales)
-    np.testing.assert_allclose(np.asarray(ls.radial_slice(land, w0, scales)), np.asarray(direct),
-                               rtol=tol["exact"] * 10, atol=tol["exact"] * 10)
+    np.testing.assert_allclose(
+        np.asarray(ls.radial_slice(land, w0, scales)),
+        np.asarray(direct),
+        rtol=tol["exact"] * 10,
+        atol=tol["exact"] * 10,
+    )
     t2, t4 = ls.landau_coefficients(land, w0)
     # The origin is a local minimum along the ray iff T2 <= 0: compare with the sign of L at small a.
     small = float(ls.loss(land, 1e-2 * w0))
@@ -94,8 +105,13 @@ def test_spectral_halves_slice(tol):
     u, s, vt = np.linalg.svd(np.asarray(w, float), full_matrices=False)
     for i in range(4):
         scale = np.where(np.arange(4) < 2, float(r1[i]), float(r2[i]))
-        ref = numpy_loss(np.asarray(land.b, float), np.asarray(land.sigma, float), float(land.quartic),
-                         float(land.weight_decay), (u * (s * scale)) @ vt)
+        ref = numpy_loss(
+            np.asarray(land.b, float),
+            np.asarray(land.sigma, float),
+            float(land.quartic),
+            float(land.weight_decay),
+            (u * (s * scale)) @ vt,
+        )
         assert float(vals[i]) == pytest.approx(ref, rel=tol["exact"] * 10, abs=tol["exact"] * 10)
     # scaling both halves by one recovers L(W); a grid broadcasts.
     assert float(vals[2]) == pytest.approx(float(ls.loss(land, w)), rel=tol["exact"] * 10)

@@ -9,6 +9,7 @@
 * training the real InfoNCE on sampled data vs the exact Gaussian minimum;
 * the Fig. 2 script's full run (``slow``; its smoke run is in test_figures_smoke.py).
 """
+
 import functools
 import importlib.util
 import math
@@ -51,20 +52,20 @@ def _quadrature_population_loss(w, sigma, aug, beta=1.0, nodes=24):
     grid = np.stack(np.meshgrid(*([g] * d), indexing="ij"), -1).reshape(-1, d)
     wgrid = np.prod(np.stack(np.meshgrid(*([wt] * d), indexing="ij"), -1).reshape(-1, d), axis=1)
     root = np.linalg.cholesky(sigma)
-    pts = grid @ root.T                                   # samples of N(0, Σ)
+    pts = grid @ root.T  # samples of N(0, Σ)
     f = pts @ w.T
     u = 0.5 * np.sum((f[:, None, :] - f[None, :, :]) ** 2, axis=-1)
     inner = np.log(np.exp(-u) @ wgrid)
-    align = np.trace(w @ aug @ w.T)                       # ½ E|W(ε − ε′)|² = Tr[W C Wᵀ]
+    align = np.trace(w @ aug @ w.T)  # ½ E|W(ε − ε′)|² = Tr[W C Wᵀ]
     return align + beta * float(inner @ wgrid)
 
 
 @pytest.mark.parametrize("beta", [1.0, 0.5])
 def test_exact_gaussian_loss_matches_quadrature(beta, tol):
     a0 = np.array([[1.2, 0.3], [0.3, 0.6]])
-    c = np.array([[0.4, 0.0], [0.0, 0.9]])               # does not commute with A0
+    c = np.array([[0.4, 0.0], [0.0, 0.9]])  # does not commute with A0
     p = ls.Problem.from_arrays(a0, c)
-    w = np.array([[0.5, -0.2], [0.1, 0.4], [0.3, 0.3]])   # d1 = 3 > d0
+    w = np.array([[0.5, -0.2], [0.1, 0.4], [0.3, 0.3]])  # d1 = 3 > d0
     got = float(P.exact_gaussian_infonce(_f(w), p, beta))
     want = _quadrature_population_loss(w, a0 + c, c, beta)
     assert abs(got - want) <= max(tol["exact"] * 100, 1e-8)
@@ -78,7 +79,7 @@ def test_exact_gaussian_series_matches_sympy():
     w0 = _f([[0.6, -0.4], [0.2, 0.9]])
     ts = np.linspace(0.01, 0.12, 12)
     vals = np.asarray(jax.vmap(lambda t: P.exact_gaussian_infonce(t * w0, p, beta))(_f(ts)), float)
-    design = np.stack([ts ** (2 * k) for k in range(1, 7)], axis=1)     # L(0) = 0
+    design = np.stack([ts ** (2 * k) for k in range(1, 7)], axis=1)  # L(0) = 0
     fit, *_ = np.linalg.lstsq(design, vals, rcond=None)
     b = np.asarray(beta * p.data_cov - (1 - beta) * p.aug_cov)
     s0 = np.asarray(w0 @ p.sigma @ w0.T)
@@ -132,7 +133,7 @@ def test_exact_gaussian_minimum_matches_gradient_descent(case, tol, x64):
         p = ls.Problem.from_diagonal([2.0, 1.0, 0.4], [0.5, 1.5, 0.8])
     out_dim = 2 if case == "rank-capped" else 3
     if case == "beta-collapse":
-        beta = 0.5                                  # κ = c/s ≥ β for the last two directions
+        beta = 0.5  # κ = c/s ≥ β for the last two directions
     gamma = 0.5 if case == "weight-decay" else 0.0  # collapses the a = 0.4 direction
     sol = EG.exact_gaussian_minimum(p, out_dim, beta, gamma)
     if case == "weight-decay":
@@ -162,7 +163,9 @@ def test_exact_gaussian_minimum_properties(tol):
     big = np.asarray(EG.exact_gaussian_gram_eigenvalues(_f([1.0]), 1e3), float)[0]
     assert abs(big / (1.0 / (2 * (1.0 + 1e3) ** 2)) - 4 / 3) < 5e-3
     # vmap over σ²
-    sols = jax.vmap(lambda s2: EG.exact_gaussian_minimum(ls.Problem(jnp.diag(_f(a)), s2 * jnp.eye(4, dtype=_f(a).dtype)), 4))(_f([0.5, 1.0, 2.0]))
+    sols = jax.vmap(
+        lambda s2: EG.exact_gaussian_minimum(ls.Problem(jnp.diag(_f(a)), s2 * jnp.eye(4, dtype=_f(a).dtype)), 4)
+    )(_f([0.5, 1.0, 2.0]))
     assert sols.gram_eigenvalues.shape == (3, 4)
     with pytest.raises(ValueError, match="out_dim"):
         EG.exact_gaussian_minimum(p, 0)
@@ -198,11 +201,14 @@ def test_taylor_autodiff_matches_finite_t_fit(tol, x64):
         assert abs(fit[2] - m[4]) <= 2e-2 * abs(m[4])
 
 
-@pytest.mark.parametrize("name, fn, params", [
-    ("infonce", S.infonce, {}),
-    ("weighted-infonce", lambda a, b: S.weighted_infonce(a, b, 0.1), {"alpha": 0.1}),
-    ("beta-infonce", lambda a, b: S.beta_infonce(a, b, 0.5), {"beta": 0.5}),
-])
+@pytest.mark.parametrize(
+    "name, fn, params",
+    [
+        ("infonce", S.infonce, {}),
+        ("weighted-infonce", lambda a, b: S.weighted_infonce(a, b, 0.1), {"alpha": 0.1}),
+        ("beta-infonce", lambda a, b: S.beta_infonce(a, b, 0.5), {"beta": 0.5}),
+    ],
+)
 def test_mc_quadratic_form_infonce_family_matches_derivation(name, fn, params):
     n = 24
     r = P.mc_expansion(jax.random.PRNGKey(5), fn, PROBLEM, n=n, n_batches=200, chunk=200, rank2=False)
@@ -216,30 +222,42 @@ def test_mc_quadratic_form_infonce_family_matches_derivation(name, fn, params):
     assert _within(r["pq"][0], r["pq_se"][0], p_sym), (r["pq"], r["pq_se"], p_sym)
     assert _within(r["pq"][1], r["pq_se"][1], q_sym), (r["pq"], r["pq_se"], q_sym)
     assert _within(r["b"][0, 1], r["b_se"][0, 1], 0.0)
-    if name == "beta-infonce":          # the paper's normalisation of β-InfoNCE (p = 1) is excluded
+    if name == "beta-infonce":  # the paper's normalisation of β-InfoNCE (p = 1) is excluded
         assert abs(r["pq"][0] - 1.0) > 10 * r["pq_se"][0]
 
 
 def test_mc_quadratic_form_other_losses_match_sympy():
     n = 16
     vals = {sy.N: n}
-    spec = P.mc_expansion(jax.random.PRNGKey(6), S.spectral_contrastive, PROBLEM, n=n, n_batches=120,
-                          chunk=120, rank2=False)
+    spec = P.mc_expansion(
+        jax.random.PRNGKey(6), S.spectral_contrastive, PROBLEM, n=n, n_batches=120, chunk=120, rank2=False
+    )
     assert _within(spec["pq"][0], spec["pq_se"][0], 2.0) and _within(spec["pq"][1], spec["pq_se"][1], 0.0)
-    assert abs(spec["pq"][1] - 2.0) > 10 * spec["pq_se"][1]          # the paper's B = 2C is excluded
-    bt = P.mc_expansion(jax.random.PRNGKey(7), lambda a, b: S.barlow_twins(a, b, normalize="none"), PROBLEM,
-                        n=n, n_batches=120, chunk=120, rank2=False)
+    assert abs(spec["pq"][1] - 2.0) > 10 * spec["pq_se"][1]  # the paper's B = 2C is excluded
+    bt = P.mc_expansion(
+        jax.random.PRNGKey(7),
+        lambda a, b: S.barlow_twins(a, b, normalize="none"),
+        PROBLEM,
+        n=n,
+        n_batches=120,
+        chunk=120,
+        rank2=False,
+    )
     q2, q4 = sy.barlow_twins_expansion("exact-moment")
     assert _within(bt["pq"][0], bt["pq_se"][0], 2.0) and _within(bt["pq"][1], bt["pq_se"][1], 0.0)
-    assert abs(bt["pq"][1] - 2.0) > 10 * bt["pq_se"][1]              # the paper's B = 2Σ is excluded
+    assert abs(bt["pq"][1] - 2.0) > 10 * bt["pq_se"][1]  # the paper's B = 2Σ is excluded
     a1, c1, s1 = 1.5, 0.25, 1.75
     k_sym = float(q4.subs({sy.a: a1, sy.c: c1, **vals})) / s1**2
     assert _within(bt["k_axis"][0], bt["k_axis_se"][0], k_sym)
     vic = P.mc_expansion(jax.random.PRNGKey(8), S.vicreg, PROBLEM, n=n, n_batches=120, chunk=120, rank2=False)
-    expr = sy.vicreg_quadratic("exact-moment").subs({sp.Symbol("lambda_inv", positive=True): 25,
-                                                     sp.Symbol("lambda_var", positive=True): 25,
-                                                     sp.Symbol("epsilon", positive=True): sp.Rational(1, 10**4),
-                                                     **vals})
+    expr = sy.vicreg_quadratic("exact-moment").subs(
+        {
+            sp.Symbol("lambda_inv", positive=True): 25,
+            sp.Symbol("lambda_var", positive=True): 25,
+            sp.Symbol("epsilon", positive=True): sp.Rational(1, 10**4),
+            **vals,
+        }
+    )
     p_sym, q_sym = -float(sp.diff(expr, sy.a)), -float(sp.diff(expr, sy.c))
     assert _within(vic["pq"][0], vic["pq_se"][0], p_sym, floor=1e-3 * p_sym)
     assert _within(vic["pq"][1], vic["pq_se"][1], q_sym, floor=1e-3 * abs(q_sym))
@@ -249,12 +267,13 @@ def test_mc_quadratic_form_other_losses_match_sympy():
 def test_caveat1_quartic_coefficient_is_three_quarters():
     """T6 on the real loss: k = c₄/Tr[S²] matches sympy's finite-N value (→ ¾), not the paper's 1."""
     n = 48
-    r = P.mc_expansion(jax.random.PRNGKey(9), S.infonce, PROBLEM, n=n, n_batches=160, data="gaussian",
-                       chunk=80, rank2=True)
+    r = P.mc_expansion(
+        jax.random.PRNGKey(9), S.infonce, PROBLEM, n=n, n_batches=160, data="gaussian", chunk=80, rank2=True
+    )
     _, q4 = sy.infonce_expansion(1, "gaussian")
     for i, (a_i, c_i) in enumerate([(1.5, 0.25), (0.5, 1.0)]):
         k_sym = float(q4.subs({sy.a: a_i, sy.c: c_i, sy.N: n, sy.alpha: 1, sy.beta: 1})) / (a_i + c_i) ** 2
-        assert abs(k_sym - 0.75) < 0.03       # finite-N value, → ¾ as N → ∞
+        assert abs(k_sym - 0.75) < 0.03  # finite-N value, → ¾ as N → ∞
         assert _within(r["k_axis"][i], r["k_axis_se"][i], k_sym), (r["k_axis"], r["k_axis_se"], k_sym)
         assert abs(r["k_axis"][i] - 1.0) > 10 * r["k_axis_se"][i]
     # no (Tr S)² term beyond finite-N size: the quartic is k·Tr[S²]
@@ -274,7 +293,7 @@ def test_caveat1_proposition4_variances_numpy():
     q1 = np.sum(((x - chi1) @ w.T) ** 2, axis=1)
     q2 = np.sum(((x - chi2) @ w.T) ** 2, axis=1)
     total = q1.var() / 8
-    conditional = np.mean(0.5 * (q1 - q2) ** 2) / 8       # ½(q₁ − q₂)² is unbiased for Var_χ(q | x)
+    conditional = np.mean(0.5 * (q1 - q2) ** 2) / 8  # ½(q₁ − q₂)² is unbiased for Var_χ(q | x)
     tot_s, cond_s = sy.proposition4_variances()
     assert float(tot_s.subs(sy.s, 1)) == 1.0 and float(cond_s.subs(sy.s, 1)) == 0.75
     assert abs(total / trs2 - 1.0) < 0.06
@@ -291,12 +310,22 @@ def test_caveat2_weighted_infonce_has_no_c_term():
     n, alpha, s2, d = 50, 0.1, 25.0, 32
     x = np.random.default_rng(2023).normal(size=(n, d))
     a_hat, u = _smallest_direction(x)
-    proj = x @ u                                           # data projected on the probe direction
+    proj = x @ u  # data projected on the probe direction
     p1 = ls.Problem.from_diagonal([max(float(np.mean(proj**2)), 1e-12)], [s2])
-    coef = np.asarray(P.mc_taylor_coefficients(
-        jax.random.PRNGKey(10), lambda a, b: S.weighted_infonce(a, b, alpha), p1,
-        jnp.ones((1, 1, 1), jnp.result_type(float)), data=proj[:, None], n=n, n_batches=20000, chunk=2000,
-        order=2), float)
+    coef = np.asarray(
+        P.mc_taylor_coefficients(
+            jax.random.PRNGKey(10),
+            lambda a, b: S.weighted_infonce(a, b, alpha),
+            p1,
+            jnp.ones((1, 1, 1), jnp.result_type(float)),
+            data=proj[:, None],
+            n=n,
+            n_batches=20000,
+            chunk=2000,
+            order=2,
+        ),
+        float,
+    )
     c2 = coef[:, 0, 2]
     m, se = c2.mean(), c2.std(ddof=1) / math.sqrt(c2.size)
     derived = -n / (n - 1 + alpha) * a_hat
@@ -308,8 +337,9 @@ def test_caveat2_weighted_infonce_has_no_c_term():
 # =============================================================== training, Fig. 2
 def test_train_linear_shapes_and_vmap():
     x = np.random.default_rng(0).normal(size=(24, 3))
-    out = train_grid(jax.random.split(jax.random.PRNGKey(0), 2), x, np.array([0.5, 2.0]), loss="infonce",
-                     steps=20, lr=1e-2, tail=5)
+    out = train_grid(
+        jax.random.split(jax.random.PRNGKey(0), 2), x, np.array([0.5, 2.0]), loss="infonce", steps=20, lr=1e-2, tail=5
+    )
     assert out["weights"].shape == (2, 2, 3, 3)
     assert out["tail_gram_eigenvalues"].shape == (2, 2, 3)
     assert np.all(np.isfinite(np.asarray(out["loss_trace"])))
@@ -329,7 +359,7 @@ def test_real_infonce_training_reaches_exact_gaussian_minimum():
     exact = np.sort(np.asarray(EG.exact_gaussian_gram_eigenvalues(_f(a_hat), s2), float))
     paper = np.sort(a_hat / (2 * (a_hat + s2) ** 2))
     np.testing.assert_allclose(sim, exact, rtol=0.15)
-    assert np.all(np.abs(sim / paper - 1) > 0.25)          # the k = 1 amplitude is clearly off here
+    assert np.all(np.abs(sim / paper - 1) > 0.25)  # the k = 1 amplitude is clearly off here
 
 
 def _load_fig2():
@@ -387,7 +417,11 @@ def test_expansion_table_script_quick(request, tmp_path):
     import sys
 
     # a separate process: the script switches JAX to float64 when it is imported
-    subprocess.run([sys.executable, str(ROOT / "paper_repro" / "make_expansion_table.py"), "--quick",
-                    "--out", str(tmp_path)], check=True, capture_output=True, timeout=1200)
+    subprocess.run(
+        [sys.executable, str(ROOT / "paper_repro" / "make_expansion_table.py"), "--quick", "--out", str(tmp_path)],
+        check=True,
+        capture_output=True,
+        timeout=1200,
+    )
     text = (tmp_path / "expansion_table_quick.md").read_text()
     assert "Caveat 2" in text and "InfoNCE" in text

@@ -9,6 +9,7 @@ beside the code they check (``-m slow``).
 
 The scripts switch JAX to float64 when they run, so these tests belong to the float64 pass.
 """
+
 import importlib
 import math
 from pathlib import Path
@@ -25,14 +26,20 @@ _MODULES: dict = {}
 
 # the figure name (file stem of its outputs and of its script in figures/) → its module
 MODULES = {
-    "fig1_resnet": "ziyin2023.fig1_resnet", "fig2_linear_model": "ziyin2023.fig2_linear_model",
-    "fig3_normalization": "ziyin2023.fig3_normalization", "fig4_nonlinear": "ziyin2023.fig4_nonlinear",
-    "fig_beneficial_collapse": "ziyin2023.beneficial_collapse", "fig_imbalance_phase": "ziyin2023.imbalance_phase",
+    "fig1_resnet": "ziyin2023.fig1_resnet",
+    "fig2_linear_model": "ziyin2023.fig2_linear_model",
+    "fig3_normalization": "ziyin2023.fig3_normalization",
+    "fig4_nonlinear": "ziyin2023.fig4_nonlinear",
+    "fig_beneficial_collapse": "ziyin2023.beneficial_collapse",
+    "fig_imbalance_phase": "ziyin2023.imbalance_phase",
     "fig_probe_vs_imbalance": "ziyin2023.probe_vs_imbalance",
-    "fig_encoder_projector": "cosentino2022.encoder_projector", "fig_init_scale_sigma": "cosentino2022.init_scale_sigma",
+    "fig_encoder_projector": "cosentino2022.encoder_projector",
+    "fig_init_scale_sigma": "cosentino2022.init_scale_sigma",
     "cosentino_networks": "cosentino2022.networks",
-    "fig_cover_wn": "dubois2022.cover_wn", "fig_dissl_phase": "dubois2022.dissl_phase",
-    "theorems": "ziyin2023.theorems", "loss_expansions": "ziyin2023.loss_expansions",
+    "fig_cover_wn": "dubois2022.cover_wn",
+    "fig_dissl_phase": "dubois2022.dissl_phase",
+    "theorems": "ziyin2023.theorems",
+    "loss_expansions": "ziyin2023.loss_expansions",
     "fig_dubois_digits": "dubois2022.digits_networks",
     "phase_diagrams": "ziyin2023.phase_diagrams",
 }
@@ -60,7 +67,7 @@ def _smoke(name: str, out: Path, *args: str, stem: str | None = None) -> dict:
     with np.load(npz, allow_pickle=False) as f:
         data = {k: f[k] for k in f.files}
     assert str(data["landscape_version"]) == ls.__version__ and str(data["git_commit"])
-    assert sorted(p.name for p in out.iterdir()) == sorted([npz.name, png.name])     # nothing else written
+    assert sorted(p.name for p in out.iterdir()) == sorted([npz.name, png.name])  # nothing else written
     _claims_hold_together(mod, data)
     return data
 
@@ -93,8 +100,15 @@ def test_fig1_resnet_cpu_smoke(tmp_path):
     assert float(np.sum(d["data_eigenvalues"])) == pytest.approx(5.0 * varying, rel=1e-6)
     assert d["s0_losses"].shape == (10,)
     assert d["s0_slice_1d"].shape == (5,) and d["s0_slice_halves"].shape == (3, 3)
-    _finite(d, "s0_losses", "s0_slice_1d", "s0_slice_1d_theory", "s0_slice_halves",
-            "s0_measured_output_variances", "s0_predicted_output_variances")
+    _finite(
+        d,
+        "s0_losses",
+        "s0_slice_1d",
+        "s0_slice_1d_theory",
+        "s0_slice_halves",
+        "s0_measured_output_variances",
+        "s0_predicted_output_variances",
+    )
     # 10 digit classes (chance 0.1): even 10 steps of the smoke network give a linear probe twice that
     assert float(d["s0_encoder_probe_accuracy"]) > 2 * 0.1
     assert 1.0 <= float(d["s0_encoder_effective_rank"]) <= 16 and np.isfinite(float(d["s0_encoder_avf"]))
@@ -102,7 +116,7 @@ def test_fig1_resnet_cpu_smoke(tmp_path):
     np.testing.assert_allclose(d["s0_slice_fixed"], d["s0_slice_1d"], rtol=1e-6)
     # at a = 0 every view maps to 0: β-InfoNCE (β = ½) is ½·ln n with n = eval_n denominator terms
     assert d["s0_slice_1d"][2] == pytest.approx(0.5 * math.log(int(d["eval_n"])), abs=1e-5)
-    _module("fig1_resnet").claims(d)             # every claim's numbers exist on smoke data (verdicts may be anything)
+    _module("fig1_resnet").claims(d)  # every claim's numbers exist on smoke data (verdicts may be anything)
 
 
 def test_fig2_linear_model_smoke(tmp_path):
@@ -111,11 +125,16 @@ def test_fig2_linear_model_smoke(tmp_path):
     _finite(d, "left_sim", "mid_sim", "right_sim", "left_exact", "mid_paper", "right_exact")
     # the paper's curves, recomputed from the saved data eigenvalues: λ = â/(2(â + σ²)²) (k = 1), thresholds σ² = â
     a, s2 = d["left_data_eigs"], d["left_sigma2"]
-    np.testing.assert_allclose(d["left_paper"], np.sort(a[None, :] / (2 * (a[None, :] + s2[:, None]) ** 2))[:, :3],
-                               rtol=1e-12)
-    np.testing.assert_allclose(d["right_thresholds"], d["right_data_eigs"], rtol=1e-12)      # β = ½
-    assert _module("fig2_linear_model").main(["--plot-only", str(tmp_path / "fig2_linear_model_smoke.npz"),
-                                              "--out", str(tmp_path / "again")]) == 0
+    np.testing.assert_allclose(
+        d["left_paper"], np.sort(a[None, :] / (2 * (a[None, :] + s2[:, None]) ** 2))[:, :3], rtol=1e-12
+    )
+    np.testing.assert_allclose(d["right_thresholds"], d["right_data_eigs"], rtol=1e-12)  # β = ½
+    assert (
+        _module("fig2_linear_model").main(
+            ["--plot-only", str(tmp_path / "fig2_linear_model_smoke.npz"), "--out", str(tmp_path / "again")]
+        )
+        == 0
+    )
     assert (tmp_path / "again" / "fig2_linear_model_smoke.png").stat().st_size > 1000
     # the paper's N_crit (first N with â_min(N) > (1 − α)σ²/N), recomputed here from the middle panel's data
     n = int(d["mid_ncrit_paper"])
@@ -126,9 +145,10 @@ def test_fig3_normalization_smoke(tmp_path):
     d = _smoke("fig3_normalization", tmp_path)
     assert d["sim_eigenvalues"].shape == (3, 1, 3) and d["sim_direction_values"].shape == (3, 1, 3)
     assert d["theory_eigenvalues"].shape == (2, 5, 3) and d["theory_collapsed"].shape == (2, 5)
-    _finite(d, "sim_eigenvalues", "sim_direction_values", "sim_final_loss", "theory_eigenvalues",
-            "theory_direction_values")
-    assert np.all(np.diff(d["theory_collapsed"], axis=1) >= 0)      # stronger augmentation never revives one
+    _finite(
+        d, "sim_eigenvalues", "sim_direction_values", "sim_final_loss", "theory_eigenvalues", "theory_direction_values"
+    )
+    assert np.all(np.diff(d["theory_collapsed"], axis=1) >= 0)  # stronger augmentation never revives one
     assert np.all(d["theory_eigenvalues"] >= 0) and np.all((d["sim_collapsed"] >= 0) & (d["sim_collapsed"] <= 6))
     assert d["variant_collapsed"].shape == (3, 3, 1) and np.array_equal(d["variant_collapsed"][0], d["sim_collapsed"])
     # a W's alignment with the sample mean is a cosine: within [0, 1]
@@ -158,6 +178,7 @@ def test_fig4_nonlinear_smoke(tmp_path):
     assert d["tanh_fixed_direction"].shape == (2, 32)
     np.testing.assert_allclose(d["tanh_s0_slice_fixed"], d["tanh_s0_slice_1d"], rtol=1e-6)
     from landscape.studies.nonlinear_networks import curvature_at_origin
+
     own, fixed = (curvature_at_origin(d["tanh_s2_scales"], d[f"tanh_s2_{k}"]) for k in ("slice_1d", "slice_fixed"))
     assert fixed > 0 and abs(own) < 0.1 * fixed
     claims = _module("fig4_nonlinear").claims(d)
@@ -195,8 +216,9 @@ def test_loss_expansions_smoke(tmp_path):
     np.testing.assert_allclose(d["sympy_pq"][i["vicreg"]], [25 * 64 / (2 * 0.01 * 63), 1250 - 50], rtol=1e-12)
     # InfoNCE's finite-N quartic: (N − 1)(3N s² − 4ac)/(4N² s²), N = 128
     a, c, n = d["a_var"], d["c_var"], 128
-    np.testing.assert_allclose(d["sympy_k_axis"], (n - 1) * (3 * n * (a + c) ** 2 - 4 * a * c)
-                               / (4 * n**2 * (a + c) ** 2), rtol=1e-12)
+    np.testing.assert_allclose(
+        d["sympy_k_axis"], (n - 1) * (3 * n * (a + c) ** 2 - 4 * a * c) / (4 * n**2 * (a + c) ** 2), rtol=1e-12
+    )
     assert float(d["sympy_k_limit"]) == 0.75
     assert len(_module("loss_expansions").claims(d)) == 8
 
@@ -250,7 +272,7 @@ def test_fig_dissl_phase_smoke(tmp_path):
     soft = lams > 1 + betas
     assert np.all(d["g_opt"][soft] == c / b) and np.all(d["g_opt"][~soft] == 1)
     assert d["gd_loss"].shape == d["gd_g"].shape == (2, 2)
-    assert np.all(d["gd_loss"] >= d["gd_loss_opt"] - 1e-9)          # descent never beats the per-batch optimum
+    assert np.all(d["gd_loss"] >= d["gd_loss_opt"] - 1e-9)  # descent never beats the per-batch optimum
 
 
 def test_fig_dubois_digits_smoke(tmp_path):
@@ -272,7 +294,9 @@ def test_fig_dubois_digits_smoke(tmp_path):
     mean = x[tr].mean(0)
     zc = x[tr] - mean
     cov = zc.T @ zc / len(tr)
-    w = np.linalg.solve(cov + 1e-3 * np.trace(cov) / 64 * np.eye(64), zc.T @ (np.eye(10)[y[tr]] - np.eye(10)[y[tr]].mean(0)) / len(tr))
+    w = np.linalg.solve(
+        cov + 1e-3 * np.trace(cov) / 64 * np.eye(64), zc.T @ (np.eye(10)[y[tr]] - np.eye(10)[y[tr]].mean(0)) / len(tr)
+    )
     acc = np.mean(np.argmax((x[te] - mean) @ w, axis=1) == y[te])
     assert float(d["pixel_linear_acc"]) == pytest.approx(acc, abs=1.5 / len(te))
     assert 0.8 < acc < 1.0
@@ -290,7 +314,7 @@ def test_fig_encoder_projector_smoke(tmp_path):
     s_sig, a_sig = np.linspace(3, 0.5, 10), np.r_[np.zeros(6), np.ones(4)]
     want = [-np.sum((s_sig / (s_sig + g**2 * a_sig)) ** 2) for g in sig]
     np.testing.assert_allclose(d["optimal_loss"], want, rtol=1e-10)
-    assert len(_module("fig_encoder_projector").claims(d)) == 4          # built from smoke data, no exception
+    assert len(_module("fig_encoder_projector").claims(d)) == 4  # built from smoke data, no exception
 
 
 def test_cosentino_networks_smoke(tmp_path):
@@ -302,7 +326,7 @@ def test_cosentino_networks_smoke(tmp_path):
     from landscape.studies.encoder_projector import networks as nw
 
     x, _ = nw.load_datasets(n=200)
-    tr = x.var(axis=1).sum(axis=1)                                     # (data set,)
+    tr = x.var(axis=1).sum(axis=1)  # (data set,)
     want = d["sigma"][None, :] ** 2 * 64 / (tr[:, None] + d["sigma"][None, :] ** 2 * 64)
     # 200 samples × 64 coordinates of fresh noise: a few per cent of sampling error
     np.testing.assert_allclose(d["sweep_avf_input"].mean(-1), want, rtol=0.06)
@@ -329,7 +353,7 @@ def test_fig_imbalance_phase_smoke(tmp_path):
 
 def test_fig_init_scale_sigma_smoke(tmp_path):
     d = _smoke("fig_init_scale_sigma", tmp_path)
-    assert len(_module("fig_init_scale_sigma").claims(d)) == 2          # built from smoke data, no exception
+    assert len(_module("fig_init_scale_sigma").claims(d)) == 2  # built from smoke data, no exception
     for tag in ("", "wd_"):
         assert d[tag + "gap"].shape == (2, 2)
         _finite(d, tag + "gap", tag + "loss_excess")
@@ -342,8 +366,12 @@ def test_fig_init_scale_sigma_smoke(tmp_path):
     want = []
     for sg in d["sigmas"]:
         prob = tl.augmentation_problem(s, a, sg)
-        want.append(float(tl.balanced_encoder_avf(prob, 16)
-                          - metrics.avf_linear(tl.closed_form(prob, 16).product, prob.data_cov, prob.aug_cov)))
+        want.append(
+            float(
+                tl.balanced_encoder_avf(prob, 16)
+                - metrics.avf_linear(tl.closed_form(prob, 16).product, prob.data_cov, prob.aug_cov)
+            )
+        )
     np.testing.assert_allclose(d["balanced_gap"], want, atol=1e-9)
 
 

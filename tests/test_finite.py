@@ -3,6 +3,7 @@
 Runs in both precisions: every range below is taken from the active dtype, so the
 same tests check float64 and float32 (where the limits are much tighter).
 """
+
 from __future__ import annotations
 
 import jax
@@ -35,23 +36,26 @@ def test_weighted_infonce_with_one_sample_and_alpha_zero_is_refused(problem):
     assert np.isfinite(float(ls.global_minimum(land, 3).loss))
 
 
-@pytest.mark.parametrize("case, field", [
-    ("quartic subnormal", "quartic"),
-    ("quartic too small", "quartic"),
-    ("weight decay near max", "weight_decay"),
-    ("variances near max", "sigma = data_cov"),
-    ("beta subnormal", "quartic·beta"),
-])
+@pytest.mark.parametrize(
+    "case, field",
+    [
+        ("quartic subnormal", "quartic"),
+        ("quartic too small", "quartic"),
+        ("weight decay near max", "weight_decay"),
+        ("variances near max", "sigma = data_cov"),
+        ("beta subnormal", "quartic·beta"),
+    ],
+)
 def test_overflowing_parameters_are_refused_naming_the_field(problem, case, field):
     big, tiny = float(INFO.max), float(INFO.tiny)
     with pytest.raises(ValueError, match=field):
         if case == "quartic subnormal":
             ls.effective_landscape(problem, "infonce", quartic=tiny / 64)
-        elif case == "quartic too small":            # normal, but W*ᵀW* ~ 1/k and the loss overflow
+        elif case == "quartic too small":  # normal, but W*ᵀW* ~ 1/k and the loss overflow
             ls.effective_landscape(problem, "infonce", quartic=tiny * 64)
-        elif case == "weight decay near max":        # whitened eigenvalues ~ γ: their squares overflow
+        elif case == "weight decay near max":  # whitened eigenvalues ~ γ: their squares overflow
             ls.effective_landscape(problem, "infonce", weight_decay=big / 4)
-        elif case == "variances near max":           # Σ = A0 + C overflows
+        elif case == "variances near max":  # Σ = A0 + C overflows
             ls.Problem.from_diagonal([0.75 * big, 1.0], [0.75 * big, 1.0])
         else:
             ls.effective_landscape(problem, "beta-infonce", beta=tiny / 64)
@@ -62,12 +66,13 @@ def test_every_accepted_scale_gives_a_finite_closed_form():
     log_max = np.log10(float(INFO.max))
     accepted = refused = 0
     for e in np.linspace(-log_max + 1, log_max - 1, 9):
-        x = float(10.0 ** e)
+        x = float(10.0**e)
         for kw in ({"quartic": x}, {"weight_decay": x}, {"data": x}):
             try:
                 data = kw.pop("data", 1.0)
-                land = ls.effective_landscape(ls.Problem.from_diagonal([3.0 * data, data], [data, 0.5 * data]),
-                                              "infonce", **kw)
+                land = ls.effective_landscape(
+                    ls.Problem.from_diagonal([3.0 * data, data], [data, 0.5 * data]), "infonce", **kw
+                )
             except ValueError:
                 refused += 1
                 continue
@@ -94,15 +99,14 @@ def test_float32_indefinite_sigma_is_refused(x64):
 
 def test_gram_eigenvalues_are_never_negative():
     rng = np.random.default_rng(3)
-    w = jnp.asarray(rng.normal(size=(2, 6)) @ rng.normal(size=(6, 6)))      # rank 2 of 6
+    w = jnp.asarray(rng.normal(size=(2, 6)) @ rng.normal(size=(6, 6)))  # rank 2 of 6
     g = np.asarray(gram_spectrum(w))
     # The eigensolver route this replaces returns rounding-sized negative values here.
     assert np.min(np.linalg.eigvalsh(np.asarray(w.T @ w))) < 0
     assert g.shape == (6,) and np.all(g >= 0) and np.all(g[2:] == 0)
-    sv = np.linalg.svd(np.asarray(w, float), compute_uv=False)           # independent: NumPy in float64
+    sv = np.linalg.svd(np.asarray(w, float), compute_uv=False)  # independent: NumPy in float64
     np.testing.assert_allclose(g[:2], sv**2, rtol=50 * float(INFO.eps))
-    sol = ls.global_minimum(ls.effective_landscape(ls.Problem.from_diagonal(A3, [0.5, 4.0, 5.0]),
-                                                   "beta-infonce"), 3)
+    sol = ls.global_minimum(ls.effective_landscape(ls.Problem.from_diagonal(A3, [0.5, 4.0, 5.0]), "beta-infonce"), 3)
     assert np.all(np.asarray(sol.gram_eigenvalues) >= 0)
 
 
@@ -114,8 +118,7 @@ def test_traced_nan_is_rank_minus_one_not_collapse():
     def ranks(gamma):
         bad = land.__class__(land.b, land.sigma, land.quartic, gamma)
         b, s, k = ls.direction_spectra("infonce", jnp.asarray(A3), jnp.asarray(C3), weight_decay=gamma)
-        return (ls.global_minimum(bad, 3).rank, ls.predicted_rank(bad, 3),
-                ls.direction_minimum(b, s, k).rank)
+        return (ls.global_minimum(bad, 3).rank, ls.predicted_rank(bad, 3), ls.direction_minimum(b, s, k).rank)
 
     assert [int(r) for r in ranks(jnp.nan)] == [-1, -1, -1]
     assert [int(r) for r in ranks(jnp.inf)] == [-1, -1, -1]
@@ -129,7 +132,7 @@ def test_phase_evaluation_marks_a_nonfinite_point_as_region_minus_one():
     out = jax.jit(jax.vmap(fn))({"weight_decay": jnp.asarray([0.5, 2.5, jnp.inf], DTYPE)})
     # b_i = a_i − γ: three survive at γ = 0.5, one at γ = 2.5.
     assert out["rank"].tolist() == [3, 1, -1]
-    assert out["region"].tolist() == [2, 1, -1]            # the overflowed point is not "complete collapse"
+    assert out["region"].tolist() == [2, 1, -1]  # the overflowed point is not "complete collapse"
     assert out["predicted_rank"].tolist() == [3, 1, -1]
 
 
@@ -151,8 +154,11 @@ def test_non_problem_and_non_landscape_are_type_errors(problem):
 @pytest.mark.parametrize("bad", [2.7, True, 2.0, "2"])
 def test_out_dim_must_be_an_integer(problem, bad):
     land = ls.effective_landscape(problem, "infonce")
-    for call in (lambda: ls.global_minimum(land, bad), lambda: ls.predicted_rank(land, bad),
-                 lambda: ls.random_init(jax.random.PRNGKey(0), bad, 3)):
+    for call in (
+        lambda: ls.global_minimum(land, bad),
+        lambda: ls.predicted_rank(land, bad),
+        lambda: ls.random_init(jax.random.PRNGKey(0), bad, 3),
+    ):
         with pytest.raises(ValueError, match="out_dim must be an integer"):
             call()
 

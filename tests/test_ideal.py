@@ -5,6 +5,7 @@ Independent routes: brute-force linear programs against Cover's formula; Monte C
 loss on explicit probability tables, a NumPy reference and `losses.sample` against
 the DISSL closed forms; gradient descent on free logits against the per-batch optimum.
 """
+
 import functools
 import json
 import math
@@ -28,7 +29,7 @@ def _dtype(x64):
 # ----------------------------------------------------------------------------- D1, D2: Cover counts
 @pytest.mark.parametrize("d", [1, 2, 3, 4])
 def test_d1_cover_counts_by_linear_programs(d):
-    expected = 2 * sum(math.comb(5 - 1, k) for k in range(d + 1))      # Cover: 10, 22, 30, 32 of 2⁵
+    expected = 2 * sum(math.comb(5 - 1, k) for k in range(d + 1))  # Cover: 10, 22, 30, 32 of 2⁵
     pts = np.random.default_rng(d).normal(size=(5, d))
     assert ideal.cover_count(5, d) == expected
     assert ideal.count_separable_dichotomies(pts) == expected
@@ -39,12 +40,14 @@ def test_cover_formula_against_enumeration_beyond_d1():
     for n, d in [(6, 2), (7, 3), (4, 1)]:
         assert ideal.count_separable_dichotomies(rng.normal(size=(n, d))) == ideal.cover_count(n, d)
     assert ideal.cover_count(8, 7) == 2**8 and ideal.cover_count(8, 6) < 2**8
-    np.testing.assert_allclose(ideal.cover_fraction([5, 5, 9], [1, 4, 3]), [10 / 32, 1.0, ideal.cover_count(9, 3) / 512])
+    np.testing.assert_allclose(
+        ideal.cover_fraction([5, 5, 9], [1, 4, 3]), [10 / 32, 1.0, ideal.cover_count(9, 3) / 512]
+    )
 
 
 def test_d2_multiclass_labellings():
     rng = np.random.default_rng(2)
-    assert ideal.count_realizable_labelings(rng.normal(size=(5, 4)), 3) == 3**5      # every labelling at d = C − 1
+    assert ideal.count_realizable_labelings(rng.normal(size=(5, 4)), 3) == 3**5  # every labelling at d = C − 1
     for d in (3, 1):
         assert ideal.count_realizable_labelings(rng.normal(size=(5, d)), 3) < 3**5
 
@@ -56,8 +59,8 @@ def test_d3_uncentred_span_counter_example():
     assert (rep.uncentred_rank, rep.centred_rank) == (3, 2)
     assert rep.invariant and rep.linearly_predictable
     assert not rep.dimension_ok and not rep.ideal and rep.failed == ("dimension_ok",)
-    assert not ideal.separable(z, [0, 1, 1, 0])                    # XOR
-    assert ideal.count_separable_dichotomies(z) == 14              # every dichotomy but the two XORs
+    assert not ideal.separable(z, [0, 1, 1, 0])  # XOR
+    assert ideal.count_separable_dichotomies(z) == 14  # every dichotomy but the two XORs
 
 
 def _invariant_table(codes, copies=3):
@@ -67,7 +70,7 @@ def _invariant_table(codes, copies=3):
 
 _T1_SIZES = [(4, 2), (4, 3), (5, 4), (5, 6)]
 _T1_CASES = [(case, c, d) for case in ("general", "collinear", "duplicate", "simplex") for c, d in _T1_SIZES]
-_T1_CASES += [("d3", c, d) for c, d in _T1_SIZES if c == 4]        # the D3 configuration has 4 classes
+_T1_CASES += [("d3", c, d) for c, d in _T1_SIZES if c == 4]  # the D3 configuration has 4 classes
 
 
 @pytest.mark.parametrize("case,c,d", _T1_CASES)
@@ -104,7 +107,7 @@ def test_verifier_invariance_tolerance_and_failures():
     # a shifted copy: invariance fails, the class means still differ
     shifted = ideal.verify_ideal(np.array([[0.0], [1.0], [2.0], [3.0]]), [0, 0, 1, 1])
     assert shifted.failed == ("invariant",) and shifted.linearly_predictable
-    rep = ideal.verify_ideal(np.array([[1.0, 2.0]] * 3), [7, 7, 7])       # one class, collapsed
+    rep = ideal.verify_ideal(np.array([[1.0, 2.0]] * 3), [7, 7, 7])  # one class, collapsed
     assert rep.ideal and rep.n_classes == 1
     with pytest.raises(ValueError, match="labels"):
         ideal.verify_ideal(np.eye(3), [0, 1])
@@ -122,13 +125,15 @@ def test_d4_table(c, n, x64):
     """W_n = Σ_c p_c (1 − p_c)^n, uniform p_c = 1/C: (1 − 1/C)^n, evaluated here in plain Python."""
     w = (1.0 - 1.0 / c) ** n
     assert float(ideal.worst_case_risk_uniform(c, n)) == pytest.approx(w, rel=1e-12 if x64 else 1e-5)
-    assert float(ideal.worst_case_risk(jnp.full(c, 1.0 / c, _dtype(x64)), n)) == pytest.approx(w, rel=1e-9 if x64 else 1e-3)
+    assert float(ideal.worst_case_risk(jnp.full(c, 1.0 / c, _dtype(x64)), n)) == pytest.approx(
+        w, rel=1e-9 if x64 else 1e-3
+    )
 
 
 def test_d4_monotone_in_coarseness_and_vmappable():
     cs = jnp.arange(2.0, 60.0)
     w = jax.jit(jax.vmap(ideal.worst_case_risk_uniform, in_axes=(0, None)))(cs, 30)
-    assert np.all(np.diff(np.asarray(w)) > 0)      # finer classes (larger C) → larger risk
+    assert np.all(np.diff(np.asarray(w)) > 0)  # finer classes (larger C) → larger risk
 
 
 def test_worst_case_risk_matches_sampled_unseen_mass():
@@ -184,7 +189,7 @@ def test_d5_collapsed_batch_is_zero_and_optimum_is_soft():
     t = jnp.zeros((256, 16384)).at[:, 0].set(1.0)
     assert float(ideal.dissl_batch_loss(t, t)) == pytest.approx(0.0, abs=1e-9)
     g, k, loss = ideal.dissl_optimal_spread(2.3, 0.8, 256, 16384)
-    assert (float(g), float(k)) == (64.0, 16384.0)                   # g* = C/B
+    assert (float(g), float(k)) == (64.0, 16384.0)  # g* = C/B
     assert float(loss) == pytest.approx(_d5_value(64), abs=1e-6)
 
 
@@ -211,12 +216,15 @@ def test_d9_loss_algebra_and_numpy_reference(tol, x64):
     t = jnp.asarray(tabs[0], _dtype(x64))
     h = -jnp.sum(t * jnp.log(t), axis=1)
     algebra = (1 + beta) * jnp.mean(h) + lam * jnp.sum(jnp.mean(t, 0) * jnp.log(jnp.mean(t, 0)))
-    assert float(ideal.dissl_batch_loss(t, t, lam=lam, beta=beta)) == pytest.approx(float(algebra), abs=10 * tol["exact"])
+    assert float(ideal.dissl_batch_loss(t, t, lam=lam, beta=beta)) == pytest.approx(
+        float(algebra), abs=10 * tol["exact"]
+    )
     # A student s ≠ t adds CE(t, s) − H(t) = KL(t‖s) ≥ 0 (Gibbs) per sample: the loss rises by mean_i KL(t_i‖s_i).
     s = jnp.asarray(tabs[1], _dtype(x64))
-    kl = np.sum(tabs[0] * np.log(tabs[0] / tabs[1]), axis=1).mean()          # NumPy, float64
-    rise = float(ideal.dissl_batch_loss(t, t, s, s, lam=lam, beta=beta)) - float(ideal.dissl_batch_loss(
-        t, t, lam=lam, beta=beta))
+    kl = np.sum(tabs[0] * np.log(tabs[0] / tabs[1]), axis=1).mean()  # NumPy, float64
+    rise = float(ideal.dissl_batch_loss(t, t, s, s, lam=lam, beta=beta)) - float(
+        ideal.dissl_batch_loss(t, t, lam=lam, beta=beta)
+    )
     assert kl > 0.1 and rise == pytest.approx(kl, rel=tol["loose"])
 
 
@@ -227,11 +235,25 @@ def test_d9_agrees_with_sample_level_dissl(x64):
     ht = jnp.asarray(rng.normal(size=(5, 9)), _dtype(x64))
     hs = jnp.asarray(rng.normal(size=(5, 9)), _dtype(x64))
     tau_t, tau_s = 0.5, 1.0
-    ref = sample.dissl(z1, z2, lambda z: z @ hs, lambda z: z @ ht, lambda_maximality=2.3, beta_determinism=0.8,
-                       teacher_temperature=tau_t, student_temperature=tau_s)
+    ref = sample.dissl(
+        z1,
+        z2,
+        lambda z: z @ hs,
+        lambda z: z @ ht,
+        lambda_maximality=2.3,
+        beta_determinism=0.8,
+        teacher_temperature=tau_t,
+        student_temperature=tau_s,
+    )
     sm = jax.nn.softmax
-    mine = ideal.dissl_batch_loss(sm(z1 @ ht / tau_t, axis=1), sm(z2 @ ht / tau_t, axis=1),
-                                  sm(z1 @ hs / tau_s, axis=1), sm(z2 @ hs / tau_s, axis=1), lam=2.3, beta=0.8)
+    mine = ideal.dissl_batch_loss(
+        sm(z1 @ ht / tau_t, axis=1),
+        sm(z2 @ ht / tau_t, axis=1),
+        sm(z1 @ hs / tau_s, axis=1),
+        sm(z2 @ hs / tau_s, axis=1),
+        lam=2.3,
+        beta=0.8,
+    )
     assert float(mine) == pytest.approx(float(ref), rel=1e-4)
 
 
@@ -242,8 +264,11 @@ def test_t4_phase_boundary_and_brute_force_optimum():
         for beta in (0.0, 0.8):
             g, k, loss = (float(v) for v in ideal.dissl_optimal_spread(lam, beta, b, c))
             # brute force over the family: g classes per sample, marginal support K ∈ [g, min(Bg, C)]
-            best = min(float(ideal.dissl_spread_loss(gg, lam, beta, b, c, marginal=kk))
-                       for gg in gs for kk in (gg, min(b * gg, c)))
+            best = min(
+                float(ideal.dissl_spread_loss(gg, lam, beta, b, c, marginal=kk))
+                for gg in gs
+                for kk in (gg, min(b * gg, c))
+            )
             assert loss == pytest.approx(best, abs=1e-9)
             phase = "collapse" if lam < 0 else ("soft" if lam > 1 + beta else "deterministic")
             assert (g > 1) == (phase == "soft") and (k == 1) == (phase == "collapse")
@@ -252,12 +277,12 @@ def test_t4_phase_boundary_and_brute_force_optimum():
 
 
 def test_t4_descent_on_free_logits(x64):
-    for lam in (1.0, 1.5):                                       # deterministic phase: reaches the optimum
+    for lam in (1.0, 1.5):  # deterministic phase: reaches the optimum
         loss, g, k = ideal.dissl_descend(jax.random.PRNGKey(0), 4, 16, lam, 0.8, steps=2000)
         assert float(g) == pytest.approx(1.0, abs=0.01) and float(k) == pytest.approx(4.0, abs=0.02)
     loss, g, k = ideal.dissl_descend(jax.random.PRNGKey(2), 4, 16, 3.5, 0.8, steps=2000)
     l_opt = float(ideal.dissl_optimal_spread(3.5, 0.8, 4, 16)[2])
-    assert float(g) > 2.0 and float(loss) >= l_opt - 1e-4       # soft phase: soft, never below the bound
+    assert float(g) > 2.0 and float(loss) >= l_opt - 1e-4  # soft phase: soft, never below the bound
 
 
 # ----------------------------------------------------------------------------- D6, D7, D8
@@ -267,14 +292,16 @@ def test_d6_contrastive_bounds(x64):
     z = ideal.regular_simplex(256, dtype=_dtype(x64))
     sampled = jax.jit(lambda v: sample.cissl(v, v, ident, ident, temperature=0.07))(z)
     assert float(ideal.cissl_simplex_loss(256, 0.07)) == pytest.approx(float(sampled), rel=1e-5)
-    assert float(ideal.cissl_simplex_loss(256, 0.07)) - math.log(2) > 1e-4        # above the bound log 2
+    assert float(ideal.cissl_simplex_loss(256, 0.07)) - math.log(2) > 1e-4  # above the bound log 2
     assert float(ideal.cissl_simplex_loss(256, 1e-3)) == pytest.approx(math.log(2), abs=1e-9 if x64 else 1e-6)
     assert float(ideal.simclr_simplex_loss(256, 1e-3)) < 1e-12
     z = ideal.regular_simplex(64, dtype=_dtype(x64))
     assert float(sample.cissl(z, z, ident, ident, temperature=0.2)) == pytest.approx(
-        float(ideal.cissl_simplex_loss(64, 0.2)), rel=1e-4)
-    assert float(sample.nt_xent(z, z, temperature=0.3)) == pytest.approx(float(ideal.simclr_simplex_loss(64, 0.3)),
-                                                                        rel=1e-4)
+        float(ideal.cissl_simplex_loss(64, 0.2)), rel=1e-4
+    )
+    assert float(sample.nt_xent(z, z, temperature=0.3)) == pytest.approx(
+        float(ideal.simclr_simplex_loss(64, 0.3)), rel=1e-4
+    )
 
 
 def test_d7_simplex_codes_are_ideal_and_etf():
@@ -314,21 +341,22 @@ def test_t3_linear_issl_sweep_across_c_minus_1(x64):
     data = ideal.issl_data(jax.random.PRNGKey(1), c, dim, r, dtype=_dtype(x64))
     runs = ideal.linear_issl_sweep(data, dims, key=jax.random.PRNGKey(2), steps=6000, n_save=6)
     for i, d in enumerate(dims):
-        assert float(runs.avf[i, -1]) < (1e-6 if x64 else 1e-4)                   # augmentation annihilated
+        assert float(runs.avf[i, -1]) < (1e-6 if x64 else 1e-4)  # augmentation annihilated
         assert int(runs.centred_rank[i, -1]) == min(d, c - 1)
         w = runs.encoder[i]
         codes = np.asarray(data.prototypes @ w.T, float)
         rep = ideal.verify_ideal(np.asarray(data.inputs @ w.T, float), np.asarray(data.labels), tol=1e-3)
         assert rep.invariant and rep.linearly_predictable
         assert rep.ideal == (d >= c - 1)
-        if d < c - 1:   # the fraction of invariant binary tasks a linear probe can solve is Cover's
+        if d < c - 1:  # the fraction of invariant binary tasks a linear probe can solve is Cover's
             frac = ideal.count_separable_dichotomies(codes[:, :d]) / 2**c
             assert frac == pytest.approx(float(ideal.cover_fraction(c, d)))
-        else:           # weight-decayed optimum with orthogonal prototypes: a regular simplex
+        else:  # weight-decayed optimum with orthogonal prototypes: a regular simplex
             sv = np.linalg.svd(codes - codes.mean(0), compute_uv=False)[: c - 1]
             assert sv.max() / sv.min() < 1.05
             assert float(metrics.distance_to_etf(jnp.asarray(codes), jnp.asarray(codes))[1]) == pytest.approx(
-                -1 / (c - 1), abs=1e-3)                                   # regular simplex of C codes
+                -1 / (c - 1), abs=1e-3
+            )  # regular simplex of C codes
     # the masked sweep is the same model as a d-row encoder (other init): same optimum spectrum
     single = ideal.linear_issl(data, c, key=jax.random.PRNGKey(7), steps=6000, n_save=2)
     sv1 = np.linalg.svd(np.asarray(data.prototypes @ single.encoder.T), compute_uv=False)
@@ -341,13 +369,14 @@ def test_t3_linear_issl_sweep_across_c_minus_1(x64):
 def test_t3_anisotropic_prototypes_can_stay_below_c_minus_1(x64):
     """Where T3's expectation fails: with Gaussian prototypes the weight-decayed log-loss optimum uses C − 2 directions."""
     c, dim, r = 6, 12, 3
-    data = ideal.issl_data(jax.random.PRNGKey(1), c, dim, r, prototypes="gaussian", prototype_scale=math.sqrt(12),
-                           dtype=_dtype(x64))
+    data = ideal.issl_data(
+        jax.random.PRNGKey(1), c, dim, r, prototypes="gaussian", prototype_scale=math.sqrt(12), dtype=_dtype(x64)
+    )
     run = ideal.linear_issl(data, c + 1, key=jax.random.PRNGKey(2), steps=40_000, n_save=4)
     assert np.all(np.asarray(run.centred_rank) == c - 2)
     codes = np.asarray(data.prototypes @ run.encoder.T, float)
     sv = np.linalg.svd(codes - codes.mean(0), compute_uv=False)
-    assert sv[c - 2] < 1e-2 * sv[0]                  # the (C−1)-th direction is being switched off
+    assert sv[c - 2] < 1e-2 * sv[0]  # the (C−1)-th direction is being switched off
     rep = ideal.verify_ideal(np.asarray(data.inputs @ run.encoder.T, float), np.asarray(data.labels), tol=1e-2)
     assert rep.invariant and rep.linearly_predictable and not rep.dimension_ok
 
@@ -367,33 +396,54 @@ def _run_cli(capsys, argv):
 
 def test_cli_ideal_json(tmp_path, capsys):
     z, y = _invariant_table(np.asarray(ideal.regular_simplex(4)))
-    code, out, err = _run_cli(capsys, ["ideal", "--codes", _save(tmp_path, "c.npy", z),
-                                       "--labels", _save(tmp_path, "l.npy", y), "--json"])
+    code, out, err = _run_cli(
+        capsys, ["ideal", "--codes", _save(tmp_path, "c.npy", z), "--labels", _save(tmp_path, "l.npy", y), "--json"]
+    )
     assert code == 0 and err == ""
     rep = json.loads(out)
     assert rep["ideal"] is True and rep["centred_rank"] == 3 and rep["n_classes"] == 4
     for key in ("invariant", "linearly_predictable", "dimension_ok"):
         assert rep[key] is True
     z3, y3 = ideal.d3_counter_example()
-    code, out, _ = _run_cli(capsys, ["ideal", "--codes", _save(tmp_path, "d3.npy", z3),
-                                     "--labels", _save(tmp_path, "d3l.npy", y3.astype(np.int32)), "--json"])
+    code, out, _ = _run_cli(
+        capsys,
+        [
+            "ideal",
+            "--codes",
+            _save(tmp_path, "d3.npy", z3),
+            "--labels",
+            _save(tmp_path, "d3l.npy", y3.astype(np.int32)),
+            "--json",
+        ],
+    )
     rep = json.loads(out)
     assert code == 0 and rep["dimension_ok"] is False and rep["ideal"] is False and rep["centred_rank"] == 2
     noisy = z + 1e-4 * np.random.default_rng(0).normal(size=z.shape)
     cpath = _save(tmp_path, "n.npy", noisy)
     lpath = _save(tmp_path, "nl.npy", y.astype(float))
-    assert json.loads(_run_cli(capsys, ["ideal", "--codes", cpath, "--labels", lpath, "--json"])[1])["invariant"] is False
+    assert (
+        json.loads(_run_cli(capsys, ["ideal", "--codes", cpath, "--labels", lpath, "--json"])[1])["invariant"] is False
+    )
     loose = json.loads(_run_cli(capsys, ["ideal", "--codes", cpath, "--labels", lpath, "--json", "--tol", "1e-2"])[1])
     assert loose["invariant"] is True and loose["ideal"] is True
     code, out, _ = _run_cli(capsys, ["ideal", "--codes", cpath, "--labels", lpath])
     assert code == 0 and "ideal: True" not in out and "fails: invariant" in out
 
 
-@pytest.mark.parametrize("case,option", [
-    ("missing", "--codes"), ("pickle", "--codes"), ("strings", "--codes"), ("vector", "--codes"),
-    ("nan", "--codes"), ("float-labels", "--labels"), ("length", "--labels"), ("labels-2d", "--labels"),
-    ("tol", "--tol"),
-])
+@pytest.mark.parametrize(
+    "case,option",
+    [
+        ("missing", "--codes"),
+        ("pickle", "--codes"),
+        ("strings", "--codes"),
+        ("vector", "--codes"),
+        ("nan", "--codes"),
+        ("float-labels", "--labels"),
+        ("length", "--labels"),
+        ("labels-2d", "--labels"),
+        ("tol", "--tol"),
+    ],
+)
 def test_cli_ideal_bad_input(case, option, tmp_path, capsys):
     codes = _save(tmp_path, "c.npy", np.eye(3))
     labels = _save(tmp_path, "l.npy", np.arange(3))

@@ -1,4 +1,5 @@
 """Class imbalance in the linear theory: closed forms vs the solvers, gradient flow and samples."""
+
 import time
 
 import jax
@@ -24,15 +25,18 @@ def test_mixture_is_centred_and_a0_matches_sample_covariance():
     np.testing.assert_allclose(np.linalg.norm(cp.directions, axis=1), 1.0)
 
 
-@pytest.mark.parametrize("kwargs, field", [
-    (dict(means=[[1.0], [0.0]], proportions=[0.5, 0.6]), "sum to 1"),
-    (dict(means=[[1.0], [0.0]], proportions=[1.0, 0.0]), "in (0, 1)"),
-    (dict(means=[[1.0], [0.0]], proportions=[0.2, 0.3, 0.5]), "proportions must have one entry"),
-    (dict(means=[1.0, 0.0], proportions=[0.5, 0.5]), "means"),
-    (dict(means=[[1.0], [0.0]], proportions=[0.5, 0.5], within_cov=[1.0, 2.0]), "within_cov"),
-    (dict(means=[[1.0], [0.0]], proportions=[0.5, 0.5], aug_var=1.0, aug_cov=1.0), "at most one"),
-    (dict(means=[[1.0], [0.0]], proportions=[0.5, 0.5], aug_var=-1.0), "aug_var"),
-])
+@pytest.mark.parametrize(
+    "kwargs, field",
+    [
+        (dict(means=[[1.0], [0.0]], proportions=[0.5, 0.6]), "sum to 1"),
+        (dict(means=[[1.0], [0.0]], proportions=[1.0, 0.0]), "in (0, 1)"),
+        (dict(means=[[1.0], [0.0]], proportions=[0.2, 0.3, 0.5]), "proportions must have one entry"),
+        (dict(means=[1.0, 0.0], proportions=[0.5, 0.5]), "means"),
+        (dict(means=[[1.0], [0.0]], proportions=[0.5, 0.5], within_cov=[1.0, 2.0]), "within_cov"),
+        (dict(means=[[1.0], [0.0]], proportions=[0.5, 0.5], aug_var=1.0, aug_cov=1.0), "at most one"),
+        (dict(means=[[1.0], [0.0]], proportions=[0.5, 0.5], aug_var=-1.0), "aug_var"),
+    ],
+)
 def test_validation_names_the_field(kwargs, field):
     with pytest.raises(ValueError, match=field.replace("(", r"\(").replace(")", r"\)")):
         im.class_problem(**kwargs)
@@ -49,8 +53,9 @@ def test_two_balanced_classes_are_symmetric(tol):
         # closed form along the class direction: a = m²/4 + w
         a = 0.25 * 9.0 + 0.2
         assert rep.direction_variance[0] == pytest.approx(a, rel=tol["exact"])
-        assert v[0] == pytest.approx(float(im.closed_form_representation_variance(a, 0.4, weight_decay=0.1)),
-                                     rel=tol["loose"])
+        assert v[0] == pytest.approx(
+            float(im.closed_form_representation_variance(a, 0.4, weight_decay=0.1)), rel=tol["loose"]
+        )
     np.testing.assert_allclose(cp.directions[0], -cp.directions[1])
 
 
@@ -74,7 +79,7 @@ def test_proportion_swap_symmetry(tol):
 # ------------------------------------------------------------------ critical imbalance
 CASES = [
     ("infonce", dict(weight_decay=0.5), 0.3),
-    ("infonce", dict(weight_decay=0.05), 2.0),     # γ below w: never collapses
+    ("infonce", dict(weight_decay=0.05), 2.0),  # γ below w: never collapses
     ("beta-infonce", dict(beta=0.5), 0.6),
     ("beta-infonce", dict(beta=0.7, weight_decay=0.1), 1.0),
 ]
@@ -85,14 +90,17 @@ def test_critical_proportion_closed_form_matches_solver_bisection(loss, kw, s2, 
     m, w = 2.0, 0.1
     closed = im.critical_proportion(m, w, s2, loss, **kw)
     numeric = im.critical_proportion_numeric(
-        lambda p: im.minority_problem(p, separation=m, within_var=w, n_background=2, background_var=3.0,
-                                      aug_var=s2), loss, iterations=40 if x64 else 25, **kw)
+        lambda p: im.minority_problem(p, separation=m, within_var=w, n_background=2, background_var=3.0, aug_var=s2),
+        loss,
+        iterations=40 if x64 else 25,
+        **kw,
+    )
     assert numeric == pytest.approx(max(closed, 1e-6), abs=1e-6 if x64 else 2e-4)
 
 
 def test_critical_proportion_edge_values():
-    assert im.critical_proportion(2.0, 0.5, 1.0, "infonce", weight_decay=0.2) == 0.0   # γ < w
-    assert im.critical_proportion(2.0, 0.0, 1.0, "infonce", weight_decay=5.0) == 0.5   # γ > m²/4
+    assert im.critical_proportion(2.0, 0.5, 1.0, "infonce", weight_decay=0.2) == 0.0  # γ < w
+    assert im.critical_proportion(2.0, 0.0, 1.0, "infonce", weight_decay=5.0) == 0.5  # γ > m²/4
     with pytest.raises(ValueError, match="separation"):
         im.critical_proportion(0.0, 0.1, 1.0)
 
@@ -103,7 +111,10 @@ def test_hard_normalization_closed_form_matches_bisection(s2, x64):
     closed = im.hard_normalization_critical_proportion(m, w, s2, [1.0] * nb, s2, "infonce")
     numeric = im.critical_proportion_numeric(
         lambda p: im.minority_problem(p, separation=m, within_var=w, n_background=nb, aug_var=s2),
-        "infonce", kappa=np.inf, iterations=40 if x64 else 25)
+        "infonce",
+        kappa=np.inf,
+        iterations=40 if x64 else 25,
+    )
     assert 0 < closed < 0.5
     assert numeric == pytest.approx(closed, abs=1e-6 if x64 else 2e-4)
     # vanilla InfoNCE without normalization never collapses; normalization does it
@@ -149,11 +160,13 @@ def test_finite_sample_minority_follows_empirical_a0(tol, x64):
     x, y = im.sample_classes(rng, cp, 150)
     emp = im.empirical_class_problem(x, cp.problem.aug_cov)
     land = ls.effective_landscape(emp, "infonce", weight_decay=gamma)
-    sol = ls.gradient_flow(land, ls.random_init(jax.random.PRNGKey(1), 3, 3, scale=0.1), t1=3000.0, n_save=4,
-                           rtol=1e-8 if x64 else 1e-5)
+    sol = ls.gradient_flow(
+        land, ls.random_init(jax.random.PRNGKey(1), 3, 3, scale=0.1), t1=3000.0, n_save=4, rtol=1e-8 if x64 else 1e-5
+    )
     closed = ls.global_minimum(land, 3)
-    np.testing.assert_allclose(np.asarray(sol.gram_eigenvalues), np.asarray(closed.gram_eigenvalues),
-                               atol=10 * tol["flow"])
+    np.testing.assert_allclose(
+        np.asarray(sol.gram_eigenvalues), np.asarray(closed.gram_eigenvalues), atol=10 * tol["flow"]
+    )
     u = cp.directions[0]
     a_hat = float(u @ np.asarray(emp.data_cov) @ u)
     p_hat = np.mean(y == 0)
@@ -171,8 +184,7 @@ def test_finite_sample_minority_follows_empirical_a0(tol, x64):
 # ------------------------------------------------------------------ supervised baseline
 def test_supervised_squared_loss_reproduces_ridge_closed_form(tol):
     rng = np.random.default_rng(0)
-    cp = im.class_problem([[1.0, 0.0, 0.0], [0.0, 2.0, 0.0], [-1.0, -1.0, 1.0]], [0.1, 0.3, 0.6],
-                          within_cov=0.5)
+    cp = im.class_problem([[1.0, 0.0, 0.0], [0.0, 2.0, 0.0], [-1.0, -1.0, 1.0]], [0.1, 0.3, 0.6], within_cov=0.5)
     x, y = im.sample_classes(rng, cp, 300)
     w_gd, b_gd = sv.train_linear_classifier(x, y, 3, loss="squared", weight_decay=0.2, steps=3000)
     w_cf, b_cf = sv.ridge_closed_form(x, np.eye(3)[y], 0.2)
@@ -198,8 +210,8 @@ def test_supervised_keeps_less_of_the_minority_than_ssl():
         assert v_sup == pytest.approx(2 * a * (p * (1 - p) * 2.0) ** 2 / (a + 0.05) ** 2, rel=1e-4)
         ratios.append((v_ssl, v_sup))
     (s1, u1), (s2, u2) = ratios
-    assert s2 / s1 > 0.4            # SSL loses less than a factor 2.5 from p = 0.3 to 0.03 ...
-    assert u2 / u1 < 0.1            # ... supervision loses about 20x
+    assert s2 / s1 > 0.4  # SSL loses less than a factor 2.5 from p = 0.3 to 0.03 ...
+    assert u2 / u1 < 0.1  # ... supervision loses about 20x
 
 
 # ------------------------------------------------------------------ probes on held-out data
@@ -207,7 +219,8 @@ def test_probe_accuracy_is_held_out():
     """In a memorising regime (d ≫ n) the training accuracy is 1 but the reported one is not."""
     rng = np.random.default_rng(0)
     d = 60
-    means = np.zeros((2, d)); means[0, 0], means[1, 0] = 0.3, -0.3
+    means = np.zeros((2, d))
+    means[0, 0], means[1, 0] = 0.3, -0.3
     cp = im.class_problem(means, [0.5, 0.5], within_cov=1.0)
     xtr, ytr = im.sample_classes(rng, cp, 40, stratified=True)
     train_acc = im.class_probe_accuracy(xtr, ytr, xtr, ytr, 2, ridge=1e-8)
@@ -223,11 +236,12 @@ def test_collapsed_minority_direction_loses_minority_accuracy():
     for name, p in (("below", 0.5 * pc), ("above", min(2.5 * pc, 0.45))):
         cp = im.minority_problem(p, separation=m, within_var=w, n_background=2, aug_var=s2)
         rep = im.solve_classes(cp, "infonce", weight_decay=gamma)
-        out = im.probe_study(np.random.default_rng(2), cp, {"ssl": im.representation_map(rep.gram)},
-                             n_train=400, n_test=4000)
+        out = im.probe_study(
+            np.random.default_rng(2), cp, {"ssl": im.representation_map(rep.gram)}, n_train=400, n_test=4000
+        )
         maps[name] = out["ssl"]
-    assert maps["above"][0] > 0.95          # minority kept: separable
-    assert maps["below"][0] < 0.7           # direction collapsed: near chance for the minority
+    assert maps["above"][0] > 0.95  # minority kept: separable
+    assert maps["below"][0] < 0.7  # direction collapsed: near chance for the minority
 
 
 # ------------------------------------------------------------------ CLI
@@ -243,8 +257,7 @@ def test_cli_solve_classes_reports_fate_consistent_with_pc(tmp_path, capsys, p, 
 
     from landscape.cli import main
 
-    spec = {"means": [[1.0, 0.0], [-1.0, 0.0]], "proportions": [p, 1 - p], "within_cov": [0.05, 1.0],
-            "aug_var": 0.2}
+    spec = {"means": [[1.0, 0.0], [-1.0, 0.0]], "proportions": [p, 1 - p], "within_cov": [0.05, 1.0], "aug_var": 0.2}
     path = _write(tmp_path, "c.json", json.dumps(spec))
     assert main(["solve", "--classes", path, "--weight-decay", "0.3", "--json"]) == 0
     rep = json.loads(capsys.readouterr().out)
@@ -258,8 +271,11 @@ def test_cli_solve_classes_reports_fate_consistent_with_pc(tmp_path, capsys, p, 
 def test_cli_solve_classes_toml_and_errors(tmp_path, capsys):
     from landscape.cli import main
 
-    path = _write(tmp_path, "c.toml", 'means = [[1.0, 0.0], [-1.0, 0.0]]\nproportions = [0.3, 0.7]\n'
-                                      'within_cov = 0.1\nkappa = "inf"\n')
+    path = _write(
+        tmp_path,
+        "c.toml",
+        'means = [[1.0, 0.0], [-1.0, 0.0]]\nproportions = [0.3, 0.7]\nwithin_cov = 0.1\nkappa = "inf"\n',
+    )
     assert main(["solve", "--classes", path, "--sigma2", "0.2"]) == 0
     assert "class" in capsys.readouterr().out
     bad = _write(tmp_path, "b.json", '{"means": [[1.0], [0.0]], "proportions": [0.3, 0.3]}')
@@ -274,8 +290,9 @@ def test_digits_mlp_smoke():
     pytest.importorskip("sklearn")
     from landscape.studies.class_imbalance import network as inn
 
-    r = inn.digits_imbalance_run(minority_count=5, settings=[(1.0, 1e-3)], classes=(0, 1, 2), steps=30,
-                                 hidden=16, d_out=4)
+    r = inn.digits_imbalance_run(
+        minority_count=5, settings=[(1.0, 1e-3)], classes=(0, 1, 2), steps=30, hidden=16, d_out=4
+    )
     assert r["train_counts"][0] == 5
     assert r["shares"].shape == (1, 3) and np.all(np.isfinite(r["shares"]))
     # three classes (chance 1/3): after 30 steps the class-balanced accuracy is already well above chance
@@ -292,7 +309,7 @@ def test_digits_minority_collapses_first_at_strong_augmentation_and_weight_decay
     few = inn.digits_imbalance_run(minority_count=5, settings=sets, steps=600)
     many = inn.digits_imbalance_run(minority_count=120, settings=sets, steps=600)
     assert few["accuracy"][0, 0] > 0.9 and many["accuracy"][0, 0] > 0.9
-    assert few["shares"][0, 0] > 0.5 * many["shares"][0, 0]       # weak: share nearly independent of p
+    assert few["shares"][0, 0] > 0.5 * many["shares"][0, 0]  # weak: share nearly independent of p
     assert few["accuracy"][1, 0] < 0.3 < 0.9 < many["accuracy"][1, 0]
     assert few["shares"][1, 0] < 0.25 * many["shares"][1, 0]
 
@@ -311,12 +328,22 @@ def test_real_beta_infonce_on_sampled_minority_follows_empirical_threshold():
     a_hat = float(u @ np.asarray(emp.data_cov) @ u)
     vs = []
     for s2 in (0.5 * a_hat, 1.3 * a_hat):
-        out = train_linear(jax.random.PRNGKey(0), x - x.mean(0), s2, loss="beta-infonce", loss_params={"beta": 0.5},
-                           steps=2500, lr=3e-3, noise_draws=2, schedule="cosine")
+        out = train_linear(
+            jax.random.PRNGKey(0),
+            x - x.mean(0),
+            s2,
+            loss="beta-infonce",
+            loss_params={"beta": 0.5},
+            steps=2500,
+            lr=3e-3,
+            noise_draws=2,
+            schedule="cosine",
+        )
         w = np.asarray(out["weights"])
         sig = np.asarray(emp.data_cov) + s2 * np.eye(3)
-        land = ls.effective_landscape(ls.Problem.from_arrays(emp.data_cov, s2 * np.eye(3)), "beta-infonce",
-                                      beta=0.5, quartic=0.75)
+        land = ls.effective_landscape(
+            ls.Problem.from_arrays(emp.data_cov, s2 * np.eye(3)), "beta-infonce", beta=0.5, quartic=0.75
+        )
         theory = im.representation_variances(np.asarray(ls.global_minimum(land, 3).gram), sig, u[None])[0]
         vs.append((im.representation_variances(w.T @ w, sig, u[None])[0], theory))
     (v_lo, t_lo), (v_hi, t_hi) = vs
@@ -334,7 +361,7 @@ def test_sampled_collapse_fraction_follows_binomial_law_of_minority_count():
     cp = im.minority_problem(p, separation=m, within_var=w, n_background=1, background_var=1.0, aug_var=s2)
     frac = im.sampled_collapse_fraction(np.random.default_rng(0), cp, n, repeats=150, weight_decay=gamma)
     kmax = int(np.floor(n * pc))
-    binom = sum(comb(n, k) * p ** k * (1 - p) ** (n - k) for k in range(kmax + 1))
+    binom = sum(comb(n, k) * p**k * (1 - p) ** (n - k) for k in range(kmax + 1))
     assert 0.05 < binom < 0.6
     assert frac == pytest.approx(binom, abs=4 * np.sqrt(binom * (1 - binom) / 150) + 0.02)
     big = im.sampled_collapse_fraction(np.random.default_rng(1), cp, 3000, repeats=10, weight_decay=gamma)

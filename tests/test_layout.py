@@ -10,6 +10,7 @@ no module imports the top-level ``landscape`` (whose names load lazily from ever
 layer); a package's ``__init__`` may import its submodules, never the reverse.  Function-level
 imports count, so a cycle cannot hide inside a function.
 """
+
 from __future__ import annotations
 
 import ast
@@ -18,11 +19,23 @@ from pathlib import Path
 import pytest
 
 PACKAGE = Path(__file__).resolve().parents[1] / "landscape"
-LAYER = {"core": 0, "losses": 1, "metrics": 1, "scan": 1, "theory": 2, "dynamics": 3, "nn": 3,
-         "phase": 4, "plot": 5, "studies": 6, "reproduction": 7, "cli": 8}
+LAYER = {
+    "core": 0,
+    "losses": 1,
+    "metrics": 1,
+    "scan": 1,
+    "theory": 2,
+    "dynamics": 3,
+    "nn": 3,
+    "phase": 4,
+    "plot": 5,
+    "studies": 6,
+    "reproduction": 7,
+    "cli": 8,
+}
 MAX_MODULE_LINES = 500
 MAX_FUNCTION_LINES = 80
-LONG_REASON = "Long:"   # a docstring paragraph that starts with this explains a longer function
+LONG_REASON = "Long:"  # a docstring paragraph that starts with this explains a longer function
 
 
 def _modules() -> dict[str, Path]:
@@ -50,7 +63,7 @@ def _imports(name: str, path: Path) -> set[str]:
                 mod = ".".join(base + ([node.module] if node.module else []))
             else:
                 mod = node.module or ""
-            for a in node.names:                # `from pkg import submodule` depends on the submodule only
+            for a in node.names:  # `from pkg import submodule` depends on the submodule only
                 found.add(f"{mod}.{a.name}" if f"{mod}.{a.name}" in MODULES else mod)
     return {m for m in found if m in MODULES and m != name}
 
@@ -76,13 +89,13 @@ def test_imports_point_down():
     for name, deps in GRAPH.items():
         src = _group(name)
         if src is None or src in ("_compat", "xarray_backend"):
-            continue                       # landscape/__init__.py re-exports from every layer
+            continue  # landscape/__init__.py re-exports from every layer
         for dep in deps:
             dst = _group(dep)
             if dst is None and LAYER[src] < LAYER["studies"]:
                 bad.append(f"{name} imports the top-level package ({dep})")
             elif dst is None:
-                continue                   # studies and cli may start from the curated top-level names
+                continue  # studies and cli may start from the curated top-level names
             elif dst != src and not LAYER[dst] < LAYER[src]:
                 bad.append(f"{name} (layer {src}) imports {dep} (layer {dst})")
             elif src == "scan" and dst not in ("scan", "core"):
@@ -93,7 +106,7 @@ def test_imports_point_down():
 def test_no_import_cycle():
     index, low, on, stack, cycles = {}, {}, set(), [], []
 
-    def visit(v):                          # Tarjan's strongly connected components
+    def visit(v):  # Tarjan's strongly connected components
         index[v] = low[v] = len(index)
         stack.append(v)
         on.add(v)

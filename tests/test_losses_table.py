@@ -1,4 +1,5 @@
 """The loss → B table: both forms, parameters, and validation."""
+
 import numpy as np
 import pytest
 

@@ -3,6 +3,7 @@
 Every metric is compared with an independent route: a NumPy/SciPy reference,
 a Monte Carlo estimate of a closed form, or an exact construction.
 """
+
 import math
 
 import jax
@@ -102,13 +103,17 @@ def test_rank_with_few_samples(n, d, tol, x64):
 
 # ----------------------------------------------------------------------------- property tests
 @settings(max_examples=12, deadline=None, suppress_health_check=[HealthCheck.too_slow])
-@given(seed=st.integers(0, 10_000), n=st.sampled_from([3, 8, 20]), d=st.sampled_from([1, 4, 8]),
-       log_scale=st.floats(-2.0, 2.0))
+@given(
+    seed=st.integers(0, 10_000),
+    n=st.sampled_from([3, 8, 20]),
+    d=st.sampled_from([1, 4, 8]),
+    log_scale=st.floats(-2.0, 2.0),
+)
 def test_rank_metrics_invariant_to_scaling_and_rotation(seed, n, d, log_scale):
     rng = np.random.default_rng(seed)
     x = rng.normal(size=(n, d)) * np.exp(rng.normal(size=d))
     q, _ = np.linalg.qr(rng.normal(size=(d, d)))
-    c = 10.0 ** log_scale
+    c = 10.0**log_scale
     for f in (metrics.effective_rank, metrics.participation_ratio):
         a = float(f(jnp.asarray(x)))
         assert float(f(jnp.asarray(c * x))) == pytest.approx(a, rel=2e-3, abs=1e-4)
@@ -116,7 +121,7 @@ def test_rank_metrics_invariant_to_scaling_and_rotation(seed, n, d, log_scale):
     r = int(metrics.numerical_rank(jnp.asarray(x), rtol=1e-3))
     sv = np.linalg.svd(x - x.mean(0), compute_uv=False)
     margin = np.abs(sv / max(sv[0], 1e-300) - 1e-3).min()
-    if margin > 1e-5:   # away from the threshold the rotated and scaled counts are exact
+    if margin > 1e-5:  # away from the threshold the rotated and scaled counts are exact
         assert int(metrics.numerical_rank(jnp.asarray(c * x @ q), rtol=1e-3)) == r
     ev = np.asarray(metrics.explained_variance(jnp.asarray(x)))
     np.testing.assert_allclose(np.asarray(metrics.explained_variance(jnp.asarray(c * x @ q))), ev, atol=1e-3)
@@ -142,11 +147,11 @@ def test_rank_metric_bounds(seed, n, d):
 def test_alpha_req_exact_power_law_and_sampled(tol, x64):
     i = np.arange(1, 13, dtype=float)
     for alpha in (0.5, 1.0, 2.0):
-        cov = np.diag(i ** -alpha).astype(_dtype(x64))
+        cov = np.diag(i**-alpha).astype(_dtype(x64))
         assert float(metrics.alpha_req(cov, covariance=True)) == pytest.approx(alpha, rel=tol["loose"])
     # sampled features: the fitted exponent approaches the population one
     rng = np.random.default_rng(3)
-    x = rng.normal(size=(20_000, 12)) * (i ** -0.5)[None, :]
+    x = rng.normal(size=(20_000, 12)) * (i**-0.5)[None, :]
     assert float(metrics.alpha_req(jnp.asarray(x.astype(_dtype(x64))))) == pytest.approx(1.0, abs=0.03)
     assert math.isnan(float(metrics.alpha_req(np.diag([1.0, 0.0, 0.0]), covariance=True)))
 
@@ -185,7 +190,7 @@ def test_a7_avf_zero_map_and_annihilating_projection(x64):
     a0, c = (m.astype(_dtype(x64)) for m in _overlap(2.0))
     assert math.isnan(float(metrics.avf_linear(np.zeros((4, 32), a0.dtype), a0, c)))
     keep = np.zeros((32, 32), a0.dtype)
-    keep[np.arange(6), np.arange(6)] = 1.0          # annihilates span(Σ_a) = coordinates 6..21
+    keep[np.arange(6), np.arange(6)] = 1.0  # annihilates span(Σ_a) = coordinates 6..21
     assert float(metrics.avf_linear(keep, a0, c)) == 0.0
     assert math.isinf(float(metrics.invariance_gain_linear(keep, a0, c)))
 
@@ -204,8 +209,9 @@ def test_avf_closed_form_matches_monte_carlo(x64):
     closed = float(metrics.avf_linear(f.astype(dt), (l_s @ l_s.T).astype(dt), (l_a @ l_a.T).astype(dt)))
     sampled = float(metrics.avf_network(lambda x: x @ jnp.asarray(f.T, dt), x1.astype(dt), x2.astype(dt)))
     assert sampled == pytest.approx(closed, rel=0.02)
-    gain = float(metrics.invariance_gain_samples(x1.astype(dt), x2.astype(dt), (x1 @ f.T).astype(dt),
-                                                 (x2 @ f.T).astype(dt)))
+    gain = float(
+        metrics.invariance_gain_samples(x1.astype(dt), x2.astype(dt), (x1 @ f.T).astype(dt), (x2 @ f.T).astype(dt))
+    )
     ident = float(metrics.avf_linear(np.eye(d, dtype=dt), (l_s @ l_s.T).astype(dt), (l_a @ l_a.T).astype(dt)))
     assert gain == pytest.approx(ident / closed, rel=0.03)
 
@@ -227,7 +233,9 @@ def test_a6_principal_angles_identical_orthogonal_and_known(tol, x64):
     rng = np.random.default_rng(7)
     a = rng.normal(size=(8, 3)).astype(dt)
     mix = rng.normal(size=(3, 3)).astype(dt)
-    np.testing.assert_allclose(np.asarray(metrics.principal_angles(a, a @ mix)), 0.0, atol=30 * tol["exact"] ** 0.5 if not x64 else 1e-7)
+    np.testing.assert_allclose(
+        np.asarray(metrics.principal_angles(a, a @ mix)), 0.0, atol=30 * tol["exact"] ** 0.5 if not x64 else 1e-7
+    )
     e = np.eye(8, dtype=dt)
     np.testing.assert_allclose(np.asarray(metrics.principal_angles(e[:, :3], e[:, 3:6])), np.pi / 2, atol=1e-6)
     # one small angle, resolved by the sine route where arccos alone would return 0
@@ -242,8 +250,9 @@ def test_principal_angles_match_scipy():
     for k, l in [(2, 2), (3, 2), (2, 4)]:
         a, b = rng.normal(size=(7, k)), rng.normal(size=(7, l))
         ref = np.sort(scipy.linalg.subspace_angles(a, b))
-        np.testing.assert_allclose(np.sort(np.asarray(metrics.principal_angles(jnp.asarray(a), jnp.asarray(b)))),
-                                   ref, atol=1e-5)
+        np.testing.assert_allclose(
+            np.sort(np.asarray(metrics.principal_angles(jnp.asarray(a), jnp.asarray(b)))), ref, atol=1e-5
+        )
 
 
 _batched_angles = jax.jit(jax.vmap(metrics.principal_angles, in_axes=(0, None)))
@@ -269,7 +278,7 @@ def test_kept_and_removed_subspaces_are_complementary():
     j = rng.normal(size=(3, 7))
     kept, removed = metrics.kept_removed_subspaces(jnp.asarray(j), 3)
     np.testing.assert_allclose(np.asarray(kept.T @ removed), 0.0, atol=1e-5)
-    np.testing.assert_allclose(j @ np.asarray(removed), 0.0, atol=1e-5)      # removed = null space of J
+    np.testing.assert_allclose(j @ np.asarray(removed), 0.0, atol=1e-5)  # removed = null space of J
     np.testing.assert_allclose(np.asarray(metrics.principal_angles(kept, jnp.asarray(j.T))), 0.0, atol=1e-3)
 
 
@@ -300,18 +309,24 @@ def test_probe_r2_and_accuracy_held_out(x64):
     beta = np.array([1.0, -2.0, 0.0, 0.5])
     y = z @ beta + 0.5 * rng.normal(size=2 * n)
     r2 = float(metrics.probe_r2(z[:n].astype(dt), y[:n].astype(dt), z[n:].astype(dt), y[n:].astype(dt)))
-    yp = np.hstack([z[n:], np.ones((n, 1))]) @ np.linalg.lstsq(np.hstack([z[:n], np.ones((n, 1))]), y[:n], rcond=None)[0]
+    yp = (
+        np.hstack([z[n:], np.ones((n, 1))]) @ np.linalg.lstsq(np.hstack([z[:n], np.ones((n, 1))]), y[:n], rcond=None)[0]
+    )
     ref = 1 - np.sum((y[n:] - yp) ** 2) / np.sum((y[n:] - y[n:].mean()) ** 2)
     assert r2 == pytest.approx(ref, rel=1e-4)
     # population value: 1 − noise variance / total variance
     assert r2 == pytest.approx(1 - 0.25 / (beta @ beta + 0.25), abs=0.02)
     labels = (z[:, 0] > 0).astype(int) + 2 * (z[:, 1] > 0).astype(int)
     shifted = z + 4.0 * np.stack([labels % 2, labels // 2, 0 * labels, 0 * labels], 1)
-    acc = float(metrics.probe_accuracy(shifted[:n].astype(dt), labels[:n], shifted[n:].astype(dt), labels[n:],
-                                       n_classes=4))
+    acc = float(
+        metrics.probe_accuracy(shifted[:n].astype(dt), labels[:n], shifted[n:].astype(dt), labels[n:], n_classes=4)
+    )
     assert acc > 0.97
-    chance = float(metrics.probe_accuracy(z[:n].astype(dt), rng.integers(0, 4, n), z[n:].astype(dt),
-                                          rng.integers(0, 4, n), n_classes=4))
+    chance = float(
+        metrics.probe_accuracy(
+            z[:n].astype(dt), rng.integers(0, 4, n), z[n:].astype(dt), rng.integers(0, 4, n), n_classes=4
+        )
+    )
     assert chance < 0.4
 
 
@@ -346,8 +361,15 @@ def test_d7_distance_to_etf_of_the_simplex(n, tol, x64):
 
 
 # ----------------------------------------------------------------------------- jit, vmap, dtype
-_SPECTRAL = [metrics.effective_rank, metrics.participation_ratio, metrics.numerical_rank, metrics.alpha_req,
-             metrics.explained_variance, metrics.normalized_std, metrics.rankme]
+_SPECTRAL = [
+    metrics.effective_rank,
+    metrics.participation_ratio,
+    metrics.numerical_rank,
+    metrics.alpha_req,
+    metrics.explained_variance,
+    metrics.normalized_std,
+    metrics.rankme,
+]
 
 
 @pytest.mark.parametrize("fn", _SPECTRAL, ids=lambda f: f.__name__)
@@ -371,8 +393,9 @@ def test_covariance_flag_is_static_under_jit(tol):
     np.testing.assert_allclose(np.asarray(out), [[0.0, 0.0], [np.pi / 2, np.pi / 2]], atol=1e-5)
     avf = jax.jit(jax.vmap(metrics.avf_linear, in_axes=(0, None, None)))
     fs = jnp.stack([jnp.eye(2), jnp.array([[1.0, 0.0], [0.0, 0.0]])])
-    np.testing.assert_allclose(np.asarray(avf(fs, jnp.eye(2), jnp.diag(jnp.array([0.0, 1.0])))),
-                               [1 / 3, 0.0], atol=1e-6)
+    np.testing.assert_allclose(
+        np.asarray(avf(fs, jnp.eye(2), jnp.diag(jnp.array([0.0, 1.0])))), [1 / 3, 0.0], atol=1e-6
+    )
 
 
 def test_sample_metrics_and_probes_under_jit_and_vmap(tol, x64):
@@ -391,7 +414,7 @@ def test_sample_metrics_and_probes_under_jit_and_vmap(tol, x64):
     for fn, args in cases:
         loop = np.stack([np.asarray(fn(*(x[i] for x in args))) for i in range(3)])
         batched = np.asarray(jax.jit(jax.vmap(fn))(*(jnp.asarray(x) for x in args)))
-        if batched.ndim == 4:       # tangent bases: compare the projectors (bases are fixed up to sign)
+        if batched.ndim == 4:  # tangent bases: compare the projectors (bases are fixed up to sign)
             loop = np.einsum("bnij,bnkj->bnik", loop, loop)
             batched = np.einsum("bnij,bnkj->bnik", batched, batched)
         np.testing.assert_allclose(batched, loop, rtol=tol["loose"], atol=tol["loose"])

@@ -1,5 +1,6 @@
 """Nesterov's method with adaptive restart: the batched kernel and the optax transformation
 against a written-out loop, acceleration against plain GD, and the CLI option."""
+
 import json
 
 import jax
@@ -81,8 +82,22 @@ def test_optax_transformation_refuses_bad_input():
 
 
 def test_cli_flow_with_nesterov_reaches_the_closed_form(capsys):
-    code = main(["flow", "--loss", "infonce", "--a", "3,2,1,0.5", "--sigma2", "1.2", "--optimizer", "nesterov",
-                 "--steps", "300", "--json"])
+    code = main(
+        [
+            "flow",
+            "--loss",
+            "infonce",
+            "--a",
+            "3,2,1,0.5",
+            "--sigma2",
+            "1.2",
+            "--optimizer",
+            "nesterov",
+            "--steps",
+            "300",
+            "--json",
+        ]
+    )
     assert code == 0
     report = json.loads(capsys.readouterr().out)
     assert report["optimizer"] == "nesterov" and not report["diverged"]

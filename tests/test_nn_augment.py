@@ -1,4 +1,5 @@
 """Augmentations of landscape.nn: identity at strength 0, shapes, ranges, the D8 strength mapping."""
+
 import jax
 import jax.numpy as jnp
 import numpy as np
@@ -24,7 +25,7 @@ def test_shapes_and_range(images, strength):
     y = augment.simclr_augment(jax.random.PRNGKey(1), images, strength)
     assert y.shape == images.shape and y.dtype == images.dtype
     assert float(y.min()) >= 0.0 and float(y.max()) <= 1.0
-    assert float(jnp.max(jnp.abs(y - images))) > 0.01        # something happened
+    assert float(jnp.max(jnp.abs(y - images))) > 0.01  # something happened
 
 
 def test_jittable_with_traced_strength(images):

@@ -1,4 +1,5 @@
 """``landscape nn-train``: runs, reports measured vs predicted collapse, rejects bad input with exit code 2."""
+
 import json
 
 from landscape import cli
@@ -6,7 +7,9 @@ from landscape import cli
 
 def test_nn_train_json(capsys, tmp_path):
     ckpt = tmp_path / "mlp.npz"
-    code = cli.main(["nn-train", "--sigma2", "5", "--steps", "60", "--batch", "128", "--checkpoint", str(ckpt), "--json"])
+    code = cli.main(
+        ["nn-train", "--sigma2", "5", "--steps", "60", "--batch", "128", "--checkpoint", str(ckpt), "--json"]
+    )
     assert code == 0
     out = json.loads(capsys.readouterr().out)
     assert out["steps"] == 60 and ckpt.is_file()

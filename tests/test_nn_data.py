@@ -1,4 +1,5 @@
 """Data sets of landscape.nn: synthetic data, the manifold's tangents, digits, the CIFAR-10 binary format."""
+
 import jax
 import numpy as np
 import pytest
@@ -10,8 +11,9 @@ def test_gaussian_and_mixture_statistics():
     x = data.gaussian(jax.random.PRNGKey(0), 20000, [4.0, 1.0, 0.25])
     np.testing.assert_allclose(x.var(axis=0), [4.0, 1.0, 0.25], rtol=0.05)
     assert x.dtype == np.float32
-    xm, y = data.gaussian_mixture(jax.random.PRNGKey(1), 20000, [[-3.0, 0.0], [3.0, 0.0], [0.0, 3.0]],
-                                  [0.6, 0.3, 0.1], std=0.5)
+    xm, y = data.gaussian_mixture(
+        jax.random.PRNGKey(1), 20000, [[-3.0, 0.0], [3.0, 0.0], [0.0, 3.0]], [0.6, 0.3, 0.1], std=0.5
+    )
     np.testing.assert_allclose(np.bincount(y, minlength=3) / 20000, [0.6, 0.3, 0.1], atol=0.015)
     np.testing.assert_allclose(xm[y == 1].mean(axis=0), [3.0, 0.0], atol=0.05)
     with pytest.raises(ValueError, match="proportions"):
@@ -27,7 +29,7 @@ def test_torus_tangents_match_finite_differences():
     # independent route: a small step in θ_j moves the point within the tangent space (to first order)
     pts = d.points.astype(np.float64)
     d2 = data.torus_manifold(jax.random.PRNGKey(2), 50, ambient_dim=12, intrinsic_dim=2, curvature=0.7)
-    np.testing.assert_array_equal(d2.points, d.points)           # deterministic for a key
+    np.testing.assert_array_equal(d2.points, d.points)  # deterministic for a key
     q = d.frame.astype(np.float64)
     eps = 1e-3
     for j in range(2):

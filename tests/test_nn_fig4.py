@@ -3,6 +3,7 @@
 The short run (tanh, 600 steps: measured = predicted = the pattern) is the figure's smoke test,
 tests/test_figures_smoke.py::test_fig4_nonlinear_smoke; the converged runs here are ``slow``.
 """
+
 import jax
 import numpy as np
 import pytest
@@ -17,12 +18,29 @@ def _run(activation: str, steps: int, **analyse_kw):
     cfg = ex.FIG4
     x = data.gaussian(jax.random.PRNGKey(cfg["data_seed"]), cfg["n"], cfg["variances"])
     model = ex.fig4_model(activation)
-    state, losses = ex.train_noise_sweep(model, x, cfg["sigma2"], key=jax.random.PRNGKey(cfg["init_seed"]),
-                                         steps=steps, batch_size=cfg["n"], beta=cfg["beta"],
-                                         learning_rate=cfg["learning_rate"])
-    results = [ex.analyse(model, ex.index_tree(state.params, i), ex.index_tree(state.model_state, i), x, s2,
-                          key=jax.random.PRNGKey(9), beta=cfg["beta"], **analyse_kw)
-               for i, s2 in enumerate(cfg["sigma2"])]
+    state, losses = ex.train_noise_sweep(
+        model,
+        x,
+        cfg["sigma2"],
+        key=jax.random.PRNGKey(cfg["init_seed"]),
+        steps=steps,
+        batch_size=cfg["n"],
+        beta=cfg["beta"],
+        learning_rate=cfg["learning_rate"],
+    )
+    results = [
+        ex.analyse(
+            model,
+            ex.index_tree(state.params, i),
+            ex.index_tree(state.model_state, i),
+            x,
+            s2,
+            key=jax.random.PRNGKey(9),
+            beta=cfg["beta"],
+            **analyse_kw,
+        )
+        for i, s2 in enumerate(cfg["sigma2"])
+    ]
     return x, losses, results
 
 

@@ -1,4 +1,5 @@
 """Models of landscape.nn: shapes, parameter counts, batch norm, last-layer access, validation."""
+
 import jax
 import jax.numpy as jnp
 import numpy as np
@@ -9,8 +10,9 @@ from landscape.nn import models
 
 def _shapes(model, x_shape):
     params, state = jax.eval_shape(model.init, jax.random.PRNGKey(0))
-    out, new_state = jax.eval_shape(lambda p, s: model.apply(p, s, jnp.zeros(x_shape, jnp.float32), train=True),
-                                    params, state)
+    out, new_state = jax.eval_shape(
+        lambda p, s: model.apply(p, s, jnp.zeros(x_shape, jnp.float32), train=True), params, state
+    )
     return params, out, new_state
 
 
@@ -67,9 +69,14 @@ def test_with_last_layer_and_decay_mask():
     assert mask["projector"]["last"] == {"w": True}
 
 
-@pytest.mark.parametrize("kwargs, field", [
-    (dict(in_dim=0), "in_dim"), (dict(in_dim=2, hidden=()), "hidden"), (dict(in_dim=2, activation="sin"), "activation"),
-])
+@pytest.mark.parametrize(
+    "kwargs, field",
+    [
+        (dict(in_dim=0), "in_dim"),
+        (dict(in_dim=2, hidden=()), "hidden"),
+        (dict(in_dim=2, activation="sin"), "activation"),
+    ],
+)
 def test_mlp_validation(kwargs, field):
     with pytest.raises(ValueError, match=field):
         models.MLP(**kwargs)

@@ -1,4 +1,5 @@
 """Probes of landscape.nn against independent routes: the effective landscape, closed forms, a refit."""
+
 import math
 
 import jax
@@ -63,8 +64,9 @@ def test_prediction_matches_closed_form_and_a_refit(linear_views):
     np.testing.assert_allclose(pred.output_variances[:2], (lam * (ev + 1.0))[:2], rtol=0.05)
     # independent route: train W alone with the real sample loss on the frozen views
     w0 = 0.01 * np.asarray(jax.random.normal(jax.random.PRNGKey(2), (4, 4)))
-    w = probe.fit_last_layer(train.make_ssl_loss("beta-infonce", beta=0.5), views[:, :512], w0, steps=1000,
-                             learning_rate=3e-2)
+    w = probe.fit_last_layer(
+        train.make_ssl_loss("beta-infonce", beta=0.5), views[:, :512], w0, steps=1000, learning_rate=3e-2
+    )
     eig, rank = probe.measured_collapse(w, cov)
     assert rank == pred.rank
     np.testing.assert_allclose(eig[:2], pred.output_variances[:2], rtol=0.25)
@@ -80,7 +82,7 @@ def test_predicted_slice_matches_the_real_loss(linear_views):
     scales = np.linspace(-1.5, 1.5, 7)
     real = np.asarray(probe.slice_1d(fn, pred.weights, scales))
     theory = probe.predicted_slice_1d(cov, pred.weights, scales, beta=1.0, n_negatives=n)
-    np.testing.assert_allclose(real[3], math.log(n), rtol=1e-5)          # a = 0: log n exactly
+    np.testing.assert_allclose(real[3], math.log(n), rtol=1e-5)  # a = 0: log n exactly
     # the Gaussian formula (infinitely many negatives) follows the real loss to about 1 %
     np.testing.assert_allclose(real, theory, rtol=0.02)
     assert np.argmin(real) == np.argmin(theory) and np.argmin(real) != 3  # InfoNCE: no collapse
@@ -89,9 +91,10 @@ def test_predicted_slice_matches_the_real_loss(linear_views):
 def test_collapse_class_and_layer_metrics():
     assert [probe.collapse_class(r, 2) for r in (2, 1, 0)] == ["none", "dimensional", "complete"]
     from landscape.nn.models import Outputs
+
     rng = np.random.default_rng(0)
     h = rng.normal(size=(2, 60, 5))
-    z = np.repeat(h[:, :, 1:2], 3, axis=2)              # the projector keeps a coordinate the label ignores
+    z = np.repeat(h[:, :, 1:2], 3, axis=2)  # the projector keeps a coordinate the label ignores
     labels = (h[0, :, 0] > 0).astype(int)
     clean = Outputs(h[0], h[0], z[0])
     m = probe.layer_metrics(Outputs(h, h, z), clean, labels, n_classes=2)
@@ -99,7 +102,7 @@ def test_collapse_class_and_layer_metrics():
     assert m["projector"]["effective_rank"] == pytest.approx(1.0, abs=1e-6)
     for name, feats in (("encoder", h[0]), ("projector", z[0])):
         assert m[name]["probe_accuracy"] == pytest.approx(_np_ridge_probe_accuracy(feats, labels, 42, 1e-3))
-    assert m["encoder"]["probe_accuracy"] > 0.5 + 0.35     # the label is a linear function of h: far above chance
+    assert m["encoder"]["probe_accuracy"] > 0.5 + 0.35  # the label is a linear function of h: far above chance
 
 
 def _np_ridge_probe_accuracy(feats, labels, cut, ridge):
@@ -107,6 +110,8 @@ def _np_ridge_probe_accuracy(feats, labels, cut, ridge):
     ztr, ytr = feats[:cut], np.eye(2)[labels[:cut]]
     zm, ym = ztr.mean(0), ytr.mean(0)
     cov = (ztr - zm).T @ (ztr - zm) / cut
-    w = np.linalg.solve(cov + ridge * np.trace(cov) / cov.shape[0] * np.eye(cov.shape[0]), (ztr - zm).T @ (ytr - ym) / cut)
+    w = np.linalg.solve(
+        cov + ridge * np.trace(cov) / cov.shape[0] * np.eye(cov.shape[0]), (ztr - zm).T @ (ytr - ym) / cut
+    )
     pred = np.argmax((feats[cut:] - zm) @ w + ym, axis=1)
     return float(np.mean(pred == labels[cut:]))

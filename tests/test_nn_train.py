@@ -1,4 +1,5 @@
 """Training in landscape.nn: every model learns, every loss trains, determinism, checkpoints, 1 vs 2 devices."""
+
 import os
 import subprocess
 import sys
@@ -27,14 +28,20 @@ def test_each_model_trains(name):
         model = models.ConvNet(in_channels=1, channels=(4, 8), strides=(1, 2), proj_hidden=(16,), out_dim=8)
         x = jnp.asarray(data.gaussian(jax.random.PRNGKey(0), 32, np.ones(64)).reshape(32, 8, 8, 1))
         steps, lr = 10, 3e-3
-    else:   # one basic block per stage: every kind of block (identity and 1×1-conv shortcut) at half the compile
+    else:  # one basic block per stage: every kind of block (identity and 1×1-conv shortcut) at half the compile
         model = models.ResNet18(width=2, blocks=(1, 1, 1, 1), proj_hidden=(8,), out_dim=8)
         x = jax.random.uniform(jax.random.PRNGKey(0), (16, 8, 8, 3))
         steps, lr = 4, 3e-3
     opt = train.make_optimizer("adam", lr, weight_decay=1e-4)
     state = train.init_train_state(model, opt, jax.random.PRNGKey(1))
-    loop = train.make_train_loop(model, opt, train.make_ssl_loss("infonce"), augment.make_augment("none"),
-                                 batch_size=x.shape[0], steps_per_call=steps)
+    loop = train.make_train_loop(
+        model,
+        opt,
+        train.make_ssl_loss("infonce"),
+        augment.make_augment("none"),
+        batch_size=x.shape[0],
+        steps_per_call=steps,
+    )
     new, losses = loop(state, x)
     losses = np.asarray(losses)
     assert losses.shape == (steps,) and np.all(np.isfinite(losses))
@@ -54,8 +61,9 @@ def test_every_ssl_loss_trains_the_mlp(loss):
     x = jnp.asarray(data.gaussian(jax.random.PRNGKey(0), 64, [3.0, 2.0, 1.0, 0.5]))
     opt = train.make_optimizer("adam", 1e-2)
     state = train.init_train_state(model, opt, jax.random.PRNGKey(2))
-    _, losses = train.make_train_loop(model, opt, train.make_ssl_loss(loss), NOISE, batch_size=64,
-                                      steps_per_call=15)(state, x)
+    _, losses = train.make_train_loop(model, opt, train.make_ssl_loss(loss), NOISE, batch_size=64, steps_per_call=15)(
+        state, x
+    )
     losses = np.asarray(losses)
     assert np.all(np.isfinite(losses))
     assert losses[-3:].mean() < losses[:3].mean(), losses
@@ -73,8 +81,7 @@ def test_checkpoint_resume_gives_identical_continuation(tmp_path):
     half, _ = train.fit(model, opt, loss_fn, NOISE, x, key=jax.random.PRNGKey(3), steps=3, checkpoint=ckpt, **kw)
     assert ckpt.is_file()
     # a fresh process would rebuild the template from the same key; resuming reads step 3 from disk
-    resumed, rest = train.fit(model, opt, loss_fn, NOISE, x, key=jax.random.PRNGKey(99), steps=6,
-                              checkpoint=ckpt, **kw)
+    resumed, rest = train.fit(model, opt, loss_fn, NOISE, x, key=jax.random.PRNGKey(99), steps=6, checkpoint=ckpt, **kw)
     assert int(resumed.step) == 6 and rest.shape == (3,)
     np.testing.assert_array_equal(rest, losses[3:])
     for a, b in zip(jax.tree_util.tree_leaves(straight), jax.tree_util.tree_leaves(resumed)):
@@ -83,8 +90,9 @@ def test_checkpoint_resume_gives_identical_continuation(tmp_path):
     other = train.init_train_state(models.MLP(in_dim=16, hidden=(4,), out_dim=4), opt, jax.random.PRNGKey(0))
     with pytest.raises(ValueError, match="structure"):
         train.load_checkpoint(ckpt, other)
-    wrong_shape = half._replace(params=jax.tree_util.tree_map(lambda v: jnp.zeros(v.shape + (1,), v.dtype),
-                                                               half.params))
+    wrong_shape = half._replace(
+        params=jax.tree_util.tree_map(lambda v: jnp.zeros(v.shape + (1,), v.dtype), half.params)
+    )
     with pytest.raises(ValueError, match="shape"):
         train.load_checkpoint(ckpt, wrong_shape)
 
@@ -94,7 +102,7 @@ def test_weight_decay_is_coupled_and_masked():
     opt = train.make_optimizer("sgd", 0.1, weight_decay=0.5, momentum=0.0)
     zeros = jax.tree_util.tree_map(jnp.zeros_like, params)
     upd, _ = opt.update(zeros, opt.init(params), params)
-    np.testing.assert_allclose(upd["encoder"]["dense0"]["w"], -0.05)     # −lr·wd·w
+    np.testing.assert_allclose(upd["encoder"]["dense0"]["w"], -0.05)  # −lr·wd·w
     np.testing.assert_allclose(upd["encoder"]["dense0"]["b"], 0.0)
     with pytest.raises(ValueError, match="total_steps"):
         train.make_optimizer("adam", 1e-3, schedule="cosine")
@@ -129,8 +137,9 @@ _TWO_DEVICES = textwrap.dedent("""
 
 
 def test_one_and_two_devices_give_the_same_step():
-    env = dict(os.environ, XLA_FLAGS="--xla_force_host_platform_device_count=2", JAX_PLATFORMS="cpu",
-               PYTHONPATH=str(ROOT))
+    env = dict(
+        os.environ, XLA_FLAGS="--xla_force_host_platform_device_count=2", JAX_PLATFORMS="cpu", PYTHONPATH=str(ROOT)
+    )
     r = subprocess.run([sys.executable, "-c", _TWO_DEVICES], env=env, capture_output=True, text=True, timeout=300)
     assert r.returncode == 0, r.stderr[-3000:]
     line = [ln for ln in r.stdout.splitlines() if ln.startswith("MAXDIFF")][0]

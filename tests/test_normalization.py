@@ -4,6 +4,7 @@ Every closed-form number is checked two ways: against the spec's table (T7, T8, 
 appendix's algebra (C.1), and against gradient descent on the same loss (heavy-ball GD in a
 jitted lax.scan, using the analytic gradient that is itself tested against jax.grad).
 """
+
 import itertools
 
 import jax
@@ -68,7 +69,9 @@ def _init(d1, d0, scale=1e-2, seed=0):
 
 
 # ---------------------------------------------------------------- loss and gradient
-@pytest.mark.parametrize("quartic, gamma, kappa, c", [(1.0, 0.0, 3.0, 1.0), (0.75, 0.2, 0.5, 2.5), (2.0, 0.0, 0.0, 1.0)])
+@pytest.mark.parametrize(
+    "quartic, gamma, kappa, c", [(1.0, 0.0, 3.0, 1.0), (0.75, 0.2, 0.5, 2.5), (2.0, 0.0, 0.0, 1.0)]
+)
 def test_gradient_matches_autodiff(quartic, gamma, kappa, c, tol):
     rng = np.random.default_rng(0)
     q, _ = np.linalg.qr(rng.normal(size=(4, 4)))
@@ -77,16 +80,20 @@ def test_gradient_matches_autodiff(quartic, gamma, kappa, c, tol):
     w = jnp.asarray(rng.normal(size=(3, 4)))
     bias = jnp.asarray(rng.normal(size=(3,)))
     scale = 1.0 + float(jnp.abs(ls.normalized_gradient(nl, w)).max())
-    np.testing.assert_allclose(ls.normalized_gradient(nl, w), jax.grad(ls.normalized_loss, 1)(nl, w),
-                               atol=tol["exact"] * scale * 10)
+    np.testing.assert_allclose(
+        ls.normalized_gradient(nl, w), jax.grad(ls.normalized_loss, 1)(nl, w), atol=tol["exact"] * scale * 10
+    )
     gw, gb = ls.biased_gradient(nl, w, bias)
     aw, ab = jax.grad(ls.biased_loss, (1, 2))(nl, w, bias)
     np.testing.assert_allclose(gw, aw, atol=tol["exact"] * scale * 10)
     np.testing.assert_allclose(gb, ab, atol=tol["exact"] * scale * 10)
     # The penalty's gradient is 4κ(ρ − c)WΣ (not the paper's intermediate 4ρWΣ).
     rho = float(ls.output_norm(nl, w))
-    np.testing.assert_allclose(ls.normalized_gradient(nl, w) - ls.gradient(nl.base, w),
-                               4 * kappa * (rho - c) * (w @ nl.sigma), atol=tol["exact"] * scale * 10)
+    np.testing.assert_allclose(
+        ls.normalized_gradient(nl, w) - ls.gradient(nl.base, w),
+        4 * kappa * (rho - c) * (w @ nl.sigma),
+        atol=tol["exact"] * scale * 10,
+    )
 
 
 def test_self_consistent_norm_general_k_by_substitution(tol):
@@ -99,7 +106,9 @@ def test_self_consistent_norm_general_k_by_substitution(tol):
             kept = np.asarray(sols.kept[i])
             lam = np.asarray(sols.whitened_eigenvalues[i])
             rho = float(ls.self_consistent_norm(lam[kept].sum(), kept.sum(), 4.0, 1.5, k))
-            assert float(ls.output_norm(nl, sols.weights[i])) == pytest.approx(rho, rel=tol["exact"] * 10, abs=tol["exact"])
+            assert float(ls.output_norm(nl, sols.weights[i])) == pytest.approx(
+                rho, rel=tol["exact"] * 10, abs=tol["exact"]
+            )
             assert float(sols.rho[i]) == pytest.approx(rho, rel=tol["exact"] * 10, abs=tol["exact"])
             # Per direction: λ_i = b'_i/(2k s_i²), b'_i = b_i + 2κ(c − ρ)s_i (commuting, diagonal).
             a, s = np.array([2.0, 1.0, 0.6, 0.3]), np.array([2.5, 1.1, 0.8, 0.7])
@@ -109,8 +118,9 @@ def test_self_consistent_norm_general_k_by_substitution(tol):
             np.testing.assert_allclose(diag[on], expect[on], rtol=tol["exact"] * 100)
 
 
-@pytest.mark.parametrize("loss, kwargs", [("infonce", {}), ("vicreg", {"form": "paper"}),
-                                          ("beta-infonce", {"form": "paper", "beta": 0.5})])
+@pytest.mark.parametrize(
+    "loss, kwargs", [("infonce", {}), ("vicreg", {"form": "paper"}), ("beta-infonce", {"form": "paper", "beta": 0.5})]
+)
 def test_every_stationary_point_has_zero_gradient(loss, kwargs, tol):
     p = ls.Problem.from_diagonal([2.0, 1.0, 0.6, 0.3, 0.15], [0.1, 1.5, 0.5, 0.1, 0.4])
     land = ls.effective_landscape(p, loss, quartic=0.75, weight_decay=0.05, **kwargs)
@@ -123,7 +133,7 @@ def test_every_stationary_point_has_zero_gradient(loss, kwargs, tol):
         losses = _batched(ls.normalized_loss, nl, sols.weights)
         np.testing.assert_allclose(losses, sols.loss, atol=tol["exact"] * 100)
         assert int(jnp.max(sols.rank)) <= d1
-    if loss == "vicreg":   # B = −A0: only the penalty keeps directions alive
+    if loss == "vicreg":  # B = −A0: only the penalty keeps directions alive
         assert bool(jnp.all(sols.whitened_eigenvalues < 0)) and int(jnp.max(sols.rank)) > 0
 
 
@@ -139,12 +149,16 @@ def _random_commuting(rng, d, rotate):
 
 def test_nested_search_equals_exhaustive_enumeration(tol):
     rng = np.random.default_rng(3)
-    shapes = [(4, 2), (7, 7), (10, 5), (10, 10)]          # few shapes: one compilation each
+    shapes = [(4, 2), (7, 7), (10, 5), (10, 10)]  # few shapes: one compilation each
     for trial in range(16):
         d, d1 = shapes[trial % 4]
-        p = _random_commuting(rng, d, rotate=d == 7)       # rotated: the general (eigh) route
+        p = _random_commuting(rng, d, rotate=d == 7)  # rotated: the general (eigh) route
         loss = ["infonce", "beta-infonce", "vicreg"][trial % 3]
-        kw = {"form": "paper", "beta": 0.5} if loss == "beta-infonce" else ({"form": "paper"} if loss == "vicreg" else {})
+        kw = (
+            {"form": "paper", "beta": 0.5}
+            if loss == "beta-infonce"
+            else ({"form": "paper"} if loss == "vicreg" else {})
+        )
         land = ls.effective_landscape(p, loss, quartic=float(rng.choice([0.5, 0.75, 1.0])), **kw)
         nl = ls.normalized_landscape(land, float(rng.uniform(0.0, 20.0)), float(rng.uniform(0.2, 3.0)))
         fast = ls.normalized_global_minimum(nl, d1)
@@ -153,7 +167,9 @@ def test_nested_search_equals_exhaustive_enumeration(tol):
         assert float(fast.loss) == pytest.approx(float(exact.loss), abs=tol["exact"] * 100 * scale)
         np.testing.assert_allclose(fast.gram_eigenvalues, exact.gram_eigenvalues, atol=tol["exact"] * 1e3 * scale)
         assert int(fast.rank) == int(exact.rank) <= d1 and fast.weights.shape == (d1, d)
-        assert float(ls.normalized_loss(nl, fast.weights)) == pytest.approx(float(fast.loss), abs=tol["exact"] * 100 * scale)
+        assert float(ls.normalized_loss(nl, fast.weights)) == pytest.approx(
+            float(fast.loss), abs=tol["exact"] * 100 * scale
+        )
 
 
 def test_nested_search_large_d_is_a_kkt_point(tol):
@@ -161,7 +177,7 @@ def test_nested_search_large_d_is_a_kkt_point(tol):
     rng = np.random.default_rng(1)
     p = ls.Problem.from_diagonal(rng.uniform(0.05, 2.0, d), rng.uniform(0.0, 1.0, d))
     land = ls.effective_landscape(p, "beta-infonce", form="paper", beta=0.5)
-    solve = ls.normalized_global_minimum          # jitted inside; diagonal input takes the O(d log d) route
+    solve = ls.normalized_global_minimum  # jitted inside; diagonal input takes the O(d log d) route
     for kappa, d1 in ((50.0, 100), (5.0, 100)):
         nl = ls.normalized_landscape(land, kappa, 1.0)
         sol = solve(nl, d1)
@@ -200,7 +216,9 @@ def test_t7_closed_form_and_gradient_descent(kappa, c, lam, rho, loss, tol):
 def test_t7_large_kappa_converges_to_hard_limit(tol):
     land = _t7_landscape()
     limit = ls.hard_normalization_limit(land, 5, 1.0)
-    np.testing.assert_allclose(np.diag(np.asarray(limit.gram)), [0.14309, 0.25350, 0.08821, 0.49827, 0.49723], atol=5e-6)
+    np.testing.assert_allclose(
+        np.diag(np.asarray(limit.gram)), [0.14309, 0.25350, 0.08821, 0.49827, 0.49723], atol=5e-6
+    )
     assert float(limit.rho) == pytest.approx(1.0, abs=tol["exact"])
     errors = []
     for kappa in (1e2, 1e3, 1e4):
@@ -265,8 +283,8 @@ def test_isotropic_thresholds_agree_with_closed_form_and_revive():
     land_at = lambda s2: ls.effective_landscape(ls.Problem.from_diagonal(a, s2), "infonce")
     collapse = np.asarray(th.collapse)
     finite = np.isfinite(collapse)
-    assert finite[-1] and 0 < collapse[-1] < 0.2 * a[-1]    # weakest direction dies far below its variance
-    assert np.all(np.diff(collapse[finite]) < 0)            # weaker directions die first
+    assert finite[-1] and 0 < collapse[-1] < 0.2 * a[-1]  # weakest direction dies far below its variance
+    assert np.all(np.diff(collapse[finite]) < 0)  # weaker directions die first
     for i in np.flatnonzero(finite):
         before = ls.hard_normalization_limit(land_at(collapse[i] * (1 - 1e-4)), 8, 0.25)
         after = ls.hard_normalization_limit(land_at(collapse[i] * (1 + 1e-4)), 8, 0.25)
@@ -286,17 +304,17 @@ def test_c1_case_i_negligible_augmentation_never_collapses():
     sol = ls.hard_normalization_limit(_beta_half(a, 1e-6 * a), 6, 1.0)
     assert int(sol.rank) == 6
     margins = np.asarray(ls.survival_margins(_beta_half(a, 1e-6 * a), np.ones(6, bool), 1.0))
-    np.testing.assert_allclose(margins, 2.0 / 6.0, atol=1e-5)   # condition (14): 2/d_M > 0
+    np.testing.assert_allclose(margins, 2.0 / 6.0, atol=1e-5)  # condition (14): 2/d_M > 0
 
 
 def test_c1_case_ii_strong_augmentation_collapses_its_subspace(tol):
     d = 4
     a = np.ones(d)
-    caug = np.array([1e4, 0.0, 0.0, 0.0])          # λ_1 ≈ −1, others 1
+    caug = np.array([1e4, 0.0, 0.0, 0.0])  # λ_1 ≈ −1, others 1
     land = _beta_half(a, caug)
     sol = ls.hard_normalization_limit(land, d, 1.0)
     assert int(sol.rank) == d - 1 and np.diag(np.asarray(sol.gram))[0] == 0
-    lam = np.asarray(ls.whitened_spectrum(land)[0])          # descending: strong direction is last
+    lam = np.asarray(ls.whitened_spectrum(land)[0])  # descending: strong direction is last
     j = d - 1
     for size in range(1, d + 1):
         for combo in itertools.combinations(range(d), size):
@@ -305,13 +323,13 @@ def test_c1_case_ii_strong_augmentation_collapses_its_subspace(tol):
             mask = np.zeros(d, bool)
             mask[list(combo)] = True
             m = np.asarray(ls.survival_margins(land, mask, 1.0))
-            assert np.all(m[mask & (np.arange(d) != j)] > 0)     # (15): the others survive
+            assert np.all(m[mask & (np.arange(d) != j)] > 0)  # (15): the others survive
             if size >= 3:
-                assert m[j] < 0                                    # (16): 4/d_M > 2 fails
+                assert m[j] < 0  # (16): 4/d_M > 2 fails
             elif size == 2:
-                assert m[j] == pytest.approx((1 + lam[j]) / 2, abs=tol["exact"])   # borderline: → 0 as λ_j → −1
+                assert m[j] == pytest.approx((1 + lam[j]) / 2, abs=tol["exact"])  # borderline: → 0 as λ_j → −1
             else:
-                assert m[j] > 0                                    # d_M = 1: the only survivor
+                assert m[j] > 0  # d_M = 1: the only survivor
     # The d_M = 1 point keeping only the strong direction exists but is a saddle (finite large κ).
     nl = ls.normalized_landscape(land, 100.0, 1.0)
     only_j = ls.normalized_stationary_point_from_mask(nl, np.arange(d) == j, d)
@@ -324,11 +342,11 @@ def test_c1_case_ii_strong_augmentation_collapses_its_subspace(tol):
 def test_c1_case_iii_c_equal_a_no_longer_suffices():
     d = 5
     a = np.array([1.0, 2.0, 1.5, 0.8, 0.5])
-    caug = np.concatenate([[0.0], a[1:]])          # λ_1 = 1, λ_j = 0
+    caug = np.concatenate([[0.0], a[1:]])  # λ_1 = 1, λ_j = 0
     land = _beta_half(a, caug)
-    assert int(ls.global_minimum(land, d).rank) == 1        # unnormalized: b_j = 0 collapses
+    assert int(ls.global_minimum(land, d).rank) == 1  # unnormalized: b_j = 0 collapses
     sol = ls.hard_normalization_limit(land, d, 1.0)
-    assert int(sol.rank) == d                               # (17): 2/d_M > 1/d_M
+    assert int(sol.rank) == d  # (17): 2/d_M > 1/d_M
     m = np.asarray(ls.survival_margins(land, np.ones(d, bool), 1.0))
     np.testing.assert_allclose(m[1:], 1.0 / d, atol=1e-6)
 
@@ -342,8 +360,14 @@ def test_c1_case_iv_weak_augmentation_can_collapse(c1):
     survives = lam1 > (d - 1 - 2.0) / (d - 1)
     sol = ls.hard_normalization_limit(land, d, 1.0)
     assert (np.diag(np.asarray(sol.gram))[0] > 0) == survives == (c1 < 0.125)
-    th = ls.hard_collapse_thresholds(ls.Problem.from_diagonal(np.ones(d), 0.0), "beta-infonce", form="paper",
-                                     beta=0.5, aug_direction_weights=[1.0] + [0.0] * (d - 1), n_grid=256)
+    th = ls.hard_collapse_thresholds(
+        ls.Problem.from_diagonal(np.ones(d), 0.0),
+        "beta-infonce",
+        form="paper",
+        beta=0.5,
+        aug_direction_weights=[1.0] + [0.0] * (d - 1),
+        n_grid=256,
+    )
     assert float(th.collapse[0]) == pytest.approx(0.125, rel=1e-6)
 
 
@@ -399,7 +423,9 @@ def test_t9_bias_branches(tol):
     # Gradient descent on (W, b) from a small start reaches both.
     b0 = jnp.full((5,), 0.01, sol.weights.dtype)
     w, b = _gd_biased(nl3, _init(5, 5), b0, 0.005)
-    np.testing.assert_allclose(np.diag(np.asarray(w.T @ w)), [0.2268, 0.4132, 0.2479, 0.9375, 1.2000], atol=max(5e-5, tol["loose"]))
+    np.testing.assert_allclose(
+        np.diag(np.asarray(w.T @ w)), [0.2268, 0.4132, 0.2479, 0.9375, 1.2000], atol=max(5e-5, tol["loose"])
+    )
     assert float(jnp.sum(b * b)) == pytest.approx(1.1215, abs=max(5e-5, tol["loose"]))
     w, b = _gd_biased(nl06, _init(5, 5), b0, 0.005)
     assert float(jnp.sum(b * b)) < tol["flow"]
@@ -433,30 +459,38 @@ def test_complete_collapse_hessian(loss, kind, tol):
     pt = ls.complete_collapse_point(nl, d1)
     assert float(pt.bias_norm_sq) == pytest.approx(1.5) and float(jnp.abs(pt.weights).max()) == 0.0
     flat = jnp.concatenate([pt.weights.reshape(-1), pt.bias])
-    f = lambda z: ls.biased_loss(nl, z[: d1 * 3].reshape(d1, 3), z[d1 * 3:])
+    f = lambda z: ls.biased_loss(nl, z[: d1 * 3].reshape(d1, 3), z[d1 * 3 :])
     assert float(jnp.abs(jax.jit(jax.grad(f))(flat)).max()) < tol["exact"]
     hess = np.asarray(jax.jit(jax.hessian(f))(flat))
-    np.testing.assert_allclose(hess[: d1 * 3, d1 * 3:], 0.0, atol=tol["exact"])
+    np.testing.assert_allclose(hess[: d1 * 3, d1 * 3 :], 0.0, atol=tol["exact"])
     analytic = ls.complete_collapse_hessian(nl, d1)
     np.testing.assert_allclose(np.linalg.eigvalsh(hess[: d1 * 3, : d1 * 3]), analytic.weights, atol=tol["exact"] * 100)
-    np.testing.assert_allclose(np.linalg.eigvalsh(hess[d1 * 3:, d1 * 3:]), analytic.bias, atol=tol["exact"] * 100)
+    np.testing.assert_allclose(np.linalg.eigvalsh(hess[d1 * 3 :, d1 * 3 :]), analytic.bias, atol=tol["exact"] * 100)
     assert ls.complete_collapse_type(nl) == kind
 
 
 # ---------------------------------------------------------------- property: GD lands on the closed form
-@settings(max_examples=10, deadline=None,
-          suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture])
-@given(seed=st.integers(0, 2**31 - 1), kappa=st.floats(0.1, 10.0), c=st.floats(0.3, 2.0),
-       quartic=st.sampled_from([0.75, 1.0]), loss=st.sampled_from(["infonce", "beta-infonce"]))
+@settings(
+    max_examples=10, deadline=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture]
+)
+@given(
+    seed=st.integers(0, 2**31 - 1),
+    kappa=st.floats(0.1, 10.0),
+    c=st.floats(0.3, 2.0),
+    quartic=st.sampled_from([0.75, 1.0]),
+    loss=st.sampled_from(["infonce", "beta-infonce"]),
+)
 def test_property_gradient_descent_reaches_closed_form_minimum(seed, kappa, c, quartic, loss, tol):
     rng = np.random.default_rng(seed)
     p = _random_commuting(rng, 4, rotate=bool(seed % 2))
     kw = {"form": "paper", "beta": 0.5} if loss == "beta-infonce" else {}
     nl = ls.normalized_landscape(ls.effective_landscape(p, loss, quartic=quartic, **kw), kappa, c)
     sol = ls.normalized_global_minimum(nl, 4)
-    lr = 0.3 / float(_top_curvature(nl, sol.weights))      # heavy-ball (β = 0.9) overshoots while escaping W ≈ 0
+    lr = 0.3 / float(_top_curvature(nl, sol.weights))  # heavy-ball (β = 0.9) overshoots while escaping W ≈ 0
     w = _gd_normalized(nl, _init(4, 4, seed=seed % 1000), lr)
-    assert float(ls.normalized_loss(nl, w)) == pytest.approx(float(sol.loss), abs=tol["loose"] * (1 + abs(float(sol.loss))))
+    assert float(ls.normalized_loss(nl, w)) == pytest.approx(
+        float(sol.loss), abs=tol["loose"] * (1 + abs(float(sol.loss)))
+    )
     assert float(ls.normalized_loss(nl, w)) >= float(sol.loss) - tol["flow"]
 
 
@@ -481,7 +515,9 @@ def test_jit_and_vmap_over_kappa(tol):
     land = _t7_landscape()
     kappas = jnp.asarray([1.0, 10.0, 10.0])
     cs = jnp.asarray([1.0, 1.0, 0.5])
-    sols = jax.jit(jax.vmap(lambda k, c: ls.normalized_global_minimum(ls.NormalizedLandscape(land, k, c), 5)))(kappas, cs)
+    sols = jax.jit(jax.vmap(lambda k, c: ls.normalized_global_minimum(ls.NormalizedLandscape(land, k, c), 5)))(
+        kappas, cs
+    )
     np.testing.assert_allclose(sols.rho, [row[3] for row in T7_ROWS], atol=5e-5)
     np.testing.assert_allclose(sols.loss, [row[4] for row in T7_ROWS], atol=5e-6)
 
@@ -490,13 +526,19 @@ def test_jit_and_vmap_over_kappa(tol):
 def test_infonce_euclidean_matches_a_direct_loop(tol):
     rng = np.random.default_rng(2)
     f, g = rng.normal(size=(5, 3)), rng.normal(size=(5, 3))
-    direct = np.mean([-np.log(np.exp(-0.5 * np.sum((f[i] - g[i]) ** 2))
-                              / np.sum(np.exp(-0.5 * np.sum((f[i] - g) ** 2, axis=1)))) for i in range(5)])
+    direct = np.mean(
+        [
+            -np.log(np.exp(-0.5 * np.sum((f[i] - g[i]) ** 2)) / np.sum(np.exp(-0.5 * np.sum((f[i] - g) ** 2, axis=1))))
+            for i in range(5)
+        ]
+    )
     assert float(psn.infonce_euclidean(jnp.asarray(f), jnp.asarray(g))) == pytest.approx(direct, rel=tol["exact"] * 10)
     w = jnp.asarray(rng.normal(size=(3, 4)))
     x, y = jnp.asarray(rng.normal(size=(5, 4))), jnp.asarray(rng.normal(size=(5, 4)))
     # f/‖f‖ makes the loss scale invariant in W.
-    assert float(psn.per_sample_loss(3.7 * w, x, y)) == pytest.approx(float(psn.per_sample_loss(w, x, y)), rel=tol["exact"] * 10)
+    assert float(psn.per_sample_loss(3.7 * w, x, y)) == pytest.approx(
+        float(psn.per_sample_loss(w, x, y)), rel=tol["exact"] * 10
+    )
 
 
 def test_per_sample_simulation_smoke(tol):
@@ -507,9 +549,12 @@ def test_per_sample_simulation_smoke(tol):
     for i, s2 in enumerate([0.0, 0.3]):
         sigma = run.data_cov + s2 * jnp.eye(4)
         w = psn.rescale_to_norm(run.weights[i, 0], sigma, 1.0)
-        assert float(ls.output_norm(ls.EffectiveLandscape(sigma, sigma), w)) == pytest.approx(1.0, rel=tol["exact"] * 100)
+        assert float(ls.output_norm(ls.EffectiveLandscape(sigma, sigma), w)) == pytest.approx(
+            1.0, rel=tol["exact"] * 100
+        )
         assert float(jnp.sum(run.gram_eigenvalues[i, 0] * 0 + jnp.linalg.eigvalsh(w.T @ w))) == pytest.approx(
-            float(jnp.sum(run.gram_eigenvalues[i, 0])), rel=tol["flow"])
+            float(jnp.sum(run.gram_eigenvalues[i, 0])), rel=tol["flow"]
+        )
     pred = psn.kappa_model_gram(run.data_cov, 0.0)
     assert float(jnp.trace(pred @ run.data_cov)) == pytest.approx(1.0, rel=tol["exact"] * 100)
 
@@ -527,13 +572,15 @@ def test_per_sample_normalization_reproduces_fig3(request):
     sigma2 = np.linspace(0.0, 0.11, 12)
     run = psn.simulate(x, sigma2, steps=3000, learning_rate=3e-3, n_seeds=2)
     eig = np.asarray(run.gram_eigenvalues)
-    n_sim = (eig / eig.max(-1, keepdims=True) < 1e-2).sum(-1)            # (n_sigma2, n_seeds)
+    n_sim = (eig / eig.max(-1, keepdims=True) < 1e-2).sum(-1)  # (n_sigma2, n_seeds)
     a_min = float(np.linalg.eigvalsh(np.asarray(run.data_cov))[0])
     assert 0.1 < a_min < 0.3
-    assert np.all(n_sim[0] == 0) and np.all(n_sim[3:] >= 1)                # collapse by σ² = 0.03 ≪ a_min
+    assert np.all(n_sim[0] == 0) and np.all(n_sim[3:] >= 1)  # collapse by σ² = 0.03 ≪ a_min
     counts = {}
     for k in (0.5, 1.0):
-        g = jax.vmap(lambda s: psn.kappa_model_gram(run.data_cov, s, quartic=k))(jnp.asarray(sigma2, run.data_cov.dtype))
+        g = jax.vmap(lambda s: psn.kappa_model_gram(run.data_cov, s, quartic=k))(
+            jnp.asarray(sigma2, run.data_cov.dtype)
+        )
         e = np.linalg.eigvalsh(np.asarray(g))
         counts[k] = (e / e.max(-1, keepdims=True) < 1e-6).sum(-1)
     assert np.all(np.abs(n_sim - counts[0.5][:, None]) <= 2)

@@ -6,6 +6,7 @@ functions, which tests/test_normalization.py checks against jax.grad; here the
 descent must land where the closed form says, on the spec's numbers (T7, T8, T9)
 and on random problems, and its step-size limit must mean what it says.
 """
+
 import jax
 import jax.numpy as jnp
 import numpy as np
@@ -32,10 +33,13 @@ def _momentum(lr):
 
 
 # ---------------------------------------------------------------- T7 (finite κ)
-@pytest.mark.parametrize("kappa, c, lam, rho, loss", [
-    (1.0, 1.0, [0.1570, 0.2801, 0.1148, 0.5715, 0.6144], 1.1464, -0.60976),
-    (10.0, 0.5, [0.0980, 0.1675, 0.0022, 0.2618, 0.1189], 0.5270, -0.36579),
-])
+@pytest.mark.parametrize(
+    "kappa, c, lam, rho, loss",
+    [
+        (1.0, 1.0, [0.1570, 0.2801, 0.1148, 0.5715, 0.6144], 1.1464, -0.60976),
+        (10.0, 0.5, [0.0980, 0.1675, 0.0022, 0.2618, 0.1189], 0.5270, -0.36579),
+    ],
+)
 def test_t7_by_library_descent(kappa, c, lam, rho, loss, tol):
     nl = ls.normalized_landscape(_t7(), kappa, c)
     run = ls.normalized_gradient_descent(nl, _init(5, 5), optimizer=_momentum(0.01), steps=6000)
@@ -71,8 +75,10 @@ def test_hard_closed_form_is_a_kkt_point_of_the_projected_field(tol):
     for _ in range(3):
         a = rng.uniform(0.2, 2.0, 6)
         caug = rng.uniform(0.0, 1.5, 6)
-        nl = ls.normalized_landscape(ls.effective_landscape(ls.Problem.from_diagonal(a, caug), "infonce"),
-                                     norm_target=float(rng.uniform(0.3, 2.0)))
+        nl = ls.normalized_landscape(
+            ls.effective_landscape(ls.Problem.from_diagonal(a, caug), "infonce"),
+            norm_target=float(rng.uniform(0.3, 2.0)),
+        )
         cf = ls.hard_normalization_limit(nl, 6)
         g = _field(nl, cf.weights, True)
         assert float(jnp.abs(g).max()) < tol["exact"] * 100
@@ -103,8 +109,9 @@ def test_t9_by_library_descent_both_branches(tol):
     b0 = jnp.full((5,), 0.01)
     nl3 = ls.normalized_landscape(land, 10.0, 3.0)
     run = ls.normalized_gradient_descent(nl3, _init(5, 5), bias0=b0, optimizer=_momentum(0.005), steps=6000)
-    np.testing.assert_allclose(np.diag(np.asarray(run.gram)), [0.2268, 0.4132, 0.2479, 0.9375, 1.2000],
-                               atol=max(5e-5, tol["loose"]))
+    np.testing.assert_allclose(
+        np.diag(np.asarray(run.gram)), [0.2268, 0.4132, 0.2479, 0.9375, 1.2000], atol=max(5e-5, tol["loose"])
+    )
     assert float(run.rho) == pytest.approx(1.8785, abs=max(5e-5, tol["loose"]))
     assert float(run.bias_norm_sq) == pytest.approx(1.1215, abs=max(5e-5, tol["loose"]))
     nl06 = ls.normalized_landscape(land, 10.0, 0.6)
@@ -118,8 +125,9 @@ def test_hard_norm_with_bias_follows_theorem_2(c, absorbs, tol):
     """On ρ + ‖b‖² = c the bias takes up the slack when the free minimum fits (ρ₀ = 1.8785 ≤ c)."""
     land = _t7()
     nl = ls.normalized_landscape(land, norm_target=c)
-    run = ls.normalized_gradient_descent(nl, _init(5, 5), bias0=jnp.full((5,), 0.01), optimizer=_momentum(0.01),
-                                         steps=6000, hard=True)
+    run = ls.normalized_gradient_descent(
+        nl, _init(5, 5), bias0=jnp.full((5,), 0.01), optimizer=_momentum(0.01), steps=6000, hard=True
+    )
     assert float(run.rho + run.bias_norm_sq) == pytest.approx(c, abs=tol["exact"] * 10)
     free = ls.global_minimum(land, 5)
     if absorbs:
@@ -136,12 +144,15 @@ def test_max_stable_lr_finite_kappa_equals_dense_hessian(tol):
     cf = ls.normalized_global_minimum(nl, 5)
     hess = jax.hessian(lambda v: ls.normalized_loss(nl, v.reshape(5, 5)))(cf.weights.reshape(-1))
     expect = 2.0 / float(jnp.linalg.eigvalsh(hess)[-1])
-    assert float(ls.normalized_max_stable_learning_rate(nl, cf.weights)) == pytest.approx(expect, rel=tol["exact"] * 100)
+    assert float(ls.normalized_max_stable_learning_rate(nl, cf.weights)) == pytest.approx(
+        expect, rel=tol["exact"] * 100
+    )
     # κ = 0 is the base landscape's limit.
     nl0 = ls.normalized_landscape(_t7(), 0.0, 1.0)
     w = ls.global_minimum(nl0.base, 5).weights
     assert float(ls.normalized_max_stable_learning_rate(nl0, w)) == pytest.approx(
-        float(ls.max_stable_learning_rate(nl0.base, w)), rel=tol["exact"] * 100)
+        float(ls.max_stable_learning_rate(nl0.base, w)), rel=tol["exact"] * 100
+    )
 
 
 @pytest.mark.x64_only
@@ -176,8 +187,13 @@ def test_vmap_over_initial_conditions_and_kappa(tol):
     w0 = jax.vmap(lambda k: ls.random_init(k, 5, 5, 1e-2))(keys)
     kappas = jnp.asarray([1.0, 10.0, 10.0])
     cs = jnp.asarray([1.0, 1.0, 0.5])
-    run = jax.jit(jax.vmap(lambda w, k, c: ls.normalized_gradient_descent(
-        ls.NormalizedLandscape(land, k, c), w, optimizer=_momentum(0.005), steps=8000)))(w0, kappas, cs)
+    run = jax.jit(
+        jax.vmap(
+            lambda w, k, c: ls.normalized_gradient_descent(
+                ls.NormalizedLandscape(land, k, c), w, optimizer=_momentum(0.005), steps=8000
+            )
+        )
+    )(w0, kappas, cs)
     assert not np.any(np.asarray(run.diverged))
     np.testing.assert_allclose(run.rho, [1.1464, 1.0172, 0.5270], atol=max(5e-5, tol["loose"]))
     np.testing.assert_allclose(run.loss, [-0.60976, -0.58706, -0.36579], atol=max(5e-6, tol["flow"]))

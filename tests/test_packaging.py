@@ -1,4 +1,5 @@
 """Packaging facts: the citation, the typing marker, the license field, the declared version floors, the xarray backend."""
+
 from __future__ import annotations
 
 import re
@@ -25,7 +26,9 @@ def test_typed_marker_license_and_backend_are_declared():
     assert project["license"] == "Apache-2.0" and project["license-files"] == ["LICENSE"]
     assert "Apache License" in (ROOT / "LICENSE").read_text(encoding="utf-8")[:200]
     assert any(re.fullmatch(r"setuptools>=(7[7-9]|[89]\d)(\.\d+)*", r) for r in PYPROJECT["build-system"]["requires"])
-    assert project["entry-points"]["xarray.backends"]["landscape"] == "landscape.xarray_backend:LandscapeBackendEntrypoint"
+    assert (
+        project["entry-points"]["xarray.backends"]["landscape"] == "landscape.xarray_backend:LandscapeBackendEntrypoint"
+    )
 
 
 def test_every_floor_is_the_one_recorded_as_checked():

@@ -9,6 +9,7 @@
 (:func:`landscape.global_minimum_diagonal` runs the same core as ``direction_minimum``,
 so it is not used as a reference here.)
 """
+
 import jax
 import jax.numpy as jnp
 import numpy as np
@@ -53,8 +54,9 @@ def test_matches_global_minimum_on_random_problems(out_dim, tol):
         np.testing.assert_array_equal(fast.kept, kept)
         assert float(fast.loss) == pytest.approx(float(full.loss), rel=tol["exact"], abs=tol["exact"])
         assert float(fast.loss) == pytest.approx(loss_np, rel=tol["exact"], abs=tol["exact"])
-        np.testing.assert_allclose(fast.gram_eigenvalues, full.gram_eigenvalues, rtol=tol["exact"] * 10,
-                                   atol=tol["exact"])
+        np.testing.assert_allclose(
+            fast.gram_eigenvalues, full.gram_eigenvalues, rtol=tol["exact"] * 10, atol=tol["exact"]
+        )
         # Per input coordinate it is the diagonal of the dense solver's Gram matrix, and b_i/(2k s_i²).
         np.testing.assert_allclose(fast.gram_per_direction, full_diag, atol=tol["exact"])
         np.testing.assert_allclose(fast.gram_per_direction, lam, rtol=tol["exact"], atol=tol["exact"])
@@ -66,7 +68,7 @@ def test_grid_equals_point_by_point_and_chunking_is_invisible(tol):
     gamma = np.linspace(0.0, 1.5, 7)
     b, s, k = ls.direction_spectra("beta-infonce", a, sigma2[:, None, None], weight_decay=gamma[None, :, None])
     assert b.shape == (13, 7, 9)
-    grid = ls.direction_minimum(b, s, k, out_dim=5, chunk=10)      # 91 points: 10 blocks, the last padded
+    grid = ls.direction_minimum(b, s, k, out_dim=5, chunk=10)  # 91 points: 10 blocks, the last padded
     one = ls.direction_minimum(b, s, k, out_dim=5, chunk=10_000)
     for field in ("gram_eigenvalues", "rank", "loss", "kept"):
         np.testing.assert_array_equal(getattr(grid, field), getattr(one, field))
@@ -96,7 +98,7 @@ def test_on_a_threshold_the_direction_counts_as_collapsed():
     # b_0 = ½(a − c) − γ = 0 exactly.
     b, s, k = ls.direction_spectra("beta-infonce", np.array([2.0, 1.0]), np.array([1.0, 0.0]), weight_decay=0.5)
     sol = ls.direction_minimum(b, s, k)
-    assert np.asarray(b).tolist() == [0.0, 0.0]           # both exactly on their threshold
+    assert np.asarray(b).tolist() == [0.0, 0.0]  # both exactly on their threshold
     assert sol.kept.tolist() == [False, False]
     assert int(sol.rank) == int(np.sum(np.asarray(b) > 0)) == 0 and float(sol.loss) == 0.0
 
@@ -120,8 +122,8 @@ def test_many_directions_use_the_sort_fallback(tol):
 def test_sort_descending_equals_numpy(n):
     rng = np.random.default_rng(n)
     x = rng.normal(size=(4, n))
-    x[:, : n // 3] = np.round(x[:, : n // 3])          # ties
-    x = np.asarray(jnp.asarray(x))                      # the active precision
+    x[:, : n // 3] = np.round(x[:, : n // 3])  # ties
+    x = np.asarray(jnp.asarray(x))  # the active precision
     np.testing.assert_array_equal(ls.sort_descending(jnp.asarray(x)), -np.sort(-x, axis=-1))
     np.testing.assert_array_equal(ls.sort_descending(jnp.asarray(x.T), axis=0), -np.sort(-x.T, axis=0))
 
@@ -130,7 +132,7 @@ def test_merge_network_sorts_every_zero_one_input():
     """0-1 principle: a comparator network sorts everything iff it sorts all 0/1 inputs."""
     n = 8
     pairs = _merge_pairs(n)
-    for code in range(2 ** n):
+    for code in range(2**n):
         v = [(code >> i) & 1 for i in range(n)]
         for i, j in pairs:
             v[i], v[j] = max(v[i], v[j]), min(v[i], v[j])
@@ -146,13 +148,15 @@ def test_gradient_of_the_minimum_is_the_envelope_derivative(tol):
         return ls.direction_minimum(b, s, k).loss
 
     def l_at(w, sigma2, gamma):
-        land = ls.effective_landscape(ls.Problem(jnp.diag(jnp.asarray(a)), sigma2 * jnp.eye(4)),
-                                      "beta-infonce", weight_decay=gamma)
+        land = ls.effective_landscape(
+            ls.Problem(jnp.diag(jnp.asarray(a)), sigma2 * jnp.eye(4)), "beta-infonce", weight_decay=gamma
+        )
         return ls.loss(land, w)
 
     for sigma2, gamma in ((0.5, 0.0), (1.2, 0.1), (2.0, 0.3)):
-        w_star = ls.global_minimum(ls.effective_landscape(
-            ls.Problem.from_diagonal(a, sigma2), "beta-infonce", weight_decay=gamma), 4).weights
+        w_star = ls.global_minimum(
+            ls.effective_landscape(ls.Problem.from_diagonal(a, sigma2), "beta-infonce", weight_decay=gamma), 4
+        ).weights
         got = jax.grad(l_star, argnums=(0, 1))(sigma2, gamma)
         expect = jax.grad(l_at, argnums=(1, 2))(w_star, sigma2, gamma)
         np.testing.assert_allclose(got, expect, rtol=tol["exact"] * 100, atol=tol["exact"])

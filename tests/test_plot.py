@@ -1,4 +1,5 @@
 """landscape.plot draws given arrays; these tests check what ends up on the axes."""
+
 from __future__ import annotations
 
 import numpy as np
@@ -25,11 +26,11 @@ def test_region_of_rank():
 def test_phase_diagram_never_labels_a_nonfinite_point_as_collapse():
     x, y = np.linspace(0.0, 1.0, 8), np.linspace(0.0, 1.0, 6)
     rank = np.full((6, 8), 3)
-    rank[:, :4] = -1                       # the left half overflowed (rank −1), nothing collapsed
+    rank[:, :4] = -1  # the left half overflowed (rank −1), nothing collapsed
     _, ax = plot.new_figure()
     mesh = plot.phase_diagram(ax, x, y, rank, max_rank=3)
     assert [t.get_text() for t in ax.texts] == ["no collapse"]
-    assert np.ma.getmaskarray(mesh.get_array()).reshape(6, 8)[:, :4].all()     # left blank
+    assert np.ma.getmaskarray(mesh.get_array()).reshape(6, 8)[:, :4].all()  # left blank
 
 
 def test_phase_diagram_labels_and_boundaries(tmp_path):
@@ -72,7 +73,11 @@ def test_phase_figures_blank_the_rank_of_nonfinite_points():
     from landscape.plot import phase_figures
     from landscape.scan.status import NONFINITE, OK
 
-    ds = xr.Dataset({"rank": (("y", "x"), np.array([[0, 2], [1, -1]])),
-                     "status": (("y", "x"), np.array([[NONFINITE, OK], [OK, NONFINITE]], dtype=np.int8))})
+    ds = xr.Dataset(
+        {
+            "rank": (("y", "x"), np.array([[0, 2], [1, -1]])),
+            "status": (("y", "x"), np.array([[NONFINITE, OK], [OK, NONFINITE]], dtype=np.int8)),
+        }
+    )
     values = phase_figures._valued(ds, "rank", None)
     assert np.isnan(values[0, 0]) and np.isnan(values[1, 1]) and values[0, 1] == 2 and values[1, 0] == 1

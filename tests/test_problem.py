@@ -1,4 +1,5 @@
 """Problem construction and validation: bad input is refused with the field named."""
+
 import jax
 import jax.numpy as jnp
 import numpy as np
@@ -37,13 +38,13 @@ def test_problem_is_a_pytree_under_jit_and_vmap():
 @pytest.mark.parametrize(
     "a0, c, field",
     [
-        (np.ones((2, 3)), np.eye(2), "data_cov"),                       # not square
-        (np.array([[1.0, 0.5], [0.0, 1.0]]), np.eye(2), "data_cov"),      # not symmetric
-        (np.diag([1.0, -1.0]), np.eye(2), "data_cov"),                    # not PSD
-        (np.eye(2), np.diag([1.0, -0.5]), "aug_cov"),                     # not PSD
-        (np.eye(2), np.eye(3), "same shape"),                             # mismatched
+        (np.ones((2, 3)), np.eye(2), "data_cov"),  # not square
+        (np.array([[1.0, 0.5], [0.0, 1.0]]), np.eye(2), "data_cov"),  # not symmetric
+        (np.diag([1.0, -1.0]), np.eye(2), "data_cov"),  # not PSD
+        (np.eye(2), np.diag([1.0, -0.5]), "aug_cov"),  # not PSD
+        (np.eye(2), np.eye(3), "same shape"),  # mismatched
         (np.array([[1.0, np.nan], [np.nan, 1.0]]), np.eye(2), "data_cov"),  # NaN
-        (np.zeros((2, 2)), np.zeros((2, 2)), "sigma"),                    # singular Σ
+        (np.zeros((2, 2)), np.zeros((2, 2)), "sigma"),  # singular Σ
     ],
 )
 def test_bad_matrices_are_refused_with_field_name(a0, c, field):

@@ -1,4 +1,5 @@
 """The top-level API: a curated __all__, lazy sub-packages, the version, and the old module paths."""
+
 import importlib
 import importlib.metadata
 import subprocess
@@ -13,8 +14,10 @@ from landscape import _compat
 
 def test_import_is_light():
     """``import landscape`` loads neither the training stack (optax, diffrax) nor plotting."""
-    code = ("import sys, landscape; heavy = [m for m in ('optax', 'diffrax', 'matplotlib', 'zarr', 'xarray') "
-            "if m in sys.modules]; print(heavy)")
+    code = (
+        "import sys, landscape; heavy = [m for m in ('optax', 'diffrax', 'matplotlib', 'zarr', 'xarray') "
+        "if m in sys.modules]; print(heavy)"
+    )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
     assert out.strip() == "[]"
 
@@ -35,14 +38,14 @@ def test_version_from_metadata():
 def test_old_module_paths_forward_with_a_warning(old):
     new = importlib.import_module(_compat.MOVED[old])
     parent, _, leaf = old.rpartition(".")
-    if not (parent == "landscape" and leaf in ls._HOME):         # those stay registered (below)
+    if not (parent == "landscape" and leaf in ls._HOME):  # those stay registered (below)
         sys.modules.pop(old, None)
     with pytest.warns(DeprecationWarning, match=_compat.MOVED[old].replace(".", r"\.")):
         mod = importlib.import_module(old)
         public = [n for n in dir(new) if not n.startswith("_")]
         assert all(getattr(mod, n) is getattr(new, n) for n in public)
     if old in sys.modules and isinstance(sys.modules[old], _compat._Forward):
-        sys.modules[old]._landscape_warn = True                    # the next test warns again
+        sys.modules[old]._landscape_warn = True  # the next test warns again
 
 
 def test_an_old_module_path_does_not_shadow_the_function_of_the_same_name():
@@ -57,6 +60,7 @@ def test_old_from_import_and_attribute():
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
         from landscape.solve.stationary import global_minimum
+
         two_layer = ls.two_layer
     assert global_minimum is ls.global_minimum
     assert two_layer is importlib.import_module("landscape.studies.encoder_projector")

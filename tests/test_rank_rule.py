@@ -3,6 +3,7 @@
 The expected ranks are derived here from the signs of b_i = a_i − γ (infonce, commuting
 problems) and from the tolerance stated in landscape.core.linalg: 16·eps·scale.
 """
+
 from __future__ import annotations
 
 import jax
@@ -29,8 +30,9 @@ def test_the_flow_example_collapses_to_rank_zero():
     land = ls.effective_landscape(ls.Problem.from_diagonal([3.0, 2.0, 1.0], 1.0), "infonce", weight_decay=3.05)
     cf = ls.global_minimum(land, 3)
     lr = 0.5 * float(ls.max_stable_learning_rate(land, cf.weights))
-    run = ls.gradient_descent(land, ls.random_init(jax.random.PRNGKey(0), 3, 3), optimizer=optax.sgd(lr),
-                              steps=1000, save_every=1000)
+    run = ls.gradient_descent(
+        land, ls.random_init(jax.random.PRNGKey(0), 3, 3), optimizer=optax.sgd(lr), steps=1000, save_every=1000
+    )
     top = float(run.gram_eigenvalues[0])
     assert 0.0 < top < 1e-20
     assert int(run.rank) == int(cf.rank) == int(ls.predicted_rank(land, 3)) == 0
@@ -67,8 +69,7 @@ def test_rank_and_predicted_rank_disagree_only_with_a_flag():
     a2 = 1.0 + 64.0 * EPS
     land = ls.effective_landscape(ls.Problem.from_diagonal([2.0, a2], [0.0, 100.0 - a2]), "infonce", weight_decay=1.0)
     assert float(land.b_eff[1, 1]) == 64.0 * EPS
-    b, s, k = ls.direction_spectra("infonce", jnp.asarray([2.0, a2]), jnp.asarray([0.0, 100.0 - a2]),
-                                   weight_decay=1.0)
+    b, s, k = ls.direction_spectra("infonce", jnp.asarray([2.0, a2]), jnp.asarray([0.0, 100.0 - a2]), weight_decay=1.0)
     for sol in _solvers(land, 2) + (ls.direction_minimum(b, s, k),):
         assert int(sol.rank) == 1 and int(sol.near_threshold) == 1
     assert int(ls.predicted_rank(land, 2)) == 2
@@ -82,11 +83,17 @@ def test_disagreement_implies_near_threshold_on_dense_problems(dense_landscape):
         for g in np.linalg.eigvalsh(np.asarray(base.b, float)):
             lands.append(base.__class__(base.b, base.sigma, base.quartic, jnp.asarray(g, base.b.dtype)))
     stacked = jax.tree_util.tree_map(lambda *x: jnp.stack(x), *lands)
-    rank, pred, near = jax.jit(jax.vmap(lambda land: (
-        ls.global_minimum(land, 4).rank, ls.predicted_rank(land, 4), ls.global_minimum(land, 4).near_threshold)))(
-        stacked)
+    rank, pred, near = jax.jit(
+        jax.vmap(
+            lambda land: (
+                ls.global_minimum(land, 4).rank,
+                ls.predicted_rank(land, 4),
+                ls.global_minimum(land, 4).near_threshold,
+            )
+        )
+    )(stacked)
     rank, pred, near = map(np.asarray, (rank, pred, near))
-    assert np.all(near >= 1)                       # every landscape sits on a threshold
+    assert np.all(near >= 1)  # every landscape sits on a threshold
     assert np.all((rank == pred) | (near >= 1))
     assert np.all(np.abs(rank - pred) <= near)
 

@@ -3,14 +3,23 @@
 The experiments themselves are run at their smoke size in tests/test_figures_smoke.py, which
 also calls each one's ``claims`` on the smoke data.
 """
+
 import types
 
 import numpy as np
 import pytest
 
 from landscape.reproduction import EXPERIMENTS, experiment, report
-from landscape.reproduction.claims import (CORRECTED, REFUTED, REPRODUCED, UNTESTABLE, Check, Claim,
-                                           MissingNumber, verdict)
+from landscape.reproduction.claims import (
+    CORRECTED,
+    REFUTED,
+    REPRODUCED,
+    UNTESTABLE,
+    Check,
+    Claim,
+    MissingNumber,
+    verdict,
+)
 from landscape.reproduction.figure_io import save
 
 
@@ -21,29 +30,41 @@ def _check(value, rule="≈", target=1.0, **tol):
 
 
 # ----------------------------------------------------------------------------- verdict rule
-@pytest.mark.parametrize("checks, corrected, expected", [
-    ((1.05, 0.95), (), REPRODUCED),                 # every check of the paper's statement within 10 %
-    ((1.05, 1.2), (), REFUTED),                     # one fails and there is no correction
-    ((1.05, 1.2), (1.0,), CORRECTED),               # one fails, the correction holds
-    ((1.2,), (1.3,), REFUTED),                      # the correction fails too
-    ((1.0,), (1.3,), REPRODUCED),                   # the paper holds: the correction is not needed
-])
+@pytest.mark.parametrize(
+    "checks, corrected, expected",
+    [
+        ((1.05, 0.95), (), REPRODUCED),  # every check of the paper's statement within 10 %
+        ((1.05, 1.2), (), REFUTED),  # one fails and there is no correction
+        ((1.05, 1.2), (1.0,), CORRECTED),  # one fails, the correction holds
+        ((1.2,), (1.3,), REFUTED),  # the correction fails too
+        ((1.0,), (1.3,), REPRODUCED),  # the paper holds: the correction is not needed
+    ],
+)
 def test_verdict_follows_from_the_numbers(checks, corrected, expected):
     kw = dict(correction="the fixed statement", corrected=tuple(_check(v) for v in corrected)) if corrected else {}
     c = Claim("k", "ziyin2023", "s", "WS", tuple(_check(v) for v in checks), **kw)
     assert verdict(c) == expected
 
 
-@pytest.mark.parametrize("rule, value, passed", [
-    ("≤", 1.0, True), ("<", 1.0, False), ("≥", 1.0, True), (">", 1.0, False), ("=", 1.0, True),
-    ("=", 1.0 + 1e-15, False), ("≤", 1.5, False), (">", 1.5, True),
-])
+@pytest.mark.parametrize(
+    "rule, value, passed",
+    [
+        ("≤", 1.0, True),
+        ("<", 1.0, False),
+        ("≥", 1.0, True),
+        (">", 1.0, False),
+        ("=", 1.0, True),
+        ("=", 1.0 + 1e-15, False),
+        ("≤", 1.5, False),
+        (">", 1.5, True),
+    ],
+)
 def test_check_rules_at_their_edges(rule, value, passed):
     assert _check(value, rule, 1.0).passed is passed
 
 
 def test_approximate_rule_combines_absolute_and_relative_tolerance():
-    assert _check(1.3, atol=0.1, rtol=0.2).passed            # |0.3| ≤ 0.1 + 0.2·1
+    assert _check(1.3, atol=0.1, rtol=0.2).passed  # |0.3| ≤ 0.1 + 0.2·1
     assert not _check(1.31, atol=0.1, rtol=0.2).passed
     with pytest.raises(ValueError, match="needs a tolerance"):
         Check("x", 1.0, "≈", 1.0)
@@ -70,11 +91,14 @@ def test_claim_shape_rules():
 # ----------------------------------------------------------------------------- the generator
 def _fake(name, claims):
     """An experiment module whose claims read the stored arrays (as real ones do)."""
+
     def render(data):
         from matplotlib.figure import Figure
+
         fig = Figure(figsize=(2, 2))
         fig.subplots().plot(data["y"])
         return fig
+
     mod = types.ModuleType(f"fake_{name}", f"Fake figure {name}.\n\nMore.")
     mod.__dict__.update(NAME=name, REPORT_SIZE="quick", PAPER_SCALE="tiny", render=render, claims=claims)
     return mod
@@ -82,12 +106,22 @@ def _fake(name, claims):
 
 def _slope_claims(data):
     slope = float(np.polyfit(np.log(data["x"]), np.log(data["y"]), 1)[0])
-    return [Claim("fake.slope", "ziyin2023", "y decays like x⁻²", "WS §3.2", (Check("slope", slope, "≈", 2.0, atol=0.2,
-                  target_from="paper caption"),), paper_number="σ⁴", correction="y ∝ x⁻²",
-                  corrected=(Check("slope", slope, "≈", -2.0, atol=0.2, target_from="closed form"),)),
-            Claim("fake.big", "cosentino2022", "y | stays positive", "§I", (Check("min y", float(data["y"].min()),
-                  ">", 0.0),)),
-            Claim("fake.gpu", "dubois2022", "ImageNet accuracy", "Table 2", untestable="needs a GPU and ImageNet")]
+    return [
+        Claim(
+            "fake.slope",
+            "ziyin2023",
+            "y decays like x⁻²",
+            "WS §3.2",
+            (Check("slope", slope, "≈", 2.0, atol=0.2, target_from="paper caption"),),
+            paper_number="σ⁴",
+            correction="y ∝ x⁻²",
+            corrected=(Check("slope", slope, "≈", -2.0, atol=0.2, target_from="closed form"),),
+        ),
+        Claim(
+            "fake.big", "cosentino2022", "y | stays positive", "§I", (Check("min y", float(data["y"].min()), ">", 0.0),)
+        ),
+        Claim("fake.gpu", "dubois2022", "ImageNet accuracy", "Table 2", untestable="needs a GPU and ImageNet"),
+    ]
 
 
 def _store(tmp_path, mods, **arrays):
@@ -95,8 +129,13 @@ def _store(tmp_path, mods, **arrays):
 
     x = np.linspace(1.0, 4.0, 8)
     for mod in mods:
-        data = {"x": x, "y": x ** -2.0, "reproduction_size": np.array("quick"), "compute_seconds": np.array(1.5),
-                **arrays}
+        data = {
+            "x": x,
+            "y": x**-2.0,
+            "reproduction_size": np.array("quick"),
+            "compute_seconds": np.array(1.5),
+            **arrays,
+        }
         save(data, tmp_path / f"{mod.NAME}.npz")
         render_experiment(mod, tmp_path)
 
@@ -117,7 +156,7 @@ def test_report_from_a_small_stored_run(tmp_path):
     html = page.read_text()
     assert html.splitlines()[0] == report.MARKER and "data:image/png;base64," in html
     assert "reproduced-with-a-correction" in html
-    report.write_report(tmp_path / "rep", entries)       # our own files are replaced
+    report.write_report(tmp_path / "rep", entries)  # our own files are replaced
 
 
 def test_a_report_file_not_ours_is_never_replaced(tmp_path):
@@ -159,10 +198,13 @@ def test_every_registered_experiment_follows_the_protocol():
         assert f"landscape.reproduction.{path} import main" in (figures / f"{mod.NAME}.py").read_text(), path
 
 
-@pytest.mark.parametrize("argv, message", [
-    (["--only", "no_such_figure"], "--only: unknown experiment no_such_figure"),
-    (["--jobs", "0"], "--jobs"),
-])
+@pytest.mark.parametrize(
+    "argv, message",
+    [
+        (["--only", "no_such_figure"], "--only: unknown experiment no_such_figure"),
+        (["--jobs", "0"], "--jobs"),
+    ],
+)
 def test_reproduce_refuses_bad_input_in_one_line(argv, message, tmp_path, capsys):
     from landscape.cli import main
 

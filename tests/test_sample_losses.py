@@ -4,6 +4,7 @@ Every reference below is written from the loss's definition with explicit loops
 in float64 NumPy; gradients are checked against central finite differences of
 that reference.  Nothing here reuses the code under test.
 """
+
 import itertools
 import math
 
@@ -123,7 +124,7 @@ def ref_byol(z1, z2, t1=None, t2=None):
     return sum((2 - 2 * _cos(p1[i], t2[i])) + (2 - 2 * _cos(p2[i], t1[i])) for i in range(n)) / n
 
 
-HS = np.array([[0.9, -0.4, 0.2, 0.0], [0.3, 1.2, -0.1, 0.5], [0.0, 0.2, 0.7, -0.6]])   # d=3 → 4
+HS = np.array([[0.9, -0.4, 0.2, 0.0], [0.3, 1.2, -0.1, 0.5], [0.0, 0.2, 0.7, -0.6]])  # d=3 → 4
 HT = np.array([[0.5, 0.1, -0.7, 0.2], [-0.2, 0.6, 0.3, 0.9], [1.1, 0.0, 0.4, -0.3]])
 
 
@@ -155,8 +156,9 @@ def ref_dissl(z1, z2, lam, beta, tt, ts):
         ce = lambda p, q: -float(np.sum(p * np.log(q)))
         marg = np.mean(t, axis=0)
         h = -float(np.sum(marg * np.log(marg)))
-        return (np.mean([ce(t[i], sb[i]) for i in range(n)]) - lam * h
-                + beta * np.mean([ce(t[i], tb[i]) for i in range(n)]))
+        return (
+            np.mean([ce(t[i], sb[i]) for i in range(n)]) - lam * h + beta * np.mean([ce(t[i], tb[i]) for i in range(n)])
+        )
 
     return 0.5 * (one(z1, z2) + one(z2, z1))
 
@@ -177,24 +179,44 @@ def _ht(z):
 CASES = {
     # name: (jax loss (z1, z2), numpy reference (z1, z2), symmetric in the views)
     "infonce": (lambda a, b: S.infonce(a, b), lambda a, b: ref_infonce(a, b), False),
-    "infonce-sym": (lambda a, b: S.infonce(a, b, symmetric=True),
-                    lambda a, b: 0.5 * (ref_infonce(a, b) + ref_infonce(b, a)), True),
+    "infonce-sym": (
+        lambda a, b: S.infonce(a, b, symmetric=True),
+        lambda a, b: 0.5 * (ref_infonce(a, b) + ref_infonce(b, a)),
+        True,
+    ),
     "weighted": (lambda a, b: S.weighted_infonce(a, b, 0.1), lambda a, b: ref_infonce(a, b, alpha=0.1), False),
     "weighted-0": (lambda a, b: S.weighted_infonce(a, b, 0.0), lambda a, b: ref_infonce(a, b, alpha=0.0), False),
     "beta": (lambda a, b: S.beta_infonce(a, b, 0.5), lambda a, b: ref_infonce(a, b, beta=0.5), False),
     "nt-xent": (lambda a, b: S.nt_xent(a, b, temperature=0.3), lambda a, b: ref_nt_xent(a, b, 0.3), True),
     "spectral": (S.spectral_contrastive, ref_spectral, True),
-    "bt-standard": (lambda a, b: S.barlow_twins(a, b, lambda_offdiag=0.05),
-                    lambda a, b: ref_barlow(a, b, 0.05, True), True),
-    "bt-raw": (lambda a, b: S.barlow_twins(a, b, lambda_offdiag=0.05, normalize="none"),
-               lambda a, b: ref_barlow(a, b, 0.05, False), True),
+    "bt-standard": (
+        lambda a, b: S.barlow_twins(a, b, lambda_offdiag=0.05),
+        lambda a, b: ref_barlow(a, b, 0.05, True),
+        True,
+    ),
+    "bt-raw": (
+        lambda a, b: S.barlow_twins(a, b, lambda_offdiag=0.05, normalize="none"),
+        lambda a, b: ref_barlow(a, b, 0.05, False),
+        True,
+    ),
     "vicreg": (S.vicreg, ref_vicreg, True),
     "simsiam-no-sg": (lambda a, b: S.simsiam(a, b, _jnp_pred, stop_gradient=False), ref_simsiam, True),
     "byol-no-sg": (lambda a, b: S.byol(a, b, _jnp_pred, stop_gradient=False), ref_byol, True),
     "cissl": (lambda a, b: S.cissl(a, b, _hs, _ht, temperature=0.5), lambda a, b: ref_cissl(a, b, 0.5), True),
-    "dissl": (lambda a, b: S.dissl(a, b, _hs, _ht, lambda_maximality=2.3, beta_determinism=0.8,
-                                   teacher_temperature=0.5, student_temperature=1.0),
-              lambda a, b: ref_dissl(a, b, 2.3, 0.8, 0.5, 1.0), True),
+    "dissl": (
+        lambda a, b: S.dissl(
+            a,
+            b,
+            _hs,
+            _ht,
+            lambda_maximality=2.3,
+            beta_determinism=0.8,
+            teacher_temperature=0.5,
+            student_temperature=1.0,
+        ),
+        lambda a, b: ref_dissl(a, b, 2.3, 0.8, 0.5, 1.0),
+        True,
+    ),
 }
 
 
@@ -242,7 +264,7 @@ def test_view_symmetry(name, tol):
     if symmetric:
         assert abs(a - b) <= tol["exact"] * max(1.0, abs(a)) * 10
     else:
-        assert abs(a - b) > 1e-3          # one-way InfoNCE: anchors are the first view
+        assert abs(a - b) > 1e-3  # one-way InfoNCE: anchors are the first view
 
 
 def test_special_cases_agree(tol):
@@ -286,8 +308,8 @@ def test_stop_gradient_on_target_branch_byol(x64):
 
     g_sg = jax.grad(f, argnums=(2, 3))(*args, True)
     g_no = jax.grad(f, argnums=(2, 3))(*args, False)
-    assert all(float(jnp.abs(g).max()) == 0.0 for g in g_sg)        # no gradient into the target
-    assert all(float(jnp.abs(g).max()) > 1e-3 for g in g_no)        # and there is one without sg
+    assert all(float(jnp.abs(g).max()) == 0.0 for g in g_sg)  # no gradient into the target
+    assert all(float(jnp.abs(g).max()) > 1e-3 for g in g_no)  # and there is one without sg
     # online gradients: the reference with targets held constant
     f1, f2 = _fd_grad(lambda a, b: ref_byol(a, b, t1, t2), z1, z2)
     g1, g2 = jax.grad(f, argnums=(0, 1))(*args, True)
@@ -301,13 +323,14 @@ def test_stop_gradient_gradient_is_predictor_branch_only(loss, ref, x64):
     """With sg, ∂L/∂z equals the finite difference of the reference with the targets frozen."""
     z1, z2 = _views(seed=8)
     g1, g2 = jax.grad(lambda a, b: loss(a, b, _jnp_pred), argnums=(0, 1))(
-        jnp.asarray(z1, _dtype()), jnp.asarray(z2, _dtype()))
-    f1, f2 = _fd_grad(lambda a, b: ref(a, b, z1, z2), z1, z2)       # targets = frozen copies
-    full1, _ = _fd_grad(ref, z1, z2)                                 # targets move with z
+        jnp.asarray(z1, _dtype()), jnp.asarray(z2, _dtype())
+    )
+    f1, f2 = _fd_grad(lambda a, b: ref(a, b, z1, z2), z1, z2)  # targets = frozen copies
+    full1, _ = _fd_grad(ref, z1, z2)  # targets move with z
     atol = 2e-6 if x64 else 3e-3
     np.testing.assert_allclose(np.asarray(g1, float), f1, atol=atol * max(1, np.abs(f1).max()))
     np.testing.assert_allclose(np.asarray(g2, float), f2, atol=atol * max(1, np.abs(f2).max()))
-    assert np.abs(full1 - f1).max() > 1e-2            # the two differ: the test can tell them apart
+    assert np.abs(full1 - f1).max() > 1e-2  # the two differ: the test can tell them apart
 
 
 # ------------------------------------------------------------------ properties
@@ -332,8 +355,18 @@ def test_dissl_invariant_teacher_identity(tol):
     z = np.random.default_rng(11).normal(size=(6, 4))
     ident = lambda x: x
     lam, beta = 2.3, 0.8
-    got = float(S.dissl(jnp.asarray(z, _dtype()), jnp.asarray(z, _dtype()), ident, ident, lambda_maximality=lam,
-                        beta_determinism=beta, teacher_temperature=1.0, student_temperature=1.0))
+    got = float(
+        S.dissl(
+            jnp.asarray(z, _dtype()),
+            jnp.asarray(z, _dtype()),
+            ident,
+            ident,
+            lambda_maximality=lam,
+            beta_determinism=beta,
+            teacher_temperature=1.0,
+            student_temperature=1.0,
+        )
+    )
     t = np.array([_softmax(r) for r in z])
     h = -np.sum(t * np.log(t), axis=1)
     m = t.mean(0)
@@ -356,12 +389,15 @@ def test_dissl_batch_values_spec_d5(tol):
 
 
 # ------------------------------------------------------------------ validation
-@pytest.mark.parametrize("bad, msg", [
-    ((np.ones(3), np.ones(3)), "z1 must be a 2-D"),
-    ((np.ones((3, 2)), np.ones((4, 2))), "same shape"),
-    ((np.ones((3, 2), np.int32), np.ones((3, 2), np.int32)), "floating dtype"),
-    ((np.ones((1, 2)), np.ones((1, 2))), "at least 2 rows"),
-])
+@pytest.mark.parametrize(
+    "bad, msg",
+    [
+        ((np.ones(3), np.ones(3)), "z1 must be a 2-D"),
+        ((np.ones((3, 2)), np.ones((4, 2))), "same shape"),
+        ((np.ones((3, 2), np.int32), np.ones((3, 2), np.int32)), "floating dtype"),
+        ((np.ones((1, 2)), np.ones((1, 2))), "at least 2 rows"),
+    ],
+)
 def test_validation_errors_name_the_argument(bad, msg):
     with pytest.raises(ValueError, match=msg):
         S.infonce(jnp.asarray(bad[0]), jnp.asarray(bad[1]))

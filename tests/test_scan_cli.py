@@ -1,4 +1,5 @@
 """`landscape scan` and `landscape plot`: summary, progress, resume, errors, figures from the store alone."""
+
 from __future__ import annotations
 
 import io
@@ -56,8 +57,10 @@ def test_scan_errors_are_one_line_exit_2(tmp_path, capsys):
         (["scan", *BASE, "--sweep", "sigma2=0:1:3", "--out", out, "--resume"], "refusing to resume"),
         (["scan", *BASE, "--c", "1,1,1,1", "--sweep", "sigma2=0:1:3", "--out", out + "2"], "--sweep sigma2"),
         (["scan", *BASE, *SWEEPS, "--out", out + "2", "--chunk-size", "0"], "--chunk-size"),
-        (["scan", *BASE, *SWEEPS, "--out", out + "2", "--method", "closed-form", "--sweep", "lr=0.1"],
-         "no effect on the closed form"),
+        (
+            ["scan", *BASE, *SWEEPS, "--out", out + "2", "--method", "closed-form", "--sweep", "lr=0.1"],
+            "no effect on the closed form",
+        ),
         (["plot", str(tmp_path / "nothing.zarr")], "no scan store"),
         (["plot", out, "--var", "colour"], "not an output"),
         (["plot", out, "--x", "beta"], "must be one of the scan's axes"),
@@ -85,7 +88,7 @@ def test_plot_from_store_without_recomputing(tmp_path, capsys, monkeypatch):
     png, pdf = (open(f, "rb").read() for f in rep["files"])
     assert png[:4] == b"\x89PNG" and pdf[:4] == b"%PDF"
     assert rep["map"]["x"] == "sigma2" and rep["map"]["y"] == "weight_decay"
-    assert rep["map"]["boundaries"] == 4                     # every b_i = 0 line crosses the plotted range
+    assert rep["map"]["boundaries"] == 4  # every b_i = 0 line crosses the plotted range
     # critical σ² of direction i at γ = 0.07: ½(a_i − σ²) = 0.07
     np.testing.assert_allclose(rep["spectrum"]["critical"][:3], np.array(A[:3]) - 0.14, atol=0.02)
     assert main(["plot", str(out), "--var", "loss", "--out", str(tmp_path / "loss"), "--formats", "png"]) == 0
@@ -125,8 +128,28 @@ def test_normalization_scan_plots_the_survival_condition(tmp_path, capsys):
         pytest.skip("landscape.theory.normalization is not installed")
     out = tmp_path / "k.zarr"
     # d = 5, a_i = 1, augmentation on direction 0 only, κ → ∞: direction 0 collapses at large enough s·c_0
-    assert main(["scan", "--a", "1,1,1,1,1", "--c", "1,0,0,0,0", "--kappa", "100000", "--sweep",
-                 "aug_scale=0:1:11", "--sweep", "norm_target=0.5,1,2", "--out", str(out), "--quiet", "--json"]) == 0
+    assert (
+        main(
+            [
+                "scan",
+                "--a",
+                "1,1,1,1,1",
+                "--c",
+                "1,0,0,0,0",
+                "--kappa",
+                "100000",
+                "--sweep",
+                "aug_scale=0:1:11",
+                "--sweep",
+                "norm_target=0.5,1,2",
+                "--out",
+                str(out),
+                "--quiet",
+                "--json",
+            ]
+        )
+        == 0
+    )
     summary = json.loads(capsys.readouterr().out)
     assert summary["status_counts"]["ok"] == 33 and set(summary["rank_counts"]) == {"4", "5"}
     assert main(["plot", str(out), "--json", "--formats", "png"]) == 0

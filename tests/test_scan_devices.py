@@ -8,6 +8,7 @@ scan over them, then a gradient-descent phase scan runs on the same 8
 devices.  This process (one device) computes the same scans and compares
 every bit.
 """
+
 from __future__ import annotations
 
 import json
@@ -57,8 +58,13 @@ def test_eight_forced_devices_match_one(tmp_path, capsys):
     env = dict(os.environ)
     env["XLA_FLAGS"] = " ".join(f for f in env.get("XLA_FLAGS", "").split() if "device_count" not in f)
     env.setdefault("JAX_ENABLE_X64", "1")
-    res = subprocess.run([sys.executable, "-c", CHILD, str(tmp_path), json.dumps(PROBLEM + SWEEPS)],
-                         capture_output=True, text=True, env=env, timeout=300)
+    res = subprocess.run(
+        [sys.executable, "-c", CHILD, str(tmp_path), json.dumps(PROBLEM + SWEEPS)],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=300,
+    )
     assert res.returncode == 0, res.stderr[-3000:]
     lines = res.stdout.strip().splitlines()
     child = json.loads(lines[-1])
@@ -68,16 +74,16 @@ def test_eight_forced_devices_match_one(tmp_path, capsys):
     assert summary["devices"] == 8 and summary["chunk_size"] == 12
 
     assert len(jax.devices()) == 1
-    assert main(["scan", *PROBLEM, *SWEEPS, "--out", str(tmp_path / "cf1.zarr"), "--chunk-size", "12",
-                 "--quiet"]) == 0
+    assert main(["scan", *PROBLEM, *SWEEPS, "--out", str(tmp_path / "cf1.zarr"), "--chunk-size", "12", "--quiet"]) == 0
     capsys.readouterr()
     eight, one = open_scan(tmp_path / "cf.zarr"), open_scan(tmp_path / "cf1.zarr")
-    xr.testing.assert_equal(eight, one)               # every value, coordinate and dimension
+    xr.testing.assert_equal(eight, one)  # every value, coordinate and dimension
     for name in one.data_vars:
         np.testing.assert_array_equal(eight[name].values, one[name].values)
 
     pts = Points("spot", {"sigma2": np.linspace(0.1, 3.0, 10), "gamma": np.linspace(0.0, 0.5, 10)})
     model = phase.PhaseModel.diagonal([3.0, 2.0, 1.2, 0.5], sigma2=0.0, loss="beta-infonce")
-    gd1 = phase.phase_scan(model, Grid([pts]), method="gd", settings=phase.FlowSettings(steps=500), chunk_size=5,
-                           code_version=PINNED)
+    gd1 = phase.phase_scan(
+        model, Grid([pts]), method="gd", settings=phase.FlowSettings(steps=500), chunk_size=5, code_version=PINNED
+    )
     xr.testing.assert_identical(open_scan(tmp_path / "gd.zarr"), gd1)

@@ -3,6 +3,7 @@
 Every expected value is computed point by point with NumPy, independently of
 vmap, jit and the chunk layout.
 """
+
 from __future__ import annotations
 
 import jax.numpy as jnp
@@ -21,11 +22,15 @@ def model_fn(p):
 
 
 def expected_at(x, y):
-    return {"stats_sum": x + y, "stats_prod": x * y,
-            "eig": np.linalg.eigvalsh(np.array([[x, y], [y, 2.0]])), "count": int(x > y)}
+    return {
+        "stats_sum": x + y,
+        "stats_prod": x * y,
+        "eig": np.linalg.eigvalsh(np.array([[x, y], [y, 2.0]])),
+        "count": int(x > y),
+    }
 
 
-XS = [0.3, -1.0, 2.5, 2.5, 10.0]          # non-uniform, with a repeated value
+XS = [0.3, -1.0, 2.5, 2.5, 10.0]  # non-uniform, with a repeated value
 YS = [0.0, 1.5, 0.25]
 
 
@@ -70,11 +75,11 @@ def test_nan_points_are_flagged_and_do_not_poison_their_chunk():
         return {"root": jnp.sqrt(x), "log": jnp.log(x + 2.0), "diverged": x > 8.0}
 
     xs = [-1.0, 0.0, 1.0, 4.0, -3.0, 9.0, 16.0]
-    ds = scan(fn, Grid([Axis("x", xs)]), chunk_size=len(xs))      # one chunk holds them all
+    ds = scan(fn, Grid([Axis("x", xs)]), chunk_size=len(xs))  # one chunk holds them all
     status = ds["status"].values.tolist()
     assert status == [NONFINITE, OK, OK, OK, NONFINITE, DIVERGED, DIVERGED]
     np.testing.assert_array_equal(ds["root"].values[[1, 2, 3, 5, 6]], [0.0, 1.0, 2.0, 3.0, 4.0])
-    assert np.isnan(ds["root"].values[0])                            # recorded, not dropped
+    assert np.isnan(ds["root"].values[0])  # recorded, not dropped
     assert np.isnan(ds["log"].values[4]) and np.isfinite(ds["log"].values[0])
 
 
@@ -88,9 +93,9 @@ def test_memory_budget_sets_the_chunk():
     grid = Grid([Axis("x", np.arange(50.0))])
     ds = scan(fn, grid, memory_budget=3 * per_point)
     assert ds.attrs["chunk_size"] == 3
-    assert scan(fn, grid, memory_budget=10**9).attrs["chunk_size"] == 50      # capped by the grid
+    assert scan(fn, grid, memory_budget=10**9).attrs["chunk_size"] == 50  # capped by the grid
     assert execute.chunk_size_for_budget(100, 1000, n_devices=4, n_points=1000) == 40
-    assert execute.chunk_size_for_budget(100, 10, n_devices=4, n_points=1000) == 4   # at least one per device
+    assert execute.chunk_size_for_budget(100, 10, n_devices=4, n_points=1000) == 4  # at least one per device
 
 
 def test_output_specs_and_errors():

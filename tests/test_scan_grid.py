@@ -1,4 +1,5 @@
 """Grids of the scan layer: product order, point lists, edge cases (single point, empty, repeats)."""
+
 from __future__ import annotations
 
 import itertools
@@ -33,8 +34,12 @@ def test_points_are_one_dimension_with_parameter_coordinates():
     assert p["beta"].tolist() == [0.3] * 3 + [0.7] * 3
     coords = g.coords()
     assert coords["spot"][1].tolist() == [0, 1, 2] and coords["gamma"][0] == "spot"
-    assert Points.from_records("spot", [{"sigma2": 0.5, "gamma": 0.1}, {"sigma2": 2.0, "gamma": 0.3},
-                                        {"sigma2": 1.0, "gamma": 0.0}]) == pts
+    assert (
+        Points.from_records(
+            "spot", [{"sigma2": 0.5, "gamma": 0.1}, {"sigma2": 2.0, "gamma": 0.3}, {"sigma2": 1.0, "gamma": 0.0}]
+        )
+        == pts
+    )
 
 
 def test_single_point_grid():
@@ -44,13 +49,16 @@ def test_single_point_grid():
     assert parse_sweep("x=3:3:1").values.tolist() == [3.0]
 
 
-@pytest.mark.parametrize("make", [
-    lambda: Axis("x", []),
-    lambda: parse_sweep("x=0:1:0"),
-    lambda: parse_sweep("x="),
-    lambda: Points("p", {"a": [], "b": []}),
-    lambda: Points.from_records("p", []),
-])
+@pytest.mark.parametrize(
+    "make",
+    [
+        lambda: Axis("x", []),
+        lambda: parse_sweep("x=0:1:0"),
+        lambda: parse_sweep("x="),
+        lambda: Points("p", {"a": [], "b": []}),
+        lambda: Points.from_records("p", []),
+    ],
+)
 def test_empty_axis_is_a_clear_error(make):
     with pytest.raises(ValueError, match="empty"):
         make()
@@ -61,26 +69,29 @@ def test_non_uniform_and_repeated_values_survive_json_exactly():
     g = Grid([Axis("s", vals), Points("pt", {"n": [5, 5, 9]})])
     back = Grid.from_json(g.to_json())
     assert back == g
-    assert back.parameters()["s"][::3].tolist() == vals          # bit-exact floats, repeats kept
+    assert back.parameters()["s"][::3].tolist() == vals  # bit-exact floats, repeats kept
     assert back.parameters()["n"].dtype == np.int64
 
 
-@pytest.mark.parametrize("bad, match", [
-    (lambda: Axis("x", [0.0, float("nan")]), "finite"),
-    (lambda: Axis("x", [[1.0, 2.0]]), "1-D"),
-    (lambda: Axis("1x", [1.0]), "identifier"),
-    (lambda: Axis("x", [True, False]), "real numbers"),
-    (lambda: Points("p", {"a": [1.0, 2.0], "b": [1.0]}), "same number"),
-    (lambda: Grid([Axis("x", [1.0]), Axis("x", [2.0])]), "used twice"),
-    (lambda: Grid([Axis("x", [1.0]), Points("p", {"x": [2.0]})]), "used twice"),
-    (lambda: Grid([]), "at least one"),
-    (lambda: parse_sweep("sigma2"), "NAME="),
-    (lambda: parse_sweep("sigma2=0:1"), "START:STOP:NUM"),
-    (lambda: parse_sweep("sigma2=a:1:3"), "numbers"),
-    (lambda: parse_sweep("sigma2=0:1:2.5"), "integer"),
-    (lambda: parse_sweep("sigma2=1,,2"), "empty entry"),
-    (lambda: parse_sweep("sigma2=1,x"), "numbers"),
-])
+@pytest.mark.parametrize(
+    "bad, match",
+    [
+        (lambda: Axis("x", [0.0, float("nan")]), "finite"),
+        (lambda: Axis("x", [[1.0, 2.0]]), "1-D"),
+        (lambda: Axis("1x", [1.0]), "identifier"),
+        (lambda: Axis("x", [True, False]), "real numbers"),
+        (lambda: Points("p", {"a": [1.0, 2.0], "b": [1.0]}), "same number"),
+        (lambda: Grid([Axis("x", [1.0]), Axis("x", [2.0])]), "used twice"),
+        (lambda: Grid([Axis("x", [1.0]), Points("p", {"x": [2.0]})]), "used twice"),
+        (lambda: Grid([]), "at least one"),
+        (lambda: parse_sweep("sigma2"), "NAME="),
+        (lambda: parse_sweep("sigma2=0:1"), "START:STOP:NUM"),
+        (lambda: parse_sweep("sigma2=a:1:3"), "numbers"),
+        (lambda: parse_sweep("sigma2=0:1:2.5"), "integer"),
+        (lambda: parse_sweep("sigma2=1,,2"), "empty entry"),
+        (lambda: parse_sweep("sigma2=1,x"), "numbers"),
+    ],
+)
 def test_bad_input_names_the_field(bad, match):
     with pytest.raises(ValueError, match=match):
         bad()

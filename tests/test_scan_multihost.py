@@ -9,6 +9,7 @@ A failure of the child processes fails the test: there is no skip.  It needs the
 collectives of jaxlib (``jax_cpu_collectives_implementation = "gloo"``) and a free port on
 127.0.0.1.
 """
+
 from __future__ import annotations
 
 import json
@@ -71,8 +72,16 @@ def test_two_processes_split_the_chunks(tmp_path):
     env = dict(os.environ)
     env["XLA_FLAGS"] = " ".join(f for f in env.get("XLA_FLAGS", "").split() if "device_count" not in f)
     env.setdefault("JAX_ENABLE_X64", "1")
-    procs = [subprocess.Popen([sys.executable, "-c", CHILD, str(pid), port, str(out)], stdout=subprocess.PIPE,
-                              stderr=subprocess.PIPE, text=True, env=env) for pid in (0, 1)]
+    procs = [
+        subprocess.Popen(
+            [sys.executable, "-c", CHILD, str(pid), port, str(out)],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+            env=env,
+        )
+        for pid in (0, 1)
+    ]
     results = []
     for p in procs:
         try:
@@ -83,14 +92,14 @@ def test_two_processes_split_the_chunks(tmp_path):
             pytest.fail("the two-process scan did not finish in 240 s")
         assert p.returncode == 0, stderr[-3000:]
         results.append(json.loads([ln for ln in stdout.splitlines() if ln.startswith("RESULT ")][-1][7:]))
-    n_chunks = -(-39 // 4)                                   # 39 points in chunks of 4
+    n_chunks = -(-39 // 4)  # 39 points in chunks of 4
     assert [r["processes"] for r in results] == [2, 2]
-    assert [r["computed"] for r in results] == [20, 19]      # chunks 0,2,…,8 and 1,3,…,9 (the last has 3 points)
+    assert [r["computed"] for r in results] == [20, 19]  # chunks 0,2,…,8 and 1,3,…,9 (the last has 3 points)
     assert all(r["points"] == r["ok"] == 39 for r in results)
     assert n_chunks == 10
     assert results[0]["refused"][0] == "FileExistsError" and "already exists" in results[0]["refused"][1]
     assert results[1]["refused"] == ["StoreError", f"process 0 could not prepare the scan store {out}; see its error"]
-    assert [r["resumed"] for r in results] == [[0, 39], [0, 39]]    # both hosts verify every chunk and keep it
+    assert [r["resumed"] for r in results] == [[0, 39], [0, 39]]  # both hosts verify every chunk and keep it
 
     model = phase.PhaseModel.diagonal([3.0, 2.0, 1.2, 0.5], sigma2=0.0, loss="beta-infonce")
     grid = Grid([Axis("sigma2", np.linspace(0.1, 4.1, 13)), Axis("gamma", [0.0, 0.07, 0.3])])

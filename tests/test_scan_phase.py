@@ -4,6 +4,7 @@ Independent routes: ``landscape.global_minimum`` called point by point; the
 commuting closed form λ_i = b_i/(2k s_i²) in NumPy; the threshold functions of
 ``landscape.theory.collapse_thresholds``; gradient flow and descent against the closed form.
 """
+
 from __future__ import annotations
 
 import jax
@@ -25,9 +26,13 @@ def test_closed_form_scan_equals_direct_calls(tol):
     c0 = np.array([0.4, 1.5, 0.2, 0.9])
 
     @jax.jit
-    def direct_at(s, g):      # the solver called directly at one point (no scan, no vmap)
-        land = ls.effective_landscape(ls.Problem(jnp.diag(jnp.asarray(A)), s * jnp.diag(jnp.asarray(c0))),
-                                      "beta-infonce", beta=0.4, weight_decay=g)
+    def direct_at(s, g):  # the solver called directly at one point (no scan, no vmap)
+        land = ls.effective_landscape(
+            ls.Problem(jnp.diag(jnp.asarray(A)), s * jnp.diag(jnp.asarray(c0))),
+            "beta-infonce",
+            beta=0.4,
+            weight_decay=g,
+        )
         return ls.global_minimum(land, 4)
 
     for i, s in enumerate([0.3, 2.7]):
@@ -35,8 +40,9 @@ def test_closed_form_scan_equals_direct_calls(tol):
             direct = direct_at(s, g)
             at = ds.isel(aug_scale=i, weight_decay=j)
             assert int(at["rank"]) == int(direct.rank)
-            np.testing.assert_allclose(at["gram_eigenvalues"].values, direct.gram_eigenvalues,
-                                       rtol=tol["exact"], atol=tol["exact"])
+            np.testing.assert_allclose(
+                at["gram_eigenvalues"].values, direct.gram_eigenvalues, rtol=tol["exact"], atol=tol["exact"]
+            )
             np.testing.assert_allclose(float(at["loss"]), float(direct.loss), rtol=tol["exact"], atol=tol["exact"])
             # commuting closed form in NumPy: b_i = βa_i − (1−β)c_i − γ, λ_i = b_i⁺/(2 k s_i²) with k = β
             b = 0.4 * A - 0.6 * s * c0 - g
@@ -67,8 +73,7 @@ def test_boundaries_are_the_collapse_thresholds():
     th = ls.critical_sigma2(ls.Problem.from_diagonal(A, 0.0), "beta-infonce", beta=0.5, weight_decay=0.2)
     np.testing.assert_allclose(got, np.asarray(th.value), atol=2e-3)
     # weighted InfoNCE, paper form: b_i = 0 at N_i from critical_n_samples
-    model = phase.PhaseModel.diagonal(A, sigma2=25.0, loss="weighted-infonce", form="paper", alpha=0.1,
-                                      n_samples=50)
+    model = phase.PhaseModel.diagonal(A, sigma2=25.0, loss="weighted-infonce", form="paper", alpha=0.1, n_samples=50)
     n = np.linspace(1.0, 200.0, 20001)
     fields = phase.boundary_fields(model, {"N": n})
     got = np.array([phase.crossings_along(n, f.values) for f in fields])
@@ -95,7 +100,7 @@ def test_weighted_infonce_n_diagram_rank_is_count_of_positive_b():
         expected = (b > 0).sum(-1)
         np.testing.assert_array_equal(ds["rank"].values[away], expected[away])
         np.testing.assert_array_equal(ds["predicted_rank"].values[away], expected[away])
-    assert (ds["rank"].values == 4).all()                                # derived: no collapse anywhere
+    assert (ds["rank"].values == 4).all()  # derived: no collapse anywhere
 
 
 @pytest.mark.parametrize("method", ["flow", "gd"])
@@ -106,7 +111,7 @@ def test_dynamics_agree_with_closed_form_away_from_boundaries(method, tol):
     cf = phase.phase_scan(model, Grid([pts]))
     dyn = phase.phase_scan(model, Grid([pts]), method=method, settings=phase.FlowSettings(steps=3000))
     b = 0.5 * (A[None, :] - s2[:, None]) - gamma[:, None]
-    assert np.abs(b).min() > 0.049                                      # away from every boundary
+    assert np.abs(b).min() > 0.049  # away from every boundary
     assert cf["rank"].values.tolist() == (b > 0).sum(1).tolist() == [4, 2, 1, 1]
     np.testing.assert_array_equal(dyn["rank"].values, cf["rank"].values)
     assert not dyn["diverged"].values.any() and (dyn["status"].values == 0).all()
@@ -147,17 +152,22 @@ def test_non_commuting_problem_has_no_direction_outputs():
     assert phase.boundary_fields(model, {"aug_scale": [0.5, 1.0]}) == []
 
 
-@pytest.mark.parametrize("make, match", [
-    (lambda m: phase.phase_scan(m, Grid([Axis("colour", [1.0])])), "unknown scan parameter 'colour'"),
-    (lambda m: phase.phase_scan(m, Grid([Axis("beta", [0.0, 0.5])])), "beta must be in"),
-    (lambda m: phase.phase_scan(m, Grid([Axis("gamma", [-1.0])])), "weight_decay must be in"),
-    (lambda m: phase.phase_scan(m, Grid([Axis("lr", [0.1])])), "no effect on the closed form"),
-    (lambda m: phase.phase_scan(m, Grid([Axis("t1", [1.0])]), method="gd"), "for method 'flow'"),
-    (lambda m: phase.phase_scan(m, Grid([Axis("sigma2", [1.0]), Axis("aug_scale", [1.0])])), "scan one of them"),
-    (lambda m: phase.phase_scan(m, Grid([Axis("sigma2", [1.0]), Axis("gamma", [1.0])]), method="euler"),
-     "method must be"),
-    (lambda m: phase.phase_scan(m, Grid([Axis("out_dim", [1.5])])), "integer"),
-])
+@pytest.mark.parametrize(
+    "make, match",
+    [
+        (lambda m: phase.phase_scan(m, Grid([Axis("colour", [1.0])])), "unknown scan parameter 'colour'"),
+        (lambda m: phase.phase_scan(m, Grid([Axis("beta", [0.0, 0.5])])), "beta must be in"),
+        (lambda m: phase.phase_scan(m, Grid([Axis("gamma", [-1.0])])), "weight_decay must be in"),
+        (lambda m: phase.phase_scan(m, Grid([Axis("lr", [0.1])])), "no effect on the closed form"),
+        (lambda m: phase.phase_scan(m, Grid([Axis("t1", [1.0])]), method="gd"), "for method 'flow'"),
+        (lambda m: phase.phase_scan(m, Grid([Axis("sigma2", [1.0]), Axis("aug_scale", [1.0])])), "scan one of them"),
+        (
+            lambda m: phase.phase_scan(m, Grid([Axis("sigma2", [1.0]), Axis("gamma", [1.0])]), method="euler"),
+            "method must be",
+        ),
+        (lambda m: phase.phase_scan(m, Grid([Axis("out_dim", [1.5])])), "integer"),
+    ],
+)
 def test_bad_parameters_are_refused(make, match):
     model = phase.PhaseModel.diagonal(A, sigma2=0.5)
     with pytest.raises(ValueError, match=match):

@@ -3,6 +3,7 @@
 Every test works on a copy of one small store (27 points in 7 chunks) or on a
 3×7 closed-form CLI scan, so each runs in well under a second.
 """
+
 from __future__ import annotations
 
 import errno
@@ -20,16 +21,40 @@ import zarr
 
 import landscape.core.validation as validation
 from landscape.cli import main
-from landscape.scan import (MISSING, Axis, ChunkWriteError, Grid, ScanDamageWarning, StoreError, StoreLockedError,
-                            open_scan, parse_sweep, scan, scan_info, verify_store)
+from landscape.scan import (
+    MISSING,
+    Axis,
+    ChunkWriteError,
+    Grid,
+    ScanDamageWarning,
+    StoreError,
+    StoreLockedError,
+    open_scan,
+    parse_sweep,
+    scan,
+    scan_info,
+    verify_store,
+)
 from landscape.scan import store
 
 PINNED = {"package_version": "test", "git_commit": "pinned-for-the-test"}
 GRID = Grid([Axis("x", np.linspace(0.0, 3.0, 9)), Axis("z", [1.0, -2.0, 0.5])])
-CHUNK = 4                                                   # 27 points: chunks 0..6, the last has 3
+CHUNK = 4  # 27 points: chunks 0..6, the last has 3
 A = [3.0, 2.0, 1.2]
-CLI_SCAN = ["scan", "--loss", "beta-infonce", "--a", ",".join(map(str, A)), "--sweep", "sigma2=0.1:4.1:7",
-            "--sweep", "gamma=0,0.3,1", "--chunk-size", "5", "--quiet"]
+CLI_SCAN = [
+    "scan",
+    "--loss",
+    "beta-infonce",
+    "--a",
+    ",".join(map(str, A)),
+    "--sweep",
+    "sigma2=0.1:4.1:7",
+    "--sweep",
+    "gamma=0,0.3,1",
+    "--chunk-size",
+    "5",
+    "--quiet",
+]
 
 
 def fn(p):
@@ -70,13 +95,20 @@ def test_overwrite_replaces_only_a_store_this_package_wrote(tmp_path, pristine, 
     (crowded / "mine.txt").write_text("keep")
     link = tmp_path / "link.zarr"
     link.symlink_to(good)
-    home = copy_of(pristine, tmp_path / "home.zarr")             # a real store: only the home rule protects it
+    home = copy_of(pristine, tmp_path / "home.zarr")  # a real store: only the home rule protects it
     monkeypatch.setenv("HOME", str(home))
-    here = copy_of(pristine, tmp_path / "here.zarr")             # likewise for the current folder
+    here = copy_of(pristine, tmp_path / "here.zarr")  # likewise for the current folder
     monkeypatch.chdir(here)
-    cases = [(plain, "not a landscape scan store"), (a_file, "is a file"), (crowded, "holds entries"),
-             (link, "symbolic link"), ("", "empty"), (".", "the current folder"),
-             ("..", "holds the current folder"), (home, "the home folder")]
+    cases = [
+        (plain, "not a landscape scan store"),
+        (a_file, "is a file"),
+        (crowded, "holds entries"),
+        (link, "symbolic link"),
+        ("", "empty"),
+        (".", "the current folder"),
+        ("..", "holds the current folder"),
+        (home, "the home folder"),
+    ]
     for out, needle in cases:
         with pytest.raises(StoreError, match=needle) as err:
             run(out, overwrite=True)
@@ -99,8 +131,16 @@ def test_forced_restart_refuses_a_store_holding_other_files(tmp_path, pristine):
     (path / "notes.txt").write_text("keep")
     other = Grid([Axis("x", np.linspace(0.0, 3.0, 5)), Axis("z", [1.0])])
     with pytest.raises(StoreError, match="holds entries"):
-        scan(fn, other, out=path, resume=True, force=True, chunk_size=CHUNK, code_version=PINNED,
-             evaluation={"what": "sin(x)·z"})
+        scan(
+            fn,
+            other,
+            out=path,
+            resume=True,
+            force=True,
+            chunk_size=CHUNK,
+            code_version=PINNED,
+            evaluation={"what": "sin(x)·z"},
+        )
     assert (path / "notes.txt").read_text() == "keep" and verify_store(path) == []
 
 
@@ -109,17 +149,19 @@ def test_cli_bad_store_paths_are_one_line_exit_2(tmp_path, pristine, monkeypatch
     Path("keep.txt").write_text("keep")
     Path("plain").mkdir()
     (Path("plain") / "data.csv").write_text("keep")
-    cases = [([*CLI_SCAN, "--out", "", "--overwrite"], "--out must name a path"),
-             ([*CLI_SCAN, "--out", "plain", "--overwrite"], "not a landscape scan store"),
-             ([*CLI_SCAN, "--out", "keep.txt"], "is a file"),
-             ([*CLI_SCAN, "--out", "keep.txt", "--resume"], "is a file"),
-             ([*CLI_SCAN, "--out", "keep.txt", "--overwrite"], "is a file"),
-             ([*CLI_SCAN, "--out", "/proc/landscape-test.zarr"], "cannot write in /proc"),
-             ([*CLI_SCAN, "--out", "/proc/self/no/such/s.zarr"], "cannot create the folder"),
-             ([*CLI_SCAN, "--out", "s.zarr", "--devices", "100000"], "--devices must be between 1 and 1024"),
-             (["scan", "--verify", str(tmp_path / "nothing.zarr")], "no scan store"),
-             (["scan", "--verify", "plain"], "not a zarr scan store"),
-             (["scan", "--verify", str(pristine[0]), "--out", "x.zarr"], "drop --out")]
+    cases = [
+        ([*CLI_SCAN, "--out", "", "--overwrite"], "--out must name a path"),
+        ([*CLI_SCAN, "--out", "plain", "--overwrite"], "not a landscape scan store"),
+        ([*CLI_SCAN, "--out", "keep.txt"], "is a file"),
+        ([*CLI_SCAN, "--out", "keep.txt", "--resume"], "is a file"),
+        ([*CLI_SCAN, "--out", "keep.txt", "--overwrite"], "is a file"),
+        ([*CLI_SCAN, "--out", "/proc/landscape-test.zarr"], "cannot write in /proc"),
+        ([*CLI_SCAN, "--out", "/proc/self/no/such/s.zarr"], "cannot create the folder"),
+        ([*CLI_SCAN, "--out", "s.zarr", "--devices", "100000"], "--devices must be between 1 and 1024"),
+        (["scan", "--verify", str(tmp_path / "nothing.zarr")], "no scan store"),
+        (["scan", "--verify", "plain"], "not a zarr scan store"),
+        (["scan", "--verify", str(pristine[0]), "--out", "x.zarr"], "drop --out"),
+    ]
     for argv, needle in cases:
         assert main(argv) == 2, argv
         err = one_line_error(capsys)
@@ -148,11 +190,16 @@ def damage(path: Path) -> dict[int, str]:
     (path / "y" / "c" / "3").unlink()
     (path / "status" / "c" / "4").unlink()
     whole = (path / "v" / "c" / "5" / "0").read_bytes()
-    (path / "v" / "c" / "5" / "0").write_bytes(whole[:len(whole) // 2])
+    (path / "v" / "c" / "5" / "0").write_bytes(whole[: len(whole) // 2])
     root = store.open_store(path, mode="r+")
-    root["y"][4:8] = np.arange(4.0)                           # well-formed but wrong values
-    return {1: "wrong values", 2: "flipped bytes", 3: "deleted chunk file", 4: "deleted status file",
-            5: "truncated file"}
+    root["y"][4:8] = np.arange(4.0)  # well-formed but wrong values
+    return {
+        1: "wrong values",
+        2: "flipped bytes",
+        3: "deleted chunk file",
+        4: "deleted status file",
+        5: "truncated file",
+    }
 
 
 def test_damaged_chunks_are_found_never_read_as_good_and_recomputed(tmp_path, pristine, capsys):
@@ -161,8 +208,9 @@ def test_damaged_chunks_are_found_never_read_as_good_and_recomputed(tmp_path, pr
     damaged = damage(path)
 
     problems = verify_store(path)
-    assert [(p.chunk, p.start, p.stop, p.damaged) for p in problems] == \
-        [(i, CHUNK * i, CHUNK * (i + 1), True) for i in sorted(damaged)]
+    assert [(p.chunk, p.start, p.stop, p.damaged) for p in problems] == [
+        (i, CHUNK * i, CHUNK * (i + 1), True) for i in sorted(damaged)
+    ]
     assert "unreadable" in problems[-1].reason and "checksum mismatch" in problems[0].reason
     info = scan_info(path)
     assert info["complete"] is False and info["chunks_damaged"] == sorted(damaged) and info["chunks_done"] == 2
@@ -171,7 +219,7 @@ def test_damaged_chunks_are_found_never_read_as_good_and_recomputed(tmp_path, pr
         ds = open_scan(path)
     assert ds.attrs["damaged_chunks"] == sorted(damaged)
     bad = np.zeros(GRID.size, bool)
-    bad[CHUNK:6 * CHUNK] = True
+    bad[CHUNK : 6 * CHUNK] = True
     status, y, v = ds["status"].values.ravel(), ds["y"].values.ravel(), ds["v"].values.reshape(GRID.size, 2)
     assert (status[bad] == MISSING).all() and np.isnan(y[bad]).all() and np.isnan(v[bad]).all()
     np.testing.assert_array_equal(y[~bad], good_ds["y"].values.ravel()[~bad])
@@ -193,7 +241,7 @@ def test_damaged_chunks_are_found_never_read_as_good_and_recomputed(tmp_path, pr
 
 def test_interrupted_store_verifies_as_not_computed(tmp_path, pristine, capsys):
     path = copy_of(pristine, tmp_path / "s.zarr")
-    (path / "chunk_sha256" / "c" / "6" / "0").unlink()         # chunk 6 never committed
+    (path / "chunk_sha256" / "c" / "6" / "0").unlink()  # chunk 6 never committed
     assert [(p.chunk, p.damaged, p.reason) for p in verify_store(path)] == [(6, False, "not computed")]
     assert main(["scan", "--verify", str(path), "--json"]) == 1
     rep = json.loads(capsys.readouterr().out)
@@ -203,7 +251,7 @@ def test_interrupted_store_verifies_as_not_computed(tmp_path, pristine, capsys):
 def test_a_store_that_ends_damaged_is_not_reported_complete(tmp_path, monkeypatch, capsys):
     real = store.write_chunk
 
-    def bad_write(root, record, index, outputs, status):           # a silent bad write of chunk 1
+    def bad_write(root, record, index, outputs, status):  # a silent bad write of chunk 1
         real(root, record, index, outputs, status)
         if index == 1:
             root["status"][5] = 2
@@ -281,7 +329,7 @@ def test_full_disk_keeps_the_store_resumable(tmp_path, pristine, monkeypatch):
     failed = []
 
     async def set_or_fail(self, key, value, *a, **k):
-        if key == "status/c/2" and not failed:                # chunk 2: outputs written, then the disk fills
+        if key == "status/c/2" and not failed:  # chunk 2: outputs written, then the disk fills
             failed.append(key)
             raise OSError(errno.ENOSPC, "No space left on device", key)
         return await real(self, key, value, *a, **k)
@@ -303,9 +351,11 @@ def test_cli_write_failures_are_one_line_exit_1(tmp_path, monkeypatch, capsys):
     import landscape.phase
 
     def disk_full(*a, **k):
-        raise ChunkWriteError("cannot write chunk 2 of the scan store s.zarr (No space left on device); the "
-                              "chunks committed before it are kept: run the same scan with resume=True "
-                              "(CLI: --resume) to continue")
+        raise ChunkWriteError(
+            "cannot write chunk 2 of the scan store s.zarr (No space left on device); the "
+            "chunks committed before it are kept: run the same scan with resume=True "
+            "(CLI: --resume) to continue"
+        )
 
     def io_error(*a, **k):
         raise OSError(errno.EIO, "Input/output error")
@@ -320,19 +370,53 @@ def test_cli_write_failures_are_one_line_exit_1(tmp_path, monkeypatch, capsys):
 # ----------------------------------------------------------------------------- sizes
 def test_sizes_are_refused_before_allocation_and_the_chunk_is_clamped(monkeypatch, capsys, tmp_path):
     monkeypatch.setattr(validation, "available_memory_bytes", lambda: 2**30)
-    huge = Grid([Axis("x", np.zeros(40_000)), Axis("z", np.zeros(25_000))])        # 10⁹ points
-    per_point = 1 + 3 * jnp.zeros(()).dtype.itemsize                               # y, v[2] and the int8 status
-    with pytest.raises(ValueError, match=rf"a scan of 1000000000 points \({per_point} bytes .*\) asks for about "
-                                         + re.escape(f"{1e9 * per_point / 2**30:.3g} GiB")):
+    huge = Grid([Axis("x", np.zeros(40_000)), Axis("z", np.zeros(25_000))])  # 10⁹ points
+    per_point = 1 + 3 * jnp.zeros(()).dtype.itemsize  # y, v[2] and the int8 status
+    with pytest.raises(
+        ValueError,
+        match=rf"a scan of 1000000000 points \({per_point} bytes .*\) asks for about "
+        + re.escape(f"{1e9 * per_point / 2**30:.3g} GiB"),
+    ):
         scan(fn, huge)
     with pytest.raises(ValueError, match=r"sweep 'x' \(1000000000 values\) asks for about 7.45 GiB"):
         parse_sweep("x=0:1:1000000000")
-    assert main(["scan", "--loss", "beta-infonce", "--a", "3,2,1", "--sweep", "sigma2=0:1:40000",
-                 "--sweep", "gamma=0:1:25000", "--out", str(tmp_path / "s.zarr"), "--quiet"]) == 2
+    assert (
+        main(
+            [
+                "scan",
+                "--loss",
+                "beta-infonce",
+                "--a",
+                "3,2,1",
+                "--sweep",
+                "sigma2=0:1:40000",
+                "--sweep",
+                "gamma=0:1:25000",
+                "--out",
+                str(tmp_path / "s.zarr"),
+                "--quiet",
+            ]
+        )
+        == 2
+    )
     assert "a scan of 1000000000 points" in one_line_error(capsys) and not (tmp_path / "s.zarr").exists()
-    assert main(["scan", "--loss", "beta-infonce", "--a", "3,2,1", "--sweep", "sigma2=0:1:1000000000000",
-                 "--out", str(tmp_path / "s.zarr"), "--quiet"]) == 2
+    assert (
+        main(
+            [
+                "scan",
+                "--loss",
+                "beta-infonce",
+                "--a",
+                "3,2,1",
+                "--sweep",
+                "sigma2=0:1:1000000000000",
+                "--out",
+                str(tmp_path / "s.zarr"),
+                "--quiet",
+            ]
+        )
+        == 2
+    )
     assert "asks for about" in one_line_error(capsys)
     small = Grid([Axis("x", [0.5, 1.0, 2.0]), Axis("z", [1.0, 2.0])])
     assert scan(fn, small, chunk_size=1000).attrs["chunk_size"] == 6
-

@@ -6,6 +6,7 @@ child with SIGKILL after a few chunks, resumes the scan in this process and
 checks that only the missing chunks were computed and that the dataset is
 identical to an uninterrupted run.
 """
+
 from __future__ import annotations
 
 import json
@@ -40,8 +41,15 @@ GRID = Grid([Axis("x", np.linspace(0.0, 3.0, 9)), Axis("z", [1.0, -2.0, 0.5])])
 def run(path, grid=GRID, **kw):
     seen = []
     kw.setdefault("code_version", PINNED)
-    ds = scan(fn, grid, out=path, chunk_size=kw.pop("chunk_size", 4), progress=seen.append,
-              evaluation={"what": "sin(x)·z"}, **kw)
+    ds = scan(
+        fn,
+        grid,
+        out=path,
+        chunk_size=kw.pop("chunk_size", 4),
+        progress=seen.append,
+        evaluation={"what": "sin(x)·z"},
+        **kw,
+    )
     return ds, seen[-1]
 
 
@@ -56,15 +64,17 @@ def test_store_round_trip_and_provenance(tmp_path):
     assert info["package_version"] == code_version()["package_version"]
     assert info["git_commit"] == code_version()["git_commit"] == ds.attrs["git_commit"]
     assert info["chunks_done"] == info["n_chunks"] == 6 and info["points_done"] == 27
-    flat = xr.open_zarr(path, consolidated=False)                      # plain xarray reads it too
+    flat = xr.open_zarr(path, consolidated=False)  # plain xarray reads it too
     np.testing.assert_array_equal(flat["y"].values, ds["y"].values.ravel())
 
 
 def _landscape_engine_installed() -> bool:
     from importlib.metadata import entry_points
 
-    return any(ep.name == "landscape" and ep.value.startswith("landscape.xarray_backend")
-               for ep in entry_points(group="xarray.backends"))
+    return any(
+        ep.name == "landscape" and ep.value.startswith("landscape.xarray_backend")
+        for ep in entry_points(group="xarray.backends")
+    )
 
 
 def test_plain_xarray_opens_the_labelled_grid(tmp_path):
@@ -83,11 +93,12 @@ def test_plain_xarray_opens_the_labelled_grid(tmp_path):
     assert is_scan_store(path) and not is_scan_store(tmp_path) and not is_scan_store(path / "y")
     pyproject = tomllib.loads((Path(__file__).parents[1] / "pyproject.toml").read_text())
     assert pyproject["project"]["entry-points"]["xarray.backends"] == {
-        "landscape": "landscape.xarray_backend:LandscapeBackendEntrypoint"}
-    if _landscape_engine_installed():                # the installed metadata has the entry point
+        "landscape": "landscape.xarray_backend:LandscapeBackendEntrypoint"
+    }
+    if _landscape_engine_installed():  # the installed metadata has the entry point
         xr.testing.assert_identical(xr.open_dataset(path, engine="landscape"), ds)
-        xr.testing.assert_identical(xr.open_dataset(str(path)), ds)        # chosen before xarray's zarr engine
-    store.open_store(path, mode="r+")["y"][0] = 99.0                       # a damaged chunk stays missing
+        xr.testing.assert_identical(xr.open_dataset(str(path)), ds)  # chosen before xarray's zarr engine
+    store.open_store(path, mode="r+")["y"][0] = 99.0  # a damaged chunk stays missing
     with pytest.warns(Warning, match="damaged"):
         damaged = xr.open_dataset(path, engine=LandscapeBackendEntrypoint)
     assert damaged.attrs["damaged_chunks"] == [0] and np.isnan(damaged["y"].values[0, 0])
@@ -138,7 +149,7 @@ def test_uncommitted_chunk_is_recomputed_and_stale_data_ignored(tmp_path):
     partial = open_scan(path)
     flat_status = partial["status"].values.ravel()
     assert (flat_status[8:12] == MISSING).all() and (flat_status[:8] == 0).all()
-    assert np.isnan(partial["y"].values.ravel()[8:12]).all()              # stale values are not shown
+    assert np.isnan(partial["y"].values.ravel()[8:12]).all()  # stale values are not shown
     ds, pr = run(path, resume=True)
     assert pr.computed == 4 and pr.reused == 23
     xr.testing.assert_identical(ds, full)
@@ -188,8 +199,9 @@ def test_sigkill_then_resume_computes_only_missing_chunks(tmp_path):
     path = tmp_path / "killed.zarr"
     env = dict(os.environ)
     env.setdefault("JAX_ENABLE_X64", "1")
-    child = subprocess.Popen([sys.executable, "-c", CHILD, str(path)], stdout=subprocess.PIPE,
-                             stderr=subprocess.PIPE, text=True, env=env)
+    child = subprocess.Popen(
+        [sys.executable, "-c", CHILD, str(path)], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env
+    )
     lines = []
     model, grid = kill_test_grid()
     try:
@@ -211,7 +223,7 @@ def test_sigkill_then_resume_computes_only_missing_chunks(tmp_path):
 
     info = scan_info(path)
     total = info["n_points"]
-    assert 4 * 3 <= info["points_done"] < total                  # some, not all, chunks committed
+    assert 4 * 3 <= info["points_done"] < total  # some, not all, chunks committed
     before = open_scan(path)
     assert (before["status"].values == MISSING).sum() == total - info["points_done"]
 
@@ -222,6 +234,8 @@ def test_sigkill_then_resume_computes_only_missing_chunks(tmp_path):
     xr.testing.assert_identical(resumed, fresh)
     assert (resumed["status"].values == 0).all()
     # and the values are the closed form, point by point
-    b = 0.5 * (np.array([3.0, 2.0, 1.2, 0.5])[None, None, :] - resumed["sigma2"].values[:, None, None]) \
+    b = (
+        0.5 * (np.array([3.0, 2.0, 1.2, 0.5])[None, None, :] - resumed["sigma2"].values[:, None, None])
         - resumed["weight_decay"].values[None, :, None]
+    )
     np.testing.assert_array_equal(resumed["rank"].values, (b > 0).sum(-1))

@@ -4,6 +4,7 @@ The independent routes here are: the per-direction formula b_i/(2 k s_i^2) compu
 the vanishing analytic gradient, jax.hessian at the minimum, and exhaustive enumeration of
 stationary points.  Gradient flow is compared in tests/test_flow.py.
 """
+
 import itertools
 
 import jax
@@ -169,7 +170,9 @@ def test_global_minimum_jits_and_vmaps_over_parameters(tol):
     gam = jnp.linspace(0.0, 1.0, 11)
     ranks = jax.vmap(lambda s: jax.vmap(lambda g: rank_at(s, g))(gam))(s2)
     # T10: rank = #{a_i - sigma^2 - gamma > 0}; boundaries are straight lines.
-    expected = (np.asarray(a)[None, None, :] - np.asarray(s2)[:, None, None] - np.asarray(gam)[None, :, None] > 0).sum(-1)
+    expected = (np.asarray(a)[None, None, :] - np.asarray(s2)[:, None, None] - np.asarray(gam)[None, :, None] > 0).sum(
+        -1
+    )
     np.testing.assert_array_equal(np.asarray(ranks), expected)
 
 
@@ -178,8 +181,14 @@ def test_t10_weighted_infonce_phase_diagram_and_complete_collapse():
     alpha, n = 0.1, 50.0
     for s2 in np.linspace(0, 60, 7):
         for gamma in np.linspace(0, 1, 6):
-            land = ls.effective_landscape(ls.Problem.isotropic(a, s2), "weighted-infonce", form="paper",
-                                          alpha=alpha, n_samples=n, weight_decay=gamma)
+            land = ls.effective_landscape(
+                ls.Problem.isotropic(a, s2),
+                "weighted-infonce",
+                form="paper",
+                alpha=alpha,
+                n_samples=n,
+                weight_decay=gamma,
+            )
             thr = (1 - alpha) / n * s2 + gamma
             want = int(np.sum(a > thr + 1e-12))
             assert int(ls.global_minimum(land, 3).rank) == want == int(ls.predicted_rank(land, 3))
@@ -206,9 +215,13 @@ def _random_problem(data, d0, commuting):
 # d0 ∈ {1, 3, 5} and d1 ∈ {1, d0, d0 + 1} (a single direction, a rank cap, full rank, more outputs than
 # inputs): few shapes, so most examples reuse compiled operations
 @settings(max_examples=8, deadline=None, suppress_health_check=[HealthCheck.too_slow])
-@given(data=st.data(), d0=st.sampled_from([1, 3, 5]), commuting=st.booleans(),
-       loss=st.sampled_from(["infonce", "beta-infonce", "spectral", "barlow-twins", "vicreg"]),
-       form=st.sampled_from(["paper", "derived"]))
+@given(
+    data=st.data(),
+    d0=st.sampled_from([1, 3, 5]),
+    commuting=st.booleans(),
+    loss=st.sampled_from(["infonce", "beta-infonce", "spectral", "barlow-twins", "vicreg"]),
+    form=st.sampled_from(["paper", "derived"]),
+)
 def test_property_closed_form(data, d0, commuting, loss, form):
     tol = 1e-8 if jax.config.jax_enable_x64 else 2e-3
     p = _random_problem(data, d0, commuting)
@@ -222,7 +235,7 @@ def test_property_closed_form(data, d0, commuting, loss, form):
     isq = vecs @ np.diag(vals**-0.5) @ vecs.T
     lam = np.linalg.eigvalsh(isq @ np.asarray(land.b_eff, float) @ isq)
     scale = max(1.0, np.abs(lam).max())
-    if np.min(np.abs(lam)) > 1e-6 * scale:   # sign is well defined
+    if np.min(np.abs(lam)) > 1e-6 * scale:  # sign is well defined
         assert int(sol.rank) == min(int(np.sum(lam > 0)), d1)
     # The closed form is stationary.
     g = np.asarray(ls.gradient(land, sol.weights))
@@ -231,13 +244,21 @@ def test_property_closed_form(data, d0, commuting, loss, form):
     pts = ls.stationary_points(land, d1)
     assert float(jnp.min(pts.loss)) >= float(sol.loss) - tol * max(1.0, scale) ** 2
     # The loss formula -sum(lam_kept^2)/(4k) matches the loss evaluated at W.
-    assert float(ls.loss(land, sol.weights)) == pytest.approx(float(sol.loss), rel=max(tol, 1e-6) * 10, abs=tol * scale**2)
+    assert float(ls.loss(land, sol.weights)) == pytest.approx(
+        float(sol.loss), rel=max(tol, 1e-6) * 10, abs=tol * scale**2
+    )
 
 
 # --------------------------------------------------------------------------- diagonal fast path
-@pytest.mark.parametrize("loss, kw", [("infonce", {}), ("beta-infonce", {"form": "paper"}),
-                                      ("weighted-infonce", {"form": "paper", "alpha": 0.1, "n_samples": 2.0}),
-                                      ("vicreg", {})])
+@pytest.mark.parametrize(
+    "loss, kw",
+    [
+        ("infonce", {}),
+        ("beta-infonce", {"form": "paper"}),
+        ("weighted-infonce", {"form": "paper", "alpha": 0.1, "n_samples": 2.0}),
+        ("vicreg", {}),
+    ],
+)
 @pytest.mark.parametrize("d1", [1, 2, 4, 6, 8])
 def test_diagonal_path_equals_general_path(loss, kw, d1, tol):
     rng = np.random.default_rng(d1)
@@ -247,8 +268,12 @@ def test_diagonal_path_equals_general_path(loss, kw, d1, tol):
     assert int(fast.rank) == int(ref.rank)
     assert float(fast.loss) == pytest.approx(float(ref.loss), rel=tol["exact"] * 10, abs=tol["exact"])
     np.testing.assert_allclose(np.asarray(fast.gram), np.asarray(ref.gram), atol=tol["exact"] * 10)
-    np.testing.assert_allclose(np.asarray(fast.gram_eigenvalues), np.asarray(ref.gram_eigenvalues), atol=tol["exact"] * 10)
-    np.testing.assert_allclose(np.asarray(fast.whitened_eigenvalues), np.asarray(ref.whitened_eigenvalues), atol=tol["exact"] * 10)
+    np.testing.assert_allclose(
+        np.asarray(fast.gram_eigenvalues), np.asarray(ref.gram_eigenvalues), atol=tol["exact"] * 10
+    )
+    np.testing.assert_allclose(
+        np.asarray(fast.whitened_eigenvalues), np.asarray(ref.whitened_eigenvalues), atol=tol["exact"] * 10
+    )
     assert fast.weights.shape == ref.weights.shape
     np.testing.assert_allclose(np.asarray(fast.weights.T @ fast.weights), np.asarray(fast.gram), atol=tol["exact"])
     assert float(jnp.max(jnp.abs(ls.gradient(land, fast.weights)))) < tol["exact"] * 100

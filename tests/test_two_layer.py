@@ -5,6 +5,7 @@ global minimum against :func:`closed_form`; autodiff against the explicit gradie
 gradient descent against the diffrax flow; the exact conservation law of the flow;
 and trained weights against the closed-form optimum and the balanced limit.
 """
+
 import json
 import math
 
@@ -37,8 +38,7 @@ def _random_problem(seed, d=5, x64=True):
     rng = np.random.default_rng(seed)
     ls_ = rng.normal(size=(d, d)) / math.sqrt(d)
     la = rng.normal(size=(d, d)) / math.sqrt(d)
-    return ls.Problem(jnp.asarray(ls_ @ ls_.T + 0.1 * np.eye(d), _dtype(x64)),
-                      jnp.asarray(la @ la.T, _dtype(x64)))
+    return ls.Problem(jnp.asarray(ls_ @ ls_.T + 0.1 * np.eye(d), _dtype(x64)), jnp.asarray(la @ la.T, _dtype(x64)))
 
 
 # ----------------------------------------------------------------------------- A1: closed form
@@ -68,20 +68,24 @@ def test_a1_closed_form_table(sigma, x64):
     if sigma == 0:
         assert float(metrics.avf_linear(p, prob.data_cov, prob.aug_cov)) == 0.0
     else:
-        assert float(metrics.avf_linear(p, prob.data_cov, prob.aug_cov)) == pytest.approx(avf, abs=1e-9 if x64 else 5e-4)
+        assert float(metrics.avf_linear(p, prob.data_cov, prob.aug_cov)) == pytest.approx(
+            avf, abs=1e-9 if x64 else 5e-4
+        )
     np.testing.assert_allclose(np.asarray(opt.rho[:10]), rho, atol=1e-9 if x64 else 1e-5)
     np.testing.assert_allclose(np.asarray(opt.rho[10:]), 0.0, atol=1e-9 if x64 else 1e-5)
 
 
 def test_a1_large_sigma_limit(x64):
-    opt = tl.closed_form(_problem(200.0 if x64 else 30.0, x64), rank=16)   # λmax/λmin = 8e4 (float32: 1800)
+    opt = tl.closed_form(_problem(200.0 if x64 else 30.0, x64), rank=16)  # λmax/λmin = 8e4 (float32: 1800)
     assert float(opt.loss) == pytest.approx(-6.0, abs=1e-4)
 
 
 @pytest.mark.parametrize("seed", [0, 1, 2])
 def test_closed_form_matches_scipy_generalised_eigenproblem(seed, tol, x64):
     prob = _random_problem(seed, x64=x64)
-    rho_ref = scipy.linalg.eigh(np.asarray(prob.data_cov, float), np.asarray(prob.sigma, float), eigvals_only=True)[::-1]
+    rho_ref = scipy.linalg.eigh(np.asarray(prob.data_cov, float), np.asarray(prob.sigma, float), eigvals_only=True)[
+        ::-1
+    ]
     opt = tl.closed_form(prob, rank=3)
     np.testing.assert_allclose(np.asarray(opt.rho), rho_ref, atol=100 * tol["exact"])
     assert float(opt.loss) == pytest.approx(-np.sum(rho_ref[:3] ** 2), abs=100 * tol["exact"])
@@ -100,8 +104,7 @@ def test_closed_form_matches_effective_landscape_minimum(seed, tol, x64):
     ref = ls.global_minimum(land, out_dim=3)
     opt = tl.closed_form(prob, rank=3)
     assert float(opt.loss) == pytest.approx(float(ref.loss), abs=100 * tol["exact"])
-    np.testing.assert_allclose(np.asarray(opt.product.T @ opt.product), np.asarray(ref.gram),
-                               atol=1e3 * tol["exact"])
+    np.testing.assert_allclose(np.asarray(opt.product.T @ opt.product), np.asarray(ref.gram), atol=1e3 * tol["exact"])
     assert float(tl.spectral_loss(prob, ref.weights)) == pytest.approx(float(ref.loss), abs=100 * tol["exact"])
 
 
@@ -113,8 +116,12 @@ def test_gradient_matches_explicit_formula(tol, x64):
     w1, w2 = w
     p = w2 @ w1
     gp = -4.0 * p @ prob.data_cov + 4.0 * (p @ prob.sigma @ p.T) @ p @ prob.sigma
-    np.testing.assert_allclose(np.asarray(g1), np.asarray(w2.T @ gp + 2 * gamma * w1), rtol=tol["loose"], atol=tol["flow"])
-    np.testing.assert_allclose(np.asarray(g2), np.asarray(gp @ w1.T + 2 * gamma * w2), rtol=tol["loose"], atol=tol["flow"])
+    np.testing.assert_allclose(
+        np.asarray(g1), np.asarray(w2.T @ gp + 2 * gamma * w1), rtol=tol["loose"], atol=tol["flow"]
+    )
+    np.testing.assert_allclose(
+        np.asarray(g2), np.asarray(gp @ w1.T + 2 * gamma * w2), rtol=tol["loose"], atol=tol["flow"]
+    )
 
 
 def test_balanced_factors_and_balanced_avf(tol, x64):
@@ -209,8 +216,8 @@ def test_balanced_init_ends_at_the_predicted_encoder_avf(tol, x64):
     """A balanced init (W1W1ᵀ = W2ᵀW2) stays balanced, so the encoder ends at balanced_encoder_avf."""
     prob = _small(2.0, x64)
     rng = np.random.default_rng(4)
-    u, _ = np.linalg.qr(rng.normal(size=(6, 4)))             # W2 = ε Uᵀ (orthonormal rows)
-    o, _ = np.linalg.qr(rng.normal(size=(6, 4)))             # W1 = ε U Oᵀ
+    u, _ = np.linalg.qr(rng.normal(size=(6, 4)))  # W2 = ε Uᵀ (orthonormal rows)
+    o, _ = np.linalg.qr(rng.normal(size=(6, 4)))  # W1 = ε U Oᵀ
     eps = 0.1
     init = tl.TwoLayerWeights(jnp.asarray(eps * u @ o.T, _dtype(x64)), jnp.asarray(eps * u.T, _dtype(x64)))
     assert float(tl.layer_gram_gap(init)) < 10 * tol["exact"]
@@ -249,8 +256,10 @@ def test_phase_diagram_smoke(x64):
     assert np.all(np.isfinite(np.asarray(pd.gap)))
     for j, sg in enumerate([0.5, 2.0]):
         prob = tl.augmentation_problem(jnp.asarray(s, _dtype(x64)), jnp.asarray(a, _dtype(x64)), sg)
-        want = float(tl.balanced_encoder_avf(prob, 4)
-                     - metrics.avf_linear(tl.closed_form(prob, 4).product, prob.data_cov, prob.aug_cov))
+        want = float(
+            tl.balanced_encoder_avf(prob, 4)
+            - metrics.avf_linear(tl.closed_form(prob, 4).product, prob.data_cov, prob.aug_cov)
+        )
         assert float(pd.balanced_gap[0, j]) == pytest.approx(want, abs=1e-5)
 
 
@@ -261,10 +270,10 @@ def test_phase_diagram_spec_size(x64):
     excess = np.asarray(pd.loss_excess)
     gap = np.asarray(pd.gap)
     ok = np.asarray(pd.converged())
-    assert excess[0, 1] > 1.0 and excess[0, 2] > 1.0              # A4: tiny init still on the plateau
+    assert excess[0, 1] > 1.0 and excess[0, 2] > 1.0  # A4: tiny init still on the plateau
     assert not ok[0, 1] and not ok[0, 2]
-    assert np.all(excess[1:, :] < 1e-2) and np.all(ok[1:, :])      # larger inits converge
-    assert np.all(gap[2, :] > gap[1, :])                            # larger init, larger split
+    assert np.all(excess[1:, :] < 1e-2) and np.all(ok[1:, :])  # larger inits converge
+    assert np.all(gap[2, :] > gap[1, :])  # larger init, larger split
     assert np.all(gap[1, :] > np.asarray(pd.balanced_gap)[1, :] - 0.02)
 
 
@@ -282,8 +291,20 @@ def test_bad_inputs_name_the_field(x64):
 
 
 def test_cli_two_layer_json_matches_library(capsys, x64):
-    argv = ["two-layer", "--signal-var", "3,1.75,0.5,0,0,0", "--aug-var", "0,0,1,1,1,0", "--sigmas", "1,2",
-            "--steps", "2000", "--out-dim", "4", "--json"]
+    argv = [
+        "two-layer",
+        "--signal-var",
+        "3,1.75,0.5,0,0,0",
+        "--aug-var",
+        "0,0,1,1,1,0",
+        "--sigmas",
+        "1,2",
+        "--steps",
+        "2000",
+        "--out-dim",
+        "4",
+        "--json",
+    ]
     assert main(argv) == 0
     out = json.loads(capsys.readouterr().out)
     s, a = tl.overlap_config(dim=6, n_signal=3, aug_start=2, aug_stop=5)
@@ -294,8 +315,22 @@ def test_cli_two_layer_json_matches_library(capsys, x64):
 
 
 def test_cli_two_layer_phase_and_bad_input(capsys):
-    argv = ["two-layer-phase", "--signal-var", "3,1.75,0.5,0,0,0", "--aug-var", "0,0,1,1,1,0", "--sigmas", "1",
-            "--init-scales", "0.1,0.5", "--steps", "500", "--out-dim", "4", "--json"]
+    argv = [
+        "two-layer-phase",
+        "--signal-var",
+        "3,1.75,0.5,0,0,0",
+        "--aug-var",
+        "0,0,1,1,1,0",
+        "--sigmas",
+        "1",
+        "--init-scales",
+        "0.1,0.5",
+        "--steps",
+        "500",
+        "--out-dim",
+        "4",
+        "--json",
+    ]
     assert main(argv) == 0
     out = json.loads(capsys.readouterr().out)
     assert np.asarray(out["gap"]).shape == (2, 1)

@@ -15,7 +15,7 @@ import matplotlib.pyplot as plt
 
 import landscape as ls
 
-problem = ls.Problem.from_diagonal([3.0, 2.0, 1.0, 0.2], [0.5, 0.5, 0.5, 0.5])   # C = ½·I
+problem = ls.Problem.from_diagonal([3.0, 2.0, 1.0, 0.2], [0.5, 0.5, 0.5, 0.5])  # C = ½·I
 land = ls.effective_landscape(problem, "beta-infonce", beta=0.5)
 best = ls.global_minimum(land, out_dim=4)
 w0 = ls.random_init(jax.random.PRNGKey(1), 4, 4, scale=1e-3)
@@ -32,6 +32,10 @@ ax.loglog(flow.times, flow.trajectory_eigenvalues, lw=1.5)
 for v in best.gram_eigenvalues:
     if v > 0:
         ax.axhline(float(v), color="0.4", ls=":", lw=1)
-ax.set(xlabel="time t", ylabel="eigenvalues of WᵀW", ylim=(1e-9, 1),
-       title="gradient flow (lines) and the closed form (dotted)")
+ax.set(
+    xlabel="time t",
+    ylabel="eigenvalues of WᵀW",
+    ylim=(1e-9, 1),
+    title="gradient flow (lines) and the closed form (dotted)",
+)
 fig.savefig("flow_vs_closed_form.png", dpi=110, bbox_inches="tight")

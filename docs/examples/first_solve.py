@@ -9,14 +9,16 @@
 # %%
 import jax
 
-jax.config.update("jax_enable_x64", True)      # closed-form spectra to many digits
+jax.config.update("jax_enable_x64", True)  # closed-form spectra to many digits
 
 import optax
 
 import landscape as ls
 
-problem = ls.Problem.from_diagonal([3.0, 2.0, 1.5, 1.0, 0.5, 0.2],   # a_i: data variances
-                                   [0.5, 2.5, 0.3, 1.2, 0.1, 1.0])   # c_i: augmentation variances
+problem = ls.Problem.from_diagonal(
+    [3.0, 2.0, 1.5, 1.0, 0.5, 0.2],  # a_i: data variances
+    [0.5, 2.5, 0.3, 1.2, 0.1, 1.0],
+)  # c_i: augmentation variances
 land = ls.effective_landscape(problem, "beta-infonce", beta=0.5)
 best = ls.global_minimum(land, out_dim=6)
 print("origin:", ls.origin_type(land))

@@ -12,9 +12,9 @@ import matplotlib.pyplot as plt
 
 import landscape as ls
 
-a = jnp.asarray([3.0, 2.0, 1.5, 1.0, 0.5, 0.2])                # data variances
-sigma2 = jnp.linspace(0.0, 4.0, 201)[:, None, None]              # grid axis 0
-gamma = jnp.linspace(0.0, 1.0, 101)[None, :, None]               # grid axis 1
+a = jnp.asarray([3.0, 2.0, 1.5, 1.0, 0.5, 0.2])  # data variances
+sigma2 = jnp.linspace(0.0, 4.0, 201)[:, None, None]  # grid axis 0
+gamma = jnp.linspace(0.0, 1.0, 101)[None, :, None]  # grid axis 1
 b, s, k = ls.direction_spectra("beta-infonce", a, sigma2, weight_decay=gamma)
 grid = ls.direction_minimum(b, s, k)
 print("rank:", grid.rank.shape, " spectrum of WᵀW:", grid.gram_eigenvalues.shape)
@@ -31,8 +31,13 @@ mesh = ax.pcolormesh(x, y, grid.rank.T, cmap="cividis", shading="auto")
 fig.colorbar(mesh, ax=ax, label="rank of WᵀW at the global minimum")
 for ai in a:
     ax.plot(x, 0.5 * (ai - x), "w--", lw=1)
-ax.set(xlim=(0, 4), ylim=(0, 1), xlabel="augmentation σ²", ylabel="weight decay γ",
-       title="β-InfoNCE: closed-form rank and the lines b_i = 0")
+ax.set(
+    xlim=(0, 4),
+    ylim=(0, 1),
+    xlabel="augmentation σ²",
+    ylabel="weight decay γ",
+    title="β-InfoNCE: closed-form rank and the lines b_i = 0",
+)
 fig.savefig("phase_diagram.png", dpi=110, bbox_inches="tight")
 
 # %% [markdown]

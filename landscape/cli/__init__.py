@@ -28,6 +28,7 @@ Non-finite numbers in the JSON output are written as the strings ``"inf"``,
 ``"-inf"`` and ``"nan"``, so the output is strict JSON (``float("inf")`` reads
 them back in Python).
 """
+
 from __future__ import annotations
 
 import argparse
@@ -40,9 +41,22 @@ from landscape.cli.flow import flow_report, format_flow
 from landscape.cli.run import DEFAULT_BETA, DEFAULT_DATA_VARIANCES, DEFAULT_SIGMA2, run_job
 from landscape.cli.solve import format_solve, solve_report
 
-__all__ = ["main", "build_parser", "EXIT_OK", "EXIT_DIVERGED", "EXIT_USAGE", "CLIError", "solve_report",
-           "format_solve", "flow_report", "format_flow", "run_job", "DEFAULT_DATA_VARIANCES", "DEFAULT_SIGMA2",
-           "DEFAULT_BETA"]
+__all__ = [
+    "main",
+    "build_parser",
+    "EXIT_OK",
+    "EXIT_DIVERGED",
+    "EXIT_USAGE",
+    "CLIError",
+    "solve_report",
+    "format_solve",
+    "flow_report",
+    "format_flow",
+    "run_job",
+    "DEFAULT_DATA_VARIANCES",
+    "DEFAULT_SIGMA2",
+    "DEFAULT_BETA",
+]
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -86,5 +100,5 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"{e.prog or prog}: error: {msg}", file=sys.stderr)
         return EXIT_USAGE
     except BrokenPipeError:
-        silence_stdout()   # the reader went away (e.g. `landscape solve ... | head`)
+        silence_stdout()  # the reader went away (e.g. `landscape solve ... | head`)
         return getattr(args, "exit_code", EXIT_OK)

@@ -9,6 +9,7 @@ turns it into a :class:`CLIError` naming the option (``--weight-decay``).
 Non-finite numbers in the JSON output are written as the strings ``"inf"``, ``"-inf"``
 and ``"nan"`` (:func:`num`), so the output is strict JSON.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -26,9 +27,9 @@ EXIT_OK = 0
 EXIT_DIVERGED = 1
 EXIT_USAGE = 2
 
-INT64_MIN, INT64_MAX = -2**63, 2**63 - 1
+INT64_MIN, INT64_MAX = -(2**63), 2**63 - 1
 SEED_MAX = 2**32 - 1
-MAX_STEPS = 10_000_000   # optimizer steps of one run (the step counters are int32)
+MAX_STEPS = 10_000_000  # optimizer steps of one run (the step counters are int32)
 
 _FALSE_WORDS = ("0", "false", "no", "off", "n", "f")
 
@@ -196,8 +197,9 @@ def read_npy(path: str, opt: str, *, square: bool = False) -> np.ndarray:
     except (OSError, ValueError, EOFError) as e:
         raise unreadable(e) from None
     if dtype.hasobject:
-        raise CLIError(f"{opt}: {path} holds Python objects (dtype {dtype}); only numeric arrays are read, "
-                       "pickled data never")
+        raise CLIError(
+            f"{opt}: {path} holds Python objects (dtype {dtype}); only numeric arrays are read, pickled data never"
+        )
     if square and (len(shape) != 2 or shape[0] != shape[1] or shape[0] == 0):
         raise CLIError(f"{opt}: {path} must hold a square d×d matrix, got shape {shape}")
     # The array as stored, then its float64 copy.
@@ -222,16 +224,30 @@ _FIELD_RE_CACHE: dict[tuple, re.Pattern] = {}
 SIGMA_FIELD = "sigma = data_cov + aug_cov"
 #: Library field names → options, for the problem/loss options.
 COMMON_FIELDS = {
-    "weight_decay": "--weight-decay", "quartic": "--quartic", "alpha": "--alpha", "beta": "--beta",
-    "n_samples": "--n-samples", "invariance_weight": "--invariance-weight", "out_dim": "--out-dim",
-    "sigma2": "--sigma2", "kappa": "--kappa", "norm_target": "--norm-target", "init_scale": "--init-scale",
+    "weight_decay": "--weight-decay",
+    "quartic": "--quartic",
+    "alpha": "--alpha",
+    "beta": "--beta",
+    "n_samples": "--n-samples",
+    "invariance_weight": "--invariance-weight",
+    "out_dim": "--out-dim",
+    "sigma2": "--sigma2",
+    "kappa": "--kappa",
+    "norm_target": "--norm-target",
+    "init_scale": "--init-scale",
     "learning_rate": "--lr",
 }
 #: Library field names in the errors of the training subcommands (two-layer, nn-train).
 HANDLER_FIELDS = {
-    "weight_decay": "--weight-decay", "out_dim": "--out-dim", "init_scale": "--init-scale",
-    "init_scales": "--init-scales", "sigmas": "--sigmas", "learning_rate": "--lr", "batch_size": "--batch",
-    "signal_cov": "--signal-var", "aug_shape_cov": "--aug-var",
+    "weight_decay": "--weight-decay",
+    "out_dim": "--out-dim",
+    "init_scale": "--init-scale",
+    "init_scales": "--init-scales",
+    "sigmas": "--sigmas",
+    "learning_rate": "--lr",
+    "batch_size": "--batch",
+    "signal_cov": "--signal-var",
+    "aug_shape_cov": "--aug-var",
 }
 
 
@@ -288,27 +304,43 @@ def add_problem_options(p: argparse.ArgumentParser) -> None:
     """The problem (diagonal or full covariances) and loss options, and ``--json``."""
     from landscape.losses.effective import FORMS, LOSSES
 
-    g = p.add_argument_group("problem (diagonal: --a with --c or --sigma2; full: --data-cov with --aug-cov or --sigma2)")
+    g = p.add_argument_group(
+        "problem (diagonal: --a with --c or --sigma2; full: --data-cov with --aug-cov or --sigma2)"
+    )
     g.add_argument("--a", metavar="A1,A2,...", help="diagonal data variances a_i (A0 = diag(a))")
-    g.add_argument("--c", metavar="C1,C2,...",
-                   help="diagonal augmentation variances c_i (C = diag(c)); one value means C = c·I")
+    g.add_argument(
+        "--c", metavar="C1,C2,...", help="diagonal augmentation variances c_i (C = diag(c)); one value means C = c·I"
+    )
     g.add_argument("--sigma2", metavar="S", help="isotropic augmentation C = S·I")
     g.add_argument("--data-cov", metavar="FILE.npy", help="data covariance A0 as a .npy matrix")
     g.add_argument("--aug-cov", metavar="FILE.npy", help="augmentation covariance C as a .npy matrix")
     g = p.add_argument_group("loss")
     g.add_argument("--loss", choices=LOSSES, default="infonce", help="SSL loss (default: infonce)")
-    g.add_argument("--form", choices=FORMS, default="derived",
-                   help="which loss → B table to use (default: derived; 'paper' reproduces the paper)")
+    g.add_argument(
+        "--form",
+        choices=FORMS,
+        default="derived",
+        help="which loss → B table to use (default: derived; 'paper' reproduces the paper)",
+    )
     g.add_argument("--weight-decay", default="0", metavar="GAMMA", help="weight decay γ ≥ 0 (default 0)")
     g.add_argument("--out-dim", default=None, metavar="D1", help="output dimension d1 (default: d0)")
     g.add_argument("--alpha", default="1", help="weighted-infonce: weight α ≥ 0 of the positive (default 1)")
     g.add_argument("--beta", default="0.5", help="beta-infonce: β in (0, 1] (default 0.5)")
-    g.add_argument("--n-samples", default=None, metavar="N",
-                   help="weighted-infonce: data-set size N ≥ 1 (required for that loss)")
-    g.add_argument("--invariance-weight", default="1", metavar="LAMBDA",
-                   help="vicreg (derived form): invariance weight λ_inv ≥ 0 (default 1)")
-    g.add_argument("--quartic", default="1", metavar="K",
-                   help="quartic coefficient k > 0 (1 = paper, 0.75 = exact Gaussian cumulant; default 1)")
+    g.add_argument(
+        "--n-samples", default=None, metavar="N", help="weighted-infonce: data-set size N ≥ 1 (required for that loss)"
+    )
+    g.add_argument(
+        "--invariance-weight",
+        default="1",
+        metavar="LAMBDA",
+        help="vicreg (derived form): invariance weight λ_inv ≥ 0 (default 1)",
+    )
+    g.add_argument(
+        "--quartic",
+        default="1",
+        metavar="K",
+        help="quartic coefficient k > 0 (1 = paper, 0.75 = exact Gaussian cumulant; default 1)",
+    )
     p.add_argument("--json", action="store_true", help="print one JSON object instead of a table")
 
 
@@ -321,10 +353,23 @@ class Setup:
     ``size_source`` and ``out_dim_given`` word the memory refusal of :func:`require_size`.
     """
 
-    def __init__(self, problem, loss: str = "infonce", *, form: str = "derived", quartic: float = 1.0,
-                 weight_decay: float = 0.0, alpha: float = 1.0, beta: float = 0.5,
-                 n_samples: Optional[float] = None, invariance_weight: float = 1.0, out_dim: Optional[int] = None,
-                 sigma2: Optional[float] = None, mapping: Optional[dict] = None, size_source: str = "the problem"):
+    def __init__(
+        self,
+        problem,
+        loss: str = "infonce",
+        *,
+        form: str = "derived",
+        quartic: float = 1.0,
+        weight_decay: float = 0.0,
+        alpha: float = 1.0,
+        beta: float = 0.5,
+        n_samples: Optional[float] = None,
+        invariance_weight: float = 1.0,
+        out_dim: Optional[int] = None,
+        sigma2: Optional[float] = None,
+        mapping: Optional[dict] = None,
+        size_source: str = "the problem",
+    ):
         import landscape as ls
 
         self.problem, self.loss, self.form = problem, loss, form
@@ -335,13 +380,15 @@ class Setup:
         self.mapping = dict(COMMON_FIELDS) if mapping is None else mapping
         self.size_source = size_source
         with library_errors(self.mapping):
-            self.landscape = ls.effective_landscape(problem, loss, form=form, quartic=quartic,
-                                                    weight_decay=weight_decay, **self.loss_kwargs)
+            self.landscape = ls.effective_landscape(
+                problem, loss, form=form, quartic=quartic, weight_decay=weight_decay, **self.loss_kwargs
+            )
 
     @property
     def loss_kwargs(self) -> dict:
-        return dict(alpha=self.alpha, n_samples=self.n_samples, beta=self.beta,
-                    invariance_weight=self.invariance_weight)
+        return dict(
+            alpha=self.alpha, n_samples=self.n_samples, beta=self.beta, invariance_weight=self.invariance_weight
+        )
 
     @property
     def threshold_kwargs(self) -> dict:
@@ -350,20 +397,24 @@ class Setup:
 
 def _loss_parameters(args) -> dict:
     """The numeric loss options of :func:`add_problem_options`, checked."""
-    p = dict(weight_decay=parse_float(args.weight_decay, "--weight-decay", low=0.0),
-             quartic=parse_float(args.quartic, "--quartic", low=0.0, low_inclusive=False),
-             alpha=parse_float(args.alpha, "--alpha", low=0.0),
-             beta=parse_float(args.beta, "--beta", low=0.0, high=1.0, low_inclusive=False),
-             invariance_weight=parse_float(args.invariance_weight, "--invariance-weight", low=0.0),
-             n_samples=None if args.n_samples is None else parse_float(args.n_samples, "--n-samples", low=1.0))
+    p = dict(
+        weight_decay=parse_float(args.weight_decay, "--weight-decay", low=0.0),
+        quartic=parse_float(args.quartic, "--quartic", low=0.0, low_inclusive=False),
+        alpha=parse_float(args.alpha, "--alpha", low=0.0),
+        beta=parse_float(args.beta, "--beta", low=0.0, high=1.0, low_inclusive=False),
+        invariance_weight=parse_float(args.invariance_weight, "--invariance-weight", low=0.0),
+        n_samples=None if args.n_samples is None else parse_float(args.n_samples, "--n-samples", low=1.0),
+    )
     if args.loss == "weighted-infonce":
         if p["n_samples"] is None:
             raise CLIError("--n-samples is required for --loss weighted-infonce (data-set size N >= 1)")
         if p["n_samples"] - 1.0 + p["alpha"] <= 0.0:
             # The denominator α·e^{pos} + (N − 1 negatives) vanishes: the loss is undefined.
-            raise CLIError(f"--alpha and --n-samples: weighted InfoNCE needs N - 1 + alpha > 0, got --n-samples "
-                           f"{p['n_samples']:g} with --alpha {p['alpha']:g} (with N = 1 there are no negatives, so "
-                           "alpha must be > 0)")
+            raise CLIError(
+                f"--alpha and --n-samples: weighted InfoNCE needs N - 1 + alpha > 0, got --n-samples "
+                f"{p['n_samples']:g} with --alpha {p['alpha']:g} (with N = 1 there are no negatives, so "
+                "alpha must be > 0)"
+            )
     return p
 
 
@@ -424,23 +475,40 @@ def setup_from_args(args) -> Setup:
     require_size(d0, d0 if out_dim is None else out_dim, source, out_dim_given=out_dim is not None)
     with library_errors(mapping):
         problem = build()
-    return Setup(problem, args.loss, form=args.form, out_dim=out_dim, sigma2=sigma2, mapping=mapping,
-                 size_source=source, **params)
+    return Setup(
+        problem,
+        args.loss,
+        form=args.form,
+        out_dim=out_dim,
+        sigma2=sigma2,
+        mapping=mapping,
+        size_source=source,
+        **params,
+    )
 
 
 # --------------------------------------------------------------------------- normalization and bias
 def add_normalization_options(p: argparse.ArgumentParser, exact_gaussian: bool = True) -> None:
     """--kappa, --norm-target, --hard-norm, --bias (and --landscape), read by :func:`parse_normalization`."""
     g = p.add_argument_group("normalization and bias")
-    g.add_argument("--kappa", default=None, metavar="K",
-                   help="normalization strength κ ≥ 0 of the penalty κ(Tr[WΣWᵀ] − c)² (default: none)")
+    g.add_argument(
+        "--kappa",
+        default=None,
+        metavar="K",
+        help="normalization strength κ ≥ 0 of the penalty κ(Tr[WΣWᵀ] − c)² (default: none)",
+    )
     g.add_argument("--norm-target", default="1", metavar="C", help="target norm c > 0 of the penalty (default 1)")
     g.add_argument("--hard-norm", action="store_true", help="hard normalization: the κ → ∞ limit (WS Eq. 8-9)")
-    g.add_argument("--bias", action="store_true",
-                   help="add a bias b to f = Wx + b (Theorem 2; needs --kappa or --hard-norm)")
+    g.add_argument(
+        "--bias", action="store_true", help="add a bias b to f = Wx + b (Theorem 2; needs --kappa or --hard-norm)"
+    )
     if exact_gaussian:
-        g.add_argument("--landscape", choices=("effective", "exact-gaussian"), default="effective",
-                       help="effective quartic landscape (default) or the exact Gaussian InfoNCE population loss")
+        g.add_argument(
+            "--landscape",
+            choices=("effective", "exact-gaussian"),
+            default="effective",
+            help="effective quartic landscape (default) or the exact Gaussian InfoNCE population loss",
+        )
 
 
 class Normalization(NamedTuple):

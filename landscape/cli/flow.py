@@ -4,6 +4,7 @@ r"""``landscape flow``: gradient descent (optax) on one effective landscape, com
 (spectrum, rank, loss and their distance to :func:`landscape.cli.solve.closed_form`);
 :func:`format_flow` is its text summary.  Exit code 1 when the run diverged.
 """
+
 from __future__ import annotations
 
 import math
@@ -49,6 +50,7 @@ def _optimizer(name: str, lr: float):
         return optax.sgd(lr, momentum=0.9)
     if name == "nesterov":
         from landscape.dynamics import nesterov_restart
+
         return nesterov_restart(lr)
     return optax.adam(lr)
 
@@ -64,8 +66,7 @@ def _auto_lr(optimizer: str, max_lr: float, norm: Normalization) -> float:
     return lr if math.isfinite(lr) and lr > 0 else 1e-2
 
 
-def _descend(setup: Setup, norm: Normalization, optimizer: str, lr: float, steps: int, init_scale: float,
-             seed: int):
+def _descend(setup: Setup, norm: Normalization, optimizer: str, lr: float, steps: int, init_scale: float, seed: int):
     """Gradient descent from W₀ ~ init_scale·N(0, 1) (and b₀ likewise with a bias); (solution, seconds)."""
     import jax
 
@@ -79,10 +80,14 @@ def _descend(setup: Setup, norm: Normalization, optimizer: str, lr: float, steps
     if norm.normalized:
         nl = ls.normalized_landscape(land, 0.0 if norm.kappa is None else norm.kappa, norm.norm_target)
         # The bias starts small and random too: b = 0 is invariant under descent.
-        b0 = (init_scale * jax.random.normal(jax.random.fold_in(key, 1), (setup.out_dim,), land.b.dtype)
-              if norm.bias else None)
-        sol = dynamics.normalized_gradient_descent(nl, w0, bias0=b0, hard=norm.hard,
-                                                   optimizer=_optimizer(optimizer, lr), steps=steps)
+        b0 = (
+            init_scale * jax.random.normal(jax.random.fold_in(key, 1), (setup.out_dim,), land.b.dtype)
+            if norm.bias
+            else None
+        )
+        sol = dynamics.normalized_gradient_descent(
+            nl, w0, bias0=b0, hard=norm.hard, optimizer=_optimizer(optimizer, lr), steps=steps
+        )
     else:
         sol = dynamics.gradient_descent(land, w0, optimizer=_optimizer(optimizer, lr), steps=steps)
     jax.block_until_ready(sol.weights)
@@ -98,8 +103,9 @@ def _max_stable_lr(setup: Setup, norm: Normalization, cf) -> float:
     if not norm.normalized:
         return float(dynamics.max_stable_learning_rate(land, cf.weights))
     nl = ls.normalized_landscape(land, 0.0 if norm.kappa is None else norm.kappa, norm.norm_target)
-    return float(dynamics.normalized_max_stable_learning_rate(nl, cf.weights, cf.bias if norm.bias else None,
-                                                              hard=norm.hard))
+    return float(
+        dynamics.normalized_max_stable_learning_rate(nl, cf.weights, cf.bias if norm.bias else None, hard=norm.hard)
+    )
 
 
 def _distance(sol, cf) -> dict:
@@ -121,11 +127,20 @@ def _normalization_json(report: dict, sol, extras: dict, norm: Normalization) ->
         report["bias_norm_sq"] = num(float(sol.bias_norm_sq))
         report["closed_form"]["bias_norm_sq"] = extras["bias_norm_sq"]
         report["distance_to_closed_form"]["abs_bias_norm_sq_diff"] = num(
-            abs(float(sol.bias_norm_sq) - float(extras["bias_norm_sq"])))
+            abs(float(sol.bias_norm_sq) - float(extras["bias_norm_sq"]))
+        )
 
 
-def flow_report(setup: Setup, norm: Normalization | None = None, *, optimizer: str = "sgd",
-                lr: float | None = None, steps: int = 5000, init_scale: float = 1e-3, seed: int = 0) -> dict:
+def flow_report(
+    setup: Setup,
+    norm: Normalization | None = None,
+    *,
+    optimizer: str = "sgd",
+    lr: float | None = None,
+    steps: int = 5000,
+    init_scale: float = 1e-3,
+    seed: int = 0,
+) -> dict:
     """Run gradient descent and compare with the closed form; the ``flow`` JSON object.
 
     ``lr`` None: automatic (:func:`_auto_lr`, from the largest stable step at the closed-form minimum).
@@ -143,17 +158,34 @@ def flow_report(setup: Setup, norm: Normalization | None = None, *, optimizer: s
     eig = np.asarray(sol.gram_eigenvalues, dtype=float)
     diverged = bool(sol.diverged) if sol.diverged is not None else not np.all(np.isfinite(eig))
     report = {
-        "command": "flow", "version": ls.__version__, "dtype": str(np.asarray(land.b).dtype),
-        "loss_name": setup.loss, "form": setup.form, "quartic": num(setup.quartic),
-        "effective_quartic": num(np.asarray(land.quartic)), "weight_decay": num(setup.weight_decay),
+        "command": "flow",
+        "version": ls.__version__,
+        "dtype": str(np.asarray(land.b).dtype),
+        "loss_name": setup.loss,
+        "form": setup.form,
+        "quartic": num(setup.quartic),
+        "effective_quartic": num(np.asarray(land.quartic)),
+        "weight_decay": num(setup.weight_decay),
         "loss_parameters": {k: (None if v is None else num(v)) for k, v in setup.loss_kwargs.items()},
-        "dim": int(setup.problem.dim), "out_dim": int(setup.out_dim),
-        "optimizer": optimizer, "lr": num(lr), "lr_source": lr_source, "max_stable_learning_rate": num(max_lr),
-        "steps": steps, "init_scale": num(init_scale), "seed": seed,
-        "gram_eigenvalues": nums(eig), "rank": int(sol.rank), "loss": num(float(sol.loss)),
-        "diverged": diverged, "diverged_step": int(sol.diverged_step) if sol.diverged_step is not None else -1,
-        "closed_form": {"gram_eigenvalues": nums(np.asarray(cf.gram_eigenvalues, dtype=float)),
-                        "rank": int(cf.rank), "loss": num(float(cf.loss))},
+        "dim": int(setup.problem.dim),
+        "out_dim": int(setup.out_dim),
+        "optimizer": optimizer,
+        "lr": num(lr),
+        "lr_source": lr_source,
+        "max_stable_learning_rate": num(max_lr),
+        "steps": steps,
+        "init_scale": num(init_scale),
+        "seed": seed,
+        "gram_eigenvalues": nums(eig),
+        "rank": int(sol.rank),
+        "loss": num(float(sol.loss)),
+        "diverged": diverged,
+        "diverged_step": int(sol.diverged_step) if sol.diverged_step is not None else -1,
+        "closed_form": {
+            "gram_eigenvalues": nums(np.asarray(cf.gram_eigenvalues, dtype=float)),
+            "rank": int(cf.rank),
+            "loss": num(float(cf.loss)),
+        },
         "distance_to_closed_form": _distance(sol, cf),
         "elapsed_s": round(elapsed, 4),
     }
@@ -165,9 +197,11 @@ def flow_report(setup: Setup, norm: Normalization | None = None, *, optimizer: s
 def format_flow(report: dict) -> str:
     """A readable summary of a ``flow`` report."""
     lines = [f"landscape {report['version']} flow: {report_header(report)}"]
-    lines.append(f"optimizer {report['optimizer']}, lr {report['lr']:.6g} ({report['lr_source']}; "
-                 f"max stable {report['max_stable_learning_rate']:.6g}), {report['steps']} steps, "
-                 f"init scale {report['init_scale']:g}, seed {report['seed']}, {report['elapsed_s']:.2f} s")
+    lines.append(
+        f"optimizer {report['optimizer']}, lr {report['lr']:.6g} ({report['lr_source']}; "
+        f"max stable {report['max_stable_learning_rate']:.6g}), {report['steps']} steps, "
+        f"init scale {report['init_scale']:g}, seed {report['seed']}, {report['elapsed_s']:.2f} s"
+    )
     cf = report["closed_form"]
     lines.append("")
     lines.append(f"{'i':>4}{'λ_i (flow)':>16}{'λ_i (closed form)':>20}")
@@ -175,15 +209,20 @@ def format_flow(report: dict) -> str:
         lines.append(f"{i:>4}{fmt_cell(g, 16, 8)}{fmt_cell(c, 20, 8)}")
     dist = report["distance_to_closed_form"]
     lines.append("")
-    lines.append(f"rank {report['rank']} (closed form {cf['rank']}), loss {fmt_g(report['loss'], 12)} "
-                 f"(closed form {fmt_g(cf['loss'], 12)})")
+    lines.append(
+        f"rank {report['rank']} (closed form {cf['rank']}), loss {fmt_g(report['loss'], 12)} "
+        f"(closed form {fmt_g(cf['loss'], 12)})"
+    )
     norm_line = normalization_line(report)
     if norm_line:
         lines.append(norm_line)
-    lines.append(f"distance to closed form: max |Δλ| = {fmt_g(dist['max_abs_eigenvalue_diff'], 3)}, "
-                 f"relative loss gap = {fmt_g(dist['relative_loss_gap'], 3)}")
-    lines.append(f"diverged: {report['diverged']}" +
-                 (f" at step {report['diverged_step']}" if report["diverged"] else ""))
+    lines.append(
+        f"distance to closed form: max |Δλ| = {fmt_g(dist['max_abs_eigenvalue_diff'], 3)}, "
+        f"relative loss gap = {fmt_g(dist['relative_loss_gap'], 3)}"
+    )
+    lines.append(
+        f"diverged: {report['diverged']}" + (f" at step {report['diverged_step']}" if report["diverged"] else "")
+    )
     return "\n".join(lines)
 
 
@@ -193,34 +232,46 @@ def _run(args) -> int:
     steps = parse_int(args.steps, "--steps", low=1, high=MAX_STEPS)
     init_scale = parse_float(args.init_scale, "--init-scale", low=0.0, low_inclusive=False)
     seed = parse_seed(args.seed)
-    lr = None if str(args.lr).strip().lower() == "auto" else parse_float(args.lr, "--lr", low=0.0,
-                                                                         low_inclusive=False)
+    lr = None if str(args.lr).strip().lower() == "auto" else parse_float(args.lr, "--lr", low=0.0, low_inclusive=False)
     norm = parse_normalization(args)
     with library_errors(setup.mapping):
-        report = flow_report(setup, norm, optimizer=args.optimizer, lr=lr, steps=steps, init_scale=init_scale,
-                             seed=seed)
-    args.exit_code = EXIT_DIVERGED if report["diverged"] else EXIT_OK   # also when stdout closes early
+        report = flow_report(
+            setup, norm, optimizer=args.optimizer, lr=lr, steps=steps, init_scale=init_scale, seed=seed
+        )
+    args.exit_code = EXIT_DIVERGED if report["diverged"] else EXIT_OK  # also when stdout closes early
     print(dump(report) if args.json else format_flow(report))
     if not report["diverged"]:
         return EXIT_OK
-    print(f"landscape flow: gradient descent diverged at step {report['diverged_step']} with --lr "
-          f"{report['lr']:g}; use a smaller --lr (the largest stable plain-GD step at the closed-form minimum is "
-          f"{report['max_stable_learning_rate']:.4g}; momentum and a large --init-scale need less)", file=sys.stderr)
+    print(
+        f"landscape flow: gradient descent diverged at step {report['diverged_step']} with --lr "
+        f"{report['lr']:g}; use a smaller --lr (the largest stable plain-GD step at the closed-form minimum is "
+        f"{report['max_stable_learning_rate']:.4g}; momentum and a large --init-scale need less)",
+        file=sys.stderr,
+    )
     return EXIT_DIVERGED
 
 
 def register(subparsers) -> None:
     """Add ``flow`` to ``landscape``'s subparsers."""
-    p = subparsers.add_parser("flow", help="gradient descent from a small random init, compared with the closed form",
-                              description="Run gradient descent (optax) and compare with the closed-form minimum.")
+    p = subparsers.add_parser(
+        "flow",
+        help="gradient descent from a small random init, compared with the closed form",
+        description="Run gradient descent (optax) and compare with the closed-form minimum.",
+    )
     add_problem_options(p)
     g = p.add_argument_group("optimisation")
-    g.add_argument("--optimizer", choices=OPTIMIZERS, default="sgd",
-                   help="optax optimizer (momentum = heavy ball, 0.9; nesterov = Nesterov with adaptive "
-                        "restart; default sgd)")
-    g.add_argument("--lr", default="auto",
-                   help="learning rate > 0; 'auto' (default) = half of max_stable_learning_rate at the "
-                        "closed-form minimum for sgd/momentum (a tenth for momentum with --kappa), 1e-3 for adam")
+    g.add_argument(
+        "--optimizer",
+        choices=OPTIMIZERS,
+        default="sgd",
+        help="optax optimizer (momentum = heavy ball, 0.9; nesterov = Nesterov with adaptive restart; default sgd)",
+    )
+    g.add_argument(
+        "--lr",
+        default="auto",
+        help="learning rate > 0; 'auto' (default) = half of max_stable_learning_rate at the "
+        "closed-form minimum for sgd/momentum (a tenth for momentum with --kappa), 1e-3 for adam",
+    )
     g.add_argument("--steps", default="5000", help="number of steps ≥ 1 (default 5000)")
     g.add_argument("--init-scale", default="1e-3", help="std of the random initial W, > 0 (default 1e-3)")
     g.add_argument("--seed", default="0", help="PRNG seed, integer (default 0)")

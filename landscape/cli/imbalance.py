@@ -27,6 +27,7 @@ Example:
     >>> [c["collapsed"] for c in rep["classes"]], round(rep["critical_proportion"], 6)
     ([True, True], 0.12919)
 """
+
 from __future__ import annotations
 
 import argparse
@@ -50,8 +51,17 @@ from landscape.studies import class_imbalance as im
 
 __all__ = ["load_spec", "build_from_spec", "class_report", "register_solve_classes", "format_report"]
 
-_ALLOWED = {"means", "proportions", "within_cov", "aug_var", "aug_cov", "aug_subspace", "aug_strength", "kappa",
-            "norm_target"}
+_ALLOWED = {
+    "means",
+    "proportions",
+    "within_cov",
+    "aug_var",
+    "aug_cov",
+    "aug_subspace",
+    "aug_strength",
+    "kappa",
+    "norm_target",
+}
 
 
 def load_spec(path: str) -> dict:
@@ -72,11 +82,12 @@ def load_spec(path: str) -> dict:
                 spec = json.load(f)
     except OSError as e:
         raise ValueError(f"cannot read the file ({e.strerror or e})") from None
-    except ValueError as e:   # json.JSONDecodeError, tomllib.TOMLDecodeError, UnicodeDecodeError
+    except ValueError as e:  # json.JSONDecodeError, tomllib.TOMLDecodeError, UnicodeDecodeError
         raise ValueError(f"not valid {kind} ({' '.join(str(e).split())})") from None
     if not isinstance(spec, dict):
-        raise ValueError(f"the file must hold one {kind} object with 'means' and 'proportions', "
-                         f"got a {type(spec).__name__}")
+        raise ValueError(
+            f"the file must hold one {kind} object with 'means' and 'proportions', got a {type(spec).__name__}"
+        )
     return spec
 
 
@@ -128,7 +139,7 @@ def _numbers(value, field: str, max_ndim: int) -> np.ndarray:
             raise ValueError(f"{where(idx)} must be {what if not idx else 'a number'}, got {_show(v)}")
         try:
             finite = math.isfinite(float(v))
-        except OverflowError:        # an integer beyond the float range
+        except OverflowError:  # an integer beyond the float range
             finite = False
         if not finite:
             raise ValueError(f"{where(idx)} must be finite, got {_show(v)}")
@@ -141,8 +152,16 @@ def _numbers(value, field: str, max_ndim: int) -> np.ndarray:
 
 
 # Field → deepest nesting allowed (0 number, 1 list, 2 list of rows).
-_FIELD_NDIM = {"means": 2, "proportions": 1, "within_cov": 2, "aug_var": 0, "aug_cov": 2, "aug_subspace": 2,
-               "aug_strength": 1, "norm_target": 0}
+_FIELD_NDIM = {
+    "means": 2,
+    "proportions": 1,
+    "within_cov": 2,
+    "aug_var": 0,
+    "aug_cov": 2,
+    "aug_subspace": 2,
+    "aug_strength": 1,
+    "norm_target": 0,
+}
 
 
 def build_from_spec(spec: dict, sigma2: Optional[float] = None) -> tuple[im.ClassProblem, dict]:
@@ -179,7 +198,7 @@ def build_from_spec(spec: dict, sigma2: Optional[float] = None) -> tuple[im.Clas
         if kappa == "inf":
             kappa = math.inf
         elif isinstance(kappa, bool) or not isinstance(kappa, (int, float)) or not kappa >= 0:
-            raise ValueError(f"kappa must be a number >= 0 or \"inf\" (hard normalization), got {_show(kappa)}")
+            raise ValueError(f'kappa must be a number >= 0 or "inf" (hard normalization), got {_show(kappa)}')
     norm_target = float(arrays.get("norm_target", 1.0))
     if not norm_target > 0:
         raise ValueError(f"norm_target must be > 0, got {norm_target:g}")
@@ -198,28 +217,47 @@ def _two_class_pc(cp: im.ClassProblem, loss: str, weight_decay: float, beta: flo
             return None
     sep = float(np.linalg.norm(cp.means[0] - cp.means[1]))
     try:
-        return im.critical_proportion(sep, float(u @ cp.within_cov @ u), float(u @ c @ u), loss,
-                                      weight_decay=weight_decay, beta=beta)
+        return im.critical_proportion(
+            sep, float(u @ cp.within_cov @ u), float(u @ c @ u), loss, weight_decay=weight_decay, beta=beta
+        )
     except ValueError:
         return None
 
 
-def class_report(cp: im.ClassProblem, *, loss: str = "infonce", weight_decay: float = 0.0, beta: float = 0.5,
-                 quartic: float = 1.0, out_dim: Optional[int] = None, kappa: Optional[float] = None,
-                 norm_target: float = 1.0) -> dict:
+def class_report(
+    cp: im.ClassProblem,
+    *,
+    loss: str = "infonce",
+    weight_decay: float = 0.0,
+    beta: float = 0.5,
+    quartic: float = 1.0,
+    out_dim: Optional[int] = None,
+    kappa: Optional[float] = None,
+    norm_target: float = 1.0,
+) -> dict:
     """JSON-ready report: per class its proportion, direction, variances and fate, plus p_c when closed-form."""
-    rep = im.solve_classes(cp, loss, weight_decay=weight_decay, beta=beta, quartic=quartic, kappa=kappa,
-                           norm_target=norm_target, out_dim=out_dim)
+    rep = im.solve_classes(
+        cp,
+        loss,
+        weight_decay=weight_decay,
+        beta=beta,
+        quartic=quartic,
+        kappa=kappa,
+        norm_target=norm_target,
+        out_dim=out_dim,
+    )
     classes = []
     for k in range(cp.n_classes):
-        classes.append({
-            "class": k,
-            "proportion": float(cp.proportions[k]),
-            "direction": [float(v) for v in cp.directions[k]],
-            "direction_variance": float(rep.direction_variance[k]),
-            "representation_variance": float(rep.representation_variance[k]),
-            "collapsed": bool(rep.collapsed[k]),
-        })
+        classes.append(
+            {
+                "class": k,
+                "proportion": float(cp.proportions[k]),
+                "direction": [float(v) for v in cp.directions[k]],
+                "direction_variance": float(rep.direction_variance[k]),
+                "representation_variance": float(rep.representation_variance[k]),
+                "collapsed": bool(rep.collapsed[k]),
+            }
+        )
     pc = _two_class_pc(cp, loss, weight_decay, beta) if kappa is None else None
     return {
         "command": "solve",
@@ -227,8 +265,9 @@ def class_report(cp: im.ClassProblem, *, loss: str = "infonce", weight_decay: fl
         "loss": loss,
         "weight_decay": weight_decay,
         "beta": beta,
-        "normalization": None if kappa is None else {"kappa": "inf" if np.isinf(kappa) else kappa,
-                                                      "norm_target": norm_target},
+        "normalization": None
+        if kappa is None
+        else {"kappa": "inf" if np.isinf(kappa) else kappa, "norm_target": norm_target},
         "mixture_centred": True,
         "center": [float(v) for v in cp.center],
         "rank": int(rep.rank),
@@ -239,12 +278,16 @@ def class_report(cp: im.ClassProblem, *, loss: str = "infonce", weight_decay: fl
 
 def format_report(report: dict) -> str:
     """A short text table of a class report."""
-    lines = [f"class directions under {report['loss']} (γ = {report['weight_decay']:g}); rank {report['rank']}",
-             f"{'class':>5} {'p':>8} {'a_k':>11} {'v_k':>11}  fate"]
+    lines = [
+        f"class directions under {report['loss']} (γ = {report['weight_decay']:g}); rank {report['rank']}",
+        f"{'class':>5} {'p':>8} {'a_k':>11} {'v_k':>11}  fate",
+    ]
     for c in report["classes"]:
         fate = "collapsed" if c["collapsed"] else "kept"
-        lines.append(f"{c['class']:>5} {c['proportion']:>8.4g} {c['direction_variance']:>11.5g} "
-                     f"{c['representation_variance']:>11.5g}  {fate}")
+        lines.append(
+            f"{c['class']:>5} {c['proportion']:>8.4g} {c['direction_variance']:>11.5g} "
+            f"{c['representation_variance']:>11.5g}  {fate}"
+        )
     if report["critical_proportion"] is not None:
         lines.append(f"critical minority proportion p_c = {report['critical_proportion']:.6g}")
     return "\n".join(lines)
@@ -255,8 +298,7 @@ def _run(args) -> int:
         if val is not None:
             raise CLIError(f"--classes defines the problem; do not combine it with {opt}")
     if args.loss not in ("infonce", "beta-infonce", "spectral", "barlow-twins"):
-        raise CLIError("--classes supports --loss infonce, beta-infonce, spectral or barlow-twins, "
-                           f"got {args.loss}")
+        raise CLIError(f"--classes supports --loss infonce, beta-infonce, spectral or barlow-twins, got {args.loss}")
     sigma2 = None if args.sigma2 is None else parse_float(args.sigma2, "--sigma2", low=0.0)
     weight_decay = parse_float(args.weight_decay, "--weight-decay", low=0.0)
     beta = parse_float(args.beta, "--beta", low=0.0, high=1.0, low_inclusive=False)
@@ -269,8 +311,9 @@ def _run(args) -> int:
     if out_dim is not None:
         require_size(cp.problem.dim, out_dim, "--classes", out_dim_given=True)
     with library_errors(COMMON_FIELDS):
-        report = class_report(cp, loss=args.loss, weight_decay=weight_decay, beta=beta, quartic=quartic,
-                              out_dim=out_dim, **extra)
+        report = class_report(
+            cp, loss=args.loss, weight_decay=weight_decay, beta=beta, quartic=quartic, out_dim=out_dim, **extra
+        )
     print(dump(report) if args.json else format_report(report))
     return 0
 
@@ -285,6 +328,11 @@ class _ClassesAction(argparse.Action):
 
 def register_solve_classes(p: argparse.ArgumentParser) -> None:
     """Add ``--classes FILE`` to the ``solve`` parser (the problem options are then not needed)."""
-    p.add_argument("--classes", metavar="FILE.json", action=_ClassesAction, default=None,
-                   help="class-structured problem (means, proportions, covariances) from a JSON or TOML file; "
-                        "reports each class direction's fate")
+    p.add_argument(
+        "--classes",
+        metavar="FILE.json",
+        action=_ClassesAction,
+        default=None,
+        help="class-structured problem (means, proportions, covariances) from a JSON or TOML file; "
+        "reports each class direction's fate",
+    )

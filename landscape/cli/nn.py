@@ -11,6 +11,7 @@ Example::
 
     landscape nn-train --model mlp --data gaussian --sigma2 1.1 --steps 600 --json
 """
+
 from __future__ import annotations
 
 import numpy as np
@@ -44,17 +45,18 @@ def _check_checkpoint(path) -> None:
         raise CLIError(f"--checkpoint: {path} exists and is not a file")
     if p.is_file():
         try:
-            f = np.load(p, allow_pickle=False)     # an .npz archive (or a plain array: not ours)
+            f = np.load(p, allow_pickle=False)  # an .npz archive (or a plain array: not ours)
         except (OSError, ValueError, EOFError, zipfile.BadZipFile):
             f = None
         ours = "__paths__" in getattr(f, "files", ())
         if hasattr(f, "close"):
             f.close()
         if not ours:
-            raise CLIError(f"--checkpoint: {path} is not a landscape checkpoint (.npz with __paths__); "
-                             "refusing to overwrite it")
+            raise CLIError(
+                f"--checkpoint: {path} is not a landscape checkpoint (.npz with __paths__); refusing to overwrite it"
+            )
     folder = p.absolute().parent
-    while not folder.exists():          # save_checkpoint creates the missing folders
+    while not folder.exists():  # save_checkpoint creates the missing folders
         folder = folder.parent
     if not os.access(folder, os.W_OK):
         raise CLIError(f"--checkpoint: cannot write under {folder} (permission denied)")
@@ -62,14 +64,16 @@ def _check_checkpoint(path) -> None:
 
 def _options(args) -> dict:
     """The numeric options of ``nn-train``, checked."""
-    return dict(steps=parse_int(args.steps, "--steps", low=1, high=MAX_STEPS),
-                batch=parse_int(args.batch, "--batch", low=2),
-                out_dim=parse_int(args.out_dim, "--out-dim", low=1),
-                seed=parse_seed(args.seed),
-                sigma2=parse_float(args.sigma2, "--sigma2", low=0.0),
-                lr=parse_float(args.lr, "--lr", low=0.0, low_inclusive=False),
-                wd=parse_float(args.weight_decay, "--weight-decay", low=0.0),
-                beta=parse_float(args.beta, "--beta", low=0.0, high=1.0, low_inclusive=False))
+    return dict(
+        steps=parse_int(args.steps, "--steps", low=1, high=MAX_STEPS),
+        batch=parse_int(args.batch, "--batch", low=2),
+        out_dim=parse_int(args.out_dim, "--out-dim", low=1),
+        seed=parse_seed(args.seed),
+        sigma2=parse_float(args.sigma2, "--sigma2", low=0.0),
+        lr=parse_float(args.lr, "--lr", low=0.0, low_inclusive=False),
+        wd=parse_float(args.weight_decay, "--weight-decay", low=0.0),
+        beta=parse_float(args.beta, "--beta", low=0.0, high=1.0, low_inclusive=False),
+    )
 
 
 def _data(args, seed: int):
@@ -99,8 +103,9 @@ def _model(args, x, out_dim: int):
     from landscape.nn import models
 
     if args.model == "mlp":
-        return models.MLP(in_dim=int(np.prod(x.shape[1:])), hidden=(32, 32), out_dim=out_dim,
-                          activation=args.activation)
+        return models.MLP(
+            in_dim=int(np.prod(x.shape[1:])), hidden=(32, 32), out_dim=out_dim, activation=args.activation
+        )
     if x.ndim != 4:
         raise CLIError(f"--model {args.model} needs image data (digits or cifar10), got --data {args.data}")
     if args.model == "convnet":
@@ -119,11 +124,21 @@ def _fit(args, model, x, o: dict):
     loss_fn = ex._theory_loss(args.loss, o["beta"])[0]
     mesh = train.data_mesh() if jax.device_count() > 1 else None
     try:
-        return train.fit(model, opt, loss_fn, augment.make_augment("noise", sigma2=o["sigma2"]), x,
-                         key=jax.random.PRNGKey(o["seed"]), steps=o["steps"], batch_size=o["batch"],
-                         steps_per_call=min(100, o["steps"]), checkpoint=args.checkpoint, mesh=mesh)
+        return train.fit(
+            model,
+            opt,
+            loss_fn,
+            augment.make_augment("noise", sigma2=o["sigma2"]),
+            x,
+            key=jax.random.PRNGKey(o["seed"]),
+            steps=o["steps"],
+            batch_size=o["batch"],
+            steps_per_call=min(100, o["steps"]),
+            checkpoint=args.checkpoint,
+            mesh=mesh,
+        )
     except ValueError as e:
-        if not str(e).startswith("path: "):      # load_checkpoint: a checkpoint of another model or size
+        if not str(e).startswith("path: "):  # load_checkpoint: a checkpoint of another model or size
             raise
         raise CLIError(f"--checkpoint {args.checkpoint}: {str(e).removeprefix('path: ')}") from None
     except OSError as e:
@@ -149,13 +164,31 @@ def _run(args) -> int:
         state, losses = _fit(args, model, x, o)
         state = jax.device_get(state)
         xe = x[: min(len(x), 1024)]
-        r = ex.analyse(model, state.params, state.model_state, xe, sigma2, key=jax.random.PRNGKey(o["seed"] + 2),
-                       loss=args.loss, beta=beta, weight_decay=o["wd"] / 2.0, slices=False, refit=False)
+        r = ex.analyse(
+            model,
+            state.params,
+            state.model_state,
+            xe,
+            sigma2,
+            key=jax.random.PRNGKey(o["seed"] + 2),
+            loss=args.loss,
+            beta=beta,
+            weight_decay=o["wd"] / 2.0,
+            slices=False,
+            refit=False,
+        )
     report = {
-        "model": args.model, "data": args.data, "loss": args.loss, "beta": beta if args.loss == "beta-infonce" else 1.0,
-        "sigma2": sigma2, "steps": int(state.step), "final_loss": float(losses[-1]) if len(losses) else None,
-        "measured_rank": int(r["measured_rank"]), "measured_class": r["measured_class"],
-        "predicted_rank": int(r["predicted_rank"]), "predicted_class": r["predicted_class"],
+        "model": args.model,
+        "data": args.data,
+        "loss": args.loss,
+        "beta": beta if args.loss == "beta-infonce" else 1.0,
+        "sigma2": sigma2,
+        "steps": int(state.step),
+        "final_loss": float(losses[-1]) if len(losses) else None,
+        "measured_rank": int(r["measured_rank"]),
+        "measured_class": r["measured_class"],
+        "predicted_rank": int(r["predicted_rank"]),
+        "predicted_class": r["predicted_class"],
         "measured_output_variances": [float(v) for v in r["measured_output_variances"]],
         "predicted_output_variances": [float(v) for v in r["predicted_output_variances"]],
         "signal_fractions": [float(v) for v in r["signal_fractions"][:10]],
@@ -164,18 +197,25 @@ def _run(args) -> int:
     if args.json:
         print(dump(report))
     else:
-        print(f"{args.model} on {args.data}, {args.loss}, σ² = {sigma2:g}: {int(state.step)} steps, "
-              f"final loss {report['final_loss']:.4f}")
-        print(f"last layer: measured {report['measured_class']} collapse (rank {report['measured_rank']}), "
-              f"predicted from frozen features {report['predicted_class']} (rank {report['predicted_rank']})")
+        print(
+            f"{args.model} on {args.data}, {args.loss}, σ² = {sigma2:g}: {int(state.step)} steps, "
+            f"final loss {report['final_loss']:.4f}"
+        )
+        print(
+            f"last layer: measured {report['measured_class']} collapse (rank {report['measured_rank']}), "
+            f"predicted from frozen features {report['predicted_class']} (rank {report['predicted_rank']})"
+        )
     return 0
 
 
 def register(subparsers) -> None:
     """Add ``nn-train`` to ``landscape``'s subparsers; it sets ``handler``."""
-    p = subparsers.add_parser("nn-train", help="train a network with an SSL loss, probe its last layer",
-                              description="Train an MLP / ConvNet / ResNet-18 with Gaussian-noise views and compare "
-                                          "the last layer's collapse with the linear theory on its frozen features.")
+    p = subparsers.add_parser(
+        "nn-train",
+        help="train a network with an SSL loss, probe its last layer",
+        description="Train an MLP / ConvNet / ResNet-18 with Gaussian-noise views and compare "
+        "the last layer's collapse with the linear theory on its frozen features.",
+    )
     p.add_argument("--model", choices=("mlp", "convnet", "resnet18"), default="mlp")
     p.add_argument("--data", choices=("gaussian", "digits", "cifar10"), default="gaussian")
     p.add_argument("--cifar-root", help="folder of the CIFAR-10 binary version (data_batch_*.bin)")

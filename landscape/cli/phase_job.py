@@ -19,20 +19,27 @@ The scans and drawings are :mod:`landscape.studies.phase_diagrams` (the reproduc
 report, :mod:`landscape.reproduction.ziyin2023.phase_diagrams`, runs the same code);
 this module stores the scans under ``OUT/scans/`` and writes the figures.
 """
+
 from __future__ import annotations
 
 from pathlib import Path
 from typing import Sequence
 
 from landscape import plot
-from landscape.studies.phase_diagrams import (SPOT_T1, draw_sigma2_gamma, draw_sigma2_n, sigma2_gamma_scans,
-                                              sigma2_n_scans)
+from landscape.studies.phase_diagrams import (
+    SPOT_T1,
+    draw_sigma2_gamma,
+    draw_sigma2_n,
+    sigma2_gamma_scans,
+    sigma2_n_scans,
+)
 
 __all__ = ["sigma2_gamma_job", "sigma2_n_job", "SPOT_T1"]
 
 
-def sigma2_gamma_job(out_dir: Path, a: Sequence[float], beta: float, grid: int, s2_max: float = 5.0,
-                     spot: bool = True) -> tuple[dict, list, dict]:
+def sigma2_gamma_job(
+    out_dir: Path, a: Sequence[float], beta: float, grid: int, s2_max: float = 5.0, spot: bool = True
+) -> tuple[dict, list, dict]:
     """(σ², γ) diagrams of InfoNCE and β-InfoNCE; returns (panels, figure paths, datasets)."""
     panels = sigma2_gamma_scans(out_dir / "scans", a, beta, grid, s2_max, spot)
     fig, fig_s = draw_sigma2_gamma(panels, a, beta)
@@ -41,8 +48,14 @@ def sigma2_gamma_job(out_dir: Path, a: Sequence[float], beta: float, grid: int, 
     return panels, paths, {name: info["dataset"] for name, info in panels.items()}
 
 
-def sigma2_n_job(out_dir: Path, a: Sequence[float], grid: int, s2_max: float = 30.0,
-                 n_range: tuple[float, float] = (10.0, 200.0), cut_sigma2: float = 25.0) -> tuple[dict, list]:
+def sigma2_n_job(
+    out_dir: Path,
+    a: Sequence[float],
+    grid: int,
+    s2_max: float = 30.0,
+    n_range: tuple[float, float] = (10.0, 200.0),
+    cut_sigma2: float = 25.0,
+) -> tuple[dict, list]:
     """(σ², N) diagram of weighted InfoNCE (α = 0.1), paper and derived forms; (panels, figure paths)."""
     panels = sigma2_n_scans(out_dir / "scans", a, grid, s2_max, n_range)
     fig, critical = draw_sigma2_n(panels, a, cut_sigma2)

@@ -10,6 +10,7 @@ experiments alone (the report is rewritten when every experiment has stored data
 Exit codes: 0 done; 1 an experiment failed or the report could not be generated from
 the data (the line says which); 2 bad input.
 """
+
 from __future__ import annotations
 
 import sys
@@ -30,8 +31,7 @@ def _selected(only: str | None) -> tuple[str, ...]:
     wanted = [n.strip() for n in only.split(",") if n.strip()]
     bad = [n for n in wanted if n not in names]
     if bad or not wanted:
-        raise CLIError(f"--only: unknown experiment {', '.join(bad) or repr(only)}; choose from "
-                       f"{', '.join(names)}")
+        raise CLIError(f"--only: unknown experiment {', '.join(bad) or repr(only)}; choose from {', '.join(names)}")
     return tuple(names[n] for n in dict.fromkeys(wanted))
 
 
@@ -54,8 +54,9 @@ def _run(args) -> int:
 
     t0 = time.perf_counter()
     try:
-        outcomes = runner.reproduce(out, paths, plot_only=args.plot_only, smoke=args.smoke, jobs=jobs,
-                                    progress=progress)
+        outcomes = runner.reproduce(
+            out, paths, plot_only=args.plot_only, smoke=args.smoke, jobs=jobs, progress=progress
+        )
     except OSError as e:
         raise CLIError(f"--out: cannot write to {out} ({e.strerror or e})") from None
     failed = [o for o in outcomes if o.error]
@@ -67,7 +68,7 @@ def _run(args) -> int:
     try:
         entries = report.collect(out, EXPERIMENTS)
     except report.ReportError as e:
-        if len(paths) < len(EXPERIMENTS):       # --only: the others may simply not have run yet
+        if len(paths) < len(EXPERIMENTS):  # --only: the others may simply not have run yet
             print(f"landscape reproduce: report not written: {e}", file=sys.stderr)
             return 0
         print(f"landscape reproduce: error: {e}", file=sys.stderr)
@@ -91,10 +92,12 @@ def _run(args) -> int:
 def register(subparsers) -> None:
     """Add ``reproduce`` to ``landscape``'s subparsers."""
     p = subparsers.add_parser(
-        "reproduce", help="reproduce the three papers: figures, claims with verdicts, REPORT.md/.html",
+        "reproduce",
+        help="reproduce the three papers: figures, claims with verdicts, REPORT.md/.html",
         description="Compute every figure of the three papers that runs on CPU (stored with provenance under "
-                    "--out), draw them, and write REPORT.md and REPORT.html under --report-dir: every claim with "
-                    "our number, the paper's, and the verdict that follows from them.")
+        "--out), draw them, and write REPORT.md and REPORT.html under --report-dir: every claim with "
+        "our number, the paper's, and the verdict that follows from them.",
+    )
     p.add_argument("--out", default="out/reproduction", help="data and figures (default out/reproduction)")
     p.add_argument("--report-dir", default="paper_repro", help="where REPORT.md/.html go (default paper_repro)")
     p.add_argument("--only", metavar="NAME[,NAME]", help="compute these experiments only")

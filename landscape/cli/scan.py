@@ -14,6 +14,7 @@ scan to PNG and PDF, from the store alone.
 The parameter names are those of :data:`landscape.phase.PARAMETERS` (with the
 aliases of :data:`landscape.phase.ALIASES`, e.g. ``gamma`` and ``N``).
 """
+
 from __future__ import annotations
 
 import math
@@ -39,8 +40,17 @@ from landscape.cli._common import (
     translate,
 )
 
-__all__ = ["register", "add_scan_parser", "add_plot_parser", "scan_command", "verify_command", "plot_command",
-           "ProgressBar", "scan_summary", "EXIT_RUNTIME"]
+__all__ = [
+    "register",
+    "add_scan_parser",
+    "add_plot_parser",
+    "scan_command",
+    "verify_command",
+    "plot_command",
+    "ProgressBar",
+    "scan_summary",
+    "EXIT_RUNTIME",
+]
 
 #: Exit code of ``landscape scan`` when the run fails after it started (a chunk
 #: could not be written, the store ended damaged) or ``--verify`` finds a chunk
@@ -58,34 +68,61 @@ def register(subparsers) -> None:
 
 def add_scan_parser(sub, problem_options=add_problem_options):
     """Register ``scan`` on the subparsers ``sub`` with the problem options of ``solve``; returns its parser."""
-    p = sub.add_parser("scan", help="phase-diagram scan over named parameters, stored and resumable",
-                       description="Scan the effective landscape over a grid of parameters. Results are written "
-                                   "chunk by chunk to a zarr store; an interrupted scan continues with --resume.")
+    p = sub.add_parser(
+        "scan",
+        help="phase-diagram scan over named parameters, stored and resumable",
+        description="Scan the effective landscape over a grid of parameters. Results are written "
+        "chunk by chunk to a zarr store; an interrupted scan continues with --resume.",
+    )
     problem_options(p)
     g = p.add_argument_group("scan")
-    g.add_argument("--sweep", action="append", default=[], metavar="NAME=START:STOP:NUM",
-                   help="a grid axis: NAME=START:STOP:NUM (inclusive) or NAME=v1,v2,...; repeat for more axes. "
-                        "Names: sigma2, aug_scale, data_scale, weight_decay (gamma), quartic, alpha, n_samples (N), "
-                        "beta, invariance_weight, out_dim, kappa, norm_target, init_scale, seed, t1, lr")
-    g.add_argument("--method", choices=("closed-form", "flow", "gd"), default="closed-form",
-                   help="closed form (Theorem 1), gradient flow (ODE) or gradient descent (default closed-form)")
-    g.add_argument("--out", required=False, metavar="PATH",
-                   help="zarr store to write (required, except with --verify)")
+    g.add_argument(
+        "--sweep",
+        action="append",
+        default=[],
+        metavar="NAME=START:STOP:NUM",
+        help="a grid axis: NAME=START:STOP:NUM (inclusive) or NAME=v1,v2,...; repeat for more axes. "
+        "Names: sigma2, aug_scale, data_scale, weight_decay (gamma), quartic, alpha, n_samples (N), "
+        "beta, invariance_weight, out_dim, kappa, norm_target, init_scale, seed, t1, lr",
+    )
+    g.add_argument(
+        "--method",
+        choices=("closed-form", "flow", "gd"),
+        default="closed-form",
+        help="closed form (Theorem 1), gradient flow (ODE) or gradient descent (default closed-form)",
+    )
+    g.add_argument("--out", required=False, metavar="PATH", help="zarr store to write (required, except with --verify)")
     g.add_argument("--resume", action="store_true", help="continue an interrupted scan at --out")
-    g.add_argument("--force", action="store_true",
-                   help="with --resume: accept a store made by other code, or discard one made for another grid")
-    g.add_argument("--overwrite", action="store_true",
-                   help="replace an existing store at --out (only a store written by landscape scan; anything "
-                        "else is refused)")
-    g.add_argument("--verify", default=None, metavar="PATH",
-                   help="check the store at PATH against its chunk checksums and exit: each damaged chunk is "
-                        "printed; exit 0 when every chunk is computed and intact, 1 otherwise")
+    g.add_argument(
+        "--force",
+        action="store_true",
+        help="with --resume: accept a store made by other code, or discard one made for another grid",
+    )
+    g.add_argument(
+        "--overwrite",
+        action="store_true",
+        help="replace an existing store at --out (only a store written by landscape scan; anything else is refused)",
+    )
+    g.add_argument(
+        "--verify",
+        default=None,
+        metavar="PATH",
+        help="check the store at PATH against its chunk checksums and exit: each damaged chunk is "
+        "printed; exit 0 when every chunk is computed and intact, 1 otherwise",
+    )
     g.add_argument("--chunk-size", default=None, metavar="N", help="points per chunk (default: from --memory-budget)")
-    g.add_argument("--memory-budget", default="256", metavar="MiB",
-                   help="memory for one chunk per device, in MiB, used to choose the chunk size (default 256)")
-    g.add_argument("--devices", default=None, metavar="N",
-                   help="number of local devices to shard over, 1 to 1024 (default all; on CPU this many are "
-                        "created)")
+    g.add_argument(
+        "--memory-budget",
+        default="256",
+        metavar="MiB",
+        help="memory for one chunk per device, in MiB, used to choose the chunk size (default 256)",
+    )
+    g.add_argument(
+        "--devices",
+        default=None,
+        metavar="N",
+        help="number of local devices to shard over, 1 to 1024 (default all; on CPU this many are created)",
+    )
     g.add_argument("--quiet", action="store_true", help="no progress bar")
     g = p.add_argument_group("normalization (closed form)")
     g.add_argument("--kappa", default=None, help="normalization strength κ ≥ 0 of κ(Tr[WΣWᵀ] − c)² (default: none)")
@@ -96,24 +133,39 @@ def add_scan_parser(sub, problem_options=add_problem_options):
     g.add_argument("--seed", default="0", help="PRNG seed of W₀ (default 0)")
     g.add_argument("--lr", default="auto", help="gd learning rate; auto = half the largest stable step (default)")
     g.add_argument("--steps", default="4000", help="gd steps (default 4000)")
-    g.add_argument("--rank-rtol", default="1e-4", help="eigenvalues above this fraction of the largest count "
-                                                         "towards the rank of a trained W (default 1e-4)")
+    g.add_argument(
+        "--rank-rtol",
+        default="1e-4",
+        help="eigenvalues above this fraction of the largest count towards the rank of a trained W (default 1e-4)",
+    )
     return p
 
 
 def add_plot_parser(sub):
     """Register ``plot`` on the subparsers ``sub``; returns its parser."""
-    p = sub.add_parser("plot", help="draw a phase diagram from a stored scan (no recomputation)",
-                       description="Draw the phase map and a spectrum cut of a stored scan to PNG and PDF.")
+    p = sub.add_parser(
+        "plot",
+        help="draw a phase diagram from a stored scan (no recomputation)",
+        description="Draw the phase map and a spectrum cut of a stored scan to PNG and PDF.",
+    )
     p.add_argument("path", metavar="PATH", help="zarr store written by `landscape scan`")
     p.add_argument("--var", default="rank", help="output to colour the map by (default rank)")
     p.add_argument("--index", default=None, metavar="K", help="entry of --var along its own dimension (default 0)")
     p.add_argument("--x", default=None, help="parameter on the horizontal axis (default: first axis)")
     p.add_argument("--y", default=None, help="parameter on the vertical axis (default: second axis)")
-    p.add_argument("--at", action="append", default=[], metavar="NAME=VALUE",
-                   help="fix another grid dimension (nearest value); repeat as needed")
-    p.add_argument("--cut", default=None, metavar="NAME=VALUE",
-                   help="where the spectrum cut along x is taken (default: the first y value)")
+    p.add_argument(
+        "--at",
+        action="append",
+        default=[],
+        metavar="NAME=VALUE",
+        help="fix another grid dimension (nearest value); repeat as needed",
+    )
+    p.add_argument(
+        "--cut",
+        default=None,
+        metavar="NAME=VALUE",
+        help="where the spectrum cut along x is taken (default: the first y value)",
+    )
     p.add_argument("--out", default=None, metavar="STEM", help="output file stem (default: PATH without .zarr)")
     p.add_argument("--formats", default="png,pdf", help="comma-separated formats (default png,pdf)")
     p.add_argument("--no-boundaries", action="store_true", help="do not overlay the analytic boundaries")
@@ -154,8 +206,10 @@ class ProgressBar:
         frac = pr.done / pr.total if pr.total else 1.0
         fill = int(round(frac * self.width))
         rate = "–" if pr.rate is None else f"{pr.rate:,.0f}"
-        return (f"{self.label} [{'#' * fill}{'-' * (self.width - fill)}] {pr.done}/{pr.total} points "
-                f"{rate} pts/s  ETA {self._eta(0.0 if pr.finished else pr.eta)}")
+        return (
+            f"{self.label} [{'#' * fill}{'-' * (self.width - fill)}] {pr.done}/{pr.total} points "
+            f"{rate} pts/s  ETA {self._eta(0.0 if pr.finished else pr.eta)}"
+        )
 
     def __call__(self, pr) -> None:
         now = time.perf_counter()
@@ -230,15 +284,27 @@ def _model_and_settings(args, axes):
     seed = parse_seed(args.seed)
     lr = None if str(args.lr).strip().lower() == "auto" else parse_float(args.lr, "--lr", low=0.0, low_inclusive=False)
     steps = parse_int(args.steps, "--steps", low=1)
-    rank_rtol = parse_float(args.rank_rtol, "--rank-rtol", low=0.0, high=1.0, low_inclusive=False,
-                           high_inclusive=False)
-    params = dict(weight_decay=setup.weight_decay, quartic=setup.quartic, alpha=setup.alpha, beta=setup.beta,
-                  n_samples=setup.n_samples, invariance_weight=setup.invariance_weight,
-                  out_dim=None if args.out_dim is None else setup.out_dim, sigma2=setup.sigma2,
-                  kappa=kappa, norm_target=norm_target, t1=t1, init_scale=init_scale, seed=seed, lr=lr)
+    rank_rtol = parse_float(args.rank_rtol, "--rank-rtol", low=0.0, high=1.0, low_inclusive=False, high_inclusive=False)
+    params = dict(
+        weight_decay=setup.weight_decay,
+        quartic=setup.quartic,
+        alpha=setup.alpha,
+        beta=setup.beta,
+        n_samples=setup.n_samples,
+        invariance_weight=setup.invariance_weight,
+        out_dim=None if args.out_dim is None else setup.out_dim,
+        sigma2=setup.sigma2,
+        kappa=kappa,
+        norm_target=norm_target,
+        t1=t1,
+        init_scale=init_scale,
+        seed=seed,
+        lr=lr,
+    )
     try:
-        model = phase.PhaseModel(np.asarray(setup.problem.data_cov), np.asarray(setup.problem.aug_cov),
-                                 setup.loss, setup.form, params)
+        model = phase.PhaseModel(
+            np.asarray(setup.problem.data_cov), np.asarray(setup.problem.aug_cov), setup.loss, setup.form, params
+        )
     except ValueError as e:
         raise CLIError(translate(str(e), setup.mapping)) from None
     settings = phase.FlowSettings(steps=steps, rank_rtol=rank_rtol)
@@ -279,8 +345,11 @@ def scan_summary(ds, progress, path, method: str) -> dict:
         out["rank_counts"] = {int(r): int(n) for r, n in zip(*np.unique(rank, return_counts=True))}
     if "region" in ds:
         region = np.asarray(ds["region"].values).ravel()[status == 0]
-        out["regions"] = {"no collapse": int(np.sum(region == 2)), "dimensional collapse": int(np.sum(region == 1)),
-                          "complete collapse": int(np.sum(region == 0))}
+        out["regions"] = {
+            "no collapse": int(np.sum(region == 2)),
+            "dimensional collapse": int(np.sum(region == 1)),
+            "complete collapse": int(np.sum(region == 0)),
+        }
     return out
 
 
@@ -290,15 +359,19 @@ def format_scan_summary(s: dict) -> str:
     lines = [f"landscape scan ({s['method']}): {dims} = {s['points']} points → {s['store']}"]
     if s["computed"] is not None:
         rate = f"{s['points_per_second']:,.0f} points/s" if s["points_per_second"] else "–"
-        lines.append(f"computed {s['computed']} points, reused {s['reused']} from the store ({s['action']}); "
-                     f"chunk {s['chunk_size']} on {s['devices']} device(s); compile {s['compile_s']:.2f} s, "
-                     f"run {s['elapsed_s']:.2f} s, {rate}")
+        lines.append(
+            f"computed {s['computed']} points, reused {s['reused']} from the store ({s['action']}); "
+            f"chunk {s['chunk_size']} on {s['devices']} device(s); compile {s['compile_s']:.2f} s, "
+            f"run {s['elapsed_s']:.2f} s, {rate}"
+        )
     if s["damaged_recomputed"]:
         lines.append(f"recomputed {s['damaged_recomputed']} stored chunk(s) that failed their checksum")
     lines.append("status: " + ", ".join(f"{k} {v}" for k, v in s["status_counts"].items()))
     if not s["complete"]:
-        lines.append(f"INCOMPLETE: {s['status_counts']['missing']} points missing"
-                     + (f", chunks {s['damaged_chunks']} damaged" if s["damaged_chunks"] else ""))
+        lines.append(
+            f"INCOMPLETE: {s['status_counts']['missing']} points missing"
+            + (f", chunks {s['damaged_chunks']} damaged" if s["damaged_chunks"] else "")
+        )
     if "rank_counts" in s:
         lines.append("rank of WᵀW: " + ", ".join(f"{r}: {n}" for r, n in s["rank_counts"].items()) + " points")
     if "regions" in s:
@@ -317,8 +390,17 @@ def verify_command(args) -> int:
     """``landscape scan --verify PATH``: one line per damaged chunk and a closing line; exit 0 or 1."""
     from landscape.scan import StoreError, scan_info, verify_store
 
-    given = [opt for opt, on in (("--sweep", args.sweep), ("--out", args.out is not None), ("--resume", args.resume),
-                                 ("--overwrite", args.overwrite), ("--force", args.force)) if on]
+    given = [
+        opt
+        for opt, on in (
+            ("--sweep", args.sweep),
+            ("--out", args.out is not None),
+            ("--resume", args.resume),
+            ("--overwrite", args.overwrite),
+            ("--force", args.force),
+        )
+        if on
+    ]
     if given:
         raise CLIError(f"--verify checks a store and computes nothing; drop {', '.join(given)}")
     try:
@@ -329,18 +411,29 @@ def verify_command(args) -> int:
     damaged = [p for p in problems if p.damaged]
     missing = [p for p in problems if not p.damaged]
     if args.json:
-        print(dump({"command": "scan --verify", "store": args.verify, "complete": not problems,
-                         "damaged": [{"chunk": p.chunk, "points": [p.start, p.stop - 1], "reason": p.reason}
-                                     for p in damaged],
-                         "not_computed": [p.chunk for p in missing]}))
+        print(
+            dump(
+                {
+                    "command": "scan --verify",
+                    "store": args.verify,
+                    "complete": not problems,
+                    "damaged": [
+                        {"chunk": p.chunk, "points": [p.start, p.stop - 1], "reason": p.reason} for p in damaged
+                    ],
+                    "not_computed": [p.chunk for p in missing],
+                }
+            )
+        )
     else:
         for p in damaged:
             print(f"chunk {p.chunk} (points {p.start}..{p.stop - 1}): damaged: {p.reason}")
         if not problems:
             print(f"{args.verify}: all {info['n_chunks']} chunks ({info['n_points']} points) present and intact")
         else:
-            print(f"{args.verify}: {len(damaged)} chunk(s) damaged, {len(missing)} not computed; run the same "
-                  "scan with --resume to compute them")
+            print(
+                f"{args.verify}: {len(damaged)} chunk(s) damaged, {len(missing)} not computed; run the same "
+                "scan with --resume to compute them"
+            )
     return EXIT_OK if not problems else EXIT_RUNTIME
 
 
@@ -383,9 +476,11 @@ def scan_command(args) -> int:
     from landscape.scan import ChunkWriteError, Grid, ScanDamageWarning, ScanMismatchError, StoreError
 
     if n_dev is not None and n_dev > len(jax.local_devices()):
-        raise CLIError(f"--devices {n_dev}: only {len(jax.local_devices())} local device(s) are available "
-                           "(JAX had started before the request; set XLA_FLAGS=--xla_force_host_platform_device_count"
-                           f"={n_dev} in the environment on CPU)")
+        raise CLIError(
+            f"--devices {n_dev}: only {len(jax.local_devices())} local device(s) are available "
+            "(JAX had started before the request; set XLA_FLAGS=--xla_force_host_platform_device_count"
+            f"={n_dev} in the environment on CPU)"
+        )
     last = {}
     bar = None if args.quiet else ProgressBar()
 
@@ -397,9 +492,20 @@ def scan_command(args) -> int:
     try:
         with warnings.catch_warnings():  # the summary reports damaged chunks itself
             warnings.simplefilter("ignore", ScanDamageWarning)
-            ds = phase.phase_scan(model, Grid(axes), args.method, settings, out=args.out, resume=args.resume,
-                                  force=args.force, overwrite=args.overwrite, chunk_size=chunk,
-                                  memory_budget=int(budget * 2**20), devices=n_dev, progress=progress)
+            ds = phase.phase_scan(
+                model,
+                Grid(axes),
+                args.method,
+                settings,
+                out=args.out,
+                resume=args.resume,
+                force=args.force,
+                overwrite=args.overwrite,
+                chunk_size=chunk,
+                memory_budget=int(budget * 2**20),
+                devices=n_dev,
+                progress=progress,
+            )
     except ScanMismatchError as e:
         raise CLIError(" ".join(str(e).split())) from None
     except (StoreError, FileExistsError) as e:
@@ -409,15 +515,21 @@ def scan_command(args) -> int:
     except ChunkWriteError as e:
         return _runtime_error(f"--out: {e}")
     except OSError as e:
-        return _runtime_error(f"--out: I/O error on {args.out} ({e.strerror or e}); the chunks committed so far "
-                              "are kept: continue with --resume")
+        return _runtime_error(
+            f"--out: I/O error on {args.out} ({e.strerror or e}); the chunks committed so far "
+            "are kept: continue with --resume"
+        )
     summary = scan_summary(ds, last.get("p"), args.out, args.method)
     print(dump(summary) if args.json else format_scan_summary(summary))
     if not summary["complete"]:
-        why = (f"chunks {summary['damaged_chunks']} failed their checksum" if summary["damaged_chunks"]
-               else f"{summary['status_counts']['missing']} points are missing")
-        return _runtime_error(f"the store {args.out} is not complete after the run: {why} (see --verify); run "
-                              "again with --resume")
+        why = (
+            f"chunks {summary['damaged_chunks']} failed their checksum"
+            if summary["damaged_chunks"]
+            else f"{summary['status_counts']['missing']} points are missing"
+        )
+        return _runtime_error(
+            f"the store {args.out} is not complete after the run: {why} (see --verify); run again with --resume"
+        )
     return EXIT_OK
 
 
@@ -450,8 +562,9 @@ def plot_command(args) -> int:
     except ValueError as e:
         raise CLIError(f"PATH: {e}") from None
     if args.var not in ds:
-        raise CLIError(f"--var {args.var!r} is not an output of this scan; outputs: "
-                           f"{', '.join(v for v in ds.data_vars)}")
+        raise CLIError(
+            f"--var {args.var!r} is not an output of this scan; outputs: {', '.join(v for v in ds.data_vars)}"
+        )
     formats = [f.strip().lower() for f in str(args.formats).split(",") if f.strip()]
     bad = [f for f in formats if f not in ("png", "pdf", "svg")]
     if not formats or bad:
@@ -462,17 +575,30 @@ def plot_command(args) -> int:
     index = None if args.index is None else parse_int(args.index, "--index", low=0)
     stem = Path(args.out) if args.out else path.with_name(path.name.removesuffix(".zarr") + "_plot")
     try:
-        fig, info = phase_figures.scan_figure(ds, var=args.var, index=index, x=canon(args.x), y=canon(args.y),
-                                              at=at, cut=cut, title=args.title,
-                                              boundaries=not args.no_boundaries)
+        fig, info = phase_figures.scan_figure(
+            ds,
+            var=args.var,
+            index=index,
+            x=canon(args.x),
+            y=canon(args.y),
+            at=at,
+            cut=cut,
+            title=args.title,
+            boundaries=not args.no_boundaries,
+        )
     except ValueError as e:
         raise CLIError(str(e)) from None
     try:
         paths = plot.save_figure_formats(fig, stem, formats)
     except OSError as e:
         raise CLIError(f"--out: cannot write {stem} ({e.strerror or e})") from None
-    report = {"command": "plot", "store": str(path), "files": [str(p) for p in paths],
-              "map": _jsonable(info.get("map")), "spectrum": _jsonable(info.get("spectrum"))}
+    report = {
+        "command": "plot",
+        "store": str(path),
+        "files": [str(p) for p in paths],
+        "map": _jsonable(info.get("map")),
+        "spectrum": _jsonable(info.get("spectrum")),
+    }
     if args.json:
         print(dump(report))
     else:

@@ -5,6 +5,7 @@ bias (Theorem 2), or the exact Gaussian InfoNCE population loss), with the
 per-direction spectrum and the collapse thresholds.  :func:`solve_report` is the
 JSON object, :func:`format_solve` its text table; ``landscape run`` calls both.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -61,21 +62,25 @@ def closed_form(setup: Setup, norm: Normalization | None = None):
     land, out_dim, c = setup.landscape, setup.out_dim, norm.norm_target
     if norm.landscape == "exact-gaussian":
         if setup.loss != "infonce" or norm.normalized:
-            raise CLIError("--landscape exact-gaussian is the InfoNCE (α = 1) population loss: use it with "
-                           "--loss infonce and without --kappa/--hard-norm/--bias")
+            raise CLIError(
+                "--landscape exact-gaussian is the InfoNCE (α = 1) population loss: use it with "
+                "--loss infonce and without --kappa/--hard-norm/--bias"
+            )
         sol = ls.exact_gaussian_minimum(setup.problem, out_dim, weight_decay=setup.weight_decay)
         return sol, {"landscape": "exact-gaussian"}
     if not norm.normalized:
         return ls.global_minimum(land, out_dim), {"landscape": "effective"}
     if norm.hard:
-        sol = (bias_hard_normalization_limit(land, out_dim, c) if norm.bias
-               else ls.hard_normalization_limit(land, out_dim, c))
+        sol = (
+            bias_hard_normalization_limit(land, out_dim, c)
+            if norm.bias
+            else ls.hard_normalization_limit(land, out_dim, c)
+        )
         extras = {"landscape": "effective", "hard_norm": True, "norm_target": num(c), "rho": num(float(sol.rho))}
     else:
         nl = ls.normalized_landscape(land, norm.kappa, c)
         sol = ls.bias_global_minimum(nl, out_dim) if norm.bias else ls.normalized_global_minimum(nl, out_dim)
-        extras = {"landscape": "effective", "kappa": num(norm.kappa), "norm_target": num(c),
-                  "rho": num(float(sol.rho))}
+        extras = {"landscape": "effective", "kappa": num(norm.kappa), "norm_target": num(c), "rho": num(float(sol.rho))}
     if norm.bias:
         extras["bias_norm_sq"] = num(float(sol.bias_norm_sq))
     return sol, extras
@@ -96,8 +101,12 @@ def _per_direction(setup: Setup, gram: np.ndarray) -> dict | None:
     kept = np.asarray(survives(lam_dir, float(rank_scales(setup.landscape).gram)))
     lam_dir = np.where(kept, lam_dir, 0.0)
     return {
-        "a": nums(a), "c": nums(c), "s": nums(a + c), "b": nums(b_dir),
-        "gram": nums(lam_dir), "kept": [bool(k) for k in kept],
+        "a": nums(a),
+        "c": nums(c),
+        "s": nums(a + c),
+        "b": nums(b_dir),
+        "gram": nums(lam_dir),
+        "kept": [bool(k) for k in kept],
         "basis": "input coordinates" if setup.problem.is_diagonal() else "common eigenbasis of A0 and C (eigh order)",
     }
 
@@ -135,8 +144,11 @@ def rank_note(report: dict) -> str | None:
     if report["rank"] == report["predicted_rank"]:
         return None
     near = report.get("near_threshold")
-    why = (f"{near} direction(s) lie within the {report['dtype']} tolerance of their collapse threshold"
-           if near else "the output dimension or the normalization caps the closed form's rank")
+    why = (
+        f"{near} direction(s) lie within the {report['dtype']} tolerance of their collapse threshold"
+        if near
+        else "the output dimension or the normalization caps the closed form's rank"
+    )
     return f"note: rank {report['rank']} differs from the predicted rank {report['predicted_rank']}: {why}"
 
 
@@ -196,9 +208,11 @@ def report_header(report: dict) -> str:
     if report["loss_name"] == "vicreg" and report["form"] == "derived":
         params.append(f"λ_inv={report['loss_parameters']['invariance_weight']:g}")
     ptxt = f" ({', '.join(params)})" if params else ""
-    return (f"loss {report['loss_name']}{ptxt}, {report['form']} form, k={report['quartic']:g} "
-            f"(effective {report['effective_quartic']:g}), γ={report['weight_decay']:g}, "
-            f"d0={report['dim']}, d1={report['out_dim']}, {report['dtype']}")
+    return (
+        f"loss {report['loss_name']}{ptxt}, {report['form']} form, k={report['quartic']:g} "
+        f"(effective {report['effective_quartic']:g}), γ={report['weight_decay']:g}, "
+        f"d0={report['dim']}, d1={report['out_dim']}, {report['dtype']}"
+    )
 
 
 def normalization_line(report: dict) -> str | None:
@@ -220,8 +234,11 @@ def normalization_line(report: dict) -> str | None:
 def _direction_table(report: dict) -> list[str]:
     pd = report["per_direction"]
     if pd is None:
-        lines = ["", "A0 and C do not commute: directions are the whitened eigen-directions.",
-                 f"{'i':>4}{'λ̃_i (whitened)':>18}{'λ_i (WᵀW)':>14}"]
+        lines = [
+            "",
+            "A0 and C do not commute: directions are the whitened eigen-directions.",
+            f"{'i':>4}{'λ̃_i (whitened)':>18}{'λ_i (WᵀW)':>14}",
+        ]
         for i, (w, g) in enumerate(zip(report["whitened_eigenvalues"], report["gram_eigenvalues"])):
             lines.append(f"{i:>4}{fmt_cell(w, 18)}{fmt_cell(g, 14)}")
         return lines
@@ -230,25 +247,34 @@ def _direction_table(report: dict) -> list[str]:
     for i in range(len(pd["a"])):
         row = [pd["a"][i], pd["c"][i], pd["b"][i], pd["gram"][i]]
         lines.append(f"{i:>4}" + "".join(fmt_cell(v) for v in row) + f"{'yes' if pd['kept'][i] else 'no':>6}")
-    lines.append("b_i: eigenvalue of B − γI; λ_i: eigenvalue of WᵀW" +
-                 (" (input coordinates)" if report["diagonal"] else " (common eigenbasis of A0 and C)"))
+    lines.append(
+        "b_i: eigenvalue of B − γI; λ_i: eigenvalue of WᵀW"
+        + (" (input coordinates)" if report["diagonal"] else " (common eigenbasis of A0 and C)")
+    )
     return lines
 
 
 def format_solve(report: dict) -> str:
     """A readable text table of a ``solve`` report."""
     lines = [f"landscape {report['version']} solve: {report_header(report)}"]
-    kind = ("diagonal" if report["diagonal"] else "commuting" if report["commuting"] else "non-commuting")
-    lines.append(f"problem: {kind} A0 and C" + (f", isotropic C = {report['isotropic_sigma2']:g}·I"
-                                                if report["isotropic_sigma2"] is not None else ""))
-    lines.append(f"origin: {report['origin']}   rank: {report['rank']} (predicted {report['predicted_rank']})   "
-                 f"loss: {report['loss']:.10g}")
+    kind = "diagonal" if report["diagonal"] else "commuting" if report["commuting"] else "non-commuting"
+    lines.append(
+        f"problem: {kind} A0 and C"
+        + (f", isotropic C = {report['isotropic_sigma2']:g}·I" if report["isotropic_sigma2"] is not None else "")
+    )
+    lines.append(
+        f"origin: {report['origin']}   rank: {report['rank']} (predicted {report['predicted_rank']})   "
+        f"loss: {report['loss']:.10g}"
+    )
     for extra in (rank_note(report), normalization_line(report)):
         if extra:
             lines.append(extra)
     lines += _direction_table(report)
-    for key, name in (("critical_sigma2", "critical σ²"), ("critical_weight_decay", "critical γ"),
-                      ("critical_n_samples", "critical N")):
+    for key, name in (
+        ("critical_sigma2", "critical σ²"),
+        ("critical_weight_decay", "critical γ"),
+        ("critical_n_samples", "critical N"),
+    ):
         th = report[key]
         if th is None:
             continue
@@ -275,9 +301,11 @@ def _run(args) -> int:
 def register(subparsers) -> argparse.ArgumentParser:
     """Add ``solve`` to ``landscape``'s subparsers (handler: the closed form); returns its parser,
     to which ``landscape.cli.imbalance`` adds ``--classes``."""
-    p = subparsers.add_parser("solve", help="closed-form global minimum of the effective landscape",
-                              description="Print the closed-form global minimum (Theorem 1) and collapse "
-                                          "diagnostics.")
+    p = subparsers.add_parser(
+        "solve",
+        help="closed-form global minimum of the effective landscape",
+        description="Print the closed-form global minimum (Theorem 1) and collapse diagnostics.",
+    )
     add_problem_options(p)
     add_normalization_options(p)
     p.set_defaults(handler=_run)

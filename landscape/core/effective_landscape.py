@@ -28,6 +28,7 @@ Example:
     >>> round(float(ls.loss(land, w)), 6)
     -0.174
 """
+
 from __future__ import annotations
 
 import dataclasses
@@ -82,8 +83,10 @@ jax.tree_util.register_dataclass(
 def require_problem(problem: Any, where: str) -> Problem:
     """``problem`` if it is a :class:`~landscape.Problem`, else TypeError saying how to make one."""
     if not isinstance(problem, Problem):
-        raise TypeError(f"{where} needs a landscape.Problem (build one with Problem.from_diagonal, "
-                        f"Problem.from_arrays or Problem.isotropic), got {type(problem).__name__}")
+        raise TypeError(
+            f"{where} needs a landscape.Problem (build one with Problem.from_diagonal, "
+            f"Problem.from_arrays or Problem.isotropic), got {type(problem).__name__}"
+        )
     return problem
 
 
@@ -91,8 +94,10 @@ def require_landscape(landscape: Any, where: str) -> EffectiveLandscape:
     """``landscape`` if it is an :class:`EffectiveLandscape`, else TypeError saying how to make one."""
     if not isinstance(landscape, EffectiveLandscape):
         hint = " (a Problem: pass effective_landscape(problem, loss_name))" if isinstance(landscape, Problem) else ""
-        raise TypeError(f"{where} needs an EffectiveLandscape from landscape.core.effective_landscape, "
-                        f"got {type(landscape).__name__}{hint}")
+        raise TypeError(
+            f"{where} needs an EffectiveLandscape from landscape.core.effective_landscape, "
+            f"got {type(landscape).__name__}{hint}"
+        )
     return landscape
 
 
@@ -122,21 +127,27 @@ def check_landscape_range(landscape: EffectiveLandscape, *, quartic_scale: float
     d = b.shape[-1]
     if not (np.isfinite(k) and k >= tiny):
         what = "quartic" if quartic_scale == 1.0 else "quartic·beta"
-        raise ValueError(f"{what} must be >= {tiny:.3g} and finite in {dtype.name} (the fourth-order "
-                         f"coefficient k = {k:.3g} must be a normal {dtype.name} number)")
+        raise ValueError(
+            f"{what} must be >= {tiny:.3g} and finite in {dtype.name} (the fourth-order "
+            f"coefficient k = {k:.3g} must be a normal {dtype.name} number)"
+        )
     if not np.isfinite(gamma):
         raise ValueError(f"weight_decay overflows {dtype.name} (largest {big:.3g})")
     if not np.all(np.isfinite(b)):
-        raise ValueError(f"B = p·data_cov + q·aug_cov of the loss overflows {dtype.name}: reduce the variances in "
-                         "data_cov/aug_cov or the loss parameters (alpha, n_samples, beta, invariance_weight)")
+        raise ValueError(
+            f"B = p·data_cov + q·aug_cov of the loss overflows {dtype.name}: reduce the variances in "
+            "data_cov/aug_cov or the loss parameters (alpha, n_samples, beta, invariance_weight)"
+        )
     with np.errstate(over="ignore", invalid="ignore"):
-        m = b - gamma * np.eye(d)                   # B − γI, in NumPy (no per-shape JAX dispatch)
+        m = b - gamma * np.eye(d)  # B − γI, in NumPy (no per-shape JAX dispatch)
     if not np.all(np.abs(m) <= big):
         raise ValueError(f"B − γI overflows {dtype.name}: weight_decay = {gamma:.3g} is too large")
     s = np.linalg.eigvalsh(np.asarray(landscape.sigma, float))
     if not s[0] > 0:
-        raise ValueError("sigma = data_cov + aug_cov must be positive definite (build the problem with "
-                         "Problem.from_arrays or Problem.from_diagonal)")
+        raise ValueError(
+            "sigma = data_cov + aug_cov must be positive definite (build the problem with "
+            "Problem.from_arrays or Problem.from_diagonal)"
+        )
     limit = np.sqrt(big) / (4.0 * d)
     # In logarithms: the bounds themselves may overflow float64.
     log_m = _log_norm(m)
@@ -144,18 +155,25 @@ def check_landscape_range(landscape: EffectiveLandscape, *, quartic_scale: float
     log_lam = log_m + log_t
     if log_lam > np.log(limit):
         b_norm = float(np.exp(_log_norm(b)))
-        culprit = (f"weight_decay = {gamma:.3g} is too large" if gamma > b_norm else
-                   "the variances in data_cov/aug_cov (or the loss parameters) are too large")
+        culprit = (
+            f"weight_decay = {gamma:.3g} is too large"
+            if gamma > b_norm
+            else "the variances in data_cov/aug_cov (or the loss parameters) are too large"
+        )
         raise ValueError(
             f"the landscape overflows {dtype.name}: its whitened eigenvalues can reach ‖B − γI‖·Tr Σ⁻¹ = "
             f"{_exp_text(log_lam)}, above {limit:.3g}; {culprit} for the smallest eigenvalue "
-            f"{s[0]:.3g} of sigma = data_cov + aug_cov")
-    log_k_min = max(log_lam + log_t + np.log(s[-1]) - np.log(2.0 * limit),
-                    np.log(d) + 2.0 * log_lam - np.log(4.0) - 2.0 * np.log(limit))
+            f"{s[0]:.3g} of sigma = data_cov + aug_cov"
+        )
+    log_k_min = max(
+        log_lam + log_t + np.log(s[-1]) - np.log(2.0 * limit),
+        np.log(d) + 2.0 * log_lam - np.log(4.0) - 2.0 * np.log(limit),
+    )
     if np.log(k) < log_k_min:
         raise ValueError(
             f"quartic = {k / quartic_scale:.3g} is too small for this landscape in {dtype.name}: WᵀW at the "
-            f"minimum and the loss would overflow; quartic must be >= {_exp_text(log_k_min - np.log(quartic_scale))} here")
+            f"minimum and the loss would overflow; quartic must be >= {_exp_text(log_k_min - np.log(quartic_scale))} here"
+        )
 
 
 def _log_norm(m: np.ndarray) -> float:

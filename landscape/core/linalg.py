@@ -56,6 +56,7 @@ Example:
     >>> int(surviving_rank(jnp.array([1.0, jnp.nan]), 1.0))
     -1
 """
+
 from __future__ import annotations
 
 from typing import Any
@@ -64,8 +65,22 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-__all__ = ["is_traced", "sym_power", "sym_sqrt", "inv_sqrt", "SURVIVAL_ULPS", "survival_tolerance", "survives", "surviving_rank", "finite_rank", "near_threshold",
-           "spectral_scale", "scaled_norm", "gram_spectrum", "require_finite"]
+__all__ = [
+    "is_traced",
+    "sym_power",
+    "sym_sqrt",
+    "inv_sqrt",
+    "SURVIVAL_ULPS",
+    "survival_tolerance",
+    "survives",
+    "surviving_rank",
+    "finite_rank",
+    "near_threshold",
+    "spectral_scale",
+    "scaled_norm",
+    "gram_spectrum",
+    "require_finite",
+]
 
 #: The tolerance of the survival rule in units of eps(dtype)·scale.
 SURVIVAL_ULPS = 16.0
@@ -235,7 +250,7 @@ def sym_power(m: Any, power: float, *, rtol: Any = None) -> jax.Array:
     m = jnp.asarray(m)
     vals, vecs = jnp.linalg.eigh(0.5 * (m + jnp.swapaxes(m, -1, -2)))
     if rtol is None:
-        powered = vals ** power
+        powered = vals**power
     else:
         keep = vals > jnp.asarray(rtol, vals.dtype) * jnp.max(vals, axis=-1, keepdims=True)
         powered = jnp.where(keep, jnp.where(keep, vals, 1.0) ** power, 0.0)

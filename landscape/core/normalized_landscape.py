@@ -23,6 +23,7 @@ Example:
     >>> float(normalized_loss(nl, w)), float(biased_loss(nl, w, jnp.array([1.0])))
     (21.0, 28.0)
 """
+
 from __future__ import annotations
 
 import dataclasses
@@ -80,9 +81,7 @@ class NormalizedLandscape:
         return self.base.quartic
 
 
-jax.tree_util.register_dataclass(
-    NormalizedLandscape, data_fields=["base", "kappa", "norm_target"], meta_fields=[]
-)
+jax.tree_util.register_dataclass(NormalizedLandscape, data_fields=["base", "kappa", "norm_target"], meta_fields=[])
 
 
 @dataclasses.dataclass(frozen=True)
@@ -112,7 +111,9 @@ jax.tree_util.register_dataclass(
 )
 
 
-def normalized_landscape(landscape: EffectiveLandscape, kappa: Any = 1.0, norm_target: Any = 1.0) -> NormalizedLandscape:
+def normalized_landscape(
+    landscape: EffectiveLandscape, kappa: Any = 1.0, norm_target: Any = 1.0
+) -> NormalizedLandscape:
     """Attach the norm penalty κ(Tr[WΣWᵀ] − c)² to ``landscape``.
 
     Raises ValueError naming ``kappa`` (must be ≥ 0 and finite) or

@@ -20,6 +20,7 @@ Example:
     >>> [float(v) for v in p.sigma.diagonal()]
     [3.5, 3.0, 3.0]
 """
+
 from __future__ import annotations
 
 import dataclasses
@@ -72,9 +73,7 @@ class Problem:
         a0 = as_square_matrix(data_cov, "data_cov")
         c = as_square_matrix(aug_cov, "aug_cov")
         if a0.shape != c.shape:
-            raise ValueError(
-                f"data_cov and aug_cov must have the same shape, got {a0.shape} and {c.shape}"
-            )
+            raise ValueError(f"data_cov and aug_cov must have the same shape, got {a0.shape} and {c.shape}")
         dtype = jnp.result_type(float)
         check_in_dtype(a0, "data_cov", dtype)
         check_in_dtype(c, "aug_cov", dtype)
@@ -99,9 +98,7 @@ class Problem:
         if c.size == 1 and a.size > 1:
             c = np.full_like(a, c[0])
         if c.shape != a.shape:
-            raise ValueError(
-                f"data_var and aug_var must have the same length, got {a.size} and {c.size}"
-            )
+            raise ValueError(f"data_var and aug_var must have the same length, got {a.size} and {c.size}")
         return cls.from_arrays(np.diag(a), np.diag(c))
 
     @classmethod

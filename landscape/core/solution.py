@@ -13,6 +13,7 @@ Gram eigenvalues above both 16·eps·max|λ|/(2k·s_min) (the largest Gram
 eigenvalue the landscape allows) and ``rank_rtol`` times the largest one.  ``rank`` is −1 when the values it counts
 are not finite: a NaN is never read as complete collapse.
 """
+
 from __future__ import annotations
 
 import dataclasses

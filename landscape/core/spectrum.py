@@ -20,6 +20,7 @@ Example:
     >>> round(float(stationary_norm_bound(land, out_dim=2)), 12)    # 2 · 1/(2·1·2); the minimum has 1/4 + 1/8
     0.5
 """
+
 from __future__ import annotations
 
 from typing import NamedTuple
@@ -67,8 +68,9 @@ def rank_scales(landscape: EffectiveLandscape) -> RankScales:
     lam, _, _ = whitened_spectrum(landscape)
     whitened = spectral_scale(lam)
     s_min = jnp.linalg.eigvalsh(landscape.sigma)[0]
-    return RankScales(spectral_scale(jnp.linalg.eigvalsh(landscape.b_eff)), whitened,
-                      whitened / (2.0 * landscape.quartic * s_min))
+    return RankScales(
+        spectral_scale(jnp.linalg.eigvalsh(landscape.b_eff)), whitened, whitened / (2.0 * landscape.quartic * s_min)
+    )
 
 
 def stationary_norm_bound(landscape: EffectiveLandscape, out_dim: int) -> jax.Array:

@@ -4,6 +4,7 @@ All checks run on concrete NumPy arrays, before anything is traced, so that a ba
 input is refused with a ``ValueError`` naming the offending field instead of
 silently producing NaNs inside a jitted computation.
 """
+
 from __future__ import annotations
 
 import operator
@@ -24,10 +25,8 @@ def as_square_matrix(value, field: str) -> np.ndarray:
     scale = max(1.0, float(np.max(np.abs(arr))))
     asym = float(np.max(np.abs(arr - arr.T)))
     if asym > 1e-10 * scale:
-        raise ValueError(
-            f"{field} must be symmetric; max |M - M^T| = {asym:.3g} (allowed <= {1e-10 * scale:.3g})"
-        )
-    return 0.5 * arr + 0.5 * arr.T     # not 0.5·(M + Mᵀ): that overflows for entries near the largest float
+        raise ValueError(f"{field} must be symmetric; max |M - M^T| = {asym:.3g} (allowed <= {1e-10 * scale:.3g})")
+    return 0.5 * arr + 0.5 * arr.T  # not 0.5·(M + Mᵀ): that overflows for entries near the largest float
 
 
 def check_psd(arr: np.ndarray, field: str, *, strict: bool = False) -> None:
@@ -58,8 +57,15 @@ def as_variances(value, field: str) -> np.ndarray:
     return arr
 
 
-def as_scalar(value, field: str, *, low: float | None = None, high: float | None = None,
-              low_inclusive: bool = True, high_inclusive: bool = True) -> float:
+def as_scalar(
+    value,
+    field: str,
+    *,
+    low: float | None = None,
+    high: float | None = None,
+    low_inclusive: bool = True,
+    high_inclusive: bool = True,
+) -> float:
     """Return ``value`` as a finite float in the given range, or raise ValueError naming ``field``."""
     try:
         x = float(value)
@@ -115,7 +121,8 @@ def require_memory(nbytes: float, field: str, *, fraction: float = 0.5) -> None:
     if not np.isfinite(nbytes) or nbytes > limit:
         raise ValueError(
             f"{field} asks for about {_bytes_text(nbytes)}; at most {_bytes_text(limit)} "
-            f"({fraction:.0%} of the memory available) is allowed")
+            f"({fraction:.0%} of the memory available) is allowed"
+        )
 
 
 def _bytes_text(n: float) -> str:
@@ -170,8 +177,9 @@ def check_in_dtype(arr: np.ndarray, field: str, dtype, *, definite: bool = False
         return
     info = jnp.finfo(dt)
     if np.any(np.abs(arr) > info.max):
-        raise ValueError(f"{field} has entries beyond the largest {dt.name} ({info.max:.3g}); "
-                         f"the computation runs in {dt.name}")
+        raise ValueError(
+            f"{field} has entries beyond the largest {dt.name} ({info.max:.3g}); the computation runs in {dt.name}"
+        )
     if not definite:
         return
     cast = np.asarray(arr, dtype=dt).astype(float)
@@ -182,7 +190,8 @@ def check_in_dtype(arr: np.ndarray, field: str, dtype, *, definite: bool = False
         raise ValueError(
             f"{field} is not positive definite in {dt.name} (the dtype of the computation): its smallest "
             f"eigenvalue after rounding is {eig[0]:.3g}, which {dt.name} cannot tell from 0 "
-            f"(must be > {tol:.3g}); use float64 (JAX_ENABLE_X64=1) or a better-conditioned matrix")
+            f"(must be > {tol:.3g}); use float64 (JAX_ENABLE_X64=1) or a better-conditioned matrix"
+        )
 
 
 def checked_out_dim(out_dim, dim: int, dtype, *, copies: int = 4) -> int:

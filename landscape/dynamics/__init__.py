@@ -34,6 +34,7 @@ Example:
     >>> abs(float(run.loss - ls.global_minimum(land, 2).loss)) < 1e-12
     True
 """
+
 from landscape.dynamics.descent import descend, gradient_descent, random_init
 from landscape.dynamics.normalized_descent import normalized_gradient_descent, normalized_max_stable_learning_rate
 from landscape.dynamics.batched_descent import BatchedDescent, batched_gradient_descent

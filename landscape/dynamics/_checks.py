@@ -1,4 +1,5 @@
 """Argument checks shared by the training routes (run on concrete values, before tracing)."""
+
 from __future__ import annotations
 
 from typing import Any
@@ -32,8 +33,7 @@ def check_weights(w0: Any, landscape: EffectiveLandscape, where: str = "training
     require_landscape(landscape, where)
     w0 = jnp.asarray(w0)
     if w0.ndim != 2:
-        raise ValueError(f"w0 must be a 2-D matrix (out_dim, dim); got shape {w0.shape} "
-                         "(batch runs with jax.vmap)")
+        raise ValueError(f"w0 must be a 2-D matrix (out_dim, dim); got shape {w0.shape} (batch runs with jax.vmap)")
     if w0.shape[1] != landscape.dim:
         raise ValueError(f"w0 must have {landscape.dim} columns (the landscape's dim), got shape {w0.shape}")
     if not jnp.issubdtype(w0.dtype, jnp.floating):
@@ -64,13 +64,15 @@ def check_descends(optimizer, params: Any, grad: Any) -> None:
         return
     try:
         updates, _ = optimizer.update(grad, optimizer.init(params), params)
-    except TypeError:          # an optimizer that needs more than (grads, state, params): not probed
+    except TypeError:  # an optimizer that needs more than (grads, state, params): not probed
         return
     u = [np.asarray(x, float) for x in jax.tree_util.tree_leaves(updates)]
     inner = sum(float(np.sum(a * b)) for a, b in zip(u, g))
     if not inner < 0:
-        raise ValueError(f"optimizer: its first step from w0 does not descend (update · gradient = {inner:.3g}, "
-                         "must be < 0); is its learning rate zero, negative or NaN? It must be > 0")
+        raise ValueError(
+            f"optimizer: its first step from w0 does not descend (update · gradient = {inner:.3g}, "
+            "must be < 0); is its learning rate zero, negative or NaN? It must be > 0"
+        )
 
 
 def descent_options(steps: Any, save_every: Any, rank_rtol: Any, divergence_factor: Any) -> tuple[int, int]:

@@ -61,6 +61,7 @@ Example:
     >>> run.diverged.tolist(), int(run.diverged_step[3]) > 0, bool(jnp.isfinite(run.weights).all())
     ([False, False, False, True], True, True)
 """
+
 from __future__ import annotations
 
 import functools
@@ -125,10 +126,11 @@ def _norm2_bound(landscape: EffectiveLandscape, out_dim: int, iterations: int = 
         def body(_, v):
             v = m @ v
             return v / jnp.maximum(jnp.linalg.norm(v), jnp.finfo(v.dtype).tiny)
+
         v = jax.lax.fori_loop(0, iterations, body, v0 / jnp.linalg.norm(v0))
         return v @ (m @ v)
 
-    b_shift = jnp.linalg.norm(b)                     # ≥ every |eigenvalue|: B + shift·I is PSD
+    b_shift = jnp.linalg.norm(b)  # ≥ every |eigenvalue|: B + shift·I is PSD
     eye = jnp.eye(d0, dtype=sigma.dtype)
     b_top = jnp.maximum(top(b + b_shift * eye) - b_shift, 0.0)
     s_min = shift - top(shift * eye - sigma)
@@ -154,8 +156,7 @@ def _dot(w: jax.Array, m: jax.Array, per_run: bool) -> jax.Array:
     return jnp.einsum("nij,njk->nik", w, m) if per_run else jnp.einsum("nij,jk->nik", w, m)
 
 
-def _runs_block(state, sigma, p, c, limit, steps: int, check_every: int, per_run: bool, momentum: float,
-                restart: bool):
+def _runs_block(state, sigma, p, c, limit, steps: int, check_every: int, per_run: bool, momentum: float, restart: bool):
     """The loop on one block of runs: W (m, d1, d0), c and limit (m,); sigma and p shared (d0, d0) or
     per run (m, d0, d0).  Shared ones make W·Σ and W·P single (m·d1)×d0 by d0×d0 GEMMs.  The state
     is W for plain GD; (W, u) with u = η·v for heavy ball (u ← βu + η∇L, W ← W − u); (x, y, θ)
@@ -169,7 +170,7 @@ def _runs_block(state, sigma, p, c, limit, steps: int, check_every: int, per_run
     def step(state, _):
         if restart:
             x, y, theta = state
-            x_new = descent(y)                          # y − η∇L(y)
+            x_new = descent(y)  # y − η∇L(y)
             # Restart where the step y → x_new (= −η∇L(y)) has a positive component
             # along the last move x → x_new, i.e. where the momentum points uphill.
             uphill = jnp.sum((y - x_new) * (x_new - x), axis=(1, 2)) > 0
@@ -178,7 +179,7 @@ def _runs_block(state, sigma, p, c, limit, steps: int, check_every: int, per_run
         if momentum == 0.0:
             return descent(state), None
         w, u = state
-        u = momentum * u + (w - descent(w))            # w − descent(w) = η∇L(w)
+        u = momentum * u + (w - descent(w))  # w − descent(w) = η∇L(w)
         return (w - u, u), None
 
     def weights(state):
@@ -195,9 +196,11 @@ def _runs_block(state, sigma, p, c, limit, steps: int, check_every: int, per_run
 
             def keep(old, x):
                 return jnp.where(stop.reshape(stop.shape + (1,) * (x.ndim - 1)), old, x)
+
             state = jax.tree_util.tree_map(keep, state, new)
             div_step = jnp.where(bad & ~diverged, count, div_step)
             return (state, stop, div_step, count), None
+
         return body
 
     # Built from `limit` so that, under shard_map, they vary over the device axis like the runs do.
@@ -211,8 +214,9 @@ def _runs_block(state, sigma, p, c, limit, steps: int, check_every: int, per_run
     return state, diverged, div_step
 
 
-def _runs(state, sigma, p, c, limit, steps: int, check_every: int, per_run: bool, block: int, momentum: float,
-          restart: bool):
+def _runs(
+    state, sigma, p, c, limit, steps: int, check_every: int, per_run: bool, block: int, momentum: float, restart: bool
+):
     """One device's share, ``block`` runs at a time: each block takes all its steps while its
     working set (W, WΣ, WP, S of ``block`` runs) stays in cache, then the next block starts."""
     m = limit.shape[0]
@@ -233,10 +237,21 @@ def _runs(state, sigma, p, c, limit, steps: int, check_every: int, per_run: bool
     return jax.tree_util.tree_map(lambda x: x.reshape((m,) + x.shape[2:]), out)
 
 
-def batched_gradient_descent(landscape: EffectiveLandscape, w0: Any, *, lr: Any, steps: int, check_every: int = 1,
-                             momentum: float = 0.0, divergence_factor: float = 1e8, devices: Any = None,
-                             block_size: int | None = None, nesterov_restart: bool = False,
-                             momentum_state: Any = None, assume_diagonal: bool = False) -> BatchedDescent:
+def batched_gradient_descent(
+    landscape: EffectiveLandscape,
+    w0: Any,
+    *,
+    lr: Any,
+    steps: int,
+    check_every: int = 1,
+    momentum: float = 0.0,
+    divergence_factor: float = 1e8,
+    devices: Any = None,
+    block_size: int | None = None,
+    nesterov_restart: bool = False,
+    momentum_state: Any = None,
+    assume_diagonal: bool = False,
+) -> BatchedDescent:
     r"""``steps`` GD steps W ← W − η∇L(W) (or heavy-ball or Nesterov steps) for each of n runs (module docstring).
 
     Args:
@@ -295,8 +310,7 @@ def batched_gradient_descent(landscape: EffectiveLandscape, w0: Any, *, lr: Any,
     momentum = float(momentum)
     nesterov_restart = bool(nesterov_restart)
     if nesterov_restart and momentum != 0.0:
-        raise ValueError("nesterov_restart sets its own momentum: leave momentum at 0 "
-                         f"(got momentum={momentum})")
+        raise ValueError(f"nesterov_restart sets its own momentum: leave momentum at 0 (got momentum={momentum})")
     block = min(block_size, -(-n // len(devices)))
     assume_diagonal = bool(assume_diagonal)
     if assume_diagonal:
@@ -308,8 +322,22 @@ def batched_gradient_descent(landscape: EffectiveLandscape, w0: Any, *, lr: Any,
             momentum_state = jnp.zeros_like(w0)
     else:
         momentum_state = _checked_momentum_state(momentum_state, w0, momentum, nesterov_restart)
-    return _run(landscape, w0, momentum_state, lr, jnp.asarray(divergence_factor, dtype), steps, check_every,
-                shared, uniform, tuple(devices), block, momentum, nesterov_restart, assume_diagonal)
+    return _run(
+        landscape,
+        w0,
+        momentum_state,
+        lr,
+        jnp.asarray(divergence_factor, dtype),
+        steps,
+        check_every,
+        shared,
+        uniform,
+        tuple(devices),
+        block,
+        momentum,
+        nesterov_restart,
+        assume_diagonal,
+    )
 
 
 def _checked_runs(landscape: EffectiveLandscape, w0: Any):
@@ -327,7 +355,9 @@ def _checked_runs(landscape: EffectiveLandscape, w0: Any):
     landscape = jax.tree_util.tree_map(lambda x: jnp.asarray(x, w0.dtype), landscape)
     shared = landscape.b.ndim == 2
     if landscape.sigma.shape[-1] != d0:
-        raise ValueError(f"w0 must have {landscape.sigma.shape[-1]} columns (the landscape's dim), got shape {w0.shape}")
+        raise ValueError(
+            f"w0 must have {landscape.sigma.shape[-1]} columns (the landscape's dim), got shape {w0.shape}"
+        )
     if not shared and landscape.b.shape[0] != n:
         raise ValueError(f"a batched landscape must have one entry per run: {landscape.b.shape[0]} != n = {n}")
     return landscape, w0, shared
@@ -349,8 +379,10 @@ def _check_diagonal(landscape: EffectiveLandscape, d0: int) -> None:
         if not is_traced(m):
             off = np.asarray(m) * (1.0 - np.eye(d0))
             if np.any(off != 0):
-                raise ValueError(f"assume_diagonal=True but landscape.{name} has non-zero off-diagonal "
-                                 f"entries (largest {np.max(np.abs(off)):.3g})")
+                raise ValueError(
+                    f"assume_diagonal=True but landscape.{name} has non-zero off-diagonal "
+                    f"entries (largest {np.max(np.abs(off)):.3g})"
+                )
 
 
 def _checked_momentum_state(state: Any, w0: jax.Array, momentum: float, restart: bool):
@@ -361,12 +393,15 @@ def _checked_momentum_state(state: Any, w0: jax.Array, momentum: float, restart:
             raise ValueError("momentum_state for nesterov_restart must be the pair (y, theta) of an earlier run")
         y, theta = jnp.asarray(state[0], w0.dtype), jnp.asarray(state[1], w0.dtype)
         if y.shape != w0.shape or theta.shape != (n,):
-            raise ValueError(f"momentum_state (y, theta) must have shapes {w0.shape} and ({n},); "
-                             f"got {y.shape} and {theta.shape}")
+            raise ValueError(
+                f"momentum_state (y, theta) must have shapes {w0.shape} and ({n},); got {y.shape} and {theta.shape}"
+            )
         return y, theta
     if momentum == 0.0:
-        raise ValueError("momentum_state is only for heavy ball (momentum > 0) or nesterov_restart; "
-                         "plain GD carries no state besides W")
+        raise ValueError(
+            "momentum_state is only for heavy ball (momentum > 0) or nesterov_restart; "
+            "plain GD carries no state besides W"
+        )
     u = jnp.asarray(state, w0.dtype)
     if u.shape != w0.shape:
         raise ValueError(f"momentum_state (heavy-ball velocity) must have shape {w0.shape}; got {u.shape}")
@@ -374,8 +409,22 @@ def _checked_momentum_state(state: Any, w0: jax.Array, momentum: float, restart:
 
 
 @functools.partial(jax.jit, static_argnums=(5, 6, 7, 8, 9, 10, 11, 12, 13))
-def _run(landscape, w0, extra, lr, factor, steps: int, check_every: int, shared: bool, uniform: bool,
-         devices: tuple, block: int, momentum: float, restart: bool, diagonal: bool):
+def _run(
+    landscape,
+    w0,
+    extra,
+    lr,
+    factor,
+    steps: int,
+    check_every: int,
+    shared: bool,
+    uniform: bool,
+    devices: tuple,
+    block: int,
+    momentum: float,
+    restart: bool,
+    diagonal: bool,
+):
     n, d1, _ = w0.shape
     if shared:
         p, c = jax.vmap(lambda e: _step_operators(landscape, e))(lr)
@@ -385,8 +434,10 @@ def _run(landscape, w0, extra, lr, factor, steps: int, check_every: int, shared:
     if diagonal:
         # Σ and P = I + 2η(B − γI) by their diagonals: column scalings (see _dot).
         sigma_in, p = (jnp.diagonal(x, axis1=-2, axis2=-1) for x in (landscape.sigma, p))
-        def norm2(land):                    # the stationary-point bound from the diagonals
+
+        def norm2(land):  # the stationary-point bound from the diagonals
             return _diagonal_norm_bound(land, d1)
+
         w_star2 = norm2(landscape) if shared else jax.vmap(norm2)(landscape)
     elif shared:
         w_star2 = stationary_norm_bound(landscape, d1)
@@ -417,9 +468,11 @@ def _run(landscape, w0, extra, lr, factor, steps: int, check_every: int, shared:
         mesh = Mesh(np.array(devices), ("runs",))
         runs = PartitionSpec("runs")
         state, diverged, div_step = jax.shard_map(
-            local, mesh=mesh,
+            local,
+            mesh=mesh,
             in_specs=(runs, PartitionSpec() if uniform else runs, PartitionSpec() if uniform else runs, runs, runs),
-            out_specs=(runs, runs, runs))(*args)
+            out_specs=(runs, runs, runs),
+        )(*args)
     state = jax.tree_util.tree_map(lambda x: x[:n], state)
     diverged, div_step = diverged[:n], div_step[:n]
     if extra is None:

@@ -1,4 +1,5 @@
 """Discrete training: random initialisation and gradient descent with an optax optimizer."""
+
 from __future__ import annotations
 
 from typing import Callable
@@ -10,7 +11,14 @@ import optax
 
 from landscape.core.effective_landscape import EffectiveLandscape, gradient, loss
 from landscape.core.validation import require_memory
-from landscape.dynamics._checks import check_descends, check_scalar, check_weights, descent_options, in_dtype, int_in_range
+from landscape.dynamics._checks import (
+    check_descends,
+    check_scalar,
+    check_weights,
+    descent_options,
+    in_dtype,
+    int_in_range,
+)
 from landscape.core.solution import DEFAULT_RANK_RTOL, Solution, gram_spectrum, solution_from_weights
 from landscape.core.spectrum import stationary_norm_bound
 
@@ -101,10 +109,18 @@ def gradient_descent(
     out_dim = w0.shape[0]
     limit = divergence_factor * (1.0 + jnp.sum(w0 * w0) + stationary_norm_bound(landscape, out_dim))
     w, diverged, div_step, times, (eigs, losses) = descend(
-        w0, lambda w: gradient(landscape, w), optimizer, steps, save_every, limit,
-        lambda w: (gram_spectrum(w), loss(landscape, w)))
+        w0,
+        lambda w: gradient(landscape, w),
+        optimizer,
+        steps,
+        save_every,
+        limit,
+        lambda w: (gram_spectrum(w), loss(landscape, w)),
+    )
     return solution_from_weights(
-        landscape, w, rank_rtol=rank_rtol,
+        landscape,
+        w,
+        rank_rtol=rank_rtol,
         times=times,
         trajectory_eigenvalues=eigs,
         trajectory_loss=losses,
@@ -118,8 +134,16 @@ def squared_norm(params) -> jax.Array:
     return sum(jnp.sum(x * x) for x in jax.tree_util.tree_leaves(params))
 
 
-def descend(params0, field: Callable, optimizer: optax.GradientTransformation, steps: int, save_every: int,
-            limit: jax.Array, record: Callable, retract: Callable | None = None):
+def descend(
+    params0,
+    field: Callable,
+    optimizer: optax.GradientTransformation,
+    steps: int,
+    save_every: int,
+    limit: jax.Array,
+    record: Callable,
+    retract: Callable | None = None,
+):
     """The training loop shared by the descent routes: ``steps`` optimizer steps as nested scans.
 
     Each step feeds ``field(p)`` (the gradient, or a projected gradient) to the
@@ -135,6 +159,7 @@ def descend(params0, field: Callable, optimizer: optax.GradientTransformation, s
     (:func:`~landscape.dynamics._checks.check_descends`).
     """
     check_descends(optimizer, params0, field(params0))
+
     def one_step(carry, _):
         p, opt_state, diverged, div_step, count = carry
         updates, new_state = optimizer.update(field(p), opt_state, p)
@@ -155,10 +180,16 @@ def descend(params0, field: Callable, optimizer: optax.GradientTransformation, s
         def body(carry, _):
             carry, _ = jax.lax.scan(one_step, carry, None, length=length)
             return carry, record(carry[0])
+
         return body
 
-    carry = (params0, optimizer.init(params0), jnp.asarray(False), jnp.asarray(-1, jnp.int32),
-             jnp.asarray(0, jnp.int32))
+    carry = (
+        params0,
+        optimizer.init(params0),
+        jnp.asarray(False),
+        jnp.asarray(-1, jnp.int32),
+        jnp.asarray(0, jnp.int32),
+    )
     n_chunks, rest = divmod(steps, save_every)
     first = record(params0)
     carry, records = jax.lax.scan(chunk(save_every), carry, None, length=n_chunks)

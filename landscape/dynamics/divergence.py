@@ -1,4 +1,5 @@
 """Reporting runs that diverged."""
+
 from __future__ import annotations
 
 import numpy as np
@@ -43,8 +44,11 @@ def check_divergence(solution: Solution) -> None:
     if bad.shape[0] == 0:
         return None
     shown = [
-        (f"run {tuple(int(i) for i in idx)} at step {int(steps[tuple(idx)])}" if diverged.ndim
-         else f"the run at step {int(steps)}")
+        (
+            f"run {tuple(int(i) for i in idx)} at step {int(steps[tuple(idx)])}"
+            if diverged.ndim
+            else f"the run at step {int(steps)}"
+        )
         for idx in bad[:10]
     ]
     more = f" (and {bad.shape[0] - 10} more)" if bad.shape[0] > 10 else ""

@@ -24,6 +24,7 @@ Example:
     >>> abs(float(run.loss - ls.global_minimum(land, 2).loss)) < 1e-12
     True
 """
+
 from __future__ import annotations
 
 import math
@@ -75,8 +76,9 @@ def nesterov_restart(learning_rate: float) -> optax.GradientTransformation:
             raise ValueError("nesterov_restart needs the parameters: call update(grads, state, params)")
         x_new = jax.tree_util.tree_map(lambda y, g: y - lr * g, params, grads)
         step = jax.tree_util.tree_map(lambda a, b: a - b, x_new, state.x)
-        uphill = sum(jnp.sum(g * s) for g, s in zip(jax.tree_util.tree_leaves(grads),
-                                                    jax.tree_util.tree_leaves(step))) > 0
+        uphill = (
+            sum(jnp.sum(g * s) for g, s in zip(jax.tree_util.tree_leaves(grads), jax.tree_util.tree_leaves(step))) > 0
+        )
         beta, theta_new = restart_schedule(state.theta, uphill)
         # y_{t+1} − y_t = (x_{t+1} + β(x_{t+1} − x_t)) − y_t
         updates = jax.tree_util.tree_map(lambda xn, s, y: xn + beta * s - y, x_new, step, params)

@@ -36,6 +36,7 @@ Example (WS §6, T7 first row: κ = 1, c = 1):
     >>> round(float(run.rho), 4), round(float(run.loss), 5)     # closed form: 1.1464, -0.60976
     (1.1464, -0.60976)
 """
+
 from __future__ import annotations
 
 from typing import Any
@@ -89,8 +90,13 @@ def _tangent(nl: NormalizedLandscape, params, g):
     """g minus its component along the constraint normal n = ∇h = (2WΣ, 2b)."""
     w, b = _split(params)
     n = (2.0 * (w @ nl.sigma), 2.0 * b) if b is not None else 2.0 * (w @ nl.sigma)
-    dot = lambda x, y: sum(jnp.sum(u * v) for u, v in zip(jax.tree_util.tree_leaves(x),  # noqa: E731
-                                                          jax.tree_util.tree_leaves(y)))
+    dot = lambda x, y: sum(
+        jnp.sum(u * v)
+        for u, v in zip(
+            jax.tree_util.tree_leaves(x),  # noqa: E731
+            jax.tree_util.tree_leaves(y),
+        )
+    )
     nn = dot(n, n)
     coef = dot(g, n) / jnp.where(nn > 0, nn, 1.0)
     return jax.tree_util.tree_map(lambda gi, ni: gi - coef * ni, g, n)
@@ -114,8 +120,10 @@ def _retract(nl: NormalizedLandscape, params):
 
 def _check_landscape(nl: Any) -> None:
     if not isinstance(nl, NormalizedLandscape):
-        raise ValueError("nl must be a NormalizedLandscape (landscape.normalized_landscape(landscape, kappa, c)); "
-                         f"got {type(nl).__name__}")
+        raise ValueError(
+            "nl must be a NormalizedLandscape (landscape.normalized_landscape(landscape, kappa, c)); "
+            f"got {type(nl).__name__}"
+        )
 
 
 def _check_bias(bias: Any, out_dim: int, dtype) -> jax.Array:
@@ -182,24 +190,41 @@ def normalized_gradient_descent(
 
     s_eig = jnp.linalg.eigvalsh(nl.sigma)
     s_min = jnp.maximum(s_eig[0], jnp.finfo(w0.dtype).eps * jnp.trace(nl.sigma))
-    scale = (1.0 + squared_norm(params0) + stationary_norm_bound(nl.base, out_dim)
-             + nl.norm_target * nl.dim / s_min)
+    scale = 1.0 + squared_norm(params0) + stationary_norm_bound(nl.base, out_dim) + nl.norm_target * nl.dim / s_min
     limit = divergence_factor * scale
 
     def record(p):
         return gram_spectrum(_split(p)[0]), _objective(nl, p, hard)
 
     params, diverged, div_step, times, (eigs, losses) = descend(
-        params0, lambda p: _field(nl, p, hard), optimizer, steps, save_every, limit, record,
-        retract=(lambda p: _retract(nl, p)) if hard else None)
+        params0,
+        lambda p: _field(nl, p, hard),
+        optimizer,
+        steps,
+        save_every,
+        limit,
+        record,
+        retract=(lambda p: _retract(nl, p)) if hard else None,
+    )
     # Gram scale of the survival rule: the base landscape's, or c/s_min ≥ ρ/s_min on the shell ρ ≤ c.
     gram_scale = jnp.maximum(rank_scales(nl.base).gram, nl.norm_target / s_eig[0])
-    return _normalized_solution(nl, params, hard, gram_scale, rank_rtol, times=times, trajectory_eigenvalues=eigs,
-                                trajectory_loss=losses, diverged=diverged, diverged_step=div_step)
+    return _normalized_solution(
+        nl,
+        params,
+        hard,
+        gram_scale,
+        rank_rtol,
+        times=times,
+        trajectory_eigenvalues=eigs,
+        trajectory_loss=losses,
+        diverged=diverged,
+        diverged_step=div_step,
+    )
 
 
-def _normalized_solution(nl: NormalizedLandscape, params, hard: bool, gram_scale, rank_rtol,
-                         **trajectory) -> NormalizedSolution:
+def _normalized_solution(
+    nl: NormalizedLandscape, params, hard: bool, gram_scale, rank_rtol, **trajectory
+) -> NormalizedSolution:
     """The :class:`~landscape.NormalizedSolution` at the final parameters (W or (W, b)) of a run."""
     w, b = _split(params)
     eig = gram_spectrum(w)
@@ -218,8 +243,9 @@ def _normalized_solution(nl: NormalizedLandscape, params, hard: bool, gram_scale
 
 
 # ---------------------------------------------------------------- step size
-def normalized_max_stable_learning_rate(nl: NormalizedLandscape, w: jax.Array, bias: jax.Array | None = None, *,
-                                        hard: bool = False, iterations: int = 80) -> jax.Array:
+def normalized_max_stable_learning_rate(
+    nl: NormalizedLandscape, w: jax.Array, bias: jax.Array | None = None, *, hard: bool = False, iterations: int = 80
+) -> jax.Array:
     r"""2/λ_max of the Jacobian of the descent direction at (W, b): the largest stable plain-GD step there.
 
     For finite κ this is the Hessian of the penalised loss over (W, b).  For

@@ -5,6 +5,7 @@ it solves dW/dt = −∇L(W) with an adaptive Runge–Kutta method and error con
 time, where ``descend`` takes fixed optimizer steps.  The two agree in the limit
 of small steps, which the tests check.
 """
+
 from __future__ import annotations
 
 from typing import Any
@@ -57,8 +58,17 @@ def _forward_fill(ys: jax.Array) -> tuple[jax.Array, jax.Array]:
 
 def _solve(landscape, w0, t0, t1, controller, saveat, max_steps):
     return diffrax.diffeqsolve(
-        diffrax.ODETerm(_vector_field), diffrax.Tsit5(), t0, t1, None, w0, args=landscape,
-        stepsize_controller=controller, saveat=saveat, max_steps=max_steps, throw=False,
+        diffrax.ODETerm(_vector_field),
+        diffrax.Tsit5(),
+        t0,
+        t1,
+        None,
+        w0,
+        args=landscape,
+        stepsize_controller=controller,
+        saveat=saveat,
+        max_steps=max_steps,
+        throw=False,
     )
 
 
@@ -74,11 +84,11 @@ def _locate_crossings(landscape, t_grid, ys_grid, threshold, controller):
     interpolation of λ_i between the two grid points.
     """
     dtype = ys_grid.dtype
-    lam = jax.vmap(gram_spectrum)(ys_grid)                      # (n_grid, d0)
+    lam = jax.vmap(gram_spectrum)(ys_grid)  # (n_grid, d0)
     above = lam > threshold
     crossed = above != above[0][None, :]
     found = jnp.any(crossed, axis=0)
-    j = jnp.maximum(jnp.argmax(crossed, axis=0), 1)               # first crossed grid index
+    j = jnp.maximum(jnp.argmax(crossed, axis=0), 1)  # first crossed grid index
     t_a, t_b = t_grid[j - 1], t_grid[j]
     lam_a = jnp.take_along_axis(lam, (j - 1)[None, :], axis=0)[0]
     lam_b = jnp.take_along_axis(lam, j[None, :], axis=0)[0]
@@ -174,7 +184,10 @@ def gradient_flow(
     options = dict(
         rtol=max(float(rtol), 64.0 * eps) if not is_traced(rtol) else rtol,
         atol=max(float(atol), 1e-12) if not is_traced(atol) else atol,
-        n_save=n_save, max_steps=max_steps, rank_rtol=rank_rtol, spacing=spacing,
+        n_save=n_save,
+        max_steps=max_steps,
+        rank_rtol=rank_rtol,
+        spacing=spacing,
     )
     # One compiled program per configuration, also when called outside jit.
     static = not any(is_traced(options[k]) for k in ("rtol", "atol", "rank_rtol"))
@@ -203,7 +216,9 @@ def _flow(landscape, w0, t1, threshold, *, rtol, atol, n_save, max_steps, rank_r
         event_times = _locate_crossings(landscape, t_grid, grid, jnp.asarray(threshold, dtype), controller)
 
     return solution_from_weights(
-        landscape, ys[-1], rank_rtol=rank_rtol,
+        landscape,
+        ys[-1],
+        rank_rtol=rank_rtol,
         times=t_save,
         trajectory_eigenvalues=jax.vmap(gram_spectrum)(ys),
         trajectory_loss=jax.vmap(lambda w: loss(landscape, w))(ys),

@@ -1,4 +1,5 @@
 """The step-size limit of gradient descent: the top eigenvalue of the Hessian."""
+
 from __future__ import annotations
 
 from typing import Any
@@ -16,6 +17,7 @@ def _hvp(landscape: EffectiveLandscape, w: jax.Array):
     def apply(v_flat):
         _, hv = jax.jvp(lambda x: gradient(landscape, x), (w,), (v_flat.reshape(w.shape),))
         return hv.ravel()
+
     return apply
 
 
@@ -31,12 +33,12 @@ def _lanczos_top(matvec, n: int, iterations: int, key: jax.Array, dtype) -> jax.
         v = basis[j]
         w = matvec(v)
         a = v @ w
-        w = w - basis.T @ (basis @ w)              # rows beyond j are still zero
-        w = w - basis.T @ (basis @ w)              # second pass for orthogonality
+        w = w - basis.T @ (basis @ w)  # rows beyond j are still zero
+        w = w - basis.T @ (basis @ w)  # second pass for orthogonality
         b = jnp.linalg.norm(w)
         scale = jnp.maximum(jnp.abs(a), jnp.where(j > 0, beta[jnp.maximum(j - 1, 0)], 0.0))
         alive = b > 64.0 * eps * jnp.maximum(scale, jnp.finfo(dtype).tiny)
-        b = jnp.where(alive, b, 0.0)               # invariant subspace found: the rest decouples
+        b = jnp.where(alive, b, 0.0)  # invariant subspace found: the rest decouples
         basis = basis.at[j + 1].set(jnp.where(alive, w / jnp.where(alive, b, 1.0), 0.0))
         return basis, alpha.at[j].set(a), beta.at[j].set(b)
 
@@ -46,8 +48,14 @@ def _lanczos_top(matvec, n: int, iterations: int, key: jax.Array, dtype) -> jax.
     return jnp.linalg.eigvalsh(tri)[-1]
 
 
-def hessian_top_eigenvalue(landscape: EffectiveLandscape, w: jax.Array, *, method: str = "auto",
-                           iterations: int = 80, key: jax.Array | None = None) -> jax.Array:
+def hessian_top_eigenvalue(
+    landscape: EffectiveLandscape,
+    w: jax.Array,
+    *,
+    method: str = "auto",
+    iterations: int = 80,
+    key: jax.Array | None = None,
+) -> jax.Array:
     r"""Largest eigenvalue of the Hessian of L at W (W flattened row-major).
 
     ``method="dense"`` builds the (d1·d0)² Hessian by forward differentiation of the

@@ -1,4 +1,5 @@
 """SSL losses: their effective quadratic forms B (``effective``), sample and population losses."""
+
 from landscape.losses.effective import LOSSES, FORMS, QuadraticForm, effective_landscape, quadratic_form
 
 __all__ = ["LOSSES", "FORMS", "QuadraticForm", "quadratic_form", "effective_landscape"]

@@ -63,6 +63,7 @@ Example:
     >>> round(float(qf.data_coef), 6), round(float(qf.aug_coef), 6)
     (1.0, -0.018)
 """
+
 from __future__ import annotations
 
 import dataclasses
@@ -76,8 +77,18 @@ from landscape.core.linalg import is_traced
 from landscape.core.problem import Problem
 from landscape.core.validation import as_scalar
 
-__all__ = ["LOSSES", "FORMS", "LOSS_TABLE", "LOSS_ALIASES", "LossEntry", "LossParameters", "QuadraticForm",
-           "quadratic_form", "canonical_loss_name", "effective_landscape"]
+__all__ = [
+    "LOSSES",
+    "FORMS",
+    "LOSS_TABLE",
+    "LOSS_ALIASES",
+    "LossEntry",
+    "LossParameters",
+    "QuadraticForm",
+    "quadratic_form",
+    "canonical_loss_name",
+    "effective_landscape",
+]
 
 FORMS = ("derived", "paper")
 
@@ -95,9 +106,7 @@ class QuadraticForm:
         return self.data_coef * data_cov + self.aug_coef * aug_cov
 
 
-jax.tree_util.register_dataclass(
-    QuadraticForm, data_fields=["data_coef", "aug_coef", "quartic_scale"], meta_fields=[]
-)
+jax.tree_util.register_dataclass(QuadraticForm, data_fields=["data_coef", "aug_coef", "quartic_scale"], meta_fields=[])
 
 
 class LossParameters(NamedTuple):
@@ -160,7 +169,8 @@ def _check_weighted(params: LossParameters, form: str) -> None:
         if not (denom > 0 and n / denom <= float(jnp.finfo(jnp.result_type(float)).max)):
             raise ValueError(
                 f"alpha and n_samples: the derived weighted-InfoNCE coefficient N/(N − 1 + α) is not finite "
-                f"at n_samples = {n:g}, alpha = {float(alpha):g}; use alpha > 0 or n_samples > 1")
+                f"at n_samples = {n:g}, alpha = {float(alpha):g}; use alpha > 0 or n_samples > 1"
+            )
 
 
 def _check_beta(params: LossParameters, form: str) -> None:
@@ -194,18 +204,26 @@ LOSS_TABLE: dict[str, LossEntry] = {
     "weighted-infonce": LossEntry(
         paper=lambda params: (_one(), -(1.0 - jnp.asarray(params.alpha)) / jnp.asarray(params.n_samples), _one()),
         derived=_weighted_derived,
-        check=_check_weighted),
+        check=_check_weighted,
+    ),
     "beta-infonce": LossEntry(paper=_beta_paper, derived=_beta_derived, check=_check_beta),
     "spectral": LossEntry(paper=_constant(0.0, 2.0), derived=_constant(2.0, 0.0)),
     "barlow-twins": LossEntry(paper=_constant(2.0, 2.0), derived=_constant(2.0, 0.0)),
-    "vicreg": LossEntry(paper=_constant(-1.0, 0.0),
-                        derived=lambda params: (_zero(), -2.0 * jnp.asarray(params.invariance_weight), _one()),
-                        check=_check_vicreg),
+    "vicreg": LossEntry(
+        paper=_constant(-1.0, 0.0),
+        derived=lambda params: (_zero(), -2.0 * jnp.asarray(params.invariance_weight), _one()),
+        check=_check_vicreg,
+    ),
 }
 
 #: Other spellings of the loss names (after lower-casing and ``_`` → ``-``).
-LOSS_ALIASES: dict[str, str] = {"info-nce": "infonce", "scl": "spectral", "spectral-contrastive": "spectral",
-                                "bt": "barlow-twins", "barlowtwins": "barlow-twins"}
+LOSS_ALIASES: dict[str, str] = {
+    "info-nce": "infonce",
+    "scl": "spectral",
+    "spectral-contrastive": "spectral",
+    "bt": "barlow-twins",
+    "barlowtwins": "barlow-twins",
+}
 
 LOSSES = tuple(LOSS_TABLE)
 
@@ -294,12 +312,12 @@ def effective_landscape(
         as_scalar(quartic, "quartic", low=0.0, high=top, low_inclusive=False)
     if not is_traced(weight_decay):
         as_scalar(weight_decay, "weight_decay", low=0.0, high=top)
-    qf = quadratic_form(loss_name, form=form, alpha=alpha, n_samples=n_samples, beta=beta,
-                        invariance_weight=invariance_weight)
+    qf = quadratic_form(
+        loss_name, form=form, alpha=alpha, n_samples=n_samples, beta=beta, invariance_weight=invariance_weight
+    )
     b = qf.b_matrix(problem.data_cov, problem.aug_cov).astype(dtype)
     k = (jnp.asarray(quartic) * qf.quartic_scale).astype(dtype)
-    land = EffectiveLandscape(b=b, sigma=problem.sigma, quartic=k,
-                              weight_decay=jnp.asarray(weight_decay, dtype))
+    land = EffectiveLandscape(b=b, sigma=problem.sigma, quartic=k, weight_decay=jnp.asarray(weight_decay, dtype))
     if not any(is_traced(x) for x in jax.tree_util.tree_leaves(land)):
         check_landscape_range(land, quartic_scale=float(qf.quartic_scale))
     return land

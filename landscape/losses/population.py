@@ -24,6 +24,7 @@ gives the error bar.  :func:`mc_expansion` turns them into the quadratic form B
 (polarisation over coordinate directions), its coefficients (p, q) in
 B = p·A0 + q·C, and the quartic coefficient.
 """
+
 from __future__ import annotations
 
 import math
@@ -66,8 +67,11 @@ def exact_gaussian_infonce(w: jax.Array, problem: Problem, beta=1.0, weight_deca
     m = eye + s
     _, logdet = jnp.linalg.slogdet(m)
     tr = jnp.trace(jnp.linalg.solve(m, s))
-    return (jnp.sum((w @ problem.aug_cov) * w) - 0.5 * jnp.asarray(beta, s.dtype) * (logdet + tr)
-            + jnp.asarray(weight_decay, s.dtype) * jnp.sum(w * w))
+    return (
+        jnp.sum((w @ problem.aug_cov) * w)
+        - 0.5 * jnp.asarray(beta, s.dtype) * (logdet + tr)
+        + jnp.asarray(weight_decay, s.dtype) * jnp.sum(w * w)
+    )
 
 
 def exact_gaussian_direction_loss(mu: jax.Array, kappa: jax.Array, beta=1.0) -> jax.Array:
@@ -140,9 +144,18 @@ def _batch(key, problem: Problem, n: int, data):
     return x1, x2
 
 
-def mc_taylor_coefficients(key: jax.Array, loss_fn: LossFn, problem: Problem, directions: jax.Array, *,
-                           n: int, n_batches: int, data="exact-moment", order: int = 4,
-                           chunk: int = 64) -> jax.Array:
+def mc_taylor_coefficients(
+    key: jax.Array,
+    loss_fn: LossFn,
+    problem: Problem,
+    directions: jax.Array,
+    *,
+    n: int,
+    n_batches: int,
+    data="exact-moment",
+    order: int = 4,
+    chunk: int = 64,
+) -> jax.Array:
     """Per-batch Taylor coefficients along each direction: array (n_batches, n_dirs, order + 1).
 
     Each batch draws a data set of ``n`` points (``data="exact-moment"``: empirical
@@ -196,8 +209,18 @@ def fit_data_aug_coefficients(b: np.ndarray, data_cov, aug_cov) -> np.ndarray:
     return sol.T.reshape(b.shape[:-2] + (2,))
 
 
-def mc_expansion(key: jax.Array, loss_fn: LossFn, problem: Problem, *, n: int, n_batches: int,
-                 data="exact-moment", chunk: int = 64, rank2: bool = True, order: int = 4) -> dict:
+def mc_expansion(
+    key: jax.Array,
+    loss_fn: LossFn,
+    problem: Problem,
+    *,
+    n: int,
+    n_batches: int,
+    data="exact-moment",
+    chunk: int = 64,
+    rank2: bool = True,
+    order: int = 4,
+) -> dict:
     """Monte Carlo estimate of the quadratic form B and the quartic coefficient of a real loss.
 
     Directions (one-row W₀, d1 = 1): e_i for every i, and (e_i + e_j)/√2 for i < j.
@@ -221,8 +244,12 @@ def mc_expansion(key: jax.Array, loss_fn: LossFn, problem: Problem, *, n: int, n
     dirs = [eye[i][None, :] for i in range(d0)]
     pairs = [(i, j) for i in range(d0) for j in range(i + 1, d0)]
     dirs += [((eye[i] + eye[j]) / math.sqrt(2.0))[None, :] for i, j in pairs]
-    coef = np.asarray(mc_taylor_coefficients(key, loss_fn, problem, np.stack(dirs), n=n,
-                                             n_batches=n_batches, data=data, chunk=chunk, order=order), float)
+    coef = np.asarray(
+        mc_taylor_coefficients(
+            key, loss_fn, problem, np.stack(dirs), n=n, n_batches=n_batches, data=data, chunk=chunk, order=order
+        ),
+        float,
+    )
     c2 = coef[:, :, 2]
     c4 = coef[:, :, 4] if order == 4 else np.full_like(c2, np.nan)
     bs = np.zeros((coef.shape[0], d0, d0))
@@ -243,8 +270,9 @@ def mc_expansion(key: jax.Array, loss_fn: LossFn, problem: Problem, *, n: int, n
     if rank2 and d0 >= 2 and order == 4:
         w2 = np.zeros((1, 2, d0))
         w2[0, 0, 0] = w2[0, 1, 1] = 1.0
-        coef2 = np.asarray(mc_taylor_coefficients(key, loss_fn, problem, w2, n=n, n_batches=n_batches,
-                                                  data=data, chunk=chunk), float)
+        coef2 = np.asarray(
+            mc_taylor_coefficients(key, loss_fn, problem, w2, n=n, n_batches=n_batches, data=data, chunk=chunk), float
+        )
         s1, s2 = s_diag[0], s_diag[1]
         k2 = (coef2[:, 0, 4] - c4[:, 0] - c4[:, 1]) / (2.0 * s1 * s2)
         k1 = 0.5 * (k_axis[:, 0] + k_axis[:, 1]) - k2

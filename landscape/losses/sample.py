@@ -37,6 +37,7 @@ Example:
     >>> round(float(sample.infonce(z1, z2)), 6)
     0.474077
 """
+
 from __future__ import annotations
 
 from typing import Callable, Optional
@@ -87,8 +88,9 @@ def check_views(z1, z2, *, min_batch: int = 1, names: tuple[str, str] = ("z1", "
     a = _check_one(z1, names[0])
     b = _check_one(z2, names[1])
     if a.shape != b.shape:
-        raise ValueError(f"{names[0]} and {names[1]} must have the same shape, "
-                         f"got {tuple(a.shape)} and {tuple(b.shape)}")
+        raise ValueError(
+            f"{names[0]} and {names[1]} must have the same shape, got {tuple(a.shape)} and {tuple(b.shape)}"
+        )
     if a.dtype != b.dtype:
         raise ValueError(f"{names[0]} and {names[1]} must have the same dtype, got {a.dtype} and {b.dtype}")
     if a.shape[0] < min_batch:
@@ -125,7 +127,7 @@ def _normalize(z: jax.Array, eps: float = 1e-12) -> jax.Array:
 # ------------------------------------------------------------ Euclidean InfoNCE
 def _euclidean_infonce_one_way(z1, z2, alpha, beta, mask):
     n = z1.shape[0]
-    u = 0.5 * _sq_dists(z1, z2)                       # u[i, j] = ½‖z1_i − z2_j‖²
+    u = 0.5 * _sq_dists(z1, z2)  # u[i, j] = ½‖z1_i − z2_j‖²
     eye = jnp.eye(n, dtype=bool)
     pos = jnp.diagonal(u)
     alpha = jnp.asarray(alpha, u.dtype)
@@ -271,9 +273,11 @@ def barlow_twins(z1, z2, *, lambda_offdiag=5e-3, normalize: str = "standardize",
     z1, z2 = check_views(z1, z2, min_batch=2)
     n = z1.shape[0]
     if normalize == "standardize":
+
         def std(z):
             zc = z - jnp.mean(z, axis=0, keepdims=True)
             return zc / jnp.sqrt(jnp.mean(zc * zc, axis=0, keepdims=True) + eps)
+
         a, b = std(z1), std(z2)
     elif normalize == "none":
         a, b = z1, z2
@@ -397,8 +401,9 @@ def cissl(z1, z2, student_head: Head, teacher_head: Head, *, temperature=0.07) -
     s = _normalize(student_head(v))
     t = _normalize(teacher_head(v))
     if s.shape[1] != t.shape[1]:
-        raise ValueError(f"student_head and teacher_head must have the same output width, "
-                         f"got {s.shape[1]} and {t.shape[1]}")
+        raise ValueError(
+            f"student_head and teacher_head must have the same output width, got {s.shape[1]} and {t.shape[1]}"
+        )
     logits = (s @ t.T) / jnp.asarray(temperature, s.dtype)
     logq = jax.nn.log_softmax(logits, axis=1)
     idx = jnp.arange(2 * n)
@@ -410,8 +415,17 @@ def _entropy(p: jax.Array, axis=-1) -> jax.Array:
     return -jnp.sum(jnp.where(p > 0, p * jnp.log(jnp.where(p > 0, p, 1.0)), 0.0), axis=axis)
 
 
-def dissl(z1, z2, student_head: Head, teacher_head: Head, *, lambda_maximality=2.3, beta_determinism=0.8,
-          teacher_temperature=0.5, student_temperature=1.0) -> jax.Array:
+def dissl(
+    z1,
+    z2,
+    student_head: Head,
+    teacher_head: Head,
+    *,
+    lambda_maximality=2.3,
+    beta_determinism=0.8,
+    teacher_temperature=0.5,
+    student_temperature=1.0,
+) -> jax.Array:
     r"""DISSL (Dubois et al. 2022): distil a maximal, deterministic, invariant teacher.
 
     Teacher t(·|z) = softmax(h_t(z)/τ_t), student s(·|z) = softmax(h_s(z)/τ_s)
@@ -433,8 +447,10 @@ def dissl(z1, z2, student_head: Head, teacher_head: Head, *, lambda_maximality=2
     ls1 = jax.nn.log_softmax(student_head(z1) / student_temperature, axis=1)
     ls2 = jax.nn.log_softmax(student_head(z2) / student_temperature, axis=1)
     if lt1.shape != ls1.shape:
-        raise ValueError(f"student_head and teacher_head must have the same output shape, "
-                         f"got {tuple(ls1.shape)} and {tuple(lt1.shape)}")
+        raise ValueError(
+            f"student_head and teacher_head must have the same output shape, "
+            f"got {tuple(ls1.shape)} and {tuple(lt1.shape)}"
+        )
 
     def one(lt, ls_other, lt_other):
         t = jnp.exp(lt)

@@ -24,6 +24,7 @@ Example:
     >>> total, conditional
     (s**2, 3*s**2/4)
 """
+
 from __future__ import annotations
 
 import functools
@@ -84,8 +85,7 @@ def _per_anchor_series():
     number of negatives M stays a symbol.
     """
     vp, p1, p2, m = sp.symbols("v_p P1 P2 M", positive=True)
-    den = (alpha * (1 - t**2 * vp + t**4 * vp**2 / 2)
-           + m - t**2 * p1 + t**4 * p2 / 2)
+    den = alpha * (1 - t**2 * vp + t**4 * vp**2 / 2) + m - t**2 * p1 + t**4 * p2 / 2
     ell = t**2 * vp + beta * sp.log(den)
     ser = sp.series(ell, t, 0, 6).removeO()
     c2 = sp.simplify(ser.coeff(t, 2))
@@ -128,7 +128,10 @@ def infonce_expansion(dim: int = 1, data: str = "gaussian") -> tuple[sp.Expr, sp
     E = lambda expr: gaussian_expectation(expr, normals)  # noqa: E731
     mean_vn = E(v_n1)
     mom = {
-        "pos": E(v_pos), "pos2": E(v_pos**2), "n2": E(v_n1**2), "nn": E(v_n1 * v_n2),
+        "pos": E(v_pos),
+        "pos2": E(v_pos**2),
+        "n2": E(v_n1**2),
+        "nn": E(v_n1 * v_n2),
         "pn": E(v_pos * v_n1),
     }
     # E over the power sums: E P1 = M E v_n, E P2 = M E v_n², E P1² = M E v_n² + M(M−1) E v_n v_n',
@@ -137,8 +140,12 @@ def infonce_expansion(dim: int = 1, data: str = "gaussian") -> tuple[sp.Expr, sp
     poly4 = sp.Poly(sp.expand(c4), vp, p1, p2)
     q4 = sp.Integer(0)
     table = {
-        (0, 0, 0): 1, (1, 0, 0): mom["pos"], (0, 1, 0): m * mean_vn, (0, 0, 1): m * mom["n2"],
-        (2, 0, 0): mom["pos2"], (0, 2, 0): m * mom["n2"] + m * (m - 1) * mom["nn"],
+        (0, 0, 0): 1,
+        (1, 0, 0): mom["pos"],
+        (0, 1, 0): m * mean_vn,
+        (0, 0, 1): m * mom["n2"],
+        (2, 0, 0): mom["pos2"],
+        (0, 2, 0): m * mom["n2"] + m * (m - 1) * mom["nn"],
         (1, 1, 0): m * mom["pn"],
     }
     for powers, coeff in poly4.terms():
@@ -158,8 +165,8 @@ def _anchor_distances(dim: int):
     diagonal data (a₁, a₂) and noise (c₁, c₂).  The positive shares the anchor's data draw.
     """
     if dim == 1:
-        g = sp.symbols("g0:3")     # data of anchor, negative 1, negative 2
-        e = sp.symbols("e0:4")     # noise: anchor, positive, negative 1, negative 2
+        g = sp.symbols("g0:3")  # data of anchor, negative 1, negative 2
+        e = sp.symbols("e0:4")  # noise: anchor, positive, negative 1, negative 2
         x = sp.sqrt(a) * g[0] + sp.sqrt(c) * e[0]
         xp = sp.sqrt(a) * g[0] + sp.sqrt(c) * e[1]
         n1 = sp.sqrt(a) * g[1] + sp.sqrt(c) * e[2]
@@ -267,14 +274,14 @@ def barlow_twins_expansion(data: str = "exact-moment") -> tuple[sp.Expr, sp.Expr
     g, e1, e2 = sp.symbols("g e1 e2")
     normals = [e1, e2]
     if data == "exact-moment":
-        xh = sp.sqrt(a) * g      # E over the data set: (1/N)Σ x̂² = a exactly, x̂ fixed
+        xh = sp.sqrt(a) * g  # E over the data set: (1/N)Σ x̂² = a exactly, x̂ fixed
         pair = (xh + sp.sqrt(c) * e1) * (xh + sp.sqrt(c) * e2)
         m1 = gaussian_expectation(pair, normals)
         m2 = gaussian_expectation(pair**2, normals)
         # averaging over the fixed data set needs only (1/N)Σx̂² = a and (1/N)Σx̂⁴, and the
         # cross terms of 𝒞² between different points: E𝒞² = (E𝒞)² + (1/N)·mean_i Var_noise(pair_i)
-        mean_c = gaussian_expectation(m1, [g])          # a
-        var_pair = sp.expand(m2 - m1**2)                # 2 a c g² + c²
+        mean_c = gaussian_expectation(m1, [g])  # a
+        var_pair = sp.expand(m2 - m1**2)  # 2 a c g² + c²
         mean_var = gaussian_expectation(var_pair, [g])
         q4 = mean_c**2 + mean_var / N
     elif data == "gaussian":
@@ -299,7 +306,7 @@ def vicreg_quadratic(data: str = "exact-moment") -> sp.Expr:
     hinge = -sp.sqrt(v * t**2 + eps)
     h2 = sp.series(hinge, t, 0, 3).removeO().coeff(t, 2)
     mean_v = N * a / (N - 1) + c if data == "exact-moment" else a + c
-    inv = 2 * c          # E(x − x′)² = 2c
+    inv = 2 * c  # E(x − x′)² = 2c
     return sp.simplify(lam_inv * inv + lam_var * h2.subs(v, mean_v))
 
 

@@ -1,4 +1,5 @@
 """Shared input checks of the metrics: float arrays, N×D feature matrices, D×D square matrices."""
+
 from __future__ import annotations
 
 import jax

@@ -6,6 +6,7 @@ covariance C (:func:`avf_linear`, :func:`invariance_gain_linear`), or paired
 outputs of any layer on two views (:func:`avf_samples`, :func:`avf_network`):
 the caller decides whether these are representations or embeddings.
 """
+
 from __future__ import annotations
 
 from typing import Callable

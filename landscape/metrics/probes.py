@@ -5,6 +5,7 @@ the representation h before the projector (the features one transfers);
 :func:`population_probe_r2` takes the feature covariance Cov(h) and the cross
 covariance Cov(h, y) instead of samples.
 """
+
 from __future__ import annotations
 
 from typing import NamedTuple
@@ -107,8 +108,9 @@ def probe_r2(z_train, y_train, z_test, y_test, *, ridge: float = 0.0, relative: 
     return r2_score(yt, probe_predict(p, z_test).reshape(yt.shape))
 
 
-def probe_accuracy(z_train, labels_train, z_test, labels_test, *, n_classes: int, ridge: float = 0.0,
-                   relative: bool = True) -> jax.Array:
+def probe_accuracy(
+    z_train, labels_train, z_test, labels_test, *, n_classes: int, ridge: float = 0.0, relative: bool = True
+) -> jax.Array:
     r"""Held-out accuracy of a least-squares (or ridge) classifier on one-hot targets.
 
     The probe regresses one-hot class indicators and predicts the arg-max; this
@@ -125,8 +127,7 @@ def probe_accuracy(z_train, labels_train, z_test, labels_test, *, n_classes: int
     return accuracy(labels_test, probe_predict(p, z_test))
 
 
-def population_probe_r2(feature_cov, cross_cov, target_var, *, ridge: float = 0.0,
-                        relative: bool = True) -> jax.Array:
+def population_probe_r2(feature_cov, cross_cov, target_var, *, ridge: float = 0.0, relative: bool = True) -> jax.Array:
     r"""Population R² of the best affine ridge probe for jointly distributed features h and target y.
 
     With K = Cov(h) (k×k), k = Cov(h, y) (k,) and v = Var(y), the probe

@@ -10,6 +10,7 @@ measures the uncentred feature matrix itself, :func:`normalized_std` the
 L2-normalised features and :func:`distance_to_etf` the pair of view
 representations.
 """
+
 from __future__ import annotations
 
 import jax
@@ -106,8 +107,9 @@ def rankme(features, *, eps: float = 1e-7) -> jax.Array:
     return jnp.exp(-jnp.sum(p * jnp.log(p)))
 
 
-def numerical_rank(x, *, rtol: float = 1e-2, atol: float = 0.0, covariance: bool = False,
-                   center: bool = True) -> jax.Array:
+def numerical_rank(
+    x, *, rtol: float = 1e-2, atol: float = 0.0, covariance: bool = False, center: bool = True
+) -> jax.Array:
     r"""Number of singular values of the feature matrix above ``rtol`` · σ_max and above ``atol``.
 
     The tolerance is stated on the singular values of the (centred) N×D feature
@@ -147,8 +149,9 @@ def participation_ratio(x, *, covariance: bool = False, center: bool = True) -> 
     return jnp.where(s2 > 0, s1 * s1 / jnp.where(s2 > 0, s2, 1.0), 0.0)
 
 
-def alpha_req(x, *, covariance: bool = False, center: bool = True, rtol: float = 1e-6,
-              max_components: int | None = None) -> jax.Array:
+def alpha_req(
+    x, *, covariance: bool = False, center: bool = True, rtol: float = 1e-6, max_components: int | None = None
+) -> jax.Array:
     r"""α-ReQ exponent: the α of a power-law fit λ_i ≈ c · i^{−α} to the covariance spectrum.
 
     Least squares of log λ_i on log i over i = 1..K, where K is the number of

@@ -7,6 +7,7 @@ embeddings), the Jacobian of a layer such as the projector W2
 (:func:`kept_removed_subspaces`), and the neighbourhoods of a point cloud
 (:func:`local_pca_tangents`).
 """
+
 from __future__ import annotations
 
 import jax
@@ -51,9 +52,9 @@ def principal_angles(a, b) -> jax.Array:
         raise ValueError(f"a and b must live in the same space, got {qa.shape[0]} and {qb.shape[0]} rows")
     if qb.shape[1] > qa.shape[1]:
         qa, qb = qb, qa
-    cos = jnp.linalg.svd(qa.T @ qb, compute_uv=False)             # descending
+    cos = jnp.linalg.svd(qa.T @ qb, compute_uv=False)  # descending
     resid = qb - qa @ (qa.T @ qb)
-    sin = jnp.linalg.svd(resid, compute_uv=False)[::-1]            # ascending
+    sin = jnp.linalg.svd(resid, compute_uv=False)[::-1]  # ascending
     cos = jnp.clip(cos, 0.0, 1.0)
     sin = jnp.clip(sin[: cos.shape[0]], 0.0, 1.0)
     return jnp.arctan2(sin, cos)
@@ -101,7 +102,7 @@ def kept_removed_subspaces(jacobian, k: int) -> tuple[jax.Array, jax.Array]:
     if not 0 <= int(k) <= j.shape[1]:
         raise ValueError(f"k must be in [0, {j.shape[1]}], got {k}")
     _, _, vt = jnp.linalg.svd(j, full_matrices=True)
-    return vt[: int(k)].T, vt[int(k):].T
+    return vt[: int(k)].T, vt[int(k) :].T
 
 
 def local_pca_tangents(points, n_neighbors: int, dim: int) -> jax.Array:
@@ -125,7 +126,9 @@ def local_pca_tangents(points, n_neighbors: int, dim: int) -> jax.Array:
     if not 2 <= int(n_neighbors) <= n:
         raise ValueError(f"n_neighbors must be in [2, {n}], got {n_neighbors}")
     if not 1 <= int(dim) <= min(d, int(n_neighbors) - 1):
-        raise ValueError(f"dim must be in [1, min(D, n_neighbors − 1)] = [1, {min(d, int(n_neighbors) - 1)}], got {dim}")
+        raise ValueError(
+            f"dim must be in [1, min(D, n_neighbors − 1)] = [1, {min(d, int(n_neighbors) - 1)}], got {dim}"
+        )
     sq = jnp.sum(x * x, axis=1)
     d2 = sq[:, None] + sq[None, :] - 2.0 * (x @ x.T)
     _, idx = jax.lax.top_k(-d2, int(n_neighbors))

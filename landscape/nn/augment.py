@@ -38,6 +38,7 @@ Example:
     >>> simclr_augment(jax.random.PRNGKey(0), x, 1.0).shape
     (2, 4, 4, 3)
 """
+
 from __future__ import annotations
 
 import math
@@ -200,8 +201,9 @@ def _hue_rotate(x: jax.Array, angle: jax.Array) -> jax.Array:
     from_yiq = jnp.linalg.inv(to_yiq)
     c, s = jnp.cos(angle), jnp.sin(angle)
     one, zero = jnp.ones_like(c), jnp.zeros_like(c)
-    rot = jnp.stack([jnp.stack([one, zero, zero], -1), jnp.stack([zero, c, -s], -1),
-                     jnp.stack([zero, s, c], -1)], -2)                      # (n, 3, 3)
+    rot = jnp.stack(
+        [jnp.stack([one, zero, zero], -1), jnp.stack([zero, c, -s], -1), jnp.stack([zero, s, c], -1)], -2
+    )  # (n, 3, 3)
     m = jnp.einsum("ij,njk,kl->nil", from_yiq, rot, to_yiq)
     return jnp.einsum("nhwc,ndc->nhwd", x, m)
 
@@ -268,7 +270,10 @@ def simclr_params(strength, preset: str = "cifar") -> dict:
     s = jnp.asarray(strength, jnp.result_type(float))
     on = (s > 0).astype(s.dtype)
     return {
-        "brightness": jit_amt * s, "contrast": jit_amt * s, "saturation": jit_amt * s, "hue": hue_amt * s,
+        "brightness": jit_amt * s,
+        "contrast": jit_amt * s,
+        "saturation": jit_amt * s,
+        "hue": hue_amt * s,
         "min_scale": jnp.minimum(1.0, crop_num / jnp.where(s > 0, s, 1.0)) * on + (1.0 - on),
         "log_ratio": math.log(4.0 / 3.0) * on,
         "flip_p": 0.5 * on,
@@ -283,7 +288,7 @@ def simclr_augment(key, images, strength, preset: str = "cifar") -> jax.Array:
     preset and image shape; ``strength`` may be traced.
     """
     x = _check_images(images)
-    simclr_params(strength, preset)            # validates strength (when concrete) and preset
+    simclr_params(strength, preset)  # validates strength (when concrete) and preset
     return _simclr_jit(key, x, strength, preset)
 
 

@@ -27,6 +27,7 @@ Example:
     >>> x.shape, round(float((y == 1).mean()), 1)
     ((1000, 1), 0.1)
 """
+
 from __future__ import annotations
 
 import os
@@ -100,15 +101,16 @@ def gaussian_mixture(key, n: int, means, proportions, *, std=1.0, dtype=np.float
 class ManifoldData(NamedTuple):
     """Points on a manifold, their latent coordinates, exact tangent bases and labels."""
 
-    points: np.ndarray      # (n, D)
-    latent: np.ndarray      # (n, k) angles in [0, 2π)
-    tangents: np.ndarray    # (n, D, k) orthonormal basis of the tangent space at each point
-    labels: np.ndarray      # (n,) int: quadrant of the first angle (4 classes)
-    frame: np.ndarray       # (D, 4k) the embedding's orthonormal frame Q
+    points: np.ndarray  # (n, D)
+    latent: np.ndarray  # (n, k) angles in [0, 2π)
+    tangents: np.ndarray  # (n, D, k) orthonormal basis of the tangent space at each point
+    labels: np.ndarray  # (n,) int: quadrant of the first angle (4 classes)
+    frame: np.ndarray  # (D, 4k) the embedding's orthonormal frame Q
 
 
-def torus_manifold(key, n: int, ambient_dim: int = 64, intrinsic_dim: int = 2, *, curvature: float = 0.5,
-                   dtype=np.float32) -> ManifoldData:
+def torus_manifold(
+    key, n: int, ambient_dim: int = 64, intrinsic_dim: int = 2, *, curvature: float = 0.5, dtype=np.float32
+) -> ManifoldData:
     r"""A curved k-torus in R^D with known tangent spaces.
 
     Angles θ ~ U[0, 2π)^k; the embedding is
@@ -138,11 +140,16 @@ def torus_manifold(key, n: int, ambient_dim: int = 64, intrinsic_dim: int = 2, *
         return q @ feats
 
     pts = jax.vmap(embed)(theta)
-    jac = jax.vmap(jax.jacfwd(embed))(theta)                       # (n, D, k)
+    jac = jax.vmap(jax.jacfwd(embed))(theta)  # (n, D, k)
     basis, _ = jnp.linalg.qr(jac)
     labels = jnp.floor(theta[:, 0] / (0.5 * jnp.pi)).astype(jnp.int32) % 4
-    return ManifoldData(np.asarray(pts, dtype), np.asarray(theta, dtype), np.asarray(basis, dtype),
-                        np.asarray(labels, np.int32), np.asarray(q, dtype))
+    return ManifoldData(
+        np.asarray(pts, dtype),
+        np.asarray(theta, dtype),
+        np.asarray(basis, dtype),
+        np.asarray(labels, np.int32),
+        np.asarray(q, dtype),
+    )
 
 
 # ----------------------------------------------------------------------------- digits
@@ -170,8 +177,10 @@ def read_cifar10_binary(path) -> tuple[np.ndarray, np.ndarray]:
     p = Path(path)
     raw = np.fromfile(p, dtype=np.uint8)
     if raw.size == 0 or raw.size % CIFAR10_RECORD_BYTES:
-        raise ValueError(f"path: {p} has {raw.size} bytes, not a positive multiple of the CIFAR-10 record "
-                         f"size {CIFAR10_RECORD_BYTES} (is this the binary version?)")
+        raise ValueError(
+            f"path: {p} has {raw.size} bytes, not a positive multiple of the CIFAR-10 record "
+            f"size {CIFAR10_RECORD_BYTES} (is this the binary version?)"
+        )
     rec = raw.reshape(-1, CIFAR10_RECORD_BYTES)
     labels = rec[:, 0].astype(np.int32)
     if labels.max() > 9:
@@ -195,8 +204,9 @@ def write_cifar10_binary(path, images, labels) -> Path:
     return p
 
 
-def load_cifar10(root, split: str = "train", *, as_uint8: bool = False,
-                 dtype=np.float32) -> tuple[np.ndarray, np.ndarray]:
+def load_cifar10(
+    root, split: str = "train", *, as_uint8: bool = False, dtype=np.float32
+) -> tuple[np.ndarray, np.ndarray]:
     """CIFAR-10 from ``root`` (the folder holding the .bin files, or its parent).
 
     ``split="train"`` concatenates data_batch_1..5.bin (those present; at least
@@ -214,8 +224,10 @@ def load_cifar10(root, split: str = "train", *, as_uint8: bool = False,
     else:
         raise ValueError(f"split must be 'train' or 'test', got {split!r}")
     if not files:
-        raise ValueError(f"root: no CIFAR-10 binary {split} files under {os.fspath(root)} "
-                         "(expected data_batch_*.bin / test_batch.bin of the binary version)")
+        raise ValueError(
+            f"root: no CIFAR-10 binary {split} files under {os.fspath(root)} "
+            "(expected data_batch_*.bin / test_batch.bin of the binary version)"
+        )
     parts = [read_cifar10_binary(f) for f in files]
     x = np.concatenate([p[0] for p in parts])
     y = np.concatenate([p[1] for p in parts])

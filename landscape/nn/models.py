@@ -43,6 +43,7 @@ Example:
     >>> out.h.shape, out.z.shape, last_layer(params).shape
     ((5, 8), (5, 2), (2, 8))
 """
+
 from __future__ import annotations
 
 import dataclasses
@@ -94,8 +95,7 @@ def _gain(activation: str) -> float:
 
 
 # ----------------------------------------------------------------------------- layers
-def dense_init(key, fan_in: int, fan_out: int, *, bias: bool = True, gain: float = 1.0,
-               dtype=jnp.float32) -> Params:
+def dense_init(key, fan_in: int, fan_out: int, *, bias: bool = True, gain: float = 1.0, dtype=jnp.float32) -> Params:
     """{"w": (fan_in, fan_out) ~ N(0, gain/fan_in)} plus a zero bias "b" if ``bias``."""
     w = jax.random.normal(key, (fan_in, fan_out), dtype) * jnp.sqrt(jnp.asarray(gain / fan_in, dtype))
     return {"w": w, "b": jnp.zeros((fan_out,), dtype)} if bias else {"w": w}
@@ -118,18 +118,20 @@ def conv_init(key, kernel: int, c_in: int, c_out: int, *, gain: float = 2.0, dty
 
 def conv(p: Params, x: jax.Array, stride: int = 1) -> jax.Array:
     """2-D convolution of NHWC images with 'SAME' padding."""
-    return jax.lax.conv_general_dilated(x, p["w"], (stride, stride), "SAME",
-                                        dimension_numbers=("NHWC", "HWIO", "NHWC"))
+    return jax.lax.conv_general_dilated(x, p["w"], (stride, stride), "SAME", dimension_numbers=("NHWC", "HWIO", "NHWC"))
 
 
 def batch_norm_init(channels: int, dtype=jnp.float32) -> tuple[Params, State]:
     """(params {"scale", "shift"}, state {"mean", "var"}) of a batch norm over ``channels``."""
-    return ({"scale": jnp.ones((channels,), dtype), "shift": jnp.zeros((channels,), dtype)},
-            {"mean": jnp.zeros((channels,), dtype), "var": jnp.ones((channels,), dtype)})
+    return (
+        {"scale": jnp.ones((channels,), dtype), "shift": jnp.zeros((channels,), dtype)},
+        {"mean": jnp.zeros((channels,), dtype), "var": jnp.ones((channels,), dtype)},
+    )
 
 
-def batch_norm(p: Params, s: State, x: jax.Array, *, train: bool, momentum: float = 0.9,
-               eps: float = 1e-5) -> tuple[jax.Array, State]:
+def batch_norm(
+    p: Params, s: State, x: jax.Array, *, train: bool, momentum: float = 0.9, eps: float = 1e-5
+) -> tuple[jax.Array, State]:
     r"""y = (x − μ)/√(v + ε)·scale + shift over the last (channel) axis.
 
     ``train=True``: μ, v are the mean and biased variance of this batch over all
@@ -142,8 +144,10 @@ def batch_norm(p: Params, s: State, x: jax.Array, *, train: bool, momentum: floa
         mean = jnp.mean(x, axis=axes)
         var = jnp.mean(jnp.square(x - mean.reshape(shape)), axis=axes)
         m = jnp.asarray(momentum, x.dtype)
-        new = {"mean": m * s["mean"] + (1 - m) * jax.lax.stop_gradient(mean),
-               "var": m * s["var"] + (1 - m) * jax.lax.stop_gradient(var)}
+        new = {
+            "mean": m * s["mean"] + (1 - m) * jax.lax.stop_gradient(mean),
+            "var": m * s["var"] + (1 - m) * jax.lax.stop_gradient(var),
+        }
     else:
         mean, var, new = s["mean"], s["var"], s
     y = (x - mean.reshape(shape)) * jax.lax.rsqrt(var.reshape(shape) + eps)
@@ -151,8 +155,9 @@ def batch_norm(p: Params, s: State, x: jax.Array, *, train: bool, momentum: floa
 
 
 # ----------------------------------------------------------------------------- projector
-def _projector_init(key, d_in: int, hidden: tuple[int, ...], out_dim: int, batch_norm_: bool,
-                    activation: str, dtype) -> tuple[Params, State]:
+def _projector_init(
+    key, d_in: int, hidden: tuple[int, ...], out_dim: int, batch_norm_: bool, activation: str, dtype
+) -> tuple[Params, State]:
     params: Params = {}
     state: State = {}
     keys = jax.random.split(key, len(hidden) + 1)
@@ -162,21 +167,29 @@ def _projector_init(key, d_in: int, hidden: tuple[int, ...], out_dim: int, batch
         if batch_norm_:
             params[f"bn{i}"], state[f"bn{i}"] = batch_norm_init(width, dtype)
         d = width
-    params["last"] = dense_init(keys[-1], d, out_dim, bias=False, gain=_gain(activation) if hidden else 1.0,
-                                dtype=dtype)
+    params["last"] = dense_init(
+        keys[-1], d, out_dim, bias=False, gain=_gain(activation) if hidden else 1.0, dtype=dtype
+    )
     return params, state
 
 
-def _projector_apply(params: Params, state: State, h: jax.Array, hidden: tuple[int, ...], batch_norm_: bool,
-                     activation: str, train: bool, momentum: float) -> tuple[jax.Array, jax.Array, State]:
+def _projector_apply(
+    params: Params,
+    state: State,
+    h: jax.Array,
+    hidden: tuple[int, ...],
+    batch_norm_: bool,
+    activation: str,
+    train: bool,
+    momentum: float,
+) -> tuple[jax.Array, jax.Array, State]:
     act = _activation(activation)
     new_state: State = {}
     x = h
     for i in range(len(hidden)):
         x = dense(params[f"dense{i}"], x)
         if batch_norm_:
-            x, new_state[f"bn{i}"] = batch_norm(params[f"bn{i}"], state[f"bn{i}"], x, train=train,
-                                                momentum=momentum)
+            x, new_state[f"bn{i}"] = batch_norm(params[f"bn{i}"], state[f"bn{i}"], x, train=train, momentum=momentum)
         x = act(x)
     return x, dense(params["last"], x), new_state
 
@@ -223,13 +236,15 @@ class MLP:
         enc_state: State = {}
         d = self.in_dim
         for i, width in enumerate(self.hidden):
-            enc[f"dense{i}"] = dense_init(keys[i], d, width, bias=not self.batch_norm,
-                                          gain=_gain(self.activation) if i else 1.0, dtype=self.dtype)
+            enc[f"dense{i}"] = dense_init(
+                keys[i], d, width, bias=not self.batch_norm, gain=_gain(self.activation) if i else 1.0, dtype=self.dtype
+            )
             if self.batch_norm:
                 enc[f"bn{i}"], enc_state[f"bn{i}"] = batch_norm_init(width, self.dtype)
             d = width
-        proj, proj_state = _projector_init(k_proj, d, self.proj_hidden, self.out_dim, self.batch_norm,
-                                           self.activation, self.dtype)
+        proj, proj_state = _projector_init(
+            k_proj, d, self.proj_hidden, self.out_dim, self.batch_norm, self.activation, self.dtype
+        )
         return {"encoder": enc, "projector": proj}, {"encoder": enc_state, "projector": proj_state}
 
     def apply(self, params: Params, state: State, x, *, train: bool) -> tuple[Outputs, State]:
@@ -242,11 +257,20 @@ class MLP:
         for i in range(len(self.hidden)):
             x = dense(params["encoder"][f"dense{i}"], x)
             if self.batch_norm:
-                x, enc_state[f"bn{i}"] = batch_norm(params["encoder"][f"bn{i}"], state["encoder"][f"bn{i}"], x,
-                                                    train=train, momentum=self.momentum)
+                x, enc_state[f"bn{i}"] = batch_norm(
+                    params["encoder"][f"bn{i}"], state["encoder"][f"bn{i}"], x, train=train, momentum=self.momentum
+                )
             x = act(x)
-        phi, z, proj_state = _projector_apply(params["projector"], state["projector"], x, self.proj_hidden,
-                                              self.batch_norm, self.activation, train, self.momentum)
+        phi, z, proj_state = _projector_apply(
+            params["projector"],
+            state["projector"],
+            x,
+            self.proj_hidden,
+            self.batch_norm,
+            self.activation,
+            train,
+            self.momentum,
+        )
         return Outputs(x, phi, z), {"encoder": enc_state, "projector": proj_state}
 
 
@@ -270,11 +294,18 @@ class ConvNet:
     dtype: Any = jnp.float32
 
     def __post_init__(self):
-        _check_dims(in_channels=self.in_channels, channels=self.channels, strides=self.strides,
-                    proj_hidden=self.proj_hidden, out_dim=self.out_dim)
+        _check_dims(
+            in_channels=self.in_channels,
+            channels=self.channels,
+            strides=self.strides,
+            proj_hidden=self.proj_hidden,
+            out_dim=self.out_dim,
+        )
         if len(self.channels) != len(self.strides) or not self.channels:
-            raise ValueError(f"channels and strides must be non-empty and of equal length, got "
-                             f"{self.channels!r} and {self.strides!r}")
+            raise ValueError(
+                f"channels and strides must be non-empty and of equal length, got "
+                f"{self.channels!r} and {self.strides!r}"
+            )
 
     def init(self, key) -> tuple[Params, State]:
         keys = jax.random.split(key, len(self.channels) + 1)
@@ -295,12 +326,14 @@ class ConvNet:
         enc_state: State = {}
         for i, stride in enumerate(self.strides):
             x = conv(params["encoder"][f"conv{i}"], x, stride)
-            x, enc_state[f"bn{i}"] = batch_norm(params["encoder"][f"bn{i}"], state["encoder"][f"bn{i}"], x,
-                                                train=train, momentum=self.momentum)
+            x, enc_state[f"bn{i}"] = batch_norm(
+                params["encoder"][f"bn{i}"], state["encoder"][f"bn{i}"], x, train=train, momentum=self.momentum
+            )
             x = jax.nn.relu(x)
         h = jnp.mean(x, axis=(1, 2))
-        phi, z, proj_state = _projector_apply(params["projector"], state["projector"], h, self.proj_hidden, True,
-                                              "relu", train, self.momentum)
+        phi, z, proj_state = _projector_apply(
+            params["projector"], state["projector"], h, self.proj_hidden, True, "relu", train, self.momentum
+        )
         return Outputs(h, phi, z), {"encoder": enc_state, "projector": proj_state}
 
 
@@ -328,8 +361,13 @@ class ResNet18:
     dtype: Any = jnp.float32
 
     def __post_init__(self):
-        _check_dims(in_channels=self.in_channels, width=self.width, blocks=self.blocks,
-                    proj_hidden=self.proj_hidden, out_dim=self.out_dim)
+        _check_dims(
+            in_channels=self.in_channels,
+            width=self.width,
+            blocks=self.blocks,
+            proj_hidden=self.proj_hidden,
+            out_dim=self.out_dim,
+        )
         if len(self.blocks) != 4:
             raise ValueError(f"blocks must give the 4 stages, got {self.blocks!r}")
 
@@ -338,7 +376,7 @@ class ResNet18:
         plan = []
         c = self.width
         for s, n in enumerate(self.blocks):
-            out = self.width * 2 ** s
+            out = self.width * 2**s
             for b in range(n):
                 stride = 2 if (s > 0 and b == 0) else 1
                 plan.append((s, b, c, out, stride))
@@ -353,8 +391,10 @@ class ResNet18:
         enc["stem_bn"], enc_state["stem_bn"] = batch_norm_init(self.width, self.dtype)
         for j, (s, b, c_in, c_out, stride) in enumerate(plan):
             name = f"s{s}b{b}"
-            p: Params = {"conv1": conv_init(keys[3 * j + 1], 3, c_in, c_out, dtype=self.dtype),
-                         "conv2": conv_init(keys[3 * j + 2], 3, c_out, c_out, dtype=self.dtype)}
+            p: Params = {
+                "conv1": conv_init(keys[3 * j + 1], 3, c_in, c_out, dtype=self.dtype),
+                "conv2": conv_init(keys[3 * j + 2], 3, c_out, c_out, dtype=self.dtype),
+            }
             st: State = {}
             p["bn1"], st["bn1"] = batch_norm_init(c_out, self.dtype)
             p["bn2"], st["bn2"] = batch_norm_init(c_out, self.dtype)
@@ -362,8 +402,9 @@ class ResNet18:
                 p["short"] = conv_init(keys[3 * j + 3], 1, c_in, c_out, dtype=self.dtype)
                 p["short_bn"], st["short_bn"] = batch_norm_init(c_out, self.dtype)
             enc[name], enc_state[name] = p, st
-        proj, proj_state = _projector_init(keys[-1], 8 * self.width, self.proj_hidden, self.out_dim, True, "relu",
-                                           self.dtype)
+        proj, proj_state = _projector_init(
+            keys[-1], 8 * self.width, self.proj_hidden, self.out_dim, True, "relu", self.dtype
+        )
         return {"encoder": enc, "projector": proj}, {"encoder": enc_state, "projector": proj_state}
 
     def apply(self, params: Params, state: State, x, *, train: bool) -> tuple[Outputs, State]:
@@ -393,8 +434,9 @@ class ResNet18:
             x = jax.nn.relu(y + sc)
             new[name] = ns
         h = jnp.mean(x, axis=(1, 2))
-        phi, z, proj_state = _projector_apply(params["projector"], state["projector"], h, self.proj_hidden, True,
-                                              "relu", train, mom)
+        phi, z, proj_state = _projector_apply(
+            params["projector"], state["projector"], h, self.proj_hidden, True, "relu", train, mom
+        )
         return Outputs(h, phi, z), {"encoder": new, "projector": proj_state}
 
 
@@ -424,6 +466,7 @@ def count_params(params: Params) -> int:
 
 def decay_mask(params: Params) -> Params:
     """True for the leaves weight decay applies to: every weight matrix or kernel ("w"), not biases or BN."""
+
     def is_weight(path, _):
         last = path[-1]
         return getattr(last, "key", None) == "w"

@@ -48,6 +48,7 @@ Example:
     >>> slice_1d(lambda v: jnp.sum(v ** 2), w, jnp.array([0.0, 1.0, 2.0])).tolist()
     [0.0, 2.0, 8.0]
 """
+
 from __future__ import annotations
 
 import math
@@ -92,7 +93,7 @@ __all__ = [
 def embed(model, params, state, x, *, batch: int = 2048) -> Outputs:
     """Inference-mode outputs (h, ϕ, z) for ``x``, in chunks of ``batch`` rows, as NumPy arrays."""
     apply = jax.jit(lambda p, s, xb: model.apply(p, s, xb, train=False)[0])
-    parts = [apply(params, state, jnp.asarray(x[i:i + batch])) for i in range(0, len(x), batch)]
+    parts = [apply(params, state, jnp.asarray(x[i : i + batch])) for i in range(0, len(x), batch)]
     return Outputs(*(np.concatenate([np.asarray(getattr(p, f)) for p in parts]) for f in Outputs._fields))
 
 
@@ -103,8 +104,9 @@ def view_outputs(model, params, state, x, augment, key, n_views: int = 2, *, bat
     aug = jax.jit(augment)
     views = []
     for v, k in enumerate(jax.random.split(key, n_views)):
-        xv = np.concatenate([np.asarray(aug(jax.random.fold_in(k, i), jnp.asarray(x[i:i + batch])))
-                             for i in range(0, len(x), batch)])
+        xv = np.concatenate(
+            [np.asarray(aug(jax.random.fold_in(k, i), jnp.asarray(x[i : i + batch]))) for i in range(0, len(x), batch)]
+        )
         views.append(embed(model, params, state, xv, batch=batch))
     return Outputs(*(np.stack([getattr(o, f) for o in views]) for f in Outputs._fields))
 
@@ -187,11 +189,11 @@ def slice_rows(fn: Callable, w, r1, r2) -> jax.Array:
 class FeatureCovariances(NamedTuple):
     """Feature-space covariances on the kept subspace ``basis`` (d_ϕ × k, orthonormal columns)."""
 
-    shared: np.ndarray       # A_ϕ (k × k)
-    total: np.ndarray        # Σ_ϕ (k × k)
+    shared: np.ndarray  # A_ϕ (k × k)
+    total: np.ndarray  # Σ_ϕ (k × k)
     augmentation: np.ndarray  # C_ϕ = Σ_ϕ − A_ϕ (k × k)
-    basis: np.ndarray        # d_ϕ × k
-    mean: np.ndarray         # d_ϕ
+    basis: np.ndarray  # d_ϕ × k
+    mean: np.ndarray  # d_ϕ
 
     def problem(self) -> Problem:
         """The linear theory's :class:`~landscape.Problem` (A0 = A_ϕ, C = C_ϕ) in float64."""
@@ -232,15 +234,16 @@ def signal_fractions(cov: FeatureCovariances) -> np.ndarray:
 class Prediction(NamedTuple):
     """The linear theory's prediction for the last layer on frozen features."""
 
-    signal_fractions: np.ndarray     # ρ_i, descending
-    threshold: float                 # 1 − β: ρ_i above it survive (without weight decay)
-    rank: int                        # min(#unstable directions of the origin, d1) (quadratic term, with γ)
-    output_variances: np.ndarray     # exact-Gaussian eigenvalues of W Σ_ϕ Wᵀ at the minimum, descending (d1,)
-    weights: np.ndarray              # exact-Gaussian minimiser in ϕ coordinates (d1 × d_ϕ)
+    signal_fractions: np.ndarray  # ρ_i, descending
+    threshold: float  # 1 − β: ρ_i above it survive (without weight decay)
+    rank: int  # min(#unstable directions of the origin, d1) (quadratic term, with γ)
+    output_variances: np.ndarray  # exact-Gaussian eigenvalues of W Σ_ϕ Wᵀ at the minimum, descending (d1,)
+    weights: np.ndarray  # exact-Gaussian minimiser in ϕ coordinates (d1 × d_ϕ)
 
 
-def linear_prediction(cov: FeatureCovariances, out_dim: int, *, beta: float = 1.0,
-                      weight_decay: float = 0.0) -> Prediction:
+def linear_prediction(
+    cov: FeatureCovariances, out_dim: int, *, beta: float = 1.0, weight_decay: float = 0.0
+) -> Prediction:
     """Predicted rank and output variances of the last layer for (β-)InfoNCE on these features.
 
     The rank counts the positive eigenvalues of βA_ϕ − (1−β)C_ϕ − γI, capped at
@@ -297,7 +300,7 @@ def collapse_class(rank: int, out_dim: int, d_star: Optional[int] = None) -> str
     return "none" if rank >= d else "dimensional"
 
 
-_FIT_PROGRAMS: dict = {}     # compiled programs of fit_last_layer, shared by calls with the same loss and settings
+_FIT_PROGRAMS: dict = {}  # compiled programs of fit_last_layer, shared by calls with the same loss and settings
 
 
 def _fit_program(loss_fn: Callable, learning_rate: float, weight_decay: float):
@@ -331,8 +334,16 @@ def _fit_program(loss_fn: Callable, learning_rate: float, weight_decay: float):
     return _FIT_PROGRAMS[cache]
 
 
-def fit_last_layer(loss_fn: Callable, phi_views, w0, *, steps: int = 2000, learning_rate: float = 1e-2,
-                   weight_decay: float = 0.0, key=None) -> np.ndarray:
+def fit_last_layer(
+    loss_fn: Callable,
+    phi_views,
+    w0,
+    *,
+    steps: int = 2000,
+    learning_rate: float = 1e-2,
+    weight_decay: float = 0.0,
+    key=None,
+) -> np.ndarray:
     """Train only the last layer on frozen features (Adam, full batch) and return W (d1 × d_ϕ).
 
     Each step uses two distinct views, drawn at random from the K views in
@@ -352,8 +363,9 @@ def fit_last_layer(loss_fn: Callable, phi_views, w0, *, steps: int = 2000, learn
     return np.asarray(w)
 
 
-def layer_metrics(views: Outputs, clean: Outputs, labels, *, train_fraction: float = 0.7, n_classes: int,
-                  ridge: float = 1e-3) -> dict:
+def layer_metrics(
+    views: Outputs, clean: Outputs, labels, *, train_fraction: float = 0.7, n_classes: int, ridge: float = 1e-3
+) -> dict:
     """Encoder (h) vs projector (z) metrics: AVF, effective rank and linear-probe accuracy.
 
     ``views`` holds two augmented views (arrays (2, n, ·)) and ``clean`` the
@@ -369,11 +381,21 @@ def layer_metrics(views: Outputs, clean: Outputs, labels, *, train_fraction: flo
         v = getattr(views, field)
         c = np.asarray(getattr(clean, field), np.float64)
         out[name] = {
-            "avf": float(metrics.avf_samples(jnp.asarray(np.asarray(v[0], np.float64)),
-                                             jnp.asarray(np.asarray(v[1], np.float64)))),
+            "avf": float(
+                metrics.avf_samples(
+                    jnp.asarray(np.asarray(v[0], np.float64)), jnp.asarray(np.asarray(v[1], np.float64))
+                )
+            ),
             "effective_rank": float(metrics.effective_rank(jnp.asarray(c))),
-            "probe_accuracy": float(metrics.probe_accuracy(jnp.asarray(c[:cut]), jnp.asarray(y[:cut]),
-                                                           jnp.asarray(c[cut:]), jnp.asarray(y[cut:]),
-                                                           n_classes=n_classes, ridge=ridge)),
+            "probe_accuracy": float(
+                metrics.probe_accuracy(
+                    jnp.asarray(c[:cut]),
+                    jnp.asarray(y[:cut]),
+                    jnp.asarray(c[cut:]),
+                    jnp.asarray(y[cut:]),
+                    n_classes=n_classes,
+                    ridge=ridge,
+                )
+            ),
         }
     return out

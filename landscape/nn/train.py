@@ -44,6 +44,7 @@ Example:
     >>> int(state.step), metrics["loss"].shape
     (1, ())
 """
+
 from __future__ import annotations
 
 import json
@@ -136,9 +137,17 @@ def make_ssl_loss(name: str, **params) -> LossFn:
 
 
 # ----------------------------------------------------------------------------- optimizer
-def make_optimizer(name: str = "adam", learning_rate: float = 1e-3, *, schedule: str = "constant",
-                   total_steps: Optional[int] = None, warmup_steps: int = 0, weight_decay: float = 0.0,
-                   decoupled: bool = False, momentum: float = 0.9) -> optax.GradientTransformation:
+def make_optimizer(
+    name: str = "adam",
+    learning_rate: float = 1e-3,
+    *,
+    schedule: str = "constant",
+    total_steps: Optional[int] = None,
+    warmup_steps: int = 0,
+    weight_decay: float = 0.0,
+    decoupled: bool = False,
+    momentum: float = 0.9,
+) -> optax.GradientTransformation:
     r"""An optax optimizer with a learning-rate schedule and weight decay on the weights only.
 
     ``name``: ``"sgd"`` (with ``momentum``, 0 for plain SGD), ``"adam"``.
@@ -242,8 +251,16 @@ def shard_batch(x, mesh: Mesh):
     return jax.device_put(x, NamedSharding(mesh, PartitionSpec("data")))
 
 
-def make_train_loop(model, optimizer, loss_fn: LossFn, augment: Augment, *, batch_size: int, steps_per_call: int,
-                    mesh: Optional[Mesh] = None):
+def make_train_loop(
+    model,
+    optimizer,
+    loss_fn: LossFn,
+    augment: Augment,
+    *,
+    batch_size: int,
+    steps_per_call: int,
+    mesh: Optional[Mesh] = None,
+):
     """A jitted ``loop(state, data) -> (state, losses)`` running ``steps_per_call`` steps in one ``lax.scan``.
 
     Each step draws ``batch_size`` rows of ``data`` with a key derived from
@@ -306,15 +323,19 @@ def load_checkpoint(path, like) -> tuple[Any, dict]:
         if saved_names != names:
             missing = sorted(set(names) - set(saved_names))
             extra = sorted(set(saved_names) - set(names))
-            raise ValueError(f"path: checkpoint structure differs from the template (missing {missing[:3]}, "
-                             f"unexpected {extra[:3]}, {len(saved_names)} vs {len(names)} leaves)")
+            raise ValueError(
+                f"path: checkpoint structure differs from the template (missing {missing[:3]}, "
+                f"unexpected {extra[:3]}, {len(saved_names)} vs {len(names)} leaves)"
+            )
         out = []
         for i, (name, ref) in enumerate(zip(names, leaves)):
             arr = f[f"leaf_{i:05d}"]
             ref_shape, ref_dtype = np.shape(ref), np.dtype(getattr(ref, "dtype", np.asarray(ref).dtype))
             if arr.shape != tuple(ref_shape) or arr.dtype != ref_dtype:
-                raise ValueError(f"path: leaf {name} has shape {arr.shape} and dtype {arr.dtype} in the checkpoint, "
-                                 f"but {tuple(ref_shape)} and {ref_dtype} in the template")
+                raise ValueError(
+                    f"path: leaf {name} has shape {arr.shape} and dtype {arr.dtype} in the checkpoint, "
+                    f"but {tuple(ref_shape)} and {ref_dtype} in the template"
+                )
             if isinstance(ref, jax.Array):
                 out.append(jax.device_put(arr, ref.sharding))
             else:
@@ -324,13 +345,26 @@ def load_checkpoint(path, like) -> tuple[Any, dict]:
 
 
 # ----------------------------------------------------------------------------- fit
-_LOOPS: dict = {}      # compiled loops of fit(), reused by later calls with the same pieces
+_LOOPS: dict = {}  # compiled loops of fit(), reused by later calls with the same pieces
 
 
-def fit(model, optimizer, loss_fn: LossFn, augment: Augment, data, *, key=None, state: Optional[TrainState] = None,
-        steps: int, batch_size: int, steps_per_call: int = 100, mesh: Optional[Mesh] = None,
-        checkpoint=None, checkpoint_every: Optional[int] = None, log: Optional[Callable[[int, float], None]] = None
-        ) -> tuple[TrainState, np.ndarray]:
+def fit(
+    model,
+    optimizer,
+    loss_fn: LossFn,
+    augment: Augment,
+    data,
+    *,
+    key=None,
+    state: Optional[TrainState] = None,
+    steps: int,
+    batch_size: int,
+    steps_per_call: int = 100,
+    mesh: Optional[Mesh] = None,
+    checkpoint=None,
+    checkpoint_every: Optional[int] = None,
+    log: Optional[Callable[[int, float], None]] = None,
+) -> tuple[TrainState, np.ndarray]:
     """Train until ``state.step == steps``; returns (state, the losses of the steps run in this call).
 
     Starts from ``state``, or a fresh one from ``key``.  If ``checkpoint`` names
@@ -353,8 +387,9 @@ def fit(model, optimizer, loss_fn: LossFn, augment: Augment, data, *, key=None, 
         n = min(int(steps_per_call), steps - int(state.step))
         cache_key = (model, optimizer, loss_fn, augment, int(batch_size), n, mesh)
         if cache_key not in _LOOPS:
-            _LOOPS[cache_key] = make_train_loop(model, optimizer, loss_fn, augment, batch_size=batch_size,
-                                                steps_per_call=n, mesh=mesh)
+            _LOOPS[cache_key] = make_train_loop(
+                model, optimizer, loss_fn, augment, batch_size=batch_size, steps_per_call=n, mesh=mesh
+            )
         state, chunk = _LOOPS[cache_key](state, data)
         chunk = np.asarray(chunk)
         losses.append(chunk)

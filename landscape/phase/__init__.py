@@ -67,19 +67,43 @@ Example:
     >>> ds["direction_b"].sel(sigma2=2.0).values.tolist()
     [0.5, -0.5]
 """
+
 from __future__ import annotations
 
 from landscape.phase.boundaries import BoundaryField, boundary_fields, crossings_along
 from landscape.phase.evaluate import evaluation, model_from_dataset, phase_scan
 from landscape.phase.models import (
-    ALIASES, METHODS, OUTPUT_LABELS, PARAMETER_LABELS, PARAMETER_SYMBOLS, PARAMETERS, FlowSettings, PhaseModel,
-    canonical_parameter, check_values, normalization_available,
+    ALIASES,
+    METHODS,
+    OUTPUT_LABELS,
+    PARAMETER_LABELS,
+    PARAMETER_SYMBOLS,
+    PARAMETERS,
+    FlowSettings,
+    PhaseModel,
+    canonical_parameter,
+    check_values,
+    normalization_available,
 )
 
-_check_values = check_values   # the old private name, still called by landscape.cli.scan
+_check_values = check_values  # the old private name, still called by landscape.cli.scan
 
 __all__ = [
-    "PARAMETERS", "ALIASES", "METHODS", "PARAMETER_LABELS", "PARAMETER_SYMBOLS", "OUTPUT_LABELS",
-    "PhaseModel", "FlowSettings", "canonical_parameter", "check_values", "evaluation", "phase_scan",
-    "BoundaryField", "boundary_fields", "crossings_along", "model_from_dataset", "normalization_available",
+    "PARAMETERS",
+    "ALIASES",
+    "METHODS",
+    "PARAMETER_LABELS",
+    "PARAMETER_SYMBOLS",
+    "OUTPUT_LABELS",
+    "PhaseModel",
+    "FlowSettings",
+    "canonical_parameter",
+    "check_values",
+    "evaluation",
+    "phase_scan",
+    "BoundaryField",
+    "boundary_fields",
+    "crossings_along",
+    "model_from_dataset",
+    "normalization_available",
 ]

@@ -4,6 +4,7 @@ The fields are b_i(params), the eigenvalue of B − γI along direction i of the
 common eigenbasis of A0 and C0, and under normalization the κ → ∞ survival of
 each direction (WS Eq. 9); a plot draws their zero contours.
 """
+
 from __future__ import annotations
 
 from typing import Any, Mapping, NamedTuple
@@ -29,8 +30,9 @@ class BoundaryField(NamedTuple):
     values: np.ndarray
 
 
-def boundary_fields(model: PhaseModel, axes: Mapping[str, np.ndarray], fixed: Mapping[str, Any] | None = None
-                    ) -> list[BoundaryField]:
+def boundary_fields(
+    model: PhaseModel, axes: Mapping[str, np.ndarray], fixed: Mapping[str, Any] | None = None
+) -> list[BoundaryField]:
     """Analytic boundary fields of ``model`` on the product of 1 or 2 ``axes`` (order: y, x for two).
 
     For each direction i of the common eigenbasis, the field b_i(params) =
@@ -85,8 +87,9 @@ def boundary_fields(model: PhaseModel, axes: Mapping[str, np.ndarray], fixed: Ma
     a_dir = np.einsum("ji,jk,ki->i", basis_np, model.data_cov, basis_np)
     fields = [BoundaryField(f"b_{i} = 0 (a_{i} = {a_dir[i]:.3g})", "b", b[..., i]) for i in range(d)]
     if with_survival:
-        fields += [BoundaryField(f"survival of direction {i} (κ → ∞, WS Eq. 9)", "survival", surv[..., i])
-                   for i in range(d)]
+        fields += [
+            BoundaryField(f"survival of direction {i} (κ → ∞, WS Eq. 9)", "survival", surv[..., i]) for i in range(d)
+        ]
     return fields
 
 

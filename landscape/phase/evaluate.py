@@ -3,6 +3,7 @@ r"""Evaluation of a phase model at a grid point — closed form, gradient flow o
 The outputs of each method, and the matrix each one measures, are listed in
 :mod:`landscape.phase` (and :data:`~landscape.phase.models.OUTPUT_LABELS`).
 """
+
 from __future__ import annotations
 
 import json
@@ -14,8 +15,18 @@ import jax.numpy as jnp
 from landscape.core.effective_landscape import loss as _loss
 from landscape.core.linalg import gram_spectrum, surviving_rank
 from landscape.phase.models import (
-    _DYNAMICS, _FLOW_ONLY, _GD_ONLY, METHODS, OUTPUT_LABELS, PARAMETER_LABELS, FlowSettings, PhaseModel,
-    check_values, _direction_diag, canonical_parameter, normalization_available,
+    _DYNAMICS,
+    _FLOW_ONLY,
+    _GD_ONLY,
+    METHODS,
+    OUTPUT_LABELS,
+    PARAMETER_LABELS,
+    FlowSettings,
+    PhaseModel,
+    check_values,
+    _direction_diag,
+    canonical_parameter,
+    normalization_available,
 )
 from landscape.scan import driver as _driver
 from landscape.scan.grid import Grid, as_grid
@@ -49,10 +60,15 @@ def _closed_form(model: PhaseModel, p: Mapping, basis, out_dim_static: int | Non
         spectrum = whitened_spectrum(land)
         sol = stationary_point_from_mask(land, _capped_mask(spectrum[0], d1), d, spectrum)
     rank = sol.rank.astype(jnp.int32)
-    out.update(rank=rank, region=_region(rank, d1), loss=sol.loss,
-               predicted_rank=predicted_rank_from_spectrum(b_eig, d1),
-               gram_eigenvalues=sol.gram_eigenvalues, whitened_eigenvalues=sol.whitened_eigenvalues,
-               b_eigenvalues=b_eig)
+    out.update(
+        rank=rank,
+        region=_region(rank, d1),
+        loss=sol.loss,
+        predicted_rank=predicted_rank_from_spectrum(b_eig, d1),
+        gram_eigenvalues=sol.gram_eigenvalues,
+        whitened_eigenvalues=sol.whitened_eigenvalues,
+        b_eigenvalues=b_eig,
+    )
     if sol.near_threshold is not None:
         out["near_threshold"] = sol.near_threshold.astype(jnp.int32)
     if basis is not None:
@@ -74,14 +90,23 @@ def _dynamics(model: PhaseModel, p: Mapping, basis, method: str, settings: FlowS
     import optax
 
     from landscape import dynamics as lsflow
+
     land = model.landscape_at(p)
     dtype = land.b.dtype
     d = model.dim
     d1 = jnp.minimum(p["out_dim"], d) if p["out_dim"] is not None else d
     w0 = _initial_weights(model, p, dtype)
     if method == "flow":
-        sol = lsflow.gradient_flow(land, w0, t1=p["t1"], n_save=2, rtol=settings.rtol, atol=settings.atol,
-                                   max_steps=settings.max_steps, rank_rtol=settings.rank_rtol)
+        sol = lsflow.gradient_flow(
+            land,
+            w0,
+            t1=p["t1"],
+            n_save=2,
+            rtol=settings.rtol,
+            atol=settings.atol,
+            max_steps=settings.max_steps,
+            rank_rtol=settings.rank_rtol,
+        )
     else:
         lr = p["lr"]
         if lr is None:
@@ -89,23 +114,36 @@ def _dynamics(model: PhaseModel, p: Mapping, basis, method: str, settings: FlowS
 
             lr = 0.5 * lsflow.max_stable_learning_rate(land, global_minimum(land, d).weights)
             lr = jnp.where(jnp.isfinite(lr), lr, 0.01)
-        sol = lsflow.gradient_descent(land, w0, optimizer=optax.sgd(lr), steps=settings.steps,
-                                      save_every=settings.steps, rank_rtol=settings.rank_rtol)
+        sol = lsflow.gradient_descent(
+            land,
+            w0,
+            optimizer=optax.sgd(lr),
+            steps=settings.steps,
+            save_every=settings.steps,
+            rank_rtol=settings.rank_rtol,
+        )
     eig = gram_spectrum(sol.weights)
     # The survival rule with the landscape's Gram scale, rank_rtol × the largest, and the
     # initial scale² as floor: collapsed directions decay below W₀'s size, surviving ones
     # grow past it, so complete collapse (all eigenvalues decaying) reads as rank 0, not 1.
-    rank = surviving_rank(eig, rank_scales(land).gram, rtol=settings.rank_rtol,
-                          floor=jnp.asarray(p["init_scale"], eig.dtype) ** 2)
-    out = dict(rank=rank, region=_region(rank, d1), loss=_loss(land, sol.weights), gram_eigenvalues=eig,
-               diverged=jnp.asarray(sol.diverged, bool))
+    rank = surviving_rank(
+        eig, rank_scales(land).gram, rtol=settings.rank_rtol, floor=jnp.asarray(p["init_scale"], eig.dtype) ** 2
+    )
+    out = dict(
+        rank=rank,
+        region=_region(rank, d1),
+        loss=_loss(land, sol.weights),
+        gram_eigenvalues=eig,
+        diverged=jnp.asarray(sol.diverged, bool),
+    )
     if basis is not None:
         out["direction_gram"] = _direction_diag(basis, sol.weights.T @ sol.weights)
     return out
 
 
-def evaluation(model: PhaseModel, parameters: Sequence[str], method: str = "closed-form",
-               settings: FlowSettings = FlowSettings()) -> tuple[Callable, dict, dict]:
+def evaluation(
+    model: PhaseModel, parameters: Sequence[str], method: str = "closed-form", settings: FlowSettings = FlowSettings()
+) -> tuple[Callable, dict, dict]:
     """``(fn, output_dims, description)`` for scanning ``parameters`` of ``model`` by ``method``.
 
     ``fn`` maps one point ``{parameter: value}`` to the outputs listed in the
@@ -126,7 +164,9 @@ def evaluation(model: PhaseModel, parameters: Sequence[str], method: str = "clos
     uses_kappa = model.params["kappa"] is not None or "kappa" in names
     if uses_kappa:
         if method != "closed-form":
-            raise ValueError(f"kappa (normalization) is solved in closed form only; method {method!r} does not model it")
+            raise ValueError(
+                f"kappa (normalization) is solved in closed form only; method {method!r} does not model it"
+            )
         if not normalization_available():
             raise ValueError("kappa needs landscape.theory.normalization, which is not installed")
         if "out_dim" in names:
@@ -155,16 +195,27 @@ def evaluation(model: PhaseModel, parameters: Sequence[str], method: str = "clos
             return _closed_form(model, p, basis, out_dim_static)
         return _dynamics(model, p, basis, method, settings)
 
-    output_dims = {"gram_eigenvalues": ("eig",), "whitened_eigenvalues": ("eig",), "b_eigenvalues": ("eig",),
-                   "direction_gram": ("direction",), "direction_b": ("direction",)}
-    description = {"kind": "landscape.phase", "method": method, "model": model.to_json(),
-                   "parameters": names, "settings": settings.to_json() if method != "closed-form" else None,
-                   "direction_basis": None if basis_np is None else basis_np.tolist()}
+    output_dims = {
+        "gram_eigenvalues": ("eig",),
+        "whitened_eigenvalues": ("eig",),
+        "b_eigenvalues": ("eig",),
+        "direction_gram": ("direction",),
+        "direction_b": ("direction",),
+    }
+    description = {
+        "kind": "landscape.phase",
+        "method": method,
+        "model": model.to_json(),
+        "parameters": names,
+        "settings": settings.to_json() if method != "closed-form" else None,
+        "direction_basis": None if basis_np is None else basis_np.tolist(),
+    }
     return fn, output_dims, description
 
 
-def phase_scan(model: PhaseModel, grid, method: str = "closed-form", settings: FlowSettings = FlowSettings(),
-               **scan_kwargs: Any):
+def phase_scan(
+    model: PhaseModel, grid, method: str = "closed-form", settings: FlowSettings = FlowSettings(), **scan_kwargs: Any
+):
     """Scan ``model`` over ``grid`` (parameter names or aliases) by ``method``; an xarray Dataset.
 
     Keyword arguments go to :func:`landscape.scan.scan` (``out``, ``resume``,

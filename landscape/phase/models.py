@@ -2,6 +2,7 @@ r"""The named-parameter phase model: the scannable parameters, their aliases and
 
 What each parameter acts on is tabled in :mod:`landscape.phase`.
 """
+
 from __future__ import annotations
 
 import dataclasses
@@ -40,8 +41,17 @@ PARAMETERS = {
     "lr": "learning rate of gradient descent",
 }
 
-ALIASES = {"gamma": "weight_decay", "wd": "weight_decay", "N": "n_samples", "n": "n_samples", "k": "quartic",
-           "d1": "out_dim", "lambda_inv": "invariance_weight", "c": "norm_target", "sigma_sq": "sigma2"}
+ALIASES = {
+    "gamma": "weight_decay",
+    "wd": "weight_decay",
+    "N": "n_samples",
+    "n": "n_samples",
+    "k": "quartic",
+    "d1": "out_dim",
+    "lambda_inv": "invariance_weight",
+    "c": "norm_target",
+    "sigma_sq": "sigma2",
+}
 
 #: Axis labels with units and the matrix each parameter acts on.
 PARAMETER_LABELS = {
@@ -65,9 +75,22 @@ PARAMETER_LABELS = {
 
 #: Short symbols for titles.
 PARAMETER_SYMBOLS = {
-    "sigma2": "σ²", "aug_scale": "s_C", "data_scale": "s_A", "weight_decay": "γ", "quartic": "k", "alpha": "α",
-    "n_samples": "N", "beta": "β", "invariance_weight": "λ_inv", "out_dim": "d1", "kappa": "κ",
-    "norm_target": "c", "init_scale": "init scale", "seed": "seed", "t1": "t1", "lr": "η",
+    "sigma2": "σ²",
+    "aug_scale": "s_C",
+    "data_scale": "s_A",
+    "weight_decay": "γ",
+    "quartic": "k",
+    "alpha": "α",
+    "n_samples": "N",
+    "beta": "β",
+    "invariance_weight": "λ_inv",
+    "out_dim": "d1",
+    "kappa": "κ",
+    "norm_target": "c",
+    "init_scale": "init scale",
+    "seed": "seed",
+    "t1": "t1",
+    "lr": "η",
 }
 
 #: What each output measures, naming its matrix.
@@ -87,9 +110,22 @@ OUTPUT_LABELS = {
 }
 
 _DEFAULTS = {
-    "sigma2": None, "aug_scale": 1.0, "data_scale": 1.0, "weight_decay": 0.0, "quartic": 1.0,
-    "alpha": 1.0, "n_samples": None, "beta": 0.5, "invariance_weight": 1.0, "out_dim": None,
-    "kappa": None, "norm_target": 1.0, "init_scale": 1e-3, "seed": 0, "t1": 200.0, "lr": None,
+    "sigma2": None,
+    "aug_scale": 1.0,
+    "data_scale": 1.0,
+    "weight_decay": 0.0,
+    "quartic": 1.0,
+    "alpha": 1.0,
+    "n_samples": None,
+    "beta": 0.5,
+    "invariance_weight": 1.0,
+    "out_dim": None,
+    "kappa": None,
+    "norm_target": 1.0,
+    "init_scale": 1e-3,
+    "seed": 0,
+    "t1": 200.0,
+    "lr": None,
 }
 _FLOW_ONLY = {"t1"}
 _GD_ONLY = {"lr"}
@@ -110,8 +146,10 @@ def canonical_parameter(name: str) -> str:
     """The canonical parameter name for ``name`` or an alias, or ValueError listing the known ones."""
     key = ALIASES.get(name, name)
     if key not in PARAMETERS:
-        raise ValueError(f"unknown scan parameter {name!r}; known parameters: {', '.join(PARAMETERS)} "
-                         f"(aliases: {', '.join(f'{a}={b}' for a, b in ALIASES.items())})")
+        raise ValueError(
+            f"unknown scan parameter {name!r}; known parameters: {', '.join(PARAMETERS)} "
+            f"(aliases: {', '.join(f'{a}={b}' for a, b in ALIASES.items())})"
+        )
     return key
 
 
@@ -119,12 +157,22 @@ def check_values(name: str, values) -> None:
     """Range check of a parameter's values (concrete), ValueError naming the parameter."""
     arr = np.atleast_1d(np.asarray(values, dtype=float))
     rules = {
-        "sigma2": dict(low=0.0), "aug_scale": dict(low=0.0), "data_scale": dict(low=0.0),
-        "weight_decay": dict(low=0.0), "quartic": dict(low=0.0, low_inclusive=False),
-        "alpha": dict(low=0.0), "n_samples": dict(low=1.0), "beta": dict(low=0.0, high=1.0, low_inclusive=False),
-        "invariance_weight": dict(low=0.0), "out_dim": dict(low=1.0), "kappa": dict(low=0.0),
-        "norm_target": dict(low=0.0, low_inclusive=False), "init_scale": dict(low=0.0, low_inclusive=False),
-        "seed": dict(low=0.0), "t1": dict(low=0.0, low_inclusive=False), "lr": dict(low=0.0, low_inclusive=False),
+        "sigma2": dict(low=0.0),
+        "aug_scale": dict(low=0.0),
+        "data_scale": dict(low=0.0),
+        "weight_decay": dict(low=0.0),
+        "quartic": dict(low=0.0, low_inclusive=False),
+        "alpha": dict(low=0.0),
+        "n_samples": dict(low=1.0),
+        "beta": dict(low=0.0, high=1.0, low_inclusive=False),
+        "invariance_weight": dict(low=0.0),
+        "out_dim": dict(low=1.0),
+        "kappa": dict(low=0.0),
+        "norm_target": dict(low=0.0, low_inclusive=False),
+        "init_scale": dict(low=0.0, low_inclusive=False),
+        "seed": dict(low=0.0),
+        "t1": dict(low=0.0, low_inclusive=False),
+        "lr": dict(low=0.0, low_inclusive=False),
     }
     for v in arr:
         as_scalar(v, name, **rules[name])
@@ -165,8 +213,16 @@ class PhaseModel:
         object.__setattr__(self, "params", merged)
 
     @classmethod
-    def diagonal(cls, data_var: Sequence[float], aug_var: Any = 0.0, *, sigma2: float | None = None,
-                 loss: str = "infonce", form: str = "derived", **params: Any) -> "PhaseModel":
+    def diagonal(
+        cls,
+        data_var: Sequence[float],
+        aug_var: Any = 0.0,
+        *,
+        sigma2: float | None = None,
+        loss: str = "infonce",
+        form: str = "derived",
+        **params: Any,
+    ) -> "PhaseModel":
         """A0 = diag(data_var), C0 = diag(aug_var) (a scalar means c·I); ``sigma2`` sets C = σ²I."""
         a = np.atleast_1d(np.asarray(data_var, dtype=float))
         c = np.atleast_1d(np.asarray(aug_var, dtype=float))
@@ -184,13 +240,23 @@ class PhaseModel:
 
     def to_json(self) -> dict:
         """A JSON-able description (exact floats); :meth:`from_json` inverts it."""
-        return {"data_cov": self.data_cov.tolist(), "aug_cov": self.aug_cov.tolist(), "loss": self.loss,
-                "form": self.form, "params": dict(self.params)}
+        return {
+            "data_cov": self.data_cov.tolist(),
+            "aug_cov": self.aug_cov.tolist(),
+            "loss": self.loss,
+            "form": self.form,
+            "params": dict(self.params),
+        }
 
     @classmethod
     def from_json(cls, obj: Mapping) -> "PhaseModel":
-        return cls(np.asarray(obj["data_cov"]), np.asarray(obj["aug_cov"]), obj["loss"], obj["form"],
-                   {k: v for k, v in obj["params"].items()})
+        return cls(
+            np.asarray(obj["data_cov"]),
+            np.asarray(obj["aug_cov"]),
+            obj["loss"],
+            obj["form"],
+            {k: v for k, v in obj["params"].items()},
+        )
 
     def basis(self, uses_sigma2: bool) -> np.ndarray | None:
         """The common eigenbasis of A0 and C0 (of A0 alone under C = σ²I), or None if they do not commute."""
@@ -210,9 +276,16 @@ class PhaseModel:
         else:
             c = jnp.asarray(self.aug_cov, dtype) * p["aug_scale"]
         return effective_landscape(
-            Problem(a0.astype(dtype), c.astype(dtype)), self.loss, form=self.form, quartic=p["quartic"],
-            weight_decay=p["weight_decay"], alpha=p["alpha"], n_samples=p["n_samples"], beta=p["beta"],
-            invariance_weight=p["invariance_weight"])
+            Problem(a0.astype(dtype), c.astype(dtype)),
+            self.loss,
+            form=self.form,
+            quartic=p["quartic"],
+            weight_decay=p["weight_decay"],
+            alpha=p["alpha"],
+            n_samples=p["n_samples"],
+            beta=p["beta"],
+            invariance_weight=p["invariance_weight"],
+        )
 
 
 @dataclasses.dataclass(frozen=True)

@@ -31,6 +31,7 @@ Example:
     >>> sorted(t.get_text() for t in ax.texts)
     ['complete collapse', 'no collapse']
 """
+
 from __future__ import annotations
 
 from pathlib import Path
@@ -38,8 +39,19 @@ from typing import Iterable, Sequence
 
 import numpy as np
 
-__all__ = ["OKABE_ITO", "REGION_NAMES", "new_figure", "save_figure", "save_figure_formats", "phase_diagram",
-           "region_of_rank", "spectrum_curves", "boundary_contours", "value_map", "status_markers"]
+__all__ = [
+    "OKABE_ITO",
+    "REGION_NAMES",
+    "new_figure",
+    "save_figure",
+    "save_figure_formats",
+    "phase_diagram",
+    "region_of_rank",
+    "spectrum_curves",
+    "boundary_contours",
+    "value_map",
+    "status_markers",
+]
 
 #: Okabe–Ito colour-blind-safe palette (black first).
 OKABE_ITO = ("#000000", "#E69F00", "#56B4E9", "#009E73", "#F0E442", "#0072B2", "#D55E00", "#CC79A7")
@@ -157,8 +169,14 @@ def phase_diagram(
     labels = list(boundary_labels) if boundary_labels is not None else None
     for i, (bx, by) in enumerate(boundaries):
         ax.plot(np.asarray(bx), np.asarray(by), color="white", lw=2.4, solid_capstyle="butt")
-        ax.plot(np.asarray(bx), np.asarray(by), color=OKABE_ITO[0], lw=1.0, ls="--",
-                label=(labels[i] if labels and i < len(labels) else None))
+        ax.plot(
+            np.asarray(bx),
+            np.asarray(by),
+            color=OKABE_ITO[0],
+            lw=1.0,
+            ls="--",
+            label=(labels[i] if labels and i < len(labels) else None),
+        )
     if label_regions:
         _label_regions(ax, x, y, region_of_rank(rank, top), region_names)
     _finish_axes(ax, x, y, xlabel, ylabel, title)
@@ -203,7 +221,7 @@ def _label_regions(ax, x, y, region, region_names):
     xx, yy = np.meshgrid(x, y)
     x_span = max(float(x.max() - x.min()), 1e-300)
     y_span = max(float(y.max() - y.min()), 1e-300)
-    placed = []        # label centres in axes fraction, to keep labels apart
+    placed = []  # label centres in axes fraction, to keep labels apart
     thin = []
     for code in (2, 1, 0):
         mask = region == code
@@ -226,9 +244,17 @@ def _label_regions(ax, x, y, region, region_names):
                 ty = cy
                 break
         placed.append((tx, ty))
-        ax.annotate(region_names[code], xy=(px, py), xytext=(tx, ty), textcoords="axes fraction",
-                    ha="center", va="center", fontsize=9, bbox=_LABEL_BOX,
-                    arrowprops=dict(arrowstyle="->", color=OKABE_ITO[0], lw=1.0))
+        ax.annotate(
+            region_names[code],
+            xy=(px, py),
+            xytext=(tx, ty),
+            textcoords="axes fraction",
+            ha="center",
+            va="center",
+            fontsize=9,
+            bbox=_LABEL_BOX,
+            arrowprops=dict(arrowstyle="->", color=OKABE_ITO[0], lw=1.0),
+        )
 
 
 def spectrum_curves(
@@ -263,10 +289,15 @@ def spectrum_curves(
     palette = OKABE_ITO[1:] + OKABE_ITO[:1]
     for j in range(ev.shape[1]):
         colour = palette[j % len(palette)]
-        ax.plot(x, values[:, j], color=colour, lw=1.6,
-                label=(labels[j] if labels is not None and j < len(labels) else None))
-        if critical is not None and j < len(critical) and np.isfinite(critical[j]) \
-                and x.min() <= critical[j] <= x.max():
+        ax.plot(
+            x, values[:, j], color=colour, lw=1.6, label=(labels[j] if labels is not None and j < len(labels) else None)
+        )
+        if (
+            critical is not None
+            and j < len(critical)
+            and np.isfinite(critical[j])
+            and x.min() <= critical[j] <= x.max()
+        ):
             ax.axvline(float(critical[j]), color=colour, lw=0.9, ls=":")
     ax.set_xlim(x.min(), x.max())
     ax.set_ylim(bottom=0.0)
@@ -284,8 +315,7 @@ def save_figure_formats(fig, stem, formats: Sequence[str] = ("png", "pdf"), *, d
     return [save_figure(fig, stem.with_name(f"{stem.name}.{fmt}"), dpi=dpi) for fmt in formats]
 
 
-def boundary_contours(ax, x, y, fields: Iterable[np.ndarray], *, style: str = "b",
-                      label: str | None = None) -> int:
+def boundary_contours(ax, x, y, fields: Iterable[np.ndarray], *, style: str = "b", label: str | None = None) -> int:
     """Draw the zero contour of each field (shape (len(y), len(x))) on ``ax``.
 
     ``style="b"`` draws black dashed lines on a white halo (the lines b_i = 0);
@@ -311,8 +341,19 @@ def boundary_contours(ax, x, y, fields: Iterable[np.ndarray], *, style: str = "b
     return drawn
 
 
-def value_map(ax, x, y, values, *, label: str, cmap: str = "cividis", log: bool = False,
-              xlabel: str | None = None, ylabel: str | None = None, title: str | None = None):
+def value_map(
+    ax,
+    x,
+    y,
+    values,
+    *,
+    label: str,
+    cmap: str = "cividis",
+    log: bool = False,
+    xlabel: str | None = None,
+    ylabel: str | None = None,
+    title: str | None = None,
+):
     """Colour a 2-D grid (``values`` shape (len(y), len(x))) by any output; colour bar labelled ``label``.
 
     NaN (e.g. points not computed) is left blank; ``log`` uses a logarithmic

@@ -19,6 +19,7 @@ The boundary fields are closed-form functions of the parameters (the loss
 table, or the κ → ∞ normalization limit); the maps themselves are the stored
 values.
 """
+
 from __future__ import annotations
 
 from typing import Any, Mapping, Sequence
@@ -94,7 +95,7 @@ def plane(ds, x: str | None = None, y: str | None = None, at: Mapping[str, Any] 
         if name is None:
             continue
         vals = np.asarray(sub[name].values)
-        _, first = np.unique(vals, return_index=True)        # sorted unique values, first occurrence
+        _, first = np.unique(vals, return_index=True)  # sorted unique values, first occurrence
         sub = sub.isel({name: first})
     return sub, x, y, fixed
 
@@ -131,9 +132,19 @@ def _fine(values: np.ndarray) -> np.ndarray:
     return np.linspace(float(np.min(values)), float(np.max(values)), _FINE)
 
 
-def draw_map(ax, ds, *, var: str = "rank", index: int | None = None, x: str | None = None,
-             y: str | None = None, at: Mapping[str, Any] | None = None, boundaries: bool = True,
-             title: str | None = None, colorbar: bool = True) -> dict:
+def draw_map(
+    ax,
+    ds,
+    *,
+    var: str = "rank",
+    index: int | None = None,
+    x: str | None = None,
+    y: str | None = None,
+    at: Mapping[str, Any] | None = None,
+    boundaries: bool = True,
+    title: str | None = None,
+    colorbar: bool = True,
+) -> dict:
     """Draw the phase map of ``var`` over (x, y); returns what was drawn (axes, counts).
 
     Points whose status is not ok are marked (× NaN/inf, + diverged) and
@@ -148,9 +159,18 @@ def draw_map(ax, ds, *, var: str = "rank", index: int | None = None, x: str | No
     method = desc.get("method", "closed form") if desc else "scan"
     values = _valued(sub, var, index)
     if var == "rank":
-        plot.phase_diagram(ax, xs, ys, values, max_rank=_d_star(model, desc, sub), xlabel=axis_label(x),
-                           ylabel=axis_label(y), title=title, colorbar=colorbar,
-                           colorbar_label=f"rank of WᵀW ({method.replace('-', ' ')})")
+        plot.phase_diagram(
+            ax,
+            xs,
+            ys,
+            values,
+            max_rank=_d_star(model, desc, sub),
+            xlabel=axis_label(x),
+            ylabel=axis_label(y),
+            title=title,
+            colorbar=colorbar,
+            colorbar_label=f"rank of WᵀW ({method.replace('-', ' ')})",
+        )
     else:
         label = phase.OUTPUT_LABELS.get(var, var) + (f" [{index or 0}]" if values.ndim and index is not None else "")
         plot.value_map(ax, xs, ys, values, label=label, xlabel=axis_label(x), ylabel=axis_label(y), title=title)
@@ -159,17 +179,25 @@ def draw_map(ax, ds, *, var: str = "rank", index: int | None = None, x: str | No
     if boundaries and model is not None:
         fx, fy = _fine(xs), _fine(ys)
         fields = phase.boundary_fields(model, {y: fy, x: fx}, fixed)
-        info["boundaries"] = plot.boundary_contours(ax, fx, fy, [f.values for f in fields if f.kind == "b"],
-                                                    style="b", label="b_i = 0 (analytic)")
-        info["survival"] = plot.boundary_contours(ax, fx, fy, [f.values for f in fields if f.kind == "survival"],
-                                                  style="survival", label="survival condition (κ → ∞)")
+        info["boundaries"] = plot.boundary_contours(
+            ax, fx, fy, [f.values for f in fields if f.kind == "b"], style="b", label="b_i = 0 (analytic)"
+        )
+        info["survival"] = plot.boundary_contours(
+            ax,
+            fx,
+            fy,
+            [f.values for f in fields if f.kind == "survival"],
+            style="survival",
+            label="survival condition (κ → ∞)",
+        )
         if info["boundaries"] or info["survival"] or info["marked"]:
             ax.legend(fontsize=7, loc="upper right", framealpha=0.85)
     return info
 
 
-def draw_spectrum(ax, ds, *, x: str | None = None, at: Mapping[str, Any] | None = None,
-                  title: str | None = None) -> dict:
+def draw_spectrum(
+    ax, ds, *, x: str | None = None, at: Mapping[str, Any] | None = None, title: str | None = None
+) -> dict:
     """√λ of WᵀW per direction along ``x`` (other dimensions fixed by ``at``), with critical values."""
     sub, x, _, fixed = plane(ds, x, None, at)
     sub = sub.isel({d: 0 for d in sub["status"].dims if d != x})
@@ -198,17 +226,33 @@ def draw_spectrum(ax, ds, *, x: str | None = None, at: Mapping[str, Any] | None 
         labels = [f"a = {v:.3g}, c = {w:.3g}" if uses_c0 else f"a = {v:.3g}" for v, w in zip(a, c)]
     where = ", ".join(f"{phase.PARAMETER_SYMBOLS.get(k, k)} = {v:.4g}" for k, v in cut.items() if k != x)
     which = "per eigen-direction of A0" if var == "direction_gram" else "eigenvalues"
-    plot.spectrum_curves(ax, xs, ev, critical=None if crit is None else np.asarray(crit), labels=labels,
-                         xlabel=axis_label(x), ylabel=f"√λ of WᵀW ({which})",
-                         title=title or (f"spectrum along {phase.PARAMETER_SYMBOLS.get(x, x)}" + (f" at {where}" if where else "")))
+    plot.spectrum_curves(
+        ax,
+        xs,
+        ev,
+        critical=None if crit is None else np.asarray(crit),
+        labels=labels,
+        xlabel=axis_label(x),
+        ylabel=f"√λ of WᵀW ({which})",
+        title=title or (f"spectrum along {phase.PARAMETER_SYMBOLS.get(x, x)}" + (f" at {where}" if where else "")),
+    )
     if labels is not None:
         ax.legend(fontsize=7, ncol=2, loc="upper right", framealpha=0.85)
     return {"x": x, "cut": cut, "critical": crit}
 
 
-def scan_figure(ds, *, var: str = "rank", index: int | None = None, x: str | None = None, y: str | None = None,
-                at: Mapping[str, Any] | None = None, cut: Mapping[str, Any] | None = None,
-                title: str | None = None, boundaries: bool = True):
+def scan_figure(
+    ds,
+    *,
+    var: str = "rank",
+    index: int | None = None,
+    x: str | None = None,
+    y: str | None = None,
+    at: Mapping[str, Any] | None = None,
+    cut: Mapping[str, Any] | None = None,
+    title: str | None = None,
+    boundaries: bool = True,
+):
     """A figure with the phase map (two axes) and the spectrum along ``x`` at ``cut``; ``(fig, info)``."""
     sub, x, y, _ = plane(ds, x, y, at)
     if y is None:
@@ -216,8 +260,7 @@ def scan_figure(ds, *, var: str = "rank", index: int | None = None, x: str | Non
         info = {"spectrum": draw_spectrum(ax, ds, x=x, at=at, title=title)}
         return fig, info
     fig, axes = plot.new_figure(2, width=5.8, height=4.6)
-    info = {"map": draw_map(axes[0], ds, var=var, index=index, x=x, y=y, at=at, title=title,
-                            boundaries=boundaries)}
+    info = {"map": draw_map(axes[0], ds, var=var, index=index, x=x, y=y, at=at, title=title, boundaries=boundaries)}
     cut_at = dict(at or {})
     cut_at.update(cut or {})
     if y not in cut_at:

@@ -18,6 +18,7 @@ One module per figure or group of claims, in a sub-package per paper
 :data:`EXPERIMENTS` lists them in the report's order; :mod:`.runner` computes, stores and
 draws them; :mod:`.report` writes ``REPORT.md`` and ``REPORT.html`` from the stored data.
 """
+
 from __future__ import annotations
 
 import importlib

@@ -26,6 +26,7 @@ Example:
     ...               correction="λ decays like σ⁻⁴", corrected=(Check("slope", -2.04, "≈", -2.0, atol=0.1),)))
     'reproduced with a correction'
 """
+
 from __future__ import annotations
 
 import math
@@ -38,22 +39,29 @@ __all__ = ["Check", "Claim", "MissingNumber", "PAPERS", "VERDICTS", "verdict", "
 #: The papers a claim can belong to: key → citation.
 PAPERS = {
     "ziyin2023": "Ziyin, Lubana, Ueda, Tanaka: What shapes the loss landscape of self-supervised learning? "
-                 "(ICLR 2023; workshop version WS)",
+    "(ICLR 2023; workshop version WS)",
     "cosentino2022": "Cosentino et al.: Toward a geometrical understanding of self-supervised contrastive "
-                     "learning (2022)",
+    "learning (2022)",
     "dubois2022": "Dubois, Hashimoto, Ermon, Liang: Improving self-supervised learning by characterizing "
-                  "idealized representations (NeurIPS 2022)",
+    "idealized representations (NeurIPS 2022)",
 }
 
 REPRODUCED, CORRECTED, REFUTED, UNTESTABLE = (
-    "reproduced", "reproduced with a correction", "refuted", "not testable here")
+    "reproduced",
+    "reproduced with a correction",
+    "refuted",
+    "not testable here",
+)
 VERDICTS = (REPRODUCED, CORRECTED, REFUTED, UNTESTABLE)
 
 #: The comparison rules of a check: symbol → what must hold (v = our value, t = target).
 RULES = {
     "≈": "|v − t| ≤ atol + rtol·|t|",
     "=": "v = t exactly (integers, counts)",
-    "≤": "v ≤ t", "<": "v < t", "≥": "v ≥ t", ">": "v > t",
+    "≤": "v ≤ t",
+    "<": "v < t",
+    "≥": "v ≥ t",
+    ">": "v > t",
 }
 
 
@@ -101,18 +109,27 @@ class Check:
     @property
     def passed(self) -> bool:
         v, t = self.value, self.target
-        return {"≈": lambda: abs(v - t) <= self.atol + self.rtol * abs(t), "=": lambda: v == t,
-                "≤": lambda: v <= t, "<": lambda: v < t, "≥": lambda: v >= t, ">": lambda: v > t}[self.rule]()
+        return {
+            "≈": lambda: abs(v - t) <= self.atol + self.rtol * abs(t),
+            "=": lambda: v == t,
+            "≤": lambda: v <= t,
+            "<": lambda: v < t,
+            "≥": lambda: v >= t,
+            ">": lambda: v > t,
+        }[self.rule]()
 
     def describe(self) -> str:
         """``quantity = value (rule target[ ± tol], from …): pass|FAIL``."""
         tol = ""
         if self.rule == "≈":
-            tol = " ± " + " + ".join(p for p in (f"{self.atol:.3g}" if self.atol else "",
-                                                  f"{self.rtol:.3g}·|t|" if self.rtol else "") if p)
+            tol = " ± " + " + ".join(
+                p for p in (f"{self.atol:.3g}" if self.atol else "", f"{self.rtol:.3g}·|t|" if self.rtol else "") if p
+            )
         src = f", target from {self.target_from}" if self.target_from else ""
-        return (f"{self.quantity} = {fmt(self.value)} ({self.rule} {fmt(self.target)}{tol}{src}): "
-                f"{'pass' if self.passed else 'FAIL'}")
+        return (
+            f"{self.quantity} = {fmt(self.value)} ({self.rule} {fmt(self.target)}{tol}{src}): "
+            f"{'pass' if self.passed else 'FAIL'}"
+        )
 
 
 def fmt(x: float) -> str:

@@ -9,6 +9,7 @@ package version, the JAX version and the git commit they were computed at.
 still (every array and panel present, the numbers meaningless): the size the test suite
 runs (tests/test_figures_smoke.py), with a low-resolution PNG.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -17,18 +18,19 @@ from pathlib import Path
 
 import numpy as np
 
-ROOT = Path(__file__).resolve().parents[2]    # the repository (a git checkout) when installed editable
+ROOT = Path(__file__).resolve().parents[2]  # the repository (a git checkout) when installed editable
 
-OUT_DIR = Path("out") / "figures"            # relative to the working directory
+OUT_DIR = Path("out") / "figures"  # relative to the working directory
 
 
 def git_commit() -> str:
     """The current commit of the repository (``unknown`` outside git)."""
-    if not (ROOT / ".git").exists():         # an installed copy, not a checkout
+    if not (ROOT / ".git").exists():  # an installed copy, not a checkout
         return "unknown"
     try:
-        return subprocess.run(["git", "rev-parse", "HEAD"], cwd=ROOT, capture_output=True, text=True,
-                              check=True).stdout.strip()
+        return subprocess.run(
+            ["git", "rev-parse", "HEAD"], cwd=ROOT, capture_output=True, text=True, check=True
+        ).stdout.strip()
     except Exception:  # pragma: no cover - no git
         return "unknown"
 
@@ -41,8 +43,11 @@ def save(data: dict, path) -> Path:
 
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    meta = {"landscape_version": np.array(landscape.__version__), "git_commit": np.array(git_commit()),
-            "jax_version": np.array(jax.__version__)}
+    meta = {
+        "landscape_version": np.array(landscape.__version__),
+        "git_commit": np.array(git_commit()),
+        "jax_version": np.array(jax.__version__),
+    }
     np.savez(path, **data, **meta)
     return path
 
@@ -53,15 +58,16 @@ def load(path) -> dict:
         return {k: f[k] for k in f.files}
 
 
-SMOKE_DPI = 40          # a smoke run's PNG only has to exist and show every panel (drawn once, not "tight")
+SMOKE_DPI = 40  # a smoke run's PNG only has to exist and show every panel (drawn once, not "tight")
 
 
 def add_size_options(ap: argparse.ArgumentParser) -> None:
     """``--quick`` and ``--smoke`` (mutually exclusive) on a figure script's parser."""
     size = ap.add_mutually_exclusive_group()
     size.add_argument("--quick", action="store_true", help="small grid, few steps (seconds to a minute)")
-    size.add_argument("--smoke", action="store_true",
-                      help="tiny sizes for the test suite: every array and panel, meaningless numbers")
+    size.add_argument(
+        "--smoke", action="store_true", help="tiny sizes for the test suite: every array and panel, meaningless numbers"
+    )
 
 
 def size_suffix(args) -> str:
@@ -97,6 +103,6 @@ def run_figure(name: str, compute, render, doc: str, argv=None, *, dpi: int = 13
     fig = render(data)
     png = out_dir / f"{stem}.png"
     png.parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(png, dpi=dpi, bbox_inches=None if args.smoke else "tight")     # "tight" draws the figure twice
+    fig.savefig(png, dpi=dpi, bbox_inches=None if args.smoke else "tight")  # "tight" draws the figure twice
     print("saved", png)
     return 0

@@ -16,6 +16,7 @@ Example:
     >>> row_cells(c)[-2]
     'reproduced'
 """
+
 from __future__ import annotations
 
 import base64
@@ -26,8 +27,18 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 
 from landscape.reproduction import EXPERIMENTS, experiment
-from landscape.reproduction.claims import (CORRECTED, PAPERS, REFUTED, RULES, UNTESTABLE, VERDICTS, Claim,
-                                           MissingNumber, fmt, verdict)
+from landscape.reproduction.claims import (
+    CORRECTED,
+    PAPERS,
+    REFUTED,
+    RULES,
+    UNTESTABLE,
+    VERDICTS,
+    Claim,
+    MissingNumber,
+    fmt,
+    verdict,
+)
 from landscape.reproduction.figure_io import load
 
 __all__ = ["Entry", "ReportError", "collect", "write_report", "MARKER", "row_cells"]
@@ -80,12 +91,25 @@ def collect(out_dir, paths=EXPERIMENTS) -> list[Entry]:
             raise ReportError(f"{mod.NAME}: the stored data lack the array {e} (rerun the experiment)") from None
         if not claims:
             raise ReportError(f"{mod.NAME}: no claims")
-        entries.append(Entry(path, mod.NAME, _title(mod), mod.PAPER_SCALE, str(data.get("reproduction_size", "?")),
-                             float(data.get("compute_seconds", float("nan"))), str(data.get("git_commit", "?")),
-                             str(data.get("landscape_version", "?")), npz.with_suffix(".png"), claims))
+        entries.append(
+            Entry(
+                path,
+                mod.NAME,
+                _title(mod),
+                mod.PAPER_SCALE,
+                str(data.get("reproduction_size", "?")),
+                float(data.get("compute_seconds", float("nan"))),
+                str(data.get("git_commit", "?")),
+                str(data.get("landscape_version", "?")),
+                npz.with_suffix(".png"),
+                claims,
+            )
+        )
     if missing:
-        raise ReportError(f"no stored data for {', '.join(missing)} under {out_dir} "
-                          f"(run `landscape reproduce` without --only, or with --only for these)")
+        raise ReportError(
+            f"no stored data for {', '.join(missing)} under {out_dir} "
+            f"(run `landscape reproduce` without --only, or with --only for these)"
+        )
     keys = [c.key for e in entries for c in e.claims]
     dup = sorted({k for k in keys if keys.count(k) > 1})
     if dup:
@@ -117,10 +141,12 @@ def _provenance(entries) -> list[str]:
     commits = sorted({e.commit for e in entries})
     versions = sorted({e.version for e in entries})
     total = sum(e.seconds for e in entries)
-    return [f"package {', '.join(versions)}; data computed at commit(s) {', '.join(c[:12] for c in commits)}",
-            f"report written {datetime.datetime.now().isoformat(timespec='seconds')} on {platform.node() or '?'} "
-            f"({platform.machine()}, Python {platform.python_version()}); compute time of the stored runs "
-            f"{total:.0f} s in all"]
+    return [
+        f"package {', '.join(versions)}; data computed at commit(s) {', '.join(c[:12] for c in commits)}",
+        f"report written {datetime.datetime.now().isoformat(timespec='seconds')} on {platform.node() or '?'} "
+        f"({platform.machine()}, Python {platform.python_version()}); compute time of the stored runs "
+        f"{total:.0f} s in all",
+    ]
 
 
 RULE_TEXT = [
@@ -148,8 +174,13 @@ def _markdown(entries, report_dir: Path) -> str:
         claims = [c for e in entries for c in e.claims if c.paper == p]
         if not claims:
             continue
-        lines += ["", f"## {cite}", "", "| # | claim | where | ours | paper | verdict | figure |",
-                  "|---|---|---|---|---|---|---|"]
+        lines += [
+            "",
+            f"## {cite}",
+            "",
+            "| # | claim | where | ours | paper | verdict | figure |",
+            "|---|---|---|---|---|---|---|",
+        ]
         for i, c in enumerate(claims, 1):
             cells = row_cells(c)
             cells[-1] = f"[{c.figure}](#{c.figure})"
@@ -157,15 +188,26 @@ def _markdown(entries, report_dir: Path) -> str:
     errata = [c for e in entries for c in e.claims if verdict(c) in (CORRECTED, REFUTED)]
     lines += ["", "## Errata: where the papers do not hold as written", ""]
     for c in errata:
-        lines += [f"- **{c.where}**: {c.statement} — *{verdict(c)}*."
-                  + (f" Correction: {c.correction}." if c.correction else "")]
+        lines += [
+            f"- **{c.where}**: {c.statement} — *{verdict(c)}*."
+            + (f" Correction: {c.correction}." if c.correction else "")
+        ]
         lines += [f"  - {ch.describe()}" for ch in c.checks + c.corrected]
     lines += ["", "## Figures, set-ups and every check", ""]
     for e in entries:
         rel = os.path.relpath(Path(e.figure).resolve(), report_dir)
-        lines += [f"### {e.name}", "", f'<a id="{e.name}"></a>', "", f"{e.title}.", "",
-                  f"- run size: {e.size}, {e.seconds:.1f} s; against the paper: {e.paper_scale}", "",
-                  f"![{e.name}]({rel})", ""]
+        lines += [
+            f"### {e.name}",
+            "",
+            f'<a id="{e.name}"></a>',
+            "",
+            f"{e.title}.",
+            "",
+            f"- run size: {e.size}, {e.seconds:.1f} s; against the paper: {e.paper_scale}",
+            "",
+            f"![{e.name}]({rel})",
+            "",
+        ]
         for c in e.claims:
             lines.append(f"- `{c.key}` ({verdict(c)}): {c.statement}" + (f" — {c.note}" if c.note else ""))
             if c.untestable:
@@ -179,10 +221,12 @@ def _markdown(entries, report_dir: Path) -> str:
 
 
 # ----------------------------------------------------------------------------- html
-_CSS = ("body{font-family:sans-serif;max-width:1200px;margin:2em auto;line-height:1.4}"
-        "table{border-collapse:collapse;margin:1em 0}td,th{border:1px solid #ccc;padding:4px 8px;vertical-align:top}"
-        "img{max-width:100%}.reproduced{background:#e3f5e1}.reproduced-with-a-correction{background:#fff4d6}"
-        ".refuted{background:#fbe0e0}.not-testable-here{background:#eee}code{font-size:90%}")
+_CSS = (
+    "body{font-family:sans-serif;max-width:1200px;margin:2em auto;line-height:1.4}"
+    "table{border-collapse:collapse;margin:1em 0}td,th{border:1px solid #ccc;padding:4px 8px;vertical-align:top}"
+    "img{max-width:100%}.reproduced{background:#e3f5e1}.reproduced-with-a-correction{background:#fff4d6}"
+    ".refuted{background:#fbe0e0}.not-testable-here{background:#eee}code{font-size:90%}"
+)
 
 
 def _e(x) -> str:
@@ -190,12 +234,19 @@ def _e(x) -> str:
 
 
 def _html(entries) -> str:
-    out = [MARKER, "<!DOCTYPE html>", '<html><head><meta charset="utf-8"><title>landscape: reproduction report'
-           f"</title><style>{_CSS}</style></head><body>",
-           "<h1>Reproduction report: three papers on the loss landscape of self-supervised learning</h1>",
-           "<ul>" + "".join(f"<li>{_e(p)}</li>" for p in _provenance(entries)) + "</ul>",
-           "<h2>How a verdict is reached</h2><p>" + _e(RULE_TEXT[0]) + "</p><ul>"
-           + "".join(f"<li>{_e(t.replace('**', ''))}</li>" for t in RULE_TEXT[1:]) + "</ul>"]
+    out = [
+        MARKER,
+        "<!DOCTYPE html>",
+        '<html><head><meta charset="utf-8"><title>landscape: reproduction report'
+        f"</title><style>{_CSS}</style></head><body>",
+        "<h1>Reproduction report: three papers on the loss landscape of self-supervised learning</h1>",
+        "<ul>" + "".join(f"<li>{_e(p)}</li>" for p in _provenance(entries)) + "</ul>",
+        "<h2>How a verdict is reached</h2><p>"
+        + _e(RULE_TEXT[0])
+        + "</p><ul>"
+        + "".join(f"<li>{_e(t.replace('**', ''))}</li>" for t in RULE_TEXT[1:])
+        + "</ul>",
+    ]
     out.append("<h2>Summary</h2><table><tr><th>paper</th>" + "".join(f"<th>{_e(v)}</th>" for v in VERDICTS) + "</tr>")
     for p, row in _summary(entries).items():
         out.append(f"<tr><td>{_e(p)}</td>" + "".join(f"<td>{row[v]}</td>" for v in VERDICTS) + "</tr>")
@@ -204,35 +255,51 @@ def _html(entries) -> str:
         claims = [c for e in entries for c in e.claims if c.paper == p]
         if not claims:
             continue
-        out.append(f"<h2>{_e(cite)}</h2><table><tr><th>#</th><th>claim</th><th>where</th><th>ours</th>"
-                   "<th>paper</th><th>verdict</th><th>figure</th></tr>")
+        out.append(
+            f"<h2>{_e(cite)}</h2><table><tr><th>#</th><th>claim</th><th>where</th><th>ours</th>"
+            "<th>paper</th><th>verdict</th><th>figure</th></tr>"
+        )
         for i, c in enumerate(claims, 1):
             cells = row_cells(c)
             cls = verdict(c).replace(" ", "-")
-            out.append(f'<tr class="{cls}"><td>{i}</td>' + "".join(f"<td>{_e(x)}</td>" for x in cells[:-1])
-                       + f'<td><a href="#{_e(c.figure)}">{_e(c.figure)}</a></td></tr>')
+            out.append(
+                f'<tr class="{cls}"><td>{i}</td>'
+                + "".join(f"<td>{_e(x)}</td>" for x in cells[:-1])
+                + f'<td><a href="#{_e(c.figure)}">{_e(c.figure)}</a></td></tr>'
+            )
         out.append("</table>")
     out.append("<h2>Errata: where the papers do not hold as written</h2><ul>")
     for c in (c for e in entries for c in e.claims if verdict(c) in (CORRECTED, REFUTED)):
-        out.append(f"<li><b>{_e(c.where)}</b>: {_e(c.statement)} — <i>{_e(verdict(c))}</i>."
-                   + (f" Correction: {_e(c.correction)}." if c.correction else "") + "<ul>"
-                   + "".join(f"<li>{_e(ch.describe())}</li>" for ch in c.checks + c.corrected) + "</ul></li>")
+        out.append(
+            f"<li><b>{_e(c.where)}</b>: {_e(c.statement)} — <i>{_e(verdict(c))}</i>."
+            + (f" Correction: {_e(c.correction)}." if c.correction else "")
+            + "<ul>"
+            + "".join(f"<li>{_e(ch.describe())}</li>" for ch in c.checks + c.corrected)
+            + "</ul></li>"
+        )
     out.append("</ul><h2>Figures, set-ups and every check</h2>")
     for e in entries:
         png = base64.b64encode(e.figure.read_bytes()).decode() if e.figure.exists() else ""
-        out.append(f'<h3 id="{_e(e.name)}">{_e(e.name)}</h3><p>{_e(e.title)}.</p>'
-                   f"<p>run size: {_e(e.size)}, {e.seconds:.1f} s; against the paper: {_e(e.paper_scale)}</p>"
-                   + (f'<img alt="{_e(e.name)}" src="data:image/png;base64,{png}">' if png else
-                      "<p><b>figure missing</b></p>") + "<ul>")
+        out.append(
+            f'<h3 id="{_e(e.name)}">{_e(e.name)}</h3><p>{_e(e.title)}.</p>'
+            f"<p>run size: {_e(e.size)}, {e.seconds:.1f} s; against the paper: {_e(e.paper_scale)}</p>"
+            + (f'<img alt="{_e(e.name)}" src="data:image/png;base64,{png}">' if png else "<p><b>figure missing</b></p>")
+            + "<ul>"
+        )
         for c in e.claims:
             items = [ch.describe() for ch in c.checks]
             if c.untestable:
                 items.append(f"not testable: {c.untestable}")
             if c.correction:
                 items += [f"correction: {c.correction}"] + [f"(correction) {ch.describe()}" for ch in c.corrected]
-            out.append(f'<li class="{verdict(c).replace(" ", "-")}"><code>{_e(c.key)}</code> ({_e(verdict(c))}): '
-                       f"{_e(c.statement)}" + (f" — {_e(c.note)}" if c.note else "") + "<ul>"
-                       + "".join(f"<li>{_e(x)}</li>" for x in items) + "</ul></li>")
+            out.append(
+                f'<li class="{verdict(c).replace(" ", "-")}"><code>{_e(c.key)}</code> ({_e(verdict(c))}): '
+                f"{_e(c.statement)}"
+                + (f" — {_e(c.note)}" if c.note else "")
+                + "<ul>"
+                + "".join(f"<li>{_e(x)}</li>" for x in items)
+                + "</ul></li>"
+            )
         out.append("</ul>")
     out.append("</body></html>")
     return "\n".join(out)
@@ -247,8 +314,10 @@ def _writable(path: Path) -> None:
         with open(path, encoding="utf-8", errors="replace") as f:
             first = f.readline().rstrip("\n")
         if first != MARKER:
-            raise ReportError(f"{path} exists and was not written by `landscape reproduce`: not replaced "
-                              "(move it away or choose another --report-dir)")
+            raise ReportError(
+                f"{path} exists and was not written by `landscape reproduce`: not replaced "
+                "(move it away or choose another --report-dir)"
+            )
 
 
 def write_report(report_dir, entries) -> tuple[Path, Path]:

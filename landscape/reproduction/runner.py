@@ -12,6 +12,7 @@ Example (the command line is ``landscape reproduce``):
     >>> runner.size_of("dubois2022.cover_wn", smoke=True)
     'smoke'
 """
+
 from __future__ import annotations
 
 import concurrent.futures as cf
@@ -66,9 +67,9 @@ def render_experiment(path: str, out_dir: Path, data: dict | None = None) -> Pat
     png = Path(out_dir) / f"{mod.NAME}.png"
     smoke = str(data.get("reproduction_size", "")) == "smoke"
     if smoke:
-        fig.savefig(png, dpi=SMOKE_DPI)                     # drawn once: a smoke PNG only has to exist
+        fig.savefig(png, dpi=SMOKE_DPI)  # drawn once: a smoke PNG only has to exist
     else:
-        fig.savefig(png, dpi=110, bbox_inches="tight")     # nothing clipped at the edges
+        fig.savefig(png, dpi=110, bbox_inches="tight")  # nothing clipped at the edges
     return png
 
 
@@ -116,8 +117,9 @@ def _previous_seconds(out_dir: Path, path: str) -> float:
         return float("inf")
 
 
-def reproduce(out_dir, paths=EXPERIMENTS, *, plot_only: bool = False, smoke: bool = False, jobs: int = 1,
-              progress=print) -> list[Outcome]:
+def reproduce(
+    out_dir, paths=EXPERIMENTS, *, plot_only: bool = False, smoke: bool = False, jobs: int = 1, progress=print
+) -> list[Outcome]:
     """Compute (or, with ``plot_only``, only redraw) the experiments at ``paths``; returns their outcomes.
 
     A failing experiment does not stop the others; its outcome carries the error line.
@@ -146,7 +148,7 @@ def reproduce(out_dir, paths=EXPERIMENTS, *, plot_only: bool = False, smoke: boo
 
     order = sorted(paths, key=lambda p: -_previous_seconds(out_dir, p))
     progress(f"computing {n} experiment(s) with {jobs} worker process(es); data and figures in {out_dir}")
-    ctx = multiprocessing.get_context("spawn")        # JAX is not fork-safe
+    ctx = multiprocessing.get_context("spawn")  # JAX is not fork-safe
     with cf.ProcessPoolExecutor(max_workers=jobs, mp_context=ctx, initializer=_worker_setup) as pool:
         futures = {pool.submit(run_experiment, p, str(out_dir), smoke): p for p in order}
         for fut in cf.as_completed(futures):
@@ -154,7 +156,7 @@ def reproduce(out_dir, paths=EXPERIMENTS, *, plot_only: bool = False, smoke: boo
             try:
                 name, secs = fut.result()
                 done(path, name, secs)
-            except Exception as e:          # reported and listed; the report then refuses to be written
+            except Exception as e:  # reported and listed; the report then refuses to be written
                 done(path, experiment(path).NAME, 0.0, f"{type(e).__name__}: {e}".splitlines()[0])
     return outcomes
 
@@ -163,6 +165,6 @@ def default_jobs() -> int:
     """Worker processes by default: the cores this process may use, at most 4."""
     try:
         cores = len(os.sched_getaffinity(0))
-    except AttributeError:          # pragma: no cover - not Linux
+    except AttributeError:  # pragma: no cover - not Linux
         cores = os.cpu_count() or 1
     return max(1, min(cores, 4))

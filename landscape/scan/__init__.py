@@ -15,17 +15,42 @@ This layer knows nothing about SSL.  It has four parts, one concept each:
 The SSL-aware layer that maps parameter names (σ², γ, N, β, …) to landscapes is
 :mod:`landscape.phase`.
 """
+
 from landscape.scan.driver import Progress, ScanDamageWarning, open_scan, output_specs, scan, scan_info
 from landscape.scan.execute import DEFAULT_MEMORY_BUDGET
 from landscape.scan.grid import Axis, Grid, Points, as_grid, parse_sweep
 from landscape.scan.status import DIVERGED, MISSING, NONFINITE, OK, STATUS_NAMES
-from landscape.scan.store import (ChunkProblem, ChunkWriteError, ScanMismatchError, StoreError, StoreLockedError,
-                                  verify_store)
+from landscape.scan.store import (
+    ChunkProblem,
+    ChunkWriteError,
+    ScanMismatchError,
+    StoreError,
+    StoreLockedError,
+    verify_store,
+)
 
 __all__ = [
-    "scan", "open_scan", "scan_info", "output_specs", "Progress",
-    "Grid", "Axis", "Points", "as_grid", "parse_sweep",
-    "OK", "NONFINITE", "DIVERGED", "MISSING", "STATUS_NAMES",
-    "ScanMismatchError", "DEFAULT_MEMORY_BUDGET",
-    "verify_store", "ChunkProblem", "StoreError", "StoreLockedError", "ChunkWriteError", "ScanDamageWarning",
+    "scan",
+    "open_scan",
+    "scan_info",
+    "output_specs",
+    "Progress",
+    "Grid",
+    "Axis",
+    "Points",
+    "as_grid",
+    "parse_sweep",
+    "OK",
+    "NONFINITE",
+    "DIVERGED",
+    "MISSING",
+    "STATUS_NAMES",
+    "ScanMismatchError",
+    "DEFAULT_MEMORY_BUDGET",
+    "verify_store",
+    "ChunkProblem",
+    "StoreError",
+    "StoreLockedError",
+    "ChunkWriteError",
+    "ScanDamageWarning",
 ]

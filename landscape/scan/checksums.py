@@ -5,6 +5,7 @@ SHA-256 of :func:`chunk_digest`); it counts as computed only when that row
 exists and matches the data read back (:func:`read_verified`).  The reasons are
 in :mod:`landscape.scan.store`.
 """
+
 from __future__ import annotations
 
 import dataclasses
@@ -79,12 +80,16 @@ def _read_array(root, name: str, shape: tuple, rows: int) -> tuple[np.ndarray, d
     try:
         arr = root[name]
     except Exception as e:  # a deleted or corrupt zarr.json of the array
-        raise StoreError(f"the store's array {name!r} is missing or unreadable ({type(e).__name__}): the "
-                         "store is damaged beyond chunk repair; recompute it with overwrite=True "
-                         "(CLI: --overwrite)") from None
+        raise StoreError(
+            f"the store's array {name!r} is missing or unreadable ({type(e).__name__}): the "
+            "store is damaged beyond chunk repair; recompute it with overwrite=True "
+            "(CLI: --overwrite)"
+        ) from None
     if tuple(arr.shape) != tuple(shape):
-        raise StoreError(f"the store's array {name!r} has shape {tuple(arr.shape)}, its record says {tuple(shape)}: "
-                         "the store is damaged; recompute it with overwrite=True (CLI: --overwrite)")
+        raise StoreError(
+            f"the store's array {name!r} has shape {tuple(arr.shape)}, its record says {tuple(shape)}: "
+            "the store is damaged; recompute it with overwrite=True (CLI: --overwrite)"
+        )
     try:
         return np.asarray(arr[:]), {}
     except Exception:  # a damaged chunk file: read chunk by chunk to find it
@@ -93,7 +98,7 @@ def _read_array(root, name: str, shape: tuple, rows: int) -> tuple[np.ndarray, d
     bad = {}
     for i in range(-(-shape[0] // rows)):
         try:
-            out[i * rows:(i + 1) * rows] = arr[i * rows:(i + 1) * rows]
+            out[i * rows : (i + 1) * rows] = arr[i * rows : (i + 1) * rows]
         except Exception as e:
             bad[i] = f"{name!r} unreadable ({type(e).__name__})"
     return out, bad
@@ -105,15 +110,18 @@ def result_bytes(n_points: int, outputs: Mapping[str, Mapping]) -> int:
     >>> result_bytes(10**9, {"y": {"shape": [3], "dtype": "float64"}})
     25000000000
     """
-    per_point = 1 + sum(int(np.prod(o["shape"], dtype=np.int64)) * np.dtype(o["dtype"]).itemsize
-                        for o in outputs.values())
+    per_point = 1 + sum(
+        int(np.prod(o["shape"], dtype=np.int64)) * np.dtype(o["dtype"]).itemsize for o in outputs.values()
+    )
     return int(n_points) * per_point
 
 
 def require_result_memory(n_points: int, outputs: Mapping[str, Mapping]) -> None:
     """Refuse (``ValueError`` with the estimate) a scan whose result would not fit in memory."""
-    require_memory(result_bytes(n_points, outputs),
-                   f"a scan of {n_points} points ({result_bytes(1, outputs)} bytes of outputs and status each)")
+    require_memory(
+        result_bytes(n_points, outputs),
+        f"a scan of {n_points} points ({result_bytes(1, outputs)} bytes of outputs and status each)",
+    )
 
 
 def read_verified(root, record: Mapping | None = None) -> StoreContents:

@@ -47,6 +47,7 @@ Example:
     >>> int(ds["status"].max())
     0
 """
+
 from __future__ import annotations
 
 import dataclasses
@@ -120,8 +121,9 @@ def _flatten(tree) -> dict[str, Any]:
     return out
 
 
-def output_specs(fn: Callable, example: Mapping[str, Any],
-                 output_dims: Mapping[str, tuple] | None = None) -> dict[str, store.OutputSpec]:
+def output_specs(
+    fn: Callable, example: Mapping[str, Any], output_dims: Mapping[str, tuple] | None = None
+) -> dict[str, store.OutputSpec]:
     """Shape, dtype and dimension names of each output of ``fn`` at one point (traced, not run)."""
     shapes = _flatten(jax.eval_shape(fn, dict(example)))
     if not shapes:
@@ -149,9 +151,15 @@ def _dataset(grid: Grid, record: Mapping, outputs: Mapping[str, np.ndarray], sta
     for name, spec in record["outputs"].items():
         arr = np.asarray(outputs[name]).reshape(*shape, *spec["shape"])
         data_vars[name] = (grid.dims + tuple(spec["dims"]), arr)
-    data_vars["status"] = (grid.dims, np.asarray(status, np.int8).reshape(shape), {
-        "flag_values": list(range(len(STATUS_NAMES))), "flag_meanings": " ".join(STATUS_NAMES),
-        "long_name": "point status"})
+    data_vars["status"] = (
+        grid.dims,
+        np.asarray(status, np.int8).reshape(shape),
+        {
+            "flag_values": list(range(len(STATUS_NAMES))),
+            "flag_meanings": " ".join(STATUS_NAMES),
+            "long_name": "point status",
+        },
+    )
     labels = record.get("labels", {})
     for name, text in labels.items():
         if name in data_vars and len(data_vars[name]) == 2:
@@ -187,9 +195,12 @@ def open_scan(path) -> "Any":
     ds = _dataset(Grid.from_json(record["grid"]), record, found.outputs, found.status)
     if found.damaged:
         ds.attrs["damaged_chunks"] = sorted(found.damaged)
-        warnings.warn(f"{path}: {len(found.damaged)} damaged chunk(s) returned as missing "
-                      f"({_chunk_list(found.damaged)}); resume the scan to recompute them",
-                      ScanDamageWarning, stacklevel=2)
+        warnings.warn(
+            f"{path}: {len(found.damaged)} damaged chunk(s) returned as missing "
+            f"({_chunk_list(found.damaged)}); resume the scan to recompute them",
+            ScanDamageWarning,
+            stacklevel=2,
+        )
     return ds
 
 
@@ -314,8 +325,7 @@ def scan(
     lock = None
     try:
         lock, root, record, action = _claim_store(path, new_record, resume, overwrite, force, p_index, p_count)
-        return _run(fn, grid, example, path, root, record, action, specs, devs, p_index, p_count, progress,
-                    batching)
+        return _run(fn, grid, example, path, root, record, action, specs, devs, p_index, p_count, progress, batching)
     finally:
         if lock is not None:
             lock.release()
@@ -329,8 +339,9 @@ def _description(fn, evaluation, code_version, chunk_size) -> tuple[Mapping[str,
     if evaluation is None:
         evaluation = {"function": f"{getattr(fn, '__module__', '?')}.{getattr(fn, '__qualname__', repr(fn))}"}
     code = dict(_code_version()) if code_version is None else {**_code_version(), **dict(code_version)}
-    if chunk_size is not None and (isinstance(chunk_size, bool) or not isinstance(chunk_size, (int, np.integer))
-                                   or chunk_size < 1):
+    if chunk_size is not None and (
+        isinstance(chunk_size, bool) or not isinstance(chunk_size, (int, np.integer)) or chunk_size < 1
+    ):
         raise ValueError(f"chunk_size must be a positive integer, got {chunk_size!r}")
     return evaluation, code
 
@@ -404,13 +415,28 @@ def _prepare_store(path: Path, new_record: Callable[..., dict], resume: bool, ov
     if resume:
         return store.open_for_resume(path, record, force=force)
     if not overwrite:
-        raise FileExistsError(f"{path} already exists; pass resume=True (CLI: --resume) to continue it "
-                              "or overwrite=True (CLI: --overwrite) to replace it")
+        raise FileExistsError(
+            f"{path} already exists; pass resume=True (CLI: --resume) to continue it "
+            "or overwrite=True (CLI: --overwrite) to replace it"
+        )
     return store.replace_store(path, record), record, "new"
 
 
-def _run(fn, grid: Grid, example, path, root, record: Mapping, action: str, specs, devs, p_index: int,
-         p_count: int, progress, batching: str):
+def _run(
+    fn,
+    grid: Grid,
+    example,
+    path,
+    root,
+    record: Mapping,
+    action: str,
+    specs,
+    devs,
+    p_index: int,
+    p_count: int,
+    progress,
+    batching: str,
+):
     """Compute every chunk of this process that is not verified in the store; return the dataset."""
     n_dev = len(devs)
     chunk = record["chunk_size"]
@@ -462,28 +488,58 @@ def _run(fn, grid: Grid, example, path, root, record: Mapping, action: str, spec
             except OSError as e:
                 err = store.ChunkWriteError(
                     f"cannot write chunk {i} of the scan store {path} ({e.strerror or e}); the chunks committed "
-                    "before it are kept: run the same scan with resume=True (CLI: --resume) to continue")
+                    "before it are kept: run the same scan with resume=True (CLI: --resume) to continue"
+                )
                 err.errno = e.errno
                 raise err from e
         else:
             start = i * chunk
             for k, v in values.items():
-                flat_out[k][start:start + m] = v
-            flat_status[start:start + m] = status
+                flat_out[k][start : start + m] = v
+            flat_status[start : start + m] = status
         computed += m
         if progress is not None:
             elapsed = time.perf_counter() - t_start
             rate = computed / elapsed if elapsed > 0 else None
-            left = sum(chunk_len(q) for q in todo[j + 1:])
-            progress(Progress(reused + computed, total, computed, reused, elapsed, rate,
-                              (left / rate) if rate else None, chunk, n_dev, False, compile_s, action, damaged))
+            left = sum(chunk_len(q) for q in todo[j + 1 :])
+            progress(
+                Progress(
+                    reused + computed,
+                    total,
+                    computed,
+                    reused,
+                    elapsed,
+                    rate,
+                    (left / rate) if rate else None,
+                    chunk,
+                    n_dev,
+                    False,
+                    compile_s,
+                    action,
+                    damaged,
+                )
+            )
 
     _barrier("landscape-scan-done", p_count)
     elapsed = time.perf_counter() - t_start
     if progress is not None:
-        progress(Progress(reused + computed, total, computed, reused, elapsed,
-                          (computed / elapsed) if computed and elapsed > 0 else None, 0.0, chunk, n_dev, True,
-                          compile_s, action, damaged))
+        progress(
+            Progress(
+                reused + computed,
+                total,
+                computed,
+                reused,
+                elapsed,
+                (computed / elapsed) if computed and elapsed > 0 else None,
+                0.0,
+                chunk,
+                n_dev,
+                True,
+                compile_s,
+                action,
+                damaged,
+            )
+        )
     if root is not None:
         return open_scan(path)
     return _dataset(grid, record, flat_out, flat_status)

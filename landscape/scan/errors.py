@@ -1,4 +1,5 @@
 """The errors of a scan store (see :mod:`landscape.scan.store`): one-line messages that say what to do."""
+
 from __future__ import annotations
 
 

@@ -34,6 +34,7 @@ Example:
     >>> chunks_for_process(7, process_index=1, process_count=3)
     [1, 4]
 """
+
 from __future__ import annotations
 
 import math
@@ -110,7 +111,7 @@ def _jaxpr_bytes(jaxpr) -> int:
     for eqn in jaxpr.eqns:
         total += sum(_aval_bytes(v.aval) for v in eqn.outvars)
         for param in eqn.params.values():
-            for sub in (param if isinstance(param, (list, tuple)) else [param]):
+            for sub in param if isinstance(param, (list, tuple)) else [param]:
                 inner = getattr(sub, "jaxpr", None)
                 if inner is not None and hasattr(inner, "eqns"):
                     total += _jaxpr_bytes(inner)
@@ -133,8 +134,9 @@ def bytes_per_point(fn: Callable, example: Mapping[str, Any]) -> int:
     return max(1, inputs + _jaxpr_bytes(closed.jaxpr))
 
 
-def chunk_size_for_budget(per_point: int, budget: int, n_devices: int, n_points: int,
-                          max_per_device: int = MAX_AUTO_CHUNK_PER_DEVICE) -> int:
+def chunk_size_for_budget(
+    per_point: int, budget: int, n_devices: int, n_points: int, max_per_device: int = MAX_AUTO_CHUNK_PER_DEVICE
+) -> int:
     """Chunk length (a multiple of ``n_devices``) whose per-device share fits ``budget`` bytes.
 
     It is at least one point per device, at most ``max_per_device`` per device,
@@ -177,8 +179,9 @@ def batching_mode(devices: Sequence[Any], mode: str = "auto") -> str:
     return "map" if all(getattr(d, "platform", "cpu") == "cpu" for d in devices) else "vmap"
 
 
-def compile_chunk(fn: Callable, example: Mapping[str, Any], chunk: int,
-                  devices: Sequence[Any] | None = None, batching: str = "auto") -> Callable:
+def compile_chunk(
+    fn: Callable, example: Mapping[str, Any], chunk: int, devices: Sequence[Any] | None = None, batching: str = "auto"
+) -> Callable:
     """``jit(vmap(fn))`` for chunks of exactly ``chunk`` points, sharded over ``devices``.
 
     ``batching`` chooses ``vmap`` or a per-device ``lax.map`` (see :func:`batching_mode`).
@@ -202,8 +205,13 @@ def compile_chunk(fn: Callable, example: Mapping[str, Any], chunk: int,
     if batching_mode(devices, batching) == "vmap":
         per_device = jax.vmap(fn)
     else:
-        per_device = jax.shard_map(lambda p: jax.lax.map(fn, p), mesh=mesh, in_specs=PartitionSpec(GRID_AXIS),
-                                   out_specs=PartitionSpec(GRID_AXIS), check_vma=False)
+        per_device = jax.shard_map(
+            lambda p: jax.lax.map(fn, p),
+            mesh=mesh,
+            in_specs=PartitionSpec(GRID_AXIS),
+            out_specs=PartitionSpec(GRID_AXIS),
+            check_vma=False,
+        )
     batched = jax.jit(per_device, in_shardings=(sharding,), out_shardings=sharding)
     compiled = batched.lower(specs).compile()
 

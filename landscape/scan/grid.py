@@ -27,6 +27,7 @@ Example:
     >>> Grid.from_json(g.to_json()) == g
     True
 """
+
 from __future__ import annotations
 
 import dataclasses
@@ -105,8 +106,12 @@ class Axis:
         return {"axis": self.name, "values": _as_json_list(self.values)}
 
     def __eq__(self, other) -> bool:
-        return (isinstance(other, Axis) and self.name == other.name
-                and self.values.dtype == other.values.dtype and np.array_equal(self.values, other.values))
+        return (
+            isinstance(other, Axis)
+            and self.name == other.name
+            and self.values.dtype == other.values.dtype
+            and np.array_equal(self.values, other.values)
+        )
 
     __hash__ = None
 
@@ -167,10 +172,15 @@ class Points:
         return {"points": self.name, "values": {k: _as_json_list(v) for k, v in self.values.items()}}
 
     def __eq__(self, other) -> bool:
-        return (isinstance(other, Points) and self.name == other.name
-                and list(self.values) == list(other.values)
-                and all(self.values[k].dtype == other.values[k].dtype
-                        and np.array_equal(self.values[k], other.values[k]) for k in self.values))
+        return (
+            isinstance(other, Points)
+            and self.name == other.name
+            and list(self.values) == list(other.values)
+            and all(
+                self.values[k].dtype == other.values[k].dtype and np.array_equal(self.values[k], other.values[k])
+                for k in self.values
+            )
+        )
 
     __hash__ = None
 
@@ -339,4 +349,6 @@ def as_grid(grid) -> Grid:
         return Grid([Axis(k, v) for k, v in grid.items()])
     if isinstance(grid, (list, tuple)):
         return Grid(grid)
-    raise ValueError(f"grid must be a Grid, an Axis, a Points, a list of them or a dict of axes; got {type(grid).__name__}")
+    raise ValueError(
+        f"grid must be a Grid, an Axis, a Points, a list of them or a dict of axes; got {type(grid).__name__}"
+    )

@@ -6,6 +6,7 @@ A writer holds it for its whole run, so a second writer (``overwrite`` or
 into the first one's.  The lock file is removed when the writer finishes; one
 left by a killed process holds no lock.
 """
+
 from __future__ import annotations
 
 import errno
@@ -56,8 +57,10 @@ class StoreLock:
                 holder = _lock_holder(fd)
                 os.close(fd)
                 if e.errno in (errno.EWOULDBLOCK, errno.EAGAIN, errno.EACCES):
-                    raise StoreLockedError(f"{self.path} is being written by another process{holder}; wait until "
-                                           "it has finished, or choose another path") from None
+                    raise StoreLockedError(
+                        f"{self.path} is being written by another process{holder}; wait until "
+                        "it has finished, or choose another path"
+                    ) from None
                 raise StoreError(f"cannot lock {self.file} ({_reason(e)})") from None
             try:
                 here, there = os.fstat(fd), os.stat(self.file)

@@ -9,6 +9,7 @@ Example:
     >>> sorted(info)
     ['git_commit', 'git_dirty', 'package_version']
 """
+
 from __future__ import annotations
 
 import functools

@@ -4,6 +4,7 @@ The group attribute ``landscape_scan`` of a store holds the record (format
 version, grid, chunk length, outputs, evaluation, code version, creation time);
 see :mod:`landscape.scan.store` for the layout of the arrays.
 """
+
 from __future__ import annotations
 
 import datetime
@@ -20,7 +21,7 @@ FORMAT_VERSION = 2
 _ATTR = "landscape_scan"
 _STATUS = "status"
 _DIGEST = "chunk_sha256"
-_OLD_DONE = "chunk_done"           # format 1
+_OLD_DONE = "chunk_done"  # format 1
 RESERVED_NAMES = (_STATUS, _DIGEST, _OLD_DONE)
 _DIGEST_BYTES = 32
 
@@ -41,9 +42,14 @@ class OutputSpec:
         return cls(tuple(obj["shape"]), str(obj["dtype"]), tuple(obj["dims"]))
 
 
-def make_record(grid: Grid, chunk_size: int, outputs: Mapping[str, OutputSpec],
-                evaluation: Mapping[str, Any], code: Mapping[str, Any],
-                labels: Mapping[str, str] | None = None) -> dict:
+def make_record(
+    grid: Grid,
+    chunk_size: int,
+    outputs: Mapping[str, OutputSpec],
+    evaluation: Mapping[str, Any],
+    code: Mapping[str, Any],
+    labels: Mapping[str, str] | None = None,
+) -> dict:
     """The JSON record of a scan (everything a resume must agree with, plus provenance).
 
     ``labels`` (``{variable or coordinate: long name}``) only decorates the dataset.
@@ -82,8 +88,11 @@ def record_differences(stored: Mapping, new: Mapping) -> dict[str, list[str]]:
     if stored.get("format") != new.get("format"):
         structure.append(f"store format {stored.get('format')} vs {new.get('format')}")
     if stored.get("grid") != new.get("grid"):
-        structure.append(f"grid {Grid.from_json(stored['grid'])!r} vs {Grid.from_json(new['grid'])!r}"
-                         if stored.get("grid") else "grid")
+        structure.append(
+            f"grid {Grid.from_json(stored['grid'])!r} vs {Grid.from_json(new['grid'])!r}"
+            if stored.get("grid")
+            else "grid"
+        )
     if stored.get("chunk_size") != new.get("chunk_size"):
         structure.append(f"chunk size {stored.get('chunk_size')} vs {new.get('chunk_size')}")
     if stored.get("outputs") != new.get("outputs"):

@@ -22,6 +22,7 @@ Example:
     >>> point_status(out, 3).tolist()
     [0, 1, 2]
 """
+
 from __future__ import annotations
 
 from typing import Mapping

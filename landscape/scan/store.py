@@ -73,6 +73,7 @@ Example:
     >>> read_verified(st).damaged
     {1: 'checksum mismatch: its values differ from those committed'}
 """
+
 from __future__ import annotations
 
 import dataclasses
@@ -86,12 +87,32 @@ from typing import Any, Mapping
 
 import numpy as np
 
-from landscape.scan.checksums import (StoreContents, chunk_digest, done_chunks, read_verified, require_result_memory,
-                                      result_bytes, write_chunk)
+from landscape.scan.checksums import (
+    StoreContents,
+    chunk_digest,
+    done_chunks,
+    read_verified,
+    require_result_memory,
+    result_bytes,
+    write_chunk,
+)
 from landscape.scan.errors import ChunkWriteError, ScanMismatchError, StoreError, StoreLockedError, _reason
 from landscape.scan.lock import StoreLock
-from landscape.scan.record import (_ATTR, _DIGEST, _DIGEST_BYTES, _STATUS, FORMAT_VERSION, RESERVED_NAMES, OutputSpec,
-                                   _bounds, _fill, make_record, read_record, record_differences, stored_record)
+from landscape.scan.record import (
+    _ATTR,
+    _DIGEST,
+    _DIGEST_BYTES,
+    _STATUS,
+    FORMAT_VERSION,
+    RESERVED_NAMES,
+    OutputSpec,
+    _bounds,
+    _fill,
+    make_record,
+    read_record,
+    record_differences,
+    stored_record,
+)
 from landscape.scan.status import MISSING
 
 __all__ = [
@@ -175,8 +196,10 @@ def check_replaceable(path) -> None:
     """
     path = Path(path)
     if path.is_symlink():
-        raise StoreError(f"{path} is a symbolic link; overwrite replaces only a store folder itself, never what a "
-                         "link points to (remove the link yourself, or give the store's own path)")
+        raise StoreError(
+            f"{path} is a symbolic link; overwrite replaces only a store folder itself, never what a "
+            "link points to (remove the link yourself, or give the store's own path)"
+        )
     if not path.exists():
         return
     why = _protected(path.resolve())
@@ -186,13 +209,17 @@ def check_replaceable(path) -> None:
         raise StoreError(f"{path} is a file, not a scan store; refusing to delete it")
     record = stored_record(path)
     if record is None:
-        raise StoreError(f"{path} is not a landscape scan store (its zarr.json has no '{_ATTR}' record); "
-                         "refusing to delete it: remove it yourself or choose another path")
+        raise StoreError(
+            f"{path} is not a landscape scan store (its zarr.json has no '{_ATTR}' record); "
+            "refusing to delete it: remove it yourself or choose another path"
+        )
     extra = sorted(n for n in os.listdir(path) if not _store_entry(n, record))
     if extra:
         shown = ", ".join(repr(n) for n in extra[:3]) + (", ..." if len(extra) > 3 else "")
-        raise StoreError(f"{path} holds entries that a scan store does not ({shown}); refusing to delete them: "
-                         "move them out or choose another path")
+        raise StoreError(
+            f"{path} holds entries that a scan store does not ({shown}); refusing to delete them: "
+            "move them out or choose another path"
+        )
 
 
 def _zarr():
@@ -221,12 +248,25 @@ def create_store(path, record: Mapping) -> Any:
         n, chunk = record["n_points"], record["chunk_size"]
         for name, spec in record["outputs"].items():
             dtype = np.dtype(spec["dtype"])
-            root.create_array(name, shape=(n, *spec["shape"]), chunks=(chunk, *spec["shape"]), dtype=dtype,
-                              fill_value=_fill(dtype), dimension_names=("point", *spec["dims"]))
-        root.create_array(_STATUS, shape=(n,), chunks=(chunk,), dtype=np.int8, fill_value=MISSING,
-                          dimension_names=("point",))
-        root.create_array(_DIGEST, shape=(record["n_chunks"], _DIGEST_BYTES), chunks=(1, _DIGEST_BYTES),
-                          dtype=np.uint8, fill_value=0, dimension_names=("chunk", "sha256_byte"))
+            root.create_array(
+                name,
+                shape=(n, *spec["shape"]),
+                chunks=(chunk, *spec["shape"]),
+                dtype=dtype,
+                fill_value=_fill(dtype),
+                dimension_names=("point", *spec["dims"]),
+            )
+        root.create_array(
+            _STATUS, shape=(n,), chunks=(chunk,), dtype=np.int8, fill_value=MISSING, dimension_names=("point",)
+        )
+        root.create_array(
+            _DIGEST,
+            shape=(record["n_chunks"], _DIGEST_BYTES),
+            chunks=(1, _DIGEST_BYTES),
+            dtype=np.uint8,
+            fill_value=0,
+            dimension_names=("chunk", "sha256_byte"),
+        )
         root.attrs[_ATTR] = dict(record)
         os.rename(tmp, path)
     except OSError as e:
@@ -281,8 +321,10 @@ def open_store(path, mode: str = "r") -> Any:
         raise StoreError(f"{path} is a zarr group but not a landscape scan store (no '{_ATTR}' record)")
     fmt = root.attrs[_ATTR].get("format")
     if fmt != FORMAT_VERSION:
-        raise StoreError(f"{path} is a scan store of format {fmt}; this version reads format {FORMAT_VERSION} "
-                         "(chunk checksums) only: recompute it with overwrite=True (CLI: --overwrite)")
+        raise StoreError(
+            f"{path} is a scan store of format {fmt}; this version reads format {FORMAT_VERSION} "
+            "(chunk checksums) only: recompute it with overwrite=True (CLI: --overwrite)"
+        )
     return root
 
 
@@ -309,19 +351,27 @@ def open_for_resume(path, record: Mapping, *, force: bool = False) -> tuple[Any,
         lines = [f"refusing to resume the scan store {path}: it differs from this scan in"]
         lines += [f"  - {d}" for d in diff["structure"] + diff["code"]]
         if diff["structure"]:
-            lines.append("Its chunks answer a different question. Use another output path, or force=True "
-                         "(CLI: --force) to discard the store and start again.")
+            lines.append(
+                "Its chunks answer a different question. Use another output path, or force=True "
+                "(CLI: --force) to discard the store and start again."
+            )
         else:
-            lines.append("Its chunks were computed by other code. Use force=True (CLI: --force) to keep them "
-                         "and continue with this code version (recorded in the store).")
+            lines.append(
+                "Its chunks were computed by other code. Use force=True (CLI: --force) to keep them "
+                "and continue with this code version (recorded in the store)."
+            )
         raise ScanMismatchError("\n".join(lines))
     if diff["structure"]:
         return replace_store(path, record), dict(record), "restart"
     root = open_store(path, mode="r+")
     stored = read_record(root)
-    stored["forced_resumes"] = list(stored.get("forced_resumes", [])) + [{
-        "package_version": record.get("package_version"), "git_commit": record.get("git_commit"),
-        "at": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds")}]
+    stored["forced_resumes"] = list(stored.get("forced_resumes", [])) + [
+        {
+            "package_version": record.get("package_version"),
+            "git_commit": record.get("git_commit"),
+            "at": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
+        }
+    ]
     root.attrs[_ATTR] = stored
     return root, stored, "forced-resume"
 

@@ -28,6 +28,7 @@ Example:
     >>> round(collapse_sigma2(0.5, beta=0.5), 6)
     0.5
 """
+
 from __future__ import annotations
 
 import functools
@@ -45,8 +46,17 @@ from landscape.metrics import fit_probe, probe_predict
 from landscape.core.problem import Problem
 from landscape.theory.stationary_points import global_minimum
 
-__all__ = ["signal_nuisance_problem", "collapse_sigma2", "ssl_map", "sample_signal_nuisance",
-           "ridge_probe_error", "logistic_probe_accuracy", "probe_curve", "gain_vs_labels", "largest_gain_size"]
+__all__ = [
+    "signal_nuisance_problem",
+    "collapse_sigma2",
+    "ssl_map",
+    "sample_signal_nuisance",
+    "ridge_probe_error",
+    "logistic_probe_accuracy",
+    "probe_curve",
+    "gain_vs_labels",
+    "largest_gain_size",
+]
 
 TARGETS = ("nuisance", "signal")
 
@@ -62,8 +72,9 @@ def signal_nuisance_problem(signal_var, nuisance_var, sigma2: float, *, target: 
     s2 = as_scalar(sigma2, "sigma2", low=0.0)
     if target not in TARGETS:
         raise ValueError(f"target must be one of {', '.join(TARGETS)}; got {target!r}")
-    c = np.concatenate([np.full(a_s.size, s2 if target == "signal" else 0.0),
-                        np.full(a_n.size, s2 if target == "nuisance" else 0.0)])
+    c = np.concatenate(
+        [np.full(a_s.size, s2 if target == "signal" else 0.0), np.full(a_n.size, s2 if target == "nuisance" else 0.0)]
+    )
     return Problem.from_diagonal(np.concatenate([a_s, a_n]), c)
 
 
@@ -81,8 +92,9 @@ def collapse_sigma2(data_var: float, *, beta: float = 0.5, weight_decay: float =
     return max((b * a - g) / (1.0 - b), 0.0)
 
 
-def ssl_map(problem: Problem, loss: str = "beta-infonce", *, beta: float = 0.5, weight_decay: float = 0.0,
-            quartic: float = 1.0) -> np.ndarray:
+def ssl_map(
+    problem: Problem, loss: str = "beta-infonce", *, beta: float = 0.5, weight_decay: float = 0.0, quartic: float = 1.0
+) -> np.ndarray:
     """The representation map W (d×d, symmetric root of WᵀW) at the closed-form global minimum.
 
     >>> w = ssl_map(signal_nuisance_problem([1.0], [0.5], 0.6))     # nuisance collapsed (0.6 > 0.5)
@@ -93,8 +105,9 @@ def ssl_map(problem: Problem, loss: str = "beta-infonce", *, beta: float = 0.5, 
     return representation_map(np.asarray(global_minimum(land, problem.dim).gram, dtype=float))
 
 
-def sample_signal_nuisance(rng: np.random.Generator, signal_var, nuisance_var, teacher, n: int, *,
-                           label_noise: float = 0.1) -> tuple[np.ndarray, np.ndarray]:
+def sample_signal_nuisance(
+    rng: np.random.Generator, signal_var, nuisance_var, teacher, n: int, *, label_noise: float = 0.1
+) -> tuple[np.ndarray, np.ndarray]:
     """n clean inputs and targets y = teacher·x_s + N(0, label_noise²).
 
     >>> x, y = sample_signal_nuisance(np.random.default_rng(0), [1.0], [1.0, 1.0], [1.0], 5)
@@ -122,6 +135,7 @@ def _ridge_error(ztr, ytr, zte, yte, ridge):
 
 def _under_maps(probe, xtr, ytr, xte, yte, maps):
     """``probe`` on z = x Wᵀ for every draw (leading axis of the data) and every map W: shape (draws, maps)."""
+
     def one(a, b, c, d, w):
         return probe(a @ w.T, b, c @ w.T, d)
 
@@ -173,8 +187,7 @@ def _logistic_accuracies(xtr, s, xte, labels_te, maps, l2, *, steps: int):
     return _under_maps(lambda a, b, c, d: _logistic_accuracy(a, b, c, d, l2, steps), xtr, s, xte, labels_te, maps)
 
 
-def logistic_probe_accuracy(z_train, labels_train, z_test, labels_test, *, l2: float = 1e-2,
-                            steps: int = 500) -> float:
+def logistic_probe_accuracy(z_train, labels_train, z_test, labels_test, *, l2: float = 1e-2, steps: int = 500) -> float:
     r"""Held-out accuracy of an L2-regularised logistic probe on standardised features (binary 0/1 labels).
 
     Loss mean softplus(−s(zw + b)) + (l2/2)‖w‖², s = ±1, full-batch gradient
@@ -193,10 +206,22 @@ def logistic_probe_accuracy(z_train, labels_train, z_test, labels_test, *, l2: f
     return float(_logistic_accuracies(*args, eye, jnp.asarray(l2, dt), steps=int(steps))[0, 0])
 
 
-def probe_curve(rng: np.random.Generator, signal_var, nuisance_var, sigma2s, *, n_labels: int,
-                target: str = "nuisance", beta: float = 0.5, weight_decay: float = 0.0, n_test: int = 2000,
-                n_repeats: int = 10, ridge: float = 1e-3, logistic: bool = False,
-                label_noise: float = 0.1) -> dict:
+def probe_curve(
+    rng: np.random.Generator,
+    signal_var,
+    nuisance_var,
+    sigma2s,
+    *,
+    n_labels: int,
+    target: str = "nuisance",
+    beta: float = 0.5,
+    weight_decay: float = 0.0,
+    n_test: int = 2000,
+    n_repeats: int = 10,
+    ridge: float = 1e-3,
+    logistic: bool = False,
+    label_noise: float = 0.1,
+) -> dict:
     r"""Few-label probe quality on the SSL representation against σ² (β-InfoNCE closed form).
 
     For each σ² the map W(σ²) is the closed-form global minimum; for each of
@@ -213,30 +238,55 @@ def probe_curve(rng: np.random.Generator, signal_var, nuisance_var, sigma2s, *, 
     a_s = as_variances(signal_var, "signal_var")
     a_n = as_variances(nuisance_var, "nuisance_var")
     s2s = np.atleast_1d(np.asarray(sigma2s, dtype=float))
-    maps = [ssl_map(signal_nuisance_problem(a_s, a_n, s2, target=target), beta=beta, weight_decay=weight_decay)
-            for s2 in s2s]
-    stack = np.stack(maps + [np.eye(a_s.size + a_n.size)])          # the last map: raw input
+    maps = [
+        ssl_map(signal_nuisance_problem(a_s, a_n, s2, target=target), beta=beta, weight_decay=weight_decay)
+        for s2 in s2s
+    ]
+    stack = np.stack(maps + [np.eye(a_s.size + a_n.size)])  # the last map: raw input
     draws = []
     for _ in range(n_repeats):
         t = rng.standard_normal(a_s.size)
-        draws.append(sample_signal_nuisance(rng, a_s, a_n, t, n_labels, label_noise=label_noise)
-                     + sample_signal_nuisance(rng, a_s, a_n, t, n_test, label_noise=label_noise))
+        draws.append(
+            sample_signal_nuisance(rng, a_s, a_n, t, n_labels, label_noise=label_noise)
+            + sample_signal_nuisance(rng, a_s, a_n, t, n_test, label_noise=label_noise)
+        )
     xtr, ytr, xte, yte = (np.stack([d[i] for d in draws]) for i in range(4))
     dt = jnp.result_type(float)
     xtr, ytr, xte, yte, maps_j = (jnp.asarray(a, dt) for a in (xtr, ytr, xte, yte, stack))
-    err = np.asarray(_ridge_errors(xtr, ytr, xte, yte, maps_j, ridge=float(ridge)))          # (R, M)
+    err = np.asarray(_ridge_errors(xtr, ytr, xte, yte, maps_j, ridge=float(ridge)))  # (R, M)
     acc = np.full_like(err, np.nan)
     if logistic:
-        acc = np.asarray(_logistic_accuracies(xtr, 2.0 * (ytr > 0) - 1.0, xte, (yte > 0).astype(dt), maps_j,
-                                              jnp.asarray(1e-2, dt), steps=500))
+        acc = np.asarray(
+            _logistic_accuracies(
+                xtr, 2.0 * (ytr > 0) - 1.0, xte, (yte > 0).astype(dt), maps_j, jnp.asarray(1e-2, dt), steps=500
+            )
+        )
     rank = np.array([int(np.sum(np.abs(np.diag(w)) > 1e-9 * max(np.abs(w).max(), 1e-300))) for w in maps])
-    return dict(sigma2=s2s, error=err[:, :-1].T, accuracy=acc[:, :-1].T, raw_error=err[:, -1],
-                raw_accuracy=acc[:, -1], rank=rank)
+    return dict(
+        sigma2=s2s,
+        error=err[:, :-1].T,
+        accuracy=acc[:, :-1].T,
+        raw_error=err[:, -1],
+        raw_accuracy=acc[:, -1],
+        rank=rank,
+    )
 
 
-def gain_vs_labels(rng: np.random.Generator, signal_var, nuisance_var, n_labels_list, *, sigma2_kept: float,
-                   sigma2_collapsed: float, target: str = "nuisance", beta: float = 0.5, n_repeats: int = 10,
-                   n_test: int = 2000, ridge: float = 1e-3, logistic: bool = False) -> dict:
+def gain_vs_labels(
+    rng: np.random.Generator,
+    signal_var,
+    nuisance_var,
+    n_labels_list,
+    *,
+    sigma2_kept: float,
+    sigma2_collapsed: float,
+    target: str = "nuisance",
+    beta: float = 0.5,
+    n_repeats: int = 10,
+    n_test: int = 2000,
+    ridge: float = 1e-3,
+    logistic: bool = False,
+) -> dict:
     r"""Probe error with the augmented dims kept (σ² = ``sigma2_kept``) minus error once they collapse.
 
     A positive gain means collapse helps.  Returns ``n_labels``, ``gain`` (mean),
@@ -247,8 +297,19 @@ def gain_vs_labels(rng: np.random.Generator, signal_var, nuisance_var, n_labels_
     out = {k: [] for k in ("gain", "gain_se", "error_kept", "error_collapsed", "acc_gain", "acc_gain_se")}
     ns = [int(n) for n in n_labels_list]
     for n in ns:
-        c = probe_curve(rng, signal_var, nuisance_var, [sigma2_kept, sigma2_collapsed], n_labels=n, target=target,
-                        beta=beta, n_test=n_test, n_repeats=n_repeats, ridge=ridge, logistic=logistic)
+        c = probe_curve(
+            rng,
+            signal_var,
+            nuisance_var,
+            [sigma2_kept, sigma2_collapsed],
+            n_labels=n,
+            target=target,
+            beta=beta,
+            n_test=n_test,
+            n_repeats=n_repeats,
+            ridge=ridge,
+            logistic=logistic,
+        )
         d = c["error"][0] - c["error"][1]
         out["gain"].append(d.mean())
         out["gain_se"].append(d.std(ddof=1) / np.sqrt(d.size))

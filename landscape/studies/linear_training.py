@@ -20,6 +20,7 @@ Example:
     >>> out["weights"].shape, out["gram_eigenvalues"].shape
     ((3, 3), (3,))
 """
+
 from __future__ import annotations
 
 import functools
@@ -32,11 +33,17 @@ import optax
 
 from landscape.losses import sample
 
-__all__ = ["TRAINABLE_LOSSES", "make_loss", "init_weights", "train_linear", "train_grid",
-           "empirical_covariance", "pad_datasets"]
+__all__ = [
+    "TRAINABLE_LOSSES",
+    "make_loss",
+    "init_weights",
+    "train_linear",
+    "train_grid",
+    "empirical_covariance",
+    "pad_datasets",
+]
 
-TRAINABLE_LOSSES = ("infonce", "weighted-infonce", "beta-infonce", "nt-xent", "spectral",
-                    "barlow-twins", "vicreg")
+TRAINABLE_LOSSES = ("infonce", "weighted-infonce", "beta-infonce", "nt-xent", "spectral", "barlow-twins", "vicreg")
 _MASKED = ("infonce", "weighted-infonce", "beta-infonce")
 
 
@@ -64,13 +71,18 @@ def make_loss(name: str, **params: Any) -> Callable[[jax.Array, jax.Array, Optio
             raise ValueError("beta-infonce needs the parameter beta")
         fn = lambda z1, z2, mask: sample.beta_infonce(z1, z2, params["beta"], mask=mask)
     else:
-        base = {"nt-xent": sample.nt_xent, "spectral": sample.spectral_contrastive,
-                "barlow-twins": sample.barlow_twins, "vicreg": sample.vicreg}[key]
+        base = {
+            "nt-xent": sample.nt_xent,
+            "spectral": sample.spectral_contrastive,
+            "barlow-twins": sample.barlow_twins,
+            "vicreg": sample.vicreg,
+        }[key]
 
         def fn(z1, z2, mask):
             if mask is not None:
                 raise ValueError(f"loss {key!r} does not support a sample mask")
             return base(z1, z2, **params)
+
     return fn
 
 
@@ -100,8 +112,9 @@ def pad_datasets(datasets) -> tuple[np.ndarray, np.ndarray]:
     return out, mask
 
 
-@functools.partial(jax.jit, static_argnames=("loss", "loss_params", "out_dim", "steps", "tail", "noise_draws",
-                                             "schedule"))
+@functools.partial(
+    jax.jit, static_argnames=("loss", "loss_params", "out_dim", "steps", "tail", "noise_draws", "schedule")
+)
 def _train(key, data, sigma2, mask, lr, w_init, *, loss, loss_params, out_dim, steps, tail, noise_draws, schedule):
     """One Adam run (hand-written loop: each step draws fresh noise from its step index and sums a tail average of
     WᵀW, while ``dynamics.descend`` takes a gradient of the parameters alone and carries no extra state)."""
@@ -144,9 +157,22 @@ def _train(key, data, sigma2, mask, lr, w_init, *, loss, loss_params, out_dim, s
     }
 
 
-def train_linear(key: jax.Array, data, sigma2, *, loss: str = "infonce", loss_params: Optional[dict] = None,
-                 out_dim: Optional[int] = None, steps: int = 5000, lr=6e-4, mask=None, tail: int = 0,
-                 noise_draws: int = 1, schedule: str = "constant", w_init=None) -> dict:
+def train_linear(
+    key: jax.Array,
+    data,
+    sigma2,
+    *,
+    loss: str = "infonce",
+    loss_params: Optional[dict] = None,
+    out_dim: Optional[int] = None,
+    steps: int = 5000,
+    lr=6e-4,
+    mask=None,
+    tail: int = 0,
+    noise_draws: int = 1,
+    schedule: str = "constant",
+    w_init=None,
+) -> dict:
     r"""Full-batch Adam on ``loss`` for a linear model, fresh noise N(0, σ²I) every step.
 
     Args:
@@ -190,9 +216,21 @@ def train_linear(key: jax.Array, data, sigma2, *, loss: str = "infonce", loss_pa
         want = (int(out_dim or data.shape[1]), data.shape[1])
         if w_init.shape != want:
             raise ValueError(f"w_init must have shape {want}, got {tuple(w_init.shape)}")
-    return _train(key, data, jnp.asarray(sigma2, data.dtype), m, jnp.asarray(lr, data.dtype), w_init, loss=loss,
-                  loss_params=params, out_dim=int(out_dim or data.shape[1]), steps=steps, tail=tail,
-                  noise_draws=int(noise_draws), schedule=schedule)
+    return _train(
+        key,
+        data,
+        jnp.asarray(sigma2, data.dtype),
+        m,
+        jnp.asarray(lr, data.dtype),
+        w_init,
+        loss=loss,
+        loss_params=params,
+        out_dim=int(out_dim or data.shape[1]),
+        steps=steps,
+        tail=tail,
+        noise_draws=int(noise_draws),
+        schedule=schedule,
+    )
 
 
 def train_grid(keys: jax.Array, data, sigma2s, *, mask=None, **kwargs) -> dict:

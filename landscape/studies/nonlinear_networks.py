@@ -20,6 +20,7 @@ data and noise every feature's two-view correlation is at most a product of the
 input directions' correlations ρ_i = a_i/(a_i + σ²) (Hermite expansion), and at
 σ² = 1.1 both ρ₂ and ρ₁² are below ½.
 """
+
 from __future__ import annotations
 
 import functools
@@ -33,17 +34,38 @@ from landscape.nn import augment as aug_mod
 from landscape.nn import models, probe
 from landscape.nn.train import init_train_state, make_optimizer, make_ssl_loss, make_train_step, sample_batch
 
-__all__ = ["FIG4", "fig4_model", "train_noise_sweep", "train_noise_runs", "noise_views", "clean_outputs",
-           "analyse", "index_tree", "curvature_at_origin"]
+__all__ = [
+    "FIG4",
+    "fig4_model",
+    "train_noise_sweep",
+    "train_noise_runs",
+    "noise_views",
+    "clean_outputs",
+    "analyse",
+    "index_tree",
+    "curvature_at_origin",
+]
 
-FIG4 = dict(variances=(2.0, 0.6, 0.1, 0.1, 0.1, 0.1), n=512, hidden=(32, 32), out_dim=2, beta=0.5,
-            sigma2=(0.2, 1.1, 5.0), learning_rate=3e-3, steps=3000, quick_steps=600, data_seed=1, init_seed=0)
+FIG4 = dict(
+    variances=(2.0, 0.6, 0.1, 0.1, 0.1, 0.1),
+    n=512,
+    hidden=(32, 32),
+    out_dim=2,
+    beta=0.5,
+    sigma2=(0.2, 1.1, 5.0),
+    learning_rate=3e-3,
+    steps=3000,
+    quick_steps=600,
+    data_seed=1,
+    init_seed=0,
+)
 
 
 def fig4_model(activation: str, cfg: dict = FIG4) -> models.MLP:
     """The small network of the Fig. 4 set-up."""
-    return models.MLP(in_dim=len(cfg["variances"]), hidden=tuple(cfg["hidden"]), out_dim=cfg["out_dim"],
-                      activation=activation)
+    return models.MLP(
+        in_dim=len(cfg["variances"]), hidden=tuple(cfg["hidden"]), out_dim=cfg["out_dim"], activation=activation
+    )
 
 
 def index_tree(tree, i: int):
@@ -62,9 +84,21 @@ def _theory_loss(loss: str, beta: float):
     raise ValueError(f"loss must be 'beta-infonce' or 'infonce' (the losses with a last-layer theory), got {loss!r}")
 
 
-def train_noise_sweep(model, x, sigma2s, *, key, steps: int, batch_size: int, loss: str = "beta-infonce",
-                      beta: float = 0.5, optimizer: str = "adam", learning_rate: float = 3e-3,
-                      weight_decay: float = 0.0, schedule: str = "constant"):
+def train_noise_sweep(
+    model,
+    x,
+    sigma2s,
+    *,
+    key,
+    steps: int,
+    batch_size: int,
+    loss: str = "beta-infonce",
+    beta: float = 0.5,
+    optimizer: str = "adam",
+    learning_rate: float = 3e-3,
+    weight_decay: float = 0.0,
+    schedule: str = "constant",
+):
     """Train one network per σ² in ``sigma2s`` (vmapped); returns (batched TrainState, losses (len σ², steps)).
 
     Every network starts from the same initialisation (from ``key``) and sees the
@@ -72,8 +106,7 @@ def train_noise_sweep(model, x, sigma2s, *, key, steps: int, batch_size: int, lo
     :mod:`landscape.nn` (``make_train_step``: mini-batches, fresh augmentations, model state), not
     ``dynamics.descend``.
     """
-    opt = make_optimizer(optimizer, learning_rate, weight_decay=weight_decay, schedule=schedule,
-                         total_steps=steps)
+    opt = make_optimizer(optimizer, learning_rate, weight_decay=weight_decay, schedule=schedule, total_steps=steps)
     loss_fn, _ = _theory_loss(loss, beta)
     data = jnp.asarray(x)
 
@@ -92,12 +125,24 @@ def train_noise_sweep(model, x, sigma2s, *, key, steps: int, batch_size: int, lo
     return state, np.asarray(losses)
 
 
-_RUN_STEPS: dict = {}     # jitted steps of train_noise_runs, shared by every σ² and every call with the same pieces
+_RUN_STEPS: dict = {}  # jitted steps of train_noise_runs, shared by every σ² and every call with the same pieces
 
 
-def train_noise_runs(model, x, sigma2s, *, key, steps: int, batch_size: int, loss: str = "beta-infonce",
-                     beta: float = 0.5, optimizer: str = "adam", learning_rate: float = 3e-3,
-                     weight_decay: float = 0.0, schedule: str = "constant"):
+def train_noise_runs(
+    model,
+    x,
+    sigma2s,
+    *,
+    key,
+    steps: int,
+    batch_size: int,
+    loss: str = "beta-infonce",
+    beta: float = 0.5,
+    optimizer: str = "adam",
+    learning_rate: float = 3e-3,
+    weight_decay: float = 0.0,
+    schedule: str = "constant",
+):
     """:func:`train_noise_sweep` for convolutional networks on CPU: the same runs, one σ² after another.
 
     Same initialisation, data batches and noise keys as :func:`train_noise_sweep` (so the
@@ -108,13 +153,22 @@ def train_noise_runs(model, x, sigma2s, *, key, steps: int, batch_size: int, los
     runs turns them into grouped convolutions about five times slower than running the
     strengths in turn.  Returns (batched TrainState, losses (len σ², steps)).
     """
-    opt = make_optimizer(optimizer, learning_rate, weight_decay=weight_decay, schedule=schedule,
-                         total_steps=steps)
+    opt = make_optimizer(optimizer, learning_rate, weight_decay=weight_decay, schedule=schedule, total_steps=steps)
     loss_fn, _ = _theory_loss(loss, beta)
     data = jnp.asarray(x)
-    cache = (model, loss, float(beta), optimizer, float(learning_rate), float(weight_decay), schedule,
-             int(steps), int(batch_size))
+    cache = (
+        model,
+        loss,
+        float(beta),
+        optimizer,
+        float(learning_rate),
+        float(weight_decay),
+        schedule,
+        int(steps),
+        int(batch_size),
+    )
     if cache not in _RUN_STEPS:
+
         def step(st, s2, data):
             train_step = make_train_step(model, opt, loss_fn, lambda k, xb: aug_mod.gaussian_noise(k, xb, s2))
             k = jax.random.fold_in(jax.random.fold_in(st.key, 0), st.step)
@@ -136,7 +190,7 @@ def train_noise_runs(model, x, sigma2s, *, key, steps: int, batch_size: int, los
     return jax.tree_util.tree_map(lambda *v: jnp.stack(v), *states), np.stack(losses)
 
 
-_PROGRAMS: dict = {}      # jitted programs of the analysis, one per model / loss, shared across σ² and runs
+_PROGRAMS: dict = {}  # jitted programs of the analysis, one per model / loss, shared across σ² and runs
 
 
 def _program(key, make):
@@ -148,14 +202,17 @@ def _program(key, make):
 
 def noise_views(model, params, state, x, sigma2, key, n_views: int) -> models.Outputs:
     """Inference-mode outputs of ``n_views`` Gaussian-noise views of ``x``: arrays (n_views, n, ·)."""
+
     def make():
         def views(p, s, xs, s2, k):
             one = lambda kk: model.apply(p, s, aug_mod.gaussian_noise(kk, xs, s2), train=False)[0]  # noqa: E731
             return jax.vmap(one)(jax.random.split(k, n_views))
+
         return jax.jit(views)
 
-    out = _program(("views", model, int(n_views)), make)(params, state, jnp.asarray(x),
-                                                         jnp.asarray(sigma2, jnp.float32), key)
+    out = _program(("views", model, int(n_views)), make)(
+        params, state, jnp.asarray(x), jnp.asarray(sigma2, jnp.float32), key
+    )
     return models.Outputs(*(np.asarray(v) for v in out))
 
 
@@ -181,8 +238,10 @@ def _slices(loss: str, beta: float, rows: bool):
 
     def run(phi1, phi2, w, gamma, scales, halves, grid, sigma):
         fn = probe.last_layer_loss(loss_fn, phi1, phi2, weight_decay=gamma)
-        out = {"slice_1d": probe.slice_1d(fn, w, scales),
-               "slice_halves": probe.slice_halves(fn, w, halves, halves, metric=sigma)}
+        out = {
+            "slice_1d": probe.slice_1d(fn, w, scales),
+            "slice_halves": probe.slice_halves(fn, w, halves, halves, metric=sigma),
+        }
         if rows:
             # rows of W rotated to the output principal directions (UᵀW leaves the loss unchanged):
             # row 1 carries the larger output variance, so the axes are comparable across networks
@@ -192,11 +251,27 @@ def _slices(loss: str, beta: float, rows: bool):
     return _program(("slices", loss, float(beta), rows), lambda: jax.jit(run))
 
 
-def analyse(model, params, state, x, sigma2, *, key, loss: str = "beta-infonce", beta: float = 0.5,
-            weight_decay: float = 0.0, n_views: int = 8,
-            scales=np.linspace(-2.0, 2.0, 41), grid=np.linspace(-1.5, 1.5, 31), halves=np.linspace(0.0, 1.2, 13),
-            atol: float = 1e-2, eval_n: Optional[int] = None, slices: bool = True, refit: bool = True,
-            direction=None) -> dict:
+def analyse(
+    model,
+    params,
+    state,
+    x,
+    sigma2,
+    *,
+    key,
+    loss: str = "beta-infonce",
+    beta: float = 0.5,
+    weight_decay: float = 0.0,
+    n_views: int = 8,
+    scales=np.linspace(-2.0, 2.0, 41),
+    grid=np.linspace(-1.5, 1.5, 31),
+    halves=np.linspace(0.0, 1.2, 13),
+    atol: float = 1e-2,
+    eval_n: Optional[int] = None,
+    slices: bool = True,
+    refit: bool = True,
+    direction=None,
+) -> dict:
     """Probe one trained network: measured vs predicted last-layer collapse and landscape slices.
 
     Returns plain NumPy values: ``measured_output_variances`` / ``measured_rank``
@@ -239,13 +314,21 @@ def analyse(model, params, state, x, sigma2, *, key, loss: str = "beta-infonce",
         "embedding_spectrum": np.sort(np.linalg.eigvalsh(np.atleast_2d(np.cov(clean.z.T, bias=True))))[::-1],
     }
     if refit:
-        wr = probe.fit_last_layer(loss_fn, views.phi, w, steps=1500, learning_rate=1e-2,
-                                  weight_decay=weight_decay, key=jax.random.fold_in(key, 7))
+        wr = probe.fit_last_layer(
+            loss_fn,
+            views.phi,
+            w,
+            steps=1500,
+            learning_rate=1e-2,
+            weight_decay=weight_decay,
+            key=jax.random.fold_in(key, 7),
+        )
         out["refit_output_variances"], out["refit_rank"] = probe.measured_collapse(wr, cov, atol=atol)
     if slices:
         sigma = cov.basis @ cov.total @ cov.basis.T
-        arrays = _slices(loss, beta, d1 == 2)(views.phi[0], views.phi[1], w, weight_decay, np.asarray(scales),
-                                              np.asarray(halves), np.asarray(grid), sigma)
+        arrays = _slices(loss, beta, d1 == 2)(
+            views.phi[0], views.phi[1], w, weight_decay, np.asarray(scales), np.asarray(halves), np.asarray(grid), sigma
+        )
         out.update({k: np.asarray(v) for k, v in arrays.items()})
         out["scales"], out["halves"] = np.asarray(scales), np.asarray(halves)
         out["slice_1d_theory"] = probe.predicted_slice_1d(cov, w, scales, beta=beta, n_negatives=n_eval)
@@ -253,8 +336,9 @@ def analyse(model, params, state, x, sigma2, *, key, loss: str = "beta-infonce",
             out["grid"] = np.asarray(grid)
         if direction is not None:
             dw = np.asarray(direction, np.float64)
-            out["slice_fixed"] = np.asarray(_slice_1d(loss, beta)(views.phi[0], views.phi[1], dw, weight_decay,
-                                                                  np.asarray(scales)))
+            out["slice_fixed"] = np.asarray(
+                _slice_1d(loss, beta)(views.phi[0], views.phi[1], dw, weight_decay, np.asarray(scales))
+            )
             out["slice_fixed_theory"] = probe.predicted_slice_1d(cov, dw, scales, beta=beta, n_negatives=n_eval)
     return out
 
@@ -273,4 +357,4 @@ def curvature_at_origin(scales, values) -> float:
     if a[i] != 0 or i == 0 or i == len(a) - 1 or not np.isclose(a[i + 1], -a[i - 1]):
         raise ValueError("scales must contain 0 with symmetric neighbours")
     h = a[i + 1]
-    return float((v[i + 1] + v[i - 1] - 2 * v[i]) / h ** 2)
+    return float((v[i + 1] + v[i - 1] - 2 * v[i]) / h**2)

@@ -55,6 +55,7 @@ Example (tiny, fast):
     >>> run.gram_eigenvalues.shape     # (n_sigma2, n_seeds, d0), ascending
     (2, 1, 4)
 """
+
 from __future__ import annotations
 
 import dataclasses
@@ -115,8 +116,9 @@ jax.tree_util.register_dataclass(
 )
 
 
-def sample_dataset(key: jax.Array, dim: int, n_samples: int, data_cov: Optional[Any] = None,
-                   center: bool = True) -> jax.Array:
+def sample_dataset(
+    key: jax.Array, dim: int, n_samples: int, data_cov: Optional[Any] = None, center: bool = True
+) -> jax.Array:
     """N points of N(0, A0) (A0 = I when ``data_cov`` is None), shape (N, d0); centred unless ``center=False``.
 
     An uncentred sample keeps its empirical mean x̄ (‖x̄‖² ≈ d0/N): under per-sample
@@ -164,8 +166,17 @@ def per_sample_loss(w: jax.Array, x: jax.Array, x_pos: jax.Array, norm_target: A
     return infonce_euclidean(normalize_outputs(x @ w.T, norm_target), normalize_outputs(x_pos @ w.T, norm_target))
 
 
-def train(key: jax.Array, data: jax.Array, sigma2: Any, *, out_dim: int, steps: int,
-          learning_rate: float = 3e-3, norm_target: Any = 1.0, init_scale: float = 0.1) -> tuple[jax.Array, jax.Array]:
+def train(
+    key: jax.Array,
+    data: jax.Array,
+    sigma2: Any,
+    *,
+    out_dim: int,
+    steps: int,
+    learning_rate: float = 3e-3,
+    norm_target: Any = 1.0,
+    init_scale: float = 0.1,
+) -> tuple[jax.Array, jax.Array]:
     """Train W by full-batch Adam on fresh augmentations each step: returns (W, last loss).
 
     W₀ = init_scale·N(0, 1)/√d0.  ``out_dim`` and ``steps`` are static; ``key``
@@ -197,9 +208,18 @@ def rescale_to_norm(w: jax.Array, sigma: jax.Array, norm_target: Any = 1.0) -> j
     return w * jnp.sqrt(norm_target / rho)
 
 
-def simulate(data: jax.Array, sigma2s: Sequence[float], *, out_dim: Optional[int] = None, steps: int = 3000,
-             learning_rate: float = 3e-3, norm_target: float = 1.0, n_seeds: int = 2, seed: int = 0,
-             init_scale: float = 0.1) -> SimulationResult:
+def simulate(
+    data: jax.Array,
+    sigma2s: Sequence[float],
+    *,
+    out_dim: Optional[int] = None,
+    steps: int = 3000,
+    learning_rate: float = 3e-3,
+    norm_target: float = 1.0,
+    n_seeds: int = 2,
+    seed: int = 0,
+    init_scale: float = 0.1,
+) -> SimulationResult:
     """Train one W per (σ², seed) with :func:`train`, vmapped, in one jitted call.
 
     Returns a :class:`SimulationResult`; its spectra are of the rescaled W
@@ -208,14 +228,32 @@ def simulate(data: jax.Array, sigma2s: Sequence[float], *, out_dim: Optional[int
     data = jnp.asarray(data)
     if data.ndim != 2:
         raise ValueError(f"data must be a 2-D array (n_samples, dim), got shape {data.shape}")
-    runs = simulate_variants(data[None], [norm_target], sigma2s, out_dim=out_dim, steps=steps,
-                             learning_rate=learning_rate, n_seeds=n_seeds, seed=seed, init_scale=init_scale)
+    runs = simulate_variants(
+        data[None],
+        [norm_target],
+        sigma2s,
+        out_dim=out_dim,
+        steps=steps,
+        learning_rate=learning_rate,
+        n_seeds=n_seeds,
+        seed=seed,
+        init_scale=init_scale,
+    )
     return runs[0]
 
 
-def simulate_variants(datasets: jax.Array, norm_targets: Sequence[float], sigma2s: Sequence[float], *,
-                      out_dim: Optional[int] = None, steps: int = 3000, learning_rate: float = 3e-3,
-                      n_seeds: int = 2, seed: int = 0, init_scale: float = 0.1) -> list[SimulationResult]:
+def simulate_variants(
+    datasets: jax.Array,
+    norm_targets: Sequence[float],
+    sigma2s: Sequence[float],
+    *,
+    out_dim: Optional[int] = None,
+    steps: int = 3000,
+    learning_rate: float = 3e-3,
+    n_seeds: int = 2,
+    seed: int = 0,
+    init_scale: float = 0.1,
+) -> list[SimulationResult]:
     """:func:`simulate` for several (data set, c) variants of one shape, all in one jitted, vmapped call.
 
     ``datasets`` is (V, N, d0) and ``norm_targets`` has V entries (e.g. centred and
@@ -244,21 +282,31 @@ def simulate_variants(datasets: jax.Array, norm_targets: Sequence[float], sigma2
     @jax.jit
     def run(data, covs, targets):
         def one(x, cov, c, s2, key):
-            w, last = train(key, x, s2, out_dim=out_dim, steps=int(steps), learning_rate=learning_rate,
-                            norm_target=c, init_scale=init_scale)
+            w, last = train(
+                key,
+                x,
+                s2,
+                out_dim=out_dim,
+                steps=int(steps),
+                learning_rate=learning_rate,
+                norm_target=c,
+                init_scale=init_scale,
+            )
             w_c = rescale_to_norm(w, cov + s2 * eye, c)
             return w, jnp.linalg.eigvalsh(w_c.T @ w_c), last
 
         def variant(x, cov, c):
             return jax.vmap(lambda s2: jax.vmap(lambda k: one(x, cov, c, s2, k))(keys))(sigma2)
+
         return jax.vmap(variant)(data, covs, targets)
 
     w, eig, last = run(data, covs, jnp.asarray(targets, data.dtype))
     return [SimulationResult(sigma2, w[v], eig[v], last[v], covs[v], float(targets[v])) for v in range(len(targets))]
 
 
-def kappa_model(data_cov: jax.Array, sigma2: Any, *, norm_target: Any = 1.0, out_dim: Optional[int] = None,
-                quartic: Any = 1.0) -> NormalizedSolution:
+def kappa_model(
+    data_cov: jax.Array, sigma2: Any, *, norm_target: Any = 1.0, out_dim: Optional[int] = None, quartic: Any = 1.0
+) -> NormalizedSolution:
     """The κ → ∞ model with B = A0 (InfoNCE), Σ = A0 + σ²I at its global minimum (Eq. 8).
 
     ``quartic`` = 1 is the paper's model; ½ is the per-sample value (module
@@ -268,8 +316,12 @@ def kappa_model(data_cov: jax.Array, sigma2: Any, *, norm_target: Any = 1.0, out
     data_cov = jnp.asarray(data_cov)
     d0 = data_cov.shape[0]
     sigma = data_cov + jnp.asarray(sigma2, data_cov.dtype) * jnp.eye(d0, dtype=data_cov.dtype)
-    land = EffectiveLandscape(b=data_cov, sigma=sigma, quartic=jnp.asarray(quartic, data_cov.dtype),
-                              weight_decay=jnp.zeros((), data_cov.dtype))
+    land = EffectiveLandscape(
+        b=data_cov,
+        sigma=sigma,
+        quartic=jnp.asarray(quartic, data_cov.dtype),
+        weight_decay=jnp.zeros((), data_cov.dtype),
+    )
     return hard_normalization_limit(land, d0 if out_dim is None else int(out_dim), norm_target)
 
 

@@ -16,6 +16,7 @@ drawings (``draw_*``, into new figures or given axes) are separate: ``landscape 
 (:mod:`landscape.cli.phase_job`) stores and saves them, and the reproduction report
 (:mod:`landscape.reproduction.ziyin2023.phase_diagrams`) keeps their arrays.
 """
+
 from __future__ import annotations
 
 import time
@@ -28,8 +29,17 @@ from landscape import phase, plot
 from landscape.plot import phase_figures
 from landscape.scan import Axis, Grid, Points
 
-__all__ = ["sigma2_gamma_scans", "sigma2_n_scans", "draw_sigma2_gamma", "draw_sigma2_n", "spot_check",
-           "mark_spots", "weighted_b", "SPOT_T1", "WEIGHTED_ALPHA"]
+__all__ = [
+    "sigma2_gamma_scans",
+    "sigma2_n_scans",
+    "draw_sigma2_gamma",
+    "draw_sigma2_n",
+    "spot_check",
+    "mark_spots",
+    "weighted_b",
+    "SPOT_T1",
+    "WEIGHTED_ALPHA",
+]
 
 #: Integration time of the gradient-flow spot checks (rates are ≥ 4·|b_i| ≥ 0.2 away from boundaries).
 SPOT_T1 = 250.0
@@ -47,7 +57,7 @@ def _spot_points(ds, n_per_rank: int = 1) -> Points:
     margin = np.abs(np.asarray(ds["direction_b"].values)).min(axis=-1)
     s2, gam = np.meshgrid(ds["sigma2"].values, ds["weight_decay"].values, indexing="ij")
     inner = np.zeros(rank.shape, bool)
-    inner[1:-1, 1:-1] = True            # off the frame where a band reaches inside it, so the markers show
+    inner[1:-1, 1:-1] = True  # off the frame where a band reaches inside it, so the markers show
     xs, ys = [], []
     for r in np.unique(rank[rank >= 0]):
         band = (rank == r) & inner if np.any((rank == r) & inner) else rank == r
@@ -68,8 +78,11 @@ def _scan(model, grid, path: Path | None, method: str = "closed-form", **kw):
 
 
 def _regions(rank: np.ndarray, d: int) -> dict:
-    return {"no collapse": int(np.sum(rank == d)), "dimensional collapse": int(np.sum((rank > 0) & (rank < d))),
-            "complete collapse": int(np.sum(rank == 0))}
+    return {
+        "no collapse": int(np.sum(rank == d)),
+        "dimensional collapse": int(np.sum((rank > 0) & (rank < d))),
+        "complete collapse": int(np.sum(rank == 0)),
+    }
 
 
 def spot_check(model, points: Points, scans: Path | None, name: str) -> dict:
@@ -83,13 +96,27 @@ def spot_check(model, points: Points, scans: Path | None, name: str) -> dict:
     diff = np.abs(flow["direction_gram"].values - closed["direction_gram"].values).max(axis=-1)
     cr = np.asarray(closed["rank"].values)
     d = model.dim
-    bad = [{"sigma2": float(s), "weight_decay": float(g), "flow_rank": int(fr), "closed_form_rank": int(c),
-            "min_abs_b": float(m)}
-           for s, g, fr, c, m, ok in zip(points.values["sigma2"], points.values["weight_decay"],
-                                         flow["rank"].values, cr, margin, agree) if not ok]
-    per_region = {k: [int(np.sum(sel & agree)), int(np.sum(sel))] for k, sel in
-                  (("no collapse", cr == d), ("dimensional collapse", (cr > 0) & (cr < d)),
-                   ("complete collapse", cr == 0))}
+    bad = [
+        {
+            "sigma2": float(s),
+            "weight_decay": float(g),
+            "flow_rank": int(fr),
+            "closed_form_rank": int(c),
+            "min_abs_b": float(m),
+        }
+        for s, g, fr, c, m, ok in zip(
+            points.values["sigma2"], points.values["weight_decay"], flow["rank"].values, cr, margin, agree
+        )
+        if not ok
+    ]
+    per_region = {
+        k: [int(np.sum(sel & agree)), int(np.sum(sel))]
+        for k, sel in (
+            ("no collapse", cr == d),
+            ("dimensional collapse", (cr > 0) & (cr < d)),
+            ("complete collapse", cr == 0),
+        )
+    }
     return {
         "points": int(agree.size),
         "rank_agreement": int(agree.sum()),
@@ -111,21 +138,34 @@ def mark_spots(ax, spot: dict) -> None:
     bad = {(d["sigma2"], d["weight_decay"]) for d in spot["disagreements"]}
     xs, ys = np.array(spot["sigma2"]), np.array(spot["weight_decay"])
     agree = np.array([(x, y) not in bad for x, y in zip(xs, ys)], dtype=bool)
-    ax.scatter(xs[agree], ys[agree], marker="o", s=30, facecolor="none", edgecolor=plot.OKABE_ITO[2], lw=1.6,
-               label="gradient flow agrees", zorder=6)
+    ax.scatter(
+        xs[agree],
+        ys[agree],
+        marker="o",
+        s=30,
+        facecolor="none",
+        edgecolor=plot.OKABE_ITO[2],
+        lw=1.6,
+        label="gradient flow agrees",
+        zorder=6,
+    )
     if (~agree).any():
-        ax.scatter(xs[~agree], ys[~agree], marker="X", s=40, color=plot.OKABE_ITO[6],
-                   label="gradient flow differs", zorder=6)
+        ax.scatter(
+            xs[~agree], ys[~agree], marker="X", s=40, color=plot.OKABE_ITO[6], label="gradient flow differs", zorder=6
+        )
     ax.legend(fontsize=7, loc="upper right", framealpha=0.85)
 
 
 def _cases(a: np.ndarray, beta: float) -> list:
-    return [("infonce", {}, "InfoNCE", float(a.max()) * 1.125),
-            ("beta-infonce", {"beta": beta}, f"β-InfoNCE (β = {beta:g})", float(a.max()) * beta * 1.125)]
+    return [
+        ("infonce", {}, "InfoNCE", float(a.max()) * 1.125),
+        ("beta-infonce", {"beta": beta}, f"β-InfoNCE (β = {beta:g})", float(a.max()) * beta * 1.125),
+    ]
 
 
-def sigma2_gamma_scans(scans: Path | None, a: Sequence[float], beta: float, grid: int, s2_max: float = 5.0,
-                       spot: bool = True) -> dict:
+def sigma2_gamma_scans(
+    scans: Path | None, a: Sequence[float], beta: float, grid: int, s2_max: float = 5.0, spot: bool = True
+) -> dict:
     """The (σ², γ) closed-form scans of InfoNCE and β-InfoNCE, their spot checks, and a log-σ² cut at γ = 0.
 
     ``scans=None`` computes in memory; otherwise the stores are written under ``scans``.
@@ -133,7 +173,7 @@ def sigma2_gamma_scans(scans: Path | None, a: Sequence[float], beta: float, grid
     """
     a = np.asarray(a, float)
     sigma2 = np.linspace(0.0, s2_max, grid)
-    log_sigma2 = np.geomspace(1e-2, 1e3, 121)        # four decades past the largest a: the σ⁻⁴ tail
+    log_sigma2 = np.geomspace(1e-2, 1e3, 121)  # four decades past the largest a: the σ⁻⁴ tail
     panels = {}
     for name, kw, _, g_max in _cases(a, beta):
         gamma = np.linspace(0.0, g_max, grid)
@@ -143,11 +183,20 @@ def sigma2_gamma_scans(scans: Path | None, a: Sequence[float], beta: float, grid
         store = _store(scans, f"{stem}_sigma2_gamma")
         ds = _scan(model, Grid([Axis("sigma2", sigma2), Axis("weight_decay", gamma)]), store)
         seconds = time.perf_counter() - t0
-        cut = _scan(model.__class__.diagonal(a, sigma2=0.0, loss=name, weight_decay=0.0, **kw),
-                    Grid([Axis("sigma2", log_sigma2)]), _store(scans, f"{stem}_log_sigma2"))
+        cut = _scan(
+            model.__class__.diagonal(a, sigma2=0.0, loss=name, weight_decay=0.0, **kw),
+            Grid([Axis("sigma2", log_sigma2)]),
+            _store(scans, f"{stem}_log_sigma2"),
+        )
         spot_info = spot_check(model, _spot_points(ds), scans, stem) if spot else None
-        panels[name] = {"gamma": gamma, "dataset": ds, "spectrum": cut, "seconds": seconds, "spot_check": spot_info,
-                        "store": None if store is None else str(store)}
+        panels[name] = {
+            "gamma": gamma,
+            "dataset": ds,
+            "spectrum": cut,
+            "seconds": seconds,
+            "spot_check": spot_info,
+            "store": None if store is None else str(store),
+        }
     return panels
 
 
@@ -176,23 +225,35 @@ def draw_sigma2_gamma(panels: dict, a: Sequence[float], beta: float, axes=None, 
     fig_s, axes_s = plot.new_figure(2, width=5.6, height=4.2) if own else (fig, axes_s)
     for ax, ax_s, (name, _, title, _) in zip(axes, axes_s, _cases(a, beta)):
         info = panels[name]
-        phase_figures.draw_map(ax, info["dataset"], x="sigma2", y="weight_decay",
-                               title=f"{title}\nrank of WᵀW at the global minimum")
+        phase_figures.draw_map(
+            ax, info["dataset"], x="sigma2", y="weight_decay", title=f"{title}\nrank of WᵀW at the global minimum"
+        )
         if info["spot_check"] is not None:
             mark_spots(ax, info["spot_check"])
         if ax_s is None:
             continue
         if name == "infonce":
-            _log_spectrum(ax_s, info["spectrum"], f"{title}, γ = 0: no threshold (B = A0)\n"
-                                                  "√λ of WᵀW per direction, log–log")
+            _log_spectrum(
+                ax_s, info["spectrum"], f"{title}, γ = 0: no threshold (B = A0)\n√λ of WᵀW per direction, log–log"
+            )
         else:
-            phase_figures.draw_spectrum(ax_s, info["dataset"], x="sigma2", at={"weight_decay": 0.0},
-                                        title=f"{title}, γ = 0\n√λ of WᵀW per direction; dotted: critical σ²")
-    spots = "" if panels[_cases(a, beta)[0][0]]["spot_check"] is None else \
-        "; circles: gradient-flow spot checks, one in each rank band"
+            phase_figures.draw_spectrum(
+                ax_s,
+                info["dataset"],
+                x="sigma2",
+                at={"weight_decay": 0.0},
+                title=f"{title}, γ = 0\n√λ of WᵀW per direction; dotted: critical σ²",
+            )
+    spots = (
+        ""
+        if panels[_cases(a, beta)[0][0]]["spot_check"] is None
+        else "; circles: gradient-flow spot checks, one in each rank band"
+    )
     if own:
-        fig.suptitle(f"Collapse phase diagram, C = σ²I, d = {a.size}, a = {[round(float(v), 4) for v in a]}\n"
-                     f"dashed: analytic b_i = 0{spots}")
+        fig.suptitle(
+            f"Collapse phase diagram, C = σ²I, d = {a.size}, a = {[round(float(v), 4) for v in a]}\n"
+            f"dashed: analytic b_i = 0{spots}"
+        )
     return fig, fig_s
 
 
@@ -203,16 +264,20 @@ def weighted_b(form: str, a: np.ndarray, n: np.ndarray, sigma2: np.ndarray) -> n
     return (n / (n - 1 + WEIGHTED_ALPHA))[:, None, None] * a[None, None, :] + 0.0 * sigma2[None, :, None]
 
 
-def sigma2_n_scans(scans: Path | None, a: Sequence[float], grid: int, s2_max: float = 30.0,
-                   n_range: tuple[float, float] = (10.0, 200.0)) -> dict:
+def sigma2_n_scans(
+    scans: Path | None,
+    a: Sequence[float],
+    grid: int,
+    s2_max: float = 30.0,
+    n_range: tuple[float, float] = (10.0, 200.0),
+) -> dict:
     """(N, σ²) closed-form scans of weighted InfoNCE (α = 0.1), paper and derived forms, with their summaries."""
     a = np.asarray(a, float)
     sigma2 = np.linspace(0.0, s2_max, grid)
     n = np.linspace(n_range[0], n_range[1], grid)
     panels = {}
     for form in ("paper", "derived"):
-        model = phase.PhaseModel.diagonal(a, sigma2=0.0, loss="weighted-infonce", form=form,
-                                          alpha=WEIGHTED_ALPHA)
+        model = phase.PhaseModel.diagonal(a, sigma2=0.0, loss="weighted-infonce", form=form, alpha=WEIGHTED_ALPHA)
         t0 = time.perf_counter()
         store = _store(scans, f"weighted_infonce_{form}_sigma2_n")
         ds = _scan(model, Grid([Axis("n_samples", n), Axis("sigma2", sigma2)]), store)
@@ -241,15 +306,30 @@ def draw_sigma2_n(panels: dict, a: Sequence[float], cut_sigma2: float = 25.0, ax
     fig, axes = plot.new_figure(3, width=5.2, height=4.8) if own else (axes[0].figure, axes)
     for ax, form in zip(axes[:2], ("paper", "derived")):
         what = "B = A0 − ((1−α)/N)·C" if form == "paper" else "B = (N/(N−1+α))·A0: no boundary"
-        phase_figures.draw_map(ax, panels[form]["dataset"], x="n_samples", y="sigma2",
-                               title=f"weighted InfoNCE, {form} form\n{what}, α = {WEIGHTED_ALPHA:g}")
+        phase_figures.draw_map(
+            ax,
+            panels[form]["dataset"],
+            x="n_samples",
+            y="sigma2",
+            title=f"weighted InfoNCE, {form} form\n{what}, α = {WEIGHTED_ALPHA:g}",
+        )
     ds = panels["paper"]["dataset"]
-    cut = phase_figures.draw_spectrum(axes[2], ds, x="n_samples", at={"sigma2": cut_sigma2},
-                                      title=f"paper form at σ² ≈ {cut_sigma2:g}\n√λ of WᵀW along N; dotted: N_i")
+    cut = phase_figures.draw_spectrum(
+        axes[2],
+        ds,
+        x="n_samples",
+        at={"sigma2": cut_sigma2},
+        title=f"paper form at σ² ≈ {cut_sigma2:g}\n√λ of WᵀW along N; dotted: N_i",
+    )
     s2_cut = float(ds["sigma2"].sel(sigma2=cut_sigma2, method="nearest"))
     if own:
-        fig.suptitle(f"Weighted InfoNCE (α = {WEIGHTED_ALPHA:g}), C = σ²I, d = {a.size}: rank over (N, σ²); "
-                     "dashed: analytic b_i = 0, i.e. N_i = (1−α)σ²/a_i in the paper form")
-    critical = {"sigma2": float(cut["cut"]["sigma2"]), "a": [float(v) for v in a],
-                "n_crit": [float(v) for v in (1 - WEIGHTED_ALPHA) * s2_cut / a]}
+        fig.suptitle(
+            f"Weighted InfoNCE (α = {WEIGHTED_ALPHA:g}), C = σ²I, d = {a.size}: rank over (N, σ²); "
+            "dashed: analytic b_i = 0, i.e. N_i = (1−α)σ²/a_i in the paper form"
+        )
+    critical = {
+        "sigma2": float(cut["cut"]["sigma2"]),
+        "a": [float(v) for v in a],
+        "n_crit": [float(v) for v in (1 - WEIGHTED_ALPHA) * s2_cut / a],
+    }
     return fig, critical

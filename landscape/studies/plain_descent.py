@@ -5,6 +5,7 @@ linear ISSL, DISSL's free logits, the logistic and supervised probes) all run
 :func:`~landscape.dynamics.descent.descend` with ``optax.sgd(lr)``; this module
 only fixes their save points and their divergence rule.
 """
+
 from __future__ import annotations
 
 from typing import Any, Callable
@@ -19,8 +20,7 @@ from landscape.dynamics.descent import descend
 __all__ = ["sgd_descent"]
 
 
-def sgd_descent(field: Callable, params0: Any, lr: Any, *, steps: int, n_save: int = 1,
-                record: Callable | None = None):
+def sgd_descent(field: Callable, params0: Any, lr: Any, *, steps: int, n_save: int = 1, record: Callable | None = None):
     r"""``steps`` steps p ← p − lr·field(p) from ``params0`` (any pytree), with ``n_save`` save points.
 
     With chunk, rest = divmod(steps, n_save), the ``rest`` leading steps run
@@ -51,5 +51,5 @@ def sgd_descent(field: Callable, params0: Any, lr: Any, *, steps: int, n_save: i
         params, lead_diverged, _, _, _ = descend(params, field, sgd, rest, rest, limit, lambda _: ())
     record = (lambda _: ()) if record is None else record
     params, diverged, _, _, records = descend(params, field, sgd, steps - rest, chunk, limit, record)
-    records = jax.tree_util.tree_map(lambda r: r[1:], records)          # drop the record at the start
+    records = jax.tree_util.tree_map(lambda r: r[1:], records)  # drop the record at the start
     return params, lead_diverged | diverged, rest + chunk * np.arange(1, n_save + 1), records

@@ -41,6 +41,7 @@ Example (WS §6, T9):
     >>> float(sol.bias_norm_sq)
     0.0
 """
+
 from __future__ import annotations
 
 import functools
@@ -61,8 +62,15 @@ from landscape.core.normalized_landscape import (  # noqa: F401  (biased_loss, b
 from landscape.core.spectrum import whitened_spectrum
 from landscape.theory.collapse_thresholds import origin_type
 from landscape.theory.normalization import _stationary_batch, normalized_stationary_points
-from landscape.theory.normalized_points import (_all_masks, _check_out_dim, _is_diagonal, _make_solution,
-                                                 _nested_minimum, _spectrum, _take)
+from landscape.theory.normalized_points import (
+    _all_masks,
+    _check_out_dim,
+    _is_diagonal,
+    _make_solution,
+    _nested_minimum,
+    _spectrum,
+    _take,
+)
 
 __all__ = [
     "biased_loss",
@@ -86,8 +94,9 @@ def bias_global_minimum(nl: NormalizedLandscape, out_dim: int) -> NormalizedSolu
     return _bias_global_minimum(nl, _check_out_dim(out_dim), _is_diagonal(nl.base), False)
 
 
-def bias_hard_normalization_limit(landscape: EffectiveLandscape | NormalizedLandscape, out_dim: int,
-                                  norm_target: Any = None) -> NormalizedSolution:
+def bias_hard_normalization_limit(
+    landscape: EffectiveLandscape | NormalizedLandscape, out_dim: int, norm_target: Any = None
+) -> NormalizedSolution:
     r"""Theorem 2 at κ → ∞: the global minimum over (W, b) under hard normalization ρ + ‖b‖² = c.
 
     As κ → ∞ the penalty κ(ρ + ‖b‖² − c)² forces E‖f‖² = ρ + ‖b‖² = c.  The bias
@@ -139,9 +148,17 @@ def _bias_global_minimum(nl: NormalizedLandscape, out_dim: int, diagonal: bool, 
     mask = jnp.where(use_bias, mask0, mask1)
     mu = jnp.where(use_bias, mu0, mu1)
     return _make_solution(
-        mu, mask, lam, u, inv_sqrt, out_dim,
-        jnp.where(use_bias, loss0, loss1), jnp.sum(mu), jnp.asarray(True),
-        bias_norm_sq=jnp.where(use_bias, c - rho0, 0.0), s_sorted=s_sorted,
+        mu,
+        mask,
+        lam,
+        u,
+        inv_sqrt,
+        out_dim,
+        jnp.where(use_bias, loss0, loss1),
+        jnp.sum(mu),
+        jnp.asarray(True),
+        bias_norm_sq=jnp.where(use_bias, c - rho0, 0.0),
+        s_sorted=s_sorted,
     )
 
 
@@ -168,8 +185,9 @@ def bias_stationary_points(nl: NormalizedLandscape, out_dim: int, *, max_dim: in
     keep = np.flatnonzero(np.asarray(sols.admissible) & (np.asarray(sols.rho) < float(nl.norm_target)))
     branch_bias = _take(sols, keep)
     branch_bias = _with_bias(branch_bias, float(nl.norm_target) - np.asarray(branch_bias.rho), out_dim)
-    return jax.tree_util.tree_map(lambda x, y: jnp.asarray(np.concatenate([np.asarray(x), np.asarray(y)])),
-                                  branch_zero, branch_bias)
+    return jax.tree_util.tree_map(
+        lambda x, y: jnp.asarray(np.concatenate([np.asarray(x), np.asarray(y)])), branch_zero, branch_bias
+    )
 
 
 def complete_collapse_point(nl: NormalizedLandscape, out_dim: int) -> NormalizedSolution:
@@ -178,15 +196,25 @@ def complete_collapse_point(nl: NormalizedLandscape, out_dim: int) -> Normalized
     lam, u, inv_sqrt = whitened_spectrum(nl.base)
     mask = jnp.zeros(lam.shape, bool)
     mu = jnp.zeros_like(lam)
-    return _make_solution(mu, mask, lam, u, inv_sqrt, out_dim, jnp.zeros((), lam.dtype), jnp.zeros((), lam.dtype),
-                          jnp.asarray(True), bias_norm_sq=jnp.asarray(nl.norm_target, lam.dtype))
+    return _make_solution(
+        mu,
+        mask,
+        lam,
+        u,
+        inv_sqrt,
+        out_dim,
+        jnp.zeros((), lam.dtype),
+        jnp.zeros((), lam.dtype),
+        jnp.asarray(True),
+        bias_norm_sq=jnp.asarray(nl.norm_target, lam.dtype),
+    )
 
 
 class CollapseHessian(NamedTuple):
     """Hessian eigenvalues of L(W, b) at complete collapse, ascending, per block."""
 
-    weights: jax.Array   # (d1·d0,): −2·eig(B − γI), each d1 times
-    bias: jax.Array      # (d1,): 0 (d1 − 1 times, rotations of b) and 8κc (along b)
+    weights: jax.Array  # (d1·d0,): −2·eig(B − γI), each d1 times
+    bias: jax.Array  # (d1,): 0 (d1 − 1 times, rotations of b) and 8κc (along b)
 
 
 def complete_collapse_hessian(nl: NormalizedLandscape, out_dim: int) -> CollapseHessian:

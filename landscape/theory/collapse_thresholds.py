@@ -23,6 +23,7 @@ Example:
     >>> [float(v) for v in th.value], [bool(v) for v in th.collapsed_above]
     ([3.0, 2.0, 1.0], [True, True, True])
 """
+
 from __future__ import annotations
 
 from typing import Any, NamedTuple
@@ -90,7 +91,9 @@ def predicted_rank(landscape: EffectiveLandscape, out_dim: int) -> jax.Array:
     require_landscape(landscape, "predicted_rank")
     out_dim = as_int(out_dim, "out_dim", low=1)
     eig = jnp.linalg.eigvalsh(landscape.b_eff)
-    require_finite("the spectrum of B − γI", "build the landscape with landscape.core.effective_landscape", b_eigenvalues=eig)
+    require_finite(
+        "the spectrum of B − γI", "build the landscape with landscape.core.effective_landscape", b_eigenvalues=eig
+    )
     return predicted_rank_from_spectrum(eig, out_dim)
 
 
@@ -129,8 +132,9 @@ def _loss_coefficients(loss_name: str, loss_kwargs: dict[str, Any]) -> tuple[flo
     return float(qf.data_coef), float(qf.aug_coef)
 
 
-def critical_sigma2(problem: Problem, loss_name: str = "infonce", *, weight_decay: float = 0.0,
-                    **loss_kwargs: Any) -> Threshold:
+def critical_sigma2(
+    problem: Problem, loss_name: str = "infonce", *, weight_decay: float = 0.0, **loss_kwargs: Any
+) -> Threshold:
     """Critical isotropic augmentation strength σ² of each eigen-direction of A0.
 
     The problem's own ``aug_cov`` is ignored: C = σ²I, so every A0 commutes with

@@ -29,6 +29,7 @@ Example:
     >>> [round(float(v), 6) for v in exact_gaussian_gram_eigenvalues(jnp.array([2.0, 1.0]), 1.0)]
     [0.39538, 0.309017]
 """
+
 from __future__ import annotations
 
 import jax
@@ -95,13 +96,13 @@ def exact_gaussian_minimum(problem: Problem, out_dim: int, beta=1.0, weight_deca
     eye = jnp.eye(problem.dim, dtype=problem.sigma.dtype)
     c_eff = problem.aug_cov + jnp.asarray(weight_decay, eye.dtype) * eye
     k = root @ c_eff @ root
-    kappa, u = jnp.linalg.eigh(0.5 * (k + k.T))          # ascending κ = descending β − κ
+    kappa, u = jnp.linalg.eigh(0.5 * (k + k.T))  # ascending κ = descending β − κ
     d0 = kappa.shape[0]
     lam = beta - kappa
-    scale = spectral_scale(lam)                          # the survival rule of landscape.core.linalg
+    scale = spectral_scale(lam)  # the survival rule of landscape.core.linalg
     mask = survives(lam, scale) & (jnp.arange(d0) < out_dim)
     mu = jnp.where(mask, _mu_star(kappa, beta), 0.0)
-    proj = u.T @ root                                # rows u_iᵀ Σ^{-1/2}
+    proj = u.T @ root  # rows u_iᵀ Σ^{-1/2}
     rows = jnp.sqrt(mu)[:, None] * proj
     if out_dim <= d0:
         w = rows[:out_dim]

@@ -13,6 +13,7 @@ The optimal μ is the Euclidean projection of ℓ/(2k) onto the simplex
 :func:`hard_collapse_thresholds` locates, per direction, the augmentation
 strength σ² at which it leaves (and possibly re-enters) that optimal support.
 """
+
 from __future__ import annotations
 
 import functools
@@ -50,8 +51,13 @@ class NormalizationThreshold(NamedTuple):
     revival: jax.Array
 
 
-def hard_normalization_limit(landscape: EffectiveLandscape | NormalizedLandscape, out_dim: int,
-                             norm_target: Any = None, *, mask: Optional[jax.Array] = None) -> NormalizedSolution:
+def hard_normalization_limit(
+    landscape: EffectiveLandscape | NormalizedLandscape,
+    out_dim: int,
+    norm_target: Any = None,
+    *,
+    mask: Optional[jax.Array] = None,
+) -> NormalizedSolution:
     """The κ → ∞ limit (WS Eq. 8, k general): ρ = c exactly.
 
     Without ``mask`` it returns the limit of the global minimum: μ is the
@@ -83,13 +89,19 @@ def hard_normalization_limit(landscape: EffectiveLandscape | NormalizedLandscape
         c = norm_target
     if not is_traced(c):
         as_scalar(c, "norm_target", low=0.0, low_inclusive=False)
-    return _hard_limit(base, out_dim, jnp.asarray(c, base.b.dtype), None if mask is None else jnp.asarray(mask, bool),
-                       _is_diagonal(base))
+    return _hard_limit(
+        base,
+        out_dim,
+        jnp.asarray(c, base.b.dtype),
+        None if mask is None else jnp.asarray(mask, bool),
+        _is_diagonal(base),
+    )
 
 
 @functools.partial(jax.jit, static_argnums=(1, 4))
-def _hard_limit(base: EffectiveLandscape, out_dim: int, c: jax.Array, mask: Optional[jax.Array],
-                diagonal: bool) -> NormalizedSolution:
+def _hard_limit(
+    base: EffectiveLandscape, out_dim: int, c: jax.Array, mask: Optional[jax.Array], diagonal: bool
+) -> NormalizedSolution:
     lam, u, inv_sqrt, s_sorted = _spectrum(base, diagonal)
     k = base.quartic
     if mask is None:
@@ -104,8 +116,7 @@ def _hard_limit(base: EffectiveLandscape, out_dim: int, c: jax.Array, mask: Opti
         admissible = (n >= 1) & jnp.all(jnp.where(mask, raw > 0, True))
         mu = jnp.where(mask, jnp.maximum(raw, 0.0), 0.0)
         loss_value = jnp.sum(-lam * mu + k * mu * mu)
-    return _make_solution(mu, mask, lam, u, inv_sqrt, out_dim, loss_value, jnp.sum(mu), admissible,
-                          s_sorted=s_sorted)
+    return _make_solution(mu, mask, lam, u, inv_sqrt, out_dim, loss_value, jnp.sum(mu), admissible, s_sorted=s_sorted)
 
 
 def survival_margins(landscape: EffectiveLandscape, mask: jax.Array, norm_target: Any) -> jax.Array:
@@ -191,7 +202,7 @@ def hard_collapse_thresholds(
     dtype = jnp.result_type(float)
     kept = _kept_at(jnp.asarray(a, dtype), jnp.asarray(w, dtype), p, q, gamma, k, c, n_max)
     grid = hi * jnp.linspace(0.0, 1.0, n_grid, dtype=dtype) ** 2
-    status = np.asarray(jax.jit(jax.vmap(kept))(grid))          # (n_grid, d)
+    status = np.asarray(jax.jit(jax.vmap(kept))(grid))  # (n_grid, d)
     brackets = _flip_brackets(status, np.asarray(grid))
     collapse = np.where(status[0], np.inf, 0.0)
     revival = np.full(d, np.inf)
@@ -227,7 +238,9 @@ def _augmentation_basis(problem: Problem, aug_direction_weights: Any) -> tuple[n
     else:
         weights = np.atleast_1d(np.asarray(aug_direction_weights, dtype=float))
         if weights.shape != (d,) or not np.all(np.isfinite(weights)) or np.any(weights < 0):
-            raise ValueError(f"aug_direction_weights must be {d} finite non-negative numbers, got {aug_direction_weights!r}")
+            raise ValueError(
+                f"aug_direction_weights must be {d} finite non-negative numbers, got {aug_direction_weights!r}"
+            )
     if not np.any(weights > 0):
         raise ValueError("aug_direction_weights must have at least one positive entry")
     try:
@@ -238,8 +251,10 @@ def _augmentation_basis(problem: Problem, aug_direction_weights: Any) -> tuple[n
             "collapse thresholds are undefined; use hard_normalization_limit at each sigma2 or gradient descent"
         ) from None
     if np.any(a <= 0):
-        raise ValueError("data_cov must be positive definite for the sigma2 scan (it starts at sigma2 = 0); "
-                         f"its smallest eigenvalue is {float(np.min(a)):.3g}")
+        raise ValueError(
+            "data_cov must be positive definite for the sigma2 scan (it starts at sigma2 = 0); "
+            f"its smallest eigenvalue is {float(np.min(a)):.3g}"
+        )
     return weights, a, w
 
 
@@ -252,7 +267,7 @@ def _flip_brackets(status: np.ndarray, grid: np.ndarray) -> list[tuple[float, fl
 
     def first_flip(i, start, want):
         """First grid index j > start with status[j, i] == want, or None."""
-        idx = np.flatnonzero(status[start + 1:, i] == want)
+        idx = np.flatnonzero(status[start + 1 :, i] == want)
         return None if idx.size == 0 else start + 1 + int(idx[0])
 
     brackets = []
@@ -286,6 +301,7 @@ def _bisect_brackets(kept, brackets, dtype) -> np.ndarray:
             mid = 0.5 * (lo + up)
             hit = jax.vmap(lambda s2, i: kept(s2)[i])(mid, idx) == want
             return jnp.where(hit, lo, mid), jnp.where(hit, mid, up)
+
         return jax.lax.fori_loop(0, 60, body, (lo, up))[1]
 
     return np.asarray(bisect(lo, up))

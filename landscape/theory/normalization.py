@@ -64,6 +64,7 @@ Example (WS §6, T7 first row):
     >>> round(float(sol.loss), 5)
     -0.60976
 """
+
 from __future__ import annotations
 
 import functools
@@ -135,13 +136,14 @@ def _mask_terms(lam, mask, k, kappa, c):
     lam_m = jnp.where(mask, lam, 0.0)
     n = jnp.sum(mask).astype(lam.dtype)
     s = jnp.sum(lam_m)
-    gap = (k * c - 0.5 * s) / (k + kappa * n)     # c − ρ, without cancellation at large κ
+    gap = (k * c - 0.5 * s) / (k + kappa * n)  # c − ρ, without cancellation at large κ
     return n, s, gap, 2.0 * kappa * gap
 
 
 # ---------------------------------------------------------------- stationary points
-def normalized_stationary_point_from_mask(nl: NormalizedLandscape, mask: jax.Array, out_dim: int,
-                                          spectrum=None) -> NormalizedSolution:
+def normalized_stationary_point_from_mask(
+    nl: NormalizedLandscape, mask: jax.Array, out_dim: int, spectrum=None
+) -> NormalizedSolution:
     """The stationary point that keeps the whitened eigen-directions in ``mask``.
 
     ``mask`` is a boolean vector over the *descending* eigenvalues ℓ of
@@ -187,7 +189,9 @@ def normalized_stationary_points(nl: NormalizedLandscape, out_dim: int, *, max_d
 
 
 @functools.partial(jax.jit, static_argnums=(2, 3))
-def _stationary_batch(nl: NormalizedLandscape, masks: jax.Array, out_dim: int, diagonal: bool = False) -> NormalizedSolution:
+def _stationary_batch(
+    nl: NormalizedLandscape, masks: jax.Array, out_dim: int, diagonal: bool = False
+) -> NormalizedSolution:
     spectrum = _spectrum(nl.base, diagonal)
     return jax.vmap(lambda m: normalized_stationary_point_from_mask(nl, m, out_dim, spectrum))(masks)
 
@@ -218,5 +222,6 @@ def _normalized_global_minimum(nl: NormalizedLandscape, out_dim: int, diagonal: 
     lam, u, inv_sqrt, s_sorted = _spectrum(nl.base, diagonal)
     k, kappa, c = nl.quartic, nl.kappa, nl.norm_target
     mask, mu, loss_value = _nested_minimum(lam, min(out_dim, lam.shape[0]), k, kappa, c, hard=False)
-    return _make_solution(mu, mask, lam, u, inv_sqrt, out_dim, loss_value, jnp.sum(mu), jnp.asarray(True),
-                          s_sorted=s_sorted)
+    return _make_solution(
+        mu, mask, lam, u, inv_sqrt, out_dim, loss_value, jnp.sum(mu), jnp.asarray(True), s_sorted=s_sorted
+    )

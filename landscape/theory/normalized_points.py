@@ -11,6 +11,7 @@ and find their global minimum among nested top-m sets of ℓ
 (:func:`_nested_minimum`, whose docstring proves it).  This module holds that
 shared machinery; the public functions live in the three modules above.
 """
+
 from __future__ import annotations
 
 import itertools
@@ -62,7 +63,7 @@ def _directions(u: jax.Array, inv_sqrt: jax.Array) -> jax.Array:
 def _weights_from_mu(mu: jax.Array, mask: jax.Array, u: jax.Array, inv_sqrt: jax.Array, out_dim: int):
     """(W, WᵀW) with WᵀW = Σ^{-1/2}U diag(μ)UᵀΣ^{-1/2}; kept rows first."""
     d0 = mu.shape[0]
-    proj = u.T @ inv_sqrt                      # rows u_iᵀΣ^{-1/2}
+    proj = u.T @ inv_sqrt  # rows u_iᵀΣ^{-1/2}
     gram = proj.T @ (mu[:, None] * proj)
     rows = jnp.sqrt(mu)[:, None] * proj
     rows = rows[jnp.argsort(~mask, stable=True)]
@@ -73,13 +74,14 @@ def _weights_from_mu(mu: jax.Array, mask: jax.Array, u: jax.Array, inv_sqrt: jax
     return w, 0.5 * (gram + gram.T)
 
 
-def _make_solution(mu, mask, lam, u, inv_sqrt, out_dim, loss_value, rho, admissible,
-                   bias_norm_sq=None, s_sorted=None) -> NormalizedSolution:
+def _make_solution(
+    mu, mask, lam, u, inv_sqrt, out_dim, loss_value, rho, admissible, bias_norm_sq=None, s_sorted=None
+) -> NormalizedSolution:
     w, gram = _weights_from_mu(mu, mask, u, inv_sqrt, out_dim)
     dtype = mu.dtype
     if s_sorted is None:
         gram_eig = gram_spectrum(w)
-    else:                                  # diagonal problem: WᵀW = diag(μ_i/s_i) up to order
+    else:  # diagonal problem: WᵀW = diag(μ_i/s_i) up to order
         gram_eig = jnp.sort(mu / s_sorted)[::-1]
     if bias_norm_sq is None:
         bias_norm_sq = jnp.zeros((), dtype)
@@ -88,7 +90,7 @@ def _make_solution(mu, mask, lam, u, inv_sqrt, out_dim, loss_value, rho, admissi
         weights=w,
         gram=gram,
         gram_eigenvalues=gram_eig,
-        rank=finite_rank(jnp.sum(mask & (mu > 0)), mu, lam, loss_value),     # −1, never 0, if not finite
+        rank=finite_rank(jnp.sum(mask & (mu > 0)), mu, lam, loss_value),  # −1, never 0, if not finite
         loss=loss_value,
         whitened_eigenvalues=lam,
         kept=mask & (mu > 0),

@@ -32,6 +32,7 @@ Example: the β-InfoNCE phase diagram over σ² and γ (B = ½A0 − ½σ²I, k 
     >>> [round(float(v), 6) for v in sol.gram_eigenvalues[1, 0]]   # σ² = 1, γ = 0: b/(2k s²) = 1.5/25, 0.5/9, 0
     [0.06, 0.055556, 0.0]
 """
+
 from __future__ import annotations
 
 import functools
@@ -47,7 +48,7 @@ from landscape.losses.effective import quadratic_form
 
 __all__ = ["DirectionMinimum", "direction_spectra", "direction_minimum", "sort_descending"]
 
-_NETWORK_MAX = 64     # sorting network up to this many directions, jnp.sort above
+_NETWORK_MAX = 64  # sorting network up to this many directions, jnp.sort above
 
 
 class DirectionMinimum(NamedTuple):
@@ -72,8 +73,16 @@ class DirectionMinimum(NamedTuple):
     near_threshold: Any = None
 
 
-def direction_spectra(loss: str, data_var: Any, aug_var: Any, *, weight_decay: Any = 0.0, quartic: Any = 1.0,
-                      form: str = "derived", **loss_parameters: Any) -> tuple[jax.Array, jax.Array, jax.Array]:
+def direction_spectra(
+    loss: str,
+    data_var: Any,
+    aug_var: Any,
+    *,
+    weight_decay: Any = 0.0,
+    quartic: Any = 1.0,
+    form: str = "derived",
+    **loss_parameters: Any,
+) -> tuple[jax.Array, jax.Array, jax.Array]:
     r"""(b, s, k) per direction for a loss of the table: b = p·a + q·c − γ, s = a + c.
 
     ``data_var`` (a_i) and ``aug_var`` (c_i) are the eigenvalues of A0 and C in
@@ -155,7 +164,7 @@ def _solve_rows(b: jax.Array, s: jax.Array, k: jax.Array, out_dim: int, sort: bo
         # Position of direction i in the descending order of ℓ (ties by index):
         # #{j : ℓ_j > ℓ_i} + #{j < i : ℓ_j = ℓ_i}.  Kept iff positive and position < d1.
         if d <= _NETWORK_MAX:
-            earlier = jnp.tril(jnp.ones((d, d), bool), -1)[:, :, None]        # [i, j] = j < i
+            earlier = jnp.tril(jnp.ones((d, d), bool), -1)[:, :, None]  # [i, j] = j < i
             ahead = (ell[None, :, :] > ell[:, None, :]) | ((ell[None, :, :] == ell[:, None, :]) & earlier)
             position = jnp.sum(ahead, axis=1)
         else:
@@ -170,8 +179,9 @@ def _solve_rows(b: jax.Array, s: jax.Array, k: jax.Array, out_dim: int, sort: bo
     return gram, spectrum, rank, loss, kept, near
 
 
-def direction_minimum(b: Any, s: Any, quartic: Any = 1.0, out_dim: int | None = None, *, sort: bool = True,
-                      chunk: int = 1024) -> DirectionMinimum:
+def direction_minimum(
+    b: Any, s: Any, quartic: Any = 1.0, out_dim: int | None = None, *, sort: bool = True, chunk: int = 1024
+) -> DirectionMinimum:
     r"""Global minimum of decoupled directions (module docstring), for any batch shape.
 
     Args:
@@ -207,8 +217,9 @@ def direction_minimum(b: Any, s: Any, quartic: Any = 1.0, out_dim: int | None = 
 
 
 @functools.partial(jax.jit, static_argnums=(3, 4, 5))
-def _direction_minimum(b: jax.Array, s: jax.Array, k: jax.Array, out_dim: int, sort: bool,
-                       chunk: int) -> DirectionMinimum:
+def _direction_minimum(
+    b: jax.Array, s: jax.Array, k: jax.Array, out_dim: int, sort: bool, chunk: int
+) -> DirectionMinimum:
     d = b.shape[-1]
     batch = b.shape[:-1]
     n = int(np.prod(batch, dtype=np.int64))
@@ -218,7 +229,7 @@ def _direction_minimum(b: jax.Array, s: jax.Array, k: jax.Array, out_dim: int, s
 
     def flat(x, trailing):
         x = x.reshape((n,) + trailing)
-        if padded > n:       # repeat the last entry: a valid problem, dropped below
+        if padded > n:  # repeat the last entry: a valid problem, dropped below
             x = jnp.concatenate([x, jnp.repeat(x[-1:], padded - n, axis=0)])
         return x.reshape((n_blocks, chunk) + trailing)
 
@@ -230,7 +241,7 @@ def _direction_minimum(b: jax.Array, s: jax.Array, k: jax.Array, out_dim: int, s
 
     gram, spectrum, rank, loss, kept, near = jax.lax.map(block, (bb, ss, kk))
 
-    def unflat_rows(x):      # (blocks, d, chunk) → batch + (d,)
+    def unflat_rows(x):  # (blocks, d, chunk) → batch + (d,)
         return jnp.moveaxis(x, 1, 2).reshape((padded, d))[:n].reshape(batch + (d,))
 
     def unflat(x):

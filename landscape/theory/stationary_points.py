@@ -25,6 +25,7 @@ Example:
     >>> [round(float(v), 5) for v in sol.gram_eigenvalues]
     [0.22222, 0.09375, 0.04]
 """
+
 from __future__ import annotations
 
 import functools
@@ -55,12 +56,13 @@ __all__ = [
 
 
 #: What the refusal of a non-finite closed form suggests.
-_FINITE_HINT = ("the landscape's arithmetic overflows its dtype; build it with landscape.core.effective_landscape, "
-                "which names the parameter that is out of range")
+_FINITE_HINT = (
+    "the landscape's arithmetic overflows its dtype; build it with landscape.core.effective_landscape, "
+    "which names the parameter that is out of range"
+)
 
 
-def stationary_point_from_mask(landscape: EffectiveLandscape, mask: jax.Array, out_dim: int,
-                               spectrum=None) -> Solution:
+def stationary_point_from_mask(landscape: EffectiveLandscape, mask: jax.Array, out_dim: int, spectrum=None) -> Solution:
     """The stationary point that keeps the whitened eigen-directions in ``mask``.
 
     ``mask`` is a boolean vector over the descending whitened eigenvalues; entries
@@ -80,10 +82,10 @@ def stationary_point_from_mask(landscape: EffectiveLandscape, mask: jax.Array, o
     mask = jnp.asarray(mask, bool) & survives(lam, scale)
     mask = mask & (jnp.cumsum(mask) <= out_dim)
     lam_kept = jnp.where(mask, lam, 0.0)
-    proj = u.T @ inv_sqrt                       # rows: u_iᵀ Σ^{-1/2}
+    proj = u.T @ inv_sqrt  # rows: u_iᵀ Σ^{-1/2}
     gram = proj.T @ ((lam_kept / (2.0 * k))[:, None] * proj)
     rows = jnp.sqrt(lam_kept / (2.0 * k))[:, None] * proj
-    order = jnp.argsort(~mask, stable=True)     # kept rows first
+    order = jnp.argsort(~mask, stable=True)  # kept rows first
     rows = rows[order]
     if out_dim <= d0:
         w = rows[:out_dim]
@@ -117,8 +119,13 @@ def global_minimum(landscape: EffectiveLandscape, out_dim: int) -> Solution:
     out_dim = checked_out_dim(out_dim, landscape.dim, landscape.b.dtype)
     spectrum = whitened_spectrum(landscape)
     sol = stationary_point_from_mask(landscape, jnp.ones(spectrum[0].shape, bool), out_dim, spectrum)
-    require_finite("the closed form", _FINITE_HINT, whitened_eigenvalues=sol.whitened_eigenvalues,
-                   gram_eigenvalues=sol.gram_eigenvalues, loss=sol.loss)
+    require_finite(
+        "the closed form",
+        _FINITE_HINT,
+        whitened_eigenvalues=sol.whitened_eigenvalues,
+        gram_eigenvalues=sol.gram_eigenvalues,
+        loss=sol.loss,
+    )
     return sol
 
 
@@ -185,14 +192,14 @@ def global_minimum_diagonal(landscape: EffectiveLandscape, out_dim: int) -> Solu
     k = landscape.quartic
     d0 = b.shape[0]
     ratio = b / s
-    order = jnp.argsort(-ratio, stable=True)            # descending b/s, ties by input order
+    order = jnp.argsort(-ratio, stable=True)  # descending b/s, ties by input order
     lam = ratio[order]
     # Which directions are kept and their Gram eigenvalues: the batched per-direction solver on one problem.
     per_dir, _, rank, loss, kept, near = _solve_rows(b[:, None], s[:, None], jnp.reshape(k, (1,)), out_dim, False)
     per_dir, kept = per_dir[:, 0], kept[:, 0]
     kept_sorted = kept[order]
     eye = jnp.eye(d0, dtype=b.dtype)
-    rows = (jnp.sqrt(per_dir)[:, None] * eye)[order]      # kept rows first, in b/s order
+    rows = (jnp.sqrt(per_dir)[:, None] * eye)[order]  # kept rows first, in b/s order
     if out_dim <= d0:
         w = rows[:out_dim]
     else:
@@ -208,6 +215,7 @@ def global_minimum_diagonal(landscape: EffectiveLandscape, out_dim: int) -> Solu
         directions=eye[:, order],
         near_threshold=near[0],
     )
-    require_finite("the closed form", _FINITE_HINT, whitened_eigenvalues=lam, gram_eigenvalues=sol.gram_eigenvalues,
-                   loss=sol.loss)
+    require_finite(
+        "the closed form", _FINITE_HINT, whitened_eigenvalues=lam, gram_eigenvalues=sol.gram_eigenvalues, loss=sol.loss
+    )
     return sol

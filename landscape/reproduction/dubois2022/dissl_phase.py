@@ -26,6 +26,7 @@ Usage::
     python figures/fig_dissl_phase.py --smoke    # tiny descent grid (the test suite's size)
     python figures/fig_dissl_phase.py --plot-only out/figures/fig_dissl_phase.npz
 """
+
 from __future__ import annotations
 
 import numpy as np
@@ -35,8 +36,10 @@ from landscape.reproduction.figure_io import run_figure
 
 NAME = "fig_dissl_phase"
 REPORT_SIZE = "quick"
-PAPER_SCALE = ("the closed form at the paper's B = 256, C = 16384; explicit B×C tables for D5; gradient descent on "
-               "free logits only at B = 4, C = 16 on a 5×3 (λ, β) grid (the paper trains networks at B = 256)")
+PAPER_SCALE = (
+    "the closed form at the paper's B = 256, C = 16384; explicit B×C tables for D5; gradient descent on "
+    "free logits only at B = 4, C = 16 on a 5×3 (λ, β) grid (the paper trains networks at B = 256)"
+)
 
 
 def compute(quick: bool = False, smoke: bool = False) -> dict:
@@ -54,9 +57,10 @@ def compute(quick: bool = False, smoke: bool = False) -> dict:
     g, k, loss = (np.asarray(v) for v in ideal.dissl_optimal_spread(lams[:, None], betas[None, :], b, c))
     gs = 2.0 ** np.arange(0, 15)
     curves = {lam: np.asarray(ideal.dissl_spread_loss(gs, lam, 0.8, b, c)) for lam in (2.3, 1.5)}
-    d5_g = np.array([1, 64.0]) if smoke else np.array([1, 8, 64, 128, 16384.0])      # explicit B×C tables
-    table_loss = jax.jit(lambda gg: ideal.dissl_batch_loss(*2 * [ideal.spread_distribution(b, c, gg)]),
-                         static_argnums=0)          # the B×C tables are built inside: no 4M-entry eager arrays
+    d5_g = np.array([1, 64.0]) if smoke else np.array([1, 8, 64, 128, 16384.0])  # explicit B×C tables
+    table_loss = jax.jit(
+        lambda gg: ideal.dissl_batch_loss(*2 * [ideal.spread_distribution(b, c, gg)]), static_argnums=0
+    )  # the B×C tables are built inside: no 4M-entry eager arrays
     d5 = np.array([float(table_loss(int(gg))) for gg in d5_g])
     d5_closed = np.asarray(ideal.dissl_spread_loss(d5_g, 2.3, 0.8, b, c))
 
@@ -66,13 +70,35 @@ def compute(quick: bool = False, smoke: bool = False) -> dict:
     steps = 30 if smoke else 800 if quick else 3000
     lam_grid, beta_grid = np.meshgrid(gd_lams, gd_betas, indexing="ij")
     run = jax.jit(jax.vmap(lambda lm, bt: ideal.dissl_descend(jax.random.PRNGKey(0), sb, sc, lm, bt, steps=steps)))
-    gd_loss, gd_g, gd_k = (np.asarray(v).reshape(lam_grid.shape)
-                           for v in run(jnp.asarray(lam_grid.ravel()), jnp.asarray(beta_grid.ravel())))
+    gd_loss, gd_g, gd_k = (
+        np.asarray(v).reshape(lam_grid.shape)
+        for v in run(jnp.asarray(lam_grid.ravel()), jnp.asarray(beta_grid.ravel()))
+    )
     gd_opt = np.asarray(ideal.dissl_optimal_spread(lam_grid, beta_grid, sb, sc)[2])
-    return dict(batch=np.array(b), classes=np.array(c), lambdas=lams, betas=betas, g_opt=g, k_opt=k, loss_opt=loss,
-                g_curve=gs, curve_default=curves[2.3], curve_low=curves[1.5], d5_g=d5_g, d5_loss=d5,
-                d5_closed=d5_closed,                small_batch=np.array(sb), small_classes=np.array(sc), gd_lambdas=gd_lams, gd_betas=gd_betas,
-                gd_loss=gd_loss, gd_g=gd_g, gd_k=gd_k, gd_loss_opt=gd_opt, gd_steps=np.array(steps))
+    return dict(
+        batch=np.array(b),
+        classes=np.array(c),
+        lambdas=lams,
+        betas=betas,
+        g_opt=g,
+        k_opt=k,
+        loss_opt=loss,
+        g_curve=gs,
+        curve_default=curves[2.3],
+        curve_low=curves[1.5],
+        d5_g=d5_g,
+        d5_loss=d5,
+        d5_closed=d5_closed,
+        small_batch=np.array(sb),
+        small_classes=np.array(sc),
+        gd_lambdas=gd_lams,
+        gd_betas=gd_betas,
+        gd_loss=gd_loss,
+        gd_g=gd_g,
+        gd_k=gd_k,
+        gd_loss_opt=gd_opt,
+        gd_steps=np.array(steps),
+    )
 
 
 def render(data: dict):
@@ -83,14 +109,21 @@ def render(data: dict):
     fig, axes = plt.subplots(1, 3, figsize=(16, 4.4))
     ax = axes[0]
     lams, betas = data["lambdas"], data["betas"]
-    outside = lams < 0                                       # λ < 0 is not a maximality weight: masked, hatched
+    outside = lams < 0  # λ < 0 is not a maximality weight: masked, hatched
     log_g = np.ma.masked_where(np.broadcast_to(outside[:, None], data["g_opt"].shape), np.log2(data["g_opt"]))
     im = ax.pcolormesh(lams, betas, log_g.T, cmap="coolwarm", vmin=0, vmax=np.log2(c / b), shading="nearest")
     if outside.any():
         x1 = 0.5 * (lams[outside][-1] + lams[~outside][0])
         ax.axvspan(lams[0] - 0.5 * (lams[1] - lams[0]), x1, facecolor="0.85", hatch="//", edgecolor="0.5", lw=0)
-        ax.text(0.5 * (lams[0] + x1), 1.0, "λ < 0: outside the domain\n(collapse, L* = 0)", rotation=90,
-                ha="center", va="center", fontsize=7)
+        ax.text(
+            0.5 * (lams[0] + x1),
+            1.0,
+            "λ < 0: outside the domain\n(collapse, L* = 0)",
+            rotation=90,
+            ha="center",
+            va="center",
+            fontsize=7,
+        )
     ax.plot(1 + betas, betas, "k-", lw=1.2, label="λ = 1 + β")
     ax.plot([2.3], [0.8], "*", color="gold", ms=14, mec="k", label="defaults (2.3, 0.8)")
     ax.text(0.3, 1.8, "deterministic\ng* = 1", fontsize=8)
@@ -118,8 +151,15 @@ def render(data: dict):
         for j in range(gb.size):
             gap = data["gd_loss"][i, j] - data["gd_loss_opt"][i, j]
             above = gap > 0.02 * abs(data["gd_loss_opt"][i, j])
-            ax.text(gl[i], gb[j], f"{data['gd_g'][i, j]:.1f}" + ("*" if above else ""), ha="center",
-                    va="center", fontsize=6.5, color="w" if data["gd_g"][i, j] < 2.5 else "k")
+            ax.text(
+                gl[i],
+                gb[j],
+                f"{data['gd_g'][i, j]:.1f}" + ("*" if above else ""),
+                ha="center",
+                va="center",
+                fontsize=6.5,
+                color="w" if data["gd_g"][i, j] < 2.5 else "k",
+            )
     ax.plot(1 + gb, gb, "r-", lw=1.2, label="λ = 1 + β")
     ax.set(xlabel="λ", ylabel="β", title=f"descent on free logits, B = {sb}, C = {sc} (*: > 2% above L*)")
     ax.legend(fontsize=7, loc="upper left")
@@ -137,41 +177,80 @@ def claims(data: dict) -> list[Claim]:
     d5_g, d5 = data["d5_g"], data["d5_loss"]
     closed = data["d5_closed"]
     gl, gb = data["gd_lambdas"][:, None], data["gd_betas"][None, :]
-    det = np.broadcast_to(gl < 1 + gb - 0.1, data["gd_g"].shape)        # a margin of 0.1 off the boundary
+    det = np.broadcast_to(gl < 1 + gb - 0.1, data["gd_g"].shape)  # a margin of 0.1 off the boundary
     soft = np.broadcast_to(gl > 1 + gb + 0.1, data["gd_g"].shape)
     sb, sc = int(data["small_batch"]), int(data["small_classes"])
     checks_gd = []
     if det.any():
         # exp(entropy) of a descent that converged to one class per sample: 1 up to the softmax tails
-        checks_gd.append(Check(f"free-logit descent (B = {sb}, C = {sc}), λ < 1 + β: largest g reached",
-                               float(data["gd_g"][det].max()), "≤", 1.05))
+        checks_gd.append(
+            Check(
+                f"free-logit descent (B = {sb}, C = {sc}), λ < 1 + β: largest g reached",
+                float(data["gd_g"][det].max()),
+                "≤",
+                1.05,
+            )
+        )
     if soft.any():
-        checks_gd.append(Check(f"free-logit descent (B = {sb}, C = {sc}), λ > 1 + β: smallest g reached",
-                               float(data["gd_g"][soft].min()), ">", 1.5, target_from="g = 1 would be deterministic"))
+        checks_gd.append(
+            Check(
+                f"free-logit descent (B = {sb}, C = {sc}), λ > 1 + β: smallest g reached",
+                float(data["gd_g"][soft].min()),
+                ">",
+                1.5,
+                target_from="g = 1 would be deterministic",
+            )
+        )
     optimum = Claim(
-        key="dubois-dissl-optimum", paper="dubois2022",
+        key="dubois-dissl-optimum",
+        paper="dubois2022",
         statement="the DISSL loss is minimised by a deterministic, maximal teacher: one pseudo-class per input, "
-                  "all pseudo-classes used",
+        "all pseudo-classes used",
         where="§4.2 (DISSL: determinism, invariance, maximality terms)",
-        checks=(Check(f"classes per sample g* at the per-batch optimum, defaults λ = 2.3, β = 0.8, B = {b}, C = {c}",
-                      g_default, "=", 1.0, target_from="deterministic"),),
+        checks=(
+            Check(
+                f"classes per sample g* at the per-batch optimum, defaults λ = 2.3, β = 0.8, B = {b}, C = {c}",
+                g_default,
+                "=",
+                1.0,
+                target_from="deterministic",
+            ),
+        ),
         correction=f"with the batch marginal that the code uses this holds only for λ ≤ 1 + β or C ≤ B; at the "
-                   f"defaults (λ = 2.3 > 1 + β = 1.8, B = {b} < C = {c}) the per-batch optimum is soft, "
-                   f"g* = C/B = {c // b} classes per sample (with the population marginal it is deterministic)",
-        corrected=(Check("g* at the defaults, closed form", g_default, "=", c / b, target_from="C/B"),
-                   Check("g of the lowest explicit B×C table loss (D5)", float(d5_g[int(np.argmin(d5))]), "=",
-                         c / b if (d5_g == c / b).any() else float(d5_g[int(np.argmin(closed))]),
-                         target_from="C/B"),
-                   *checks_gd),
+        f"defaults (λ = 2.3 > 1 + β = 1.8, B = {b} < C = {c}) the per-batch optimum is soft, "
+        f"g* = C/B = {c // b} classes per sample (with the population marginal it is deterministic)",
+        corrected=(
+            Check("g* at the defaults, closed form", g_default, "=", c / b, target_from="C/B"),
+            Check(
+                "g of the lowest explicit B×C table loss (D5)",
+                float(d5_g[int(np.argmin(d5))]),
+                "=",
+                c / b if (d5_g == c / b).any() else float(d5_g[int(np.argmin(closed))]),
+                target_from="C/B",
+            ),
+            *checks_gd,
+        ),
         note="ours (spec T4), about the implemented batch estimator; the paper's theory uses the population "
-             "marginal, where B → ∞")
+        "marginal, where B → ∞",
+    )
     table = Claim(
-        key="dubois-dissl-batch-values", paper="dubois2022",
+        key="dubois-dissl-batch-values",
+        paper="dubois2022",
         statement="the implemented DISSL batch loss of an invariant teacher copied by its student is "
-                  "(1 + β) mean H(t_i) − λ H(mean t_i): −λ log B when deterministic, (1 + β − λ) log C when uniform",
+        "(1 + β) mean H(t_i) − λ H(mean t_i): −λ log B when deterministic, (1 + β − λ) log C when uniform",
         where="§4.2; spec D5/D9 (our closed form)",
-        checks=tuple(Check(f"batch loss on the explicit B×C table, g = {int(g)}", float(v), "≈", float(t), atol=1e-6,
-                           target_from="(1 + β) log g − λ log min(Bg, C)") for g, v, t in zip(d5_g, d5, closed)))
+        checks=tuple(
+            Check(
+                f"batch loss on the explicit B×C table, g = {int(g)}",
+                float(v),
+                "≈",
+                float(t),
+                atol=1e-6,
+                target_from="(1 + β) log g − λ log min(Bg, C)",
+            )
+            for g, v, t in zip(d5_g, d5, closed)
+        ),
+    )
     return [optimum, table]
 
 

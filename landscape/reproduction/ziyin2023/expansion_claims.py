@@ -5,6 +5,7 @@ Tolerance: a Monte Carlo value agrees with a target when it is within
 fails it with probability 6·10⁻⁵ per check); every paper-vs-derived gap tested here is
 ≥ 5 standard errors at the report's size, so the rule can tell them apart.
 """
+
 from __future__ import annotations
 
 import numpy as np
@@ -22,10 +23,24 @@ def _row(data, key: str):
 
 def _pq_checks(data, key: str, target, source: str) -> tuple[Check, Check]:
     mc, se, *_ = _row(data, key)
-    return (Check(f"p (coefficient of A0), Monte Carlo ± {SIGMAS:g} s.e. (s.e. {se[0]:.2g})", mc[0], "≈", target[0],
-                  atol=SIGMAS * se[0], target_from=source),
-            Check(f"q (coefficient of C), Monte Carlo ± {SIGMAS:g} s.e. (s.e. {se[1]:.2g})", mc[1], "≈", target[1],
-                  atol=SIGMAS * se[1], target_from=source))
+    return (
+        Check(
+            f"p (coefficient of A0), Monte Carlo ± {SIGMAS:g} s.e. (s.e. {se[0]:.2g})",
+            mc[0],
+            "≈",
+            target[0],
+            atol=SIGMAS * se[0],
+            target_from=source,
+        ),
+        Check(
+            f"q (coefficient of C), Monte Carlo ± {SIGMAS:g} s.e. (s.e. {se[1]:.2g})",
+            mc[1],
+            "≈",
+            target[1],
+            atol=SIGMAS * se[1],
+            target_from=source,
+        ),
+    )
 
 
 def _b_claims(data) -> list[Claim]:
@@ -35,23 +50,52 @@ def _b_claims(data) -> list[Claim]:
     ratio = mc_b[1] / mc_b[0]
     ratio_se = abs(ratio) * np.hypot(se_b[0] / mc_b[0], se_b[1] / mc_b[1])
     return [
-        Claim("b-infonce", P, "InfoNCE: B = A0 (no augmentation term: no collapse at any σ²)", "WS Eq. 4 with α = 1",
-              checks=_pq_checks(data, "infonce", (1.0, 0.0), "paper")),
-        Claim("b-beta-infonce", P, "β < 1 collapses predictably: B ∝ A0 − C at β = ½ (threshold c_i = a_i)",
-              "WS App. A, App. C.1", checks=(
-                  Check(f"q/p of β-InfoNCE (β on the log-denominator), ± {SIGMAS:g} s.e.", ratio, "≈", -1.0,
-                        atol=SIGMAS * ratio_se, target_from="paper, App. C.1: (a − c)/(a + c)"),
-                  *_pq_checks(data, "beta-infonce", derived_b, "derived βA0 − (1 − β)C")),
-              note="β-InfoNCE is not defined in the workshop text; with β on the log-denominator B = βA0 − (1 − β)C"),
-        Claim("b-spectral", P, "spectral contrastive loss: B = 2C (features spread along the augmentation)",
-              "WS §1.2, Eq. 10", paper_number="B = 2C", checks=_pq_checks(data, "spectral", paper_sc, "paper"),
-              correction="E[f(x)f(x′)ᵀ] = WA0Wᵀ for two views of one point, so B = 2A0",
-              corrected=_pq_checks(data, "spectral", derived_sc, "derived")),
-        Claim("b-barlow-twins", P, "Barlow Twins: second-order term −2Tr[WΣWᵀ], B = 2Σ", "WS §1.2",
-              paper_number="B = 2Σ", checks=_pq_checks(data, "barlow-twins", paper_bt, "paper"),
-              correction="with the cross-correlation not batch-normalised, the diagonal term uses the positive pair, "
-                         "E[xx′ᵀ] = A0: B = 2A0",
-              corrected=_pq_checks(data, "barlow-twins", derived_bt, "derived")),
+        Claim(
+            "b-infonce",
+            P,
+            "InfoNCE: B = A0 (no augmentation term: no collapse at any σ²)",
+            "WS Eq. 4 with α = 1",
+            checks=_pq_checks(data, "infonce", (1.0, 0.0), "paper"),
+        ),
+        Claim(
+            "b-beta-infonce",
+            P,
+            "β < 1 collapses predictably: B ∝ A0 − C at β = ½ (threshold c_i = a_i)",
+            "WS App. A, App. C.1",
+            checks=(
+                Check(
+                    f"q/p of β-InfoNCE (β on the log-denominator), ± {SIGMAS:g} s.e.",
+                    ratio,
+                    "≈",
+                    -1.0,
+                    atol=SIGMAS * ratio_se,
+                    target_from="paper, App. C.1: (a − c)/(a + c)",
+                ),
+                *_pq_checks(data, "beta-infonce", derived_b, "derived βA0 − (1 − β)C"),
+            ),
+            note="β-InfoNCE is not defined in the workshop text; with β on the log-denominator B = βA0 − (1 − β)C",
+        ),
+        Claim(
+            "b-spectral",
+            P,
+            "spectral contrastive loss: B = 2C (features spread along the augmentation)",
+            "WS §1.2, Eq. 10",
+            paper_number="B = 2C",
+            checks=_pq_checks(data, "spectral", paper_sc, "paper"),
+            correction="E[f(x)f(x′)ᵀ] = WA0Wᵀ for two views of one point, so B = 2A0",
+            corrected=_pq_checks(data, "spectral", derived_sc, "derived"),
+        ),
+        Claim(
+            "b-barlow-twins",
+            P,
+            "Barlow Twins: second-order term −2Tr[WΣWᵀ], B = 2Σ",
+            "WS §1.2",
+            paper_number="B = 2Σ",
+            checks=_pq_checks(data, "barlow-twins", paper_bt, "paper"),
+            correction="with the cross-correlation not batch-normalised, the diagonal term uses the positive pair, "
+            "E[xx′ᵀ] = A0: B = 2A0",
+            corrected=_pq_checks(data, "barlow-twins", derived_bt, "derived"),
+        ),
     ]
 
 
@@ -60,17 +104,43 @@ def _weighted(data) -> Claim:
     b, se = float(data["probe_b"]), float(data["probe_b_se"])
     mc2, se2, paper2, derived2, _ = _row(data, "weighted-infonce")
     return Claim(
-        "b-weighted-infonce", P, "weighted InfoNCE: B = A0 − ((1 − α)/N)·C", "WS Eq. 4",
+        "b-weighted-infonce",
+        P,
+        "weighted InfoNCE: B = A0 − ((1 − α)/N)·C",
+        "WS Eq. 4",
         paper_number="B = A0 − ((1 − α)/N)C",
-        checks=(Check(f"B on d = 1 (â = {a:g}, σ² = {s2:g}, N = {n:g}, α = {alpha:g}), ± {SIGMAS:g} s.e.", b, "≈",
-                      float(data["probe_paper"]), atol=SIGMAS * se, target_from="paper, Eq. 4"),),
+        checks=(
+            Check(
+                f"B on d = 1 (â = {a:g}, σ² = {s2:g}, N = {n:g}, α = {alpha:g}), ± {SIGMAS:g} s.e.",
+                b,
+                "≈",
+                float(data["probe_paper"]),
+                atol=SIGMAS * se,
+                target_from="paper, Eq. 4",
+            ),
+        ),
         correction="the augmentation term cancels between alignment and denominator: B = (N/(N − 1 + α))·Â0",
-        corrected=(Check(f"B on the same probe, ± {SIGMAS:g} s.e.", b, "≈", float(data["probe_derived"]),
-                         atol=SIGMAS * se, target_from="derived"),
-                   Check(f"p on the 2-D problem (N = 64), ± {SIGMAS:g} s.e.", mc2[0], "≈", derived2[0],
-                         atol=SIGMAS * se2[0], target_from="derived N/(N − 1 + α)")),
+        corrected=(
+            Check(
+                f"B on the same probe, ± {SIGMAS:g} s.e.",
+                b,
+                "≈",
+                float(data["probe_derived"]),
+                atol=SIGMAS * se,
+                target_from="derived",
+            ),
+            Check(
+                f"p on the 2-D problem (N = 64), ± {SIGMAS:g} s.e.",
+                mc2[0],
+                "≈",
+                derived2[0],
+                atol=SIGMAS * se2[0],
+                target_from="derived N/(N − 1 + α)",
+            ),
+        ),
         note=f"on the 2-D problem at N = 64 the paper's C-term is only {paper2[1]:.3f}; the d = 1 probe makes it "
-             f"{float(data['probe_paper']) - a:.2f}")
+        f"{float(data['probe_paper']) - a:.2f}",
+    )
 
 
 def _vicreg(data) -> Claim:
@@ -80,14 +150,27 @@ def _vicreg(data) -> Claim:
     ratio = vp[1] / vp[0]
     ratio_se = ratio * np.hypot(vse[0] / vp[0], vse[1] / vp[1])
     return Claim(
-        "b-vicreg", P, "VICReg: B = −A0 (complete collapse without the variance term; κ models it)", "WS §1.2",
-        paper_number="B = −A0", checks=_pq_checks(data, "vicreg", paper, "paper"),
+        "b-vicreg",
+        P,
+        "VICReg: B = −A0 (complete collapse without the variance term; κ models it)",
+        "WS §1.2",
+        paper_number="B = −A0",
+        checks=_pq_checks(data, "vicreg", paper, "paper"),
         correction="the real VICReg's variance hinge max(0, 1 − √(Var + ε)) gives B = λ_var/(2√ε)·(N/(N − 1)·A0 + C) "
-                   "− 2λ_inv·C (sympy): a strong maximum at W = 0 that grows like ε^{-1/2}, so the loss has no "
-                   "ε-independent expansion (−√Var is not analytic at 0); −A0 describes the paper's κR surrogate only",
-        corrected=(*_pq_checks(data, "vicreg", sym, "sympy, finite N"),
-                   Check(f"p(ε = {eps[1]:g}) / p(ε = {eps[0]:g}), ± {SIGMAS:g} s.e.", ratio, "≈",
-                         float(np.sqrt(eps[0] / eps[1])), atol=SIGMAS * ratio_se, target_from="ε^{-1/2} scaling")))
+        "− 2λ_inv·C (sympy): a strong maximum at W = 0 that grows like ε^{-1/2}, so the loss has no "
+        "ε-independent expansion (−√Var is not analytic at 0); −A0 describes the paper's κR surrogate only",
+        corrected=(
+            *_pq_checks(data, "vicreg", sym, "sympy, finite N"),
+            Check(
+                f"p(ε = {eps[1]:g}) / p(ε = {eps[0]:g}), ± {SIGMAS:g} s.e.",
+                ratio,
+                "≈",
+                float(np.sqrt(eps[0] / eps[1])),
+                atol=SIGMAS * ratio_se,
+                target_from="ε^{-1/2} scaling",
+            ),
+        ),
+    )
 
 
 def _quartic(data) -> list[Claim]:
@@ -95,24 +178,75 @@ def _quartic(data) -> list[Claim]:
     ks, kse = data["k_axis"], data["k_axis_se"]
     sym = data["sympy_k_axis"]
     return [
-        Claim("prop4-gaussian-identity", P, "for Gaussian data (1/8)Var|W(x − χ)|² = Tr[(WΣWᵀ)²]", "WS Prop. 4",
-              checks=(Check(f"(1/8)Var / Tr[S²], Monte Carlo ± {SIGMAS:g} s.e.", float(data["prop4_total"]), "≈",
-                            1.0, atol=SIGMAS * float(data["prop4_total_se"]), target_from="paper"),)),
-        Claim("quartic-infonce", P, "the quartic term of InfoNCE is Tr[(WΣWᵀ)²] (k = 1, Eq. 5 with Prop. 4)",
-              "WS Eq. 5, Prop. 4", paper_number="k = 1",
-              checks=(Check(f"k₁ of InfoNCE (N = {int(data['n_quart'])}), Monte Carlo ± {SIGMAS:g} s.e.", k1, "≈",
-                            1.0, atol=SIGMAS * k1_se, target_from="paper"),),
-              correction="the cumulant expansion of E log E_χ e^{−u} gives ½E_x Var_χ(u | x), the conditional "
-                         "variance, not the total one: k = ¾ at large N (finite N: sympy)",
-              corrected=(Check(f"k along axis 1 vs sympy finite N, ± {SIGMAS:g} s.e.", ks[0], "≈", sym[0],
-                               atol=SIGMAS * kse[0], target_from="sympy"),
-                         Check(f"k along axis 2 vs sympy finite N, ± {SIGMAS:g} s.e.", ks[1], "≈", sym[1],
-                               atol=SIGMAS * kse[1], target_from="sympy"),
-                         Check("large-N limit of sympy's k", float(data["sympy_k_limit"]), "≈", 0.75, atol=1e-12,
-                               target_from="exact Gaussian population loss"),
-                         Check(f"(1/8)E_x Var_χ / Tr[S²], Monte Carlo ± {SIGMAS:g} s.e.",
-                               float(data["prop4_conditional"]), "≈", 0.75,
-                               atol=SIGMAS * float(data["prop4_conditional_se"]), target_from="¾"))),
+        Claim(
+            "prop4-gaussian-identity",
+            P,
+            "for Gaussian data (1/8)Var|W(x − χ)|² = Tr[(WΣWᵀ)²]",
+            "WS Prop. 4",
+            checks=(
+                Check(
+                    f"(1/8)Var / Tr[S²], Monte Carlo ± {SIGMAS:g} s.e.",
+                    float(data["prop4_total"]),
+                    "≈",
+                    1.0,
+                    atol=SIGMAS * float(data["prop4_total_se"]),
+                    target_from="paper",
+                ),
+            ),
+        ),
+        Claim(
+            "quartic-infonce",
+            P,
+            "the quartic term of InfoNCE is Tr[(WΣWᵀ)²] (k = 1, Eq. 5 with Prop. 4)",
+            "WS Eq. 5, Prop. 4",
+            paper_number="k = 1",
+            checks=(
+                Check(
+                    f"k₁ of InfoNCE (N = {int(data['n_quart'])}), Monte Carlo ± {SIGMAS:g} s.e.",
+                    k1,
+                    "≈",
+                    1.0,
+                    atol=SIGMAS * k1_se,
+                    target_from="paper",
+                ),
+            ),
+            correction="the cumulant expansion of E log E_χ e^{−u} gives ½E_x Var_χ(u | x), the conditional "
+            "variance, not the total one: k = ¾ at large N (finite N: sympy)",
+            corrected=(
+                Check(
+                    f"k along axis 1 vs sympy finite N, ± {SIGMAS:g} s.e.",
+                    ks[0],
+                    "≈",
+                    sym[0],
+                    atol=SIGMAS * kse[0],
+                    target_from="sympy",
+                ),
+                Check(
+                    f"k along axis 2 vs sympy finite N, ± {SIGMAS:g} s.e.",
+                    ks[1],
+                    "≈",
+                    sym[1],
+                    atol=SIGMAS * kse[1],
+                    target_from="sympy",
+                ),
+                Check(
+                    "large-N limit of sympy's k",
+                    float(data["sympy_k_limit"]),
+                    "≈",
+                    0.75,
+                    atol=1e-12,
+                    target_from="exact Gaussian population loss",
+                ),
+                Check(
+                    f"(1/8)E_x Var_χ / Tr[S²], Monte Carlo ± {SIGMAS:g} s.e.",
+                    float(data["prop4_conditional"]),
+                    "≈",
+                    0.75,
+                    atol=SIGMAS * float(data["prop4_conditional_se"]),
+                    target_from="¾",
+                ),
+            ),
+        ),
     ]
 
 

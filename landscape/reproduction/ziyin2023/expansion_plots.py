@@ -1,4 +1,5 @@
 """The figure of :mod:`.loss_expansions`: B per loss, the weighted-InfoNCE probe, VICReg's ε, the quartic k."""
+
 from __future__ import annotations
 
 import numpy as np
@@ -8,8 +9,16 @@ def _pq(ax, data, j: int, name: str):
     keys = [str(k) for k in data["rows"]]
     show = [i for i, k in enumerate(keys) if k != "vicreg"]
     x = np.arange(len(show))
-    ax.errorbar(x, data["mc_pq"][show, j], yerr=2 * data["mc_pq_se"][show, j], fmt="o", color="k", ms=6,
-                capsize=3, label="Monte Carlo, real loss (± 2 s.e.)")
+    ax.errorbar(
+        x,
+        data["mc_pq"][show, j],
+        yerr=2 * data["mc_pq_se"][show, j],
+        fmt="o",
+        color="k",
+        ms=6,
+        capsize=3,
+        label="Monte Carlo, real loss (± 2 s.e.)",
+    )
     ax.plot(x - 0.15, data["paper_pq"][show, j], "s", color="tab:red", mfc="none", ms=9, label="paper")
     ax.plot(x + 0.15, data["derived_pq"][show, j], "D", color="tab:blue", mfc="none", ms=8, label="derived")
     ax.plot(x, data["sympy_pq"][show, j], "_", color="tab:green", ms=18, mew=2, label="sympy, finite N")
@@ -32,8 +41,15 @@ def render(data: dict):
     _pq(axes[0, 1], data, 1, "q: coefficient of C")
     ax = axes[0, 2]
     a, s2, n, alpha = data["probe_setting"]
-    ax.errorbar([0], [float(data["probe_b"])], yerr=[2 * float(data["probe_b_se"])], fmt="o", color="k", capsize=3,
-                label="Monte Carlo (± 2 s.e.)")
+    ax.errorbar(
+        [0],
+        [float(data["probe_b"])],
+        yerr=[2 * float(data["probe_b_se"])],
+        fmt="o",
+        color="k",
+        capsize=3,
+        label="Monte Carlo (± 2 s.e.)",
+    )
     ax.axhline(float(data["probe_paper"]), color="tab:red", ls="--", label="paper A0 − (1−α)C/N")
     ax.axhline(float(data["probe_derived"]), color="tab:blue", ls="-", label="derived N·Â0/(N − 1 + α)")
     ax.set_xticks([])
@@ -42,8 +58,15 @@ def render(data: dict):
     ax.legend(fontsize=8)
     ax = axes[1, 0]
     eps = data["vic_eps"]
-    ax.errorbar(eps, data["vic_mc_pq"][:, 0], yerr=2 * data["vic_mc_pq_se"][:, 0], fmt="o", color="k", capsize=3,
-                label="Monte Carlo p (± 2 s.e.)")
+    ax.errorbar(
+        eps,
+        data["vic_mc_pq"][:, 0],
+        yerr=2 * data["vic_mc_pq_se"][:, 0],
+        fmt="o",
+        color="k",
+        capsize=3,
+        label="Monte Carlo p (± 2 s.e.)",
+    )
     ax.plot(eps, data["vic_sympy_pq"][:, 0], "-", color="tab:green", label="sympy λ_var N/(2√ε(N − 1))")
     ax.axhline(1.0, color="tab:red", ls="--", label="paper |p| = 1 (B = −A0)")
     ax.set_xscale("log")
@@ -55,9 +78,19 @@ def render(data: dict):
     ax = axes[1, 1]
     ks, kse = data["k_axis"], data["k_axis_se"]
     ax.errorbar([0, 1], ks, yerr=2 * kse, fmt="o", color="k", capsize=3, label="Monte Carlo k per axis (± 2 s.e.)")
-    ax.errorbar([2], [float(data["k1"])], yerr=[2 * float(data["k1_se"])], fmt="s", color="k", mfc="none", capsize=3,
-                label="Monte Carlo k₁ (two-row W)")
-    ax.plot([0, 1], data["sympy_k_axis"], "_", color="tab:green", ms=20, mew=2, label=f"sympy, N = {int(data['n_quart'])}")
+    ax.errorbar(
+        [2],
+        [float(data["k1"])],
+        yerr=[2 * float(data["k1_se"])],
+        fmt="s",
+        color="k",
+        mfc="none",
+        capsize=3,
+        label="Monte Carlo k₁ (two-row W)",
+    )
+    ax.plot(
+        [0, 1], data["sympy_k_axis"], "_", color="tab:green", ms=20, mew=2, label=f"sympy, N = {int(data['n_quart'])}"
+    )
     ax.axhline(1.0, color="tab:red", ls="--", label="paper k = 1")
     ax.axhline(float(data["sympy_k_limit"]), color="tab:blue", ls=":", label="large N: ¾")
     ax.set_xticks([0, 1, 2])

@@ -1,4 +1,5 @@
 r"""The computations of :mod:`.loss_expansions` (run inside ``jax.enable_x64``): its set-up, rows and probes."""
+
 from __future__ import annotations
 
 import math
@@ -11,7 +12,6 @@ from landscape.losses import population as P
 from landscape.losses import quadratic_form
 
 
-
 A_VAR = (1.5, 0.5)
 C_VAR = (0.25, 1.0)
 N_QUAD = 64
@@ -20,14 +20,17 @@ ALPHA = 0.1
 BETA = 0.5
 VIC = dict(inv_weight=25.0, var_weight=25.0, eps=1e-4)
 VIC_EPS = (1e-4, 1e-2)
-PROBE = dict(a=1.0, sigma2=25.0, n=50, alpha=0.1)     # the weighted-InfoNCE C-term probe (spec caveat 2)
-SIGMAS = 4.0          # a Monte Carlo value agrees with a target within 4 standard errors
+PROBE = dict(a=1.0, sigma2=25.0, n=50, alpha=0.1)  # the weighted-InfoNCE C-term probe (spec caveat 2)
+SIGMAS = 4.0  # a Monte Carlo value agrees with a target within 4 standard errors
 
 #: key → (label, name in the loss table, its parameters)
 ROWS = {
     "infonce": ("InfoNCE", "infonce", {}),
-    "weighted-infonce": (f"weighted InfoNCE (α = {ALPHA}, N = {N_QUAD})", "weighted-infonce",
-                         {"alpha": ALPHA, "n_samples": N_QUAD}),
+    "weighted-infonce": (
+        f"weighted InfoNCE (α = {ALPHA}, N = {N_QUAD})",
+        "weighted-infonce",
+        {"alpha": ALPHA, "n_samples": N_QUAD},
+    ),
     "beta-infonce": (f"β-InfoNCE (β = {BETA} on the log-denominator)", "beta-infonce", {"beta": BETA}),
     "spectral": ("spectral contrastive", "spectral", {}),
     "barlow-twins": ("Barlow Twins, unnormalised 𝒞 = z1ᵀz2/n", "barlow-twins", {}),
@@ -39,12 +42,14 @@ def sample_loss(key: str, eps: float = VIC["eps"]):
     """The real sample loss of row ``key`` as a function of the two views' outputs."""
     from landscape.losses import sample as S
 
-    return {"infonce": lambda a, b: S.infonce(a, b),
-            "weighted-infonce": lambda a, b: S.weighted_infonce(a, b, ALPHA),
-            "beta-infonce": lambda a, b: S.beta_infonce(a, b, BETA),
-            "spectral": S.spectral_contrastive,
-            "barlow-twins": lambda a, b: S.barlow_twins(a, b, normalize="none"),
-            "vicreg": lambda a, b: S.vicreg(a, b, **{**VIC, "eps": eps})}[key]
+    return {
+        "infonce": lambda a, b: S.infonce(a, b),
+        "weighted-infonce": lambda a, b: S.weighted_infonce(a, b, ALPHA),
+        "beta-infonce": lambda a, b: S.beta_infonce(a, b, BETA),
+        "spectral": S.spectral_contrastive,
+        "barlow-twins": lambda a, b: S.barlow_twins(a, b, normalize="none"),
+        "vicreg": lambda a, b: S.vicreg(a, b, **{**VIC, "eps": eps}),
+    }[key]
 
 
 def sympy_quadratic(key: str, n: int = N_QUAD, eps: float = VIC["eps"]) -> tuple[float, float]:
@@ -58,10 +63,13 @@ def sympy_quadratic(key: str, n: int = N_QUAD, eps: float = VIC["eps"]) -> tuple
     elif key == "barlow-twins":
         q2 = sy.barlow_twins_expansion("exact-moment")[0]
     elif key == "vicreg":
-        q2 = sy.vicreg_quadratic("exact-moment").subs({
-            sp.Symbol("lambda_inv", positive=True): VIC["inv_weight"],
-            sp.Symbol("lambda_var", positive=True): VIC["var_weight"],
-            sp.Symbol("epsilon", positive=True): sp.nsimplify(eps)})
+        q2 = sy.vicreg_quadratic("exact-moment").subs(
+            {
+                sp.Symbol("lambda_inv", positive=True): VIC["inv_weight"],
+                sp.Symbol("lambda_var", positive=True): VIC["var_weight"],
+                sp.Symbol("epsilon", positive=True): sp.nsimplify(eps),
+            }
+        )
     else:
         alpha = ALPHA if key == "weighted-infonce" else 1.0
         beta = BETA if key == "beta-infonce" else 1.0
@@ -88,27 +96,56 @@ def rows(cfg: dict) -> dict:
     out = {"rows": np.array(list(ROWS)), "labels": np.array([v[0] for v in ROWS.values()])}
     mc, se, paper, derived, sym = [], [], [], [], []
     for i, (key, (_, name, params)) in enumerate(ROWS.items()):
-        r = P.mc_expansion(jax.random.PRNGKey(100 + i), sample_loss(key), problem, n=N_QUAD,
-                           n_batches=cfg["quad"], chunk=100, rank2=False, order=2)
+        r = P.mc_expansion(
+            jax.random.PRNGKey(100 + i),
+            sample_loss(key),
+            problem,
+            n=N_QUAD,
+            n_batches=cfg["quad"],
+            chunk=100,
+            rank2=False,
+            order=2,
+        )
         mc.append(r["pq"])
         se.append(r["pq_se"])
         pf, df = quadratic_form(name, form="paper", **params), quadratic_form(name, form="derived", **params)
         paper.append([float(pf.data_coef), float(pf.aug_coef)])
         derived.append([float(df.data_coef), float(df.aug_coef)])
         sym.append(sympy_quadratic(key))
-    out.update(mc_pq=np.array(mc), mc_pq_se=np.array(se), paper_pq=np.array(paper), derived_pq=np.array(derived),
-               sympy_pq=np.array(sym))
+    out.update(
+        mc_pq=np.array(mc),
+        mc_pq_se=np.array(se),
+        paper_pq=np.array(paper),
+        derived_pq=np.array(derived),
+        sympy_pq=np.array(sym),
+    )
     return out
 
 
 def quartic(cfg: dict) -> dict:
     """InfoNCE's quartic coefficient k along each axis and k₁, k₂ of k₁·Tr[S²] + k₂·(Tr S)² (N = 128)."""
     problem = ls.Problem.from_diagonal(list(A_VAR), list(C_VAR))
-    r = P.mc_expansion(jax.random.PRNGKey(200), sample_loss("infonce"), problem, n=N_QUART,
-                       n_batches=cfg["quart"], data="gaussian", chunk=100, rank2=True)
+    r = P.mc_expansion(
+        jax.random.PRNGKey(200),
+        sample_loss("infonce"),
+        problem,
+        n=N_QUART,
+        n_batches=cfg["quart"],
+        data="gaussian",
+        chunk=100,
+        rank2=True,
+    )
     ks, limit = sympy_infonce_quartic()
-    return dict(k_axis=r["k_axis"], k_axis_se=r["k_axis_se"], k1=np.array(r["k1"]), k1_se=np.array(r["k1_se"]),
-                k2=np.array(r["k2"]), k2_se=np.array(r["k2_se"]), sympy_k_axis=ks, sympy_k_limit=np.array(limit))
+    return dict(
+        k_axis=r["k_axis"],
+        k_axis_se=r["k_axis_se"],
+        k1=np.array(r["k1"]),
+        k1_se=np.array(r["k1_se"]),
+        k2=np.array(r["k2"]),
+        k2_se=np.array(r["k2_se"]),
+        sympy_k_axis=ks,
+        sympy_k_limit=np.array(limit),
+    )
 
 
 def weighted_probe(cfg: dict) -> dict:
@@ -116,15 +153,29 @@ def weighted_probe(cfg: dict) -> dict:
     pr = PROBE
     problem = ls.Problem.from_diagonal([pr["a"]], [pr["sigma2"]])
     fn = lambda a, b: ls.losses.sample.weighted_infonce(a, b, pr["alpha"])
-    coef = np.asarray(P.mc_taylor_coefficients(jax.random.PRNGKey(300), fn, problem, np.ones((1, 1, 1)), n=pr["n"],
-                                               n_batches=cfg["probe"], chunk=500, order=2), float)
+    coef = np.asarray(
+        P.mc_taylor_coefficients(
+            jax.random.PRNGKey(300),
+            fn,
+            problem,
+            np.ones((1, 1, 1)),
+            n=pr["n"],
+            n_batches=cfg["probe"],
+            chunk=500,
+            order=2,
+        ),
+        float,
+    )
     b = -coef[:, 0, 2]
     paper = quadratic_form("weighted-infonce", form="paper", alpha=pr["alpha"], n_samples=pr["n"])
     derived = quadratic_form("weighted-infonce", form="derived", alpha=pr["alpha"], n_samples=pr["n"])
-    return dict(probe_b=np.array(b.mean()), probe_b_se=np.array(b.std(ddof=1) / math.sqrt(b.size)),
-                probe_paper=np.array(float(paper.data_coef) * pr["a"] + float(paper.aug_coef) * pr["sigma2"]),
-                probe_derived=np.array(float(derived.data_coef) * pr["a"] + float(derived.aug_coef) * pr["sigma2"]),
-                probe_setting=np.array([pr["a"], pr["sigma2"], pr["n"], pr["alpha"]]))
+    return dict(
+        probe_b=np.array(b.mean()),
+        probe_b_se=np.array(b.std(ddof=1) / math.sqrt(b.size)),
+        probe_paper=np.array(float(paper.data_coef) * pr["a"] + float(paper.aug_coef) * pr["sigma2"]),
+        probe_derived=np.array(float(derived.data_coef) * pr["a"] + float(derived.aug_coef) * pr["sigma2"]),
+        probe_setting=np.array([pr["a"], pr["sigma2"], pr["n"], pr["alpha"]]),
+    )
 
 
 def vicreg_eps(cfg: dict, first: dict) -> dict:
@@ -133,13 +184,22 @@ def vicreg_eps(cfg: dict, first: dict) -> dict:
     i = list(ROWS).index("vicreg")
     mc, se, sym = [first["mc_pq"][i]], [first["mc_pq_se"][i]], [first["sympy_pq"][i]]
     for eps in VIC_EPS[1:]:
-        r = P.mc_expansion(jax.random.PRNGKey(400), sample_loss("vicreg", eps), problem, n=N_QUAD,
-                           n_batches=cfg["quad"], chunk=100, rank2=False, order=2)
+        r = P.mc_expansion(
+            jax.random.PRNGKey(400),
+            sample_loss("vicreg", eps),
+            problem,
+            n=N_QUAD,
+            n_batches=cfg["quad"],
+            chunk=100,
+            rank2=False,
+            order=2,
+        )
         mc.append(r["pq"])
         se.append(r["pq_se"])
         sym.append(sympy_quadratic("vicreg", eps=eps))
-    return dict(vic_eps=np.array(VIC_EPS), vic_mc_pq=np.array(mc), vic_mc_pq_se=np.array(se),
-                vic_sympy_pq=np.array(sym))
+    return dict(
+        vic_eps=np.array(VIC_EPS), vic_mc_pq=np.array(mc), vic_mc_pq_se=np.array(se), vic_sympy_pq=np.array(sym)
+    )
 
 
 def proposition4(cfg: dict) -> dict:
@@ -154,20 +214,28 @@ def proposition4(cfg: dict) -> dict:
     m, k = cfg["prop4"] // 20, 20
     x = rng.normal(size=(m, 1, 2)) * np.sqrt(sigma)
     chi = rng.normal(size=(m, k, 2)) * np.sqrt(sigma)
-    u = ((x - chi) @ w) ** 2                               # |W(x − χ)|², m anchors × k negatives
+    u = ((x - chi) @ w) ** 2  # |W(x − χ)|², m anchors × k negatives
     total = u.ravel().var(ddof=1) / 8.0 / tr_s2
-    cond = u.var(axis=1, ddof=1) / 8.0 / tr_s2             # per anchor: (1/8)Var_χ(|W(x − χ)|² | x) / Tr[S²]
+    cond = u.var(axis=1, ddof=1) / 8.0 / tr_s2  # per anchor: (1/8)Var_χ(|W(x − χ)|² | x) / Tr[S²]
     # the total variance's s.e., by batches of anchors
-    blocks = (u.reshape(20, -1).var(axis=1, ddof=1) / 8.0 / tr_s2)
-    return dict(prop4_total=np.array(total), prop4_total_se=np.array(blocks.std(ddof=1) / math.sqrt(blocks.size)),
-                prop4_conditional=np.array(cond.mean()),
-                prop4_conditional_se=np.array(cond.std(ddof=1) / math.sqrt(cond.size)))
+    blocks = u.reshape(20, -1).var(axis=1, ddof=1) / 8.0 / tr_s2
+    return dict(
+        prop4_total=np.array(total),
+        prop4_total_se=np.array(blocks.std(ddof=1) / math.sqrt(blocks.size)),
+        prop4_conditional=np.array(cond.mean()),
+        prop4_conditional_se=np.array(cond.std(ddof=1) / math.sqrt(cond.size)),
+    )
 
 
 def compute(cfg: dict) -> dict:
     out = rows(cfg)
     for part in (quartic(cfg), weighted_probe(cfg), vicreg_eps(cfg, out), proposition4(cfg)):
         out.update(part)
-    out.update(a_var=np.array(A_VAR), c_var=np.array(C_VAR), n_quad=np.array(N_QUAD),
-               n_quart=np.array(N_QUART), batches=np.array([cfg["quad"], cfg["quart"], cfg["probe"]]))
+    out.update(
+        a_var=np.array(A_VAR),
+        c_var=np.array(C_VAR),
+        n_quad=np.array(N_QUAD),
+        n_quart=np.array(N_QUART),
+        batches=np.array([cfg["quad"], cfg["quart"], cfg["probe"]]),
+    )
     return out

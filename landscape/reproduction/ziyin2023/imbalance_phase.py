@@ -17,6 +17,7 @@ Usage::
 
     python figures/fig_imbalance_phase.py [--quick | --smoke] [--plot-only out/figures/fig_imbalance_phase.npz]
 """
+
 from __future__ import annotations
 
 import numpy as np
@@ -30,13 +31,17 @@ from landscape.studies import class_imbalance as im
 
 NAME = "fig_imbalance_phase"
 REPORT_SIZE = "full"
-PAPER_SCALE = ("ICLR topic not retrieved (spec §3.11 RECON): our own two-class set-up, population "
-               "problem solved exactly on a 40 × 40 grid per panel")
+PAPER_SCALE = (
+    "ICLR topic not retrieved (spec §3.11 RECON): our own two-class set-up, population "
+    "problem solved exactly on a 40 × 40 grid per panel"
+)
 M, W, NB = 2.0, 0.1, 9
-WEAK_S2 = W / 10          # "weak augmentation": σ² a tenth of the within-class variance
-_CASES = (("beta", "sigma2", dict(loss="beta-infonce", beta=0.5)),
-          ("wd", "gamma", dict(loss="infonce")),
-          ("hard", "sigma2", dict(loss="infonce", kappa=np.inf)))
+WEAK_S2 = W / 10  # "weak augmentation": σ² a tenth of the within-class variance
+_CASES = (
+    ("beta", "sigma2", dict(loss="beta-infonce", beta=0.5)),
+    ("wd", "gamma", dict(loss="infonce")),
+    ("hard", "sigma2", dict(loss="infonce", kappa=np.inf)),
+)
 
 
 def _problem(p: float, s2: float) -> im.ClassProblem:
@@ -99,54 +104,100 @@ def claims(data: dict) -> list[Claim]:
     # Exact solver against an exact root: nothing should differ except a point sitting on the boundary
     # (none does on these grids), so the tolerance is 0 disagreements.
     crit = Claim(
-        key="imbalance-critical-p", paper="ziyin2023",
+        key="imbalance-critical-p",
+        paper="ziyin2023",
         statement="a minority class loses its direction below the critical imbalance p_c(1−p_c) = (thr − w)/m²",
         where="ICLR abstract (data imbalance); spec §3.11 (RECON)",
-        checks=tuple(Check(f"grid points ({n_pts}) where the solver's fate of the minority direction differs "
-                           f"from p > p_c, {what}", _disagreements(data, key), "=", 0, target_from="closed form")
-                     for key, what in (("beta", "β-InfoNCE over (p, σ²)"), ("wd", "InfoNCE + weight decay over (p, γ)"),
-                                       ("hard", "InfoNCE, κ → ∞, over (p, σ²) (Eq. 9 survival condition)"))),
-        note="two classes ±1 along e_0, w = 0.1, nine background dims of variance 1")
+        checks=tuple(
+            Check(
+                f"grid points ({n_pts}) where the solver's fate of the minority direction differs from p > p_c, {what}",
+                _disagreements(data, key),
+                "=",
+                0,
+                target_from="closed form",
+            )
+            for key, what in (
+                ("beta", "β-InfoNCE over (p, σ²)"),
+                ("wd", "InfoNCE + weight decay over (p, γ)"),
+                ("hard", "InfoNCE, κ → ∞, over (p, σ²) (Eq. 9 survival condition)"),
+            )
+        ),
+        note="two classes ±1 along e_0, w = 0.1, nine background dims of variance 1",
+    )
     v0 = data["v_beta"][0]
     # 1e-9: the solver's eigen-solve against a closed form, in float64
     robust = Claim(
-        key="imbalance-weak-augmentation", paper="ziyin2023",
+        key="imbalance-weak-augmentation",
+        paper="ziyin2023",
         statement="with weak augmentation SSL keeps the minority direction at v_e ≈ ½ whatever p (robust to imbalance)",
         where="spec §3.11 (RECON)",
-        checks=(Check("max over p of |v_e − ½| at σ² = 0, β-InfoNCE", float(np.max(np.abs(v0 - 0.5))), "≈", 0.0,
-                      atol=1e-9, target_from="closed form"),
-                Check(f"min over p ∈ [{data['p'][0]:.3g}, ½] of v_e at σ² = w/10 = {float(data['weak_sigma2']):g}",
-                      float(np.min(data["v_weak"])), "≥", 0.4,
-                      target_from="(w − σ²)/(2(w + σ²)) = 0.41 as p → 0"),
-                Check("max |v_e(solver) − (a_e − thr)/(2(a_e + c))| over the β-InfoNCE and weight-decay grids",
-                      float(max(np.max(np.abs(data["v_beta"] - data["vclosed_beta"])),
-                                np.max(np.abs(data["v_wd"] - data["vclosed_wd"])))), "≈", 0.0, atol=1e-9,
-                      target_from="closed form")),
-        note="the robustness ends where σ² (or γ) is comparable with a_e = p(1−p)m² + w: v_e shrinks, then collapses")
+        checks=(
+            Check(
+                "max over p of |v_e − ½| at σ² = 0, β-InfoNCE",
+                float(np.max(np.abs(v0 - 0.5))),
+                "≈",
+                0.0,
+                atol=1e-9,
+                target_from="closed form",
+            ),
+            Check(
+                f"min over p ∈ [{data['p'][0]:.3g}, ½] of v_e at σ² = w/10 = {float(data['weak_sigma2']):g}",
+                float(np.min(data["v_weak"])),
+                "≥",
+                0.4,
+                target_from="(w − σ²)/(2(w + σ²)) = 0.41 as p → 0",
+            ),
+            Check(
+                "max |v_e(solver) − (a_e − thr)/(2(a_e + c))| over the β-InfoNCE and weight-decay grids",
+                float(
+                    max(
+                        np.max(np.abs(data["v_beta"] - data["vclosed_beta"])),
+                        np.max(np.abs(data["v_wd"] - data["vclosed_wd"])),
+                    )
+                ),
+                "≈",
+                0.0,
+                atol=1e-9,
+                target_from="closed form",
+            ),
+        ),
+        note="the robustness ends where σ² (or γ) is comparable with a_e = p(1−p)m² + w: v_e shrinks, then collapses",
+    )
     return [crit, robust]
 
 
 def render(data: dict):
     import matplotlib
+
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
     from landscape import plot
 
     fig, axes = plt.subplots(2, 3, figsize=(13, 7.2), constrained_layout=True)
-    cols = [("beta", "sigma2", "β-InfoNCE (β=½)", "augmentation σ²"),
-            ("wd", "gamma", "InfoNCE + weight decay γ (σ²=0.5)", "weight decay γ"),
-            ("hard", "sigma2", "InfoNCE + hard normalization (κ → ∞)", "augmentation σ²")]
+    cols = [
+        ("beta", "sigma2", "β-InfoNCE (β=½)", "augmentation σ²"),
+        ("wd", "gamma", "InfoNCE + weight decay γ (σ²=0.5)", "weight decay γ"),
+        ("hard", "sigma2", "InfoNCE + hard normalization (κ → ∞)", "augmentation σ²"),
+    ]
     p = data["p"]
-    top = NB + 1          # the same rank colour scale in every panel: 0..d
+    top = NB + 1  # the same rank colour scale in every panel: 0..d
     for j, (key, yk, title, ylabel) in enumerate(cols):
         y = data[yk]
         ax = axes[0, j]
         mesh = ax.pcolormesh(p, y, data[f"v_{key}"], shading="nearest", cmap="viridis", rasterized=True)
         fig.colorbar(mesh, ax=ax, label="minority-direction variance v")
         ax.set_title(title, fontsize=10)
-        plot.phase_diagram(axes[1, j], p, y, data[f"rank_{key}"], max_rank=top, label_regions=False,
-                           colorbar_label="rank of WᵀW (global minimum)", cmap="magma")
+        plot.phase_diagram(
+            axes[1, j],
+            p,
+            y,
+            data[f"rank_{key}"],
+            max_rank=top,
+            label_regions=False,
+            colorbar_label="rank of WᵀW (global minimum)",
+            cmap="magma",
+        )
         for ax, colour in zip(axes[:, j], ("w", "k")):
             pc = data[f"pc_{key}"]
             ok = (pc > 0) & (pc < 0.5)

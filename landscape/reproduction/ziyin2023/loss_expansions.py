@@ -16,6 +16,7 @@ Usage::
 
     python figures/loss_expansions.py [--quick | --smoke] [--plot-only PATH]
 """
+
 from __future__ import annotations
 
 import numpy as np
@@ -26,10 +27,11 @@ from landscape.reproduction.ziyin2023.expansion_plots import render  # noqa: F40
 
 NAME = "loss_expansions"
 REPORT_SIZE = "full"
-PAPER_SCALE = ("the paper derives B analytically; here each real loss is measured on 400 batches (quadratic) and "
-               "300 (quartic), enough for every paper-vs-derived gap to be ≥ 5 standard errors; "
-               "paper_repro/make_expansion_table.py reruns it with 3000/1500 batches")
-
+PAPER_SCALE = (
+    "the paper derives B analytically; here each real loss is measured on 400 batches (quadratic) and "
+    "300 (quartic), enough for every paper-vs-derived gap to be ≥ 5 standard errors; "
+    "paper_repro/make_expansion_table.py reruns it with 3000/1500 batches"
+)
 
 
 def config(quick: bool, smoke: bool = False) -> dict:

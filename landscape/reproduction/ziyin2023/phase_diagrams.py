@@ -14,6 +14,7 @@ Usage::
 
     python figures/phase_diagrams.py [--quick | --smoke] [--plot-only PATH]
 """
+
 from __future__ import annotations
 
 import json
@@ -28,7 +29,7 @@ import jax
 NAME = "phase_diagrams"
 REPORT_SIZE = "full"
 PAPER_SCALE = "the paper draws no such diagram; our built-in d = 8 problem on a 101 × 101 closed-form grid per panel"
-A = (4.0, 3.0, 2.2, 1.6, 1.1, 0.7, 0.4, 0.2)           # landscape.cli.run.DEFAULT_DATA_VARIANCES
+A = (4.0, 3.0, 2.2, 1.6, 1.1, 0.7, 0.4, 0.2)  # landscape.cli.run.DEFAULT_DATA_VARIANCES
 BETA, S2_MAX = 0.5, 5.0
 _VARS = ("rank", "status", "direction_gram", "direction_b")
 REGIONS = ("no collapse", "dimensional collapse", "complete collapse")
@@ -51,10 +52,16 @@ def _unpack(data: dict, prefix: str):
     from landscape.scan import Grid
 
     grid = Grid.from_json(str(data[f"{prefix}/grid"]))
-    variables = {v: (tuple(str(data[f"{prefix}/{v}.dims"]).split()), data[f"{prefix}/{v}"])
-                 for v in _VARS if f"{prefix}/{v}" in data}
-    return xr.Dataset(variables, coords=grid.coords(),
-                      attrs={"grid": str(data[f"{prefix}/grid"]), "evaluation": str(data[f"{prefix}/evaluation"])})
+    variables = {
+        v: (tuple(str(data[f"{prefix}/{v}.dims"]).split()), data[f"{prefix}/{v}"])
+        for v in _VARS
+        if f"{prefix}/{v}" in data
+    }
+    return xr.Dataset(
+        variables,
+        coords=grid.coords(),
+        attrs={"grid": str(data[f"{prefix}/grid"]), "evaluation": str(data[f"{prefix}/evaluation"])},
+    )
 
 
 def compute(quick: bool = False, smoke: bool = False) -> dict:
@@ -79,6 +86,7 @@ def compute(quick: bool = False, smoke: bool = False) -> dict:
 
 def render(data: dict):
     import matplotlib
+
     matplotlib.use("Agg")
 
     from matplotlib.figure import Figure
@@ -88,13 +96,21 @@ def render(data: dict):
     fig = Figure(figsize=(17, 9.6), layout="constrained")
     axes = list(fig.subplots(2, 3).ravel())
     a, beta = data["a"], float(data["beta"])
-    panels = {name: {"dataset": _unpack(data, name), "spectrum": _unpack(data, f"{name}_cut"),
-                     "spot_check": json.loads(str(data[f"{name}_spot"]))} for name in ("infonce", "beta-infonce")}
+    panels = {
+        name: {
+            "dataset": _unpack(data, name),
+            "spectrum": _unpack(data, f"{name}_cut"),
+            "spot_check": json.loads(str(data[f"{name}_spot"])),
+        }
+        for name in ("infonce", "beta-infonce")
+    }
     phase_job.draw_sigma2_gamma(panels, a, beta, axes=axes[:2], axes_s=[axes[2], None])
     weighted = {form: {"dataset": _unpack(data, f"weighted_{form}")} for form in ("paper", "derived")}
     phase_job.draw_sigma2_n(weighted, a, axes=axes[3:])
-    fig.suptitle(f"Collapse phase diagrams of the built-in problem (d = {a.size}, C = σ²I): rank of WᵀW at the global "
-                 "minimum; dashed: analytic b_i = 0; circles: gradient flow, one point in each rank band")
+    fig.suptitle(
+        f"Collapse phase diagrams of the built-in problem (d = {a.size}, C = σ²I): rank of WᵀW at the global "
+        "minimum; dashed: analytic b_i = 0; circles: gradient flow, one point in each rank band"
+    )
     return fig
 
 
@@ -123,7 +139,7 @@ def _rank_mismatches(data: dict, name: str) -> int:
 def _boundary_fit(data: dict, name: str) -> tuple[float, float, float]:
     """Measured boundaries (first γ where rank < k, per σ² column): largest miss of p·a_k + q·σ², fitted slope, γ step."""
     ds = _unpack(data, name)
-    rank = np.asarray(ds["rank"].values)                   # (σ², γ)
+    rank = np.asarray(ds["rank"].values)  # (σ², γ)
     s2, g = ds["sigma2"].values, ds["weight_decay"].values
     p, q = (1.0, 0.0) if name == "infonce" else (float(data["beta"]), -(1 - float(data["beta"])))
     miss, xs, ys = [0.0], [], []
@@ -141,25 +157,53 @@ def _boundary_fit(data: dict, name: str) -> tuple[float, float, float]:
 def claims(data: dict) -> list[Claim]:
     names = ("infonce", "beta-infonce", "weighted_paper", "weighted_derived")
     t10 = Claim(
-        key="phase-diagram-sanity", paper="ziyin2023",
+        key="phase-diagram-sanity",
+        paper="ziyin2023",
         statement="the closed-form rank is #{i : b_i > 0} ∧ d* at every point of a phase diagram (T10)",
         where="WS Theorem 1 and Eq. 5; spec T10",
-        checks=tuple(Check(f"grid points where rank ≠ #{{b_i > 0}} ∧ d*, {n.replace('_', ' ')} "
-                           f"({_unpack(data, n)['rank'].size} points)", _rank_mismatches(data, n), "=", 0,
-                           target_from="closed form") for n in names))
+        checks=tuple(
+            Check(
+                f"grid points where rank ≠ #{{b_i > 0}} ∧ d*, {n.replace('_', ' ')} "
+                f"({_unpack(data, n)['rank'].size} points)",
+                _rank_mismatches(data, n),
+                "=",
+                0,
+                target_from="closed form",
+            )
+            for n in names
+        ),
+    )
     checks = []
     for n, q in (("infonce", 0.0), ("beta-infonce", -(1 - float(data["beta"])))):
         miss, slope, step = _boundary_fit(data, n)
         # the first grid γ past a boundary lies within one γ step of it
-        checks.append(Check(f"{n}: largest distance of a measured boundary from γ = p·a_i + q·σ²", miss, "≤", step,
-                            target_from="one γ grid step"))
+        checks.append(
+            Check(
+                f"{n}: largest distance of a measured boundary from γ = p·a_i + q·σ²",
+                miss,
+                "≤",
+                step,
+                target_from="one γ grid step",
+            )
+        )
         # a line fitted to boundaries quantised to γ steps: slope error ≲ step / σ² range
-        checks.append(Check(f"{n}: fitted slope dγ/dσ² of the boundaries", slope, "≈", q,
-                            atol=2 * step / S2_MAX, target_from="q_B of the loss table"))
-    lines = Claim(key="phase-boundaries-straight", paper="ziyin2023",
-                  statement="the phase boundaries are the straight lines γ = p_B·a_i + q_B·σ²",
-                  where="WS Eq. 5 (B per loss) and the weight-decay shift B → B − γI; spec T10",
-                  checks=tuple(checks))
+        checks.append(
+            Check(
+                f"{n}: fitted slope dγ/dσ² of the boundaries",
+                slope,
+                "≈",
+                q,
+                atol=2 * step / S2_MAX,
+                target_from="q_B of the loss table",
+            )
+        )
+    lines = Claim(
+        key="phase-boundaries-straight",
+        paper="ziyin2023",
+        statement="the phase boundaries are the straight lines γ = p_B·a_i + q_B·σ²",
+        where="WS Eq. 5 (B per loss) and the weight-decay shift B → B − γI; spec T10",
+        checks=tuple(checks),
+    )
     spot = []
     for n in ("infonce", "beta-infonce"):
         sc = json.loads(str(data[f"{n}_spot"])) or {"agreement_per_region": {r: [0, 0] for r in REGIONS}, "t1": 0}
@@ -167,45 +211,77 @@ def claims(data: dict) -> list[Claim]:
             agree, total = sc["agreement_per_region"][region]
             spot.append(Check(f"{n}: spot checks in '{region}'", total, "≥", 1))
             spot.append(Check(f"{n}: of those, gradient flow reaches the closed-form rank", agree, "=", total))
-    flow = Claim(key="phase-gradient-flow", paper="ziyin2023",
-                 statement="gradient flow from a small initialisation reaches the global minimum's rank in every region",
-                 where="WS §3 (collapse at all stationary points; the global minimum is reached in practice)",
-                 checks=tuple(spot),
-                 note=f"flow integrated to t = {sc['t1']:g}")
+    flow = Claim(
+        key="phase-gradient-flow",
+        paper="ziyin2023",
+        statement="gradient flow from a small initialisation reaches the global minimum's rank in every region",
+        where="WS §3 (collapse at all stationary points; the global minimum is reached in practice)",
+        checks=tuple(spot),
+        note=f"flow integrated to t = {sc['t1']:g}",
+    )
     b, rank = _b(data, "infonce")
     a = data["a"]
     g = _unpack(data, "infonce")["weight_decay"].values
-    want = (a[None, :] > g[:, None]).sum(-1)                    # #{a_i > γ}, no σ² in it
+    want = (a[None, :] > g[:, None]).sum(-1)  # #{a_i > γ}, no σ² in it
     away = np.abs(a[None, :] - g[:, None]).min(-1) > 1e-9
     cut = _unpack(data, "infonce_cut")
     lam = np.asarray(cut["direction_gram"].values)
     s2c = cut["sigma2"].values
-    tail = s2c >= 100 * a.max() / 4           # σ² ≥ 25·a_max: the finite-a correction 2a/(a + σ²) ≤ 0.08
+    tail = s2c >= 100 * a.max() / 4  # σ² ≥ 25·a_max: the finite-a correction 2a/(a + σ²) ≤ 0.08
     slopes = [np.polyfit(np.log(s2c[tail]), np.log(lam[tail, i]), 1)[0] for i in range(a.size)]
     wd = Claim(
-        key="phase-infonce-weight-decay", paper="ziyin2023",
+        key="phase-infonce-weight-decay",
+        paper="ziyin2023",
         statement="InfoNCE collapses direction i iff a_i ≤ γ, independent of σ²; without weight decay it never "
-                  "collapses and λ_i ∝ σ⁻⁴",
+        "collapses and λ_i ∝ σ⁻⁴",
         where="WS App. A; spec §3 (vanilla InfoNCE + weight decay)",
-        checks=(Check("(σ², γ) points where the InfoNCE rank ≠ #{a_i > γ}",
-                      int(np.sum((rank != want[None, :]) & away[None, :])), "=", 0, target_from="closed form"),
-                Check("smallest λ of WᵀW along γ = 0, σ² up to 10³", float(lam.min()), ">", 0.0),
-                # λ = a/(2(a + σ²)²): local slope −2σ²/(a + σ²), within 0.08 of −2 on this tail
-                Check("log–log slope of λ_i against σ² for σ² ≥ 25·a_max, worst direction",
-                      float(max(slopes, key=lambda s: abs(s + 2))), "≈", -2.0, atol=0.08,
-                      target_from="σ⁻⁴ law")))
+        checks=(
+            Check(
+                "(σ², γ) points where the InfoNCE rank ≠ #{a_i > γ}",
+                int(np.sum((rank != want[None, :]) & away[None, :])),
+                "=",
+                0,
+                target_from="closed form",
+            ),
+            Check("smallest λ of WᵀW along γ = 0, σ² up to 10³", float(lam.min()), ">", 0.0),
+            # λ = a/(2(a + σ²)²): local slope −2σ²/(a + σ²), within 0.08 of −2 on this tail
+            Check(
+                "log–log slope of λ_i against σ² for σ² ≥ 25·a_max, worst direction",
+                float(max(slopes, key=lambda s: abs(s + 2))),
+                "≈",
+                -2.0,
+                atol=0.08,
+                target_from="σ⁻⁴ law",
+            ),
+        ),
+    )
     regions_derived = int(np.sum(_b(data, "weighted_derived")[1] < a.size))
     weighted = Claim(
-        key="phase-weighted-critical-n", paper="ziyin2023",
+        key="phase-weighted-critical-n",
+        paper="ziyin2023",
         statement="weighted InfoNCE collapses direction i below a critical data-set size N_i = (1−α)σ²/a_i",
         where="WS Eq. 4 and Fig. 2 (middle)",
-        checks=(Check("grid points with a collapsed direction, weighted InfoNCE in the derived form "
-                      "B = (N/(N−1+α))·A0", regions_derived, "≥", 1),),
+        checks=(
+            Check(
+                "grid points with a collapsed direction, weighted InfoNCE in the derived form B = (N/(N−1+α))·A0",
+                regions_derived,
+                "≥",
+                1,
+            ),
+        ),
         correction="only in the paper's effective form B = A0 − ((1−α)/N)·C, whose C term a careful expansion does "
-                   "not keep; the derived form has no C term and no collapse at any N",
-        corrected=(Check("grid points where the paper-form rank ≠ #{a_i > (1−α)σ²/N}",
-                         _rank_mismatches(data, "weighted_paper"), "=", 0, target_from="closed form"),
-                   Check("grid points with a collapsed direction, derived form", regions_derived, "=", 0)))
+        "not keep; the derived form has no C term and no collapse at any N",
+        corrected=(
+            Check(
+                "grid points where the paper-form rank ≠ #{a_i > (1−α)σ²/N}",
+                _rank_mismatches(data, "weighted_paper"),
+                "=",
+                0,
+                target_from="closed form",
+            ),
+            Check("grid points with a collapsed direction, derived form", regions_derived, "=", 0),
+        ),
+    )
     return [t10, lines, flow, wd, weighted]
 
 

@@ -1,12 +1,16 @@
 """The figure of :mod:`.theorems`: six panels, closed forms as lines, gradient descent as markers."""
+
 from __future__ import annotations
 
 import numpy as np
 
 
 def _spectra(ax, data):
-    for g, color, label in (("t1", "tab:blue", "T1: B = A0"), ("t2", "tab:orange", "T2: B = A0 − C"),
-                            ("t5", "tab:green", "T5: B = A0 − C, A0 rotated")):
+    for g, color, label in (
+        ("t1", "tab:blue", "T1: B = A0"),
+        ("t2", "tab:orange", "T2: B = A0 − C"),
+        ("t5", "tab:green", "T5: B = A0 − C, A0 rotated"),
+    ):
         idx = np.arange(1, 7)
         ax.plot(idx, data[f"{g}_cf_eigs"][0], "-", color=color, lw=1.2, label=label)
         for run in data[f"{g}_gd_eigs"][0]:
@@ -59,8 +63,9 @@ def _thresholds(ax, data):
     ax.text(1.0, ax.get_ylim()[1] * 0.9, "paper's\nbound", color="tab:red", fontsize=8, ha="right")
     ax.set_xlabel("augmentation c₁ on direction 1 (the other nine: none)")
     ax.set_ylabel("(WᵀW)₁₁ at ρ = c = 1")
-    ax.set_title("(e) κ → ∞, d = 10: Eq. 9 (lines) vs projected GD (o);\ndotted: 2/7 and corrected Eq. 18 (0.375)",
-                 fontsize=10)
+    ax.set_title(
+        "(e) κ → ∞, d = 10: Eq. 9 (lines) vs projected GD (o);\ndotted: 2/7 and corrected Eq. 18 (0.375)", fontsize=10
+    )
     ax.legend(fontsize=8)
 
 
@@ -74,23 +79,43 @@ def render(data: dict):
     fig, axes = plt.subplots(2, 3, figsize=(16, 9.5))
     _spectra(axes[0, 0], data)
     x = data["sweep"]
-    _rank_panel(axes[0, 1], x, [(data["s2_infonce_cf_rank"], data["s2_infonce_gd_rank"], "tab:blue", "B = A0 (InfoNCE)"),
-                                (data["s2_minus_c_cf_rank"], data["s2_minus_c_gd_rank"], "tab:red", "B = A0 − σ²I")],
-                "augmentation σ² (C = σ²I)", "(b) collapse iff b_i ≤ 0: closed form (—) vs GD (markers);\ndotted: a_i", data["a6"])
-    _rank_panel(axes[0, 2], x, [(data["wd_c_cf_rank"], data["wd_c_gd_rank"], "tab:blue", "B = A0, augmentation C"),
-                                (data["wd_c_other_cf_rank"], data["wd_c_other_gd_rank"], "tab:cyan",
-                                 "B = A0, another C′"),
-                                (data["wd_minus_c_cf_rank"], data["wd_minus_c_gd_rank"], "tab:red", "B = A0 − C")],
-                "weight decay γ", "(c) weight decay: rank = #{a_i > γ} for any C;\ndotted: a_i", data["a6"])
+    _rank_panel(
+        axes[0, 1],
+        x,
+        [
+            (data["s2_infonce_cf_rank"], data["s2_infonce_gd_rank"], "tab:blue", "B = A0 (InfoNCE)"),
+            (data["s2_minus_c_cf_rank"], data["s2_minus_c_gd_rank"], "tab:red", "B = A0 − σ²I"),
+        ],
+        "augmentation σ² (C = σ²I)",
+        "(b) collapse iff b_i ≤ 0: closed form (—) vs GD (markers);\ndotted: a_i",
+        data["a6"],
+    )
+    _rank_panel(
+        axes[0, 2],
+        x,
+        [
+            (data["wd_c_cf_rank"], data["wd_c_gd_rank"], "tab:blue", "B = A0, augmentation C"),
+            (data["wd_c_other_cf_rank"], data["wd_c_other_gd_rank"], "tab:cyan", "B = A0, another C′"),
+            (data["wd_minus_c_cf_rank"], data["wd_minus_c_gd_rank"], "tab:red", "B = A0 − C"),
+        ],
+        "weight decay γ",
+        "(c) weight decay: rank = #{a_i > γ} for any C;\ndotted: a_i",
+        data["a6"],
+    )
     _t7(axes[1, 0], data)
     _thresholds(axes[1, 1], data)
     s2 = data["easier_s2"]
-    _rank_panel(axes[1, 2], s2, [(data["easier_cf_rank_plain"], data["easier_gd_rank_plain"][:, None], "tab:blue",
-                                  "normalized, no bias"),
-                                 (data["easier_cf_rank_bias"], data["easier_gd_rank_bias"][:, None], "tab:red",
-                                  "normalized, with a bias")],
-                "augmentation σ² (B = A0 − σ²I, κ = 10, c = 3)",
-                "(f) Theorem 2: a bias makes collapse easier\n(global minimum: closed form —, GD markers)", [])
+    _rank_panel(
+        axes[1, 2],
+        s2,
+        [
+            (data["easier_cf_rank_plain"], data["easier_gd_rank_plain"][:, None], "tab:blue", "normalized, no bias"),
+            (data["easier_cf_rank_bias"], data["easier_gd_rank_bias"][:, None], "tab:red", "normalized, with a bias"),
+        ],
+        "augmentation σ² (B = A0 − σ²I, κ = 10, c = 3)",
+        "(f) Theorem 2: a bias makes collapse easier\n(global minimum: closed form —, GD markers)",
+        [],
+    )
     axes[1, 2].set_yticks(range(0, 6))
     fig.suptitle("WS Theorem 1, Props. 1–3 and Theorem 2: closed forms against gradient descent (float64)")
     fig.tight_layout()

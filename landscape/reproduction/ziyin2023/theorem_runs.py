@@ -9,6 +9,7 @@ inside ``jax.enable_x64``.  The problems are the spec's (§6):
 * App. C.1 (iv): d = 10, a₁ = 3, a_i = 1 else, augmentation c₁ on direction 1 only, B = A0 − C, c = 1;
 * App. C.2: d = 10, a = linspace(2, 0.5), weak isotropic augmentation c_i = 0.02, B = A0 − C, κ = 10.
 """
+
 from __future__ import annotations
 
 import functools
@@ -23,23 +24,23 @@ from landscape.theory.stationary_points import stationary_point_from_mask
 
 A6 = np.array([3.0, 2.0, 1.5, 1.0, 0.5, 0.2])
 C6 = np.array([0.5, 2.5, 0.3, 1.2, 0.1, 1.0])
-C6_OTHER = np.array([2.0, 0.1, 1.5, 0.3, 2.2, 0.05])       # a second augmentation for "rank independent of c"
+C6_OTHER = np.array([2.0, 0.1, 1.5, 0.3, 2.2, 0.05])  # a second augmentation for "rank independent of c"
 #: γ and σ² sweeps: between the thresholds a_i (and a_i − c_i), so every rank 6, 5, …, 0 appears once.
 SWEEP = np.array([0.1, 0.35, 0.75, 1.25, 1.75, 2.25, 3.5])
 A5 = np.array([2.0, 1.0, 0.6, 0.3, 0.15])
 C5 = np.array([0.1, 0.1, 0.5, 0.1, 0.1])
-T7_ROWS = np.array([[1.0, 1.0], [10.0, 1.0], [10.0, 0.5]])            # (κ, c)
-T9_TARGETS = np.array([3.0, 0.6])                                      # c at κ = 10, with a bias
-T8_C1 = np.array([0.2, 0.25, 0.33, 0.4])                               # threshold 2/7
-C1_A1 = 3.0                                                            # App. C.1 (iv): a₁ of the weak direction
-C1_C1 = np.array([0.2, 0.3, 0.45, 0.6, 0.9])                           # threshold 0.375 (corrected)
+T7_ROWS = np.array([[1.0, 1.0], [10.0, 1.0], [10.0, 0.5]])  # (κ, c)
+T9_TARGETS = np.array([3.0, 0.6])  # c at κ = 10, with a bias
+T8_C1 = np.array([0.2, 0.25, 0.33, 0.4])  # threshold 2/7
+C1_A1 = 3.0  # App. C.1 (iv): a₁ of the weak direction
+C1_C1 = np.array([0.2, 0.3, 0.45, 0.6, 0.9])  # threshold 0.375 (corrected)
 BIAS_A = np.linspace(2.0, 0.5, 10)
 BIAS_C = 0.02
-BIAS_TARGETS = np.array([1.0, 0.4])                                    # c = 1 (d_M ≤ 2) and c < min λ_i
+BIAS_TARGETS = np.array([1.0, 0.4])  # c = 1 (d_M ≤ 2) and c < min λ_i
 BIAS_KAPPA = 10.0
-EASIER_S2 = np.linspace(0.05, 1.9, 12)                                 # σ² sweep of "bias makes collapse easier"
+EASIER_S2 = np.linspace(0.05, 1.9, 12)  # σ² sweep of "bias makes collapse easier"
 EASIER_TARGET = 3.0
-RANK_RTOL = 1e-6          # a trained direction is collapsed below 1e-6 of the largest eigenvalue
+RANK_RTOL = 1e-6  # a trained direction is collapsed below 1e-6 of the largest eigenvalue
 
 
 def config(quick: bool, smoke: bool = False) -> dict:
@@ -75,18 +76,20 @@ def _rotated_problem() -> ls.Problem:
 def _landscapes() -> dict:
     """The d = 6 landscapes of Theorem 1 and its consequences, and the label of each group."""
     p = ls.Problem.from_diagonal(A6, C6)
-    minus_c = dict(form="paper", beta=0.5)                         # β-InfoNCE as the paper states it: B = A0 − C
+    minus_c = dict(form="paper", beta=0.5)  # β-InfoNCE as the paper states it: B = A0 − C
     groups = {
         "t1": [ls.effective_landscape(p, "infonce")],
         "t2": [ls.effective_landscape(p, "beta-infonce", **minus_c)],
         "t5": [ls.effective_landscape(_rotated_problem(), "beta-infonce", **minus_c)],
         "wd_c": [ls.effective_landscape(p, "infonce", weight_decay=g) for g in SWEEP],
-        "wd_c_other": [ls.effective_landscape(ls.Problem.from_diagonal(A6, C6_OTHER), "infonce", weight_decay=g)
-                       for g in SWEEP],
+        "wd_c_other": [
+            ls.effective_landscape(ls.Problem.from_diagonal(A6, C6_OTHER), "infonce", weight_decay=g) for g in SWEEP
+        ],
         "wd_minus_c": [ls.effective_landscape(p, "beta-infonce", weight_decay=g, **minus_c) for g in SWEEP],
         "s2_infonce": [ls.effective_landscape(ls.Problem.from_diagonal(A6, [s] * 6), "infonce") for s in SWEEP],
-        "s2_minus_c": [ls.effective_landscape(ls.Problem.from_diagonal(A6, [s] * 6), "beta-infonce", **minus_c)
-                       for s in SWEEP],
+        "s2_minus_c": [
+            ls.effective_landscape(ls.Problem.from_diagonal(A6, [s] * 6), "beta-infonce", **minus_c) for s in SWEEP
+        ],
     }
     return groups
 
@@ -101,8 +104,12 @@ def _descend(lands: list, out_dim: int, seeds: int, steps: int, key: int):
     w = np.asarray(run.weights)
     gram = np.swapaxes(w, -1, -2) @ w
     shape = (len(lands), seeds)
-    return (_eigs(w).reshape(shape + (d,)), np.asarray(run.loss).reshape(shape),
-            np.diagonal(gram, axis1=-2, axis2=-1).reshape(shape + (d,)), np.asarray(run.diverged).reshape(shape))
+    return (
+        _eigs(w).reshape(shape + (d,)),
+        np.asarray(run.loss).reshape(shape),
+        np.diagonal(gram, axis1=-2, axis2=-1).reshape(shape + (d,)),
+        np.asarray(run.diverged).reshape(shape),
+    )
 
 
 def unnormalized(cfg: dict) -> dict:
@@ -112,7 +119,7 @@ def unnormalized(cfg: dict) -> dict:
     names = list(groups)
     flat = [l for g in names for l in groups[g]]
     eigs, loss, diag, diverged = _descend(flat, 6, cfg["seeds"], cfg["gd_steps"], key=1)
-    t4 = groups["t1"]                                      # T4: B = A0 of T1 with d1 = 2
+    t4 = groups["t1"]  # T4: B = A0 of T1 with d1 = 2
     e4, l4, _, dv4 = _descend(t4, 2, cfg["seeds"], cfg["gd_steps"], key=2)
     start = 0
     for g in names + ["t4"]:
@@ -149,6 +156,7 @@ def _points(land, masks: jax.Array, out_dim: int):
 
     The Hessian is autodiff's; its smallest eigenvalue is reported relative to the largest |eigenvalue|.
     """
+
     def one(mask):
         sol = stationary_point_from_mask(land, mask, out_dim)
         w = sol.weights
@@ -156,6 +164,7 @@ def _points(land, masks: jax.Array, out_dim: int):
         h = jax.hessian(lambda v: ls.loss(land, v.reshape(w.shape)))(w.ravel())
         e = jnp.linalg.eigvalsh(h)
         return sol, grad, e[0] / jnp.max(jnp.abs(e))
+
     return jax.vmap(one)(masks)
 
 
@@ -168,8 +177,12 @@ def enumeration(cfg: dict | None = None) -> dict:
     evaluated in one compiled batch and the admissible ones kept.
     """
     groups = _landscapes()
-    cases = {"t1": (groups["t1"][0], 6), "t2": (groups["t2"][0], 6), "t4": (groups["t1"][0], 2),
-             "t5": (groups["t5"][0], 6)}
+    cases = {
+        "t1": (groups["t1"][0], 6),
+        "t2": (groups["t2"][0], 6),
+        "t4": (groups["t1"][0], 2),
+        "t5": (groups["t5"][0], 6),
+    }
     masks = ((np.arange(64)[:, None] >> np.arange(6)[None, :]) & 1) > 0
     out = {}
     for g, (land, out_dim) in cases.items():
@@ -195,14 +208,13 @@ def _normalized_runs(nls: list, w0, b0, steps: int, lr: float, hard: bool) -> di
     Returns NumPy arrays: ``gram`` (WᵀW), ``eigs`` (descending), ``bias_sq`` (‖b‖²), ``rho``, ``loss``,
     ``diverged``.  A run started with b = 0 keeps b = 0 (∂L/∂b ∝ b): it is the model without a bias.
     """
+
     def one(nl, w, b):
         opt = optax.sgd(lr, momentum=0.9) if hard else ls.nesterov_restart(lr)
-        run = ls.normalized_gradient_descent(nl, w, optimizer=opt, steps=steps,
-                                             bias0=b, hard=hard, save_every=steps)
+        run = ls.normalized_gradient_descent(nl, w, optimizer=opt, steps=steps, bias0=b, hard=hard, save_every=steps)
         return run.weights, run.bias, run.loss, run.rho, run.diverged
 
-    w, b, loss, rho, dv = [np.asarray(x) for x in jax.jit(jax.vmap(one))(_stack(nls), jnp.asarray(w0),
-                                                                          jnp.asarray(b0))]
+    w, b, loss, rho, dv = [np.asarray(x) for x in jax.jit(jax.vmap(one))(_stack(nls), jnp.asarray(w0), jnp.asarray(b0))]
     gram = np.swapaxes(w, 1, 2) @ w
     return dict(gram=gram, eigs=_eigs(w), bias_sq=np.sum(b * b, -1), rho=rho, loss=loss, diverged=dv)
 
@@ -224,38 +236,60 @@ def normalization_and_bias(cfg: dict) -> dict:
     p5 = ls.Problem.from_diagonal(A5, C5)
     t7 = [_nl(p5, kappa=k, c=c) for k, c in T7_ROWS]
     t9 = [_nl(p5, kappa=BIAS_KAPPA, c=c) for c in T9_TARGETS]
-    sweep = [_nl(ls.Problem.from_diagonal(A5, [s] * 5), "beta-infonce", kappa=BIAS_KAPPA, c=EASIER_TARGET,
-                 form="paper", beta=0.5) for s in EASIER_S2]
+    sweep = [
+        _nl(
+            ls.Problem.from_diagonal(A5, [s] * 5),
+            "beta-infonce",
+            kappa=BIAS_KAPPA,
+            c=EASIER_TARGET,
+            form="paper",
+            beta=0.5,
+        )
+        for s in EASIER_S2
+    ]
     nls = t7 + t9 + sweep + sweep
     rng = np.random.default_rng(7)
     w0 = 1e-2 * rng.normal(size=(len(nls), 5, 5))
     b0 = 1e-2 * rng.normal(size=(len(nls), 5))
     n7, n9, ns = len(t7), len(t9), len(sweep)
     with_bias = np.zeros(len(nls), bool)
-    with_bias[n7:n7 + n9 + ns] = True
+    with_bias[n7 : n7 + n9 + ns] = True
     b0[~with_bias] = 0.0
     r = _normalized_runs(nls, w0, b0, cfg["norm_steps"], 0.002, False)
     i7, i9, ib, ip = (slice(0, n7), slice(n7, n7 + n9), slice(n7 + n9, n7 + n9 + ns), slice(n7 + n9 + ns, None))
     cf7 = [ls.normalized_global_minimum(nl, 5) for nl in t7]
     cf9 = [ls.bias_global_minimum(nl, 5) for nl in t9]
     cfb = [ls.bias_global_minimum(nl, 5) for nl in sweep]
-    out = dict(t7_rows=T7_ROWS, a5=A5, c5=C5, t9_targets=T9_TARGETS, easier_s2=EASIER_S2,
-               finite_gd_diverged=r["diverged"])
-    out.update(t7_gd_diag=_diag(r["gram"][i7]), t7_gd_loss=r["loss"][i7], t7_gd_rho=r["rho"][i7],
-               t7_gd_rank=_rank(r["eigs"][i7]),
-               t7_cf_diag=np.stack([_diag(np.asarray(s.gram)) for s in cf7]),
-               t7_cf_loss=np.array([float(s.loss) for s in cf7]), t7_cf_rho=np.array([float(s.rho) for s in cf7]),
-               t7_cf_rank=np.array([int(s.rank) for s in cf7]))
-    out.update(t9_gd_eigs=r["eigs"][i9], t9_gd_rho=r["rho"][i9], t9_gd_bias_sq=r["bias_sq"][i9],
-               t9_cf_eigs=np.stack([np.asarray(s.gram_eigenvalues) for s in cf9]),
-               t9_cf_rho=np.array([float(s.rho) for s in cf9]),
-               t9_cf_bias_sq=np.array([float(s.bias_norm_sq) for s in cf9]),
-               t9_unnormalized_eigs=np.asarray(ls.global_minimum(t9[0].base, 5).gram_eigenvalues))
-    out.update(easier_gd_rank_bias=_rank(r["eigs"][ib]), easier_gd_rank_plain=_rank(r["eigs"][ip]),
-               easier_gd_bias_sq=r["bias_sq"][ib],
-               easier_cf_rank_bias=np.array([int(s.rank) for s in cfb]),
-               easier_cf_bias_sq=np.array([float(s.bias_norm_sq) for s in cfb]),
-               easier_cf_rank_plain=np.array([int(ls.normalized_global_minimum(nl, 5).rank) for nl in sweep]))
+    out = dict(
+        t7_rows=T7_ROWS, a5=A5, c5=C5, t9_targets=T9_TARGETS, easier_s2=EASIER_S2, finite_gd_diverged=r["diverged"]
+    )
+    out.update(
+        t7_gd_diag=_diag(r["gram"][i7]),
+        t7_gd_loss=r["loss"][i7],
+        t7_gd_rho=r["rho"][i7],
+        t7_gd_rank=_rank(r["eigs"][i7]),
+        t7_cf_diag=np.stack([_diag(np.asarray(s.gram)) for s in cf7]),
+        t7_cf_loss=np.array([float(s.loss) for s in cf7]),
+        t7_cf_rho=np.array([float(s.rho) for s in cf7]),
+        t7_cf_rank=np.array([int(s.rank) for s in cf7]),
+    )
+    out.update(
+        t9_gd_eigs=r["eigs"][i9],
+        t9_gd_rho=r["rho"][i9],
+        t9_gd_bias_sq=r["bias_sq"][i9],
+        t9_cf_eigs=np.stack([np.asarray(s.gram_eigenvalues) for s in cf9]),
+        t9_cf_rho=np.array([float(s.rho) for s in cf9]),
+        t9_cf_bias_sq=np.array([float(s.bias_norm_sq) for s in cf9]),
+        t9_unnormalized_eigs=np.asarray(ls.global_minimum(t9[0].base, 5).gram_eigenvalues),
+    )
+    out.update(
+        easier_gd_rank_bias=_rank(r["eigs"][ib]),
+        easier_gd_rank_plain=_rank(r["eigs"][ip]),
+        easier_gd_bias_sq=r["bias_sq"][ib],
+        easier_cf_rank_bias=np.array([int(s.rank) for s in cfb]),
+        easier_cf_bias_sq=np.array([float(s.bias_norm_sq) for s in cfb]),
+        easier_cf_rank_plain=np.array([int(ls.normalized_global_minimum(nl, 5).rank) for nl in sweep]),
+    )
     return out
 
 
@@ -267,32 +301,59 @@ def hard_normalization(cfg: dict) -> dict:
     """
     a10 = np.ones(10)
     a_c1 = np.r_[C1_A1, np.ones(9)]
-    nls = ([_nl(ls.Problem.from_diagonal(a10, np.r_[c1, np.zeros(9)]), kappa=0.0) for c1 in T8_C1]
-           + [_nl(ls.Problem.from_diagonal(a_c1, np.r_[c1, np.zeros(9)]), "beta-infonce", kappa=0.0, form="paper",
-                  beta=0.5) for c1 in C1_C1])
+    nls = [_nl(ls.Problem.from_diagonal(a10, np.r_[c1, np.zeros(9)]), kappa=0.0) for c1 in T8_C1] + [
+        _nl(ls.Problem.from_diagonal(a_c1, np.r_[c1, np.zeros(9)]), "beta-infonce", kappa=0.0, form="paper", beta=0.5)
+        for c1 in C1_C1
+    ]
     w0 = 1e-2 * np.random.default_rng(8).normal(size=(len(nls), 10, 10))
     r = _normalized_runs(nls, w0, np.zeros((len(nls), 10)), cfg["hard_steps"], 0.05, True)
     diag = _diag(r["gram"])
-    frac = diag[:, 0] / diag.max(1)                     # WᵀW along direction 1, relative to the largest
+    frac = diag[:, 0] / diag.max(1)  # WᵀW along direction 1, relative to the largest
     cf = np.array([float(ls.hard_normalization_limit(nl, 10).gram[0, 0]) for nl in nls])
     n8 = len(T8_C1)
     grid = np.linspace(0.0, 1.0, 41)
-    grid_dir1 = [[float(ls.hard_normalization_limit(_nl(ls.Problem.from_diagonal(a, np.r_[c1, np.zeros(9)]), loss,
-                                                         kappa=0.0, **kw), 10).gram[0, 0]) for c1 in grid]
-                 for a, loss, kw in ((a10, "infonce", {}), (a_c1, "beta-infonce", dict(form="paper", beta=0.5)))]
+    grid_dir1 = [
+        [
+            float(
+                ls.hard_normalization_limit(
+                    _nl(ls.Problem.from_diagonal(a, np.r_[c1, np.zeros(9)]), loss, kappa=0.0, **kw), 10
+                ).gram[0, 0]
+            )
+            for c1 in grid
+        ]
+        for a, loss, kw in ((a10, "infonce", {}), (a_c1, "beta-infonce", dict(form="paper", beta=0.5)))
+    ]
     th = ls.hard_collapse_thresholds(ls.Problem.from_diagonal(a10, 0.0), aug_direction_weights=[1.0] + [0.0] * 9)
-    out = dict(t8_c1=T8_C1, t8_gd_frac=frac[:n8], t8_gd_dir1=diag[:n8, 0], c1_gd_dir1=diag[n8:, 0], t8_gd_rho=r["rho"][:n8], t8_cf_dir1=cf[:n8],
-               t8_threshold=np.array(float(th.collapse[0])), c1_c1=C1_C1, threshold_grid=grid,
-               t8_grid_dir1=np.array(grid_dir1[0]), c1_grid_dir1=np.array(grid_dir1[1]), c1_a1=np.array(C1_A1),
-               c1_gd_frac=frac[n8:], c1_gd_rho=r["rho"][n8:], c1_cf_dir1=cf[n8:], hard_gd_diverged=r["diverged"])
+    out = dict(
+        t8_c1=T8_C1,
+        t8_gd_frac=frac[:n8],
+        t8_gd_dir1=diag[:n8, 0],
+        c1_gd_dir1=diag[n8:, 0],
+        t8_gd_rho=r["rho"][:n8],
+        t8_cf_dir1=cf[:n8],
+        t8_threshold=np.array(float(th.collapse[0])),
+        c1_c1=C1_C1,
+        threshold_grid=grid,
+        t8_grid_dir1=np.array(grid_dir1[0]),
+        c1_grid_dir1=np.array(grid_dir1[1]),
+        c1_a1=np.array(C1_A1),
+        c1_gd_frac=frac[n8:],
+        c1_gd_rho=r["rho"][n8:],
+        c1_cf_dir1=cf[n8:],
+        hard_gd_diverged=r["diverged"],
+    )
     # the T7 problem at κ → ∞ (Eq. WS-8), c = 1: projected GD against the limit and the κ = 10⁴ closed form
     p5 = ls.Problem.from_diagonal(A5, C5)
     hard = _nl(p5, kappa=0.0, c=1.0)
-    rh = _normalized_runs([hard], 1e-2 * np.random.default_rng(5).normal(size=(1, 5, 5)), np.zeros((1, 5)),
-                          cfg["hard_steps"], 0.05, True)
-    out.update(hard_gd_diag=_diag(rh["gram"][0]), hard_gd_rho=rh["rho"][0],
-               hard_cf_diag=_diag(np.asarray(ls.hard_normalization_limit(hard, 5).gram)),
-               hard_kappa1e4_diag=_diag(np.asarray(ls.normalized_global_minimum(_nl(p5, kappa=1e4), 5).gram)))
+    rh = _normalized_runs(
+        [hard], 1e-2 * np.random.default_rng(5).normal(size=(1, 5, 5)), np.zeros((1, 5)), cfg["hard_steps"], 0.05, True
+    )
+    out.update(
+        hard_gd_diag=_diag(rh["gram"][0]),
+        hard_gd_rho=rh["rho"][0],
+        hard_cf_diag=_diag(np.asarray(ls.hard_normalization_limit(hard, 5).gram)),
+        hard_kappa1e4_diag=_diag(np.asarray(ls.normalized_global_minimum(_nl(p5, kappa=1e4), 5).gram)),
+    )
     return out
 
 
@@ -300,8 +361,12 @@ def weak_augmentation(cfg: dict) -> dict:
     """App. C.2 at weak augmentation: the b ≠ 0 branch (enumerated) against the global minimum (closed form, GD)."""
     p = ls.Problem.from_diagonal(BIAS_A, [BIAS_C] * 10)
     nls = [_nl(p, "beta-infonce", kappa=BIAS_KAPPA, c=c, form="paper", beta=0.5) for c in BIAS_TARGETS]
-    out = {"weak_targets": BIAS_TARGETS, "weak_a": BIAS_A, "weak_c": np.array(BIAS_C),
-           "weak_lambda": (BIAS_A - BIAS_C) / (BIAS_A + BIAS_C)}
+    out = {
+        "weak_targets": BIAS_TARGETS,
+        "weak_a": BIAS_A,
+        "weak_c": np.array(BIAS_C),
+        "weak_lambda": (BIAS_A - BIAS_C) / (BIAS_A + BIAS_C),
+    }
     max_dm, n_branch, cf_rank, cf_bias = [], [], [], []
     for nl in nls:
         pts = ls.bias_stationary_points(nl, 10)
@@ -311,8 +376,12 @@ def weak_augmentation(cfg: dict) -> dict:
         g = ls.bias_global_minimum(nl, 10)
         cf_rank.append(int(g.rank))
         cf_bias.append(float(g.bias_norm_sq))
-    out.update(weak_branch_max_rank=np.array(max_dm), weak_branch_count=np.array(n_branch),
-               weak_cf_rank=np.array(cf_rank), weak_cf_bias_sq=np.array(cf_bias))
+    out.update(
+        weak_branch_max_rank=np.array(max_dm),
+        weak_branch_count=np.array(n_branch),
+        weak_cf_rank=np.array(cf_rank),
+        weak_cf_bias_sq=np.array(cf_bias),
+    )
     # GD from a small random (W, b), and from next to complete collapse (W = 10⁻³·N, b = √c·e₁)
     n = len(nls)
     rng = np.random.default_rng(9)
@@ -321,8 +390,12 @@ def weak_augmentation(cfg: dict) -> dict:
     b0[:n] = 1e-2 * rng.normal(size=(n, 10))
     b0[n:, 0] = np.sqrt(BIAS_TARGETS)
     r = _normalized_runs(nls + nls, w0, b0, cfg["norm_steps"], 0.002, False)
-    out.update(weak_gd_rank=_rank(r["eigs"]).reshape(2, n), weak_gd_bias_sq=r["bias_sq"].reshape(2, n),
-               weak_gd_rho=r["rho"].reshape(2, n), weak_gd_diverged=r["diverged"])
+    out.update(
+        weak_gd_rank=_rank(r["eigs"]).reshape(2, n),
+        weak_gd_bias_sq=r["bias_sq"].reshape(2, n),
+        weak_gd_rho=r["rho"].reshape(2, n),
+        weak_gd_diverged=r["diverged"],
+    )
     out["weak_collapse_hess_min"] = np.array([float(_collapse_hessian_min(nl)) for nl in nls])
     out["weak_b_max"] = np.array(float(np.max(BIAS_A - BIAS_C)))
     return out
@@ -333,7 +406,7 @@ def _collapse_hessian_min(nl) -> jax.Array:
     """Smallest eigenvalue of the autodiff Hessian of L(W, b) at complete collapse W = 0, b = √c·e₁."""
     d = nl.dim
     b_star = jnp.zeros(d).at[0].set(jnp.sqrt(nl.norm_target))
-    f = lambda v: ls.biased_loss(nl, v[:d * d].reshape(d, d), v[d * d:])
+    f = lambda v: ls.biased_loss(nl, v[: d * d].reshape(d, d), v[d * d :])
     return jnp.linalg.eigvalsh(jax.hessian(f)(jnp.concatenate([jnp.zeros(d * d), b_star])))[0]
 
 
@@ -350,5 +423,6 @@ def errata(cfg: dict | None = None) -> dict:
     """WS Eq. 39 "dρ/dW = 4ρWΣ": the autodiff gradients of ρ and ρ² at a random W against 2WΣ and 4ρWΣ."""
     w = 0.3 * np.random.default_rng(39).normal(size=(5, 5))
     rho, paper, right, rho2 = [np.array(float(x)) for x in _eq39(jnp.asarray(w), jnp.diag(jnp.asarray(A5 + C5)))]
-    return dict(eq39_rho=rho, eq39_grad_rho_vs_paper=paper, eq39_grad_rho_vs_2wsigma=right,
-                eq39_grad_rho2_vs_paper=rho2)
+    return dict(
+        eq39_rho=rho, eq39_grad_rho_vs_paper=paper, eq39_grad_rho_vs_2wsigma=right, eq39_grad_rho2_vs_paper=rho2
+    )

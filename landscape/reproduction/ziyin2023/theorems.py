@@ -21,6 +21,7 @@ Usage::
 
     python figures/theorems.py [--quick | --smoke] [--plot-only PATH]
 """
+
 from __future__ import annotations
 
 import numpy as np
@@ -32,8 +33,10 @@ from landscape.reproduction.ziyin2023 import theorem_runs as runs
 
 NAME = "theorems"
 REPORT_SIZE = "full"
-PAPER_SCALE = ("the paper's own test problems are closed-form statements without a stated size; these are the "
-               "spec's T1–T11 problems (d ≤ 10) at full size, GD run to machine precision")
+PAPER_SCALE = (
+    "the paper's own test problems are closed-form statements without a stated size; these are the "
+    "spec's T1–T11 problems (d ≤ 10) at full size, GD run to machine precision"
+)
 
 
 def compute(quick: bool = False, smoke: bool = False) -> dict:
@@ -43,8 +46,14 @@ def compute(quick: bool = False, smoke: bool = False) -> dict:
     with jax.enable_x64(True):
         cfg = runs.config(quick, smoke)
         out = {"quick": np.array(bool(quick or smoke))}
-        for part in (runs.unnormalized, runs.enumeration, runs.normalization_and_bias, runs.hard_normalization,
-                     runs.weak_augmentation, runs.errata):
+        for part in (
+            runs.unnormalized,
+            runs.enumeration,
+            runs.normalization_and_bias,
+            runs.hard_normalization,
+            runs.weak_augmentation,
+            runs.errata,
+        ):
             out.update(part(cfg))
     return out
 

@@ -30,6 +30,7 @@ Example:
     >>> round(critical_proportion(4.0, 0.1, 0.5, "infonce", weight_decay=1.0), 6)     # p(1-p)·16 + 0.1 = γ
     0.05983
 """
+
 from landscape.studies.class_imbalance.closed_form import (
     closed_form_representation_variance,
     collapse_variance,
@@ -60,9 +61,26 @@ from landscape.studies.class_imbalance.solve import (
 )
 
 __all__ = [
-    "ClassProblem", "class_problem", "check_proportions", "direction_variances", "representation_variances",
-    "two_class_variance", "collapse_variance", "closed_form_representation_variance", "critical_proportion",
-    "hard_normalization_critical_proportion", "solve_classes", "solve_classes_batch", "ClassReport", "critical_proportion_numeric",
-    "minority_problem", "sample_classes", "empirical_class_problem", "subspace_aug_cov",
-    "representation_map", "class_probe_accuracy", "probe_study", "sampled_collapse_fraction",
+    "ClassProblem",
+    "class_problem",
+    "check_proportions",
+    "direction_variances",
+    "representation_variances",
+    "two_class_variance",
+    "collapse_variance",
+    "closed_form_representation_variance",
+    "critical_proportion",
+    "hard_normalization_critical_proportion",
+    "solve_classes",
+    "solve_classes_batch",
+    "ClassReport",
+    "critical_proportion_numeric",
+    "minority_problem",
+    "sample_classes",
+    "empirical_class_problem",
+    "subspace_aug_cov",
+    "representation_map",
+    "class_probe_accuracy",
+    "probe_study",
+    "sampled_collapse_fraction",
 ]

@@ -32,6 +32,7 @@ inverts to a* = (γ + (ℓ* − q_B)c)/(p_B − ℓ*); p_c follows as above
 closed form: :func:`~landscape.studies.class_imbalance.solve.critical_proportion_numeric`
 bisects on p with the exact solver of :mod:`landscape.theory.normalization`.
 """
+
 from __future__ import annotations
 
 from typing import Any
@@ -41,8 +42,13 @@ import numpy as np
 from landscape.core.validation import as_scalar
 from landscape.losses.effective import quadratic_form
 
-__all__ = ["two_class_variance", "collapse_variance", "closed_form_representation_variance", "critical_proportion",
-           "hard_normalization_critical_proportion"]
+__all__ = [
+    "two_class_variance",
+    "collapse_variance",
+    "closed_form_representation_variance",
+    "critical_proportion",
+    "hard_normalization_critical_proportion",
+]
 
 
 def two_class_variance(p, separation, within_var) -> Any:
@@ -51,7 +57,7 @@ def two_class_variance(p, separation, within_var) -> Any:
     >>> float(two_class_variance(0.5, 2.0, 0.0))
     1.0
     """
-    return p * (1.0 - p) * separation ** 2 + within_var
+    return p * (1.0 - p) * separation**2 + within_var
 
 
 def _coefficients(loss: str, form: str, beta: float, quartic: float) -> tuple[float, float, float]:
@@ -59,8 +65,9 @@ def _coefficients(loss: str, form: str, beta: float, quartic: float) -> tuple[fl
     return float(qf.data_coef), float(qf.aug_coef), float(qf.quartic_scale) * float(quartic)
 
 
-def collapse_variance(aug_var: float, loss: str = "infonce", *, weight_decay: float = 0.0, beta: float = 0.5,
-                      form: str = "derived") -> float:
+def collapse_variance(
+    aug_var: float, loss: str = "infonce", *, weight_decay: float = 0.0, beta: float = 0.5, form: str = "derived"
+) -> float:
     r"""a_thr = (γ − q_B c)/p_B: a direction with data variance a ≤ a_thr collapses (no normalization).
 
     Only losses with p_B > 0 have a lower threshold (InfoNCE, β-InfoNCE, spectral, Barlow Twins).
@@ -76,8 +83,16 @@ def collapse_variance(aug_var: float, loss: str = "infonce", *, weight_decay: fl
     return (g - qb * c) / pb
 
 
-def closed_form_representation_variance(a, c, loss: str = "infonce", *, weight_decay: float = 0.0,
-                                        beta: float = 0.5, quartic: float = 1.0, form: str = "derived") -> Any:
+def closed_form_representation_variance(
+    a,
+    c,
+    loss: str = "infonce",
+    *,
+    weight_decay: float = 0.0,
+    beta: float = 0.5,
+    quartic: float = 1.0,
+    form: str = "derived",
+) -> Any:
     r"""v = max(p_B a + q_B c − γ, 0)/(2k s), s = a + c: representation variance along an eigen-direction.
 
     >>> round(float(closed_form_representation_variance(1.0, 0.0)), 6)     # whitened: ½
@@ -92,7 +107,7 @@ def closed_form_representation_variance(a, c, loss: str = "infonce", *, weight_d
 
 def _p_from_variance(a_star: float, separation: float, within_var: float) -> float:
     """Smallest p ∈ [0, ½] with p(1 − p)m² + w = a*, clipped (0: never collapses, ½: always)."""
-    disc = (a_star - within_var) / separation ** 2
+    disc = (a_star - within_var) / separation**2
     if disc <= 0:
         return 0.0
     if disc >= 0.25:
@@ -100,8 +115,16 @@ def _p_from_variance(a_star: float, separation: float, within_var: float) -> flo
     return 0.5 - 0.5 * float(np.sqrt(1.0 - 4.0 * disc))
 
 
-def critical_proportion(separation: float, within_var: float, aug_var: float, loss: str = "infonce", *,
-                        weight_decay: float = 0.0, beta: float = 0.5, form: str = "derived") -> float:
+def critical_proportion(
+    separation: float,
+    within_var: float,
+    aug_var: float,
+    loss: str = "infonce",
+    *,
+    weight_decay: float = 0.0,
+    beta: float = 0.5,
+    form: str = "derived",
+) -> float:
     r"""p_c = ½ − ½·sqrt(1 − 4(a_thr − w)/m²): the minority direction is collapsed for p ≤ p_c.
 
     No normalization.  Returns 0 when the direction never collapses and ½ when
@@ -115,10 +138,20 @@ def critical_proportion(separation: float, within_var: float, aug_var: float, lo
     return _p_from_variance(collapse_variance(aug_var, loss, weight_decay=weight_decay, beta=beta, form=form), m, w)
 
 
-def hard_normalization_critical_proportion(separation: float, within_var: float, aug_var: float,
-                                           other_variances, other_aug_vars: Any = None, loss: str = "infonce", *,
-                                           norm_target: float = 1.0, weight_decay: float = 0.0, beta: float = 0.5,
-                                           quartic: float = 1.0, form: str = "derived") -> float:
+def hard_normalization_critical_proportion(
+    separation: float,
+    within_var: float,
+    aug_var: float,
+    other_variances,
+    other_aug_vars: Any = None,
+    loss: str = "infonce",
+    *,
+    norm_target: float = 1.0,
+    weight_decay: float = 0.0,
+    beta: float = 0.5,
+    quartic: float = 1.0,
+    form: str = "derived",
+) -> float:
     r"""p_c under hard normalization (κ → ∞), assuming every other direction stays kept.
 
     ℓ_i = (p_B a_i + q_B c_i − γ)/(a_i + c_i).  The minority direction survives iff
@@ -143,10 +176,11 @@ def hard_normalization_critical_proportion(separation: float, within_var: float,
     n = ao.size
     # the others must be kept among themselves (Eq. 9 on the others alone)
     if not np.all(lo + 2 * k * cn / n > lo.mean()):
-        raise ValueError("other_variances: not every other direction survives hard normalization; "
-                         "use critical_proportion_numeric")
+        raise ValueError(
+            "other_variances: not every other direction survives hard normalization; use critical_proportion_numeric"
+        )
     l_star = (lo.sum() - 2.0 * k * cn) / n
-    if l_star >= pb:          # ℓ_e < p_B always, so it can never pass
+    if l_star >= pb:  # ℓ_e < p_B always, so it can never pass
         return 0.5
     a_star = (g + (l_star - qb) * ce) / (pb - l_star)
     return _p_from_variance(a_star, m, w)

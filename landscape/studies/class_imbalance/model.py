@@ -10,6 +10,7 @@ subtracted and
 The *class direction* of class k is u_k = (μ_k − μ̄)/‖μ_k − μ̄‖, and its data
 variance is a_k = u_kᵀA0u_k (:func:`direction_variances`).
 """
+
 from __future__ import annotations
 
 import dataclasses
@@ -20,8 +21,14 @@ import numpy as np
 from landscape.core.validation import as_scalar, as_square_matrix, check_psd
 from landscape.core.problem import Problem
 
-__all__ = ["ClassProblem", "check_proportions", "subspace_aug_cov", "class_problem", "minority_problem",
-           "direction_variances"]
+__all__ = [
+    "ClassProblem",
+    "check_proportions",
+    "subspace_aug_cov",
+    "class_problem",
+    "minority_problem",
+    "direction_variances",
+]
 
 
 @dataclasses.dataclass(frozen=True)
@@ -106,8 +113,16 @@ def subspace_aug_cov(basis, strengths, d: int) -> np.ndarray:
     return (q * s) @ q.T
 
 
-def class_problem(means, proportions, *, within_cov: Any = 0.0, aug_var: Any = None, aug_cov: Any = None,
-                  aug_subspace: Any = None, aug_strength: Any = 1.0) -> ClassProblem:
+def class_problem(
+    means,
+    proportions,
+    *,
+    within_cov: Any = 0.0,
+    aug_var: Any = None,
+    aug_cov: Any = None,
+    aug_subspace: Any = None,
+    aug_strength: Any = 1.0,
+) -> ClassProblem:
     r"""Build the centred mixture problem A0 = Σ p_k(μ_k − μ̄)(μ_k − μ̄)ᵀ + S_w with its class directions.
 
     Args:
@@ -160,8 +175,15 @@ def class_problem(means, proportions, *, within_cov: Any = 0.0, aug_var: Any = N
     return ClassProblem(problem, mu, p, center, dirs, sw)
 
 
-def minority_problem(p: float, *, separation: float = 2.0, within_var: float = 0.2, n_background: int = 3,
-                     background_var: Any = 1.0, aug_var: float = 0.0) -> ClassProblem:
+def minority_problem(
+    p: float,
+    *,
+    separation: float = 2.0,
+    within_var: float = 0.2,
+    n_background: int = 3,
+    background_var: Any = 1.0,
+    aug_var: float = 0.0,
+) -> ClassProblem:
     r"""Two classes at ±(separation/2)·e_0 with proportions (p, 1 − p), plus ``n_background`` dims.
 
     The class direction is e_0 with variance p(1 − p)m² + w; the background dims

@@ -25,6 +25,7 @@ Example:
     >>> int((y == 0).sum()), x.shape[1]
     (5, 64)
 """
+
 from __future__ import annotations
 
 import functools
@@ -40,8 +41,14 @@ from landscape.losses.sample import infonce
 from landscape.nn.data import load_digits
 from landscape.nn.models import MLP, decay_mask
 
-__all__ = ["load_digits_flat", "digits_subsample", "digits_mlp", "train_ssl_mlp", "class_shares",
-           "digits_imbalance_run"]
+__all__ = [
+    "load_digits_flat",
+    "digits_subsample",
+    "digits_mlp",
+    "train_ssl_mlp",
+    "class_shares",
+    "digits_imbalance_run",
+]
 
 
 def load_digits_flat() -> tuple[np.ndarray, np.ndarray]:
@@ -53,7 +60,9 @@ def load_digits_flat() -> tuple[np.ndarray, np.ndarray]:
     return x, np.asarray(labels, dtype=int)
 
 
-def digits_subsample(rng: np.random.Generator, counts: dict, *, classes=tuple(range(10))) -> tuple[np.ndarray, np.ndarray]:
+def digits_subsample(
+    rng: np.random.Generator, counts: dict, *, classes=tuple(range(10))
+) -> tuple[np.ndarray, np.ndarray]:
     """Digits restricted to ``classes``, with class c cut to ``counts[c]`` random samples (others kept whole).
 
     Labels are re-indexed 0..len(classes)−1 in the order of ``classes``.
@@ -99,7 +108,7 @@ def _train(key, x, sigma2, weight_decay, lr, *, steps: int, hidden: int, d_out: 
         k1, k2 = jax.random.split(k)
         x1 = x + sd * jax.random.normal(k1, x.shape, x.dtype)
         x2 = x + sd * jax.random.normal(k2, x.shape, x.dtype)
-        reg = sum(jnp.sum(v ** 2) for v, m in zip(jax.tree.leaves(p), jax.tree.leaves(mask)) if m)
+        reg = sum(jnp.sum(v**2) for v, m in zip(jax.tree.leaves(p), jax.tree.leaves(mask)) if m)
         return infonce(_outputs(model, p, x1), _outputs(model, p, x2)) + weight_decay * reg
 
     def step(carry, s):
@@ -112,8 +121,17 @@ def _train(key, x, sigma2, weight_decay, lr, *, steps: int, hidden: int, d_out: 
     return params
 
 
-def train_ssl_mlp(key: jax.Array, x, *, sigma2: float, weight_decay: float, steps: int = 1000, hidden: int = 64,
-                  d_out: int = 16, lr: float = 3e-3) -> dict:
+def train_ssl_mlp(
+    key: jax.Array,
+    x,
+    *,
+    sigma2: float,
+    weight_decay: float,
+    steps: int = 1000,
+    hidden: int = 64,
+    d_out: int = 16,
+    lr: float = 3e-3,
+) -> dict:
     """Full-batch Adam on InfoNCE + γ(‖W1‖² + ‖W2‖²), fresh Gaussian views every step; returns the
     parameters of ``digits_mlp(x.shape[1], hidden, d_out)``."""
     xx = jnp.asarray(np.asarray(x, dtype=float), dtype=jnp.result_type(float))
@@ -121,8 +139,16 @@ def train_ssl_mlp(key: jax.Array, x, *, sigma2: float, weight_decay: float, step
         raise ValueError(f"x must be 2-D (N, d), got shape {xx.shape}")
     if sigma2 < 0 or weight_decay < 0:
         raise ValueError("sigma2 and weight_decay must be >= 0")
-    return _train(key, xx, jnp.asarray(sigma2, xx.dtype), jnp.asarray(weight_decay, xx.dtype),
-                  jnp.asarray(lr, xx.dtype), steps=int(steps), hidden=int(hidden), d_out=int(d_out))
+    return _train(
+        key,
+        xx,
+        jnp.asarray(sigma2, xx.dtype),
+        jnp.asarray(weight_decay, xx.dtype),
+        jnp.asarray(lr, xx.dtype),
+        steps=int(steps),
+        hidden=int(hidden),
+        d_out=int(d_out),
+    )
 
 
 def class_shares(z, labels, n_classes: int) -> np.ndarray:
@@ -143,9 +169,18 @@ def class_shares(z, labels, n_classes: int) -> np.ndarray:
     return out
 
 
-def digits_imbalance_run(*, minority_count: int, settings, classes=(0, 1, 2, 3, 4), steps: int = 800, seed: int = 0,
-                         hidden: int = 64, d_out: int = 16, test_fraction: float = 0.3,
-                         n_probe: Optional[int] = None) -> dict:
+def digits_imbalance_run(
+    *,
+    minority_count: int,
+    settings,
+    classes=(0, 1, 2, 3, 4),
+    steps: int = 800,
+    seed: int = 0,
+    hidden: int = 64,
+    d_out: int = 16,
+    test_fraction: float = 0.3,
+    n_probe: Optional[int] = None,
+) -> dict:
     r"""Train one network per (σ², γ) in ``settings`` with class 0 cut to ``minority_count`` training samples.
 
     The held-out test split (``test_fraction`` of each class, drawn before the
@@ -180,8 +215,9 @@ def digits_imbalance_run(*, minority_count: int, settings, classes=(0, 1, 2, 3, 
     acc = np.zeros((len(sets), k))
     key = jax.random.PRNGKey(seed)
     for i, (s2, g) in enumerate(sets):
-        params = train_ssl_mlp(key, xtr, sigma2=float(s2), weight_decay=float(g), steps=steps, hidden=hidden,
-                               d_out=d_out)
+        params = train_ssl_mlp(
+            key, xtr, sigma2=float(s2), weight_decay=float(g), steps=steps, hidden=hidden, d_out=d_out
+        )
         model = digits_mlp(x.shape[1], hidden, d_out, jnp.result_type(float))
         f = lambda a: np.asarray(_outputs(model, params, jnp.asarray(a, jnp.result_type(float))))
         shares[i] = class_shares(f(xte), yte, k)

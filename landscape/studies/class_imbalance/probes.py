@@ -5,6 +5,7 @@ A representation z = Wx is built from the Gram matrix WᵀW of a solution
 gives each class's held-out accuracy (:func:`class_probe_accuracy`), on points
 drawn from a class problem (:func:`probe_study`).
 """
+
 from __future__ import annotations
 
 import numpy as np
@@ -25,8 +26,9 @@ def representation_map(gram) -> np.ndarray:
     return np.asarray(sym_sqrt(np.asarray(gram, dtype=float)), dtype=float)
 
 
-def class_probe_accuracy(z_train, y_train, z_test, y_test, n_classes: int, *, ridge: float = 1e-3,
-                         balanced: bool = True) -> np.ndarray:
+def class_probe_accuracy(
+    z_train, y_train, z_test, y_test, n_classes: int, *, ridge: float = 1e-3, balanced: bool = True
+) -> np.ndarray:
     r"""Per-class held-out accuracy (recall) of a least-squares probe on one-hot targets.
 
     The probe minimises Σ_n ω_n‖onehot_n − z_nW − b‖² + λ‖W‖², with ω_n = 1/N_{y_n}
@@ -67,8 +69,9 @@ def class_probe_accuracy(z_train, y_train, z_test, y_test, n_classes: int, *, ri
     return out
 
 
-def probe_study(rng: np.random.Generator, cp: ClassProblem, maps: dict, *, n_train: int, n_test: int,
-                ridge: float = 1e-3) -> dict:
+def probe_study(
+    rng: np.random.Generator, cp: ClassProblem, maps: dict, *, n_train: int, n_test: int, ridge: float = 1e-3
+) -> dict:
     r"""Per-class held-out probe accuracy of each representation z = x Mᵀ in ``maps`` (name → M).
 
     A training set of ``n_train`` and an *independent* test set of ``n_test``

@@ -4,6 +4,7 @@ A small minority class has few samples, so the empirical Â0 of a sample differs
 from A0; :func:`sampled_collapse_fraction` measures how often this drops a
 direction at the global minimum.
 """
+
 from __future__ import annotations
 
 from typing import Any
@@ -18,8 +19,9 @@ from landscape.studies.class_imbalance.solve import _solve_gram
 __all__ = ["sample_classes", "empirical_class_problem", "sampled_collapse_fraction"]
 
 
-def sample_classes(rng: np.random.Generator, cp: ClassProblem, n: int, *, stratified: bool = False,
-                   centered: bool = True) -> tuple[np.ndarray, np.ndarray]:
+def sample_classes(
+    rng: np.random.Generator, cp: ClassProblem, n: int, *, stratified: bool = False, centered: bool = True
+) -> tuple[np.ndarray, np.ndarray]:
     r"""Draw n clean points x = μ_k (− μ̄ if ``centered``) + N(0, S_w) with labels k.
 
     Class counts are multinomial(n, p), or round(n·p_k) (at least 1 each) when
@@ -43,7 +45,7 @@ def sample_classes(rng: np.random.Generator, cp: ClassProblem, n: int, *, strati
     labels = np.repeat(np.arange(p.size), counts)
     shift = cp.center if centered else 0.0
     sw = cp.within_cov
-    root = np.asarray(sym_sqrt(sw), dtype=float)          # symmetric: x = mean + Σ_w^{1/2} z
+    root = np.asarray(sym_sqrt(sw), dtype=float)  # symmetric: x = mean + Σ_w^{1/2} z
     x = cp.means[labels] - shift + rng.standard_normal((n, sw.shape[0])) @ root
     return x, labels
 
@@ -62,8 +64,15 @@ def empirical_class_problem(x, aug_cov) -> Problem:
     return Problem.from_arrays(xc.T @ xc / xx.shape[0], aug_cov)
 
 
-def sampled_collapse_fraction(rng: np.random.Generator, cp: ClassProblem, n: int, *, repeats: int = 100,
-                              loss: str = "infonce", **solve_kwargs: Any) -> float:
+def sampled_collapse_fraction(
+    rng: np.random.Generator,
+    cp: ClassProblem,
+    n: int,
+    *,
+    repeats: int = 100,
+    loss: str = "infonce",
+    **solve_kwargs: Any,
+) -> float:
     r"""Fraction of size-``n`` samples whose empirical problem loses a direction (rank < d).
 
     Each repeat draws n points (multinomial class counts), forms Â0 from them
@@ -84,9 +93,16 @@ def sampled_collapse_fraction(rng: np.random.Generator, cp: ClassProblem, n: int
     for _ in range(int(repeats)):
         x, _ = sample_classes(rng, cp, n)
         emp = empirical_class_problem(x, cp.problem.aug_cov)
-        gram, rank = _solve_gram(emp, loss, weight_decay=solve_kwargs.get("weight_decay", 0.0),
-                                 beta=solve_kwargs.get("beta", 0.5), quartic=solve_kwargs.get("quartic", 1.0),
-                                 form=solve_kwargs.get("form", "derived"), kappa=solve_kwargs.get("kappa"),
-                                 norm_target=solve_kwargs.get("norm_target", 1.0), out_dim=d)
+        gram, rank = _solve_gram(
+            emp,
+            loss,
+            weight_decay=solve_kwargs.get("weight_decay", 0.0),
+            beta=solve_kwargs.get("beta", 0.5),
+            quartic=solve_kwargs.get("quartic", 1.0),
+            form=solve_kwargs.get("form", "derived"),
+            kappa=solve_kwargs.get("kappa"),
+            norm_target=solve_kwargs.get("norm_target", 1.0),
+            out_dim=d,
+        )
         lost += rank < d
     return lost / int(repeats)

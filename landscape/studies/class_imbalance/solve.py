@@ -7,6 +7,7 @@ for non-commuting problems too, and check the closed forms of
 :mod:`landscape.studies.class_imbalance.closed_form` (``critical_proportion_numeric``
 bisects on p where no closed form exists, e.g. at finite κ).
 """
+
 from __future__ import annotations
 
 import dataclasses
@@ -19,13 +20,17 @@ import numpy as np
 
 from landscape.losses.effective import effective_landscape
 from landscape.core.problem import Problem
-from landscape.theory.normalization import (hard_normalization_limit, normalized_global_minimum,
-                                           normalized_landscape)
+from landscape.theory.normalization import hard_normalization_limit, normalized_global_minimum, normalized_landscape
 from landscape.theory.stationary_points import global_minimum
 from landscape.studies.class_imbalance.model import ClassProblem, direction_variances
 
-__all__ = ["representation_variances", "ClassReport", "solve_classes", "solve_classes_batch",
-           "critical_proportion_numeric"]
+__all__ = [
+    "representation_variances",
+    "ClassReport",
+    "solve_classes",
+    "solve_classes_batch",
+    "critical_proportion_numeric",
+]
 
 
 def representation_variances(gram, sigma, directions) -> np.ndarray:
@@ -62,8 +67,9 @@ class ClassReport:
     gram: np.ndarray
 
 
-def _solve_gram(problem: Problem, loss: str, *, weight_decay, beta, quartic, form, kappa, norm_target,
-                out_dim) -> tuple[np.ndarray, int]:
+def _solve_gram(
+    problem: Problem, loss: str, *, weight_decay, beta, quartic, form, kappa, norm_target, out_dim
+) -> tuple[np.ndarray, int]:
     land = effective_landscape(problem, loss, form=form, quartic=quartic, weight_decay=weight_decay, beta=beta)
     if kappa is None:
         sol = global_minimum(land, out_dim)
@@ -74,9 +80,19 @@ def _solve_gram(problem: Problem, loss: str, *, weight_decay, beta, quartic, for
     return np.asarray(sol.gram, dtype=float), int(sol.rank)
 
 
-def solve_classes(cp: ClassProblem, loss: str = "infonce", *, weight_decay: float = 0.0, beta: float = 0.5,
-                  quartic: float = 1.0, form: str = "derived", kappa: Optional[float] = None,
-                  norm_target: float = 1.0, out_dim: Optional[int] = None, rtol: float = 1e-6) -> ClassReport:
+def solve_classes(
+    cp: ClassProblem,
+    loss: str = "infonce",
+    *,
+    weight_decay: float = 0.0,
+    beta: float = 0.5,
+    quartic: float = 1.0,
+    form: str = "derived",
+    kappa: Optional[float] = None,
+    norm_target: float = 1.0,
+    out_dim: Optional[int] = None,
+    rtol: float = 1e-6,
+) -> ClassReport:
     r"""Global minimum of the (optionally normalized) landscape and each class direction's fate.
 
     ``kappa=None``: no normalization; finite κ: penalty κ(ρ − c)²; ``kappa=inf``:
@@ -91,8 +107,17 @@ def solve_classes(cp: ClassProblem, loss: str = "infonce", *, weight_decay: floa
     [0.5, 0.5]
     """
     d = cp.problem.dim
-    gram, rank = _solve_gram(cp.problem, loss, weight_decay=weight_decay, beta=beta, quartic=quartic, form=form,
-                             kappa=kappa, norm_target=norm_target, out_dim=int(out_dim or d))
+    gram, rank = _solve_gram(
+        cp.problem,
+        loss,
+        weight_decay=weight_decay,
+        beta=beta,
+        quartic=quartic,
+        form=form,
+        kappa=kappa,
+        norm_target=norm_target,
+        out_dim=int(out_dim or d),
+    )
     a = direction_variances(cp)
     v = representation_variances(gram, cp.problem.sigma, cp.directions)
     vmax = float(np.max(representation_variances(gram, cp.problem.sigma, np.eye(d)))) if d else 0.0
@@ -103,6 +128,7 @@ def solve_classes(cp: ClassProblem, loss: str = "infonce", *, weight_decay: floa
 @functools.partial(jax.jit, static_argnames=("loss", "form", "hard", "out_dim"))
 def _batch_grams(a0, c, weight_decay, beta, quartic, norm_target, *, loss, form, hard, out_dim):
     """WᵀW and its rank at the global minimum (or its κ → ∞ limit) of every problem of a stack."""
+
     def one(a, cc, g):
         land = effective_landscape(Problem(a, cc), loss, form=form, quartic=quartic, weight_decay=g, beta=beta)
         sol = hard_normalization_limit(land, out_dim, norm_target) if hard else global_minimum(land, out_dim)
@@ -111,9 +137,19 @@ def _batch_grams(a0, c, weight_decay, beta, quartic, norm_target, *, loss, form,
     return jax.vmap(one)(a0, c, weight_decay)
 
 
-def solve_classes_batch(data_covs, aug_covs, directions, loss: str = "infonce", *, weight_decay: Any = 0.0,
-                        beta: float = 0.5, quartic: float = 1.0, form: str = "derived",
-                        kappa: Optional[float] = None, norm_target: float = 1.0) -> tuple[np.ndarray, np.ndarray]:
+def solve_classes_batch(
+    data_covs,
+    aug_covs,
+    directions,
+    loss: str = "infonce",
+    *,
+    weight_decay: Any = 0.0,
+    beta: float = 0.5,
+    quartic: float = 1.0,
+    form: str = "derived",
+    kappa: Optional[float] = None,
+    norm_target: float = 1.0,
+) -> tuple[np.ndarray, np.ndarray]:
     r"""Representation variances v_k (n, K) and ranks (n,) of a stack of n problems (A0, C), in one call.
 
     The same global minimum as :func:`solve_classes` (no normalization, or
@@ -137,18 +173,34 @@ def solve_classes_batch(data_covs, aug_covs, directions, loss: str = "infonce", 
         raise ValueError(f"data_covs and aug_covs must be stacks (n, d, d) of one shape, got {a0.shape}, {c.shape}")
     u = np.broadcast_to(np.asarray(directions, dtype=float), (a0.shape[0], *np.shape(directions)[-2:]))
     g = jnp.broadcast_to(jnp.asarray(weight_decay, dt), (a0.shape[0],))
-    gram, rank = _batch_grams(jnp.asarray(a0, dt), jnp.asarray(c, dt), g, jnp.asarray(beta, dt),
-                              jnp.asarray(quartic, dt), jnp.asarray(norm_target, dt), loss=loss, form=form,
-                              hard=kappa is not None, out_dim=int(a0.shape[1]))
+    gram, rank = _batch_grams(
+        jnp.asarray(a0, dt),
+        jnp.asarray(c, dt),
+        g,
+        jnp.asarray(beta, dt),
+        jnp.asarray(quartic, dt),
+        jnp.asarray(norm_target, dt),
+        loss=loss,
+        form=form,
+        hard=kappa is not None,
+        out_dim=int(a0.shape[1]),
+    )
     gram = np.asarray(gram)
     sig = a0 + c
     v = np.einsum("nkd,nde,nke->nk", u, sig, u) * np.einsum("nkd,nde,nke->nk", u, gram, u)
     return v, np.asarray(rank, int)
 
 
-def critical_proportion_numeric(make: Callable[[float], ClassProblem], loss: str = "infonce", *,
-                                class_index: int = 0, p_low: float = 1e-6, p_high: float = 0.5,
-                                iterations: int = 50, **solve_kwargs: Any) -> float:
+def critical_proportion_numeric(
+    make: Callable[[float], ClassProblem],
+    loss: str = "infonce",
+    *,
+    class_index: int = 0,
+    p_low: float = 1e-6,
+    p_high: float = 0.5,
+    iterations: int = 50,
+    **solve_kwargs: Any,
+) -> float:
     r"""p_c by bisection on p: the smallest p at which class ``class_index`` keeps its direction.
 
     ``make(p)`` builds the class problem at minority proportion p;
@@ -162,6 +214,7 @@ def critical_proportion_numeric(make: Callable[[float], ClassProblem], loss: str
     >>> round(pc, 6), round(critical_proportion(2.0, 0.2, 0.5, "infonce", weight_decay=0.3), 6)
     (0.025658, 0.025658)
     """
+
     def kept(p: float) -> bool:
         return not bool(solve_classes(make(p), loss, **solve_kwargs).collapsed[class_index])
 

@@ -23,6 +23,7 @@ Example:
     >>> round(float(w[0, 0]), 6), round(float(b[0]), 6)
     (2.0, 1.0)
 """
+
 from __future__ import annotations
 
 import functools
@@ -35,8 +36,14 @@ import numpy as np
 from landscape.core.validation import as_scalar
 from landscape.studies.plain_descent import sgd_descent
 
-__all__ = ["ridge_closed_form", "population_ridge", "mixture_cross_covariance", "train_linear_classifier",
-           "supervised_loss", "supervised_representation_variances"]
+__all__ = [
+    "ridge_closed_form",
+    "population_ridge",
+    "mixture_cross_covariance",
+    "train_linear_classifier",
+    "supervised_loss",
+    "supervised_representation_variances",
+]
 
 LOSSES = ("squared", "cross_entropy")
 
@@ -101,8 +108,9 @@ def mixture_cross_covariance(means, proportions) -> np.ndarray:
     return ((mu - p @ mu) * p[:, None]).T
 
 
-def supervised_loss(params: tuple[jax.Array, jax.Array], x: jax.Array, targets: jax.Array, weight_decay: Any,
-                    loss: str = "squared") -> jax.Array:
+def supervised_loss(
+    params: tuple[jax.Array, jax.Array], x: jax.Array, targets: jax.Array, weight_decay: Any, loss: str = "squared"
+) -> jax.Array:
     """The averaged loss plus (γ/2)‖W‖²; ``targets`` one-hot (N, K) (or real-valued for "squared")."""
     w, b = params
     s = x @ w + b[None, :]
@@ -122,8 +130,16 @@ def _train(x, targets, weight_decay, lr, *, loss: str, steps: int):
     return p
 
 
-def train_linear_classifier(x, labels, n_classes: int, *, loss: str = "cross_entropy", weight_decay: float = 1e-3,
-                            steps: int = 2000, lr: float | None = None) -> tuple[jax.Array, jax.Array]:
+def train_linear_classifier(
+    x,
+    labels,
+    n_classes: int,
+    *,
+    loss: str = "cross_entropy",
+    weight_decay: float = 1e-3,
+    steps: int = 2000,
+    lr: float | None = None,
+) -> tuple[jax.Array, jax.Array]:
     r"""Full-batch gradient descent from W = 0 on the supervised loss; returns (W, b).
 
     ``lr`` defaults to 1/(λ_max(XᵀX/N + x̄x̄ᵀ) + 1 + γ), a stable step for both losses.

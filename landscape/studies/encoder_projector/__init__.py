@@ -57,21 +57,35 @@ Example:
     >>> round(float(opt.loss), 4)
     -6.1449
 """
+
 from __future__ import annotations
 
 import functools
 import warnings
 
-from landscape.studies.encoder_projector.closed_form import (Optimum, balanced_encoder_avf, balanced_factors,
-                                                              closed_form)
+from landscape.studies.encoder_projector.closed_form import Optimum, balanced_encoder_avf, balanced_factors, closed_form
 from landscape.studies.encoder_projector.geometry import LayerReport, layer_report, subspace_geometry
-from landscape.studies.encoder_projector.model import (TwoLayerWeights, augmentation_problem, init_weights,
-                                                        layer_gram_gap, overlap_config, spectral_loss,
-                                                        two_layer_loss)
-from landscape.studies.encoder_projector.sweeps import (PhaseDiagram, SweepResult, augmentation_sweep,
-                                                         init_scale_phase_diagram)
-from landscape.studies.encoder_projector.training import (TwoLayerRun, default_learning_rate, two_layer_descent,
-                                                           two_layer_flow)
+from landscape.studies.encoder_projector.model import (
+    TwoLayerWeights,
+    augmentation_problem,
+    init_weights,
+    layer_gram_gap,
+    overlap_config,
+    spectral_loss,
+    two_layer_loss,
+)
+from landscape.studies.encoder_projector.sweeps import (
+    PhaseDiagram,
+    SweepResult,
+    augmentation_sweep,
+    init_scale_phase_diagram,
+)
+from landscape.studies.encoder_projector.training import (
+    TwoLayerRun,
+    default_learning_rate,
+    two_layer_descent,
+    two_layer_flow,
+)
 
 __all__ = [
     "TwoLayerWeights",
@@ -105,15 +119,20 @@ __all__ = [
 
 def _renamed(new, old: str):
     """A thin alias of ``new`` under its old name ``old`` that issues a DeprecationWarning."""
+
     @functools.wraps(new)
     def alias(*args, **kwargs):
-        warnings.warn(f"encoder_projector.{old} is deprecated and will be removed; use {new.__name__}",
-                      DeprecationWarning, stacklevel=2)
+        warnings.warn(
+            f"encoder_projector.{old} is deprecated and will be removed; use {new.__name__}",
+            DeprecationWarning,
+            stacklevel=2,
+        )
         return new(*args, **kwargs)
 
     alias.__name__ = alias.__qualname__ = old
-    alias.__doc__ = (f"Deprecated alias of :func:`{new.__name__}` (issues a DeprecationWarning; "
-                     f"removed after one release).")
+    alias.__doc__ = (
+        f"Deprecated alias of :func:`{new.__name__}` (issues a DeprecationWarning; removed after one release)."
+    )
     return alias
 
 

@@ -6,6 +6,7 @@ top r positive ones:
 
     P* = diag(√ρ_1, …, √ρ_r) [v_1 … v_r]ᵀ,    P*Σ_xP*ᵀ = diag(ρ),    L* = −Σ_{i≤r} ρ_i².
 """
+
 from __future__ import annotations
 
 from typing import NamedTuple
@@ -56,7 +57,7 @@ def closed_form(problem: Problem, rank: int) -> Optimum:
     if rank < 1:
         raise ValueError(f"rank must be >= 1, got {rank}")
     sigma = problem.sigma
-    root = inv_sqrt(sigma, rtol=float(jnp.finfo(sigma.dtype).eps) * sigma.shape[0])   # Σ_x^{-1/2} on its range
+    root = inv_sqrt(sigma, rtol=float(jnp.finfo(sigma.dtype).eps) * sigma.shape[0])  # Σ_x^{-1/2} on its range
     t = root @ problem.data_cov @ root
     rho, u = jnp.linalg.eigh(0.5 * (t + t.T))
     rho, u = jnp.clip(rho[::-1], 0.0, 1.0), u[:, ::-1]
@@ -118,9 +119,7 @@ def balanced_encoder_avf(problem: Problem, rank: int) -> jax.Array:
     """
     opt = closed_form(problem, rank)
     u, sv, vt = jnp.linalg.svd(opt.product, full_matrices=False)
-    root = (vt.T * sv[None, :]) @ vt                    # (PᵀP)^{1/2}
+    root = (vt.T * sv[None, :]) @ vt  # (PᵀP)^{1/2}
     num = jnp.sum(root * problem.aug_cov)
     den = jnp.sum(root * problem.sigma)
     return jnp.where(den > 0, num / jnp.where(den > 0, den, 1.0), jnp.nan)
-
-

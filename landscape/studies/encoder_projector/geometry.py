@@ -4,6 +4,7 @@ r"""Where the encoder/projector model puts things: subspaces, invariance, rank a
 inputs; :func:`layer_report` measures a trained (W1, W2) at the encoder output
 (representation) and the projector output (embedding).
 """
+
 from __future__ import annotations
 
 from typing import NamedTuple
@@ -57,6 +58,7 @@ def subspace_geometry(signal_cov, aug_shape_cov, rtol: float = 1e-9) -> tuple[np
     >>> ud.shape, ua.shape, k
     ((32, 10), (32, 16), 6)
     """
+
     def rng(m):
         vals, vecs = np.linalg.eigh(0.5 * (m + m.T))
         keep = vals > rtol * max(float(vals.max()), 1e-300)
@@ -70,8 +72,9 @@ def subspace_geometry(signal_cov, aug_shape_cov, rtol: float = 1e-9) -> tuple[np
     return ud, ua, k_clean
 
 
-def layer_report(problem: Problem, weights: TwoLayerWeights, *, target, u_data, u_aug, k_clean: int,
-                 ridge: float = 1e-2) -> LayerReport:
+def layer_report(
+    problem: Problem, weights: TwoLayerWeights, *, target, u_data, u_aug, k_clean: int, ridge: float = 1e-2
+) -> LayerReport:
     r"""Encoder vs projector metrics of (W1, W2) on ``problem`` (see :class:`LayerReport`).
 
     ``target`` is β of the downstream target y = βᵀs (clean signal);

@@ -10,6 +10,7 @@ P = W2 W1
 
 plus an optional weight decay γ(‖W1‖²_F + ‖W2‖²_F).
 """
+
 from __future__ import annotations
 
 from typing import Any, NamedTuple
@@ -20,8 +21,15 @@ import numpy as np
 
 from landscape.core.problem import Problem
 
-__all__ = ["TwoLayerWeights", "overlap_config", "augmentation_problem", "spectral_loss", "two_layer_loss",
-           "init_weights", "layer_gram_gap"]
+__all__ = [
+    "TwoLayerWeights",
+    "overlap_config",
+    "augmentation_problem",
+    "spectral_loss",
+    "two_layer_loss",
+    "init_weights",
+    "layer_gram_gap",
+]
 
 
 class TwoLayerWeights(NamedTuple):
@@ -36,8 +44,13 @@ class TwoLayerWeights(NamedTuple):
         return self.projector @ self.encoder
 
 
-def overlap_config(dim: int = 32, n_signal: int = 10, signal_range: tuple[float, float] = (3.0, 0.5),
-                   aug_start: int = 6, aug_stop: int = 22) -> tuple[np.ndarray, np.ndarray]:
+def overlap_config(
+    dim: int = 32,
+    n_signal: int = 10,
+    signal_range: tuple[float, float] = (3.0, 0.5),
+    aug_start: int = 6,
+    aug_stop: int = 22,
+) -> tuple[np.ndarray, np.ndarray]:
     r"""(Σ_s, Σ_a) of the Cosentino spec's configuration (§I.4), as diagonal NumPy matrices.
 
     Σ_s has variances linspace(3, 0.5, 10) on coordinates 0–9; Σ_a is the
@@ -50,8 +63,10 @@ def overlap_config(dim: int = 32, n_signal: int = 10, signal_range: tuple[float,
     ((32, 32), 17.5, 16.0)
     """
     if not (0 < n_signal <= dim and 0 <= aug_start < aug_stop <= dim):
-        raise ValueError(f"need 0 < n_signal <= dim and 0 <= aug_start < aug_stop <= dim, got "
-                         f"dim={dim}, n_signal={n_signal}, aug_start={aug_start}, aug_stop={aug_stop}")
+        raise ValueError(
+            f"need 0 < n_signal <= dim and 0 <= aug_start < aug_stop <= dim, got "
+            f"dim={dim}, n_signal={n_signal}, aug_start={aug_start}, aug_stop={aug_stop}"
+        )
     s = np.zeros(dim)
     s[:n_signal] = np.linspace(signal_range[0], signal_range[1], n_signal)
     a = np.zeros(dim)
@@ -92,8 +107,7 @@ def two_layer_loss(problem: Problem, weights: TwoLayerWeights, weight_decay: Any
     return spectral_loss(problem, w2 @ w1) + jnp.asarray(weight_decay, w1.dtype) * reg
 
 
-def init_weights(key: jax.Array, dim: int, hidden: int, out_dim: int, scale: Any = 0.3,
-                 dtype=None) -> TwoLayerWeights:
+def init_weights(key: jax.Array, dim: int, hidden: int, out_dim: int, scale: Any = 0.3, dtype=None) -> TwoLayerWeights:
     r"""Random (W1, W2) with entries N(0, scale²/fan_in): W1 is hidden×dim, W2 out_dim×hidden.
 
     ``scale`` may be traced (for a vmap over init scales).
@@ -131,8 +145,9 @@ def layer_gram_gap(weights: TwoLayerWeights) -> jax.Array:
 def _check_init(problem: Problem, init: TwoLayerWeights) -> TwoLayerWeights:
     w1, w2 = (jnp.asarray(init[0]), jnp.asarray(init[1]))
     if w1.ndim != 2 or w2.ndim != 2 or w1.shape[1] != problem.dim or w2.shape[1] != w1.shape[0]:
-        raise ValueError(f"init must be (encoder h×{problem.dim}, projector p×h), got shapes "
-                         f"{tuple(w1.shape)} and {tuple(w2.shape)}")
+        raise ValueError(
+            f"init must be (encoder h×{problem.dim}, projector p×h), got shapes {tuple(w1.shape)} and {tuple(w2.shape)}"
+        )
     return TwoLayerWeights(w1, w2)
 
 
@@ -140,4 +155,3 @@ def _positive_int(v, field: str) -> int:
     if isinstance(v, bool) or not isinstance(v, (int, np.integer)) or int(v) < 1:
         raise ValueError(f"{field} must be a positive integer, got {v!r}")
     return int(v)
-

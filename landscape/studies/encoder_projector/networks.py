@@ -20,6 +20,7 @@ output z: the sampled AVF (:func:`landscape.metrics.avf_samples`, two fresh
 views of every sample), the effective rank of the clean outputs, and a held-out
 linear-probe accuracy on clean inputs; and the AVF of the inputs themselves.
 """
+
 from __future__ import annotations
 
 import functools
@@ -35,10 +36,10 @@ from landscape.nn.train import init_train_state, make_optimizer, make_ssl_loss, 
 
 __all__ = ["ENCODER", "DATASETS", "NetworkMetrics", "load_datasets", "projector_model", "train_and_measure"]
 
-ENCODER = (128, 64)          # encoder widths: h has 64 dimensions
+ENCODER = (128, 64)  # encoder widths: h has 64 dimensions
 DATASETS = ("digits", "torus")
 N_CLASSES = 10
-TRAIN_FRACTION = 0.7         # of the (shuffled) samples, for the probe; the rest scores it
+TRAIN_FRACTION = 0.7  # of the (shuffled) samples, for the probe; the rest scores it
 
 
 class NetworkMetrics(NamedTuple):
@@ -79,12 +80,24 @@ def load_datasets(n: int | None = None, seed: int = 0) -> tuple[np.ndarray, np.n
 
 def projector_model(width: int, depth: int, in_dim: int = 64) -> models.MLP:
     """The MLP with the :data:`ENCODER` and a projector of ``depth`` hidden layers, all ``width`` wide."""
-    return models.MLP(in_dim=in_dim, hidden=ENCODER, out_dim=int(width), proj_hidden=(int(width),) * int(depth),
-                      activation="relu")
+    return models.MLP(
+        in_dim=in_dim, hidden=ENCODER, out_dim=int(width), proj_hidden=(int(width),) * int(depth), activation="relu"
+    )
 
 
-def train_and_measure(x, labels, sigmas, seeds, *, width: int, depth: int, steps: int, batch_size: int = 256,
-                      learning_rate: float = 1e-3, temperature: float = 0.2) -> NetworkMetrics:
+def train_and_measure(
+    x,
+    labels,
+    sigmas,
+    seeds,
+    *,
+    width: int,
+    depth: int,
+    steps: int,
+    batch_size: int = 256,
+    learning_rate: float = 1e-3,
+    temperature: float = 0.2,
+) -> NetworkMetrics:
     r"""Train one network per (data set, σ, seed) and measure encoder vs projector.
 
     ``x`` (n_data, n, D) and ``labels`` (n_data, n) come from :func:`load_datasets`;
@@ -101,16 +114,23 @@ def train_and_measure(x, labels, sigmas, seeds, *, width: int, depth: int, steps
     sig = np.atleast_1d(np.asarray(sigmas, np.float32))
     keys = jnp.stack([jax.random.PRNGKey(int(s)) for s in np.atleast_1d(seeds)])
     model = projector_model(width, depth, x.shape[-1])
-    params, model_state, losses = _train(x, jnp.asarray(sig), keys, width=int(width), depth=int(depth),
-                                         steps=int(steps), batch_size=int(batch_size),
-                                         learning_rate=float(learning_rate), temperature=float(temperature))
+    params, model_state, losses = _train(
+        x,
+        jnp.asarray(sig),
+        keys,
+        width=int(width),
+        depth=int(depth),
+        steps=int(steps),
+        batch_size=int(batch_size),
+        learning_rate=float(learning_rate),
+        temperature=float(temperature),
+    )
     rows = []
     for i, j, k in np.ndindex(x.shape[0], sig.size, keys.shape[0]):
         run = jax.tree_util.tree_map(lambda v: v[i, j, k], (params, model_state))
-        rows.append(_measure(model, run, x[i], np.asarray(labels[i]), float(sig[j]),
-                             jax.random.fold_in(keys[k], 7)))
+        rows.append(_measure(model, run, x[i], np.asarray(labels[i]), float(sig[j]), jax.random.fold_in(keys[k], 7)))
     out = np.asarray(rows).reshape(x.shape[0], sig.size, keys.shape[0], -1)
-    tail = np.asarray(losses)[..., -max(1, int(steps) // 10):].mean(axis=-1)
+    tail = np.asarray(losses)[..., -max(1, int(steps) // 10) :].mean(axis=-1)
     return NetworkMetrics(*np.moveaxis(out, -1, 0), final_loss=tail)
 
 
@@ -118,9 +138,9 @@ def _measure(model, run, x, labels, sigma: float, key) -> list[float]:
     """The metrics of one trained network, evaluated eagerly in float64 (see :class:`NetworkMetrics`)."""
     params, model_state = run
     k1, k2 = jax.random.split(key)
-    x1, x2 = augment.gaussian_noise(k1, x, sigma ** 2), augment.gaussian_noise(k2, x, sigma ** 2)
+    x1, x2 = augment.gaussian_noise(k1, x, sigma**2), augment.gaussian_noise(k2, x, sigma**2)
     clean, v1, v2 = (model.apply(params, model_state, xb, train=False)[0] for xb in (x, x1, x2))
-    f64 = (lambda a: np.asarray(a, np.float64))
+    f64 = lambda a: np.asarray(a, np.float64)
     cut = int(TRAIN_FRACTION * x.shape[0])
 
     def unit(f):
@@ -129,18 +149,23 @@ def _measure(model, run, x, labels, sigma: float, key) -> list[float]:
 
     def probe(f):
         f = f64(f)
-        return metrics.probe_accuracy(f[:cut], labels[:cut], f[cut:], labels[cut:], n_classes=N_CLASSES,
-                                      ridge=1e-3)
+        return metrics.probe_accuracy(f[:cut], labels[:cut], f[cut:], labels[cut:], n_classes=N_CLASSES, ridge=1e-3)
 
-    vals = (metrics.avf_samples(f64(x1), f64(x2)), metrics.avf_samples(f64(v1.h), f64(v2.h)),
-            metrics.avf_samples(f64(v1.z), f64(v2.z)), metrics.effective_rank(f64(clean.h)),
-            metrics.effective_rank(f64(clean.z)), probe(clean.h), probe(clean.z),
-            metrics.avf_samples(unit(v1.h), unit(v2.h)), metrics.avf_samples(unit(v1.z), unit(v2.z)))
+    vals = (
+        metrics.avf_samples(f64(x1), f64(x2)),
+        metrics.avf_samples(f64(v1.h), f64(v2.h)),
+        metrics.avf_samples(f64(v1.z), f64(v2.z)),
+        metrics.effective_rank(f64(clean.h)),
+        metrics.effective_rank(f64(clean.z)),
+        probe(clean.h),
+        probe(clean.z),
+        metrics.avf_samples(unit(v1.h), unit(v2.h)),
+        metrics.avf_samples(unit(v1.z), unit(v2.z)),
+    )
     return [float(v) for v in vals]
 
 
-@functools.partial(jax.jit, static_argnames=("width", "depth", "steps", "batch_size", "learning_rate",
-                                             "temperature"))
+@functools.partial(jax.jit, static_argnames=("width", "depth", "steps", "batch_size", "learning_rate", "temperature"))
 def _train(x, sigmas, keys, *, width, depth, steps, batch_size, learning_rate, temperature):
     """(params, model state, losses) of every (data set, σ, seed), trained in one program."""
     model = projector_model(width, depth, x.shape[-1])

@@ -11,6 +11,7 @@ XLA's multi-threaded CPU runtime hang in some of our runs (a known Eigen
 thread-pool wedge; ``XLA_FLAGS=--xla_cpu_multi_thread_eigen=false`` avoids it
 if you vmap such loops yourself).
 """
+
 from __future__ import annotations
 
 import functools
@@ -24,8 +25,13 @@ from landscape import metrics
 from landscape.core.validation import as_square_matrix, check_psd
 from landscape.studies.encoder_projector.closed_form import balanced_encoder_avf, closed_form
 from landscape.studies.encoder_projector.geometry import LayerReport, layer_report, subspace_geometry
-from landscape.studies.encoder_projector.model import (TwoLayerWeights, _positive_int, augmentation_problem,
-                                                        init_weights, spectral_loss)
+from landscape.studies.encoder_projector.model import (
+    TwoLayerWeights,
+    _positive_int,
+    augmentation_problem,
+    init_weights,
+    spectral_loss,
+)
 from landscape.studies.encoder_projector.training import _gd_core, default_learning_rate
 
 __all__ = ["SweepResult", "PhaseDiagram", "augmentation_sweep", "init_scale_phase_diagram"]
@@ -72,10 +78,21 @@ def _as_concrete_cov(m, field: str) -> np.ndarray:
     return arr
 
 
-def augmentation_sweep(signal_cov, aug_shape_cov, sigmas, *, key: jax.Array | None = None,
-                       hidden: int | None = None, out_dim: int = 16, init_scale: float = 0.3,
-                       steps: int = 40_000, weight_decay: float = 0.0, target=None,
-                       ridge: float = 1e-2, safeguard: bool = False) -> SweepResult:
+def augmentation_sweep(
+    signal_cov,
+    aug_shape_cov,
+    sigmas,
+    *,
+    key: jax.Array | None = None,
+    hidden: int | None = None,
+    out_dim: int = 16,
+    init_scale: float = 0.3,
+    steps: int = 40_000,
+    weight_decay: float = 0.0,
+    target=None,
+    ridge: float = 1e-2,
+    safeguard: bool = False,
+) -> SweepResult:
     r"""Train (W1, W2) by gradient descent at every σ and report encoder vs projector.
 
     All σ share one init (``key``, default PRNGKey(0)); each uses the spec's step
@@ -102,43 +119,72 @@ def augmentation_sweep(signal_cov, aug_shape_cov, sigmas, *, key: jax.Array | No
     out_dim = _positive_int(out_dim, "out_dim")
     u_data, u_aug, k_clean = subspace_geometry(s_np, a_np)
     if target is None:
-        target = (np.diag(s_np) > 0).astype(float) if np.allclose(s_np, np.diag(np.diag(s_np))) \
+        target = (
+            (np.diag(s_np) > 0).astype(float)
+            if np.allclose(s_np, np.diag(np.diag(s_np)))
             else u_data @ np.ones(u_data.shape[1])
+        )
     target = np.asarray(target, float)
     if target.shape != (d,):
         raise ValueError(f"target must have shape ({d},), got {target.shape}")
     key = jax.random.PRNGKey(0) if key is None else key
     dtype = jnp.result_type(float)
     init = init_weights(key, d, hidden, out_dim, init_scale, dtype)
-    out = _sweep_core(jnp.asarray(s_np, dtype), jnp.asarray(a_np, dtype), jnp.asarray(sig, dtype), init,
-                      jnp.asarray(target, dtype), jnp.asarray(u_data, dtype), jnp.asarray(u_aug, dtype),
-                      jnp.asarray(weight_decay, dtype), ridge=float(ridge),
-                      steps=_positive_int(steps, "steps"), out_dim=out_dim, k_clean=k_clean,
-                      safeguard=bool(safeguard))
+    out = _sweep_core(
+        jnp.asarray(s_np, dtype),
+        jnp.asarray(a_np, dtype),
+        jnp.asarray(sig, dtype),
+        init,
+        jnp.asarray(target, dtype),
+        jnp.asarray(u_data, dtype),
+        jnp.asarray(u_aug, dtype),
+        jnp.asarray(weight_decay, dtype),
+        ridge=float(ridge),
+        steps=_positive_int(steps, "steps"),
+        out_dim=out_dim,
+        k_clean=k_clean,
+        safeguard=bool(safeguard),
+    )
     return SweepResult(jnp.asarray(sig, dtype), *out)
 
 
 @functools.partial(jax.jit, static_argnames=("ridge", "steps", "out_dim", "k_clean", "safeguard"))
-def _sweep_core(s_j, a_j, sigmas, init, target, u_data, u_aug, weight_decay, *, ridge, steps, out_dim,
-                k_clean, safeguard):
+def _sweep_core(
+    s_j, a_j, sigmas, init, target, u_data, u_aug, weight_decay, *, ridge, steps, out_dim, k_clean, safeguard
+):
     def one(sg):
         prob = augmentation_problem(s_j, a_j, sg)
-        run = _gd_core(prob, init, default_learning_rate(prob), weight_decay, steps=steps, n_save=1,
-                       safeguard=safeguard)
+        run = _gd_core(
+            prob, init, default_learning_rate(prob), weight_decay, steps=steps, n_save=1, safeguard=safeguard
+        )
         opt = closed_form(prob, out_dim)
-        rep = layer_report(prob, run.weights, target=target, u_data=u_data, u_aug=u_aug,
-                           k_clean=k_clean, ridge=ridge)
+        rep = layer_report(prob, run.weights, target=target, u_data=u_data, u_aug=u_aug, k_clean=k_clean, ridge=ridge)
         f = opt.product
-        return (run.loss, opt.loss, metrics.avf_linear(f, prob.data_cov, prob.aug_cov),
-                metrics.effective_rank(f @ prob.sigma @ f.T, covariance=True),
-                balanced_encoder_avf(prob, out_dim), rep, run.diverged)
+        return (
+            run.loss,
+            opt.loss,
+            metrics.avf_linear(f, prob.data_cov, prob.aug_cov),
+            metrics.effective_rank(f @ prob.sigma @ f.T, covariance=True),
+            balanced_encoder_avf(prob, out_dim),
+            rep,
+            run.diverged,
+        )
 
     return jax.lax.map(one, sigmas)
 
 
-def init_scale_phase_diagram(signal_cov, aug_shape_cov, sigmas, init_scales, *, key: jax.Array | None = None,
-                             hidden: int | None = None, out_dim: int = 16, steps: int = 40_000,
-                             weight_decay: float = 0.0) -> PhaseDiagram:
+def init_scale_phase_diagram(
+    signal_cov,
+    aug_shape_cov,
+    sigmas,
+    init_scales,
+    *,
+    key: jax.Array | None = None,
+    hidden: int | None = None,
+    out_dim: int = 16,
+    steps: int = 40_000,
+    weight_decay: float = 0.0,
+) -> PhaseDiagram:
     r"""AVF(encoder) − AVF(projector) after ``steps`` of safeguarded gradient descent, over init scale × σ.
 
     The same random directions (``key``) are scaled by each init scale, so the
@@ -168,9 +214,16 @@ def init_scale_phase_diagram(signal_cov, aug_shape_cov, sigmas, init_scales, *, 
     dtype = jnp.result_type(float)
     out_dim = _positive_int(out_dim, "out_dim")
     unit = init_weights(key, d, hidden, out_dim, 1.0, dtype)
-    ae, ap, excess, bal, lstar = _phase_core(jnp.asarray(s_np, dtype), jnp.asarray(a_np, dtype), jnp.asarray(scales, dtype),
-                                      jnp.asarray(sig, dtype), unit, jnp.asarray(weight_decay, dtype),
-                                      steps=_positive_int(steps, "steps"), out_dim=out_dim)
+    ae, ap, excess, bal, lstar = _phase_core(
+        jnp.asarray(s_np, dtype),
+        jnp.asarray(a_np, dtype),
+        jnp.asarray(scales, dtype),
+        jnp.asarray(sig, dtype),
+        unit,
+        jnp.asarray(weight_decay, dtype),
+        steps=_positive_int(steps, "steps"),
+        out_dim=out_dim,
+    )
     return PhaseDiagram(jnp.asarray(scales, dtype), jnp.asarray(sig, dtype), ae, ap, ae - ap, excess, bal, lstar)
 
 
@@ -179,8 +232,7 @@ def _phase_core(s_j, a_j, scales, sigmas, unit, weight_decay, *, steps, out_dim)
     def one(scale, sg):
         prob = augmentation_problem(s_j, a_j, sg)
         init = TwoLayerWeights(unit.encoder * scale, unit.projector * scale)
-        run = _gd_core(prob, init, default_learning_rate(prob), weight_decay, steps=steps, n_save=1,
-                       safeguard=True)
+        run = _gd_core(prob, init, default_learning_rate(prob), weight_decay, steps=steps, n_save=1, safeguard=True)
         p = run.weights.product
         ae = metrics.avf_linear(run.weights.encoder, prob.data_cov, prob.aug_cov)
         ap = metrics.avf_linear(p, prob.data_cov, prob.aug_cov)

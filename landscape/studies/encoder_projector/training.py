@@ -7,6 +7,7 @@ step-halving loop), :func:`two_layer_flow` integrates the flow with diffrax
 W1W1ᵀ − W2ᵀW2 is conserved by the flow; with weight decay γ it decays as
 e^{−4γt}.
 """
+
 from __future__ import annotations
 
 import functools
@@ -18,8 +19,13 @@ import jax.numpy as jnp
 
 from landscape.core.linalg import is_traced
 from landscape.core.problem import Problem
-from landscape.studies.encoder_projector.model import (TwoLayerWeights, _check_init, _positive_int,
-                                                        layer_gram_gap, two_layer_loss)
+from landscape.studies.encoder_projector.model import (
+    TwoLayerWeights,
+    _check_init,
+    _positive_int,
+    layer_gram_gap,
+    two_layer_loss,
+)
 from landscape.studies.plain_descent import sgd_descent
 
 __all__ = ["TwoLayerRun", "default_learning_rate", "two_layer_descent", "two_layer_flow"]
@@ -60,8 +66,16 @@ def default_learning_rate(problem: Problem, base: float = 0.02) -> jax.Array:
     return base / jnp.maximum(1.0, lam / 3.0) ** 2
 
 
-def two_layer_descent(problem: Problem, init: TwoLayerWeights, *, lr: Any = None, steps: int = 20_000,
-                       weight_decay: Any = 0.0, n_save: int = 100, safeguard: bool = False) -> TwoLayerRun:
+def two_layer_descent(
+    problem: Problem,
+    init: TwoLayerWeights,
+    *,
+    lr: Any = None,
+    steps: int = 20_000,
+    weight_decay: Any = 0.0,
+    n_save: int = 100,
+    safeguard: bool = False,
+) -> TwoLayerRun:
     r"""Plain gradient descent on (W1, W2) for ``steps`` steps of size ``lr`` (a discretised flow).
 
     ``lr=None`` uses :func:`default_learning_rate`.  ``safeguard=True`` rejects a
@@ -87,8 +101,15 @@ def two_layer_descent(problem: Problem, init: TwoLayerWeights, *, lr: Any = None
     lr0 = default_learning_rate(problem) if lr is None else jnp.asarray(lr, dtype)
     if not is_traced(lr0) and not float(lr0) > 0:
         raise ValueError(f"lr must be > 0, got {float(lr0)}")
-    return _gd_core(problem, init, jnp.asarray(lr0, dtype), jnp.asarray(weight_decay, dtype),
-                    steps=steps, n_save=n_save, safeguard=bool(safeguard))
+    return _gd_core(
+        problem,
+        init,
+        jnp.asarray(lr0, dtype),
+        jnp.asarray(weight_decay, dtype),
+        steps=steps,
+        n_save=n_save,
+        safeguard=bool(safeguard),
+    )
 
 
 @functools.partial(jax.jit, static_argnames=("steps", "n_save", "safeguard"))
@@ -98,14 +119,16 @@ def _gd_core(problem, init, lr0, weight_decay, *, steps, n_save, safeguard):
     w, times, losses, gaps, diverged = route(loss, init, lr0, steps, n_save)
     final = loss(w)
     diverged = diverged | ~(jnp.isfinite(final) & jnp.all(jnp.isfinite(losses)))
-    return TwoLayerRun(weights=w, loss=final, times=times, trajectory_loss=losses,
-                       trajectory_imbalance=gaps, diverged=diverged)
+    return TwoLayerRun(
+        weights=w, loss=final, times=times, trajectory_loss=losses, trajectory_imbalance=gaps, diverged=diverged
+    )
 
 
 def _sgd_descent(loss, init, lr, steps, n_save):
     """Plain steps W ← W − lr·∇L in the shared loop (:func:`~landscape.studies.plain_descent.sgd_descent`)."""
-    w, diverged, at, (losses, gaps) = sgd_descent(jax.grad(loss), init, lr, steps=steps, n_save=n_save,
-                                                  record=lambda p: (loss(p), layer_gram_gap(p)))
+    w, diverged, at, (losses, gaps) = sgd_descent(
+        jax.grad(loss), init, lr, steps=steps, n_save=n_save, record=lambda p: (loss(p), layer_gram_gap(p))
+    )
     return w, lr * jnp.asarray(at, lr.dtype), losses, gaps, diverged
 
 
@@ -123,7 +146,7 @@ def _safeguarded_descent(loss, init, lr0, steps, n_save):
         f_now, g = value_and_grad(w)
         new = jax.tree_util.tree_map(lambda x, gx: x - eta * gx, w, g)
         f_new = loss(new)
-        slack = 16.0 * jnp.finfo(dtype).eps * jnp.maximum(1.0, jnp.abs(f_now))   # rounding, not ascent
+        slack = 16.0 * jnp.finfo(dtype).eps * jnp.maximum(1.0, jnp.abs(f_now))  # rounding, not ascent
         ok = jnp.isfinite(f_new) & (f_new <= f_now + slack)
         w = jax.tree_util.tree_map(lambda a, b: jnp.where(ok, a, b), new, w)
         t = jnp.where(ok, t + eta, t)
@@ -143,9 +166,17 @@ def _safeguarded_descent(loss, init, lr0, steps, n_save):
     return carry[0], times, losses, gaps, jnp.asarray(False)
 
 
-def two_layer_flow(problem: Problem, init: TwoLayerWeights, *, t1: Any, weight_decay: Any = 0.0,
-                   n_save: int = 50, rtol: float = 1e-7, atol: float = 1e-10,
-                   max_steps: int = 200_000) -> TwoLayerRun:
+def two_layer_flow(
+    problem: Problem,
+    init: TwoLayerWeights,
+    *,
+    t1: Any,
+    weight_decay: Any = 0.0,
+    n_save: int = 50,
+    rtol: float = 1e-7,
+    atol: float = 1e-10,
+    max_steps: int = 200_000,
+) -> TwoLayerRun:
     r"""Gradient flow d(W1, W2)/dt = −∇[L(W2W1) + γ(‖W1‖² + ‖W2‖²)] on [0, t1] (diffrax Tsit5 + PID).
 
     Tolerances below what the dtype can honour are raised to rtol ≥ 64·ε and
@@ -167,8 +198,16 @@ def two_layer_flow(problem: Problem, init: TwoLayerWeights, *, t1: Any, weight_d
     eps = float(jnp.finfo(dtype).eps)
     rtol = max(float(rtol), 64 * eps)
     atol = max(float(atol), 1e-12)
-    return _flow_core(problem, init, jnp.asarray(t1, dtype), jnp.asarray(weight_decay, dtype),
-                      n_save=n_save, rtol=rtol, atol=atol, max_steps=int(max_steps))
+    return _flow_core(
+        problem,
+        init,
+        jnp.asarray(t1, dtype),
+        jnp.asarray(weight_decay, dtype),
+        n_save=n_save,
+        rtol=rtol,
+        atol=atol,
+        max_steps=int(max_steps),
+    )
 
 
 def _flow_field(t, w, args):
@@ -183,10 +222,17 @@ def _flow_core(problem, init, t1, weight_decay, *, n_save, rtol, atol, max_steps
     dtype = init.encoder.dtype
     ts = jnp.linspace(0.0, 1.0, n_save, dtype=dtype) * t1
     sol = diffrax.diffeqsolve(
-        diffrax.ODETerm(_flow_field), diffrax.Tsit5(), jnp.zeros((), dtype), t1, None, init,
+        diffrax.ODETerm(_flow_field),
+        diffrax.Tsit5(),
+        jnp.zeros((), dtype),
+        t1,
+        None,
+        init,
         args=(problem, weight_decay),
         stepsize_controller=diffrax.PIDController(rtol=rtol, atol=atol),
-        saveat=diffrax.SaveAt(ts=ts), max_steps=max_steps, throw=False,
+        saveat=diffrax.SaveAt(ts=ts),
+        max_steps=max_steps,
+        throw=False,
     )
     traj = TwoLayerWeights(*sol.ys)
     losses = jax.vmap(lambda w: two_layer_loss(problem, w, weight_decay))(traj)
@@ -194,5 +240,4 @@ def _flow_core(problem, init, t1, weight_decay, *, n_save, rtol, atol, max_steps
     w = TwoLayerWeights(traj.encoder[-1], traj.projector[-1])
     final = losses[-1]
     ok = (sol.result == diffrax.RESULTS.successful) & jnp.isfinite(final)
-    return TwoLayerRun(weights=w, loss=final, times=ts, trajectory_loss=losses,
-                       trajectory_imbalance=imb, diverged=~ok)
+    return TwoLayerRun(weights=w, loss=final, times=ts, trajectory_loss=losses, trajectory_imbalance=imb, diverged=~ok)

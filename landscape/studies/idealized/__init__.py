@@ -62,6 +62,7 @@ Example:
     >>> idealized.cover_count(5, 2), round(float(idealized.worst_case_risk_uniform(10, 20)), 4)
     (22, 0.1216)
 """
+
 from landscape.studies.idealized.separability import separable
 from landscape.studies.idealized.verifier import IdealReport, d3_counter_example, regular_simplex, verify_ideal
 from landscape.studies.idealized.cover_counts import (

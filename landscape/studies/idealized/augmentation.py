@@ -1,4 +1,5 @@
 r"""The single-scalar SimCLR augmentation strength of the authors' code (check D8)."""
+
 from __future__ import annotations
 
 import math

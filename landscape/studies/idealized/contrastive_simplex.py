@@ -1,4 +1,5 @@
 r"""The contrastive losses (CISSL, SimCLR) at perfectly aligned regular-simplex embeddings (check D6)."""
+
 from __future__ import annotations
 
 import jax

@@ -4,6 +4,7 @@ C(n, d) = 2·Σ_{k≤d} binom(n − 1, k) affinely separable dichotomies of n po
 general position in R^d; :func:`count_separable_dichotomies` and
 :func:`count_realizable_labelings` enumerate labellings with one linear program each.
 """
+
 from __future__ import annotations
 
 import itertools
@@ -42,8 +43,9 @@ def cover_fraction(n_points, dim) -> np.ndarray:
     out = np.empty(n_arr.shape, float)
     for idx in np.ndindex(n_arr.shape):
         n, d = int(n_arr[idx]), int(d_arr[idx])
-        out[idx] = float(cover_count(n, d) / (2 ** n)) if n < 1025 else \
-            math.exp(math.log(cover_count(n, d)) - n * math.log(2.0))
+        out[idx] = (
+            float(cover_count(n, d) / (2**n)) if n < 1025 else math.exp(math.log(cover_count(n, d)) - n * math.log(2.0))
+        )
     return out
 
 
@@ -64,7 +66,7 @@ def count_separable_dichotomies(points, *, bias: bool = True) -> int:
     if not 1 <= n <= 16:
         raise ValueError(f"points must have 1..16 rows for enumeration, got {n}")
     count = 0
-    for bits in range(2 ** (n - 1)):            # fix the last point's label: complements pair up
+    for bits in range(2 ** (n - 1)):  # fix the last point's label: complements pair up
         y = np.array([(bits >> i) & 1 for i in range(n)], dtype=np.int64)
         if separable(z, y, bias=bias):
             count += 2
@@ -83,6 +85,6 @@ def count_realizable_labelings(points, n_labels: int, *, bias: bool = True) -> i
     z = np.asarray(points, float)
     n = z.shape[0]
     k = int(n_labels)
-    if k < 1 or k ** n > 20000:
+    if k < 1 or k**n > 20000:
         raise ValueError(f"n_labels**n_points must be in [1, 20000], got {k}**{n}")
     return sum(int(separable(z, np.array(lab), bias=bias)) for lab in itertools.product(range(k), repeat=n))

@@ -3,6 +3,7 @@ r"""The per-batch DISSL landscape (spec T4): the loss, its closed-form optimum, 
 With samples spread uniformly over g of C pseudo-classes in a batch of B,
 L(g) = (1 + β) log g − λ log min(B·g, C), optimal at g* = C/B when λ > 1 + β.
 """
+
 from __future__ import annotations
 
 from typing import Any
@@ -64,8 +65,7 @@ def _cross_entropy(p: jax.Array, log_q: jax.Array) -> jax.Array:
     return -jnp.sum(jnp.where(p > 0, p * log_q, 0.0), axis=-1)
 
 
-def dissl_batch_loss(teacher1, teacher2, student1=None, student2=None, *, lam: Any = 2.3,
-                     beta: Any = 0.8) -> jax.Array:
+def dissl_batch_loss(teacher1, teacher2, student1=None, student2=None, *, lam: Any = 2.3, beta: Any = 0.8) -> jax.Array:
     r"""The DISSL batch loss from probability tables (B×C), symmetrised over the two views.
 
     For the ordered pair (view a, view b):
@@ -88,8 +88,10 @@ def dissl_batch_loss(teacher1, teacher2, student1=None, student2=None, *, lam: A
     s1 = t1 if student1 is None else jnp.asarray(student1)
     s2 = t2 if student2 is None else jnp.asarray(student2)
     if not (t1.shape == t2.shape == s1.shape == s2.shape) or t1.ndim != 2:
-        raise ValueError(f"teacher1, teacher2, student1, student2 must be B×C tables of one shape, got "
-                         f"{t1.shape}, {t2.shape}, {s1.shape}, {s2.shape}")
+        raise ValueError(
+            f"teacher1, teacher2, student1, student2 must be B×C tables of one shape, got "
+            f"{t1.shape}, {t2.shape}, {s1.shape}, {s2.shape}"
+        )
 
     def log(p):
         return jnp.log(jnp.where(p > 0, p, 1.0)) + jnp.where(p > 0, 0.0, -jnp.inf)
@@ -133,8 +135,17 @@ def dissl_optimal_spread(lam, beta, batch, n_classes) -> tuple[jax.Array, jax.Ar
     return g, k, loss
 
 
-def dissl_descend(key: jax.Array, batch: int, n_classes: int, lam: Any, beta: Any, *, steps: int = 3000,
-                  lr: float = 0.5, init_scale: float = 1.0) -> tuple[jax.Array, jax.Array, jax.Array]:
+def dissl_descend(
+    key: jax.Array,
+    batch: int,
+    n_classes: int,
+    lam: Any,
+    beta: Any,
+    *,
+    steps: int = 3000,
+    lr: float = 0.5,
+    init_scale: float = 1.0,
+) -> tuple[jax.Array, jax.Array, jax.Array]:
     r"""Minimise the per-batch DISSL loss over free teacher logits (invariant teacher, student = teacher).
 
     An independent route to :func:`dissl_optimal_spread`: gradient descent on

@@ -37,6 +37,7 @@ Example:
     >>> float(make_head_loss("cissl", 5)(out.z, out.z)) >= float(jnp.log(2.0))     # CISSL's bound
     True
 """
+
 from __future__ import annotations
 
 import dataclasses
@@ -52,8 +53,17 @@ from landscape.nn import augment as nn_augment
 from landscape.nn import models
 from landscape.nn import train as nn_train
 
-__all__ = ["METHODS", "HeadedEncoder", "make_head_loss", "Runs", "train_runs", "representations", "probe_accuracies",
-           "balanced_subsets", "random_feature_probe_accuracies"]
+__all__ = [
+    "METHODS",
+    "HeadedEncoder",
+    "make_head_loss",
+    "Runs",
+    "train_runs",
+    "representations",
+    "probe_accuracies",
+    "balanced_subsets",
+    "random_feature_probe_accuracies",
+]
 
 METHODS = ("cissl", "simclr", "dissl")
 
@@ -83,8 +93,10 @@ class HeadedEncoder:
     def init(self, key):
         k_enc, k_s, k_t1, k_t2 = jax.random.split(key, 4)
         enc, enc_state = self.encoder.init(k_enc)
-        teacher = {"dense0": models.dense_init(k_t1, self.rep_dim, self.head_hidden),
-                   "last": models.dense_init(k_t2, self.head_hidden, self.head_out, gain=2.0)}
+        teacher = {
+            "dense0": models.dense_init(k_t1, self.rep_dim, self.head_hidden),
+            "last": models.dense_init(k_t2, self.head_hidden, self.head_out, gain=2.0),
+        }
         params = {"encoder": enc, "student": models.dense_init(k_s, self.rep_dim, self.head_out), "teacher": teacher}
         return params, {"encoder": enc_state, "mask": jnp.ones((self.rep_dim,), jnp.float32)}
 
@@ -96,8 +108,16 @@ class HeadedEncoder:
         return models.Outputs(rep, out.h, z), {"encoder": enc_state, "mask": state["mask"]}
 
 
-def make_head_loss(method: str, head_out: int, *, temperature: float = 0.07, lam: float = 2.3, beta: float = 0.8,
-                   teacher_temperature: float = 0.5, student_temperature: float = 1.0):
+def make_head_loss(
+    method: str,
+    head_out: int,
+    *,
+    temperature: float = 0.07,
+    lam: float = 2.3,
+    beta: float = 0.8,
+    teacher_temperature: float = 0.5,
+    student_temperature: float = 1.0,
+):
     """``fn(z1, z2)``: the loss of ``method`` (one of :data:`METHODS`) on z = [student | teacher] outputs.
 
     CISSL and SimCLR use ``temperature`` (τ); DISSL ``lam`` (λ), ``beta`` (β) and the two temperatures.
@@ -115,9 +135,16 @@ def make_head_loss(method: str, head_out: int, *, temperature: float = 0.07, lam
     if method == "cissl":
         return lambda z1, z2: ssl.cissl(z1, z2, student, teacher, temperature=temperature)
     if method == "dissl":
-        return lambda z1, z2: ssl.dissl(z1, z2, student, teacher, lambda_maximality=lam, beta_determinism=beta,
-                                        teacher_temperature=teacher_temperature,
-                                        student_temperature=student_temperature)
+        return lambda z1, z2: ssl.dissl(
+            z1,
+            z2,
+            student,
+            teacher,
+            lambda_maximality=lam,
+            beta_determinism=beta,
+            teacher_temperature=teacher_temperature,
+            student_temperature=student_temperature,
+        )
     raise ValueError(f"method must be one of {METHODS}, got {method!r}")
 
 
@@ -128,8 +155,19 @@ class Runs(NamedTuple):
     losses: jax.Array
 
 
-def train_runs(model: HeadedEncoder, images, *, methods, dims, strengths, seeds, steps: int,
-               batch_size: int = 128, learning_rate: float = 2e-3, **loss_settings) -> Runs:
+def train_runs(
+    model: HeadedEncoder,
+    images,
+    *,
+    methods,
+    dims,
+    strengths,
+    seeds,
+    steps: int,
+    batch_size: int = 128,
+    learning_rate: float = 2e-3,
+    **loss_settings,
+) -> Runs:
     r"""Train one run per (method, dimension, augmentation strength, seed), all in one ``vmap``-ped program.
 
     ``images`` (n, h, w, c) in [0, 1].  Run i minimises the loss of
@@ -158,12 +196,13 @@ def train_runs(model: HeadedEncoder, images, *, methods, dims, strengths, seeds,
         state = nn_train.init_train_state(model, opt, jax.random.PRNGKey(seed))
         state = state._replace(model_state={**state.model_state, "mask": mask})
         aug = nn_augment.make_augment("simclr", strength=strength, preset="cifar")
-        loss = lambda z1, z2: jax.lax.switch(method, losses, z1, z2)      # noqa: E731
+        loss = lambda z1, z2: jax.lax.switch(method, losses, z1, z2)  # noqa: E731
         loop = nn_train.make_train_loop(model, opt, loss, aug, batch_size=batch_size, steps_per_call=int(steps))
         return loop(state, data)
 
-    states, trace = jax.jit(jax.vmap(one))(jnp.asarray(idx), masks, jnp.asarray(strengths, jnp.float32),
-                                           jnp.asarray(seeds))
+    states, trace = jax.jit(jax.vmap(one))(
+        jnp.asarray(idx), masks, jnp.asarray(strengths, jnp.float32), jnp.asarray(seeds)
+    )
     return Runs(states, trace)
 
 
@@ -203,12 +242,14 @@ def balanced_subsets(labels, pool, per_class: int, repeats: int, *, seed: int = 
     by_class = [pool[y[pool] == c] for c in np.unique(y[pool])]
     if per_class > min(len(b) for b in by_class):
         raise ValueError(f"per_class = {per_class} exceeds the smallest class of the pool")
-    return np.stack([np.concatenate([rng.choice(b, per_class, replace=False) for b in by_class])
-                     for _ in range(int(repeats))])
+    return np.stack(
+        [np.concatenate([rng.choice(b, per_class, replace=False) for b in by_class]) for _ in range(int(repeats))]
+    )
 
 
-def random_feature_probe_accuracies(reps, labels, train_idx, test_idx, *, n_classes: int, width: int = 1024,
-                                    ridge: float = 1e-3, seed: int = 0) -> np.ndarray:
+def random_feature_probe_accuracies(
+    reps, labels, train_idx, test_idx, *, n_classes: int, width: int = 1024, ridge: float = 1e-3, seed: int = 0
+) -> np.ndarray:
     r"""A one-hidden-layer MLP probe with a fixed random ReLU layer and a least-squares read-out, per run.
 
     The representation is standardised on the training rows, mapped through

@@ -4,6 +4,7 @@ The ISSL log-loss mean_x −log softmax(V W x + b)_{M(x)} (+ weight decay) over
 the finite set, trained full batch; the traces record the loss, the AVF of the
 encoder on the finite set and the centred rank of the class codes.
 """
+
 from __future__ import annotations
 
 import functools
@@ -53,8 +54,17 @@ class ISSLRun(NamedTuple):
     centred_rank: jax.Array
 
 
-def issl_data(key: jax.Array, n_classes: int, dim: int, aug_rank: int, *, strength: float = 1.0,
-              prototypes: str = "orthogonal", prototype_scale: float = 2.0, dtype=None) -> ISSLData:
+def issl_data(
+    key: jax.Array,
+    n_classes: int,
+    dim: int,
+    aug_rank: int,
+    *,
+    strength: float = 1.0,
+    prototypes: str = "orthogonal",
+    prototype_scale: float = 2.0,
+    dtype=None,
+) -> ISSLData:
     r"""A finite augmented input set: C prototypes off a random augmentation subspace, ±strength nuisances.
 
     The augmentation subspace is spanned by r = ``aug_rank`` random orthonormal
@@ -77,15 +87,16 @@ def issl_data(key: jax.Array, n_classes: int, dim: int, aug_rank: int, *, streng
     if prototypes not in ("orthogonal", "gaussian"):
         raise ValueError(f"prototypes must be 'orthogonal' or 'gaussian', got {prototypes!r}")
     if c < 2 or r < 1 or d - r < need:
-        raise ValueError(f"need n_classes >= 2, aug_rank >= 1 and dim - aug_rank >= {need}, "
-                         f"got n_classes={c}, dim={d}, aug_rank={r}")
+        raise ValueError(
+            f"need n_classes >= 2, aug_rank >= 1 and dim - aug_rank >= {need}, got n_classes={c}, dim={d}, aug_rank={r}"
+        )
     dtype = dtype or jnp.result_type(float)
     k1, k2 = jax.random.split(key)
     basis, _ = jnp.linalg.qr(jax.random.normal(k1, (d, d), dtype))
     a = basis[:, :r]
     scale = jnp.asarray(prototype_scale, dtype)
     if prototypes == "orthogonal":
-        mu = scale * basis[:, r:r + c].T
+        mu = scale * basis[:, r : r + c].T
     else:
         mu = jax.random.normal(k2, (c, d), dtype) * (scale / np.sqrt(d))
         mu = mu - (mu @ a) @ a.T
@@ -114,8 +125,17 @@ def _avf_finite(encoder, data: ISSLData) -> jax.Array:
     return jnp.where(total > 0, within / jnp.where(total > 0, total, 1.0), jnp.nan)
 
 
-def linear_issl(data: ISSLData, rep_dim: int, *, key: jax.Array, init_scale: float = 1e-3, lr: float = 0.2,
-                steps: int = 20_000, weight_decay: float = 1e-3, n_save: int = 100) -> ISSLRun:
+def linear_issl(
+    data: ISSLData,
+    rep_dim: int,
+    *,
+    key: jax.Array,
+    init_scale: float = 1e-3,
+    lr: float = 0.2,
+    steps: int = 20_000,
+    weight_decay: float = 1e-3,
+    n_save: int = 100,
+) -> ISSLRun:
     r"""Gradient descent on the ISSL log-loss with a linear encoder W (d×D) and linear softmax head (V, b).
 
     Minimises, full batch over the finite set (spec T3),
@@ -145,13 +165,29 @@ def linear_issl(data: ISSLData, rep_dim: int, *, key: jax.Array, init_scale: flo
     if d < 1:
         raise ValueError(f"rep_dim must be >= 1, got {rep_dim}")
     mask = jnp.ones((d,), data.inputs.dtype)
-    return _issl_core(data, mask, key, jnp.asarray(init_scale, data.inputs.dtype), jnp.asarray(lr, data.inputs.dtype),
-                      jnp.asarray(weight_decay, data.inputs.dtype), steps=int(steps),
-                      n_save=max(1, min(int(n_save), int(steps))))
+    return _issl_core(
+        data,
+        mask,
+        key,
+        jnp.asarray(init_scale, data.inputs.dtype),
+        jnp.asarray(lr, data.inputs.dtype),
+        jnp.asarray(weight_decay, data.inputs.dtype),
+        steps=int(steps),
+        n_save=max(1, min(int(n_save), int(steps))),
+    )
 
 
-def linear_issl_sweep(data: ISSLData, rep_dims: Sequence[int], *, key: jax.Array, init_scale: float = 1e-3,
-                      lr: float = 0.2, steps: int = 20_000, weight_decay: float = 1e-3, n_save: int = 100) -> ISSLRun:
+def linear_issl_sweep(
+    data: ISSLData,
+    rep_dims: Sequence[int],
+    *,
+    key: jax.Array,
+    init_scale: float = 1e-3,
+    lr: float = 0.2,
+    steps: int = 20_000,
+    weight_decay: float = 1e-3,
+    n_save: int = 100,
+) -> ISSLRun:
     r""":func:`linear_issl` for several representation dimensions d, with one compilation.
 
     A d-dimensional encoder is run as a max(d)-row encoder whose rows beyond d
@@ -190,8 +226,9 @@ def _issl_core(data: ISSLData, mask, key, init_scale, lr, weight_decay, *, steps
     def objective(w_, v_, b_):
         w_ = w_ * mask[:, None]
         v_ = v_ * mask[None, :]
-        return (issl_log_loss(w_, v_, b_, data.inputs, data.labels)
-                + weight_decay * (jnp.sum(w_ * w_) + jnp.sum(v_ * v_)))
+        return issl_log_loss(w_, v_, b_, data.inputs, data.labels) + weight_decay * (
+            jnp.sum(w_ * w_) + jnp.sum(v_ * v_)
+        )
 
     grad = jax.grad(lambda params: objective(*params))
 
@@ -200,7 +237,6 @@ def _issl_core(data: ISSLData, mask, key, init_scale, lr, weight_decay, *, steps
         rank = metrics.numerical_rank(data.prototypes @ w_.T, rtol=1e-2)
         return issl_log_loss(w_, v_, b_, data.inputs, data.labels), _avf_finite(w_, data), rank
 
-    params, _, at, (losses, avfs, ranks) = sgd_descent(grad, (w, v, b), lr, steps=steps, n_save=n_save,
-                                                       record=record)
+    params, _, at, (losses, avfs, ranks) = sgd_descent(grad, (w, v, b), lr, steps=steps, n_save=n_save, record=record)
     times = jnp.asarray(at, dtype) * lr
     return ISSLRun(params[0] * mask[:, None], params[1] * mask[None, :], params[2], times, losses, avfs, ranks)

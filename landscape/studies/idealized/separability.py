@@ -4,6 +4,7 @@ The low-level module of :mod:`landscape.studies.idealized`: the input check of a
 (codes, labels) table and :func:`separable`, which the verifier, the Cover
 counts and the worst-case risk all use.
 """
+
 from __future__ import annotations
 
 import numpy as np
@@ -72,13 +73,12 @@ def separable(points, labels, *, bias: bool = True) -> bool:
                 if kk == ci:
                     continue
                 row = np.zeros(k * m)
-                row[ci * m:(ci + 1) * m] = -zb[i]
-                row[kk * m:(kk + 1) * m] = zb[i]
+                row[ci * m : (ci + 1) * m] = -zb[i]
+                row[kk * m : (kk + 1) * m] = zb[i]
                 rows.append(row)
         a_ub = np.asarray(rows)
         nvar = k * m
-    res = linprog(np.zeros(nvar), A_ub=a_ub, b_ub=-np.ones(a_ub.shape[0]),
-                  bounds=[(None, None)] * nvar, method="highs")
+    res = linprog(np.zeros(nvar), A_ub=a_ub, b_ub=-np.ones(a_ub.shape[0]), bounds=[(None, None)] * nvar, method="highs")
     if res.status == 0:
         return True
     if res.status == 2:

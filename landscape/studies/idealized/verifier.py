@@ -4,6 +4,7 @@ An encoder φ is ideal for linear probes iff its codes are invariant, linearly
 predictable (an affine arg-max probe recovers the class) and span at least
 C − 1 dimensions, read as the *affine* (centred) rank of the class codes.
 """
+
 from __future__ import annotations
 
 import math
@@ -95,8 +96,7 @@ def verify_ideal(codes, labels, *, tol: float = 1e-6) -> IdealReport:
     classes = np.unique(y)
     c = classes.size
     means = np.stack([z[y == k].mean(axis=0) for k in classes])
-    within = max(float(np.max(np.linalg.norm(z[y == k] - means[j][None, :], axis=1)))
-                 for j, k in enumerate(classes))
+    within = max(float(np.max(np.linalg.norm(z[y == k] - means[j][None, :], axis=1))) for j, k in enumerate(classes))
     scale = float(np.max(np.linalg.norm(z - z.mean(axis=0, keepdims=True), axis=1)))
     invariant = within <= tol * scale
     predictable = separable(z, y)
@@ -105,10 +105,18 @@ def verify_ideal(codes, labels, *, tol: float = 1e-6) -> IdealReport:
     dim_ok = centred >= c - 1
     flags = {"invariant": invariant, "linearly_predictable": predictable, "dimension_ok": dim_ok}
     failed = tuple(name for name, ok in flags.items() if not ok)
-    return IdealReport(invariant=bool(invariant), linearly_predictable=bool(predictable),
-                       dimension_ok=bool(dim_ok), ideal=not failed, centred_rank=centred,
-                       uncentred_rank=uncentred, n_classes=int(c), max_within_class=within,
-                       scale=scale, failed=failed)
+    return IdealReport(
+        invariant=bool(invariant),
+        linearly_predictable=bool(predictable),
+        dimension_ok=bool(dim_ok),
+        ideal=not failed,
+        centred_rank=centred,
+        uncentred_rank=uncentred,
+        n_classes=int(c),
+        max_within_class=within,
+        scale=scale,
+        failed=failed,
+    )
 
 
 def d3_counter_example() -> tuple[np.ndarray, np.ndarray]:

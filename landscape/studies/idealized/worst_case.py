@@ -5,6 +5,7 @@ empirical-risk minimiser errs exactly on the classes missing from the n-sample.
 :func:`worst_case_risk_monte_carlo` estimates the same quantity for any code
 table by sampling and linear programs.
 """
+
 from __future__ import annotations
 
 import jax
@@ -45,8 +46,9 @@ def worst_case_risk_uniform(n_classes, n) -> jax.Array:
     return jnp.power(1.0 - 1.0 / c, jnp.asarray(n, c.dtype))
 
 
-def worst_case_risk_monte_carlo(codes, labels, n: int, *, probs=None, tasks=None, n_trials: int = 100,
-                                seed: int = 0) -> float:
+def worst_case_risk_monte_carlo(
+    codes, labels, n: int, *, probs=None, tasks=None, n_trials: int = 100, seed: int = 0
+) -> float:
     r"""Monte Carlo W_n for any table of distinct codes, by linear programs.
 
     ``codes`` (m×d) are the distinct inputs' codes, ``labels`` (m,) their
