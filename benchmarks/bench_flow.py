@@ -72,15 +72,14 @@ import argparse
 import functools
 import time
 
-
 import _common as C  # noqa: I001  (float64, BLAS threads; first)
 import jax
 import jax.numpy as jnp
 import numpy as np
 import optax
+from _numpy_gd import gd_until_loss_gap, landscape_to_numpy
 
 import landscape as ls
-from _numpy_gd import gd_until_loss_gap, landscape_to_numpy
 
 FULL = dict(
     n_grid=64,
@@ -146,7 +145,7 @@ def _bucket(m: int, lo: int, hi: int) -> int:
     return min(b, hi)
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def make_advance(route: str, d: int, chunk: int, momentum: float, block_size: int | None = None):
     """jit(vmap(f)) with f(σ², γ, η, W) -> (W after one chunk, L(W), failed); cached, so that runs
     of one size in one process compile each route once."""
@@ -293,7 +292,7 @@ def drive(advance, s2, g, lr, w0, target, cfg, extra=()):
     )
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def _setup(d: int, init_scale: float, batch_size: int):
     """jit of (σ², γ, keys) -> (L*, η, W₀, rank, distance of the nearest collapse threshold) for
     every grid point; cached, so that runs of one size in one process compile it once."""

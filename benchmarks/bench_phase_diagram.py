@@ -36,9 +36,9 @@ import _common as C  # noqa: I001  (float64, BLAS threads; first)
 import jax
 import jax.numpy as jnp
 import numpy as np
+from _numpy_gd import gd_until_gradient_small, landscape_to_numpy
 
 import landscape as ls
-from _numpy_gd import gd_until_gradient_small, landscape_to_numpy
 
 FULL = dict(n_grid=256, dim=32, n_sample=12, chunk=4096, sigma2_max=6.0, gamma_max=1.5, max_steps=300_000, repeats=3)
 QUICK = dict(n_grid=16, dim=8, n_sample=3, chunk=64, sigma2_max=6.0, gamma_max=1.5, max_steps=50_000, repeats=2)

@@ -36,8 +36,8 @@ import jax.numpy as jnp  # noqa: E402
 import numpy as np  # noqa: E402
 
 import landscape as ls  # noqa: E402
-from landscape.studies.linear_training import empirical_covariance  # noqa: E402
 from landscape.losses import sample as S  # noqa: E402
+from landscape.studies.linear_training import empirical_covariance  # noqa: E402
 
 
 def collapsed_direction_curvature(

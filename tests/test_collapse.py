@@ -5,7 +5,6 @@ import pytest
 
 import landscape as ls
 
-
 A = np.array([2.0, 1.0, 0.5, 0.25])
 
 

@@ -24,12 +24,12 @@ import pytest
 import sympy as sp
 
 import landscape as ls
-from landscape.studies.linear_training import empirical_covariance, train_grid, train_linear
-from landscape.losses import quadratic_form
 from landscape.losses import population as P
-from landscape.theory import exact_gaussian_infonce as EG
+from landscape.losses import quadratic_form
 from landscape.losses import sample as S
 from landscape.losses import symbolic as sy
+from landscape.studies.linear_training import empirical_covariance, train_grid, train_linear
+from landscape.theory import exact_gaussian_infonce as EG
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -414,7 +414,6 @@ def test_weighted_infonce_collapsed_weak_direction_is_unstable(request):
 def test_expansion_table_script_quick(request, tmp_path):
     _require_slow(request)
     import subprocess
-    import sys
 
     # a separate process: the script switches JAX to float64 when it is imported
     subprocess.run(

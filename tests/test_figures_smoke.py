@@ -285,8 +285,9 @@ def test_fig_dubois_digits_smoke(tmp_path):
     assert np.all(loss[methods == "dissl"] >= -2.3 * math.log(32) - 1e-5)
     assert np.all(loss[methods == "simclr"] >= 0)
     # the pixel baseline against an independent ridge probe in NumPy (same split, one-hot least squares)
-    from landscape.nn import data as nn_data
     import jax
+
+    from landscape.nn import data as nn_data
 
     x, y = nn_data.load_digits()
     x = x.reshape(len(x), -1).astype(float)

@@ -265,7 +265,7 @@ _B_T2 = np.array(A) - np.array(C)
 _LAM0 = {"t1": np.full(6, 1e-6), "t2": np.where(_B_T2 > 0, 1e-6, 0.25)}
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def _flow_runs():
     lands = _stack(_t1_landscape(), _t2_landscape())
     dtype = lands.b.dtype

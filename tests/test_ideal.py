@@ -17,9 +17,9 @@ import numpy as np
 import pytest
 
 from landscape import metrics
+from landscape.cli import main
 from landscape.losses import sample
 from landscape.studies import idealized as ideal
-from landscape.cli import main
 
 
 def _dtype(x64):

@@ -1,9 +1,6 @@
 """Class imbalance in the linear theory: closed forms vs the solvers, gradient flow and samples."""
 
-import time
-
 import jax
-import jax.numpy as jnp
 import numpy as np
 import pytest
 

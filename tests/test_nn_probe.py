@@ -8,8 +8,8 @@ import numpy as np
 import pytest
 
 import landscape as ls
-from landscape.theory.exact_gaussian_infonce import exact_gaussian_gram_eigenvalues
 from landscape.nn import data, probe, train
+from landscape.theory.exact_gaussian_infonce import exact_gaussian_gram_eigenvalues
 
 
 def test_slices_match_the_effective_landscape_routines():

@@ -10,8 +10,7 @@ import jax.numpy as jnp
 import numpy as np
 import pytest
 
-from landscape.scan import DIVERGED, NONFINITE, OK, Axis, Grid, Points, output_specs, scan
-from landscape.scan import execute
+from landscape.scan import DIVERGED, NONFINITE, OK, Axis, Grid, Points, execute, output_specs, scan
 
 
 def model_fn(p):

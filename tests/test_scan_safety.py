@@ -33,9 +33,9 @@ from landscape.scan import (
     parse_sweep,
     scan,
     scan_info,
+    store,
     verify_store,
 )
-from landscape.scan import store
 
 PINNED = {"package_version": "test", "git_commit": "pinned-for-the-test"}
 GRID = Grid([Axis("x", np.linspace(0.0, 3.0, 9)), Axis("z", [1.0, -2.0, 0.5])])

@@ -9,9 +9,7 @@ identical to an uninterrupted run.
 
 from __future__ import annotations
 
-import json
 import os
-import shutil
 import signal
 import subprocess
 import sys
@@ -24,8 +22,7 @@ import pytest
 import xarray as xr
 
 from landscape import phase
-from landscape.scan import MISSING, Axis, Grid, ScanMismatchError, StoreLockedError, open_scan, scan, scan_info
-from landscape.scan import store
+from landscape.scan import MISSING, Axis, Grid, ScanMismatchError, StoreLockedError, open_scan, scan, scan_info, store
 from landscape.scan.provenance import code_version
 
 PINNED = {"package_version": "test", "git_commit": "pinned-for-the-test"}

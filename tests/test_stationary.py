@@ -5,13 +5,12 @@ the vanishing analytic gradient, jax.hessian at the minimum, and exhaustive enum
 stationary points.  Gradient flow is compared in tests/test_flow.py.
 """
 
-import itertools
-
 import jax
 import jax.numpy as jnp
 import numpy as np
 import pytest
-from hypothesis import given, settings, strategies as st, HealthCheck
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 import landscape as ls
 

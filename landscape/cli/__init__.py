@@ -33,7 +33,7 @@ from __future__ import annotations
 
 import argparse
 import sys
-from typing import Sequence
+from collections.abc import Sequence
 
 from landscape.cli import flow, geometry, imbalance, nn, reproduce, run, scan, solve
 from landscape.cli._common import EXIT_DIVERGED, EXIT_OK, EXIT_USAGE, CLIError, Parser, precision, silence_stdout

@@ -19,7 +19,7 @@ import math
 import os
 import re
 import sys
-from typing import Any, NamedTuple, Optional
+from typing import Any, NamedTuple
 
 import numpy as np
 
@@ -363,11 +363,11 @@ class Setup:
         weight_decay: float = 0.0,
         alpha: float = 1.0,
         beta: float = 0.5,
-        n_samples: Optional[float] = None,
+        n_samples: float | None = None,
         invariance_weight: float = 1.0,
-        out_dim: Optional[int] = None,
-        sigma2: Optional[float] = None,
-        mapping: Optional[dict] = None,
+        out_dim: int | None = None,
+        sigma2: float | None = None,
+        mapping: dict | None = None,
         size_source: str = "the problem",
     ):
         import landscape as ls
@@ -515,7 +515,7 @@ class Normalization(NamedTuple):
     """Which landscape to solve: the norm penalty κ (None: none), its target c, the κ → ∞ limit,
     a bias, and the effective or exact-Gaussian landscape."""
 
-    kappa: Optional[float] = None
+    kappa: float | None = None
     norm_target: float = 1.0
     hard: bool = False
     bias: bool = False

@@ -34,7 +34,6 @@ import argparse
 import json
 import math
 from pathlib import Path
-from typing import Optional
 
 import numpy as np
 
@@ -78,7 +77,7 @@ def load_spec(path: str) -> dict:
             with open(p, "rb") as f:
                 spec = tomllib.load(f)
         else:
-            with open(p, "r", encoding="utf-8") as f:
+            with open(p, encoding="utf-8") as f:
                 spec = json.load(f)
     except OSError as e:
         raise ValueError(f"cannot read the file ({e.strerror or e})") from None
@@ -164,7 +163,7 @@ _FIELD_NDIM = {
 }
 
 
-def build_from_spec(spec: dict, sigma2: Optional[float] = None) -> tuple[im.ClassProblem, dict]:
+def build_from_spec(spec: dict, sigma2: float | None = None) -> tuple[im.ClassProblem, dict]:
     """The :class:`~landscape.studies.class_imbalance.ClassProblem` and the normalization settings of a spec.
 
     Every field is checked before the problem is built: a ValueError names the
@@ -205,7 +204,7 @@ def build_from_spec(spec: dict, sigma2: Optional[float] = None) -> tuple[im.Clas
     return cp, {"kappa": None if kappa is None else float(kappa), "norm_target": norm_target}
 
 
-def _two_class_pc(cp: im.ClassProblem, loss: str, weight_decay: float, beta: float) -> Optional[float]:
+def _two_class_pc(cp: im.ClassProblem, loss: str, weight_decay: float, beta: float) -> float | None:
     """Closed-form p_c when K = 2 and the class direction is an eigen-direction of S_w and C."""
     if cp.n_classes != 2:
         return None
@@ -231,8 +230,8 @@ def class_report(
     weight_decay: float = 0.0,
     beta: float = 0.5,
     quartic: float = 1.0,
-    out_dim: Optional[int] = None,
-    kappa: Optional[float] = None,
+    out_dim: int | None = None,
+    kappa: float | None = None,
     norm_target: float = 1.0,
 ) -> dict:
     """JSON-ready report: per class its proportion, direction, variances and fate, plus p_c when closed-form."""

@@ -22,8 +22,8 @@ this module stores the scans under ``OUT/scans/`` and writes the figures.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Sequence
 
 from landscape import plot
 from landscape.studies.phase_diagrams import (

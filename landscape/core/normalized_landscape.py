@@ -27,7 +27,7 @@ Example:
 from __future__ import annotations
 
 import dataclasses
-from typing import Any, Optional
+from typing import Any
 
 import jax
 import jax.numpy as jnp
@@ -98,10 +98,10 @@ class NormalizedSolution(Solution):
             that fails this is not a stationary point (its μ were clipped at 0).
     """
 
-    rho: Optional[jax.Array] = None
-    bias: Optional[jax.Array] = None
-    bias_norm_sq: Optional[jax.Array] = None
-    admissible: Optional[jax.Array] = None
+    rho: jax.Array | None = None
+    bias: jax.Array | None = None
+    bias_norm_sq: jax.Array | None = None
+    admissible: jax.Array | None = None
 
 
 jax.tree_util.register_dataclass(

@@ -17,10 +17,9 @@ are not finite: a NaN is never read as complete collapse.
 from __future__ import annotations
 
 import dataclasses
-from typing import Any, Optional
+from typing import Any
 
 import jax
-import jax.numpy as jnp
 
 from landscape.core.effective_landscape import loss as landscape_loss
 from landscape.core.linalg import gram_spectrum, surviving_rank
@@ -58,18 +57,18 @@ class Solution:
     gram_eigenvalues: jax.Array
     rank: jax.Array
     loss: jax.Array
-    whitened_eigenvalues: Optional[jax.Array] = None
-    kept: Optional[jax.Array] = None
-    directions: Optional[jax.Array] = None
-    times: Optional[jax.Array] = None
-    trajectory_eigenvalues: Optional[jax.Array] = None
-    trajectory_loss: Optional[jax.Array] = None
-    event_times: Optional[jax.Array] = None
-    diverged: Optional[jax.Array] = None
-    diverged_step: Optional[jax.Array] = None
-    near_threshold: Optional[jax.Array] = None
+    whitened_eigenvalues: jax.Array | None = None
+    kept: jax.Array | None = None
+    directions: jax.Array | None = None
+    times: jax.Array | None = None
+    trajectory_eigenvalues: jax.Array | None = None
+    trajectory_loss: jax.Array | None = None
+    event_times: jax.Array | None = None
+    diverged: jax.Array | None = None
+    diverged_step: jax.Array | None = None
+    near_threshold: jax.Array | None = None
 
-    def replace(self, **changes: Any) -> "Solution":
+    def replace(self, **changes: Any) -> Solution:
         """A copy with some fields replaced."""
         return dataclasses.replace(self, **changes)
 

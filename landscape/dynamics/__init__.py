@@ -35,11 +35,11 @@ Example:
     True
 """
 
-from landscape.dynamics.descent import descend, gradient_descent, random_init
-from landscape.dynamics.normalized_descent import normalized_gradient_descent, normalized_max_stable_learning_rate
 from landscape.dynamics.batched_descent import BatchedDescent, batched_gradient_descent
-from landscape.dynamics.nesterov_restart import NesterovRestartState, nesterov_restart
+from landscape.dynamics.descent import descend, gradient_descent, random_init
 from landscape.dynamics.divergence import DivergenceError, check_divergence
+from landscape.dynamics.nesterov_restart import NesterovRestartState, nesterov_restart
+from landscape.dynamics.normalized_descent import normalized_gradient_descent, normalized_max_stable_learning_rate
 from landscape.dynamics.ode import gradient_flow
 from landscape.dynamics.stability import hessian_top_eigenvalue, max_stable_learning_rate
 

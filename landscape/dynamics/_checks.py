@@ -8,9 +8,9 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
+from landscape.core.effective_landscape import EffectiveLandscape, require_landscape
 from landscape.core.linalg import is_traced
 from landscape.core.validation import as_int, as_scalar
-from landscape.core.effective_landscape import EffectiveLandscape, require_landscape
 
 
 def int_in_range(value: Any, field: str, low: int, high: int | None = None) -> int:

@@ -74,9 +74,9 @@ from jax.sharding import Mesh, PartitionSpec
 
 from landscape.core.effective_landscape import EffectiveLandscape, loss, require_landscape
 from landscape.core.linalg import is_traced
+from landscape.core.spectrum import stationary_norm_bound
 from landscape.dynamics._checks import check_finite_weights, check_scalar, int_in_range
 from landscape.dynamics.nesterov_restart import restart_schedule
-from landscape.core.spectrum import stationary_norm_bound
 
 __all__ = ["BatchedDescent", "batched_gradient_descent"]
 

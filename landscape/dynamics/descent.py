@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Callable
+from collections.abc import Callable
 
 import jax
 import jax.numpy as jnp
@@ -10,6 +10,8 @@ import numpy as np
 import optax
 
 from landscape.core.effective_landscape import EffectiveLandscape, gradient, loss
+from landscape.core.solution import DEFAULT_RANK_RTOL, Solution, gram_spectrum, solution_from_weights
+from landscape.core.spectrum import stationary_norm_bound
 from landscape.core.validation import require_memory
 from landscape.dynamics._checks import (
     check_descends,
@@ -19,8 +21,6 @@ from landscape.dynamics._checks import (
     in_dtype,
     int_in_range,
 )
-from landscape.core.solution import DEFAULT_RANK_RTOL, Solution, gram_spectrum, solution_from_weights
-from landscape.core.spectrum import stationary_norm_bound
 
 __all__ = ["random_init", "gradient_descent"]
 

@@ -57,11 +57,11 @@ from landscape.core.normalized_landscape import (
     normalized_loss,
     output_norm,
 )
+from landscape.core.solution import DEFAULT_RANK_RTOL, gram_spectrum, trained_rank
+from landscape.core.spectrum import rank_scales, stationary_norm_bound
 from landscape.dynamics._checks import check_finite_weights, check_weights, descent_options, in_dtype, int_in_range
 from landscape.dynamics.descent import descend, squared_norm
 from landscape.dynamics.stability import _lanczos_top
-from landscape.core.solution import DEFAULT_RANK_RTOL, gram_spectrum, trained_rank
-from landscape.core.spectrum import rank_scales, stationary_norm_bound
 
 __all__ = ["normalized_gradient_descent", "normalized_max_stable_learning_rate"]
 

@@ -16,8 +16,8 @@ import jax.numpy as jnp
 
 from landscape.core.effective_landscape import EffectiveLandscape, gradient, loss
 from landscape.core.linalg import is_traced
-from landscape.dynamics._checks import check_scalar, check_weights, in_dtype, int_in_range
 from landscape.core.solution import DEFAULT_RANK_RTOL, Solution, gram_spectrum, solution_from_weights
+from landscape.dynamics._checks import check_scalar, check_weights, in_dtype, int_in_range
 
 __all__ = ["gradient_flow"]
 

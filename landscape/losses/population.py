@@ -28,7 +28,7 @@ B = p·A0 + q·C, and the quartic coefficient.
 from __future__ import annotations
 
 import math
-from typing import Callable, Optional
+from collections.abc import Callable
 
 import jax
 import jax.numpy as jnp

@@ -40,7 +40,7 @@ Example:
 
 from __future__ import annotations
 
-from typing import Callable, Optional
+from collections.abc import Callable
 
 import jax
 import jax.numpy as jnp
@@ -100,7 +100,7 @@ def check_views(z1, z2, *, min_batch: int = 1, names: tuple[str, str] = ("z1", "
     return a, b
 
 
-def _check_mask(mask, n: int) -> Optional[jax.Array]:
+def _check_mask(mask, n: int) -> jax.Array | None:
     if mask is None:
         return None
     m = jnp.asarray(mask)

@@ -28,7 +28,7 @@ Example:
 from __future__ import annotations
 
 import functools
-from typing import Iterable, Sequence
+from collections.abc import Sequence
 
 import sympy as sp
 
@@ -93,7 +93,7 @@ def _per_anchor_series():
     return vp, p1, p2, m, c2, c4
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def infonce_expansion(dim: int = 1, data: str = "gaussian") -> tuple[sp.Expr, sp.Expr]:
     r"""t² and t⁴ coefficients of the per-anchor (α, β) Euclidean InfoNCE, finite N.
 

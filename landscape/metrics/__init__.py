@@ -62,39 +62,39 @@ from __future__ import annotations
 
 from landscape.metrics.invariance import (
     avf_linear,
-    invariance_gain_linear,
-    avf_samples,
     avf_network,
+    avf_samples,
+    invariance_gain_linear,
     invariance_gain_samples,
 )
 from landscape.metrics.probes import (
     Probe,
-    fit_probe,
-    probe_predict,
-    r2_score,
     accuracy,
-    probe_r2,
-    probe_accuracy,
+    fit_probe,
     population_probe_r2,
+    probe_accuracy,
+    probe_predict,
+    probe_r2,
+    r2_score,
 )
 from landscape.metrics.spectra import (
+    alpha_req,
     covariance,
-    spectrum,
+    distance_to_etf,
     effective_rank,
-    rankme,
+    explained_variance,
+    normalized_std,
     numerical_rank,
     participation_ratio,
-    alpha_req,
-    normalized_std,
-    explained_variance,
-    distance_to_etf,
+    rankme,
+    spectrum,
 )
 from landscape.metrics.subspaces import (
+    kept_removed_subspaces,
+    local_pca_tangents,
     orthonormal_basis,
     principal_angles,
     top_subspace,
-    kept_removed_subspaces,
-    local_pca_tangents,
 )
 
 __all__ = [

@@ -9,7 +9,7 @@ the caller decides whether these are representations or embeddings.
 
 from __future__ import annotations
 
-from typing import Callable
+from collections.abc import Callable
 
 import jax
 import jax.numpy as jnp

@@ -52,7 +52,8 @@ Example:
 from __future__ import annotations
 
 import math
-from typing import Callable, NamedTuple, Optional
+from collections.abc import Callable
+from typing import NamedTuple
 
 import jax
 import jax.numpy as jnp
@@ -61,12 +62,12 @@ import scipy.linalg
 
 from landscape import metrics
 from landscape.core.linalg import sym_sqrt
+from landscape.core.problem import Problem
 from landscape.losses.effective import effective_landscape
 from landscape.losses.population import exact_gaussian_infonce
-from landscape.theory.exact_gaussian_infonce import exact_gaussian_minimum
 from landscape.nn.models import Outputs
-from landscape.core.problem import Problem
 from landscape.theory.collapse_thresholds import predicted_rank
+from landscape.theory.exact_gaussian_infonce import exact_gaussian_minimum
 
 __all__ = [
     "embed",
@@ -292,7 +293,7 @@ def measured_collapse(w, cov: FeatureCovariances, *, atol: float = 1e-2) -> tupl
     return eig, int(np.sum(eig > atol))
 
 
-def collapse_class(rank: int, out_dim: int, d_star: Optional[int] = None) -> str:
+def collapse_class(rank: int, out_dim: int, d_star: int | None = None) -> str:
     """``"none"`` (rank = d* = min(d1, d_ϕ)), ``"dimensional"`` (0 < rank < d*) or ``"complete"`` (rank 0)."""
     d = int(out_dim) if d_star is None else int(d_star)
     if rank <= 0:

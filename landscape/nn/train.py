@@ -49,8 +49,9 @@ from __future__ import annotations
 
 import json
 import os
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any, Callable, NamedTuple, Optional
+from typing import Any, NamedTuple
 
 import jax
 import jax.numpy as jnp
@@ -142,7 +143,7 @@ def make_optimizer(
     learning_rate: float = 1e-3,
     *,
     schedule: str = "constant",
-    total_steps: Optional[int] = None,
+    total_steps: int | None = None,
     warmup_steps: int = 0,
     weight_decay: float = 0.0,
     decoupled: bool = False,
@@ -259,7 +260,7 @@ def make_train_loop(
     *,
     batch_size: int,
     steps_per_call: int,
-    mesh: Optional[Mesh] = None,
+    mesh: Mesh | None = None,
 ):
     """A jitted ``loop(state, data) -> (state, losses)`` running ``steps_per_call`` steps in one ``lax.scan``.
 
@@ -295,7 +296,7 @@ def _flatten(tree):
     return [jax.tree_util.keystr(p) for p, _ in flat], [v for _, v in flat], treedef
 
 
-def save_checkpoint(path, tree, *, metadata: Optional[dict] = None) -> Path:
+def save_checkpoint(path, tree, *, metadata: dict | None = None) -> Path:
     """Write the leaves of ``tree`` to ``path`` (.npz) atomically, with key paths and JSON ``metadata``."""
     names, leaves, treedef = _flatten(tree)
     arrays = {f"leaf_{i:05d}": np.asarray(jax.device_get(v)) for i, v in enumerate(leaves)}
@@ -356,14 +357,14 @@ def fit(
     data,
     *,
     key=None,
-    state: Optional[TrainState] = None,
+    state: TrainState | None = None,
     steps: int,
     batch_size: int,
     steps_per_call: int = 100,
-    mesh: Optional[Mesh] = None,
+    mesh: Mesh | None = None,
     checkpoint=None,
-    checkpoint_every: Optional[int] = None,
-    log: Optional[Callable[[int, float], None]] = None,
+    checkpoint_every: int | None = None,
+    log: Callable[[int, float], None] | None = None,
 ) -> tuple[TrainState, np.ndarray]:
     """Train until ``state.step == steps``; returns (state, the losses of the steps run in this call).
 

@@ -7,7 +7,8 @@ each direction (WS Eq. 9); a plot draws their zero contours.
 
 from __future__ import annotations
 
-from typing import Any, Mapping, NamedTuple
+from collections.abc import Mapping
+from typing import Any, NamedTuple
 
 import jax
 import jax.numpy as jnp

@@ -7,7 +7,8 @@ The outputs of each method, and the matrix each one measures, are listed in
 from __future__ import annotations
 
 import json
-from typing import Any, Callable, Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
+from typing import Any
 
 import jax
 import jax.numpy as jnp
@@ -23,9 +24,9 @@ from landscape.phase.models import (
     PARAMETER_LABELS,
     FlowSettings,
     PhaseModel,
-    check_values,
     _direction_diag,
     canonical_parameter,
+    check_values,
     normalization_available,
 )
 from landscape.scan import driver as _driver

@@ -6,18 +6,17 @@ What each parameter acts on is tabled in :mod:`landscape.phase`.
 from __future__ import annotations
 
 import dataclasses
-from typing import Any, Mapping, Sequence
+from collections.abc import Mapping, Sequence
+from typing import Any
 
 import jax.numpy as jnp
 import numpy as np
 
 from landscape.core.effective_landscape import EffectiveLandscape
-from landscape.losses.effective import effective_landscape
 from landscape.core.problem import Problem
 from landscape.core.validation import as_scalar
-from landscape.losses.effective import FORMS, canonical_loss_name
+from landscape.losses.effective import FORMS, canonical_loss_name, effective_landscape
 from landscape.theory.collapse_thresholds import common_eigenbasis
-
 
 METHODS = ("closed-form", "flow", "gd")
 
@@ -222,7 +221,7 @@ class PhaseModel:
         loss: str = "infonce",
         form: str = "derived",
         **params: Any,
-    ) -> "PhaseModel":
+    ) -> PhaseModel:
         """A0 = diag(data_var), C0 = diag(aug_var) (a scalar means c·I); ``sigma2`` sets C = σ²I."""
         a = np.atleast_1d(np.asarray(data_var, dtype=float))
         c = np.atleast_1d(np.asarray(aug_var, dtype=float))
@@ -249,7 +248,7 @@ class PhaseModel:
         }
 
     @classmethod
-    def from_json(cls, obj: Mapping) -> "PhaseModel":
+    def from_json(cls, obj: Mapping) -> PhaseModel:
         return cls(
             np.asarray(obj["data_cov"]),
             np.asarray(obj["aug_cov"]),

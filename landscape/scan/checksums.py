@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import dataclasses
 import hashlib
-from typing import Mapping
+from collections.abc import Mapping
 
 import numpy as np
 

@@ -55,8 +55,9 @@ import json
 import os
 import time
 import warnings
+from collections.abc import Callable, Mapping
 from pathlib import Path
-from typing import Any, Callable, Mapping
+from typing import Any
 
 import jax
 import jax.numpy as jnp
@@ -177,7 +178,7 @@ def _dataset(grid: Grid, record: Mapping, outputs: Mapping[str, np.ndarray], sta
     return xr.Dataset(data_vars, coords=coords, attrs=attrs)
 
 
-def open_scan(path) -> "Any":
+def open_scan(path) -> Any:
     """The labelled dataset of a stored scan.
 
     Chunks not computed yet, and chunks whose checksum fails (damaged files),

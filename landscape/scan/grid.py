@@ -33,7 +33,8 @@ from __future__ import annotations
 import dataclasses
 import json
 import re
-from typing import Iterable, Mapping, Sequence, Union
+from collections.abc import Iterable, Mapping, Sequence
+from typing import Union
 
 import numpy as np
 
@@ -143,7 +144,7 @@ class Points:
         object.__setattr__(self, "values", cols)
 
     @classmethod
-    def from_records(cls, name: str, records: Sequence[Mapping[str, float]]) -> "Points":
+    def from_records(cls, name: str, records: Sequence[Mapping[str, float]]) -> Points:
         """Build from a list of ``{parameter: value}`` dicts with the same keys."""
         if not records:
             raise ValueError(f"point list {name!r} is empty: it needs at least one point")
@@ -260,7 +261,7 @@ class Grid:
         return json.dumps([c.to_json() for c in self.components], separators=(",", ":"))
 
     @classmethod
-    def from_json(cls, text: str) -> "Grid":
+    def from_json(cls, text: str) -> Grid:
         items = json.loads(text)
         comps: list[Component] = []
         for it in items:
@@ -279,7 +280,7 @@ class Grid:
         parts = [f"{c.dim}[{c.size}]" for c in self.components]
         return f"Grid({' × '.join(parts)}, {self.size} points)"
 
-    def rename(self, mapping: Mapping[str, str]) -> "Grid":
+    def rename(self, mapping: Mapping[str, str]) -> Grid:
         """The same grid with parameter (and axis) names replaced through ``mapping``."""
         comps: list[Component] = []
         for c in self.components:

@@ -89,7 +89,7 @@ class StoreLock:
         os.close(self._fd)
         self._fd = None
 
-    def __enter__(self) -> "StoreLock":
+    def __enter__(self) -> StoreLock:
         return self
 
     def __exit__(self, *exc) -> None:

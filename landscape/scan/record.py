@@ -7,11 +7,12 @@ see :mod:`landscape.scan.store` for the layout of the arrays.
 
 from __future__ import annotations
 
-import datetime
 import dataclasses
+import datetime
 import json
+from collections.abc import Mapping
 from pathlib import Path
-from typing import Any, Mapping
+from typing import Any
 
 import numpy as np
 
@@ -38,7 +39,7 @@ class OutputSpec:
         return {"shape": list(self.shape), "dtype": self.dtype, "dims": list(self.dims)}
 
     @classmethod
-    def from_json(cls, obj: Mapping) -> "OutputSpec":
+    def from_json(cls, obj: Mapping) -> OutputSpec:
         return cls(tuple(obj["shape"]), str(obj["dtype"]), tuple(obj["dims"]))
 
 
@@ -71,7 +72,7 @@ def make_record(
         "package_version": code.get("package_version"),
         "git_commit": code.get("git_commit"),
         "git_dirty": code.get("git_dirty"),
-        "created": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
+        "created": datetime.datetime.now(datetime.UTC).isoformat(timespec="seconds"),
         "forced_resumes": [],
         "labels": {str(k): str(v) for k, v in dict(labels or {}).items()},
     }

@@ -82,8 +82,9 @@ import os
 import re
 import shutil
 import uuid
+from collections.abc import Mapping
 from pathlib import Path
-from typing import Any, Mapping
+from typing import Any
 
 import numpy as np
 
@@ -369,7 +370,7 @@ def open_for_resume(path, record: Mapping, *, force: bool = False) -> tuple[Any,
         {
             "package_version": record.get("package_version"),
             "git_commit": record.get("git_commit"),
-            "at": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
+            "at": datetime.datetime.now(datetime.UTC).isoformat(timespec="seconds"),
         }
     ]
     root.attrs[_ATTR] = stored

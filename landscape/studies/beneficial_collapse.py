@@ -32,18 +32,17 @@ Example:
 from __future__ import annotations
 
 import functools
-from typing import Any, Optional
 
 import jax
 import jax.numpy as jnp
 import numpy as np
 
+from landscape.core.problem import Problem
 from landscape.core.validation import as_scalar, as_variances
 from landscape.losses.effective import effective_landscape
+from landscape.metrics import fit_probe, probe_predict
 from landscape.studies.class_imbalance import representation_map
 from landscape.studies.plain_descent import sgd_descent
-from landscape.metrics import fit_probe, probe_predict
-from landscape.core.problem import Problem
 from landscape.theory.stationary_points import global_minimum
 
 __all__ = [
@@ -323,7 +322,7 @@ def gain_vs_labels(
     return res
 
 
-def largest_gain_size(n_labels, gain, gain_se, *, z: float = 2.0, min_gain: float = 0.0) -> Optional[int]:
+def largest_gain_size(n_labels, gain, gain_se, *, z: float = 2.0, min_gain: float = 0.0) -> int | None:
     """Largest label count n such that at every n' ≤ n the gain is significant (> z·se) and above ``min_gain``.
 
     None if the gain is not there even at the smallest n.

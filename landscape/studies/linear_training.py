@@ -24,7 +24,8 @@ Example:
 from __future__ import annotations
 
 import functools
-from typing import Any, Callable, Optional
+from collections.abc import Callable
+from typing import Any
 
 import jax
 import jax.numpy as jnp
@@ -47,7 +48,7 @@ TRAINABLE_LOSSES = ("infonce", "weighted-infonce", "beta-infonce", "nt-xent", "s
 _MASKED = ("infonce", "weighted-infonce", "beta-infonce")
 
 
-def make_loss(name: str, **params: Any) -> Callable[[jax.Array, jax.Array, Optional[jax.Array]], jax.Array]:
+def make_loss(name: str, **params: Any) -> Callable[[jax.Array, jax.Array, jax.Array | None], jax.Array]:
     """A loss ``(z1, z2, mask) -> scalar`` by name; ``params`` go to the sample loss.
 
     ``weighted-infonce`` needs ``alpha``, ``beta-infonce`` needs ``beta``.  Only the
@@ -163,8 +164,8 @@ def train_linear(
     sigma2,
     *,
     loss: str = "infonce",
-    loss_params: Optional[dict] = None,
-    out_dim: Optional[int] = None,
+    loss_params: dict | None = None,
+    out_dim: int | None = None,
     steps: int = 5000,
     lr=6e-4,
     mask=None,

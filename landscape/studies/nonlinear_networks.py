@@ -24,7 +24,6 @@ input directions' correlations ρ_i = a_i/(a_i + σ²) (Hermite expansion), and 
 from __future__ import annotations
 
 import functools
-from typing import Optional
 
 import jax
 import jax.numpy as jnp
@@ -73,7 +72,7 @@ def index_tree(tree, i: int):
     return jax.tree_util.tree_map(lambda v: v[i], tree)
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def _theory_loss(loss: str, beta: float):
     """(loss_fn, β of the theory) for the InfoNCE family the theory covers (one function per (loss, β), so the
     programs compiled around it are shared)."""
@@ -267,7 +266,7 @@ def analyse(
     grid=np.linspace(-1.5, 1.5, 31),
     halves=np.linspace(0.0, 1.2, 13),
     atol: float = 1e-2,
-    eval_n: Optional[int] = None,
+    eval_n: int | None = None,
     slices: bool = True,
     refit: bool = True,
     direction=None,

@@ -59,16 +59,17 @@ Example (tiny, fast):
 from __future__ import annotations
 
 import dataclasses
-from typing import Any, Optional, Sequence
+from collections.abc import Sequence
+from typing import Any
 
 import jax
 import jax.numpy as jnp
 import numpy as np
 import optax
 
+from landscape.core.effective_landscape import EffectiveLandscape
 from landscape.core.linalg import sym_sqrt
 from landscape.core.validation import as_scalar
-from landscape.core.effective_landscape import EffectiveLandscape
 from landscape.theory.normalization import NormalizedSolution, hard_normalization_limit
 
 __all__ = [
@@ -117,7 +118,7 @@ jax.tree_util.register_dataclass(
 
 
 def sample_dataset(
-    key: jax.Array, dim: int, n_samples: int, data_cov: Optional[Any] = None, center: bool = True
+    key: jax.Array, dim: int, n_samples: int, data_cov: Any | None = None, center: bool = True
 ) -> jax.Array:
     """N points of N(0, A0) (A0 = I when ``data_cov`` is None), shape (N, d0); centred unless ``center=False``.
 
@@ -212,7 +213,7 @@ def simulate(
     data: jax.Array,
     sigma2s: Sequence[float],
     *,
-    out_dim: Optional[int] = None,
+    out_dim: int | None = None,
     steps: int = 3000,
     learning_rate: float = 3e-3,
     norm_target: float = 1.0,
@@ -247,7 +248,7 @@ def simulate_variants(
     norm_targets: Sequence[float],
     sigma2s: Sequence[float],
     *,
-    out_dim: Optional[int] = None,
+    out_dim: int | None = None,
     steps: int = 3000,
     learning_rate: float = 3e-3,
     n_seeds: int = 2,
@@ -305,7 +306,7 @@ def simulate_variants(
 
 
 def kappa_model(
-    data_cov: jax.Array, sigma2: Any, *, norm_target: Any = 1.0, out_dim: Optional[int] = None, quartic: Any = 1.0
+    data_cov: jax.Array, sigma2: Any, *, norm_target: Any = 1.0, out_dim: int | None = None, quartic: Any = 1.0
 ) -> NormalizedSolution:
     """The κ → ∞ model with B = A0 (InfoNCE), Σ = A0 + σ²I at its global minimum (Eq. 8).
 

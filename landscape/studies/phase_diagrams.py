@@ -20,8 +20,8 @@ drawings (``draw_*``, into new figures or given axes) are separate: ``landscape 
 from __future__ import annotations
 
 import time
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Sequence
 
 import numpy as np
 

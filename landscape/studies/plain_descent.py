@@ -8,7 +8,8 @@ only fixes their save points and their divergence rule.
 
 from __future__ import annotations
 
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 import jax
 import jax.numpy as jnp

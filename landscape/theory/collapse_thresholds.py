@@ -32,11 +32,11 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from landscape.core.validation import as_int, as_scalar
 from landscape.core.effective_landscape import EffectiveLandscape, require_landscape, require_problem
 from landscape.core.linalg import require_finite, spectral_scale, survival_tolerance, surviving_rank
-from landscape.losses.effective import quadratic_form
 from landscape.core.problem import Problem
+from landscape.core.validation import as_int, as_scalar
+from landscape.losses.effective import quadratic_form
 
 __all__ = [
     "Threshold",

@@ -17,7 +17,7 @@ strength σ² at which it leaves (and possibly re-enters) that optimal support.
 from __future__ import annotations
 
 import functools
-from typing import Any, NamedTuple, Optional
+from typing import Any, NamedTuple
 
 import jax
 import jax.numpy as jnp
@@ -56,7 +56,7 @@ def hard_normalization_limit(
     out_dim: int,
     norm_target: Any = None,
     *,
-    mask: Optional[jax.Array] = None,
+    mask: jax.Array | None = None,
 ) -> NormalizedSolution:
     """The κ → ∞ limit (WS Eq. 8, k general): ρ = c exactly.
 
@@ -100,7 +100,7 @@ def hard_normalization_limit(
 
 @functools.partial(jax.jit, static_argnums=(1, 4))
 def _hard_limit(
-    base: EffectiveLandscape, out_dim: int, c: jax.Array, mask: Optional[jax.Array], diagonal: bool
+    base: EffectiveLandscape, out_dim: int, c: jax.Array, mask: jax.Array | None, diagonal: bool
 ) -> NormalizedSolution:
     lam, u, inv_sqrt, s_sorted = _spectrum(base, diagonal)
     k = base.quartic
@@ -145,10 +145,10 @@ def hard_collapse_thresholds(
     *,
     aug_direction_weights: Any = None,
     norm_target: float = 1.0,
-    out_dim: Optional[int] = None,
+    out_dim: int | None = None,
     quartic: float = 1.0,
     weight_decay: float = 0.0,
-    sigma2_max: Optional[float] = None,
+    sigma2_max: float | None = None,
     n_grid: int = 4096,
     **loss_kwargs: Any,
 ) -> NormalizationThreshold:

@@ -42,8 +42,8 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from landscape.core.validation import as_int
 from landscape.core.linalg import finite_rank, is_traced, near_threshold, spectral_scale, survives
+from landscape.core.validation import as_int
 from landscape.losses.effective import quadratic_form
 
 __all__ = ["DirectionMinimum", "direction_spectra", "direction_minimum", "sort_descending"]

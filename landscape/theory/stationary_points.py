@@ -30,7 +30,6 @@ from __future__ import annotations
 
 import functools
 import itertools
-from typing import NamedTuple
 
 import jax
 import jax.numpy as jnp
@@ -38,9 +37,9 @@ import numpy as np
 
 from landscape.core.effective_landscape import EffectiveLandscape, require_landscape
 from landscape.core.linalg import finite_rank, is_traced, near_threshold, require_finite, spectral_scale, survives
+from landscape.core.solution import Solution, gram_spectrum
 from landscape.core.spectrum import RankScales, rank_scales, whitened_spectrum
 from landscape.core.validation import checked_out_dim
-from landscape.core.solution import Solution, gram_spectrum
 from landscape.theory.per_direction import _solve_rows
 
 __all__ = [

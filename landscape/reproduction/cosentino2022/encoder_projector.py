@@ -233,7 +233,7 @@ def claims(data: dict) -> list:
     ]
     probe = [
         Check(
-            f"min over σ of ridge R²(encoder)",
+            "min over σ of ridge R²(encoder)",
             float(np.min(data["r2_encoder"])),
             "≥",
             0.999,

@@ -11,7 +11,6 @@ import landscape as ls
 from landscape.losses import population as P
 from landscape.losses import quadratic_form
 
-
 A_VAR = (1.5, 0.5)
 C_VAR = (0.25, 1.0)
 N_QUAD = 64

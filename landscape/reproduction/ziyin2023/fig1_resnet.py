@@ -38,14 +38,11 @@ import argparse
 import time
 from pathlib import Path
 
+import jax
 import numpy as np
 
-from landscape.reproduction.figure_io import OUT_DIR, SMOKE_DPI, add_size_options, load, save, size_suffix
-
-import jax
-import jax.numpy as jnp
-
 from landscape.nn import augment, data, models, probe, train
+from landscape.reproduction.figure_io import OUT_DIR, SMOKE_DPI, add_size_options, load, save, size_suffix
 from landscape.studies import nonlinear_networks as ex
 
 NAME = "fig1_resnet"

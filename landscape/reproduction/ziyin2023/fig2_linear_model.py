@@ -36,14 +36,12 @@ Usage::
 
 from __future__ import annotations
 
+import jax
+import jax.numpy as jnp
 import numpy as np
 
 from landscape.reproduction.claims import Check, Claim
 from landscape.reproduction.figure_io import run_figure
-
-import jax
-import jax.numpy as jnp
-
 from landscape.studies.linear_training import empirical_covariance, pad_datasets, train_grid
 from landscape.theory.exact_gaussian_infonce import exact_gaussian_gram_eigenvalues
 

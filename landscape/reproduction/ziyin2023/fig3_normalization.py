@@ -48,16 +48,14 @@ Usage::
 
 from __future__ import annotations
 
-import numpy as np
-
-from landscape.reproduction.claims import Check, Claim
-from landscape.reproduction.figure_io import run_figure
-
 import jax
 import jax.numpy as jnp
+import numpy as np
 
 import landscape
 import landscape.studies.per_sample_normalization as psn
+from landscape.reproduction.claims import Check, Claim
+from landscape.reproduction.figure_io import run_figure
 
 NAME = "fig3_normalization"
 REPORT_SIZE = "quick"

@@ -35,13 +35,11 @@ from __future__ import annotations
 
 import math
 
+import jax
 import numpy as np
 
-from landscape.reproduction.figure_io import run_figure
-
-import jax
-
 from landscape.nn import data, models
+from landscape.reproduction.figure_io import run_figure
 from landscape.studies import nonlinear_networks as ex
 
 NAME = "fig4_nonlinear"

@@ -20,13 +20,11 @@ Usage::
 
 from __future__ import annotations
 
+import jax
 import numpy as np
 
 from landscape.reproduction.claims import Check, Claim
 from landscape.reproduction.figure_io import run_figure
-
-import jax
-
 from landscape.studies import class_imbalance as im
 
 NAME = "fig_imbalance_phase"

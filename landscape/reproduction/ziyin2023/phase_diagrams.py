@@ -19,12 +19,11 @@ from __future__ import annotations
 
 import json
 
+import jax
 import numpy as np
 
 from landscape.reproduction.claims import Check, Claim
 from landscape.reproduction.figure_io import run_figure
-
-import jax
 
 NAME = "phase_diagrams"
 REPORT_SIZE = "full"

@@ -30,14 +30,12 @@ Usage::
 
 from __future__ import annotations
 
+import jax
 import numpy as np
 
+import landscape as ls
 from landscape.reproduction.claims import Check, Claim
 from landscape.reproduction.figure_io import run_figure
-
-import jax
-
-import landscape as ls
 from landscape.studies import class_imbalance as im
 from landscape.studies.class_imbalance import supervised as sv
 

@@ -27,9 +27,9 @@ from __future__ import annotations
 import numpy as np
 
 from landscape.reproduction.figure_io import run_figure
+from landscape.reproduction.ziyin2023 import theorem_runs as runs
 from landscape.reproduction.ziyin2023.theorem_claims import claims  # noqa: F401  (the module protocol)
 from landscape.reproduction.ziyin2023.theorem_plots import render  # noqa: F401  (the module protocol)
-from landscape.reproduction.ziyin2023 import theorem_runs as runs
 
 NAME = "theorems"
 REPORT_SIZE = "full"

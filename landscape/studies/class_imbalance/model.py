@@ -18,8 +18,8 @@ from typing import Any
 
 import numpy as np
 
-from landscape.core.validation import as_scalar, as_square_matrix, check_psd
 from landscape.core.problem import Problem
+from landscape.core.validation import as_scalar, as_square_matrix, check_psd
 
 __all__ = [
     "ClassProblem",

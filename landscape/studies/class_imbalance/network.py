@@ -29,17 +29,16 @@ Example:
 from __future__ import annotations
 
 import functools
-from typing import Optional
 
 import jax
 import jax.numpy as jnp
 import numpy as np
 import optax
 
-from landscape.studies.class_imbalance.probes import class_probe_accuracy
 from landscape.losses.sample import infonce
 from landscape.nn.data import load_digits
 from landscape.nn.models import MLP, decay_mask
+from landscape.studies.class_imbalance.probes import class_probe_accuracy
 
 __all__ = [
     "load_digits_flat",
@@ -179,7 +178,7 @@ def digits_imbalance_run(
     hidden: int = 64,
     d_out: int = 16,
     test_fraction: float = 0.3,
-    n_probe: Optional[int] = None,
+    n_probe: int | None = None,
 ) -> dict:
     r"""Train one network per (σ², γ) in ``settings`` with class 0 cut to ``minority_count`` training samples.
 

@@ -12,17 +12,18 @@ from __future__ import annotations
 
 import dataclasses
 import functools
-from typing import Any, Callable, Optional, Sequence
+from collections.abc import Callable
+from typing import Any
 
 import jax
 import jax.numpy as jnp
 import numpy as np
 
-from landscape.losses.effective import effective_landscape
 from landscape.core.problem import Problem
+from landscape.losses.effective import effective_landscape
+from landscape.studies.class_imbalance.model import ClassProblem, direction_variances
 from landscape.theory.normalization import hard_normalization_limit, normalized_global_minimum, normalized_landscape
 from landscape.theory.stationary_points import global_minimum
-from landscape.studies.class_imbalance.model import ClassProblem, direction_variances
 
 __all__ = [
     "representation_variances",
@@ -88,9 +89,9 @@ def solve_classes(
     beta: float = 0.5,
     quartic: float = 1.0,
     form: str = "derived",
-    kappa: Optional[float] = None,
+    kappa: float | None = None,
     norm_target: float = 1.0,
-    out_dim: Optional[int] = None,
+    out_dim: int | None = None,
     rtol: float = 1e-6,
 ) -> ClassReport:
     r"""Global minimum of the (optionally normalized) landscape and each class direction's fate.
@@ -147,7 +148,7 @@ def solve_classes_batch(
     beta: float = 0.5,
     quartic: float = 1.0,
     form: str = "derived",
-    kappa: Optional[float] = None,
+    kappa: float | None = None,
     norm_target: float = 1.0,
 ) -> tuple[np.ndarray, np.ndarray]:
     r"""Representation variances v_k (n, K) and ranks (n,) of a stack of n problems (A0, C), in one call.

@@ -63,18 +63,20 @@ Example:
     (22, 0.1216)
 """
 
-from landscape.studies.idealized.separability import separable
-from landscape.studies.idealized.verifier import IdealReport, d3_counter_example, regular_simplex, verify_ideal
+from landscape.studies.idealized.augmentation import augmentation_knob
+from landscape.studies.idealized.contrastive_simplex import cissl_simplex_loss, simclr_simplex_loss
 from landscape.studies.idealized.cover_counts import (
     count_realizable_labelings,
     count_separable_dichotomies,
     cover_count,
     cover_fraction,
 )
-from landscape.studies.idealized.worst_case import (
-    worst_case_risk,
-    worst_case_risk_monte_carlo,
-    worst_case_risk_uniform,
+from landscape.studies.idealized.dissl import (
+    dissl_batch_loss,
+    dissl_descend,
+    dissl_optimal_spread,
+    dissl_spread_loss,
+    spread_distribution,
 )
 from landscape.studies.idealized.issl import (
     ISSLData,
@@ -84,15 +86,13 @@ from landscape.studies.idealized.issl import (
     linear_issl,
     linear_issl_sweep,
 )
-from landscape.studies.idealized.dissl import (
-    dissl_batch_loss,
-    dissl_descend,
-    dissl_optimal_spread,
-    dissl_spread_loss,
-    spread_distribution,
+from landscape.studies.idealized.separability import separable
+from landscape.studies.idealized.verifier import IdealReport, d3_counter_example, regular_simplex, verify_ideal
+from landscape.studies.idealized.worst_case import (
+    worst_case_risk,
+    worst_case_risk_monte_carlo,
+    worst_case_risk_uniform,
 )
-from landscape.studies.idealized.contrastive_simplex import cissl_simplex_loss, simclr_simplex_loss
-from landscape.studies.idealized.augmentation import augmentation_knob
 
 __all__ = [
     "IdealReport",

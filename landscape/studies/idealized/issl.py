@@ -8,7 +8,8 @@ encoder on the finite set and the centred rank of the class codes.
 from __future__ import annotations
 
 import functools
-from typing import NamedTuple, Sequence
+from collections.abc import Sequence
+from typing import NamedTuple
 
 import jax
 import jax.numpy as jnp
