@@ -330,7 +330,7 @@ def test_flow_event_times_match_analytic_crossings(x64):
 def test_flow_reaches_the_closed_form(tol):
     lands, runs = _flow_runs()
     for i, (spectrum, value) in enumerate([(T1_SPECTRUM, T1_LOSS), (T2_SPECTRUM, T2_LOSS)]):
-        land = jax.tree_util.tree_map(lambda x: x[i], lands)
+        land = jax.tree_util.tree_map(lambda x: x[i], lands)  # noqa: B023  (called in this iteration)
         closed = ls.global_minimum(land, 6)
         _close(runs.gram_eigenvalues[i], spectrum, 5e-6 + tol["flow"])
         _close(runs.gram[i], closed.gram, tol["flow"])

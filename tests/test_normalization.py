@@ -579,7 +579,7 @@ def test_per_sample_normalization_reproduces_fig3(request):
     assert np.all(n_sim[0] == 0) and np.all(n_sim[3:] >= 1)  # collapse by σ² = 0.03 ≪ a_min
     counts = {}
     for k in (0.5, 1.0):
-        g = jax.vmap(lambda s: psn.kappa_model_gram(run.data_cov, s, quartic=k))(
+        g = jax.vmap(lambda s: psn.kappa_model_gram(run.data_cov, s, quartic=k))(  # noqa: B023  (called in this iteration)
             jnp.asarray(sigma2, run.data_cov.dtype)
         )
         e = np.linalg.eigvalsh(np.asarray(g))

@@ -113,7 +113,7 @@ def test_only_the_global_minimum_is_a_local_minimum():
     best = int(jnp.argmin(pts.loss))
     for i in range(pts.loss.shape[0]):
         w = pts.weights[i]
-        h = jax.hessian(lambda f: ls.loss(land, f.reshape(w.shape)))(w.ravel())
+        h = jax.hessian(lambda f: ls.loss(land, f.reshape(w.shape)))(w.ravel())  # noqa: B023  (called in this iteration)
         min_eig = float(np.linalg.eigvalsh(np.asarray(h)).min())
         if i == best:
             assert min_eig > -1e-9

@@ -417,7 +417,7 @@ class ResNet18:
         x = conv(enc["stem"], x)
         x, new["stem_bn"] = batch_norm(enc["stem_bn"], est["stem_bn"], x, train=train, momentum=mom)
         x = jax.nn.relu(x)
-        for s, b, c_in, c_out, stride in self._plan():
+        for s, b, _c_in, _c_out, stride in self._plan():
             name = f"s{s}b{b}"
             p, st = enc[name], est[name]
             ns: State = {}

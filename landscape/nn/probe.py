@@ -104,7 +104,7 @@ def view_outputs(model, params, state, x, augment, key, n_views: int = 2, *, bat
         raise ValueError(f"n_views must be >= 1, got {n_views}")
     aug = jax.jit(augment)
     views = []
-    for v, k in enumerate(jax.random.split(key, n_views)):
+    for _v, k in enumerate(jax.random.split(key, n_views)):
         xv = np.concatenate(
             [np.asarray(aug(jax.random.fold_in(k, i), jnp.asarray(x[i : i + batch]))) for i in range(0, len(x), batch)]
         )

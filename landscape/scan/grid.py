@@ -34,7 +34,6 @@ import dataclasses
 import json
 import re
 from collections.abc import Iterable, Mapping, Sequence
-from typing import Union
 
 import numpy as np
 
@@ -186,7 +185,7 @@ class Points:
     __hash__ = None
 
 
-Component = Union[Axis, Points]
+Component = Axis | Points
 
 
 class Grid:

@@ -250,6 +250,12 @@ def _slices(loss: str, beta: float, rows: bool):
     return _program(("slices", loss, float(beta), rows), lambda: jax.jit(run))
 
 
+# analyse's default grids (read only)
+_SCALES = np.linspace(-2.0, 2.0, 41)
+_GRID = np.linspace(-1.5, 1.5, 31)
+_HALVES = np.linspace(0.0, 1.2, 13)
+
+
 def analyse(
     model,
     params,
@@ -262,9 +268,9 @@ def analyse(
     beta: float = 0.5,
     weight_decay: float = 0.0,
     n_views: int = 8,
-    scales=np.linspace(-2.0, 2.0, 41),
-    grid=np.linspace(-1.5, 1.5, 31),
-    halves=np.linspace(0.0, 1.2, 13),
+    scales=_SCALES,
+    grid=_GRID,
+    halves=_HALVES,
     atol: float = 1e-2,
     eval_n: int | None = None,
     slices: bool = True,

@@ -168,7 +168,6 @@ def claims(data: dict) -> list:
     """The projector is more invariant, lower-rank and less informative than the encoder (linear model)."""
     from landscape.reproduction.claims import Check, Claim
 
-    spec = "spec §I.4 table (our earlier simulation, not the paper)"
     gap = {s: _at(data, "avf_encoder", s)[0] - _at(data, "avf_projector", s)[0] for s in (1.0, 2.0, 4.0)}
     sig = {s: _at(data, "avf_encoder", s)[1] for s in (1.0, 2.0, 4.0)}
     inv = [

@@ -101,7 +101,7 @@ def render(data: dict):
     for r, name in enumerate(data["datasets"]):
 
         def band(ax, x, key, color, label, style="o-"):
-            v = data[key][r]
+            v = data[key][r]  # noqa: B023  (called in this iteration)
             ax.plot(x, v.mean(-1), style, color=color, label=label)
             ax.fill_between(x, v.min(-1), v.max(-1), color=color, alpha=0.2)
 

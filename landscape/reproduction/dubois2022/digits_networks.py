@@ -188,7 +188,7 @@ def render(data: dict):
         (m.upper() if m != "simclr" else "SimCLR\n(symmetric)", _main(data, m), _main(data, m, "mlp_acc"))
         for m in ("simclr", "cissl", "dissl")
     ]
-    for i, (label, lin, mlp) in enumerate(groups):
+    for i, (_label, lin, mlp) in enumerate(groups):
         ax.plot(np.full(lin.size, i - 0.1), lin, "o", color="tab:blue", ms=5, label="linear probe" if i == 0 else None)
         ax.plot(
             np.full(mlp.size, i + 0.1),

@@ -89,7 +89,7 @@ def _theory(cov, s2_th, cfg):
     problem = landscape.Problem.from_arrays(np.asarray(cov), np.zeros_like(np.asarray(cov)))
     _, a_basis, _ = landscape.common_eigenbasis(problem)
     for k in QUARTICS:
-        sol = jax.vmap(lambda s2: psn.kappa_model(cov, s2, quartic=k))(jnp.asarray(s2_th, cov.dtype))
+        sol = jax.vmap(lambda s2: psn.kappa_model(cov, s2, quartic=k))(jnp.asarray(s2_th, cov.dtype))  # noqa: B023  (called in this iteration)
         th_eig.append(np.sort(np.asarray(sol.gram_eigenvalues), axis=-1)[:, :3])
         th_dir.append(np.asarray(psn.spectrum_in_data_basis(sol.gram, cov))[:, :3])
         th_collapsed.append(cfg["dim"] - np.asarray(sol.rank))
@@ -238,7 +238,7 @@ def render(data: dict):
         label=f"κ→∞ model, c = {float(data['theory_large_c']):g}, k = ½",
     )
     ax.set_xlabel("augmentation strength σ²")
-    ax.set_ylabel("collapsed directions (of %d)" % int(data["dim"]))
+    ax.set_ylabel(f"collapsed directions (of {int(data['dim'])})")
     ax.yaxis.get_major_locator().set_params(integer=True)
     ax.set_title("(c) number of collapsed directions")
     ax.legend(loc="upper left", fontsize=7)

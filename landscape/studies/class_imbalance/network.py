@@ -218,7 +218,7 @@ def digits_imbalance_run(
             key, xtr, sigma2=float(s2), weight_decay=float(g), steps=steps, hidden=hidden, d_out=d_out
         )
         model = digits_mlp(x.shape[1], hidden, d_out, jnp.result_type(float))
-        f = lambda a: np.asarray(_outputs(model, params, jnp.asarray(a, jnp.result_type(float))))
+        f = lambda a: np.asarray(_outputs(model, params, jnp.asarray(a, jnp.result_type(float))))  # noqa: B023  (called in this iteration)
         shares[i] = class_shares(f(xte), yte, k)
         acc[i] = class_probe_accuracy(f(xpr), ypr, f(xte), yte, k)
     return dict(shares=shares, accuracy=acc, train_counts=np.bincount(ytr, minlength=k), settings=sets)

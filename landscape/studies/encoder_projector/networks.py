@@ -127,7 +127,7 @@ def train_and_measure(
     )
     rows = []
     for i, j, k in np.ndindex(x.shape[0], sig.size, keys.shape[0]):
-        run = jax.tree_util.tree_map(lambda v: v[i, j, k], (params, model_state))
+        run = jax.tree_util.tree_map(lambda v: v[i, j, k], (params, model_state))  # noqa: B023  (called in this iteration)
         rows.append(_measure(model, run, x[i], np.asarray(labels[i]), float(sig[j]), jax.random.fold_in(keys[k], 7)))
     out = np.asarray(rows).reshape(x.shape[0], sig.size, keys.shape[0], -1)
     tail = np.asarray(losses)[..., -max(1, int(steps) // 10) :].mean(axis=-1)
