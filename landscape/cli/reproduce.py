@@ -79,9 +79,9 @@ def _run(args) -> int:
         raise CLIError(f"--report-dir: {e}") from None
     except OSError as e:
         raise CLIError(f"--report-dir: cannot write to {report_dir} ({e.strerror or e})") from None
-    counts = {}
-    for e in entries:
-        for c in e.claims:
+    counts: dict[str, int] = {}
+    for entry in entries:
+        for c in entry.claims:
             v = report.verdict(c)
             counts[v] = counts.get(v, 0) + 1
     print(f"{sum(counts.values())} claims: " + ", ".join(f"{n} {v}" for v, n in counts.items()))

@@ -25,7 +25,10 @@ __all__ = ["register", "run_job", "DEFAULT_DATA_VARIANCES", "DEFAULT_SIGMA2", "D
 DEFAULT_DATA_VARIANCES = (4.0, 3.0, 2.2, 1.6, 1.1, 0.7, 0.4, 0.2)
 DEFAULT_SIGMA2 = 0.5
 DEFAULT_BETA = 0.5
-_CASES = (("infonce", {}, "InfoNCE"), ("beta-infonce", {"beta": DEFAULT_BETA}, f"β-InfoNCE (β = {DEFAULT_BETA:g})"))
+_CASES: tuple[tuple[str, dict[str, float], str], ...] = (
+    ("infonce", {}, "InfoNCE"),
+    ("beta-infonce", {"beta": DEFAULT_BETA}, f"β-InfoNCE (β = {DEFAULT_BETA:g})"),
+)
 
 
 def _setup(loss: str) -> Setup:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, TypeVar
 
 import jax
 import jax.numpy as jnp
@@ -11,6 +11,9 @@ import numpy as np
 from landscape.core.effective_landscape import EffectiveLandscape, require_landscape
 from landscape.core.linalg import is_traced
 from landscape.core.validation import as_int, as_scalar
+
+# A landscape pytree (effective or normalized): cast leaf by leaf, the type is kept.
+_L = TypeVar("_L")
 
 
 def int_in_range(value: Any, field: str, low: int, high: int | None = None) -> int:
@@ -23,7 +26,7 @@ def check_scalar(value: Any, field: str, **bounds: Any) -> None:
         as_scalar(value, field, **bounds)
 
 
-def in_dtype(landscape: EffectiveLandscape, dtype) -> EffectiveLandscape:
+def in_dtype(landscape: _L, dtype: Any) -> _L:
     """The landscape with every leaf cast to the weights' dtype (the run's precision)."""
     return jax.tree_util.tree_map(lambda x: jnp.asarray(x, dtype), landscape)
 

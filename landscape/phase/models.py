@@ -6,11 +6,12 @@ What each parameter acts on is tabled in :mod:`landscape.phase`.
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from typing import Any
 
 import jax.numpy as jnp
 import numpy as np
+from numpy.typing import ArrayLike
 
 from landscape.core.effective_landscape import EffectiveLandscape
 from landscape.core.problem import Problem
@@ -214,7 +215,7 @@ class PhaseModel:
     @classmethod
     def diagonal(
         cls,
-        data_var: Sequence[float],
+        data_var: ArrayLike,
         aug_var: Any = 0.0,
         *,
         sigma2: float | None = None,

@@ -293,7 +293,9 @@ def gain_vs_labels(
     ``error_collapsed`` (means) and, with ``logistic``, the accuracy gain
     ``acc_gain`` (collapsed − kept) with ``acc_gain_se``.
     """
-    out = {k: [] for k in ("gain", "gain_se", "error_kept", "error_collapsed", "acc_gain", "acc_gain_se")}
+    out: dict[str, list] = {
+        k: [] for k in ("gain", "gain_se", "error_kept", "error_collapsed", "acc_gain", "acc_gain_se")
+    }
     ns = [int(n) for n in n_labels_list]
     for n in ns:
         c = probe_curve(

@@ -125,12 +125,14 @@ def bias_hard_normalization_limit(
     >>> round(float(sol.rho), 12), float(sol.bias_norm_sq)
     (0.6, 0.0)
     """
-    normalized = isinstance(landscape, NormalizedLandscape)
-    base = landscape.base if normalized else landscape
-    if norm_target is None and not normalized:
-        raise ValueError("norm_target is required with a plain EffectiveLandscape (c > 0)")
+    if isinstance(landscape, NormalizedLandscape):
+        base, norm_target = landscape.base, landscape.norm_target if norm_target is None else norm_target
+    else:
+        base = landscape
+        if norm_target is None:
+            raise ValueError("norm_target is required with a plain EffectiveLandscape (c > 0)")
     # normalized_landscape checks c > 0; κ is not used by the hard branch.
-    nl = normalized_landscape(base, 0.0, landscape.norm_target if norm_target is None else norm_target)
+    nl = normalized_landscape(base, 0.0, norm_target)
     return _bias_global_minimum(nl, _check_out_dim(out_dim, base), _is_diagonal(base), True)
 
 

@@ -72,7 +72,7 @@ def compute(quick: bool = False, seed: int = 0, smoke: bool = False) -> dict:
         collapse_nuisance=bc.collapse_sigma2(0.5),
         collapse_signal=bc.collapse_sigma2(1.0),
     )
-    pair = {k: [] for k in ("pair_error", "pair_acc")}
+    pair: dict[str, list] = {k: [] for k in ("pair_error", "pair_acc")}
     for target in ("nuisance", "signal"):
         curves = {}
         for n in ns if target == "nuisance" else ns_curve:

@@ -75,7 +75,7 @@ def _point(rng, cp, ssl: dict, *, n_rep, n_probe, n_test, repeats, sup_steps=100
     """Per-class accuracies (mean over repeats) and the probe's smallest minority label count."""
     maps = _maps(rng, cp, ssl, n_rep, sup_steps)
     balanced = problem(1.0 / K, float(cp.problem.aug_cov[0, 0]))  # the downstream task is balanced
-    acc = {k: [] for k in maps}
+    acc: dict[str, list] = {k: [] for k in maps}
     seen = n_probe
     for _ in range(repeats):
         out = im.probe_study(rng, balanced, maps, n_train=n_probe, n_test=n_test)
