@@ -41,9 +41,14 @@ Example:
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import TYPE_CHECKING
 
 import jax
 import jax.numpy as jnp
+from jax.typing import ArrayLike
+
+if TYPE_CHECKING:  # shapes for the reader and the docs; jaxtyping is not needed at run time
+    from jaxtyping import Float
 
 __all__ = [
     "check_views",
@@ -74,7 +79,13 @@ def _check_one(z, name: str) -> jax.Array:
     return z
 
 
-def check_views(z1, z2, *, min_batch: int = 1, names: tuple[str, str] = ("z1", "z2")):
+def check_views(
+    z1: Float[ArrayLike, "n d"],
+    z2: Float[ArrayLike, "n d"],
+    *,
+    min_batch: int = 1,
+    names: tuple[str, str] = ("z1", "z2"),
+) -> tuple[Float[jax.Array, "n d"], Float[jax.Array, "n d"]]:
     """Validate two views: 2-D (n, d), equal shapes and dtypes, floating, n ≥ ``min_batch``.
 
     Works on traced arrays (only static shapes and dtypes are inspected).
@@ -144,7 +155,15 @@ def _euclidean_infonce_one_way(z1, z2, alpha, beta, mask):
     return jnp.sum(jnp.where(mask, per_anchor, 0.0)) / jnp.maximum(jnp.sum(w), 1.0)
 
 
-def euclidean_infonce(z1, z2, *, alpha=1.0, beta=1.0, mask=None, symmetric: bool = False) -> jax.Array:
+def euclidean_infonce(
+    z1: Float[ArrayLike, "n d"],
+    z2: Float[ArrayLike, "n d"],
+    *,
+    alpha: float = 1.0,
+    beta: float = 1.0,
+    mask: ArrayLike | None = None,
+    symmetric: bool = False,
+) -> Float[jax.Array, ""]:
     r"""Euclidean InfoNCE in its general (α, β) form, mean over anchors.
 
         ℓ_i = u_ii + β · log( Σ_{j≠i} e^{−u_ij} + α e^{−u_ii} ),   u_ij = ½‖z1_i − z2_j‖²
@@ -168,7 +187,9 @@ def euclidean_infonce(z1, z2, *, alpha=1.0, beta=1.0, mask=None, symmetric: bool
     return out
 
 
-def infonce(z1, z2, *, mask=None, symmetric: bool = False) -> jax.Array:
+def infonce(
+    z1: Float[ArrayLike, "n d"], z2: Float[ArrayLike, "n d"], *, mask: ArrayLike | None = None, symmetric: bool = False
+) -> Float[jax.Array, ""]:
     """InfoNCE with Euclidean similarity (WS Eq. 1, divided by n): α = 1, β = 1.
 
     >>> z1 = jnp.array([[1.0], [0.0]]); z2 = jnp.array([[1.0], [0.0]])
@@ -178,7 +199,14 @@ def infonce(z1, z2, *, mask=None, symmetric: bool = False) -> jax.Array:
     return euclidean_infonce(z1, z2, alpha=1.0, beta=1.0, mask=mask, symmetric=symmetric)
 
 
-def weighted_infonce(z1, z2, alpha, *, mask=None, symmetric: bool = False) -> jax.Array:
+def weighted_infonce(
+    z1: Float[ArrayLike, "n d"],
+    z2: Float[ArrayLike, "n d"],
+    alpha: float,
+    *,
+    mask: ArrayLike | None = None,
+    symmetric: bool = False,
+) -> Float[jax.Array, ""]:
     """Weighted InfoNCE (WS Eq. 3): the positive's denominator term times α ≥ 0.
 
     >>> z = jnp.zeros((5, 2))
@@ -188,7 +216,14 @@ def weighted_infonce(z1, z2, alpha, *, mask=None, symmetric: bool = False) -> ja
     return euclidean_infonce(z1, z2, alpha=alpha, beta=1.0, mask=mask, symmetric=symmetric)
 
 
-def beta_infonce(z1, z2, beta, *, mask=None, symmetric: bool = False) -> jax.Array:
+def beta_infonce(
+    z1: Float[ArrayLike, "n d"],
+    z2: Float[ArrayLike, "n d"],
+    beta: float,
+    *,
+    mask: ArrayLike | None = None,
+    symmetric: bool = False,
+) -> Float[jax.Array, ""]:
     """β-InfoNCE read as in spec §2.2 L4: β weights the log-denominator, α = 1.
 
         ℓ_i = u_ii + β · log Σ_j e^{−u_ij}
@@ -201,7 +236,9 @@ def beta_infonce(z1, z2, beta, *, mask=None, symmetric: bool = False) -> jax.Arr
 
 
 # ------------------------------------------------------------------- NT-Xent
-def nt_xent(z1, z2, *, temperature=0.5) -> jax.Array:
+def nt_xent(
+    z1: Float[ArrayLike, "n d"], z2: Float[ArrayLike, "n d"], *, temperature: float = 0.5
+) -> Float[jax.Array, ""]:
     r"""NT-Xent of SimCLR on 2n views with cosine similarity and temperature τ.
 
     Stack the views, v = [z1; z2] (2n rows), s_ab = cos(v_a, v_b)/τ.  For every
@@ -229,7 +266,7 @@ def nt_xent(z1, z2, *, temperature=0.5) -> jax.Array:
 
 
 # -------------------------------------------------------- spectral contrastive
-def spectral_contrastive(z1, z2) -> jax.Array:
+def spectral_contrastive(z1: Float[ArrayLike, "n d"], z2: Float[ArrayLike, "n d"]) -> Float[jax.Array, ""]:
     r"""Spectral contrastive loss (HaoChen et al. 2021; WS Eq. 10 without the constraint).
 
         L = −2 mean_i z1_i·z2_i + mean_{i≠j} (z1_i·z2_j)²
@@ -251,7 +288,14 @@ def spectral_contrastive(z1, z2) -> jax.Array:
 
 
 # ---------------------------------------------------------------- Barlow Twins
-def barlow_twins(z1, z2, *, lambda_offdiag=5e-3, normalize: str = "standardize", eps: float = 1e-5) -> jax.Array:
+def barlow_twins(
+    z1: Float[ArrayLike, "n d"],
+    z2: Float[ArrayLike, "n d"],
+    *,
+    lambda_offdiag: float = 5e-3,
+    normalize: str = "standardize",
+    eps: float = 1e-5,
+) -> Float[jax.Array, ""]:
     r"""Barlow Twins: Σ_k (1 − 𝒞_kk)² + λ_offdiag Σ_{k≠l} 𝒞_kl².
 
     ``normalize="standardize"`` (standard BT, Zbontar et al. 2021): every feature
@@ -290,7 +334,16 @@ def barlow_twins(z1, z2, *, lambda_offdiag=5e-3, normalize: str = "standardize",
 
 
 # --------------------------------------------------------------------- VICReg
-def vicreg(z1, z2, *, inv_weight=25.0, var_weight=25.0, cov_weight=1.0, gamma=1.0, eps=1e-4) -> jax.Array:
+def vicreg(
+    z1: Float[ArrayLike, "n d"],
+    z2: Float[ArrayLike, "n d"],
+    *,
+    inv_weight: float = 25.0,
+    var_weight: float = 25.0,
+    cov_weight: float = 1.0,
+    gamma: float = 1.0,
+    eps: float = 1e-4,
+) -> Float[jax.Array, ""]:
     r"""VICReg (Bardes et al. 2021) with the reference implementation's normalisations.
 
         L = λ_inv · (1/(n d)) Σ_i ‖z1_i − z2_i‖²
@@ -329,7 +382,9 @@ def _neg_cosine(p: jax.Array, z: jax.Array) -> jax.Array:
     return -jnp.mean(jnp.sum(_normalize(p) * _normalize(z), axis=1))
 
 
-def simsiam(z1, z2, predictor: Head, *, stop_gradient: bool = True) -> jax.Array:
+def simsiam(
+    z1: Float[ArrayLike, "n d"], z2: Float[ArrayLike, "n d"], predictor: Head, *, stop_gradient: bool = True
+) -> Float[jax.Array, ""]:
     r"""SimSiam (Chen & He 2021): symmetric negative cosine with a predictor h.
 
         L = ½ D(h(z1), sg(z2)) + ½ D(h(z2), sg(z1)),   D(p, z) = −mean_i cos(p_i, z_i)
@@ -350,7 +405,15 @@ def simsiam(z1, z2, predictor: Head, *, stop_gradient: bool = True) -> jax.Array
     return 0.5 * _neg_cosine(p1, sg(z2)) + 0.5 * _neg_cosine(p2, sg(z1))
 
 
-def byol(z1, z2, predictor: Head, *, target1=None, target2=None, stop_gradient: bool = True) -> jax.Array:
+def byol(
+    z1: Float[ArrayLike, "n d"],
+    z2: Float[ArrayLike, "n d"],
+    predictor: Head,
+    *,
+    target1: Float[ArrayLike, "n d"] | None = None,
+    target2: Float[ArrayLike, "n d"] | None = None,
+    stop_gradient: bool = True,
+) -> Float[jax.Array, ""]:
     r"""BYOL (Grill et al. 2020): normalised squared error to a stop-gradient target.
 
         L = mean_i ‖p̄1_i − t̄2_i‖² + mean_i ‖p̄2_i − t̄1_i‖²,   p_v = h(z_v), t_v = sg(target_v)
@@ -379,7 +442,14 @@ def byol(z1, z2, predictor: Head, *, target1=None, target2=None, stop_gradient: 
 
 
 # ----------------------------------------------------------------- CISSL, DISSL
-def cissl(z1, z2, student_head: Head, teacher_head: Head, *, temperature=0.07) -> jax.Array:
+def cissl(
+    z1: Float[ArrayLike, "n d"],
+    z2: Float[ArrayLike, "n d"],
+    student_head: Head,
+    teacher_head: Head,
+    *,
+    temperature: float = 0.07,
+) -> Float[jax.Array, ""]:
     r"""CISSL (Dubois et al. 2022): contrastive loss with asymmetric heads, self-contrastive target.
 
     Stack the views v = [z1; z2] (2n rows); students s_a = h_s(v_a), teachers
@@ -416,16 +486,16 @@ def _entropy(p: jax.Array, axis=-1) -> jax.Array:
 
 
 def dissl(
-    z1,
-    z2,
+    z1: Float[ArrayLike, "n d"],
+    z2: Float[ArrayLike, "n d"],
     student_head: Head,
     teacher_head: Head,
     *,
-    lambda_maximality=2.3,
-    beta_determinism=0.8,
-    teacher_temperature=0.5,
-    student_temperature=1.0,
-) -> jax.Array:
+    lambda_maximality: float = 2.3,
+    beta_determinism: float = 0.8,
+    teacher_temperature: float = 0.5,
+    student_temperature: float = 1.0,
+) -> Float[jax.Array, ""]:
     r"""DISSL (Dubois et al. 2022): distil a maximal, deterministic, invariant teacher.
 
     Teacher t(·|z) = softmax(h_t(z)/τ_t), student s(·|z) = softmax(h_s(z)/τ_s)
