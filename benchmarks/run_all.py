@@ -15,11 +15,7 @@ import bench_flow
 import bench_gd_flops
 import bench_phase_diagram
 
-BENCHMARKS = {
-    "phase_diagram": bench_phase_diagram.main,
-    "flow": bench_flow.main,
-    "gd_flops": bench_gd_flops.main,
-}
+BENCHMARKS = {"phase_diagram": bench_phase_diagram.main, "flow": bench_flow.main, "gd_flops": bench_gd_flops.main}
 
 
 def _jsonable(x):

@@ -200,10 +200,7 @@ def test_every_registered_experiment_follows_the_protocol():
 
 @pytest.mark.parametrize(
     "argv, message",
-    [
-        (["--only", "no_such_figure"], "--only: unknown experiment no_such_figure"),
-        (["--jobs", "0"], "--jobs"),
-    ],
+    [(["--only", "no_such_figure"], "--only: unknown experiment no_such_figure"), (["--jobs", "0"], "--jobs")],
 )
 def test_reproduce_refuses_bad_input_in_one_line(argv, message, tmp_path, capsys):
     from landscape.cli import main
