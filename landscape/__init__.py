@@ -38,6 +38,7 @@ from __future__ import annotations
 
 import importlib
 from importlib import metadata as _metadata
+from typing import Any
 
 from landscape import _compat
 
@@ -179,7 +180,7 @@ __all__ = [
 ]
 
 
-def __getattr__(name: str):
+def __getattr__(name: str) -> Any:
     if name in _HOME:
         value = getattr(importlib.import_module(_HOME[name]), name)
     elif name in _SUBPACKAGES:

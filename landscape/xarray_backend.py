@@ -32,6 +32,7 @@ import os
 from collections.abc import Iterable
 from typing import Any
 
+import xarray as xr
 from xarray.backends import BackendEntrypoint
 
 __all__ = ["LandscapeBackendEntrypoint", "is_scan_store"]
@@ -76,7 +77,7 @@ class LandscapeBackendEntrypoint(BackendEntrypoint):
     description = "landscape scan stores (checksummed zarr) as their labelled grid, verified"
     open_dataset_parameters = ("filename_or_obj", "drop_variables")
 
-    def open_dataset(self, filename_or_obj: Any, *, drop_variables: str | Iterable[str] | None = None):
+    def open_dataset(self, filename_or_obj: Any, *, drop_variables: str | Iterable[str] | None = None) -> xr.Dataset:
         from landscape.scan.driver import open_scan
 
         ds = open_scan(filename_or_obj)

@@ -64,6 +64,7 @@ from typing import Any
 import jax
 import jax.numpy as jnp
 import numpy as np
+from jax.typing import DTypeLike
 
 __all__ = [
     "is_traced",
@@ -86,7 +87,7 @@ __all__ = [
 SURVIVAL_ULPS = 16.0
 
 
-def survival_tolerance(scale: Any, dtype) -> jax.Array:
+def survival_tolerance(scale: Any, dtype: DTypeLike) -> jax.Array:
     """SURVIVAL_ULPS · eps(dtype) · scale: values at or below it count as collapsed."""
     eps = jnp.finfo(dtype).eps
     return (SURVIVAL_ULPS * eps) * jnp.asarray(scale, dtype)

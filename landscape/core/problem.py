@@ -28,6 +28,8 @@ import dataclasses
 import jax
 import jax.numpy as jnp
 import numpy as np
+import numpy.typing as npt
+from jax.typing import DTypeLike
 
 from landscape.core.linalg import is_traced
 from landscape.core.validation import as_square_matrix, as_variances, check_in_dtype, check_psd
@@ -56,7 +58,9 @@ class Problem:
 
     # ---------------------------------------------------------------- constructors
     @classmethod
-    def from_arrays(cls, data_cov, aug_cov, *, allow_indefinite_aug: bool = False) -> Problem:
+    def from_arrays(
+        cls, data_cov: npt.ArrayLike, aug_cov: npt.ArrayLike, *, allow_indefinite_aug: bool = False
+    ) -> Problem:
         """Build from full matrices after validating them.
 
         Both matrices must be square, symmetric, finite and of the same shape; A0
@@ -88,7 +92,7 @@ class Problem:
         return cls(jnp.asarray(a0, dtype), jnp.asarray(c, dtype))
 
     @classmethod
-    def from_diagonal(cls, data_var, aug_var) -> Problem:
+    def from_diagonal(cls, data_var: npt.ArrayLike, aug_var: npt.ArrayLike) -> Problem:
         """Commuting problem with A0 = diag(data_var) and C = diag(aug_var).
 
         ``aug_var`` may be a scalar, meaning isotropic augmentation C = σ² I.
@@ -102,7 +106,7 @@ class Problem:
         return cls.from_arrays(np.diag(a), np.diag(c))
 
     @classmethod
-    def isotropic(cls, data_cov, sigma2: float) -> Problem:
+    def isotropic(cls, data_cov: npt.ArrayLike, sigma2: float) -> Problem:
         """Isotropic augmentation C = σ² I on a data covariance (matrix, or 1-D variances)."""
         s2 = as_variances(sigma2, "sigma2")
         if s2.size != 1:
@@ -135,7 +139,7 @@ class Problem:
         off = ~np.eye(a0.shape[0], dtype=bool)
         return bool(np.all(a0[off] == 0) and np.all(c[off] == 0))
 
-    def astype(self, dtype) -> Problem:
+    def astype(self, dtype: DTypeLike) -> Problem:
         """The same problem with both matrices cast to ``dtype``.
 
         Concrete matrices are checked in the new dtype (finite entries, Σ positive

@@ -21,6 +21,7 @@ from typing import Any
 
 import jax
 
+from landscape.core.effective_landscape import EffectiveLandscape
 from landscape.core.effective_landscape import loss as landscape_loss
 from landscape.core.linalg import gram_spectrum, surviving_rank
 from landscape.core.spectrum import rank_scales
@@ -89,7 +90,9 @@ def trained_rank(eigenvalues: jax.Array, scale: jax.Array, rtol: float = DEFAULT
     return surviving_rank(eigenvalues, scale, rtol=rtol)
 
 
-def solution_from_weights(landscape, w: jax.Array, *, rank_rtol: float = DEFAULT_RANK_RTOL, **extra) -> Solution:
+def solution_from_weights(
+    landscape: EffectiveLandscape, w: jax.Array, *, rank_rtol: float = DEFAULT_RANK_RTOL, **extra: Any
+) -> Solution:
     """Wrap a weight matrix W as a :class:`Solution` on ``landscape``."""
     eig = gram_spectrum(w)
     return Solution(

@@ -9,11 +9,13 @@ from __future__ import annotations
 
 import operator
 import os
+from typing import Any
 
 import numpy as np
+import numpy.typing as npt
 
 
-def as_square_matrix(value, field: str) -> np.ndarray:
+def as_square_matrix(value: npt.ArrayLike, field: str) -> np.ndarray:
     """Return ``value`` as a finite, square, symmetric float array, or raise ValueError."""
     arr = np.asarray(value, dtype=float)
     if arr.ndim != 2 or arr.shape[0] != arr.shape[1]:
@@ -44,7 +46,7 @@ def check_psd(arr: np.ndarray, field: str, *, strict: bool = False) -> None:
         )
 
 
-def as_variances(value, field: str) -> np.ndarray:
+def as_variances(value: npt.ArrayLike, field: str) -> np.ndarray:
     """Return a 1-D array of finite, non-negative variances, or raise ValueError."""
     arr = np.atleast_1d(np.asarray(value, dtype=float))
     if arr.ndim != 1 or arr.size == 0:
@@ -58,7 +60,7 @@ def as_variances(value, field: str) -> np.ndarray:
 
 
 def as_scalar(
-    value,
+    value: Any,
     field: str,
     *,
     low: float | None = None,
@@ -134,7 +136,7 @@ def _bytes_text(n: float) -> str:
     return f"{int(n)} bytes"
 
 
-def as_int(value, field: str, *, low: int | None = None, high: int | None = None) -> int:
+def as_int(value: Any, field: str, *, low: int | None = None, high: int | None = None) -> int:
     """``value`` as a Python int in [low, high], or ValueError naming ``field``.
 
     Integers of any kind (Python, NumPy, a 0-d integer JAX array) are accepted;
@@ -160,7 +162,7 @@ def as_int(value, field: str, *, low: int | None = None, high: int | None = None
     return int(v)
 
 
-def check_in_dtype(arr: np.ndarray, field: str, dtype, *, definite: bool = False) -> None:
+def check_in_dtype(arr: np.ndarray, field: str, dtype: npt.DTypeLike, *, definite: bool = False) -> None:
     """Refuse a matrix that is valid in float64 but not in the ``dtype`` the computation runs in.
 
     Its entries must be finite after the cast (1e39 is inf in float32), and with
@@ -194,7 +196,7 @@ def check_in_dtype(arr: np.ndarray, field: str, dtype, *, definite: bool = False
         )
 
 
-def checked_out_dim(out_dim, dim: int, dtype, *, copies: int = 4) -> int:
+def checked_out_dim(out_dim: Any, dim: int, dtype: npt.DTypeLike, *, copies: int = 4) -> int:
     """``out_dim`` as an int ≥ 1, refused before allocation if its (out_dim × dim) arrays would not fit.
 
     ``copies`` is how many out_dim × dim arrays of ``dtype`` the caller holds at

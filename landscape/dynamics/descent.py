@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import Any
 
 import jax
 import jax.numpy as jnp
 import numpy as np
 import optax
+from jax.typing import DTypeLike
 
 from landscape.core.effective_landscape import EffectiveLandscape, gradient, loss
 from landscape.core.solution import DEFAULT_RANK_RTOL, Solution, gram_spectrum, solution_from_weights
@@ -25,7 +27,9 @@ from landscape.dynamics._checks import (
 __all__ = ["random_init", "gradient_descent"]
 
 
-def random_init(key: jax.Array, out_dim: int, dim: int, scale: float = 1e-3, dtype=None) -> jax.Array:
+def random_init(
+    key: jax.Array, out_dim: int, dim: int, scale: float = 1e-3, dtype: DTypeLike | None = None
+) -> jax.Array:
     """W₀ = scale · N(0, 1) of shape (out_dim, dim).
 
     ``dtype`` defaults to JAX's default float (float64 with x64 enabled).  A small
@@ -129,13 +133,13 @@ def gradient_descent(
     )
 
 
-def squared_norm(params) -> jax.Array:
+def squared_norm(params: Any) -> jax.Array:
     """Σ over the leaves of a parameter pytree of the squared entries (‖W‖²_F + ‖b‖²)."""
     return sum(jnp.sum(x * x) for x in jax.tree_util.tree_leaves(params))
 
 
 def descend(
-    params0,
+    params0: Any,
     field: Callable,
     optimizer: optax.GradientTransformation,
     steps: int,
@@ -143,7 +147,7 @@ def descend(
     limit: jax.Array,
     record: Callable,
     retract: Callable | None = None,
-):
+) -> tuple[Any, jax.Array, jax.Array, jax.Array, Any]:
     """The training loop shared by the descent routes: ``steps`` optimizer steps as nested scans.
 
     Each step feeds ``field(p)`` (the gradient, or a projected gradient) to the

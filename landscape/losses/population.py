@@ -33,6 +33,7 @@ from collections.abc import Callable
 import jax
 import jax.numpy as jnp
 import numpy as np
+import numpy.typing as npt
 
 from landscape.core.linalg import sym_sqrt
 from landscape.core.problem import Problem
@@ -52,7 +53,9 @@ LossFn = Callable[[jax.Array, jax.Array], jax.Array]
 
 
 # ============================================================ exact Gaussian InfoNCE
-def exact_gaussian_infonce(w: jax.Array, problem: Problem, beta=1.0, weight_decay=0.0) -> jax.Array:
+def exact_gaussian_infonce(
+    w: jax.Array, problem: Problem, beta: float | jax.Array = 1.0, weight_decay: float | jax.Array = 0.0
+) -> jax.Array:
     """L(W) = Tr[WCWᵀ] − (β/2)(log det(I + S) + Tr[(I + S)⁻¹S]) + γ‖W‖²_F,  S = WΣWᵀ.
 
     >>> import landscape as ls
@@ -74,7 +77,7 @@ def exact_gaussian_infonce(w: jax.Array, problem: Problem, beta=1.0, weight_deca
     )
 
 
-def exact_gaussian_direction_loss(mu: jax.Array, kappa: jax.Array, beta=1.0) -> jax.Array:
+def exact_gaussian_direction_loss(mu: jax.Array, kappa: jax.Array, beta: float | jax.Array = 1.0) -> jax.Array:
     """ℓ(μ) = κμ − (β/2)(log(1 + μ) + μ/(1 + μ)), the loss of one whitened direction."""
     return kappa * mu - 0.5 * beta * (jnp.log1p(mu) + mu / (1.0 + mu))
 
@@ -152,7 +155,7 @@ def mc_taylor_coefficients(
     *,
     n: int,
     n_batches: int,
-    data="exact-moment",
+    data: str | jax.Array = "exact-moment",
     order: int = 4,
     chunk: int = 64,
 ) -> jax.Array:
@@ -198,7 +201,7 @@ def _mean_se(x: np.ndarray, axis: int = 0):
     return m, se
 
 
-def fit_data_aug_coefficients(b: np.ndarray, data_cov, aug_cov) -> np.ndarray:
+def fit_data_aug_coefficients(b: np.ndarray, data_cov: npt.ArrayLike, aug_cov: npt.ArrayLike) -> np.ndarray:
     """Least-squares (p, q) with B ≈ p·A0 + q·C over the matrix entries; B may be stacked (…, d, d)."""
     a0 = np.asarray(data_cov, float).ravel()
     c = np.asarray(aug_cov, float).ravel()
@@ -216,7 +219,7 @@ def mc_expansion(
     *,
     n: int,
     n_batches: int,
-    data="exact-moment",
+    data: str | jax.Array = "exact-moment",
     chunk: int = 64,
     rank2: bool = True,
     order: int = 4,

@@ -10,14 +10,21 @@ the caller decides whether these are representations or embeddings.
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import TYPE_CHECKING
 
 import jax
 import jax.numpy as jnp
+from jax.typing import ArrayLike
 
 from landscape.metrics._arrays import _as_float, _features, _square
 
+if TYPE_CHECKING:  # shapes for the reader and the docs; jaxtyping is not needed at run time
+    from jaxtyping import Float
 
-def avf_linear(f, data_cov, aug_cov) -> jax.Array:
+
+def avf_linear(
+    f: Float[ArrayLike, "k d"], data_cov: Float[ArrayLike, "d d"], aug_cov: Float[ArrayLike, "d d"]
+) -> jax.Array:
     r"""Augmentation-variance fraction of a linear map F, closed form.
 
     For views x = s + ε with clean signal covariance ``data_cov`` (A0) and
@@ -47,7 +54,9 @@ def avf_linear(f, data_cov, aug_cov) -> jax.Array:
     return jnp.where(den > 0, num / jnp.where(den > 0, den, 1.0), jnp.nan)
 
 
-def invariance_gain_linear(f, data_cov, aug_cov) -> jax.Array:
+def invariance_gain_linear(
+    f: Float[ArrayLike, "k d"], data_cov: Float[ArrayLike, "d d"], aug_cov: Float[ArrayLike, "d d"]
+) -> jax.Array:
     r"""Normalised invariance gain AVF(identity) / AVF(F) of a linear map, closed form.
 
     Compares layers fairly across augmentation strengths: 1 means F is as
@@ -64,7 +73,7 @@ def invariance_gain_linear(f, data_cov, aug_cov) -> jax.Array:
     return avf_linear(eye, data_cov, aug_cov) / avf_linear(f, data_cov, aug_cov)
 
 
-def avf_samples(z1, z2) -> jax.Array:
+def avf_samples(z1: Float[ArrayLike, "n k"], z2: Float[ArrayLike, "n k"]) -> jax.Array:
     r"""Sample estimate of the AVF from paired view outputs z1_i = F(x1_i), z2_i = F(x2_i).
 
         AVF ≈ mean_i ‖z1_i − z2_i‖² / mean_{i≠j} ‖z1_i − z2_j‖²,
@@ -92,7 +101,9 @@ def avf_samples(z1, z2) -> jax.Array:
     return jnp.where(den > 0, num / jnp.where(den > 0, den, 1.0), jnp.nan)
 
 
-def avf_network(fn: Callable[[jax.Array], jax.Array], x1, x2) -> jax.Array:
+def avf_network(
+    fn: Callable[[jax.Array], jax.Array], x1: Float[ArrayLike, "n d"], x2: Float[ArrayLike, "n d"]
+) -> jax.Array:
     r"""AVF of any network ``fn`` by sampling: :func:`avf_samples` of fn(x1), fn(x2).
 
     ``x1`` and ``x2`` hold two augmented views of the same N inputs (row i of
@@ -107,7 +118,9 @@ def avf_network(fn: Callable[[jax.Array], jax.Array], x1, x2) -> jax.Array:
     return avf_samples(fn(_features(x1, "x1")), fn(_features(x2, "x2")))
 
 
-def invariance_gain_samples(x1, x2, z1, z2) -> jax.Array:
+def invariance_gain_samples(
+    x1: Float[ArrayLike, "n d"], x2: Float[ArrayLike, "n d"], z1: Float[ArrayLike, "n k"], z2: Float[ArrayLike, "n k"]
+) -> jax.Array:
     r"""Sampled normalised invariance gain AVF(inputs) / AVF(outputs), both from the same pairs.
 
     >>> import jax.numpy as jnp

@@ -8,12 +8,16 @@ covariance Cov(h, y) instead of samples.
 
 from __future__ import annotations
 
-from typing import NamedTuple
+from typing import TYPE_CHECKING, NamedTuple
 
 import jax
 import jax.numpy as jnp
+from jax.typing import ArrayLike
 
 from landscape.metrics._arrays import _as_float, _features, _square
+
+if TYPE_CHECKING:  # shapes for the reader and the docs; jaxtyping is not needed at run time
+    from jaxtyping import Float, Int
 
 
 class Probe(NamedTuple):
@@ -23,7 +27,13 @@ class Probe(NamedTuple):
     bias: jax.Array
 
 
-def fit_probe(z, y, *, ridge: float = 0.0, relative: bool = True) -> Probe:
+def fit_probe(
+    z: Float[ArrayLike, "n d"],
+    y: Float[ArrayLike, " n"] | Float[ArrayLike, "n k"],
+    *,
+    ridge: float = 0.0,
+    relative: bool = True,
+) -> Probe:
     r"""Closed-form affine probe: linear least squares (``ridge = 0``) or ridge regression.
 
     With training means z̄, ȳ and centred Z_c, Y_c (bias never penalised):
@@ -64,12 +74,12 @@ def fit_probe(z, y, *, ridge: float = 0.0, relative: bool = True) -> Probe:
     return Probe(weights=w, bias=(ym - zm @ w)[0])
 
 
-def probe_predict(probe: Probe, z) -> jax.Array:
+def probe_predict(probe: Probe, z: Float[ArrayLike, "n d"]) -> jax.Array:
     """Predictions z·W + b of a fitted probe, shape (N, K)."""
     return _features(z, "z") @ probe.weights + probe.bias[None, :]
 
 
-def r2_score(y_true, y_pred) -> jax.Array:
+def r2_score(y_true: ArrayLike, y_pred: ArrayLike) -> jax.Array:
     r"""Coefficient of determination 1 − Σ(y − ŷ)² / Σ(y − ȳ)², pooled over outputs.
 
     ȳ is the mean of ``y_true`` itself.  NaN when ``y_true`` is constant.
@@ -85,7 +95,7 @@ def r2_score(y_true, y_pred) -> jax.Array:
     return jnp.where(ss_tot > 0, 1.0 - ss_res / jnp.where(ss_tot > 0, ss_tot, 1.0), jnp.nan)
 
 
-def accuracy(labels, scores) -> jax.Array:
+def accuracy(labels: Int[ArrayLike, " n"], scores: Float[ArrayLike, "n c"]) -> jax.Array:
     """Fraction of rows whose arg-max score equals the integer label.
 
     >>> import jax.numpy as jnp
@@ -95,7 +105,15 @@ def accuracy(labels, scores) -> jax.Array:
     return jnp.mean(jnp.argmax(jnp.asarray(scores), axis=1) == jnp.asarray(labels))
 
 
-def probe_r2(z_train, y_train, z_test, y_test, *, ridge: float = 0.0, relative: bool = True) -> jax.Array:
+def probe_r2(
+    z_train: Float[ArrayLike, "n d"],
+    y_train: ArrayLike,
+    z_test: Float[ArrayLike, "m d"],
+    y_test: ArrayLike,
+    *,
+    ridge: float = 0.0,
+    relative: bool = True,
+) -> jax.Array:
     r"""Held-out R² of a linear (``ridge=0``) or ridge probe fitted on the training split.
 
     >>> import jax.numpy as jnp
@@ -109,7 +127,14 @@ def probe_r2(z_train, y_train, z_test, y_test, *, ridge: float = 0.0, relative: 
 
 
 def probe_accuracy(
-    z_train, labels_train, z_test, labels_test, *, n_classes: int, ridge: float = 0.0, relative: bool = True
+    z_train: Float[ArrayLike, "n d"],
+    labels_train: Int[ArrayLike, " n"],
+    z_test: Float[ArrayLike, "m d"],
+    labels_test: Int[ArrayLike, " m"],
+    *,
+    n_classes: int,
+    ridge: float = 0.0,
+    relative: bool = True,
 ) -> jax.Array:
     r"""Held-out accuracy of a least-squares (or ridge) classifier on one-hot targets.
 
@@ -127,7 +152,14 @@ def probe_accuracy(
     return accuracy(labels_test, probe_predict(p, z_test))
 
 
-def population_probe_r2(feature_cov, cross_cov, target_var, *, ridge: float = 0.0, relative: bool = True) -> jax.Array:
+def population_probe_r2(
+    feature_cov: Float[ArrayLike, "k k"],
+    cross_cov: Float[ArrayLike, " k"],
+    target_var: float | jax.Array,
+    *,
+    ridge: float = 0.0,
+    relative: bool = True,
+) -> jax.Array:
     r"""Population R² of the best affine ridge probe for jointly distributed features h and target y.
 
     With K = Cov(h) (k×k), k = Cov(h, y) (k,) and v = Var(y), the probe

@@ -13,14 +13,20 @@ representations.
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import jax
 import jax.numpy as jnp
+from jax.typing import ArrayLike
 
 from landscape.core.linalg import surviving_rank
 from landscape.metrics._arrays import _features, _square, _xlogx
 
+if TYPE_CHECKING:  # shapes for the reader and the docs; jaxtyping is not needed at run time
+    from jaxtyping import Float
 
-def covariance(features, *, center: bool = True) -> jax.Array:
+
+def covariance(features: Float[ArrayLike, "n d"], *, center: bool = True) -> jax.Array:
     r"""The D×D covariance (1/N)·X_cᵀX_c of N×D features (second moment if ``center=False``).
 
     X_c = X − 1 x̄ᵀ subtracts the sample mean of each column.  The 1/N (not
@@ -37,7 +43,7 @@ def covariance(features, *, center: bool = True) -> jax.Array:
     return (x.T @ x) / x.shape[0]
 
 
-def spectrum(x, *, covariance: bool = False, center: bool = True) -> jax.Array:
+def spectrum(x: ArrayLike, *, covariance: bool = False, center: bool = True) -> jax.Array:
     r"""Eigenvalues of the covariance, descending, length D, clipped at 0.
 
     From N×D features: λ_i = s_i²/N with s_i the singular values of X_c (or of X
@@ -71,7 +77,7 @@ def _effective_rank_of(lam: jax.Array) -> jax.Array:
     return jnp.where(total > 0, jnp.exp(-jnp.sum(_xlogx(p))), 0.0)
 
 
-def effective_rank(x, *, covariance: bool = False, center: bool = True) -> jax.Array:
+def effective_rank(x: ArrayLike, *, covariance: bool = False, center: bool = True) -> jax.Array:
     r"""Roy–Vetterli effective rank of the covariance: erank = exp(−Σ_i p_i log p_i), p_i = λ_i / Σ_j λ_j.
 
     λ are the eigenvalues of the covariance of ``x`` (see :func:`spectrum`); this
@@ -89,7 +95,7 @@ def effective_rank(x, *, covariance: bool = False, center: bool = True) -> jax.A
     return _effective_rank_of(spectrum(x, covariance=covariance, center=center))
 
 
-def rankme(features, *, eps: float = 1e-7) -> jax.Array:
+def rankme(features: Float[ArrayLike, "n d"], *, eps: float = 1e-7) -> jax.Array:
     r"""RankMe (Garrido et al. 2023): exp(−Σ_k p_k log p_k), p_k = σ_k/‖σ‖₁ + ε.
 
     σ_k are the singular values of the *uncentred* N×D embedding matrix, as in
@@ -108,7 +114,7 @@ def rankme(features, *, eps: float = 1e-7) -> jax.Array:
 
 
 def numerical_rank(
-    x, *, rtol: float = 1e-2, atol: float = 0.0, covariance: bool = False, center: bool = True
+    x: ArrayLike, *, rtol: float = 1e-2, atol: float = 0.0, covariance: bool = False, center: bool = True
 ) -> jax.Array:
     r"""Number of singular values of the feature matrix above ``rtol`` · σ_max and above ``atol``.
 
@@ -133,7 +139,7 @@ def numerical_rank(
     return surviving_rank(jnp.sqrt(lam), 0.0, rtol=rtol, floor=atol)
 
 
-def participation_ratio(x, *, covariance: bool = False, center: bool = True) -> jax.Array:
+def participation_ratio(x: ArrayLike, *, covariance: bool = False, center: bool = True) -> jax.Array:
     r"""Participation ratio (Σλ)² / Σλ² of the covariance eigenvalues.
 
     It is the Rényi-2 analogue of the effective rank, so 1 ≤ PR ≤ erank ≤ rank for
@@ -150,7 +156,12 @@ def participation_ratio(x, *, covariance: bool = False, center: bool = True) -> 
 
 
 def alpha_req(
-    x, *, covariance: bool = False, center: bool = True, rtol: float = 1e-6, max_components: int | None = None
+    x: ArrayLike,
+    *,
+    covariance: bool = False,
+    center: bool = True,
+    rtol: float = 1e-6,
+    max_components: int | None = None,
 ) -> jax.Array:
     r"""α-ReQ exponent: the α of a power-law fit λ_i ≈ c · i^{−α} to the covariance spectrum.
 
@@ -181,7 +192,7 @@ def alpha_req(
     return jnp.where(n >= 2, -sxy / jnp.where(sxx > 0, sxx, 1.0), jnp.nan)
 
 
-def normalized_std(features, *, eps: float = 1e-12) -> jax.Array:
+def normalized_std(features: Float[ArrayLike, "n d"], *, eps: float = 1e-12) -> jax.Array:
     r"""Mean over dimensions of the std over samples of the L2-normalised outputs (SimSiam's collapse monitor).
 
     Each row is divided by its norm (rows of zero norm stay zero), then the
@@ -200,7 +211,7 @@ def normalized_std(features, *, eps: float = 1e-12) -> jax.Array:
     return jnp.mean(jnp.std(u, axis=0))
 
 
-def explained_variance(x, *, covariance: bool = False, center: bool = True) -> jax.Array:
+def explained_variance(x: ArrayLike, *, covariance: bool = False, center: bool = True) -> jax.Array:
     r"""Cumulative explained-variance ratio: (Σ_{j≤i} λ_j / Σ_j λ_j) for i = 1..D.
 
     Non-decreasing, ends at 1; NaN for a zero matrix (undefined).
@@ -214,7 +225,9 @@ def explained_variance(x, *, covariance: bool = False, center: bool = True) -> j
     return jnp.where(total > 0, jnp.cumsum(lam) / jnp.where(total > 0, total, 1.0), jnp.nan)
 
 
-def distance_to_etf(z1, z2, *, eps: float = 1e-12) -> tuple[jax.Array, jax.Array]:
+def distance_to_etf(
+    z1: Float[ArrayLike, "n d"], z2: Float[ArrayLike, "n d"], *, eps: float = 1e-12
+) -> tuple[jax.Array, jax.Array]:
     r"""The "distance to ETF" monitor of Dubois et al.: (positive term, negative term).
 
     The 2N view representations are centred by their joint mean and

@@ -10,13 +10,19 @@ embeddings), the Jacobian of a layer such as the projector W2
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import jax
 import jax.numpy as jnp
+from jax.typing import ArrayLike
 
 from landscape.metrics._arrays import _as_float, _features
 
+if TYPE_CHECKING:  # shapes for the reader and the docs; jaxtyping is not needed at run time
+    from jaxtyping import Float
 
-def orthonormal_basis(a) -> jax.Array:
+
+def orthonormal_basis(a: Float[ArrayLike, "d k"]) -> jax.Array:
     r"""Orthonormal basis (D×k) of the column span of a D×k matrix of full column rank (QR).
 
     >>> import jax.numpy as jnp
@@ -31,7 +37,7 @@ def orthonormal_basis(a) -> jax.Array:
     return q
 
 
-def principal_angles(a, b) -> jax.Array:
+def principal_angles(a: Float[ArrayLike, "d k"], b: Float[ArrayLike, "d l"]) -> jax.Array:
     r"""Principal angles (radians, ascending) between span(a) and span(b).
 
     ``a`` (D×k) and ``b`` (D×l) hold spanning vectors as columns (full column
@@ -60,7 +66,7 @@ def principal_angles(a, b) -> jax.Array:
     return jnp.arctan2(sin, cos)
 
 
-def top_subspace(vectors, k: int, *, center: bool = False) -> jax.Array:
+def top_subspace(vectors: Float[ArrayLike, "n d"], k: int, *, center: bool = False) -> jax.Array:
     r"""The top-``k`` principal directions (D×k, orthonormal) of the rows of an N×D matrix.
 
     Right singular vectors of the (optionally centred) matrix.  Use
@@ -83,7 +89,7 @@ def top_subspace(vectors, k: int, *, center: bool = False) -> jax.Array:
     return vt[: int(k)].T
 
 
-def kept_removed_subspaces(jacobian, k: int) -> tuple[jax.Array, jax.Array]:
+def kept_removed_subspaces(jacobian: Float[ArrayLike, "p h"], k: int) -> tuple[jax.Array, jax.Array]:
     r"""(kept, removed): the top-``k`` right singular subspace of a layer's Jacobian and its complement.
 
     For a linear projector g(h) = W2 h the Jacobian is W2 (p×h) and the kept
@@ -105,7 +111,7 @@ def kept_removed_subspaces(jacobian, k: int) -> tuple[jax.Array, jax.Array]:
     return vt[: int(k)].T, vt[int(k) :].T
 
 
-def local_pca_tangents(points, n_neighbors: int, dim: int) -> jax.Array:
+def local_pca_tangents(points: Float[ArrayLike, "n d"], n_neighbors: int, dim: int) -> jax.Array:
     r"""Local-PCA tangent-plane estimate at every point: an (N, D, dim) array of orthonormal bases.
 
     For point i take its ``n_neighbors`` nearest points (Euclidean, the point

@@ -42,12 +42,17 @@ Example:
 from __future__ import annotations
 
 import math
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
+from typing import TYPE_CHECKING, Any
 
 import jax
 import jax.numpy as jnp
+from jax.typing import ArrayLike
 
 from landscape.core.linalg import is_traced
+
+if TYPE_CHECKING:  # shapes for the reader and the docs; jaxtyping is not needed at run time
+    from jaxtyping import Float
 
 __all__ = [
     "gaussian_noise",
@@ -72,7 +77,7 @@ PRESETS = {
 _LUMA = (0.299, 0.587, 0.114)
 
 
-def _check_images(x: jax.Array, field: str = "images") -> jax.Array:
+def _check_images(x: ArrayLike, field: str = "images") -> jax.Array:
     x = jnp.asarray(x)
     if x.ndim != 4:
         raise ValueError(f"{field} must be an NHWC batch of images (4-D), got shape {x.shape}")
@@ -87,7 +92,7 @@ def _per_image(v: jax.Array, ndim: int) -> jax.Array:
 
 
 # ----------------------------------------------------------------------------- noise
-def gaussian_noise(key, x, sigma2) -> jax.Array:
+def gaussian_noise(key: jax.Array, x: ArrayLike, sigma2: float | jax.Array) -> jax.Array:
     r"""x + ε with ε ~ N(0, σ² I) elementwise; σ² ≥ 0 may be traced.
 
     >>> import jax, jax.numpy as jnp
@@ -126,7 +131,14 @@ def _bilinear_crop(img: jax.Array, top, left, height, width, out_h: int, out_w: 
     return (a * (1 - wx) + b * wx) * (1 - wy) + (c * (1 - wx) + d * wx) * wy
 
 
-def random_resized_crop(key, images, min_scale, *, log_ratio=math.log(4.0 / 3.0), out_size=None) -> jax.Array:
+def random_resized_crop(
+    key: jax.Array,
+    images: Float[ArrayLike, "n h w c"],
+    min_scale: float | jax.Array,
+    *,
+    log_ratio: float | jax.Array = math.log(4.0 / 3.0),
+    out_size: Sequence[int] | None = None,
+) -> jax.Array:
     r"""Crop a random box of area fraction u ~ U[min_scale, 1] and aspect r, resized back.
 
     log r ~ U[−log_ratio, log_ratio]; the box has width √(u r) and height √(u/r)
@@ -164,7 +176,7 @@ def _crop_impl(key, x, min_scale, log_ratio, out_size):
 _crop_jit = jax.jit(_crop_impl, static_argnames=("out_size",))
 
 
-def horizontal_flip(key, images, p=0.5) -> jax.Array:
+def horizontal_flip(key: jax.Array, images: Float[ArrayLike, "n h w c"], p: float | jax.Array = 0.5) -> jax.Array:
     """Mirror each image left–right with probability ``p``.
 
     >>> import jax, jax.numpy as jnp
@@ -208,7 +220,14 @@ def _hue_rotate(x: jax.Array, angle: jax.Array) -> jax.Array:
     return jnp.einsum("nhwc,ndc->nhwd", x, m)
 
 
-def color_jitter(key, images, brightness=0.0, contrast=0.0, saturation=0.0, hue=0.0) -> jax.Array:
+def color_jitter(
+    key: jax.Array,
+    images: Float[ArrayLike, "n h w c"],
+    brightness: float | jax.Array = 0.0,
+    contrast: float | jax.Array = 0.0,
+    saturation: float | jax.Array = 0.0,
+    hue: float | jax.Array = 0.0,
+) -> jax.Array:
     r"""Brightness, contrast, saturation and hue jitter, in that order, then clipped to [0, 1].
 
     Per image: brightness x ↦ f_b·x; contrast x ↦ f_c·(x − m) + m with m the
@@ -237,7 +256,7 @@ def color_jitter(key, images, brightness=0.0, contrast=0.0, saturation=0.0, hue=
     return jnp.clip(x, 0.0, 1.0)
 
 
-def grayscale(key, images, p) -> jax.Array:
+def grayscale(key: jax.Array, images: Float[ArrayLike, "n h w c"], p: float | jax.Array) -> jax.Array:
     """Replace each image by its luma (copied to every channel) with probability ``p``.
 
     >>> import jax, jax.numpy as jnp
@@ -252,7 +271,7 @@ def grayscale(key, images, p) -> jax.Array:
 
 
 # ----------------------------------------------------------------------------- the knob
-def simclr_params(strength, preset: str = "cifar") -> dict:
+def simclr_params(strength: float | jax.Array, preset: str = "cifar") -> dict:
     r"""The augmentation parameters at strength s for a preset (spec D8 mapping; see module docstring).
 
     Returns a dict with ``brightness``, ``contrast``, ``saturation``, ``hue``,
@@ -281,7 +300,9 @@ def simclr_params(strength, preset: str = "cifar") -> dict:
     }
 
 
-def simclr_augment(key, images, strength, preset: str = "cifar") -> jax.Array:
+def simclr_augment(
+    key: jax.Array, images: Float[ArrayLike, "n h w c"], strength: float | jax.Array, preset: str = "cifar"
+) -> jax.Array:
     """Crop → flip → colour jitter → grayscale, all set by the one strength knob ``strength``.
 
     s = 0 returns the images unchanged (bit for bit).  Compiled once per
@@ -305,7 +326,7 @@ def _simclr_impl(key, x, strength, preset):
 _simclr_jit = jax.jit(_simclr_impl, static_argnames=("preset",))
 
 
-def make_augment(kind: str = "noise", **params) -> Augment:
+def make_augment(kind: str = "noise", **params: Any) -> Augment:
     """An augmentation ``fn(key, x)`` by name.
 
     ``"noise"`` (``sigma2``), ``"simclr"`` (``strength``, ``preset``), ``"noise+simclr"`` (all

@@ -33,11 +33,15 @@ from __future__ import annotations
 import os
 from collections.abc import Sequence
 from pathlib import Path
-from typing import NamedTuple
+from typing import TYPE_CHECKING, NamedTuple
 
 import jax
 import jax.numpy as jnp
 import numpy as np
+import numpy.typing as npt
+
+if TYPE_CHECKING:  # shapes for the reader and the docs; jaxtyping is not needed at run time
+    from jaxtyping import Float, Int, UInt8
 
 __all__ = [
     "gaussian",
@@ -57,7 +61,14 @@ CIFAR10_RECORD_BYTES = 1 + 32 * 32 * 3
 
 
 # ----------------------------------------------------------------------------- synthetic
-def gaussian(key, n: int, variances, *, rotation=None, dtype=np.float32) -> np.ndarray:
+def gaussian(
+    key: jax.Array,
+    n: int,
+    variances: Float[npt.ArrayLike, " d"],
+    *,
+    rotation: Float[npt.ArrayLike, "d d"] | None = None,
+    dtype: npt.DTypeLike = np.float32,
+) -> np.ndarray:
     r"""n samples of N(0, Q diag(variances) Qᵀ) (Q = ``rotation``, default identity).
 
     >>> import jax
@@ -79,7 +90,15 @@ def gaussian(key, n: int, variances, *, rotation=None, dtype=np.float32) -> np.n
     return z.astype(dtype)
 
 
-def gaussian_mixture(key, n: int, means, proportions, *, std=1.0, dtype=np.float32) -> tuple[np.ndarray, np.ndarray]:
+def gaussian_mixture(
+    key: jax.Array,
+    n: int,
+    means: Float[npt.ArrayLike, "k d"],
+    proportions: Float[npt.ArrayLike, " k"],
+    *,
+    std: float = 1.0,
+    dtype: npt.DTypeLike = np.float32,
+) -> tuple[np.ndarray, np.ndarray]:
     r"""n samples of Σ_k π_k N(μ_k, std² I): returns (x (n, D), labels (n,)).
 
     ``means`` is K×D, ``proportions`` the K class probabilities π (≥ 0, summing
@@ -110,7 +129,13 @@ class ManifoldData(NamedTuple):
 
 
 def torus_manifold(
-    key, n: int, ambient_dim: int = 64, intrinsic_dim: int = 2, *, curvature: float = 0.5, dtype=np.float32
+    key: jax.Array,
+    n: int,
+    ambient_dim: int = 64,
+    intrinsic_dim: int = 2,
+    *,
+    curvature: float = 0.5,
+    dtype: npt.DTypeLike = np.float32,
 ) -> ManifoldData:
     r"""A curved k-torus in R^D with known tangent spaces.
 
@@ -154,7 +179,7 @@ def torus_manifold(
 
 
 # ----------------------------------------------------------------------------- digits
-def load_digits(*, dtype=np.float32) -> tuple[np.ndarray, np.ndarray]:
+def load_digits(*, dtype: npt.DTypeLike = np.float32) -> tuple[np.ndarray, np.ndarray]:
     """scikit-learn's 8×8 digits as (images (1797, 8, 8, 1) in [0, 1], labels (1797,)).
 
     Raises ImportError with an install hint when scikit-learn is missing.
@@ -169,7 +194,7 @@ def load_digits(*, dtype=np.float32) -> tuple[np.ndarray, np.ndarray]:
 
 
 # ----------------------------------------------------------------------------- CIFAR-10
-def read_cifar10_binary(path) -> tuple[np.ndarray, np.ndarray]:
+def read_cifar10_binary(path: str | os.PathLike[str]) -> tuple[np.ndarray, np.ndarray]:
     """Read one CIFAR-10 binary batch file: (images uint8 (n, 32, 32, 3), labels int32 (n,)).
 
     Raises ValueError when the size is not a multiple of 3,073 bytes or a label
@@ -190,7 +215,9 @@ def read_cifar10_binary(path) -> tuple[np.ndarray, np.ndarray]:
     return np.ascontiguousarray(images), labels
 
 
-def write_cifar10_binary(path, images, labels) -> Path:
+def write_cifar10_binary(
+    path: str | os.PathLike[str], images: UInt8[npt.ArrayLike, "n 32 32 3"], labels: Int[npt.ArrayLike, " n"]
+) -> Path:
     """Write (images uint8 (n, 32, 32, 3), labels (n,)) in the CIFAR-10 binary record format."""
     x = np.asarray(images)
     y = np.asarray(labels)
@@ -206,7 +233,7 @@ def write_cifar10_binary(path, images, labels) -> Path:
 
 
 def load_cifar10(
-    root, split: str = "train", *, as_uint8: bool = False, dtype=np.float32
+    root: str | os.PathLike[str], split: str = "train", *, as_uint8: bool = False, dtype: npt.DTypeLike = np.float32
 ) -> tuple[np.ndarray, np.ndarray]:
     """CIFAR-10 from ``root`` (the folder holding the .bin files, or its parent).
 
@@ -236,7 +263,9 @@ def load_cifar10(
 
 
 # ----------------------------------------------------------------------------- helpers
-def standardize(x, mean=None, std=None, *, eps: float = 1e-8):
+def standardize(
+    x: npt.ArrayLike, mean: npt.ArrayLike | None = None, std: npt.ArrayLike | None = None, *, eps: float = 1e-8
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """(x − mean)/std per feature (last axis); mean and std default to the data's own.
 
     Returns (standardized x, mean, std), so a test split can reuse the training
@@ -251,7 +280,7 @@ def standardize(x, mean=None, std=None, *, eps: float = 1e-8):
     return out.astype(x.dtype), mean, std
 
 
-def split(key, n: int, fractions: Sequence[float] = (0.8, 0.2)) -> list[np.ndarray]:
+def split(key: jax.Array, n: int, fractions: Sequence[float] = (0.8, 0.2)) -> list[np.ndarray]:
     """Random disjoint index sets of sizes ⌊f·n⌋ (the last one takes the rest)."""
     f = np.asarray(fractions, np.float64)
     if np.any(f < 0) or not np.isclose(f.sum(), 1.0):

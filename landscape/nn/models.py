@@ -47,10 +47,14 @@ Example:
 from __future__ import annotations
 
 import dataclasses
-from typing import Any, NamedTuple
+from typing import TYPE_CHECKING, Any, NamedTuple, Protocol
 
 import jax
 import jax.numpy as jnp
+from jax.typing import ArrayLike, DTypeLike
+
+if TYPE_CHECKING:  # shapes for the reader and the docs; jaxtyping is not needed at run time
+    from jaxtyping import Float
 
 __all__ = [
     "Outputs",
@@ -81,6 +85,14 @@ class Outputs(NamedTuple):
     z: jax.Array
 
 
+class Model(Protocol):
+    """What training and probing need of a network; :class:`MLP`, :class:`ConvNet` and :class:`ResNet18` are models."""
+
+    def init(self, key: jax.Array) -> tuple[Params, State]: ...
+
+    def apply(self, params: Params, state: State, x: ArrayLike, *, train: bool) -> tuple[Outputs, State]: ...
+
+
 _ACTIVATIONS = {"tanh": jnp.tanh, "relu": jax.nn.relu, "gelu": jax.nn.gelu, "linear": lambda x: x}
 
 
@@ -95,7 +107,9 @@ def _gain(activation: str) -> float:
 
 
 # ----------------------------------------------------------------------------- layers
-def dense_init(key, fan_in: int, fan_out: int, *, bias: bool = True, gain: float = 1.0, dtype=jnp.float32) -> Params:
+def dense_init(
+    key: jax.Array, fan_in: int, fan_out: int, *, bias: bool = True, gain: float = 1.0, dtype: DTypeLike = jnp.float32
+) -> Params:
     """{"w": (fan_in, fan_out) ~ N(0, gain/fan_in)} plus a zero bias "b" if ``bias``."""
     w = jax.random.normal(key, (fan_in, fan_out), dtype) * jnp.sqrt(jnp.asarray(gain / fan_in, dtype))
     return {"w": w, "b": jnp.zeros((fan_out,), dtype)} if bias else {"w": w}
@@ -109,7 +123,9 @@ def dense(p: Params, x: jax.Array) -> jax.Array:
     return y
 
 
-def conv_init(key, kernel: int, c_in: int, c_out: int, *, gain: float = 2.0, dtype=jnp.float32) -> Params:
+def conv_init(
+    key: jax.Array, kernel: int, c_in: int, c_out: int, *, gain: float = 2.0, dtype: DTypeLike = jnp.float32
+) -> Params:
     """{"w": (k, k, c_in, c_out) ~ N(0, gain/(k²·c_in))}: a bias-free convolution (batch norm follows)."""
     fan_in = kernel * kernel * c_in
     w = jax.random.normal(key, (kernel, kernel, c_in, c_out), dtype) * jnp.sqrt(jnp.asarray(gain / fan_in, dtype))
@@ -121,7 +137,7 @@ def conv(p: Params, x: jax.Array, stride: int = 1) -> jax.Array:
     return jax.lax.conv_general_dilated(x, p["w"], (stride, stride), "SAME", dimension_numbers=("NHWC", "HWIO", "NHWC"))
 
 
-def batch_norm_init(channels: int, dtype=jnp.float32) -> tuple[Params, State]:
+def batch_norm_init(channels: int, dtype: DTypeLike = jnp.float32) -> tuple[Params, State]:
     """(params {"scale", "shift"}, state {"mean", "var"}) of a batch norm over ``channels``."""
     return (
         {"scale": jnp.ones((channels,), dtype), "shift": jnp.zeros((channels,), dtype)},
@@ -223,13 +239,13 @@ class MLP:
     momentum: float = 0.9
     dtype: Any = jnp.float32
 
-    def __post_init__(self):
+    def __post_init__(self) -> None:
         _check_dims(in_dim=self.in_dim, hidden=self.hidden, out_dim=self.out_dim, proj_hidden=self.proj_hidden)
         if not self.hidden:
             raise ValueError("hidden must have at least one layer (the encoder)")
         _activation(self.activation)
 
-    def init(self, key) -> tuple[Params, State]:
+    def init(self, key: jax.Array) -> tuple[Params, State]:
         k_enc, k_proj = jax.random.split(key)
         keys = jax.random.split(k_enc, len(self.hidden))
         enc: Params = {}
@@ -247,7 +263,9 @@ class MLP:
         )
         return {"encoder": enc, "projector": proj}, {"encoder": enc_state, "projector": proj_state}
 
-    def apply(self, params: Params, state: State, x, *, train: bool) -> tuple[Outputs, State]:
+    def apply(
+        self, params: Params, state: State, x: Float[ArrayLike, "n ..."], *, train: bool
+    ) -> tuple[Outputs, State]:
         x = jnp.asarray(x, self.dtype)
         x = x.reshape(x.shape[0], -1)
         if x.shape[1] != self.in_dim:
@@ -293,7 +311,7 @@ class ConvNet:
     momentum: float = 0.9
     dtype: Any = jnp.float32
 
-    def __post_init__(self):
+    def __post_init__(self) -> None:
         _check_dims(
             in_channels=self.in_channels,
             channels=self.channels,
@@ -307,7 +325,7 @@ class ConvNet:
                 f"{self.channels!r} and {self.strides!r}"
             )
 
-    def init(self, key) -> tuple[Params, State]:
+    def init(self, key: jax.Array) -> tuple[Params, State]:
         keys = jax.random.split(key, len(self.channels) + 1)
         enc: Params = {}
         enc_state: State = {}
@@ -319,7 +337,9 @@ class ConvNet:
         proj, proj_state = _projector_init(keys[-1], c, self.proj_hidden, self.out_dim, True, "relu", self.dtype)
         return {"encoder": enc, "projector": proj}, {"encoder": enc_state, "projector": proj_state}
 
-    def apply(self, params: Params, state: State, x, *, train: bool) -> tuple[Outputs, State]:
+    def apply(
+        self, params: Params, state: State, x: Float[ArrayLike, "n h w c"], *, train: bool
+    ) -> tuple[Outputs, State]:
         x = jnp.asarray(x, self.dtype)
         if x.ndim != 4 or x.shape[-1] != self.in_channels:
             raise ValueError(f"x must be NHWC images with {self.in_channels} channels, got shape {x.shape}")
@@ -360,7 +380,7 @@ class ResNet18:
     momentum: float = 0.9
     dtype: Any = jnp.float32
 
-    def __post_init__(self):
+    def __post_init__(self) -> None:
         _check_dims(
             in_channels=self.in_channels,
             width=self.width,
@@ -383,7 +403,7 @@ class ResNet18:
                 c = out
         return plan
 
-    def init(self, key) -> tuple[Params, State]:
+    def init(self, key: jax.Array) -> tuple[Params, State]:
         plan = self._plan()
         keys = jax.random.split(key, 3 * len(plan) + 2)
         enc: Params = {"stem": conv_init(keys[0], 3, self.in_channels, self.width, dtype=self.dtype)}
@@ -407,7 +427,9 @@ class ResNet18:
         )
         return {"encoder": enc, "projector": proj}, {"encoder": enc_state, "projector": proj_state}
 
-    def apply(self, params: Params, state: State, x, *, train: bool) -> tuple[Outputs, State]:
+    def apply(
+        self, params: Params, state: State, x: Float[ArrayLike, "n h w c"], *, train: bool
+    ) -> tuple[Outputs, State]:
         x = jnp.asarray(x, self.dtype)
         if x.ndim != 4 or x.shape[-1] != self.in_channels:
             raise ValueError(f"x must be NHWC images with {self.in_channels} channels, got shape {x.shape}")

@@ -53,21 +53,26 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable
-from typing import NamedTuple
+from typing import TYPE_CHECKING, NamedTuple
 
 import jax
 import jax.numpy as jnp
 import numpy as np
+import numpy.typing as npt
 import scipy.linalg
+from jax.typing import ArrayLike
 
 from landscape import metrics
 from landscape.core.linalg import sym_sqrt
 from landscape.core.problem import Problem
 from landscape.losses.effective import effective_landscape
 from landscape.losses.population import exact_gaussian_infonce
-from landscape.nn.models import Outputs
+from landscape.nn.models import Model, Outputs, Params, State
 from landscape.theory.collapse_thresholds import predicted_rank
 from landscape.theory.exact_gaussian_infonce import exact_gaussian_minimum
+
+if TYPE_CHECKING:  # shapes for the reader and the docs; jaxtyping is not needed at run time
+    from jaxtyping import Float, Int
 
 __all__ = [
     "embed",
@@ -91,14 +96,24 @@ __all__ = [
 
 
 # ----------------------------------------------------------------------------- features
-def embed(model, params, state, x, *, batch: int = 2048) -> Outputs:
+def embed(model: Model, params: Params, state: State, x: np.ndarray | jax.Array, *, batch: int = 2048) -> Outputs:
     """Inference-mode outputs (h, ϕ, z) for ``x``, in chunks of ``batch`` rows, as NumPy arrays."""
     apply = jax.jit(lambda p, s, xb: model.apply(p, s, xb, train=False)[0])
     parts = [apply(params, state, jnp.asarray(x[i : i + batch])) for i in range(0, len(x), batch)]
     return Outputs(*(np.concatenate([np.asarray(getattr(p, f)) for p in parts]) for f in Outputs._fields))
 
 
-def view_outputs(model, params, state, x, augment, key, n_views: int = 2, *, batch: int = 2048) -> Outputs:
+def view_outputs(
+    model: Model,
+    params: Params,
+    state: State,
+    x: np.ndarray | jax.Array,
+    augment: Callable[[jax.Array, jax.Array], jax.Array],
+    key: jax.Array,
+    n_views: int = 2,
+    *,
+    batch: int = 2048,
+) -> Outputs:
     """Outputs of ``n_views`` independent augmentations of every row of ``x``: arrays (n_views, n, ·)."""
     if n_views < 1:
         raise ValueError(f"n_views must be >= 1, got {n_views}")
@@ -113,7 +128,9 @@ def view_outputs(model, params, state, x, augment, key, n_views: int = 2, *, bat
 
 
 # ----------------------------------------------------------------------------- slices
-def last_layer_loss(loss_fn: Callable, phi1, phi2, *, weight_decay: float = 0.0) -> Callable[[jax.Array], jax.Array]:
+def last_layer_loss(
+    loss_fn: Callable, phi1: Float[ArrayLike, "n d0"], phi2: Float[ArrayLike, "n d0"], *, weight_decay: float = 0.0
+) -> Callable[[jax.Array], jax.Array]:
     """W ↦ loss_fn(ϕ₁Wᵀ, ϕ₂Wᵀ) + γ‖W‖²_F: the SSL objective as a function of the last layer (d1×d0)."""
     p1, p2 = jnp.asarray(phi1), jnp.asarray(phi2)
 
@@ -124,7 +141,7 @@ def last_layer_loss(loss_fn: Callable, phi1, phi2, *, weight_decay: float = 0.0)
     return fn
 
 
-def slice_1d(fn: Callable, w, scales) -> jax.Array:
+def slice_1d(fn: Callable, w: Float[ArrayLike, "d1 d0"], scales: Float[ArrayLike, " r"]) -> jax.Array:
     """L(a·W) for every a in ``scales``."""
     w = jnp.asarray(w)
     return jax.lax.map(lambda a: fn(a * w), jnp.asarray(scales, w.dtype))
@@ -140,7 +157,14 @@ def _output_basis(w: jax.Array, metric) -> jax.Array:
     return u
 
 
-def slice_halves(fn: Callable, w, r_large, r_small, *, metric=None) -> jax.Array:
+def slice_halves(
+    fn: Callable,
+    w: Float[ArrayLike, "d1 d0"],
+    r_large: Float[ArrayLike, " a"],
+    r_small: Float[ArrayLike, " b"],
+    *,
+    metric: Float[ArrayLike, "d0 d0"] | None = None,
+) -> jax.Array:
     """L over scalings of the larger and the smaller half of W's output directions, grid (len r_large, len r_small).
 
     W ↦ U diag(r) Uᵀ W, where U are the left singular vectors of W (WS Fig. 1 b–d:
@@ -167,7 +191,7 @@ def slice_halves(fn: Callable, w, r_large, r_small, *, metric=None) -> jax.Array
     return jax.lax.map(one, jnp.stack([ra.ravel(), rb.ravel()], axis=1)).reshape(ra.shape)
 
 
-def output_rotation(w, metric=None) -> jax.Array:
+def output_rotation(w: Float[ArrayLike, "d1 d0"], metric: Float[ArrayLike, "d0 d0"] | None = None) -> jax.Array:
     """UᵀW: the rows of W rotated to its output principal directions (see :func:`slice_halves`).
 
     Row 1 then carries the largest output variance.  For the InfoNCE family, and
@@ -177,7 +201,9 @@ def output_rotation(w, metric=None) -> jax.Array:
     return _output_basis(w, metric).T @ w
 
 
-def slice_rows(fn: Callable, w, r1, r2) -> jax.Array:
+def slice_rows(
+    fn: Callable, w: Float[ArrayLike, "2 d0"], r1: Float[ArrayLike, " a"], r2: Float[ArrayLike, " b"]
+) -> jax.Array:
     """L over (r₁ w₁, r₂ w₂) for a two-row W = (w₁, w₂)ᵀ: grid (len r1, len r2) (WS Fig. 4 bottom)."""
     w = jnp.asarray(w)
     if w.ndim != 2 or w.shape[0] != 2:
@@ -201,7 +227,7 @@ class FeatureCovariances(NamedTuple):
         return Problem(data_cov=jnp.asarray(self.shared), aug_cov=jnp.asarray(self.augmentation))
 
 
-def feature_covariances(phi_views, *, rtol: float = 1e-6) -> FeatureCovariances:
+def feature_covariances(phi_views: Float[npt.ArrayLike, "k n d"], *, rtol: float = 1e-6) -> FeatureCovariances:
     """A_ϕ, Σ_ϕ and C_ϕ from K ≥ 2 views ``phi_views`` of shape (K, n, d), computed in float64.
 
     Directions whose Σ_ϕ eigenvalue is below ``rtol`` × the largest are dropped
@@ -267,7 +293,14 @@ def linear_prediction(
     return Prediction(signal_fractions(cov), 1.0 - beta, rank, np.clip(out_var, 0.0, None), w @ cov.basis.T)
 
 
-def predicted_slice_1d(cov: FeatureCovariances, w, scales, *, beta: float = 1.0, n_negatives: int) -> np.ndarray:
+def predicted_slice_1d(
+    cov: FeatureCovariances,
+    w: Float[npt.ArrayLike, "d1 d0"],
+    scales: Float[npt.ArrayLike, " r"],
+    *,
+    beta: float = 1.0,
+    n_negatives: int,
+) -> np.ndarray:
     r"""L(a·W) of the exact Gaussian population loss on these features, plus β·log(n).
 
     An independent route to :func:`slice_1d`: it uses only (A_ϕ, C_ϕ) and the
@@ -281,7 +314,9 @@ def predicted_slice_1d(cov: FeatureCovariances, w, scales, *, beta: float = 1.0,
     return np.asarray(vals) + beta * math.log(n_negatives)
 
 
-def measured_collapse(w, cov: FeatureCovariances, *, atol: float = 1e-2) -> tuple[np.ndarray, int]:
+def measured_collapse(
+    w: Float[npt.ArrayLike, "d1 d0"], cov: FeatureCovariances, *, atol: float = 1e-2
+) -> tuple[np.ndarray, int]:
     """(eigenvalues of the output covariance W Σ_ϕ Wᵀ, descending; how many exceed ``atol``).
 
     ``w`` is the last layer (d1 × d_ϕ).  The InfoNCE family keeps surviving
@@ -337,13 +372,13 @@ def _fit_program(loss_fn: Callable, learning_rate: float, weight_decay: float):
 
 def fit_last_layer(
     loss_fn: Callable,
-    phi_views,
-    w0,
+    phi_views: Float[npt.ArrayLike, "k n d"],
+    w0: Float[ArrayLike, "d1 d0"],
     *,
     steps: int = 2000,
     learning_rate: float = 1e-2,
     weight_decay: float = 0.0,
-    key=None,
+    key: jax.Array | None = None,
 ) -> np.ndarray:
     """Train only the last layer on frozen features (Adam, full batch) and return W (d1 × d_ϕ).
 
@@ -365,7 +400,13 @@ def fit_last_layer(
 
 
 def layer_metrics(
-    views: Outputs, clean: Outputs, labels, *, train_fraction: float = 0.7, n_classes: int, ridge: float = 1e-3
+    views: Outputs,
+    clean: Outputs,
+    labels: Int[npt.ArrayLike, " n"],
+    *,
+    train_fraction: float = 0.7,
+    n_classes: int,
+    ridge: float = 1e-3,
 ) -> dict:
     """Encoder (h) vs projector (z) metrics: AVF, effective rank and linear-probe accuracy.
 

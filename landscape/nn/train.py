@@ -49,18 +49,22 @@ from __future__ import annotations
 
 import json
 import os
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import Any, NamedTuple
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 import jax
 import jax.numpy as jnp
 import numpy as np
 import optax
 from jax.sharding import Mesh, NamedSharding, PartitionSpec
+from jax.typing import ArrayLike
+
+if TYPE_CHECKING:  # shapes for the reader and the docs; jaxtyping is not needed at run time
+    from jaxtyping import Array, Float
 
 from landscape.losses import sample as ssl
-from landscape.nn.models import decay_mask
+from landscape.nn.models import Model, Outputs, Params, State, decay_mask
 
 __all__ = [
     "TrainState",
@@ -98,7 +102,7 @@ class TrainState(NamedTuple):
 SSL_LOSSES = ("infonce", "beta-infonce", "weighted-infonce", "nt-xent", "spectral", "barlow-twins", "vicreg")
 
 
-def make_ssl_loss(name: str, **params) -> LossFn:
+def make_ssl_loss(name: str, **params: Any) -> LossFn:
     """``fn(z1, z2)`` for a loss of :mod:`landscape.losses.sample` by name.
 
     ``infonce`` / ``beta-infonce`` (``beta``) / ``weighted-infonce`` (``alpha``)
@@ -190,21 +194,32 @@ def make_optimizer(
 
 
 # ----------------------------------------------------------------------------- steps
-def init_train_state(model, optimizer: optax.GradientTransformation, key) -> TrainState:
+def init_train_state(model: Model, optimizer: optax.GradientTransformation, key: jax.Array) -> TrainState:
     """Initialise parameters (from one half of ``key``) and keep the other half as the run's key."""
     k_init, k_run = jax.random.split(key)
     params, model_state = model.init(k_init)
     return TrainState(jnp.zeros((), jnp.int32), params, model_state, optimizer.init(params), k_run)
 
 
-def ssl_objective(model, loss_fn: LossFn, params, model_state, x1, x2, *, train: bool = True):
+def ssl_objective(
+    model: Model,
+    loss_fn: LossFn,
+    params: Params,
+    model_state: State,
+    x1: Float[Array, "n ..."],
+    x2: Float[Array, "n ..."],
+    *,
+    train: bool = True,
+) -> tuple[jax.Array, tuple[State, Outputs]]:
     """(loss, (new model state, outputs)): both views as one batch, loss between the halves of z."""
     n = x1.shape[0]
     out, new_state = model.apply(params, model_state, jnp.concatenate([x1, x2], axis=0), train=train)
     return loss_fn(out.z[:n], out.z[n:]), (new_state, out)
 
 
-def make_train_step(model, optimizer: optax.GradientTransformation, loss_fn: LossFn, augment: Augment):
+def make_train_step(
+    model: Model, optimizer: optax.GradientTransformation, loss_fn: LossFn, augment: Augment
+) -> Callable[[TrainState, jax.Array], tuple[TrainState, dict[str, jax.Array]]]:
     """``step(state, x) -> (state, {"loss"})``: one SSL update on the clean batch ``x`` (not jitted)."""
 
     def step(state: TrainState, x: jax.Array):
@@ -223,7 +238,7 @@ def make_train_step(model, optimizer: optax.GradientTransformation, loss_fn: Los
     return step
 
 
-def sample_batch(data: jax.Array, key, batch_size: int) -> jax.Array:
+def sample_batch(data: jax.Array, key: jax.Array, batch_size: int) -> jax.Array:
     """``batch_size`` distinct rows of ``data`` (all of them, in order, when it equals len(data))."""
     n = data.shape[0]
     if not 1 <= batch_size <= n:
@@ -234,7 +249,7 @@ def sample_batch(data: jax.Array, key, batch_size: int) -> jax.Array:
     return jnp.take(data, idx, axis=0)
 
 
-def data_mesh(devices=None) -> Mesh:
+def data_mesh(devices: Sequence[jax.Device] | None = None) -> Mesh:
     """A 1-D device mesh with axis ``"data"`` over ``devices`` (default: all local devices)."""
     devs = np.asarray(jax.local_devices() if devices is None else list(devices))
     if devs.size < 1:
@@ -242,26 +257,26 @@ def data_mesh(devices=None) -> Mesh:
     return Mesh(devs.reshape(-1), ("data",))
 
 
-def replicate(tree, mesh: Mesh):
+def replicate(tree: Any, mesh: Mesh) -> Any:
     """Place every leaf of ``tree`` on all devices of ``mesh`` (fully replicated)."""
     return jax.device_put(tree, NamedSharding(mesh, PartitionSpec()))
 
 
-def shard_batch(x, mesh: Mesh):
+def shard_batch(x: jax.Array, mesh: Mesh) -> jax.Array:
     """Split the first axis of ``x`` over the mesh's ``"data"`` axis."""
     return jax.device_put(x, NamedSharding(mesh, PartitionSpec("data")))
 
 
 def make_train_loop(
-    model,
-    optimizer,
+    model: Model,
+    optimizer: optax.GradientTransformation,
     loss_fn: LossFn,
     augment: Augment,
     *,
     batch_size: int,
     steps_per_call: int,
     mesh: Mesh | None = None,
-):
+) -> Callable[[TrainState, jax.Array], tuple[TrainState, jax.Array]]:
     """A jitted ``loop(state, data) -> (state, losses)`` running ``steps_per_call`` steps in one ``lax.scan``.
 
     Each step draws ``batch_size`` rows of ``data`` with a key derived from
@@ -296,7 +311,7 @@ def _flatten(tree):
     return [jax.tree_util.keystr(p) for p, _ in flat], [v for _, v in flat], treedef
 
 
-def save_checkpoint(path, tree, *, metadata: dict | None = None) -> Path:
+def save_checkpoint(path: str | os.PathLike[str], tree: Any, *, metadata: dict | None = None) -> Path:
     """Write the leaves of ``tree`` to ``path`` (.npz) atomically, with key paths and JSON ``metadata``."""
     names, leaves, treedef = _flatten(tree)
     arrays = {f"leaf_{i:05d}": np.asarray(jax.device_get(v)) for i, v in enumerate(leaves)}
@@ -311,7 +326,7 @@ def save_checkpoint(path, tree, *, metadata: dict | None = None) -> Path:
     return p
 
 
-def load_checkpoint(path, like) -> tuple[Any, dict]:
+def load_checkpoint(path: str | os.PathLike[str], like: Any) -> tuple[Any, dict]:
     """(tree, metadata) read from ``path`` into the structure of the template ``like``.
 
     Raises ValueError naming the first leaf whose key path, shape or dtype
@@ -350,19 +365,19 @@ _LOOPS: dict = {}  # compiled loops of fit(), reused by later calls with the sam
 
 
 def fit(
-    model,
-    optimizer,
+    model: Model,
+    optimizer: optax.GradientTransformation,
     loss_fn: LossFn,
     augment: Augment,
-    data,
+    data: ArrayLike,
     *,
-    key=None,
+    key: jax.Array | None = None,
     state: TrainState | None = None,
     steps: int,
     batch_size: int,
     steps_per_call: int = 100,
     mesh: Mesh | None = None,
-    checkpoint=None,
+    checkpoint: str | os.PathLike[str] | None = None,
     checkpoint_every: int | None = None,
     log: Callable[[int, float], None] | None = None,
 ) -> tuple[TrainState, np.ndarray]:

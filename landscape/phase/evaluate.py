@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable, Mapping, Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import jax
 import jax.numpy as jnp
@@ -30,9 +30,12 @@ from landscape.phase.models import (
     normalization_available,
 )
 from landscape.scan import driver as _driver
-from landscape.scan.grid import Grid, as_grid
+from landscape.scan.grid import Grid, GridLike, as_grid
 from landscape.theory.collapse_thresholds import predicted_rank_from_spectrum
 from landscape.theory.stationary_points import rank_scales, stationary_point_from_mask, whitened_spectrum
+
+if TYPE_CHECKING:  # xarray is imported when a dataset is built, not with the package
+    import xarray as xr
 
 
 def _capped_mask(lam: jax.Array, d1) -> jax.Array:
@@ -215,8 +218,12 @@ def evaluation(
 
 
 def phase_scan(
-    model: PhaseModel, grid, method: str = "closed-form", settings: FlowSettings = FlowSettings(), **scan_kwargs: Any
-):
+    model: PhaseModel,
+    grid: GridLike,
+    method: str = "closed-form",
+    settings: FlowSettings = FlowSettings(),
+    **scan_kwargs: Any,
+) -> xr.Dataset:
     """Scan ``model`` over ``grid`` (parameter names or aliases) by ``method``; an xarray Dataset.
 
     Keyword arguments go to :func:`landscape.scan.scan` (``out``, ``resume``,
@@ -240,7 +247,7 @@ def _output_names(fn: Callable, grid: Grid) -> set[str]:
     return set(jax.eval_shape(fn, example))
 
 
-def model_from_dataset(ds) -> tuple[PhaseModel, dict]:
+def model_from_dataset(ds: xr.Dataset) -> tuple[PhaseModel, dict]:
     """The :class:`PhaseModel` and evaluation description recorded in a phase scan's dataset."""
     desc = json.loads(ds.attrs["evaluation"])
     if desc.get("kind") != "landscape.phase":

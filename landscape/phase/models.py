@@ -153,7 +153,7 @@ def canonical_parameter(name: str) -> str:
     return key
 
 
-def check_values(name: str, values) -> None:
+def check_values(name: str, values: ArrayLike) -> None:
     """Range check of a parameter's values (concrete), ValueError naming the parameter."""
     arr = np.atleast_1d(np.asarray(values, dtype=float))
     rules = {
@@ -196,7 +196,7 @@ class PhaseModel:
     form: str = "derived"
     params: Mapping[str, Any] = dataclasses.field(default_factory=dict)
 
-    def __post_init__(self):
+    def __post_init__(self) -> None:
         prob = Problem.from_arrays(self.data_cov, self.aug_cov, allow_indefinite_aug=False)
         object.__setattr__(self, "data_cov", np.asarray(prob.data_cov, dtype=float))
         object.__setattr__(self, "aug_cov", np.asarray(prob.aug_cov, dtype=float))

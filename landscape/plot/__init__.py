@@ -34,10 +34,18 @@ Example:
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterable, Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
+import numpy.typing as npt
+
+if TYPE_CHECKING:  # matplotlib is imported when a figure is drawn, not with the package
+    from matplotlib.axes import Axes
+    from matplotlib.collections import QuadMesh
+    from matplotlib.figure import Figure
 
 __all__ = [
     "OKABE_ITO",
@@ -62,7 +70,7 @@ REGION_NAMES = ("complete collapse", "dimensional collapse", "no collapse")
 _LABEL_BOX = dict(boxstyle="round,pad=0.25", facecolor="white", edgecolor="none", alpha=0.85)
 
 
-def new_figure(ncols: int = 1, *, width: float = 5.0, height: float = 4.2):
+def new_figure(ncols: int = 1, *, width: float = 5.0, height: float = 4.2) -> tuple[Figure, Any]:
     """A headless figure with ``ncols`` axes side by side: ``(fig, ax)`` or ``(fig, axes)``."""
     from matplotlib.figure import Figure
 
@@ -71,7 +79,7 @@ def new_figure(ncols: int = 1, *, width: float = 5.0, height: float = 4.2):
     return fig, axes
 
 
-def save_figure(fig, path, *, dpi: int = 150) -> Path:
+def save_figure(fig: Figure, path: str | os.PathLike[str], *, dpi: int = 150) -> Path:
     """Save ``fig`` to ``path`` (parent folders are created); returns the path."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
@@ -79,7 +87,7 @@ def save_figure(fig, path, *, dpi: int = 150) -> Path:
     return path
 
 
-def region_of_rank(rank, max_rank: int) -> np.ndarray:
+def region_of_rank(rank: npt.ArrayLike, max_rank: int) -> np.ndarray:
     """0 where rank = 0 (complete collapse), 2 where rank ≥ ``max_rank`` (none), 1 between.
 
     −1 where there is no valid rank: NaN (not computed) or negative (the solvers'
@@ -122,7 +130,7 @@ def _label_point(mask: np.ndarray, xx: np.ndarray, yy: np.ndarray, x_span: float
 
 
 def phase_diagram(
-    ax,
+    ax: Axes,
     x: np.ndarray,
     y: np.ndarray,
     rank: np.ndarray,
@@ -138,7 +146,7 @@ def phase_diagram(
     cmap: str = "cividis",
     colorbar: bool = True,
     colorbar_label: str = "rank of WᵀW (closed form)",
-):
+) -> QuadMesh:
     """Draw the rank over a grid, analytic boundaries and the three regime labels.
 
     Args:
@@ -258,7 +266,7 @@ def _label_regions(ax, x, y, region, region_names):
 
 
 def spectrum_curves(
-    ax,
+    ax: Axes,
     x: np.ndarray,
     eigenvalues: np.ndarray,
     *,
@@ -268,7 +276,7 @@ def spectrum_curves(
     xlabel: str | None = None,
     ylabel: str | None = None,
     title: str | None = None,
-):
+) -> None:
     """Plot eigenvalue curves (one per column of ``eigenvalues``) against ``x``.
 
     Args:
@@ -309,13 +317,23 @@ def spectrum_curves(
         ax.legend(fontsize=8, frameon=False)
 
 
-def save_figure_formats(fig, stem, formats: Sequence[str] = ("png", "pdf"), *, dpi: int = 150) -> list[Path]:
+def save_figure_formats(
+    fig: Figure, stem: str | os.PathLike[str], formats: Sequence[str] = ("png", "pdf"), *, dpi: int = 150
+) -> list[Path]:
     """Save ``fig`` as ``stem.png``, ``stem.pdf`` (or the given formats); returns the paths."""
     stem = Path(stem)
     return [save_figure(fig, stem.with_name(f"{stem.name}.{fmt}"), dpi=dpi) for fmt in formats]
 
 
-def boundary_contours(ax, x, y, fields: Iterable[np.ndarray], *, style: str = "b", label: str | None = None) -> int:
+def boundary_contours(
+    ax: Axes,
+    x: npt.ArrayLike,
+    y: npt.ArrayLike,
+    fields: Iterable[np.ndarray],
+    *,
+    style: str = "b",
+    label: str | None = None,
+) -> int:
     """Draw the zero contour of each field (shape (len(y), len(x))) on ``ax``.
 
     ``style="b"`` draws black dashed lines on a white halo (the lines b_i = 0);
@@ -342,10 +360,10 @@ def boundary_contours(ax, x, y, fields: Iterable[np.ndarray], *, style: str = "b
 
 
 def value_map(
-    ax,
-    x,
-    y,
-    values,
+    ax: Axes,
+    x: npt.ArrayLike,
+    y: npt.ArrayLike,
+    values: npt.ArrayLike,
     *,
     label: str,
     cmap: str = "cividis",
@@ -353,7 +371,7 @@ def value_map(
     xlabel: str | None = None,
     ylabel: str | None = None,
     title: str | None = None,
-):
+) -> QuadMesh:
     """Colour a 2-D grid (``values`` shape (len(y), len(x))) by any output; colour bar labelled ``label``.
 
     NaN (e.g. points not computed) is left blank; ``log`` uses a logarithmic
@@ -378,7 +396,7 @@ def value_map(
     return mesh
 
 
-def status_markers(ax, x, y, status) -> int:
+def status_markers(ax: Axes, x: npt.ArrayLike, y: npt.ArrayLike, status: npt.ArrayLike) -> int:
     """Mark grid points whose status is not ok: × nonfinite, + diverged (shape (len(y), len(x))).
 
     Status codes as in :mod:`landscape.scan.status` (0 ok, 1 nonfinite, 2 diverged,

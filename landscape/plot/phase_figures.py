@@ -23,13 +23,18 @@ values.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from landscape import phase, plot
 from landscape.scan.grid import Axis, Grid
 from landscape.scan.status import MISSING, NONFINITE
+
+if TYPE_CHECKING:  # matplotlib and xarray are imported when a figure is drawn, not with the package
+    import xarray as xr
+    from matplotlib.axes import Axes
+    from matplotlib.figure import Figure
 
 __all__ = ["plane", "draw_map", "draw_spectrum", "scan_figure", "axis_label"]
 
@@ -52,7 +57,9 @@ def _model(ds):
         return None, None
 
 
-def plane(ds, x: str | None = None, y: str | None = None, at: Mapping[str, Any] | None = None):
+def plane(
+    ds: xr.Dataset, x: str | None = None, y: str | None = None, at: Mapping[str, Any] | None = None
+) -> tuple[xr.Dataset, str, str | None, dict[str, Any]]:
     """``(sub, x, y, fixed)``: the slice of ``ds`` over axes ``x`` (and ``y``), and the fixed values.
 
     ``x``/``y`` default to the first two axis dimensions (``y`` is None for a
@@ -134,8 +141,8 @@ def _fine(values: np.ndarray) -> np.ndarray:
 
 
 def draw_map(
-    ax,
-    ds,
+    ax: Axes,
+    ds: xr.Dataset,
     *,
     var: str = "rank",
     index: int | None = None,
@@ -197,7 +204,7 @@ def draw_map(
 
 
 def draw_spectrum(
-    ax, ds, *, x: str | None = None, at: Mapping[str, Any] | None = None, title: str | None = None
+    ax: Axes, ds: xr.Dataset, *, x: str | None = None, at: Mapping[str, Any] | None = None, title: str | None = None
 ) -> dict:
     """√λ of WᵀW per direction along ``x`` (other dimensions fixed by ``at``), with critical values."""
     sub, x, _, fixed = plane(ds, x, None, at)
@@ -243,7 +250,7 @@ def draw_spectrum(
 
 
 def scan_figure(
-    ds,
+    ds: xr.Dataset,
     *,
     var: str = "rank",
     index: int | None = None,
@@ -253,7 +260,7 @@ def scan_figure(
     cut: Mapping[str, Any] | None = None,
     title: str | None = None,
     boundaries: bool = True,
-):
+) -> tuple[Figure, dict]:
     """A figure with the phase map (two axes) and the spectrum along ``x`` at ``cut``; ``(fig, info)``."""
     sub, x, y, _ = plane(ds, x, y, at)
     if y is None:

@@ -11,6 +11,7 @@ from __future__ import annotations
 import dataclasses
 import hashlib
 from collections.abc import Mapping
+from typing import Any
 
 import numpy as np
 
@@ -42,7 +43,7 @@ def chunk_digest(index: int, outputs: Mapping[str, np.ndarray], status: np.ndarr
     return h.digest()
 
 
-def write_chunk(root, record: Mapping, index: int, outputs: Mapping[str, np.ndarray], status: np.ndarray) -> None:
+def write_chunk(root: Any, record: Mapping, index: int, outputs: Mapping[str, np.ndarray], status: np.ndarray) -> None:
     """Write chunk ``index`` (its outputs and status), then commit it by writing its digest row."""
     start, stop = _bounds(record, index)
     n = stop - start
@@ -124,7 +125,7 @@ def require_result_memory(n_points: int, outputs: Mapping[str, Mapping]) -> None
     )
 
 
-def read_verified(root, record: Mapping | None = None) -> StoreContents:
+def read_verified(root: Any, record: Mapping | None = None) -> StoreContents:
     """Read every array and check every committed chunk against its digest (see the module docstring).
 
     A store whose arrays would not fit in memory is refused first (``ValueError``).
@@ -161,6 +162,6 @@ def read_verified(root, record: Mapping | None = None) -> StoreContents:
     return StoreContents(outputs, status.astype(np.int8, copy=False), good, dict(sorted(damaged.items())))
 
 
-def done_chunks(root, record: Mapping | None = None) -> np.ndarray:
+def done_chunks(root: Any, record: Mapping | None = None) -> np.ndarray:
     """Bool per chunk: committed and verified against its checksum."""
     return read_verified(root, record).good

@@ -55,18 +55,21 @@ import json
 import os
 import time
 import warnings
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import jax
 import jax.numpy as jnp
 import numpy as np
 
 from landscape.scan import execute, store
-from landscape.scan.grid import Grid, as_grid
+from landscape.scan.grid import Grid, GridLike, as_grid
 from landscape.scan.provenance import code_version as _code_version
 from landscape.scan.status import MISSING, STATUS_NAMES, point_status
+
+if TYPE_CHECKING:  # xarray is imported when a dataset is built, not with the package
+    import xarray as xr
 
 __all__ = ["Progress", "ScanDamageWarning", "scan", "open_scan", "scan_info", "output_specs"]
 
@@ -178,7 +181,7 @@ def _dataset(grid: Grid, record: Mapping, outputs: Mapping[str, np.ndarray], sta
     return xr.Dataset(data_vars, coords=coords, attrs=attrs)
 
 
-def open_scan(path) -> Any:
+def open_scan(path: str | os.PathLike[str]) -> Any:
     """The labelled dataset of a stored scan.
 
     Chunks not computed yet, and chunks whose checksum fails (damaged files),
@@ -211,7 +214,7 @@ def _chunk_list(chunks, limit: int = 8) -> str:
     return "chunks " + text + (f", ... ({len(chunks)} in all)" if len(chunks) > limit else "")
 
 
-def scan_info(path) -> dict:
+def scan_info(path: str | os.PathLike[str]) -> dict:
     """The stored record plus the state of its chunks, checked against their checksums.
 
     Adds ``chunks_done`` and ``points_done`` (verified chunks only),
@@ -253,22 +256,22 @@ def _barrier(name: str, process_count: int) -> None:
 
 def scan(
     fn: Callable[[dict], Any],
-    grid,
+    grid: GridLike,
     *,
-    out=None,
+    out: str | os.PathLike[str] | None = None,
     resume: bool = False,
     force: bool = False,
     overwrite: bool = False,
     chunk_size: int | None = None,
     memory_budget: int = execute.DEFAULT_MEMORY_BUDGET,
-    devices=None,
+    devices: int | Sequence[jax.Device] | None = None,
     output_dims: Mapping[str, tuple] | None = None,
     evaluation: Mapping[str, Any] | None = None,
     progress: Callable[[Progress], None] | None = None,
     code_version: Mapping[str, Any] | None = None,
     labels: Mapping[str, str] | None = None,
     batching: str = "auto",
-):
+) -> xr.Dataset:
     """Evaluate ``fn`` at every point of ``grid``; see the module docstring.
 
     Args:

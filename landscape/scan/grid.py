@@ -34,6 +34,7 @@ import dataclasses
 import json
 import re
 from collections.abc import Iterable, Mapping, Sequence
+from typing import Any
 
 import numpy as np
 
@@ -81,7 +82,7 @@ class Axis:
     name: str
     values: np.ndarray
 
-    def __post_init__(self):
+    def __post_init__(self) -> None:
         _check_name(self.name, "axis name")
         object.__setattr__(self, "values", _values(self.values, f"axis {self.name!r}"))
 
@@ -105,7 +106,7 @@ class Axis:
     def to_json(self) -> dict:
         return {"axis": self.name, "values": _as_json_list(self.values)}
 
-    def __eq__(self, other) -> bool:
+    def __eq__(self, other: object) -> bool:
         return (
             isinstance(other, Axis)
             and self.name == other.name
@@ -127,7 +128,7 @@ class Points:
     name: str
     values: Mapping[str, np.ndarray]
 
-    def __post_init__(self):
+    def __post_init__(self) -> None:
         _check_name(self.name, "point-list name")
         if not isinstance(self.values, Mapping) or not self.values:
             raise ValueError(f"point list {self.name!r} needs a mapping of at least one parameter to values")
@@ -171,7 +172,7 @@ class Points:
     def to_json(self) -> dict:
         return {"points": self.name, "values": {k: _as_json_list(v) for k, v in self.values.items()}}
 
-    def __eq__(self, other) -> bool:
+    def __eq__(self, other: object) -> bool:
         return (
             isinstance(other, Points)
             and self.name == other.name
@@ -270,7 +271,7 @@ class Grid:
                 comps.append(Points(it["points"], {k: _typed(v) for k, v in it["values"].items()}))
         return cls(comps)
 
-    def __eq__(self, other) -> bool:
+    def __eq__(self, other: object) -> bool:
         return isinstance(other, Grid) and self.components == other.components
 
     __hash__ = None
@@ -339,7 +340,11 @@ def parse_sweep(text: str) -> Axis:
         raise ValueError(f"sweep {name!r}: values must be numbers, got {spec!r}") from None
 
 
-def as_grid(grid) -> Grid:
+#: What :func:`as_grid` accepts: a grid, one component, a list of components, or ``{name: values}``.
+GridLike = Grid | Axis | Points | Sequence[Axis | Points] | Mapping[str, Any]  # values: what Axis accepts
+
+
+def as_grid(grid: GridLike) -> Grid:
     """Accept a :class:`Grid`, one component, a list of components, or ``{name: values}``."""
     if isinstance(grid, Grid):
         return grid

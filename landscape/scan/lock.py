@@ -35,7 +35,7 @@ class StoreLock:
     True
     """
 
-    def __init__(self, path):
+    def __init__(self, path: str | os.PathLike[str]) -> None:
         self.path = Path(path)
         absolute = Path(os.path.abspath(self.path))  # "s.zarr", "./s.zarr" and "/abs/s.zarr" share one lock
         if not absolute.name:
@@ -92,7 +92,7 @@ class StoreLock:
     def __enter__(self) -> StoreLock:
         return self
 
-    def __exit__(self, *exc) -> None:
+    def __exit__(self, *exc: object) -> None:
         self.release()
 
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 import dataclasses
 import datetime
 import json
+import os
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
@@ -114,12 +115,12 @@ def _outputs_text(outputs) -> str:
     return "{" + ", ".join(f"{k}: {v['dtype']}{tuple(v['shape'])}" for k, v in outputs.items()) + "}"
 
 
-def read_record(root) -> dict:
+def read_record(root: Any) -> dict:
     """The record stored in an open store."""
     return dict(root.attrs[_ATTR])
 
 
-def stored_record(path) -> dict | None:
+def stored_record(path: str | os.PathLike[str]) -> dict | None:
     """The ``landscape_scan`` record in ``path/zarr.json``, or ``None`` if the folder has none."""
     try:
         with open(Path(path) / "zarr.json", encoding="utf-8") as fh:

@@ -146,7 +146,7 @@ __all__ = [
 ]
 
 
-def store_path(out) -> Path:
+def store_path(out: str | os.PathLike[str]) -> Path:
     """``out`` as a :class:`~pathlib.Path`; an empty path is refused, never read as the current folder.
 
     >>> store_path("scans/a.zarr").name
@@ -187,7 +187,7 @@ def _store_entry(name: str, record: Mapping) -> bool:
     return name in known or re.fullmatch(r"zarr\.[0-9a-f]{32}\.partial", name) is not None
 
 
-def check_replaceable(path) -> None:
+def check_replaceable(path: str | os.PathLike[str]) -> None:
     """Raise :class:`StoreError` unless ``path`` is a scan store this package wrote, safe to delete.
 
     A store is recognised by the ``landscape_scan`` record in its ``zarr.json``
@@ -229,7 +229,7 @@ def _zarr():
     return zarr
 
 
-def create_store(path, record: Mapping) -> Any:
+def create_store(path: str | os.PathLike[str], record: Mapping) -> Any:
     """Create a fresh store at ``path`` (which must not exist) and return its zarr group.
 
     The store is assembled in a temporary sibling folder and renamed into place.
@@ -281,7 +281,7 @@ def create_store(path, record: Mapping) -> Any:
     return open_store(path, mode="r+")
 
 
-def replace_store(path, record: Mapping) -> Any:
+def replace_store(path: str | os.PathLike[str], record: Mapping) -> Any:
     """Replace the store at ``path`` by a fresh one for ``record`` (see :func:`check_replaceable`).
 
     The old store is moved to a temporary sibling, the new one is created, and
@@ -306,7 +306,7 @@ def replace_store(path, record: Mapping) -> Any:
     return root
 
 
-def open_store(path, mode: str = "r") -> Any:
+def open_store(path: str | os.PathLike[str], mode: str = "r") -> Any:
     """Open an existing store's zarr group (``mode`` "r" or "r+")."""
     zarr = _zarr()
     path = Path(path)
@@ -329,7 +329,7 @@ def open_store(path, mode: str = "r") -> Any:
     return root
 
 
-def open_for_resume(path, record: Mapping, *, force: bool = False) -> tuple[Any, dict, str]:
+def open_for_resume(path: str | os.PathLike[str], record: Mapping, *, force: bool = False) -> tuple[Any, dict, str]:
     """Open ``path`` to continue the scan described by ``record``.
 
     Returns ``(group, record_in_use, action)`` with action ``"resume"`` (the
@@ -388,7 +388,7 @@ class ChunkProblem:
     reason: str
 
 
-def verify_store(path) -> list[ChunkProblem]:
+def verify_store(path: str | os.PathLike[str]) -> list[ChunkProblem]:
     """Every chunk of the store at ``path`` that does not hold verified data, in chunk order.
 
     A chunk is *damaged* when it was committed but its files cannot be read or

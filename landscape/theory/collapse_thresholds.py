@@ -97,7 +97,7 @@ def predicted_rank(landscape: EffectiveLandscape, out_dim: int) -> jax.Array:
     return predicted_rank_from_spectrum(eig, out_dim)
 
 
-def predicted_rank_from_spectrum(b_eigenvalues: jax.Array, out_dim) -> jax.Array:
+def predicted_rank_from_spectrum(b_eigenvalues: jax.Array, out_dim: int | jax.Array) -> jax.Array:
     """min(#surviving b_i, d1) from the eigenvalues of B − γI (``out_dim`` may be traced); −1 if not finite."""
     count = surviving_rank(b_eigenvalues, spectral_scale(b_eigenvalues))
     return jnp.where(count < 0, -1, jnp.minimum(count, out_dim)).astype(jnp.int32)

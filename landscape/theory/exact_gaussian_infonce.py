@@ -34,6 +34,7 @@ from __future__ import annotations
 
 import jax
 import jax.numpy as jnp
+from jax.typing import ArrayLike
 
 from landscape.core.effective_landscape import require_problem
 from landscape.core.linalg import finite_rank, inv_sqrt, near_threshold, spectral_scale, survives
@@ -56,7 +57,9 @@ def _mu_star(kappa: jax.Array, beta) -> jax.Array:
     return jnp.where(r > 0, mu, jnp.inf)
 
 
-def exact_gaussian_gram_eigenvalues(data_var, aug_var, beta=1.0) -> jax.Array:
+def exact_gaussian_gram_eigenvalues(
+    data_var: ArrayLike, aug_var: ArrayLike, beta: float | jax.Array = 1.0
+) -> jax.Array:
     """Commuting case, per direction: λ* = (1/y − 1)/s, y = (−1 + √(1 + 8c/(βs)))/2, s = a + c.
 
     λ* = 0 when c ≥ β s (i.e. (1−β)c ≥ βa), and +inf when c = 0 (no augmentation).
@@ -70,7 +73,9 @@ def exact_gaussian_gram_eigenvalues(data_var, aug_var, beta=1.0) -> jax.Array:
     return _mu_star(c / s, beta) / s
 
 
-def exact_gaussian_minimum(problem: Problem, out_dim: int, beta=1.0, weight_decay=0.0) -> Solution:
+def exact_gaussian_minimum(
+    problem: Problem, out_dim: int, beta: float | jax.Array = 1.0, weight_decay: float | jax.Array = 0.0
+) -> Solution:
     """Global minimum of the exact Gaussian (β-)InfoNCE population loss, as a :class:`Solution`.
 
     Same interface as :func:`landscape.global_minimum` on the effective

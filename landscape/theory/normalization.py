@@ -142,7 +142,10 @@ def _mask_terms(lam, mask, k, kappa, c):
 
 # ---------------------------------------------------------------- stationary points
 def normalized_stationary_point_from_mask(
-    nl: NormalizedLandscape, mask: jax.Array, out_dim: int, spectrum=None
+    nl: NormalizedLandscape,
+    mask: jax.Array,
+    out_dim: int,
+    spectrum: tuple[jax.Array, jax.Array, jax.Array, jax.Array | None] | None = None,
 ) -> NormalizedSolution:
     """The stationary point that keeps the whitened eigen-directions in ``mask``.
 

@@ -61,7 +61,12 @@ _FINITE_HINT = (
 )
 
 
-def stationary_point_from_mask(landscape: EffectiveLandscape, mask: jax.Array, out_dim: int, spectrum=None) -> Solution:
+def stationary_point_from_mask(
+    landscape: EffectiveLandscape,
+    mask: jax.Array,
+    out_dim: int,
+    spectrum: tuple[jax.Array, jax.Array, jax.Array] | None = None,
+) -> Solution:
     """The stationary point that keeps the whitened eigen-directions in ``mask``.
 
     ``mask`` is a boolean vector over the descending whitened eigenvalues; entries
