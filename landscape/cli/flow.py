@@ -7,6 +7,7 @@ r"""``landscape flow``: gradient descent (optax) on one effective landscape, com
 
 from __future__ import annotations
 
+import argparse
 import math
 import sys
 import time
@@ -18,6 +19,7 @@ from landscape.cli._common import (
     EXIT_OK,
     MAX_STEPS,
     Normalization,
+    Parser,
     Setup,
     add_normalization_options,
     add_problem_options,
@@ -251,7 +253,7 @@ def _run(args) -> int:
     return EXIT_DIVERGED
 
 
-def register(subparsers) -> None:
+def register(subparsers: argparse._SubParsersAction[Parser]) -> None:
     """Add ``flow`` to ``landscape``'s subparsers."""
     p = subparsers.add_parser(
         "flow",

@@ -25,6 +25,7 @@ from landscape.cli._common import (
     HANDLER_FIELDS,
     MAX_STEPS,
     CLIError,
+    Parser,
     dump,
     library_errors,
     load_npy,
@@ -360,7 +361,7 @@ def _two_layer_options(p: argparse.ArgumentParser, *, sigmas: str) -> None:
     p.add_argument("--json", action="store_true", help="print one JSON object")
 
 
-def register(subparsers) -> None:
+def register(subparsers: argparse._SubParsersAction[Parser]) -> None:
     """Add the geometry subcommands to ``landscape``'s subparsers; each sets ``handler``."""
     p = subparsers.add_parser(
         "ideal",

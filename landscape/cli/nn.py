@@ -14,12 +14,15 @@ Example::
 
 from __future__ import annotations
 
+import argparse
+
 import numpy as np
 
 from landscape.cli._common import (
     HANDLER_FIELDS,
     MAX_STEPS,
     CLIError,
+    Parser,
     dump,
     library_errors,
     parse_float,
@@ -208,7 +211,7 @@ def _run(args) -> int:
     return 0
 
 
-def register(subparsers) -> None:
+def register(subparsers: argparse._SubParsersAction[Parser]) -> None:
     """Add ``nn-train`` to ``landscape``'s subparsers; it sets ``handler``."""
     p = subparsers.add_parser(
         "nn-train",

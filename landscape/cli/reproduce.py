@@ -13,11 +13,12 @@ the data (the line says which); 2 bad input.
 
 from __future__ import annotations
 
+import argparse
 import sys
 import time
 from pathlib import Path
 
-from landscape.cli._common import CLIError, parse_int
+from landscape.cli._common import CLIError, Parser, parse_int
 
 __all__ = ["register"]
 
@@ -89,7 +90,7 @@ def _run(args) -> int:
     return 0
 
 
-def register(subparsers) -> None:
+def register(subparsers: argparse._SubParsersAction[Parser]) -> None:
     """Add ``reproduce`` to ``landscape``'s subparsers."""
     p = subparsers.add_parser(
         "reproduce",

@@ -9,12 +9,13 @@ phase-diagram scans and figures of :mod:`landscape.cli.phase_job`; writes
 
 from __future__ import annotations
 
+import argparse
 import time
 from pathlib import Path
 
 import numpy as np
 
-from landscape.cli._common import CLIError, Setup, dump, fmt_g, parse_int, parse_seed
+from landscape.cli._common import CLIError, Parser, Setup, dump, fmt_g, parse_int, parse_seed
 from landscape.cli.flow import flow_report
 from landscape.cli.solve import format_solve, solve_report
 
@@ -236,7 +237,7 @@ def _run(args) -> int:
     return 0
 
 
-def register(subparsers) -> None:
+def register(subparsers: argparse._SubParsersAction[Parser]) -> None:
     """Add ``run`` to ``landscape``'s subparsers."""
     p = subparsers.add_parser(
         "run",

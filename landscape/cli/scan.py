@@ -17,19 +17,21 @@ aliases of :data:`landscape.phase.ALIASES`, e.g. ``gamma`` and ``N``).
 
 from __future__ import annotations
 
+import argparse
 import math
 import os
 import sys
 import time
 import warnings
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any, TextIO
 
 import numpy as np
 
 from landscape.cli._common import (
     EXIT_OK,
     CLIError,
+    Parser,
     add_problem_options,
     dump,
     num,
@@ -39,6 +41,13 @@ from landscape.cli._common import (
     setup_from_args,
     translate,
 )
+
+if TYPE_CHECKING:
+    from collections.abc import Callable
+
+    import xarray as xr
+
+    from landscape.scan import Progress
 
 __all__ = [
     "register",
@@ -60,13 +69,16 @@ EXIT_RUNTIME = 1
 
 
 # --------------------------------------------------------------------------- parsers
-def register(subparsers) -> None:
+def register(subparsers: argparse._SubParsersAction[Parser]) -> None:
     """Add ``scan`` and ``plot`` to ``landscape``'s subparsers."""
     add_scan_parser(subparsers).set_defaults(handler=scan_command)
     add_plot_parser(subparsers).set_defaults(handler=plot_command)
 
 
-def add_scan_parser(sub, problem_options=add_problem_options):
+def add_scan_parser(
+    sub: argparse._SubParsersAction[Parser],
+    problem_options: Callable[[argparse.ArgumentParser], None] = add_problem_options,
+) -> argparse.ArgumentParser:
     """Register ``scan`` on the subparsers ``sub`` with the problem options of ``solve``; returns its parser."""
     p = sub.add_parser(
         "scan",
@@ -141,7 +153,7 @@ def add_scan_parser(sub, problem_options=add_problem_options):
     return p
 
 
-def add_plot_parser(sub):
+def add_plot_parser(sub: argparse._SubParsersAction[Parser]) -> argparse.ArgumentParser:
     """Register ``plot`` on the subparsers ``sub``; returns its parser."""
     p = sub.add_parser(
         "plot",
@@ -182,7 +194,7 @@ class ProgressBar:
     every ``interval`` seconds (and at the end).
     """
 
-    def __init__(self, stream=None, width: int = 24, interval: float = 2.0, label: str = "scan"):
+    def __init__(self, stream: TextIO | None = None, width: int = 24, interval: float = 2.0, label: str = "scan"):
         self.stream = sys.stderr if stream is None else stream
         self.width = width
         self.interval = interval
@@ -202,7 +214,7 @@ class ProgressBar:
             return f"{seconds // 60}m{seconds % 60:02d}s"
         return f"{seconds}s"
 
-    def line(self, pr) -> str:
+    def line(self, pr: Progress) -> str:
         frac = pr.done / pr.total if pr.total else 1.0
         fill = int(round(frac * self.width))
         rate = "–" if pr.rate is None else f"{pr.rate:,.0f}"
@@ -211,7 +223,7 @@ class ProgressBar:
             f"{rate} pts/s  ETA {self._eta(0.0 if pr.finished else pr.eta)}"
         )
 
-    def __call__(self, pr) -> None:
+    def __call__(self, pr: Progress) -> None:
         now = time.perf_counter()
         if not pr.finished and not self.tty and now - self._last < self.interval:
             return
@@ -311,7 +323,7 @@ def _model_and_settings(args, axes):
     return model, settings
 
 
-def scan_summary(ds, progress, path, method: str) -> dict:
+def scan_summary(ds: xr.Dataset, progress: Progress | None, path: str | os.PathLike[str], method: str) -> dict:
     """The JSON summary of a finished scan."""
     from landscape.scan.status import STATUS_NAMES
 
@@ -386,7 +398,7 @@ def _runtime_error(message: str) -> int:
     return EXIT_RUNTIME
 
 
-def verify_command(args) -> int:
+def verify_command(args: argparse.Namespace) -> int:
     """``landscape scan --verify PATH``: one line per damaged chunk and a closing line; exit 0 or 1."""
     from landscape.scan import StoreError, scan_info, verify_store
 
@@ -437,7 +449,7 @@ def verify_command(args) -> int:
     return EXIT_OK if not problems else EXIT_RUNTIME
 
 
-def scan_command(args) -> int:
+def scan_command(args: argparse.Namespace) -> int:
     """Run ``landscape scan``; returns the exit code (errors raise the CLI's CLIError).
 
     Exit 0: the store is complete and verified.  Exit 2: bad input, or a store
@@ -544,7 +556,7 @@ def _name_values(items, opt: str) -> dict:
     return out
 
 
-def plot_command(args) -> int:
+def plot_command(args: argparse.Namespace) -> int:
     """Run ``landscape plot``; returns the exit code."""
     from landscape import phase, plot
     from landscape.plot import phase_figures

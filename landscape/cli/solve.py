@@ -9,6 +9,7 @@ JSON object, :func:`format_solve` its text table; ``landscape run`` calls both.
 from __future__ import annotations
 
 import argparse
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
@@ -16,6 +17,7 @@ from landscape.cli._common import (
     EXIT_OK,
     CLIError,
     Normalization,
+    Parser,
     Setup,
     add_normalization_options,
     add_problem_options,
@@ -28,6 +30,9 @@ from landscape.cli._common import (
     parse_normalization,
     setup_from_args,
 )
+
+if TYPE_CHECKING:
+    from landscape.core.solution import Solution
 
 __all__ = ["register", "solve_report", "closed_form", "format_solve", "report_header", "normalization_line"]
 
@@ -49,7 +54,7 @@ def _threshold_json(th, a, c=None) -> dict:
     return out
 
 
-def closed_form(setup: Setup, norm: Normalization | None = None):
+def closed_form(setup: Setup, norm: Normalization | None = None) -> tuple[Solution, dict[str, Any]]:
     """The solution asked for: effective (optionally normalized, with bias) or exact Gaussian.
 
     Returns (solution, extra JSON keys).  Normalization adds ``rho`` = Tr[WΣWᵀ];
@@ -298,7 +303,7 @@ def _run(args) -> int:
     return EXIT_OK
 
 
-def register(subparsers) -> argparse.ArgumentParser:
+def register(subparsers: argparse._SubParsersAction[Parser]) -> argparse.ArgumentParser:
     """Add ``solve`` to ``landscape``'s subparsers (handler: the closed form); returns its parser,
     to which ``landscape.cli.imbalance`` adds ``--classes``."""
     p = subparsers.add_parser(

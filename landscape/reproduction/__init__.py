@@ -47,7 +47,7 @@ EXPERIMENTS = (
 )
 
 
-def experiment(path):
+def experiment(path: str | types.ModuleType) -> types.ModuleType:
     """The experiment module at ``landscape.reproduction.<path>`` (a module is returned as it is)."""
     if isinstance(path, types.ModuleType):
         return path

@@ -96,7 +96,7 @@ class Check:
     atol: float = 0.0
     target_from: str = ""
 
-    def __post_init__(self):
+    def __post_init__(self) -> None:
         object.__setattr__(self, "value", _number(self.value, f"check {self.quantity!r}: value"))
         object.__setattr__(self, "target", _number(self.target, f"check {self.quantity!r}: target"))
         if self.rule not in RULES:
@@ -163,7 +163,7 @@ class Claim:
     note: str = ""
     figure: str = ""
 
-    def __post_init__(self):
+    def __post_init__(self) -> None:
         object.__setattr__(self, "checks", tuple(self.checks))
         object.__setattr__(self, "corrected", tuple(self.corrected))
         if self.paper not in PAPERS:

@@ -15,8 +15,16 @@ from __future__ import annotations
 import argparse
 import subprocess
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
+
+if TYPE_CHECKING:
+    import os
+    from collections.abc import Callable, Mapping, Sequence
+
+    from matplotlib.figure import Figure
+    from numpy.typing import ArrayLike
 
 ROOT = Path(__file__).resolve().parents[2]  # the repository (a git checkout) when installed editable
 
@@ -35,7 +43,7 @@ def git_commit() -> str:
         return "unknown"
 
 
-def save(data: dict, path) -> Path:
+def save(data: Mapping[str, ArrayLike], path: str | os.PathLike[str]) -> Path:
     """Save the arrays with ``landscape_version``, ``jax_version`` and ``git_commit``."""
     import jax
 
@@ -52,7 +60,7 @@ def save(data: dict, path) -> Path:
     return path
 
 
-def load(path) -> dict:
+def load(path: str | os.PathLike[str]) -> dict[str, np.ndarray]:
     """Read a saved figure dataset (no pickles)."""
     with np.load(path, allow_pickle=False) as f:
         return {k: f[k] for k in f.files}
@@ -70,12 +78,21 @@ def add_size_options(ap: argparse.ArgumentParser) -> None:
     )
 
 
-def size_suffix(args) -> str:
+def size_suffix(args: argparse.Namespace) -> str:
     """The file-name suffix of the run size: ``_quick``, ``_smoke`` or nothing."""
     return "_quick" if args.quick else "_smoke" if args.smoke else ""
 
 
-def run_figure(name: str, compute, render, doc: str, argv=None, *, dpi: int = 130, report=None) -> int:
+def run_figure(
+    name: str,
+    compute: Callable[..., dict[str, np.ndarray]],
+    render: Callable[[dict[str, np.ndarray]], Figure],
+    doc: str,
+    argv: Sequence[str] | None = None,
+    *,
+    dpi: int = 130,
+    report: Callable[[dict[str, np.ndarray]], str] | None = None,
+) -> int:
     """Parse ``--quick`` / ``--smoke`` / ``--plot-only`` / ``--out``, compute or load, render, write the PNG.
 
     ``report``, if given, maps the data to a text summary printed before rendering.

@@ -25,6 +25,7 @@ import html
 import platform
 from dataclasses import dataclass, replace
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from landscape.reproduction import EXPERIMENTS, experiment
 from landscape.reproduction.claims import (
@@ -40,6 +41,10 @@ from landscape.reproduction.claims import (
     verdict,
 )
 from landscape.reproduction.figure_io import load
+
+if TYPE_CHECKING:
+    import os
+    from collections.abc import Sequence
 
 __all__ = ["Entry", "ReportError", "collect", "write_report", "MARKER", "row_cells"]
 
@@ -72,7 +77,7 @@ def _title(mod) -> str:
     return doc.rstrip(".")
 
 
-def collect(out_dir, paths=EXPERIMENTS) -> list[Entry]:
+def collect(out_dir: str | os.PathLike[str], paths: Sequence[str] = EXPERIMENTS) -> list[Entry]:
     """The entries of the report from the data stored under ``out_dir``; raises :class:`ReportError`."""
     out_dir = Path(out_dir)
     entries, missing = [], []
@@ -320,7 +325,7 @@ def _writable(path: Path) -> None:
             )
 
 
-def write_report(report_dir, entries) -> tuple[Path, Path]:
+def write_report(report_dir: str | os.PathLike[str], entries: Sequence[Entry]) -> tuple[Path, Path]:
     """Write ``REPORT.md`` and ``REPORT.html`` under ``report_dir``; returns their paths."""
     report_dir = Path(report_dir)
     report_dir.mkdir(parents=True, exist_ok=True)

@@ -21,11 +21,15 @@ import os
 import time
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 
 from landscape.reproduction import EXPERIMENTS, experiment
 from landscape.reproduction.figure_io import SMOKE_DPI, load, save
+
+if TYPE_CHECKING:
+    from collections.abc import Callable, Sequence
 
 __all__ = ["Outcome", "run_experiment", "render_experiment", "reproduce", "size_of", "stored_path"]
 
@@ -118,7 +122,13 @@ def _previous_seconds(out_dir: Path, path: str) -> float:
 
 
 def reproduce(
-    out_dir, paths=EXPERIMENTS, *, plot_only: bool = False, smoke: bool = False, jobs: int = 1, progress=print
+    out_dir: str | os.PathLike[str],
+    paths: Sequence[str] = EXPERIMENTS,
+    *,
+    plot_only: bool = False,
+    smoke: bool = False,
+    jobs: int = 1,
+    progress: Callable[[str], object] = print,
 ) -> list[Outcome]:
     """Compute (or, with ``plot_only``, only redraw) the experiments at ``paths``; returns their outcomes.
 

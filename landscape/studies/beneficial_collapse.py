@@ -32,6 +32,8 @@ Example:
 from __future__ import annotations
 
 import functools
+from collections.abc import Iterable, Sequence
+from typing import TYPE_CHECKING
 
 import jax
 import jax.numpy as jnp
@@ -44,6 +46,10 @@ from landscape.metrics import fit_probe, probe_predict
 from landscape.studies.class_imbalance import representation_map
 from landscape.studies.plain_descent import sgd_descent
 from landscape.theory.stationary_points import global_minimum
+
+if TYPE_CHECKING:  # shapes for the reader; jaxtyping is not needed at run time
+    from jaxtyping import Float, Int
+    from numpy.typing import ArrayLike
 
 __all__ = [
     "signal_nuisance_problem",
@@ -60,7 +66,13 @@ __all__ = [
 TARGETS = ("nuisance", "signal")
 
 
-def signal_nuisance_problem(signal_var, nuisance_var, sigma2: float, *, target: str = "nuisance") -> Problem:
+def signal_nuisance_problem(
+    signal_var: Float[ArrayLike, " ds"],
+    nuisance_var: Float[ArrayLike, " dn"],
+    sigma2: float,
+    *,
+    target: str = "nuisance",
+) -> Problem:
     """Diagonal problem A0 = diag(a_s, a_n) with augmentation σ² on the ``target`` block only.
 
     >>> [float(v) for v in signal_nuisance_problem([2.0], [0.3], 0.7, target="signal").aug_cov.diagonal()]
@@ -105,7 +117,13 @@ def ssl_map(
 
 
 def sample_signal_nuisance(
-    rng: np.random.Generator, signal_var, nuisance_var, teacher, n: int, *, label_noise: float = 0.1
+    rng: np.random.Generator,
+    signal_var: Float[ArrayLike, " ds"],
+    nuisance_var: Float[ArrayLike, " dn"],
+    teacher: Float[ArrayLike, " ds"],
+    n: int,
+    *,
+    label_noise: float = 0.1,
 ) -> tuple[np.ndarray, np.ndarray]:
     """n clean inputs and targets y = teacher·x_s + N(0, label_noise²).
 
@@ -148,7 +166,14 @@ def _ridge_errors(xtr, ytr, xte, yte, maps, *, ridge: float):
     return _under_maps(lambda a, b, c, d: _ridge_error(a, b, c, d, ridge), xtr, ytr, xte, yte, maps)
 
 
-def ridge_probe_error(z_train, y_train, z_test, y_test, *, ridge: float = 1e-3) -> float:
+def ridge_probe_error(
+    z_train: Float[ArrayLike, "n k"],
+    y_train: Float[ArrayLike, " n"],
+    z_test: Float[ArrayLike, "m k"],
+    y_test: Float[ArrayLike, " m"],
+    *,
+    ridge: float = 1e-3,
+) -> float:
     r"""Held-out normalised squared error Σ(y − ŷ)²/Σ(y − ȳ)² of a ridge probe (relative λ).
 
     >>> z = np.array([[0.0], [1.0], [2.0], [3.0]])
@@ -186,7 +211,15 @@ def _logistic_accuracies(xtr, s, xte, labels_te, maps, l2, *, steps: int):
     return _under_maps(lambda a, b, c, d: _logistic_accuracy(a, b, c, d, l2, steps), xtr, s, xte, labels_te, maps)
 
 
-def logistic_probe_accuracy(z_train, labels_train, z_test, labels_test, *, l2: float = 1e-2, steps: int = 500) -> float:
+def logistic_probe_accuracy(
+    z_train: Float[ArrayLike, "n k"],
+    labels_train: Int[ArrayLike, " n"],
+    z_test: Float[ArrayLike, "m k"],
+    labels_test: Int[ArrayLike, " m"],
+    *,
+    l2: float = 1e-2,
+    steps: int = 500,
+) -> float:
     r"""Held-out accuracy of an L2-regularised logistic probe on standardised features (binary 0/1 labels).
 
     Loss mean softplus(−s(zw + b)) + (l2/2)‖w‖², s = ±1, full-batch gradient
@@ -207,9 +240,9 @@ def logistic_probe_accuracy(z_train, labels_train, z_test, labels_test, *, l2: f
 
 def probe_curve(
     rng: np.random.Generator,
-    signal_var,
-    nuisance_var,
-    sigma2s,
+    signal_var: Float[ArrayLike, " ds"],
+    nuisance_var: Float[ArrayLike, " dn"],
+    sigma2s: Float[ArrayLike, " s"],
     *,
     n_labels: int,
     target: str = "nuisance",
@@ -273,9 +306,9 @@ def probe_curve(
 
 def gain_vs_labels(
     rng: np.random.Generator,
-    signal_var,
-    nuisance_var,
-    n_labels_list,
+    signal_var: Float[ArrayLike, " ds"],
+    nuisance_var: Float[ArrayLike, " dn"],
+    n_labels_list: Sequence[int],
     *,
     sigma2_kept: float,
     sigma2_collapsed: float,
@@ -324,7 +357,9 @@ def gain_vs_labels(
     return res
 
 
-def largest_gain_size(n_labels, gain, gain_se, *, z: float = 2.0, min_gain: float = 0.0) -> int | None:
+def largest_gain_size(
+    n_labels: Iterable[int], gain: Iterable[float], gain_se: Iterable[float], *, z: float = 2.0, min_gain: float = 0.0
+) -> int | None:
     """Largest label count n such that at every n' ≤ n the gain is significant (> z·se) and above ``min_gain``.
 
     None if the gain is not there even at the smallest n.

@@ -24,8 +24,8 @@ Example:
 from __future__ import annotations
 
 import functools
-from collections.abc import Callable
-from typing import Any
+from collections.abc import Callable, Sequence
+from typing import TYPE_CHECKING, Any
 
 import jax
 import jax.numpy as jnp
@@ -33,6 +33,10 @@ import numpy as np
 import optax
 
 from landscape.losses import sample
+
+if TYPE_CHECKING:  # shapes for the reader; jaxtyping is not needed at run time
+    from jax.typing import ArrayLike, DTypeLike
+    from jaxtyping import Bool, Float
 
 __all__ = [
     "TRAINABLE_LOSSES",
@@ -87,7 +91,7 @@ def make_loss(name: str, **params: Any) -> Callable[[jax.Array, jax.Array, jax.A
     return fn
 
 
-def init_weights(key: jax.Array, out_dim: int, dim: int, dtype=None) -> jax.Array:
+def init_weights(key: jax.Array, out_dim: int, dim: int, dtype: DTypeLike | None = None) -> jax.Array:
     """W ~ U(−1/√d0, 1/√d0), shape (out_dim, dim) (PyTorch's nn.Linear default)."""
     dtype = dtype or jnp.result_type(float)
     bound = 1.0 / np.sqrt(dim)
@@ -101,7 +105,7 @@ def empirical_covariance(data: np.ndarray) -> np.ndarray:
     return xc.T @ xc / x.shape[0]
 
 
-def pad_datasets(datasets) -> tuple[np.ndarray, np.ndarray]:
+def pad_datasets(datasets: Sequence[Float[np.ndarray, "n d"]]) -> tuple[np.ndarray, np.ndarray]:
     """Stack data sets of different sizes: zero-padded (k, N_max, d) array and bool mask (k, N_max)."""
     n_max = max(len(x) for x in datasets)
     d = np.asarray(datasets[0]).shape[1]
@@ -160,19 +164,19 @@ def _train(key, data, sigma2, mask, lr, w_init, *, loss, loss_params, out_dim, s
 
 def train_linear(
     key: jax.Array,
-    data,
-    sigma2,
+    data: Float[ArrayLike, "n d"],
+    sigma2: ArrayLike,
     *,
     loss: str = "infonce",
     loss_params: dict | None = None,
     out_dim: int | None = None,
     steps: int = 5000,
-    lr=6e-4,
-    mask=None,
+    lr: ArrayLike = 6e-4,
+    mask: Bool[ArrayLike, " n"] | None = None,
     tail: int = 0,
     noise_draws: int = 1,
     schedule: str = "constant",
-    w_init=None,
+    w_init: Float[ArrayLike, "k d"] | None = None,
 ) -> dict:
     r"""Full-batch Adam on ``loss`` for a linear model, fresh noise N(0, σ²I) every step.
 
@@ -234,7 +238,9 @@ def train_linear(
     )
 
 
-def train_grid(keys: jax.Array, data, sigma2s, *, mask=None, **kwargs) -> dict:
+def train_grid(
+    keys: jax.Array, data: ArrayLike, sigma2s: Float[ArrayLike, " s"], *, mask: ArrayLike | None = None, **kwargs: Any
+) -> dict:
     """:func:`train_linear` vmapped over seeds (axis 0) and σ² values (axis 1).
 
     ``data`` may carry a leading batch axis matching ``sigma2s`` (one data set per

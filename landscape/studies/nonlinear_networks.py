@@ -24,6 +24,7 @@ input directions' correlations ρ_i = a_i/(a_i + σ²) (Hermite expansion), and 
 from __future__ import annotations
 
 import functools
+from typing import TYPE_CHECKING, Any, TypeAlias
 
 import jax
 import jax.numpy as jnp
@@ -31,7 +32,20 @@ import numpy as np
 
 from landscape.nn import augment as aug_mod
 from landscape.nn import models, probe
-from landscape.nn.train import init_train_state, make_optimizer, make_ssl_loss, make_train_step, sample_batch
+from landscape.nn.train import (
+    TrainState,
+    init_train_state,
+    make_optimizer,
+    make_ssl_loss,
+    make_train_step,
+    sample_batch,
+)
+
+if TYPE_CHECKING:  # shapes for the reader; jaxtyping is not needed at run time
+    from jaxtyping import Float
+    from numpy.typing import ArrayLike
+
+Model: TypeAlias = "models.MLP | models.ConvNet | models.ResNet18"  # the networks of landscape.nn.models
 
 __all__ = [
     "FIG4",
@@ -67,7 +81,7 @@ def fig4_model(activation: str, cfg: dict = FIG4) -> models.MLP:
     )
 
 
-def index_tree(tree, i: int):
+def index_tree(tree: Any, i: int) -> Any:
     """Leaf-wise ``leaf[i]``: one member of a ``vmap``-ped batch of pytrees."""
     return jax.tree_util.tree_map(lambda v: v[i], tree)
 
@@ -84,11 +98,11 @@ def _theory_loss(loss: str, beta: float):
 
 
 def train_noise_sweep(
-    model,
-    x,
-    sigma2s,
+    model: Model,
+    x: Float[ArrayLike, "n ..."],
+    sigma2s: Float[ArrayLike, " s"],
     *,
-    key,
+    key: jax.Array,
     steps: int,
     batch_size: int,
     loss: str = "beta-infonce",
@@ -97,7 +111,7 @@ def train_noise_sweep(
     learning_rate: float = 3e-3,
     weight_decay: float = 0.0,
     schedule: str = "constant",
-):
+) -> tuple[TrainState, np.ndarray]:
     """Train one network per σ² in ``sigma2s`` (vmapped); returns (batched TrainState, losses (len σ², steps)).
 
     Every network starts from the same initialisation (from ``key``) and sees the
@@ -128,11 +142,11 @@ _RUN_STEPS: dict = {}  # jitted steps of train_noise_runs, shared by every σ² 
 
 
 def train_noise_runs(
-    model,
-    x,
-    sigma2s,
+    model: Model,
+    x: Float[ArrayLike, "n ..."],
+    sigma2s: Float[ArrayLike, " s"],
     *,
-    key,
+    key: jax.Array,
     steps: int,
     batch_size: int,
     loss: str = "beta-infonce",
@@ -141,7 +155,7 @@ def train_noise_runs(
     learning_rate: float = 3e-3,
     weight_decay: float = 0.0,
     schedule: str = "constant",
-):
+) -> tuple[TrainState, np.ndarray]:
     """:func:`train_noise_sweep` for convolutional networks on CPU: the same runs, one σ² after another.
 
     Same initialisation, data batches and noise keys as :func:`train_noise_sweep` (so the
@@ -199,7 +213,15 @@ def _program(key, make):
     return _PROGRAMS[key]
 
 
-def noise_views(model, params, state, x, sigma2, key, n_views: int) -> models.Outputs:
+def noise_views(
+    model: Model,
+    params: models.Params,
+    state: models.State,
+    x: Float[ArrayLike, "n ..."],
+    sigma2: ArrayLike,
+    key: jax.Array,
+    n_views: int,
+) -> models.Outputs:
     """Inference-mode outputs of ``n_views`` Gaussian-noise views of ``x``: arrays (n_views, n, ·)."""
 
     def make():
@@ -215,7 +237,9 @@ def noise_views(model, params, state, x, sigma2, key, n_views: int) -> models.Ou
     return models.Outputs(*(np.asarray(v) for v in out))
 
 
-def clean_outputs(model, params, state, x) -> models.Outputs:
+def clean_outputs(
+    model: Model, params: models.Params, state: models.State, x: Float[ArrayLike, "n ..."]
+) -> models.Outputs:
     """Inference-mode outputs (h, ϕ, z) of the clean inputs ``x`` as NumPy arrays (one compiled program per model)."""
     fn = _program(("clean", model), lambda: jax.jit(lambda p, s, xs: model.apply(p, s, xs, train=False)[0]))
     return models.Outputs(*(np.asarray(v) for v in fn(params, state, jnp.asarray(x))))
@@ -257,25 +281,25 @@ _HALVES = np.linspace(0.0, 1.2, 13)
 
 
 def analyse(
-    model,
-    params,
-    state,
-    x,
-    sigma2,
+    model: Model,
+    params: models.Params,
+    state: models.State,
+    x: Float[ArrayLike, "n ..."],
+    sigma2: float,
     *,
-    key,
+    key: jax.Array,
     loss: str = "beta-infonce",
     beta: float = 0.5,
     weight_decay: float = 0.0,
     n_views: int = 8,
-    scales=_SCALES,
-    grid=_GRID,
-    halves=_HALVES,
+    scales: Float[ArrayLike, " a"] = _SCALES,
+    grid: Float[ArrayLike, " g"] = _GRID,
+    halves: Float[ArrayLike, " h"] = _HALVES,
     atol: float = 1e-2,
     eval_n: int | None = None,
     slices: bool = True,
     refit: bool = True,
-    direction=None,
+    direction: Float[ArrayLike, "k d"] | None = None,
 ) -> dict:
     """Probe one trained network: measured vs predicted last-layer collapse and landscape slices.
 
@@ -348,7 +372,7 @@ def analyse(
     return out
 
 
-def curvature_at_origin(scales, values) -> float:
+def curvature_at_origin(scales: Float[ArrayLike, " a"], values: Float[ArrayLike, " a"]) -> float:
     """d²L/da² at a = 0 of a sampled slice, by the central difference over the grid points next to 0.
 
     ``scales`` must hold 0 and be symmetric about it there.

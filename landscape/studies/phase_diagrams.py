@@ -22,12 +22,18 @@ from __future__ import annotations
 import time
 from collections.abc import Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from landscape import phase, plot
 from landscape.plot import phase_figures
 from landscape.scan import Axis, Grid, Points
+
+if TYPE_CHECKING:
+    from matplotlib.axes import Axes
+    from matplotlib.figure import Figure, SubFigure
+    from numpy.typing import ArrayLike
 
 __all__ = [
     "sigma2_gamma_scans",
@@ -85,7 +91,7 @@ def _regions(rank: np.ndarray, d: int) -> dict:
     }
 
 
-def spot_check(model, points: Points, scans: Path | None, name: str) -> dict:
+def spot_check(model: phase.PhaseModel, points: Points, scans: Path | None, name: str) -> dict:
     """Gradient flow at ``points`` against the closed form at the same points, counted per region."""
     t0 = time.perf_counter()
     flow = _scan(model, Grid([points]), _store(scans, f"{name}_spot_flow"), "flow")
@@ -133,7 +139,7 @@ def spot_check(model, points: Points, scans: Path | None, name: str) -> dict:
     }
 
 
-def mark_spots(ax, spot: dict) -> None:
+def mark_spots(ax: Axes, spot: dict) -> None:
     """Circles where gradient flow agrees with the closed-form rank, crosses where it does not."""
     bad = {(d["sigma2"], d["weight_decay"]) for d in spot["disagreements"]}
     xs, ys = np.array(spot["sigma2"]), np.array(spot["weight_decay"])
@@ -213,7 +219,13 @@ def _log_spectrum(ax, cut, title: str) -> None:
     ax.legend(fontsize=7, ncol=2, loc="lower left", framealpha=0.85)
 
 
-def draw_sigma2_gamma(panels: dict, a: Sequence[float], beta: float, axes=None, axes_s=None):
+def draw_sigma2_gamma(
+    panels: dict,
+    a: ArrayLike,
+    beta: float,
+    axes: Sequence[Axes] | None = None,
+    axes_s: Sequence[Axes | None] | None = None,
+) -> tuple[Figure | SubFigure, Figure | SubFigure]:
     """The phase-diagram figure and the spectrum figure of :func:`sigma2_gamma_scans`; returns (fig, fig_s).
 
     ``axes``/``axes_s`` (two each; an entry of ``axes_s`` may be None to skip it)
@@ -221,8 +233,13 @@ def draw_sigma2_gamma(panels: dict, a: Sequence[float], beta: float, axes=None, 
     """
     a = np.asarray(a, float)
     own = axes is None
-    fig, axes = plot.new_figure(2, width=5.8, height=4.8) if own else (axes[0].figure, axes)
-    fig_s, axes_s = plot.new_figure(2, width=5.6, height=4.2) if own else (fig, axes_s)
+    if axes is None:
+        fig, axes = plot.new_figure(2, width=5.8, height=4.8)
+        fig_s, axes_s = plot.new_figure(2, width=5.6, height=4.2)
+    elif axes_s is None:
+        raise TypeError("draw_sigma2_gamma: axes_s is needed with axes")
+    else:
+        fig = fig_s = axes[0].figure
     for ax, ax_s, (name, _, title, _) in zip(axes, axes_s, _cases(a, beta)):
         info = panels[name]
         phase_figures.draw_map(
@@ -296,14 +313,19 @@ def sigma2_n_scans(
     return panels
 
 
-def draw_sigma2_n(panels: dict, a: Sequence[float], cut_sigma2: float = 25.0, axes=None):
+def draw_sigma2_n(
+    panels: dict, a: ArrayLike, cut_sigma2: float = 25.0, axes: Sequence[Axes] | None = None
+) -> tuple[Figure | SubFigure, dict[str, Any]]:
     """The (N, σ²) figure of :func:`sigma2_n_scans` and the critical N_i at the cut; returns (fig, critical).
 
     ``axes`` (three) draws into given axes instead of a new figure (then no title over the figure).
     """
     a = np.asarray(a, float)
     own = axes is None
-    fig, axes = plot.new_figure(3, width=5.2, height=4.8) if own else (axes[0].figure, axes)
+    if axes is None:
+        fig, axes = plot.new_figure(3, width=5.2, height=4.8)
+    else:
+        fig = axes[0].figure
     for ax, form in zip(axes[:2], ("paper", "derived")):
         what = "B = A0 − ((1−α)/N)·C" if form == "paper" else "B = (N/(N−1+α))·A0: no boundary"
         phase_figures.draw_map(

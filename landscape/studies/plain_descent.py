@@ -21,7 +21,9 @@ from landscape.dynamics.descent import descend
 __all__ = ["sgd_descent"]
 
 
-def sgd_descent(field: Callable, params0: Any, lr: Any, *, steps: int, n_save: int = 1, record: Callable | None = None):
+def sgd_descent(
+    field: Callable, params0: Any, lr: Any, *, steps: int, n_save: int = 1, record: Callable | None = None
+) -> tuple[Any, jax.Array, np.ndarray, Any]:
     r"""``steps`` steps p ← p − lr·field(p) from ``params0`` (any pytree), with ``n_save`` save points.
 
     With chunk, rest = divmod(steps, n_save), the ``rest`` leading steps run

@@ -26,9 +26,19 @@ Usage::
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import numpy as np
 
 from landscape.reproduction.figure_io import run_figure
+
+if TYPE_CHECKING:
+    from collections.abc import Sequence
+
+    from matplotlib.figure import Figure
+
+    from landscape.reproduction.claims import Claim
+
 
 NAME = "fig_encoder_projector"
 REPORT_SIZE = "quick"
@@ -38,7 +48,7 @@ PAPER_SCALE = (
 )
 
 
-def compute(quick: bool = False, smoke: bool = False) -> dict:
+def compute(quick: bool = False, smoke: bool = False) -> dict[str, np.ndarray]:
     """Sweep σ (trained, with and without weight decay) and the closed form on a dense σ grid."""
     import jax
 
@@ -88,7 +98,7 @@ def compute(quick: bool = False, smoke: bool = False) -> dict:
     return out
 
 
-def render(data: dict):
+def render(data: dict[str, np.ndarray]) -> Figure:
     """Four panels: AVF, effective rank, ridge-probe R², principal angles, against σ."""
     import matplotlib.pyplot as plt
 
@@ -164,7 +174,7 @@ def _at(data: dict, key: str, sigma: float) -> tuple[float, float]:
     return float(data[key][i]), float(data["sigma"][i])
 
 
-def claims(data: dict) -> list:
+def claims(data: dict[str, np.ndarray]) -> list[Claim]:
     """The projector is more invariant, lower-rank and less informative than the encoder (linear model)."""
     from landscape.reproduction.claims import Check, Claim
 
@@ -306,7 +316,7 @@ def claims(data: dict) -> list:
     ]
 
 
-def main(argv=None) -> int:
+def main(argv: Sequence[str] | None = None) -> int:
     return run_figure(NAME, compute, render, __doc__, argv)
 
 

@@ -24,9 +24,19 @@ Usage::
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import numpy as np
 
 from landscape.reproduction.figure_io import run_figure
+
+if TYPE_CHECKING:
+    from collections.abc import Sequence
+
+    from matplotlib.figure import Figure
+
+    from landscape.reproduction.claims import Claim
+
 
 NAME = "fig_init_scale_sigma"
 REPORT_SIZE = "quick"
@@ -36,7 +46,7 @@ PAPER_SCALE = (
 )
 
 
-def compute(quick: bool = False, smoke: bool = False) -> dict:
+def compute(quick: bool = False, smoke: bool = False) -> dict[str, np.ndarray]:
     """The gap grid with and without weight decay."""
     import jax
 
@@ -64,7 +74,7 @@ def compute(quick: bool = False, smoke: bool = False) -> dict:
     return out
 
 
-def render(data: dict):
+def render(data: dict[str, np.ndarray]) -> Figure:
     """Two gap maps (γ = 0 and γ > 0) with non-converged cells hatched and the balanced strip above."""
     import matplotlib.pyplot as plt
     from matplotlib.colors import TwoSlopeNorm
@@ -129,7 +139,7 @@ def render(data: dict):
     return fig
 
 
-def claims(data: dict) -> list:
+def claims(data: dict[str, np.ndarray]) -> list[Claim]:
     """The encoder/projector asymmetry depends on the init scale; a tiny init sits on a saddle."""
     from landscape.reproduction.claims import Check, Claim
 
@@ -228,7 +238,7 @@ def claims(data: dict) -> list:
     ]
 
 
-def main(argv=None) -> int:
+def main(argv: Sequence[str] | None = None) -> int:
     return run_figure(NAME, compute, render, __doc__, argv)
 
 

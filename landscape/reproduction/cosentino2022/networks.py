@@ -22,9 +22,19 @@ Usage::
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import numpy as np
 
 from landscape.reproduction.figure_io import run_figure
+
+if TYPE_CHECKING:
+    from collections.abc import Sequence
+
+    from matplotlib.figure import Figure
+
+    from landscape.reproduction.claims import Claim
+
 
 NAME = "cosentino_networks"
 REPORT_SIZE = "full"
@@ -51,7 +61,7 @@ FIELDS = (
 )
 
 
-def compute(quick: bool = False, smoke: bool = False) -> dict:
+def compute(quick: bool = False, smoke: bool = False) -> dict[str, np.ndarray]:
     """The strength sweep (one program) and the width / depth sweeps (one program per projector shape)."""
     import jax
 
@@ -91,7 +101,7 @@ def compute(quick: bool = False, smoke: bool = False) -> dict:
     return out
 
 
-def render(data: dict):
+def render(data: dict[str, np.ndarray]) -> Figure:
     """Two rows (data sets) × four panels: AVF, rank, probe against σ; AVF and probe against width/depth."""
     import matplotlib.pyplot as plt
 
@@ -261,7 +271,7 @@ def _shape_checks(data: dict, axis: str, sign: float, metric: str) -> list:
     return out
 
 
-def claims(data: dict) -> list:
+def claims(data: dict[str, np.ndarray]) -> list[Claim]:
     """Invariance, rank and probe of encoder vs projector networks, against σ, width and depth."""
     from landscape.reproduction.claims import Claim
 
@@ -338,7 +348,7 @@ def claims(data: dict) -> list:
     ]
 
 
-def main(argv=None) -> int:
+def main(argv: Sequence[str] | None = None) -> int:
     return run_figure(NAME, compute, render, __doc__, argv)
 
 

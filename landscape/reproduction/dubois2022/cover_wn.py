@@ -24,10 +24,18 @@ Usage::
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import numpy as np
 
 from landscape.reproduction.claims import Check, Claim
 from landscape.reproduction.figure_io import run_figure
+
+if TYPE_CHECKING:
+    from collections.abc import Sequence
+
+    from matplotlib.figure import Figure
+
 
 NAME = "fig_cover_wn"
 REPORT_SIZE = "quick"
@@ -37,7 +45,7 @@ PAPER_SCALE = (
 )
 
 
-def compute(quick: bool = False, smoke: bool = False) -> dict:
+def compute(quick: bool = False, smoke: bool = False) -> dict[str, np.ndarray]:
     """Cover map + LP points, the T3 sweep, the W_n map and Monte Carlo curves.
 
     ``smoke``: C ≤ 4 LP points, a C = 4 sweep of 100 steps, 3 Monte Carlo trials (every array, tiny).
@@ -130,7 +138,7 @@ def compute(quick: bool = False, smoke: bool = False) -> dict:
     )
 
 
-def render(data: dict):
+def render(data: dict[str, np.ndarray]) -> Figure:
     """Four panels: Cover map, T3 sweep, W_n map, W_n curves with Monte Carlo."""
     import matplotlib.pyplot as plt
     from matplotlib.colors import LogNorm
@@ -215,7 +223,7 @@ def render(data: dict):
     return fig
 
 
-def claims(data: dict) -> list[Claim]:
+def claims(data: dict[str, np.ndarray]) -> list[Claim]:
     """Theorem 1 (dimension and predictability, then invariance), the bound d ≥ C − 1, and W_n against C."""
     c, d, frac = data["c_grid"], data["d_grid"], data["cover_fraction"]
     from landscape.studies.idealized import cover_fraction
@@ -339,7 +347,7 @@ def claims(data: dict) -> list[Claim]:
     return [thm1, bound, sample, invariance]
 
 
-def main(argv=None) -> int:
+def main(argv: Sequence[str] | None = None) -> int:
     return run_figure(NAME, compute, render, __doc__, argv)
 
 

@@ -30,10 +30,18 @@ Usage::
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import numpy as np
 
 from landscape.reproduction.claims import Check, Claim
 from landscape.reproduction.figure_io import run_figure
+
+if TYPE_CHECKING:
+    from collections.abc import Sequence
+
+    from matplotlib.figure import Figure
+
 
 NAME = "fig_dubois_digits"
 REPORT_SIZE = "full"
@@ -60,7 +68,7 @@ def _plan(n_seeds: int, dims, strengths):
     return [list(c) for c in zip(*rows)]
 
 
-def compute(quick: bool = False, smoke: bool = False) -> dict:
+def compute(quick: bool = False, smoke: bool = False) -> dict[str, np.ndarray]:
     """Train every run at once, then probe: accuracy per run, MLP probe, curves against labelled samples.
 
     ``smoke``: 1 seed, d ∈ {2, 32}, s ∈ {0.5, 1}, 3 steps.
@@ -173,7 +181,7 @@ def _not_worse(quantity: str, diff: float, se: float) -> Check:
 
 
 # ----------------------------------------------------------------------------- figure
-def render(data: dict):
+def render(data: dict[str, np.ndarray]) -> Figure:
     """Accuracy per method, CISSL against d, DISSL against the number of labels."""
     import matplotlib.pyplot as plt
     from matplotlib.ticker import FixedLocator, NullLocator
@@ -226,7 +234,7 @@ def render(data: dict):
         ax.plot(n_lab, c.mean(axis=(0, 2)), "o-", ms=4, label=f"DISSL, s = {s:g}")
     ax.plot(n_lab, data["pixel_curves"].mean(axis=-1), "k--", lw=1, label="pixels")
     ax.set_xscale("log")
-    ax.xaxis.set_major_locator(FixedLocator(n_lab))
+    ax.xaxis.set_major_locator(FixedLocator(n_lab.tolist()))
     ax.xaxis.set_minor_locator(NullLocator())
     ax.set_xticklabels([str(int(n)) for n in n_lab])
     ax.set(
@@ -240,7 +248,7 @@ def render(data: dict):
 
 
 # ----------------------------------------------------------------------------- claims
-def claims(data: dict) -> list[Claim]:
+def claims(data: dict[str, np.ndarray]) -> list[Claim]:
     """CISSL vs SimCLR, DISSL, accuracy against d (growth, saturation, the d = 9 reading), augmentation strength."""
     pts = 100.0
     d_cs, se_cs = _diff(_main(data, "cissl"), _main(data, "simclr"))
@@ -393,7 +401,7 @@ def _augmentation_claim(data) -> Claim:
     )
 
 
-def main(argv=None) -> int:
+def main(argv: Sequence[str] | None = None) -> int:
     return run_figure(NAME, compute, render, __doc__, argv)
 
 

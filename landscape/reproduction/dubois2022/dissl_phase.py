@@ -29,10 +29,18 @@ Usage::
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import numpy as np
 
 from landscape.reproduction.claims import Check, Claim
 from landscape.reproduction.figure_io import run_figure
+
+if TYPE_CHECKING:
+    from collections.abc import Sequence
+
+    from matplotlib.figure import Figure
+
 
 NAME = "fig_dissl_phase"
 REPORT_SIZE = "quick"
@@ -42,7 +50,7 @@ PAPER_SCALE = (
 )
 
 
-def compute(quick: bool = False, smoke: bool = False) -> dict:
+def compute(quick: bool = False, smoke: bool = False) -> dict[str, np.ndarray]:
     """Closed-form phase map, L(g) curves, and gradient descent on free logits (``smoke``: a 2×2 descent grid)."""
     import jax
 
@@ -101,7 +109,7 @@ def compute(quick: bool = False, smoke: bool = False) -> dict:
     )
 
 
-def render(data: dict):
+def render(data: dict[str, np.ndarray]) -> Figure:
     """Phase map, L(g) curves, gradient-descent map."""
     import matplotlib.pyplot as plt
 
@@ -168,7 +176,7 @@ def render(data: dict):
     return fig
 
 
-def claims(data: dict) -> list[Claim]:
+def claims(data: dict[str, np.ndarray]) -> list[Claim]:
     """The per-batch optimum of DISSL (deterministic only below λ = 1 + β) and the D5 batch-loss values."""
     b, c = int(data["batch"]), int(data["classes"])
     lams, betas = data["lambdas"], data["betas"]
@@ -254,7 +262,7 @@ def claims(data: dict) -> list[Claim]:
     return [optimum, table]
 
 
-def main(argv=None) -> int:
+def main(argv: Sequence[str] | None = None) -> int:
     return run_figure(NAME, compute, render, __doc__, argv)
 
 

@@ -22,12 +22,20 @@ Usage::
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import jax
 import numpy as np
 
 from landscape.reproduction.claims import Check, Claim
 from landscape.reproduction.figure_io import run_figure
 from landscape.studies import beneficial_collapse as bc
+
+if TYPE_CHECKING:
+    from collections.abc import Sequence
+
+    from matplotlib.figure import Figure
+
 
 NAME = "fig_beneficial_collapse"
 REPORT_SIZE = "full"
@@ -61,7 +69,7 @@ def _sizes(quick: bool, smoke: bool) -> tuple:
     )
 
 
-def compute(quick: bool = False, seed: int = 0, smoke: bool = False) -> dict:
+def compute(quick: bool = False, seed: int = 0, smoke: bool = False) -> dict[str, np.ndarray]:
     """Per-repeat probe errors and accuracies over (n, σ²), both augmentation targets."""
     rng = np.random.default_rng(seed)
     s2, ns, ns_curve, reps, n_test = _sizes(quick, smoke)
@@ -118,7 +126,7 @@ def _plateau_start(s2: np.ndarray, err: np.ndarray) -> float:
     return float(s2[i])
 
 
-def claims(data: dict) -> list[Claim]:
+def claims(data: dict[str, np.ndarray]) -> list[Claim]:
     s2, cn, cs = data["sigma2"], float(data["collapse_nuisance"]), float(data["collapse_signal"])
     ns = data["n_labels"]
     n0 = int(data["n_curve"][0])
@@ -212,7 +220,7 @@ def _log2_ticks(ax, values) -> None:
     ax.xaxis.set_minor_locator(ticker.NullLocator())
 
 
-def render(data: dict):
+def render(data: dict[str, np.ndarray]) -> Figure:
     import matplotlib
 
     matplotlib.use("Agg")
@@ -258,7 +266,7 @@ def render(data: dict):
     return fig
 
 
-def main(argv=None) -> int:
+def main(argv: Sequence[str] | None = None) -> int:
     jax.config.update("jax_enable_x64", True)
     return run_figure(NAME, compute, render, __doc__, argv, dpi=120)
 

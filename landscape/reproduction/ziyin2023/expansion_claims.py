@@ -250,6 +250,6 @@ def _quartic(data) -> list[Claim]:
     ]
 
 
-def claims(data: dict) -> list[Claim]:
+def claims(data: dict[str, np.ndarray]) -> list[Claim]:
     """Every claim of :mod:`.loss_expansions`."""
     return _b_claims(data) + [_weighted(data), _vicreg(data)] + _quartic(data)

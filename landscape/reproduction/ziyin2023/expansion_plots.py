@@ -2,7 +2,12 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import numpy as np
+
+if TYPE_CHECKING:
+    from matplotlib.figure import Figure
 
 
 def _pq(ax, data, j: int, name: str):
@@ -29,7 +34,7 @@ def _pq(ax, data, j: int, name: str):
     ax.legend(fontsize=7)
 
 
-def render(data: dict):
+def render(data: dict[str, np.ndarray]) -> Figure:
     """Six panels: closed forms (lines, bars) against gradient descent or Monte Carlo (markers)."""
     import matplotlib
 

@@ -3,6 +3,7 @@ r"""The computations of :mod:`.loss_expansions` (run inside ``jax.enable_x64``):
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 
 import jax
 import numpy as np
@@ -37,7 +38,7 @@ ROWS = {
 }
 
 
-def sample_loss(key: str, eps: float = VIC["eps"]):
+def sample_loss(key: str, eps: float = VIC["eps"]) -> Callable[[jax.Array, jax.Array], jax.Array]:
     """The real sample loss of row ``key`` as a function of the two views' outputs."""
     from landscape.losses import sample as S
 
@@ -226,7 +227,7 @@ def proposition4(cfg: dict) -> dict:
     )
 
 
-def compute(cfg: dict) -> dict:
+def compute(cfg: dict) -> dict[str, np.ndarray]:
     out = rows(cfg)
     for part in (quartic(cfg), weighted_probe(cfg), vicreg_eps(cfg, out), proposition4(cfg)):
         out.update(part)

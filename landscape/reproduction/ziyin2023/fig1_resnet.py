@@ -37,6 +37,7 @@ from __future__ import annotations
 import argparse
 import time
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import jax
 import numpy as np
@@ -44,6 +45,15 @@ import numpy as np
 from landscape.nn import augment, data, models, probe, train
 from landscape.reproduction.figure_io import OUT_DIR, SMOKE_DPI, add_size_options, load, save, size_suffix
 from landscape.studies import nonlinear_networks as ex
+
+if TYPE_CHECKING:
+    import os
+    from collections.abc import Sequence
+
+    from matplotlib.figure import Figure
+
+    from landscape.reproduction.claims import Claim
+
 
 NAME = "fig1_resnet"
 REPORT_SIZE = "quick"
@@ -169,7 +179,9 @@ def _train_one(model, x, s2, cfg, mesh):
     return jax.device_get(state), losses, time.time() - t0
 
 
-def compute(setup: str = "cpu", quick: bool = False, cifar_root=None, smoke: bool = False) -> dict:
+def compute(
+    setup: str = "cpu", quick: bool = False, cifar_root: str | os.PathLike[str] | None = None, smoke: bool = False
+) -> dict[str, np.ndarray]:
     cfg = config(setup, quick, smoke)
     x, y, model = _load(cfg, cifar_root)
     flat = x.reshape(len(x), -1).astype(np.float64)
@@ -256,7 +268,7 @@ def compute(setup: str = "cpu", quick: bool = False, cifar_root=None, smoke: boo
     return out
 
 
-def render(d: dict):
+def render(d: dict[str, np.ndarray]) -> Figure:
     from matplotlib.figure import Figure
     from matplotlib.ticker import MaxNLocator
 
@@ -342,7 +354,7 @@ def _halves_min(d: dict, i: int) -> tuple[float, float]:
     return float(h[k[0]]), float(h[k[1]])
 
 
-def claims(d: dict) -> list:
+def claims(d: dict[str, np.ndarray]) -> list[Claim]:
     """WS Fig. 1: the origin of the last layer becomes a minimum as augmentation grows (from the stored slices)."""
     import math
 
@@ -491,7 +503,7 @@ def claims(d: dict) -> list:
     return out
 
 
-def main(argv=None) -> int:
+def main(argv: Sequence[str] | None = None) -> int:
     jax.config.update("jax_enable_x64", True)  # theory in float64; the networks are float32 by construction
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--setup", choices=("cpu", "full"), default="cpu", help="cpu (digits ConvNet) or full (ResNet-18)")

@@ -36,6 +36,8 @@ Usage::
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import jax
 import jax.numpy as jnp
 import numpy as np
@@ -44,6 +46,12 @@ from landscape.reproduction.claims import Check, Claim
 from landscape.reproduction.figure_io import run_figure
 from landscape.studies.linear_training import empirical_covariance, pad_datasets, train_grid
 from landscape.theory.exact_gaussian_infonce import exact_gaussian_gram_eigenvalues
+
+if TYPE_CHECKING:
+    from collections.abc import Sequence
+
+    from matplotlib.figure import Figure
+
 
 NAME = "fig2_linear_model"
 
@@ -144,7 +152,7 @@ def _ncrit_resampled(rng, count: int, sizes: np.ndarray, dim: int, threshold: fl
     return out
 
 
-def compute(quick: bool = False, smoke: bool = False) -> dict:
+def compute(quick: bool = False, smoke: bool = False) -> dict[str, np.ndarray]:
     """Run the three panels; returns plain NumPy arrays (saved by :func:`main`).
 
     Long: the three panels share one key split and the training seeds, and each panel's theory is evaluated
@@ -249,7 +257,7 @@ def compute(quick: bool = False, smoke: bool = False) -> dict:
     return out
 
 
-def render(data: dict):
+def render(data: dict[str, np.ndarray]) -> Figure:
     """The three-panel figure from the arrays of :func:`compute` (a Matplotlib Figure)."""
     from matplotlib.figure import Figure
     from matplotlib.ticker import NullFormatter
@@ -668,12 +676,12 @@ def _right_claims(data: dict) -> list[Claim]:
     ]
 
 
-def claims(data: dict) -> list[Claim]:
+def claims(data: dict[str, np.ndarray]) -> list[Claim]:
     """WS Fig. 2 and App. A: the claims and errata, every number from the stored arrays."""
     return _left_claims(data) + _middle_claims(data) + _right_claims(data)
 
 
-def main(argv=None) -> int:
+def main(argv: Sequence[str] | None = None) -> int:
     return run_figure(NAME, compute, render, __doc__, argv, dpi=130)
 
 

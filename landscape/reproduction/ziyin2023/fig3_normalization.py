@@ -48,6 +48,8 @@ Usage::
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import jax
 import jax.numpy as jnp
 import numpy as np
@@ -56,6 +58,12 @@ import landscape
 import landscape.studies.per_sample_normalization as psn
 from landscape.reproduction.claims import Check, Claim
 from landscape.reproduction.figure_io import run_figure
+
+if TYPE_CHECKING:
+    from collections.abc import Sequence
+
+    from matplotlib.figure import Figure
+
 
 NAME = "fig3_normalization"
 REPORT_SIZE = "quick"
@@ -108,7 +116,7 @@ def _theory(cov, s2_th, cfg):
     )
 
 
-def compute(quick: bool = False, seed: int = 1, smoke: bool = False) -> dict:
+def compute(quick: bool = False, seed: int = 1, smoke: bool = False) -> dict[str, np.ndarray]:
     """Simulate per-sample normalization (three variants) and evaluate the κ-model; plain NumPy arrays."""
     cfg = config(quick, smoke)
     raw = psn.sample_dataset(jax.random.PRNGKey(seed), cfg["dim"], cfg["n"], center=False)
@@ -162,7 +170,7 @@ def compute(quick: bool = False, seed: int = 1, smoke: bool = False) -> dict:
     return out
 
 
-def render(data: dict):
+def render(data: dict[str, np.ndarray]) -> Figure:
     """Three panels; simulation as markers (one per seed), κ-model as lines."""
     from matplotlib.figure import Figure
     from matplotlib.lines import Line2D
@@ -266,7 +274,7 @@ def _count_at(data, s2) -> tuple[float, float, float]:
     )
 
 
-def claims(data: dict) -> list[Claim]:
+def claims(data: dict[str, np.ndarray]) -> list[Claim]:
     """The claims of WS Fig. 3 and App. A ("normalization causes dimensional collapse"), from the stored arrays."""
     s2 = data["sigma2"]
     a_min = float(data["data_variances"][0])
@@ -390,7 +398,7 @@ def sim_count(data: dict, variant: int, index: int) -> float:
     return float(data["variant_collapsed"][variant, index].mean())
 
 
-def main(argv=None) -> int:
+def main(argv: Sequence[str] | None = None) -> int:
     return run_figure(NAME, compute, render, __doc__, argv, dpi=130)
 
 

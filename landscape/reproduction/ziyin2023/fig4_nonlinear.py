@@ -34,6 +34,7 @@ Usage::
 from __future__ import annotations
 
 import math
+from typing import TYPE_CHECKING
 
 import jax
 import numpy as np
@@ -41,6 +42,14 @@ import numpy as np
 from landscape.nn import data, models
 from landscape.reproduction.figure_io import run_figure
 from landscape.studies import nonlinear_networks as ex
+
+if TYPE_CHECKING:
+    from collections.abc import Sequence
+
+    from matplotlib.figure import Figure
+
+    from landscape.reproduction.claims import Claim
+
 
 NAME = "fig4_nonlinear"
 ACTIVATIONS = ("tanh", "relu")
@@ -66,7 +75,7 @@ def config(quick: bool, smoke: bool = False) -> dict:
     return cfg
 
 
-def compute(quick: bool = False, smoke: bool = False) -> dict:
+def compute(quick: bool = False, smoke: bool = False) -> dict[str, np.ndarray]:
     """Train and probe; returns plain NumPy arrays (saved by :func:`main`)."""
     cfg = config(quick, smoke)
     x = data.gaussian(jax.random.PRNGKey(cfg["data_seed"]), cfg["n"], cfg["variances"])
@@ -170,7 +179,7 @@ def summary(data_: dict) -> str:
     return "\n".join(lines)
 
 
-def render(d: dict):
+def render(d: dict[str, np.ndarray]) -> Figure:
     """The figure from the arrays of :func:`compute` (a Matplotlib Figure)."""
     from matplotlib.figure import Figure
 
@@ -274,7 +283,7 @@ def _argmin2(d: dict, tag: str) -> tuple[float, float]:
     return float(g[k[0]]), float(g[k[1]])
 
 
-def claims(d: dict) -> list:
+def claims(d: dict[str, np.ndarray]) -> list[Claim]:
     """WS App. B (Fig. 4): the three regimes of the nonlinear networks, from the stored slices and spectra."""
     from landscape.reproduction.claims import Check, Claim
 
@@ -485,7 +494,7 @@ def _claims_thresholds(d: dict, acts) -> list:
     ]
 
 
-def main(argv=None) -> int:
+def main(argv: Sequence[str] | None = None) -> int:
     jax.config.update("jax_enable_x64", True)  # theory in float64; the networks are float32 by construction
     return run_figure(NAME, compute, render, __doc__, argv, dpi=110, report=summary)
 

@@ -20,12 +20,20 @@ Usage::
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import jax
 import numpy as np
 
 from landscape.reproduction.claims import Check, Claim
 from landscape.reproduction.figure_io import run_figure
 from landscape.studies import class_imbalance as im
+
+if TYPE_CHECKING:
+    from collections.abc import Sequence
+
+    from matplotlib.figure import Figure
+
 
 NAME = "fig_imbalance_phase"
 REPORT_SIZE = "full"
@@ -71,7 +79,7 @@ def _closed(ps, ys, key: str) -> np.ndarray:
     return np.stack([im.closed_form_representation_variance(a[0], 0.5, "infonce", weight_decay=g) for g in ys])
 
 
-def compute(quick: bool = False, smoke: bool = False) -> dict:
+def compute(quick: bool = False, smoke: bool = False) -> dict[str, np.ndarray]:
     """The three (p, ·) grids, 40 × 40 points (``quick``: 14 × 14; ``smoke``: 3 × 3)."""
     n = 3 if smoke else 14 if quick else 40
     ps = np.geomspace(1e-3, 0.5, n)
@@ -97,7 +105,7 @@ def _disagreements(data: dict, key: str) -> int:
     return int(np.sum(kept != want))
 
 
-def claims(data: dict) -> list[Claim]:
+def claims(data: dict[str, np.ndarray]) -> list[Claim]:
     n_pts = int(data["v_beta"].size)
     # Exact solver against an exact root: nothing should differ except a point sitting on the boundary
     # (none does on these grids), so the tolerance is 0 disagreements.
@@ -164,7 +172,7 @@ def claims(data: dict) -> list[Claim]:
     return [crit, robust]
 
 
-def render(data: dict):
+def render(data: dict[str, np.ndarray]) -> Figure:
     import matplotlib
 
     matplotlib.use("Agg")
@@ -209,7 +217,7 @@ def render(data: dict):
     return fig
 
 
-def main(argv=None) -> int:
+def main(argv: Sequence[str] | None = None) -> int:
     jax.config.update("jax_enable_x64", True)
     return run_figure(NAME, compute, render, __doc__, argv, dpi=120)
 

@@ -19,11 +19,17 @@ Usage::
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import numpy as np
 
 from landscape.reproduction.figure_io import run_figure
 from landscape.reproduction.ziyin2023.expansion_claims import claims  # noqa: F401  (the module protocol)
 from landscape.reproduction.ziyin2023.expansion_plots import render  # noqa: F401  (the module protocol)
+
+if TYPE_CHECKING:
+    from collections.abc import Sequence
+
 
 NAME = "loss_expansions"
 REPORT_SIZE = "full"
@@ -43,7 +49,7 @@ def config(quick: bool, smoke: bool = False) -> dict:
     return dict(quad=400, quart=300, probe=4000, prop4=400_000)
 
 
-def compute(quick: bool = False, smoke: bool = False) -> dict:
+def compute(quick: bool = False, smoke: bool = False) -> dict[str, np.ndarray]:
     """Monte Carlo of every row, the two probes, Prop. 4, and the paper / derived / sympy values."""
     import jax
 
@@ -53,7 +59,7 @@ def compute(quick: bool = False, smoke: bool = False) -> dict:
         return run(config(quick, smoke)) | {"quick": np.array(bool(quick or smoke))}
 
 
-def main(argv=None) -> int:
+def main(argv: Sequence[str] | None = None) -> int:
     return run_figure(NAME, compute, render, __doc__, argv, dpi=120)
 
 

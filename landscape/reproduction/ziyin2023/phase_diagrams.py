@@ -18,12 +18,19 @@ Usage::
 from __future__ import annotations
 
 import json
+from typing import TYPE_CHECKING
 
 import jax
 import numpy as np
 
 from landscape.reproduction.claims import Check, Claim
 from landscape.reproduction.figure_io import run_figure
+
+if TYPE_CHECKING:
+    from collections.abc import Sequence
+
+    from matplotlib.figure import Figure
+
 
 NAME = "phase_diagrams"
 REPORT_SIZE = "full"
@@ -63,7 +70,7 @@ def _unpack(data: dict, prefix: str):
     )
 
 
-def compute(quick: bool = False, smoke: bool = False) -> dict:
+def compute(quick: bool = False, smoke: bool = False) -> dict[str, np.ndarray]:
     """Closed-form scans on a 101² grid per panel (``quick`` 41², ``smoke`` 9²), spot checks, the log-σ² cut.
 
     ``smoke`` skips the gradient-flow spot checks (their compilation is most of the time; the test
@@ -83,7 +90,7 @@ def compute(quick: bool = False, smoke: bool = False) -> dict:
     return out
 
 
-def render(data: dict):
+def render(data: dict[str, np.ndarray]) -> Figure:
     import matplotlib
 
     matplotlib.use("Agg")
@@ -153,7 +160,7 @@ def _boundary_fit(data: dict, name: str) -> tuple[float, float, float]:
     return max(miss), slope, float(g[1] - g[0])
 
 
-def claims(data: dict) -> list[Claim]:
+def claims(data: dict[str, np.ndarray]) -> list[Claim]:
     names = ("infonce", "beta-infonce", "weighted_paper", "weighted_derived")
     t10 = Claim(
         key="phase-diagram-sanity",
@@ -284,7 +291,7 @@ def claims(data: dict) -> list[Claim]:
     return [t10, lines, flow, wd, weighted]
 
 
-def main(argv=None) -> int:
+def main(argv: Sequence[str] | None = None) -> int:
     jax.config.update("jax_enable_x64", True)
     return run_figure(NAME, compute, render, __doc__, argv, dpi=110)
 

@@ -30,6 +30,8 @@ Usage::
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import jax
 import numpy as np
 
@@ -38,6 +40,11 @@ from landscape.reproduction.claims import Check, Claim
 from landscape.reproduction.figure_io import run_figure
 from landscape.studies import class_imbalance as im
 from landscape.studies.class_imbalance import supervised as sv
+
+if TYPE_CHECKING:
+    from collections.abc import Sequence
+
+    from matplotlib.figure import Figure
 
 NAME = "fig_probe_vs_imbalance"
 REPORT_SIZE = "full"
@@ -108,7 +115,7 @@ def _sizes(quick: bool, smoke: bool):
     )
 
 
-def compute(quick: bool = False, seed: int = 0, smoke: bool = False) -> dict:
+def compute(quick: bool = False, seed: int = 0, smoke: bool = False) -> dict[str, np.ndarray]:
     """Probe accuracies against p and σ² (``smoke``: 2 × 2 points, 600 samples, one repeat, 8 bisections)."""
     rng = np.random.default_rng(seed)
     ps, s2s, kw, iterations = _sizes(quick, smoke)
@@ -143,7 +150,7 @@ def _drop(data: dict, name: str, ok: np.ndarray) -> float:
     return float(acc[-1] - acc[0])
 
 
-def claims(data: dict) -> list[Claim]:
+def claims(data: dict[str, np.ndarray]) -> list[Claim]:
     ok = data["minority_labels_p"] >= MIN_MINORITY_LABELS
     if not ok.any():
         ok = np.ones_like(ok)  # smoke sizes: keep every point (the verdict is meaningless there)
@@ -234,7 +241,7 @@ def claims(data: dict) -> list[Claim]:
     return [robust, collapse_p, collapse_s]
 
 
-def render(data: dict):
+def render(data: dict[str, np.ndarray]) -> Figure:
     import matplotlib
 
     matplotlib.use("Agg")
@@ -280,7 +287,7 @@ def render(data: dict):
     return fig
 
 
-def main(argv=None) -> int:
+def main(argv: Sequence[str] | None = None) -> int:
     jax.config.update("jax_enable_x64", True)
     return run_figure(NAME, compute, render, __doc__, argv, dpi=120)
 

@@ -518,7 +518,7 @@ def _theorem2(data) -> list[Claim]:
     ]
 
 
-def claims(data: dict) -> list[Claim]:
+def claims(data: dict[str, np.ndarray]) -> list[Claim]:
     """Every claim of :mod:`.theorems`, in the order of the paper."""
     return (
         _theorem1(data)

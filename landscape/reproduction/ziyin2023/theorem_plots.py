@@ -2,7 +2,12 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import numpy as np
+
+if TYPE_CHECKING:
+    from matplotlib.figure import Figure
 
 
 def _spectra(ax, data):
@@ -69,7 +74,7 @@ def _thresholds(ax, data):
     ax.legend(fontsize=8)
 
 
-def render(data: dict):
+def render(data: dict[str, np.ndarray]) -> Figure:
     """Six panels: closed forms (lines, bars) against gradient descent or Monte Carlo (markers)."""
     import matplotlib
 

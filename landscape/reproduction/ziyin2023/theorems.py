@@ -24,12 +24,18 @@ Usage::
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import numpy as np
 
 from landscape.reproduction.figure_io import run_figure
 from landscape.reproduction.ziyin2023 import theorem_runs as runs
 from landscape.reproduction.ziyin2023.theorem_claims import claims  # noqa: F401  (the module protocol)
 from landscape.reproduction.ziyin2023.theorem_plots import render  # noqa: F401  (the module protocol)
+
+if TYPE_CHECKING:
+    from collections.abc import Sequence
+
 
 NAME = "theorems"
 REPORT_SIZE = "full"
@@ -39,7 +45,7 @@ PAPER_SCALE = (
 )
 
 
-def compute(quick: bool = False, smoke: bool = False) -> dict:
+def compute(quick: bool = False, smoke: bool = False) -> dict[str, np.ndarray]:
     """Every closed form and its independent route; plain NumPy arrays (``smoke``/``quick``: fewer steps)."""
     import jax
 
@@ -58,7 +64,7 @@ def compute(quick: bool = False, smoke: bool = False) -> dict:
     return out
 
 
-def main(argv=None) -> int:
+def main(argv: Sequence[str] | None = None) -> int:
     return run_figure(NAME, compute, render, __doc__, argv, dpi=120)
 
 

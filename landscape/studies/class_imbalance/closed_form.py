@@ -35,12 +35,16 @@ bisects on p with the exact solver of :mod:`landscape.theory.normalization`.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from landscape.core.validation import as_scalar
 from landscape.losses.effective import quadratic_form
+
+if TYPE_CHECKING:  # shapes for the reader; jaxtyping is not needed at run time
+    from jaxtyping import Float
+    from numpy.typing import ArrayLike
 
 __all__ = [
     "two_class_variance",
@@ -51,7 +55,7 @@ __all__ = [
 ]
 
 
-def two_class_variance(p, separation, within_var) -> Any:
+def two_class_variance(p: float | np.ndarray, separation: float | np.ndarray, within_var: float | np.ndarray) -> Any:
     """a(p) = p(1 − p)m² + w, the variance of a two-class mixture along its class direction.
 
     >>> float(two_class_variance(0.5, 2.0, 0.0))
@@ -84,8 +88,8 @@ def collapse_variance(
 
 
 def closed_form_representation_variance(
-    a,
-    c,
+    a: ArrayLike,
+    c: ArrayLike,
     loss: str = "infonce",
     *,
     weight_decay: float = 0.0,
@@ -142,7 +146,7 @@ def hard_normalization_critical_proportion(
     separation: float,
     within_var: float,
     aug_var: float,
-    other_variances,
+    other_variances: Float[ArrayLike, " m"],
     other_aug_vars: Any = None,
     loss: str = "infonce",
     *,

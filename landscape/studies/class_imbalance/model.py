@@ -14,12 +14,16 @@ variance is a_k = u_kᵀA0u_k (:func:`direction_variances`).
 from __future__ import annotations
 
 import dataclasses
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from landscape.core.problem import Problem
 from landscape.core.validation import as_scalar, as_square_matrix, check_psd
+
+if TYPE_CHECKING:  # shapes for the reader; jaxtyping is not needed at run time
+    from jaxtyping import Float
+    from numpy.typing import ArrayLike
 
 __all__ = [
     "ClassProblem",
@@ -58,7 +62,7 @@ class ClassProblem:
         return int(self.proportions.size)
 
 
-def check_proportions(proportions, field: str = "proportions") -> np.ndarray:
+def check_proportions(proportions: Float[ArrayLike, " K"], field: str = "proportions") -> np.ndarray:
     """Proportions as a float array, each in (0, 1) and summing to 1 (within 1e-9), else ValueError.
 
     >>> check_proportions([0.25, 0.75]).tolist()
@@ -93,7 +97,7 @@ def _cov(value, d: int, field: str) -> np.ndarray:
     return m
 
 
-def subspace_aug_cov(basis, strengths, d: int) -> np.ndarray:
+def subspace_aug_cov(basis: Float[ArrayLike, "d r"], strengths: Float[ArrayLike, "*r"], d: int) -> np.ndarray:
     """C = Σ_j σ_j² q_j q_jᵀ for the orthonormalised columns q_j of ``basis`` (d, r).
 
     >>> subspace_aug_cov([[1.0], [0.0]], 2.0, 2).tolist()
@@ -114,8 +118,8 @@ def subspace_aug_cov(basis, strengths, d: int) -> np.ndarray:
 
 
 def class_problem(
-    means,
-    proportions,
+    means: Float[ArrayLike, "K d"],
+    proportions: Float[ArrayLike, " K"],
     *,
     within_cov: Any = 0.0,
     aug_var: Any = None,

@@ -29,6 +29,7 @@ Example:
 from __future__ import annotations
 
 import functools
+from typing import TYPE_CHECKING
 
 import jax
 import jax.numpy as jnp
@@ -39,6 +40,13 @@ from landscape.losses.sample import infonce
 from landscape.nn.data import load_digits
 from landscape.nn.models import MLP, decay_mask
 from landscape.studies.class_imbalance.probes import class_probe_accuracy
+
+if TYPE_CHECKING:  # shapes for the reader; jaxtyping is not needed at run time
+    from collections.abc import Sequence
+
+    from jax.typing import DTypeLike
+    from jaxtyping import Float, Int
+    from numpy.typing import ArrayLike
 
 __all__ = [
     "load_digits_flat",
@@ -60,7 +68,7 @@ def load_digits_flat() -> tuple[np.ndarray, np.ndarray]:
 
 
 def digits_subsample(
-    rng: np.random.Generator, counts: dict, *, classes=tuple(range(10))
+    rng: np.random.Generator, counts: dict, *, classes: Sequence[int] = tuple(range(10))
 ) -> tuple[np.ndarray, np.ndarray]:
     """Digits restricted to ``classes``, with class c cut to ``counts[c]`` random samples (others kept whole).
 
@@ -81,7 +89,7 @@ def digits_subsample(
     return x[idx], np.array([remap[int(v)] for v in y[idx]])
 
 
-def digits_mlp(d_in: int, hidden: int, d_out: int, dtype=jnp.float32) -> MLP:
+def digits_mlp(d_in: int, hidden: int, d_out: int, dtype: DTypeLike = jnp.float32) -> MLP:
     """f(x) = tanh(x W1 + b1) W2: one tanh hidden layer, the bias-free last layer as projector."""
     return MLP(in_dim=int(d_in), hidden=(int(hidden),), out_dim=int(d_out), activation="tanh", dtype=dtype)
 
@@ -122,7 +130,7 @@ def _train(key, x, sigma2, weight_decay, lr, *, steps: int, hidden: int, d_out: 
 
 def train_ssl_mlp(
     key: jax.Array,
-    x,
+    x: Float[ArrayLike, "n d"],
     *,
     sigma2: float,
     weight_decay: float,
@@ -150,7 +158,7 @@ def train_ssl_mlp(
     )
 
 
-def class_shares(z, labels, n_classes: int) -> np.ndarray:
+def class_shares(z: Float[ArrayLike, "n k"], labels: Int[ArrayLike, " n"], n_classes: int) -> np.ndarray:
     r"""s_k = ‖E[z | k] − E[z]‖² / tr Cov(z) for each class (NaN for an absent class).
 
     >>> z = np.array([[1.0], [-1.0]]); class_shares(z, np.array([0, 1]), 2).tolist()
@@ -171,8 +179,8 @@ def class_shares(z, labels, n_classes: int) -> np.ndarray:
 def digits_imbalance_run(
     *,
     minority_count: int,
-    settings,
-    classes=(0, 1, 2, 3, 4),
+    settings: Float[ArrayLike, "s 2"],
+    classes: Sequence[int] = (0, 1, 2, 3, 4),
     steps: int = 800,
     seed: int = 0,
     hidden: int = 64,

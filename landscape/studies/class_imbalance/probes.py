@@ -8,16 +8,22 @@ drawn from a class problem (:func:`probe_study`).
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import numpy as np
 
 from landscape.core.linalg import sym_sqrt
 from landscape.studies.class_imbalance.model import ClassProblem
 from landscape.studies.class_imbalance.sampling import sample_classes
 
+if TYPE_CHECKING:  # shapes for the reader; jaxtyping is not needed at run time
+    from jaxtyping import Float, Int
+    from numpy.typing import ArrayLike
+
 __all__ = ["representation_map", "class_probe_accuracy", "probe_study"]
 
 
-def representation_map(gram) -> np.ndarray:
+def representation_map(gram: Float[ArrayLike, "d d"]) -> np.ndarray:
     """A weight matrix W with WᵀW = ``gram``: the symmetric square root (W is fixed only up to rotation).
 
     >>> representation_map(np.diag([4.0, 0.0])).tolist()
@@ -27,7 +33,14 @@ def representation_map(gram) -> np.ndarray:
 
 
 def class_probe_accuracy(
-    z_train, y_train, z_test, y_test, n_classes: int, *, ridge: float = 1e-3, balanced: bool = True
+    z_train: Float[ArrayLike, "n k"],
+    y_train: Int[ArrayLike, " n"],
+    z_test: Float[ArrayLike, "m k"],
+    y_test: Int[ArrayLike, " m"],
+    n_classes: int,
+    *,
+    ridge: float = 1e-3,
+    balanced: bool = True,
 ) -> np.ndarray:
     r"""Per-class held-out accuracy (recall) of a least-squares probe on one-hot targets.
 

@@ -7,7 +7,7 @@ direction at the global minimum.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
@@ -15,6 +15,10 @@ from landscape.core.linalg import sym_sqrt
 from landscape.core.problem import Problem
 from landscape.studies.class_imbalance.model import ClassProblem
 from landscape.studies.class_imbalance.solve import _solve_gram
+
+if TYPE_CHECKING:  # shapes for the reader; jaxtyping is not needed at run time
+    from jaxtyping import Float
+    from numpy.typing import ArrayLike
 
 __all__ = ["sample_classes", "empirical_class_problem", "sampled_collapse_fraction"]
 
@@ -50,7 +54,7 @@ def sample_classes(
     return x, labels
 
 
-def empirical_class_problem(x, aug_cov) -> Problem:
+def empirical_class_problem(x: Float[ArrayLike, "n d"], aug_cov: Float[ArrayLike, "d d"]) -> Problem:
     """Problem with Â0 = X_cᵀX_c/N (empirically centred sample second moment) and the given C.
 
     >>> p = empirical_class_problem(np.array([[1.0], [-1.0]]), [[0.5]])

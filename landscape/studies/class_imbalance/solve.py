@@ -13,7 +13,7 @@ from __future__ import annotations
 import dataclasses
 import functools
 from collections.abc import Callable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import jax
 import jax.numpy as jnp
@@ -25,6 +25,10 @@ from landscape.studies.class_imbalance.model import ClassProblem, direction_vari
 from landscape.theory.normalization import hard_normalization_limit, normalized_global_minimum, normalized_landscape
 from landscape.theory.stationary_points import global_minimum
 
+if TYPE_CHECKING:  # shapes for the reader; jaxtyping is not needed at run time
+    from jaxtyping import Float
+    from numpy.typing import ArrayLike
+
 __all__ = [
     "representation_variances",
     "ClassReport",
@@ -34,7 +38,9 @@ __all__ = [
 ]
 
 
-def representation_variances(gram, sigma, directions) -> np.ndarray:
+def representation_variances(
+    gram: Float[ArrayLike, "d d"], sigma: Float[ArrayLike, "d d"], directions: Float[ArrayLike, "m d"]
+) -> np.ndarray:
     r"""v(u) = (uᵀΣu)·(uᵀ WᵀW u) for each row u of ``directions``.
 
     The variance of the representation W(uuᵀx) of the input's component along
@@ -139,9 +145,9 @@ def _batch_grams(a0, c, weight_decay, beta, quartic, norm_target, *, loss, form,
 
 
 def solve_classes_batch(
-    data_covs,
-    aug_covs,
-    directions,
+    data_covs: Float[ArrayLike, "n d d"],
+    aug_covs: Float[ArrayLike, "n d d"],
+    directions: Float[ArrayLike, "*n K d"],
     loss: str = "infonce",
     *,
     weight_decay: Any = 0.0,

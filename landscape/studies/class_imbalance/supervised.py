@@ -27,7 +27,7 @@ Example:
 from __future__ import annotations
 
 import functools
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import jax
 import jax.numpy as jnp
@@ -35,6 +35,10 @@ import numpy as np
 
 from landscape.core.validation import as_scalar
 from landscape.studies.plain_descent import sgd_descent
+
+if TYPE_CHECKING:  # shapes for the reader; jaxtyping is not needed at run time
+    from jaxtyping import Float, Int
+    from numpy.typing import ArrayLike
 
 __all__ = [
     "ridge_closed_form",
@@ -60,7 +64,9 @@ def _xy(x, y) -> tuple[np.ndarray, np.ndarray]:
     return xx, yy
 
 
-def ridge_closed_form(x, y, weight_decay: float) -> tuple[np.ndarray, np.ndarray]:
+def ridge_closed_form(
+    x: Float[ArrayLike, "n d"], y: Float[ArrayLike, "n ..."], weight_decay: float
+) -> tuple[np.ndarray, np.ndarray]:
     r"""W = (X_cᵀX_c/N + γI)^{-1}X_cᵀY_c/N and b = ȳ − x̄W (minimum-norm solution when γ = 0).
 
     >>> w, b = ridge_closed_form([[1.0], [-1.0]], [1.0, -1.0], 1.0)   # (1 + 1)^{-1}·1
@@ -79,7 +85,9 @@ def ridge_closed_form(x, y, weight_decay: float) -> tuple[np.ndarray, np.ndarray
     return w, ym - xm @ w
 
 
-def population_ridge(data_cov, cross_cov, weight_decay: float) -> np.ndarray:
+def population_ridge(
+    data_cov: Float[ArrayLike, "d d"], cross_cov: Float[ArrayLike, "d k"], weight_decay: float
+) -> np.ndarray:
     """W = (A0 + γI)^{-1} E[x yᵀ], the population ridge solution (centred x).
 
     >>> population_ridge([[2.0]], [[1.0]], 2.0).tolist()
@@ -95,7 +103,7 @@ def population_ridge(data_cov, cross_cov, weight_decay: float) -> np.ndarray:
     return np.linalg.solve(a + g * np.eye(a.shape[0]), cr)
 
 
-def mixture_cross_covariance(means, proportions) -> np.ndarray:
+def mixture_cross_covariance(means: Float[ArrayLike, "K d"], proportions: Float[ArrayLike, " K"]) -> np.ndarray:
     """E[(x − μ̄) y_kᵀ] = p_k(μ_k − μ̄) for one-hot class labels, as columns (d, K).
 
     >>> mixture_cross_covariance([[1.0], [-1.0]], [0.25, 0.75]).tolist()    # μ̄ = -0.5
@@ -131,8 +139,8 @@ def _train(x, targets, weight_decay, lr, *, loss: str, steps: int):
 
 
 def train_linear_classifier(
-    x,
-    labels,
+    x: Float[ArrayLike, "n d"],
+    labels: Int[ArrayLike, " n"],
     n_classes: int,
     *,
     loss: str = "cross_entropy",
@@ -169,7 +177,9 @@ def train_linear_classifier(
     return _train(xx, targets, jnp.asarray(g, xx.dtype), jnp.asarray(lr, xx.dtype), loss=loss, steps=int(steps))
 
 
-def supervised_representation_variances(data_cov, weights, directions) -> np.ndarray:
+def supervised_representation_variances(
+    data_cov: Float[ArrayLike, "d d"], weights: Float[ArrayLike, "d K"], directions: Float[ArrayLike, "m d"]
+) -> np.ndarray:
     r"""v(u) = (uᵀA0u)(uᵀ W Wᵀ u) for the supervised representation z = Wᵀx (W is d×K).
 
     The same definition as :func:`landscape.studies.class_imbalance.representation_variances`
