@@ -25,6 +25,8 @@ from __future__ import annotations
 from collections.abc import Sequence
 from pathlib import Path
 
+from matplotlib.figure import Figure
+
 from landscape import plot
 from landscape.studies.phase_diagrams import (
     SPOT_T1,
@@ -43,6 +45,7 @@ def sigma2_gamma_job(
     """(σ², γ) diagrams of InfoNCE and β-InfoNCE; returns (panels, figure paths, datasets)."""
     panels = sigma2_gamma_scans(out_dir / "scans", a, beta, grid, s2_max, spot)
     fig, fig_s = draw_sigma2_gamma(panels, a, beta)
+    assert isinstance(fig, Figure) and isinstance(fig_s, Figure)  # drawn on new figures, not on given axes
     paths = plot.save_figure_formats(fig, out_dir / "phase_diagram")
     paths += plot.save_figure_formats(fig_s, out_dir / "spectrum_vs_sigma2")
     return panels, paths, {name: info["dataset"] for name, info in panels.items()}
@@ -59,6 +62,7 @@ def sigma2_n_job(
     """(σ², N) diagram of weighted InfoNCE (α = 0.1), paper and derived forms; (panels, figure paths)."""
     panels = sigma2_n_scans(out_dir / "scans", a, grid, s2_max, n_range)
     fig, critical = draw_sigma2_n(panels, a, cut_sigma2)
+    assert isinstance(fig, Figure)  # drawn on a new figure, not on given axes
     for info in panels.values():
         info.pop("dataset")
     panels["paper"]["critical_n_at_cut"] = critical

@@ -59,7 +59,7 @@ __all__ = [
     "curvature_at_origin",
 ]
 
-FIG4 = dict(
+FIG4: dict[str, Any] = dict(
     variances=(2.0, 0.6, 0.1, 0.1, 0.1, 0.1),
     n=512,
     hidden=(32, 32),
