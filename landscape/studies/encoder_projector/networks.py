@@ -53,16 +53,16 @@ class NetworkMetrics(NamedTuple):
     NT-Xent sees (it depends on z only through z/‖z‖).
     """
 
-    avf_input: jax.Array
-    avf_encoder: jax.Array
-    avf_projector: jax.Array
-    erank_encoder: jax.Array
-    erank_projector: jax.Array
-    probe_encoder: jax.Array
-    probe_projector: jax.Array
-    avf_encoder_unit: jax.Array
-    avf_projector_unit: jax.Array
-    final_loss: jax.Array
+    avf_input: np.ndarray
+    avf_encoder: np.ndarray
+    avf_projector: np.ndarray
+    erank_encoder: np.ndarray
+    erank_projector: np.ndarray
+    probe_encoder: np.ndarray
+    probe_projector: np.ndarray
+    avf_encoder_unit: np.ndarray
+    avf_projector_unit: np.ndarray
+    final_loss: np.ndarray
 
 
 def load_datasets(n: int | None = None, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
@@ -136,7 +136,7 @@ def train_and_measure(
         rows.append(_measure(model, run, x[i], y[i], float(sig[j]), jax.random.fold_in(keys[k], 7)))
     out = np.asarray(rows).reshape(x.shape[0], sig.size, keys.shape[0], -1)
     tail = np.asarray(losses)[..., -max(1, int(steps) // 10) :].mean(axis=-1)
-    return NetworkMetrics(*np.moveaxis(out, -1, 0), final_loss=tail)
+    return NetworkMetrics._make([*np.moveaxis(out, -1, 0), tail])
 
 
 def _measure(model, run, x, labels, sigma: float, key) -> list[float]:
