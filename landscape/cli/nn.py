@@ -52,7 +52,7 @@ def _check_checkpoint(path) -> None:
         except (OSError, ValueError, EOFError, zipfile.BadZipFile):
             f = None
         ours = "__paths__" in getattr(f, "files", ())
-        if hasattr(f, "close"):
+        if f is not None and hasattr(f, "close"):
             f.close()
         if not ours:
             raise CLIError(

@@ -17,7 +17,7 @@ are not finite: a NaN is never read as complete collapse.
 from __future__ import annotations
 
 import dataclasses
-from typing import Any
+from typing import Any, Self
 
 import jax
 
@@ -69,7 +69,7 @@ class Solution:
     diverged_step: jax.Array | None = None
     near_threshold: jax.Array | None = None
 
-    def replace(self, **changes: Any) -> Solution:
+    def replace(self, **changes: Any) -> Self:
         """A copy with some fields replaced."""
         return dataclasses.replace(self, **changes)
 

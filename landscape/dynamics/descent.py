@@ -9,7 +9,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 import optax
-from jax.typing import DTypeLike
+from jax.typing import ArrayLike, DTypeLike
 
 from landscape.core.effective_landscape import EffectiveLandscape, gradient, loss
 from landscape.core.solution import DEFAULT_RANK_RTOL, Solution, gram_spectrum, solution_from_weights
@@ -135,7 +135,7 @@ def gradient_descent(
 
 def squared_norm(params: Any) -> jax.Array:
     """Σ over the leaves of a parameter pytree of the squared entries (‖W‖²_F + ‖b‖²)."""
-    return sum(jnp.sum(x * x) for x in jax.tree_util.tree_leaves(params))
+    return jnp.asarray(sum(jnp.sum(x * x) for x in jax.tree_util.tree_leaves(params)))
 
 
 def descend(
@@ -144,7 +144,7 @@ def descend(
     optimizer: optax.GradientTransformation,
     steps: int,
     save_every: int,
-    limit: jax.Array,
+    limit: ArrayLike,
     record: Callable,
     retract: Callable | None = None,
 ) -> tuple[Any, jax.Array, jax.Array, jax.Array, Any]:

@@ -76,7 +76,7 @@ def nesterov_restart(learning_rate: float) -> optax.GradientTransformation:
             raise ValueError("nesterov_restart needs the parameters: call update(grads, state, params)")
         x_new = jax.tree_util.tree_map(lambda y, g: y - lr * g, params, grads)
         step = jax.tree_util.tree_map(lambda a, b: a - b, x_new, state.x)
-        uphill = (
+        uphill = jnp.asarray(
             sum(jnp.sum(g * s) for g, s in zip(jax.tree_util.tree_leaves(grads), jax.tree_util.tree_leaves(step))) > 0
         )
         beta, theta_new = restart_schedule(state.theta, uphill)

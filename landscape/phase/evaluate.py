@@ -57,6 +57,8 @@ def _closed_form(model: PhaseModel, p: Mapping, basis, out_dim_static: int | Non
     if p["kappa"] is not None:
         from landscape.theory import normalization as norm
 
+        if out_dim_static is None:  # unreachable: the point function fixes d1 whenever kappa is set
+            raise ValueError("kappa needs a static out_dim")
         nl = norm.normalized_landscape(land, p["kappa"], p["norm_target"])
         sol = norm.normalized_global_minimum(nl, out_dim_static)
         out["rho"] = sol.rho

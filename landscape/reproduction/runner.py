@@ -54,7 +54,7 @@ def size_of(path: str, smoke: bool = False) -> str:
     return size
 
 
-def stored_path(out_dir: Path, path: str) -> Path:
+def stored_path(out_dir: str | Path, path: str) -> Path:
     """Where an experiment's arrays are stored: ``<out>/<NAME>.npz``."""
     return Path(out_dir) / f"{experiment(path).NAME}.npz"
 

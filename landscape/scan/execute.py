@@ -84,6 +84,8 @@ def select_devices(devices: int | Sequence[Any] | None = None) -> list:
         if not 1 <= n <= len(local):
             raise ValueError(f"devices must be between 1 and the {len(local)} local device(s), got {n}")
         return list(local[:n])
+    if isinstance(devices, bool):  # not a count, and not iterable
+        raise TypeError(f"devices must be a count, a list of devices or None, got {devices!r}")
     chosen = list(devices)
     if not chosen:
         raise ValueError("devices must name at least one device")

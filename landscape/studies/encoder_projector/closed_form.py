@@ -9,7 +9,7 @@ top r positive ones:
 
 from __future__ import annotations
 
-from typing import NamedTuple
+from typing import TYPE_CHECKING, NamedTuple
 
 import jax
 import jax.numpy as jnp
@@ -17,6 +17,10 @@ import jax.numpy as jnp
 from landscape.core.linalg import inv_sqrt
 from landscape.core.problem import Problem
 from landscape.studies.encoder_projector.model import TwoLayerWeights
+
+if TYPE_CHECKING:  # shapes for the reader; jaxtyping is not needed at run time
+    from jaxtyping import Float
+    from numpy.typing import ArrayLike
 
 __all__ = ["Optimum", "closed_form", "balanced_factors", "balanced_encoder_avf"]
 
@@ -73,7 +77,7 @@ def closed_form(problem: Problem, rank: int) -> Optimum:
     return Optimum(product=product, rho=rho, directions=v, kept=kept, loss=loss)
 
 
-def balanced_factors(product, hidden: int) -> TwoLayerWeights:
+def balanced_factors(product: Float[ArrayLike, "p d"], hidden: int) -> TwoLayerWeights:
     r"""A balanced factorisation P = W2 W1 with W1W1ᵀ = W2ᵀW2 and hidden width ``hidden``.
 
     With the SVD P = U S Vᵀ: W1 = S^{1/2}Vᵀ and W2 = U S^{1/2}, zero-padded (or

@@ -7,7 +7,7 @@ inputs; :func:`layer_report` measures a trained (W1, W2) at the encoder output
 
 from __future__ import annotations
 
-from typing import NamedTuple
+from typing import TYPE_CHECKING, NamedTuple
 
 import jax
 import jax.numpy as jnp
@@ -16,6 +16,10 @@ import numpy as np
 from landscape import metrics
 from landscape.core.problem import Problem
 from landscape.studies.encoder_projector.model import TwoLayerWeights
+
+if TYPE_CHECKING:  # shapes for the reader; jaxtyping is not needed at run time
+    from jaxtyping import Float
+    from numpy.typing import ArrayLike
 
 __all__ = ["LayerReport", "subspace_geometry", "layer_report"]
 
@@ -45,7 +49,9 @@ class LayerReport(NamedTuple):
     angle_kept_clean: jax.Array
 
 
-def subspace_geometry(signal_cov, aug_shape_cov, rtol: float = 1e-9) -> tuple[np.ndarray, np.ndarray, int]:
+def subspace_geometry(
+    signal_cov: Float[ArrayLike, "d d"], aug_shape_cov: Float[ArrayLike, "d d"], rtol: float = 1e-9
+) -> tuple[Float[np.ndarray, "d k_data"], Float[np.ndarray, "d k_aug"], int]:
     r"""(U_data, U_aug, k_clean) in input coordinates, from concrete covariances.
 
     U_data and U_aug are orthonormal bases of range(Σ_s) and range(Σ_a); k_clean
@@ -73,7 +79,14 @@ def subspace_geometry(signal_cov, aug_shape_cov, rtol: float = 1e-9) -> tuple[np
 
 
 def layer_report(
-    problem: Problem, weights: TwoLayerWeights, *, target, u_data, u_aug, k_clean: int, ridge: float = 1e-2
+    problem: Problem,
+    weights: TwoLayerWeights,
+    *,
+    target: Float[ArrayLike, " d"],
+    u_data: Float[ArrayLike, "d k_data"],
+    u_aug: Float[ArrayLike, "d k_aug"],
+    k_clean: int,
+    ridge: float = 1e-2,
 ) -> LayerReport:
     r"""Encoder vs projector metrics of (W1, W2) on ``problem`` (see :class:`LayerReport`).
 

@@ -13,13 +13,18 @@ plus an optional weight decay γ(‖W1‖²_F + ‖W2‖²_F).
 
 from __future__ import annotations
 
-from typing import Any, NamedTuple
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 import jax
 import jax.numpy as jnp
 import numpy as np
 
 from landscape.core.problem import Problem
+
+if TYPE_CHECKING:  # shapes for the reader; jaxtyping is not needed at run time
+    from jax.typing import DTypeLike
+    from jaxtyping import Float
+    from numpy.typing import ArrayLike
 
 __all__ = [
     "TwoLayerWeights",
@@ -74,7 +79,9 @@ def overlap_config(
     return np.diag(s), np.diag(a)
 
 
-def augmentation_problem(signal_cov, aug_shape_cov, sigma) -> Problem:
+def augmentation_problem(
+    signal_cov: Float[ArrayLike, "d d"], aug_shape_cov: Float[ArrayLike, "d d"], sigma: Float[ArrayLike, ""]
+) -> Problem:
     r"""The :class:`~landscape.Problem` with A0 = Σ_s and C = σ²Σ_a (traceable in σ, no validation).
 
     >>> import jax.numpy as jnp
@@ -88,7 +95,7 @@ def augmentation_problem(signal_cov, aug_shape_cov, sigma) -> Problem:
     return Problem(s, sig * sig * a)
 
 
-def spectral_loss(problem: Problem, product) -> jax.Array:
+def spectral_loss(problem: Problem, product: Float[jax.Array, "p d"]) -> jax.Array:
     r"""L(P) = −2 tr(P Σ_s Pᵀ) + ‖P Σ_x Pᵀ‖²_F for any p×D product P.
 
     >>> import jax.numpy as jnp
@@ -107,7 +114,9 @@ def two_layer_loss(problem: Problem, weights: TwoLayerWeights, weight_decay: Any
     return spectral_loss(problem, w2 @ w1) + jnp.asarray(weight_decay, w1.dtype) * reg
 
 
-def init_weights(key: jax.Array, dim: int, hidden: int, out_dim: int, scale: Any = 0.3, dtype=None) -> TwoLayerWeights:
+def init_weights(
+    key: jax.Array, dim: int, hidden: int, out_dim: int, scale: Any = 0.3, dtype: DTypeLike | None = None
+) -> TwoLayerWeights:
     r"""Random (W1, W2) with entries N(0, scale²/fan_in): W1 is hidden×dim, W2 out_dim×hidden.
 
     ``scale`` may be traced (for a vmap over init scales).

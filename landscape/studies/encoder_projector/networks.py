@@ -24,7 +24,7 @@ linear-probe accuracy on clean inputs; and the AVF of the inputs themselves.
 from __future__ import annotations
 
 import functools
-from typing import NamedTuple
+from typing import TYPE_CHECKING, NamedTuple
 
 import jax
 import jax.numpy as jnp
@@ -33,6 +33,10 @@ import numpy as np
 from landscape import metrics
 from landscape.nn import augment, data, models
 from landscape.nn.train import init_train_state, make_optimizer, make_ssl_loss, make_train_loop
+
+if TYPE_CHECKING:  # shapes for the reader; jaxtyping is not needed at run time
+    from jaxtyping import Float, Int
+    from numpy.typing import ArrayLike
 
 __all__ = ["ENCODER", "DATASETS", "NetworkMetrics", "load_datasets", "projector_model", "train_and_measure"]
 
@@ -49,16 +53,16 @@ class NetworkMetrics(NamedTuple):
     NT-Xent sees (it depends on z only through z/‖z‖).
     """
 
-    avf_input: jax.Array
-    avf_encoder: jax.Array
-    avf_projector: jax.Array
-    erank_encoder: jax.Array
-    erank_projector: jax.Array
-    probe_encoder: jax.Array
-    probe_projector: jax.Array
-    avf_encoder_unit: jax.Array
-    avf_projector_unit: jax.Array
-    final_loss: jax.Array
+    avf_input: np.ndarray
+    avf_encoder: np.ndarray
+    avf_projector: np.ndarray
+    erank_encoder: np.ndarray
+    erank_projector: np.ndarray
+    probe_encoder: np.ndarray
+    probe_projector: np.ndarray
+    avf_encoder_unit: np.ndarray
+    avf_projector_unit: np.ndarray
+    final_loss: np.ndarray
 
 
 def load_datasets(n: int | None = None, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
@@ -86,10 +90,10 @@ def projector_model(width: int, depth: int, in_dim: int = 64) -> models.MLP:
 
 
 def train_and_measure(
-    x,
-    labels,
-    sigmas,
-    seeds,
+    x: Float[ArrayLike, "n_data n d"],
+    labels: Int[ArrayLike, "n_data n"],
+    sigmas: Float[ArrayLike, " n_sigmas"],
+    seeds: Int[ArrayLike, " n_seeds"],
     *,
     width: int,
     depth: int,
@@ -111,6 +115,7 @@ def train_and_measure(
     (2, 1, 1)
     """
     x = jnp.asarray(x, jnp.float32)
+    y = np.asarray(labels)
     sig = np.atleast_1d(np.asarray(sigmas, np.float32))
     keys = jnp.stack([jax.random.PRNGKey(int(s)) for s in np.atleast_1d(seeds)])
     model = projector_model(width, depth, x.shape[-1])
@@ -128,10 +133,10 @@ def train_and_measure(
     rows = []
     for i, j, k in np.ndindex(x.shape[0], sig.size, keys.shape[0]):
         run = jax.tree_util.tree_map(lambda v: v[i, j, k], (params, model_state))  # noqa: B023  (called in this iteration)
-        rows.append(_measure(model, run, x[i], np.asarray(labels[i]), float(sig[j]), jax.random.fold_in(keys[k], 7)))
+        rows.append(_measure(model, run, x[i], y[i], float(sig[j]), jax.random.fold_in(keys[k], 7)))
     out = np.asarray(rows).reshape(x.shape[0], sig.size, keys.shape[0], -1)
     tail = np.asarray(losses)[..., -max(1, int(steps) // 10) :].mean(axis=-1)
-    return NetworkMetrics(*np.moveaxis(out, -1, 0), final_loss=tail)
+    return NetworkMetrics._make([*np.moveaxis(out, -1, 0), tail])
 
 
 def _measure(model, run, x, labels, sigma: float, key) -> list[float]:

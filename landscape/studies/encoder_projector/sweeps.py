@@ -15,7 +15,7 @@ if you vmap such loops yourself).
 from __future__ import annotations
 
 import functools
-from typing import NamedTuple
+from typing import TYPE_CHECKING, NamedTuple
 
 import jax
 import jax.numpy as jnp
@@ -33,6 +33,10 @@ from landscape.studies.encoder_projector.model import (
     spectral_loss,
 )
 from landscape.studies.encoder_projector.training import _gd_core, default_learning_rate
+
+if TYPE_CHECKING:  # shapes for the reader; jaxtyping is not needed at run time
+    from jaxtyping import Float
+    from numpy.typing import ArrayLike
 
 __all__ = ["SweepResult", "PhaseDiagram", "augmentation_sweep", "init_scale_phase_diagram"]
 
@@ -79,9 +83,9 @@ def _as_concrete_cov(m, field: str) -> np.ndarray:
 
 
 def augmentation_sweep(
-    signal_cov,
-    aug_shape_cov,
-    sigmas,
+    signal_cov: Float[ArrayLike, "d d"],
+    aug_shape_cov: Float[ArrayLike, "d d"],
+    sigmas: Float[ArrayLike, " n_sigmas"],
     *,
     key: jax.Array | None = None,
     hidden: int | None = None,
@@ -89,7 +93,7 @@ def augmentation_sweep(
     init_scale: float = 0.3,
     steps: int = 40_000,
     weight_decay: float = 0.0,
-    target=None,
+    target: Float[ArrayLike, " d"] | None = None,
     ridge: float = 1e-2,
     safeguard: bool = False,
 ) -> SweepResult:
@@ -174,10 +178,10 @@ def _sweep_core(
 
 
 def init_scale_phase_diagram(
-    signal_cov,
-    aug_shape_cov,
-    sigmas,
-    init_scales,
+    signal_cov: Float[ArrayLike, "d d"],
+    aug_shape_cov: Float[ArrayLike, "d d"],
+    sigmas: Float[ArrayLike, " n_sigmas"],
+    init_scales: Float[ArrayLike, " n_scales"],
     *,
     key: jax.Array | None = None,
     hidden: int | None = None,

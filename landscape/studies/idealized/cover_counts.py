@@ -9,10 +9,15 @@ from __future__ import annotations
 
 import itertools
 import math
+from typing import TYPE_CHECKING
 
 import numpy as np
 
 from landscape.studies.idealized.separability import separable
+
+if TYPE_CHECKING:  # shapes for the reader; jaxtyping is not needed at run time
+    from jaxtyping import Float
+    from numpy.typing import ArrayLike
 
 __all__ = ["cover_count", "cover_fraction", "count_separable_dichotomies", "count_realizable_labelings"]
 
@@ -33,7 +38,7 @@ def cover_count(n_points: int, dim: int) -> int:
     return 2 * sum(math.comb(n - 1, k) for k in range(0, min(d, n - 1) + 1))
 
 
-def cover_fraction(n_points, dim) -> np.ndarray:
+def cover_fraction(n_points: ArrayLike, dim: ArrayLike) -> np.ndarray:
     r"""Fraction C(n, d)/2ⁿ of dichotomies that are separable; broadcasts over arrays of n and d.
 
     >>> cover_fraction(5, [1, 4]).tolist()
@@ -49,7 +54,7 @@ def cover_fraction(n_points, dim) -> np.ndarray:
     return out
 
 
-def count_separable_dichotomies(points, *, bias: bool = True) -> int:
+def count_separable_dichotomies(points: Float[ArrayLike, "n d"], *, bias: bool = True) -> int:
     r"""Brute force: how many of the 2ⁿ binary labellings of ``points`` are affinely separable.
 
     One LP per labelling up to complement (n ≤ 16).  For points in general
@@ -73,7 +78,7 @@ def count_separable_dichotomies(points, *, bias: bool = True) -> int:
     return count
 
 
-def count_realizable_labelings(points, n_labels: int, *, bias: bool = True) -> int:
+def count_realizable_labelings(points: Float[ArrayLike, "n d"], n_labels: int, *, bias: bool = True) -> int:
     r"""Brute force: how many of the Kⁿ labellings with K = ``n_labels`` an affine arg-max probe realises.
 
     Kⁿ ≤ 20000 LPs.  With affinely independent points (d ≥ n − 1) every labelling is realisable.

@@ -6,17 +6,31 @@ L(g) = (1 + β) log g − λ log min(B·g, C), optimal at g* = C/B when λ > 1 +
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import jax
 import jax.numpy as jnp
+import numpy.typing as npt
+from jax.typing import ArrayLike
 
 from landscape.studies.plain_descent import sgd_descent
+
+if TYPE_CHECKING:  # shapes for the reader; jaxtyping is not needed at run time
+    from jax.typing import DTypeLike
+    from jaxtyping import Float
 
 __all__ = ["dissl_spread_loss", "spread_distribution", "dissl_batch_loss", "dissl_optimal_spread", "dissl_descend"]
 
 
-def dissl_spread_loss(g, lam, beta, batch, n_classes, *, marginal=None) -> jax.Array:
+def dissl_spread_loss(
+    g: npt.ArrayLike,
+    lam: ArrayLike,
+    beta: ArrayLike,
+    batch: ArrayLike,
+    n_classes: ArrayLike,
+    *,
+    marginal: npt.ArrayLike | None = None,
+) -> jax.Array:
     r"""Per-batch DISSL loss of an invariant teacher copied by its student, spread over g classes.
 
     Every sample's teacher is uniform over g of the C pseudo-classes and the
@@ -35,10 +49,10 @@ def dissl_spread_loss(g, lam, beta, batch, n_classes, *, marginal=None) -> jax.A
     """
     g = jnp.asarray(g, jnp.result_type(float))
     k = jnp.minimum(batch * g, n_classes) if marginal is None else jnp.asarray(marginal, g.dtype)
-    return (1.0 + beta) * jnp.log(g) - lam * jnp.log(k)
+    return jnp.asarray((1.0 + beta) * jnp.log(g) - lam * jnp.log(k))
 
 
-def spread_distribution(batch: int, n_classes: int, g: int, dtype=None) -> jax.Array:
+def spread_distribution(batch: int, n_classes: int, g: int, dtype: DTypeLike | None = None) -> Float[jax.Array, "b c"]:
     r"""B×C teacher probabilities: sample i uniform over classes {(i·g + j) mod C : j < g}.
 
     The batch marginal is uniform over min(B·g, C) classes when B·g ≤ C or when
@@ -65,7 +79,15 @@ def _cross_entropy(p: jax.Array, log_q: jax.Array) -> jax.Array:
     return -jnp.sum(jnp.where(p > 0, p * log_q, 0.0), axis=-1)
 
 
-def dissl_batch_loss(teacher1, teacher2, student1=None, student2=None, *, lam: Any = 2.3, beta: Any = 0.8) -> jax.Array:
+def dissl_batch_loss(
+    teacher1: Float[npt.ArrayLike, "b c"],
+    teacher2: Float[npt.ArrayLike, "b c"],
+    student1: Float[npt.ArrayLike, "b c"] | None = None,
+    student2: Float[npt.ArrayLike, "b c"] | None = None,
+    *,
+    lam: Any = 2.3,
+    beta: Any = 0.8,
+) -> jax.Array:
     r"""The DISSL batch loss from probability tables (B×C), symmetrised over the two views.
 
     For the ordered pair (view a, view b):
@@ -105,7 +127,9 @@ def dissl_batch_loss(teacher1, teacher2, student1=None, student2=None, *, lam: A
     return 0.5 * (one(t1, s2, t2) + one(t2, s1, t1))
 
 
-def dissl_optimal_spread(lam, beta, batch, n_classes) -> tuple[jax.Array, jax.Array, jax.Array]:
+def dissl_optimal_spread(
+    lam: npt.ArrayLike, beta: npt.ArrayLike, batch: npt.ArrayLike, n_classes: npt.ArrayLike
+) -> tuple[jax.Array, jax.Array, jax.Array]:
     r"""(g*, K*, L*): the per-batch optimum of the DISSL loss over all invariant, student-copied teachers.
 
     Since H(mean t) ≤ min(mean H(t_i) + log B, log C), with h̄ = mean H(t_i):

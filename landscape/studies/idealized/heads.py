@@ -41,7 +41,8 @@ Example:
 from __future__ import annotations
 
 import dataclasses
-from typing import NamedTuple
+from collections.abc import Callable, Sequence
+from typing import TYPE_CHECKING, NamedTuple
 
 import jax
 import jax.numpy as jnp
@@ -52,6 +53,11 @@ from landscape.losses import sample as ssl
 from landscape.nn import augment as nn_augment
 from landscape.nn import models
 from landscape.nn import train as nn_train
+
+if TYPE_CHECKING:  # shapes for the reader; jaxtyping is not needed at run time
+    import numpy.typing as npt
+    from jax.typing import ArrayLike
+    from jaxtyping import Float, Int
 
 __all__ = [
     "METHODS",
@@ -90,7 +96,7 @@ class HeadedEncoder:
     def encoder(self) -> models.MLP:
         return models.MLP(in_dim=self.in_dim, hidden=self.hidden, out_dim=self.rep_dim, activation="relu")
 
-    def init(self, key):
+    def init(self, key: jax.Array) -> tuple[models.Params, models.State]:
         k_enc, k_s, k_t1, k_t2 = jax.random.split(key, 4)
         enc, enc_state = self.encoder.init(k_enc)
         teacher = {
@@ -100,7 +106,9 @@ class HeadedEncoder:
         params = {"encoder": enc, "student": models.dense_init(k_s, self.rep_dim, self.head_out), "teacher": teacher}
         return params, {"encoder": enc_state, "mask": jnp.ones((self.rep_dim,), jnp.float32)}
 
-    def apply(self, params, state, x, *, train: bool):
+    def apply(
+        self, params: models.Params, state: models.State, x: Float[ArrayLike, "n in_dim"], *, train: bool
+    ) -> tuple[models.Outputs, models.State]:
         out, enc_state = self.encoder.apply(params["encoder"], state["encoder"], x, train=train)
         rep = out.z * state["mask"][None, :]
         t = models.dense(params["teacher"]["last"], jax.nn.relu(models.dense(params["teacher"]["dense0"], rep)))
@@ -117,7 +125,7 @@ def make_head_loss(
     beta: float = 0.8,
     teacher_temperature: float = 0.5,
     student_temperature: float = 1.0,
-):
+) -> Callable[[jax.Array, jax.Array], jax.Array]:
     """``fn(z1, z2)``: the loss of ``method`` (one of :data:`METHODS`) on z = [student | teacher] outputs.
 
     CISSL and SimCLR use ``temperature`` (τ); DISSL ``lam`` (λ), ``beta`` (β) and the two temperatures.
@@ -157,16 +165,16 @@ class Runs(NamedTuple):
 
 def train_runs(
     model: HeadedEncoder,
-    images,
+    images: Float[npt.ArrayLike, "n h w c"],
     *,
-    methods,
-    dims,
-    strengths,
-    seeds,
+    methods: Sequence[str],
+    dims: Int[npt.ArrayLike, " runs"],
+    strengths: Float[npt.ArrayLike, " runs"],
+    seeds: Int[npt.ArrayLike, " runs"],
     steps: int,
     batch_size: int = 128,
     learning_rate: float = 2e-3,
-    **loss_settings,
+    **loss_settings: float,
 ) -> Runs:
     r"""Train one run per (method, dimension, augmentation strength, seed), all in one ``vmap``-ped program.
 
@@ -206,14 +214,24 @@ def train_runs(
     return Runs(states, trace)
 
 
-def representations(model: HeadedEncoder, states: nn_train.TrainState, images) -> np.ndarray:
+def representations(
+    model: HeadedEncoder, states: nn_train.TrainState, images: Float[npt.ArrayLike, "n h w c"]
+) -> Float[np.ndarray, "runs n rep_dim"]:
     """The representations (runs, n, rep_dim) of clean ``images`` (masked coordinates are zero)."""
     x = jnp.asarray(images, jnp.float32)
     fn = jax.jit(jax.vmap(lambda p, s: model.apply(p, s, x, train=False)[0].h))
     return np.asarray(fn(states.params, states.model_state), np.float64)
 
 
-def probe_accuracies(reps, labels, train_idx, test_idx, *, n_classes: int, ridge: float = 1e-3) -> np.ndarray:
+def probe_accuracies(
+    reps: Float[npt.ArrayLike, "runs n d"],
+    labels: Int[npt.ArrayLike, " n"],
+    train_idx: Int[npt.ArrayLike, "... k"],
+    test_idx: Int[npt.ArrayLike, " m"],
+    *,
+    n_classes: int,
+    ridge: float = 1e-3,
+) -> Float[np.ndarray, "runs ..."]:
     """Held-out accuracy of the least-squares linear probe (:func:`landscape.metrics.probe_accuracy`) per run.
 
     ``reps`` (runs, n, d); the probe is fitted on the rows ``train_idx`` and
@@ -230,7 +248,9 @@ def probe_accuracies(reps, labels, train_idx, test_idx, *, n_classes: int, ridge
     return np.asarray(jax.jit(jax.vmap(inner, in_axes=(0, None)))(jnp.asarray(reps), train_idx))
 
 
-def balanced_subsets(labels, pool, per_class: int, repeats: int, *, seed: int = 0) -> np.ndarray:
+def balanced_subsets(
+    labels: Int[npt.ArrayLike, " n"], pool: Int[npt.ArrayLike, " p"], per_class: int, repeats: int, *, seed: int = 0
+) -> Int[np.ndarray, "repeats k"]:
     """(repeats, per_class·K) indices into ``labels``: ``per_class`` random rows of ``pool`` from each of the K classes.
 
     >>> balanced_subsets([0, 1, 0, 1, 0, 1], [0, 1, 2, 3], 1, 2).shape
@@ -248,8 +268,16 @@ def balanced_subsets(labels, pool, per_class: int, repeats: int, *, seed: int = 
 
 
 def random_feature_probe_accuracies(
-    reps, labels, train_idx, test_idx, *, n_classes: int, width: int = 1024, ridge: float = 1e-3, seed: int = 0
-) -> np.ndarray:
+    reps: Float[npt.ArrayLike, "runs n d"],
+    labels: Int[npt.ArrayLike, " n"],
+    train_idx: Int[npt.ArrayLike, "... k"],
+    test_idx: Int[npt.ArrayLike, " m"],
+    *,
+    n_classes: int,
+    width: int = 1024,
+    ridge: float = 1e-3,
+    seed: int = 0,
+) -> Float[np.ndarray, "runs ..."]:
     r"""A one-hidden-layer MLP probe with a fixed random ReLU layer and a least-squares read-out, per run.
 
     The representation is standardised on the training rows, mapped through
@@ -258,6 +286,7 @@ def random_feature_probe_accuracies(
     :func:`probe_accuracies` on those features: a non-linear probe in closed form.
     """
     r = np.asarray(reps, np.float64)
+    train_idx = np.asarray(train_idx)
     mean = r[:, train_idx].mean(axis=1, keepdims=True)
     std = r[:, train_idx].std(axis=1, keepdims=True)
     live = std > 1e-8

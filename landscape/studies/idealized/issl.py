@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import functools
 from collections.abc import Sequence
-from typing import NamedTuple
+from typing import TYPE_CHECKING, NamedTuple
 
 import jax
 import jax.numpy as jnp
@@ -17,6 +17,10 @@ import numpy as np
 
 from landscape import metrics
 from landscape.studies.plain_descent import sgd_descent
+
+if TYPE_CHECKING:  # shapes for the reader; jaxtyping is not needed at run time
+    from jax.typing import DTypeLike
+    from jaxtyping import Float, Int
 
 __all__ = ["ISSLData", "ISSLRun", "issl_data", "issl_log_loss", "linear_issl", "linear_issl_sweep"]
 
@@ -64,7 +68,7 @@ def issl_data(
     strength: float = 1.0,
     prototypes: str = "orthogonal",
     prototype_scale: float = 2.0,
-    dtype=None,
+    dtype: DTypeLike | None = None,
 ) -> ISSLData:
     r"""A finite augmented input set: C prototypes off a random augmentation subspace, ±strength nuisances.
 
@@ -108,7 +112,13 @@ def issl_data(
     return ISSLData(inputs, labels, mu, a, xi)
 
 
-def issl_log_loss(encoder, head, bias, inputs, labels) -> jax.Array:
+def issl_log_loss(
+    encoder: Float[jax.Array, "d D"],
+    head: Float[jax.Array, "c d"],
+    bias: Float[jax.Array, " c"],
+    inputs: Float[jax.Array, "n D"],
+    labels: Int[jax.Array, " n"],
+) -> jax.Array:
     r"""ISSL log-loss mean_x −log softmax(V W x + b)_{M(x)} over the finite set (uniform weights)."""
     logits = inputs @ encoder.T @ head.T + bias[None, :]
     logp = jax.nn.log_softmax(logits, axis=1)

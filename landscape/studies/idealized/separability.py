@@ -7,12 +7,20 @@ counts and the worst-case risk all use.
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import numpy as np
+
+if TYPE_CHECKING:  # shapes for the reader; jaxtyping is not needed at run time
+    from jaxtyping import Float, Int
+    from numpy.typing import ArrayLike
 
 __all__ = ["code_table", "separable"]
 
 
-def code_table(codes, labels) -> tuple[np.ndarray, np.ndarray]:
+def code_table(
+    codes: Float[ArrayLike, "n ..."], labels: Int[ArrayLike, " n"]
+) -> tuple[Float[np.ndarray, "n d"], Int[np.ndarray, " n"]]:
     """Check and convert a (codes, labels) table: codes n×d float (a vector is d = 1), labels n integer ids."""
     z = np.asarray(codes)
     if z.dtype.kind not in "biuf":
@@ -36,7 +44,7 @@ def code_table(codes, labels) -> tuple[np.ndarray, np.ndarray]:
     return z, y.astype(np.int64)
 
 
-def separable(points, labels, *, bias: bool = True) -> bool:
+def separable(points: Float[ArrayLike, "n ..."], labels: Int[ArrayLike, " n"], *, bias: bool = True) -> bool:
     r"""Whether an affine arg-max classifier puts every point in its label's region (an LP).
 
     Feasibility of (w_c − w_k)·z_i + (b_c − b_k) ≥ 1 for every point i of label c

@@ -8,13 +8,18 @@ C − 1 dimensions, read as the *affine* (centred) rank of the class codes.
 from __future__ import annotations
 
 import math
-from typing import NamedTuple
+from typing import TYPE_CHECKING, NamedTuple
 
 import jax
 import jax.numpy as jnp
 import numpy as np
 
 from landscape.studies.idealized.separability import code_table, separable
+
+if TYPE_CHECKING:  # shapes for the reader; jaxtyping is not needed at run time
+    from jax.typing import DTypeLike
+    from jaxtyping import Float, Int
+    from numpy.typing import ArrayLike
 
 __all__ = ["IdealReport", "verify_ideal", "d3_counter_example", "regular_simplex"]
 
@@ -71,7 +76,7 @@ def _rank(m: np.ndarray, rtol: float) -> int:
     return int(np.sum(sv > rtol * sv[0]))
 
 
-def verify_ideal(codes, labels, *, tol: float = 1e-6) -> IdealReport:
+def verify_ideal(codes: Float[ArrayLike, "n ..."], labels: Int[ArrayLike, " n"], *, tol: float = 1e-6) -> IdealReport:
     r"""Check Theorem 1's three conditions on a finite table of codes φ(x) with class labels M(x).
 
     * invariance: max_i ‖φ(x_i) − mean_{M(x)}‖ ≤ ``tol`` · scale, with scale the
@@ -131,7 +136,7 @@ def d3_counter_example() -> tuple[np.ndarray, np.ndarray]:
     return z, np.arange(4)
 
 
-def regular_simplex(n: int, dtype=None) -> jax.Array:
+def regular_simplex(n: int, dtype: DTypeLike | None = None) -> Float[jax.Array, "n n"]:
     r"""n unit vectors in Rⁿ with pairwise cosine −1/(n − 1), centred: the equiangular tight frame.
 
     Rows are e_i − 1/n, normalised.  Their affine rank is n − 1.

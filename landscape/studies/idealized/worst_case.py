@@ -8,16 +8,22 @@ table by sampling and linear programs.
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import jax
 import jax.numpy as jnp
 import numpy as np
 
 from landscape.studies.idealized.separability import code_table, separable
 
+if TYPE_CHECKING:  # shapes for the reader; jaxtyping is not needed at run time
+    from jaxtyping import Float, Int
+    from numpy.typing import ArrayLike
+
 __all__ = ["worst_case_risk", "worst_case_risk_uniform", "worst_case_risk_monte_carlo"]
 
 
-def worst_case_risk(class_probs, n) -> jax.Array:
+def worst_case_risk(class_probs: Float[ArrayLike, "*batch c"], n: ArrayLike) -> jax.Array:
     r"""W_n = Σ_c p_c (1 − p_c)^n: worst-ERM 0-1 risk of invariant, affinely independent codes.
 
     With one code per class and the codes affinely independent, every class
@@ -36,7 +42,7 @@ def worst_case_risk(class_probs, n) -> jax.Array:
     return jnp.sum(p * jnp.power(1.0 - p, n[..., None]), axis=-1)
 
 
-def worst_case_risk_uniform(n_classes, n) -> jax.Array:
+def worst_case_risk_uniform(n_classes: ArrayLike, n: ArrayLike) -> jax.Array:
     r"""W_n = (1 − 1/C)^n for C equally likely classes (check D4); broadcasts.
 
     >>> [round(float(worst_case_risk_uniform(c, n)), 4) for c, n in [(10, 50), (100, 20), (1000, 1000)]]
@@ -47,7 +53,14 @@ def worst_case_risk_uniform(n_classes, n) -> jax.Array:
 
 
 def worst_case_risk_monte_carlo(
-    codes, labels, n: int, *, probs=None, tasks=None, n_trials: int = 100, seed: int = 0
+    codes: Float[ArrayLike, "m ..."],
+    labels: Int[ArrayLike, " m"],
+    n: int,
+    *,
+    probs: Float[ArrayLike, " m"] | None = None,
+    tasks: Int[ArrayLike, "n_tasks c"] | None = None,
+    n_trials: int = 100,
+    seed: int = 0,
 ) -> float:
     r"""Monte Carlo W_n for any table of distinct codes, by linear programs.
 
