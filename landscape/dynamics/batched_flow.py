@@ -207,7 +207,9 @@ def _advance(s: _State, land, ts, limit, rtol, atol, threshold, max_steps, event
     n_acc = s.n_acc + accept.astype(jnp.int32)
     n_rej = s.n_rej + (active & ~ok).astype(jnp.int32)
     landed = accept & hit
-    saved = s.saved.at[slot].set(jnp.where(landed, y1, s.saved[slot]))
+    # A select, not a scatter (vmapped scatters are slow on XLA:CPU).
+    into = landed & (jnp.arange(n_save) == slot)
+    saved = jnp.where(into[:, None, None], y1[None], s.saved)
     idx = s.idx + landed.astype(jnp.int32)
     failed = blown | stalled | (active & (n_acc + n_rej >= max_steps) & (idx < n_save))
     status = jnp.where(failed, _FAILED, jnp.where(active & (idx >= n_save), _DONE, s.status)).astype(jnp.int32)
