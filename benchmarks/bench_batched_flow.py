@@ -35,9 +35,7 @@ import numpy as np
 import landscape as ls
 from landscape.dynamics.batched_flow import batched_gradient_flow
 
-FULL = dict(
-    n_grid=64, dim=32, t_end=5.0, rtol=1e-8, n_sample=32, n_loop=4, init_scale=0.1, block_size=16, repeats=2
-)
+FULL = dict(n_grid=64, dim=32, t_end=5.0, rtol=1e-8, n_sample=32, n_loop=4, init_scale=0.1, block_size=16, repeats=2)
 QUICK = dict(n_grid=3, dim=4, t_end=2.0, rtol=1e-8, n_sample=2, n_loop=1, init_scale=0.1, block_size=4, repeats=1)
 REL, ABS = 1e-6, 1e-12
 
@@ -99,7 +97,12 @@ def main(quick: bool = False, seed: int = 0, **overrides) -> dict:
     rel_b, ok_b = C.loss_gap(np.asarray(out.loss[:, -1])[sample], ref_loss, REL, ABS)
     rel_d, ok_d = C.loss_gap(dx_loss, ref_loss, REL, ABS)
     rel_r, ok_r = C.loss_gap(dx_ref, ref_loss, REL, ABS)
-    finite = bool(np.all(np.isfinite(np.asarray(out.loss))) and np.all(np.isfinite(ref_loss)) and np.isfinite(per_point) and np.isfinite(dx_per))
+    finite = bool(
+        np.all(np.isfinite(np.asarray(out.loss)))
+        and np.all(np.isfinite(ref_loss))
+        and np.isfinite(per_point)
+        and np.isfinite(dx_per)
+    )
     passed = bool(ok_b.all() and ok_d.all() and ok_r.all() and not np.any(out.diverged) and finite)
     steps = np.asarray(out.n_steps)
     print(

@@ -33,9 +33,7 @@ def _dtype():
 
 def _aligned(gamma=0.1, quartic=0.5):
     dt = _dtype()
-    return ls.EffectiveLandscape(
-        jnp.diag(jnp.asarray(B_DIAG, dt)), jnp.diag(jnp.asarray(S_DIAG, dt)), quartic, gamma
-    )
+    return ls.EffectiveLandscape(jnp.diag(jnp.asarray(B_DIAG, dt)), jnp.diag(jnp.asarray(S_DIAG, dt)), quartic, gamma)
 
 
 def _logistic(lam0, t, gamma=0.1, quartic=0.5):
@@ -91,7 +89,7 @@ def test_dormand_prince_is_fifth_order():
     for n in (8, 16, 32, 64):
         h = jnp.asarray(t_end / n)
 
-        def body(_, w):
+        def body(_, w, h=h):
             return rk.step(field, w, field(w), h)[0]
 
         w = jax.lax.fori_loop(0, n, body, w0)

@@ -12,7 +12,8 @@ vmapped by :mod:`landscape.dynamics.batched_flow`.
 
 from __future__ import annotations
 
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 import jax
 import jax.numpy as jnp

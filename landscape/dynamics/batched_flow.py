@@ -294,7 +294,9 @@ def batched_gradient_flow(
     rtol = max(float(rtol), 64.0 * eps) if not is_traced(rtol) else rtol
     atol = max(float(atol), 1e-12) if not is_traced(atol) else atol
     if not shared:
-        landscape = jax.tree_util.tree_map(lambda x: jnp.broadcast_to(x, (n,) + x.shape[x.ndim - _rank(x) :]), landscape)
+        landscape = jax.tree_util.tree_map(
+            lambda x: jnp.broadcast_to(x, (n,) + x.shape[x.ndim - _rank(x) :]), landscape
+        )
     events = threshold is not None
     thr = jnp.asarray(threshold if events else 0.0, dtype)
     args = (jnp.asarray(rtol, dtype), jnp.asarray(atol, dtype), thr, jnp.asarray(divergence_factor, dtype))
