@@ -117,6 +117,8 @@ _HOME = {
     "gradient_flow": "landscape.dynamics",
     "BatchedDescent": "landscape.dynamics",
     "batched_gradient_descent": "landscape.dynamics",
+    "BatchedFlow": "landscape.dynamics",
+    "batched_gradient_flow": "landscape.dynamics",
     "NesterovRestartState": "landscape.dynamics",
     "nesterov_restart": "landscape.dynamics",
     "normalized_gradient_descent": "landscape.dynamics",

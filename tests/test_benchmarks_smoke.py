@@ -193,3 +193,13 @@ def test_nn_gpu_torch_half():
 
     r = bench_nn_gpu.torch_bench(batch=2, size=8, steps=1, warmup=0)
     assert _finite(r["final_loss"], r["step_ms"]) and r["images_per_s"] > 0
+
+
+def test_batched_flow_quick():
+    import bench_batched_flow
+
+    out = bench_batched_flow.main(quick=True)
+    assert out["finite"] and out["check_passed"]
+    assert out["worst_rel_batched"] <= 1e-6 and out["worst_rel_diffrax"] <= 1e-6
+    assert _finite(out["per_point_s"], out["diffrax_per_point_s"], out["ratio"])
+    assert bench_batched_flow.cli(["--quick", "--n-grid", "2"]) == 0

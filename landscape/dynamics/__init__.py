@@ -16,7 +16,9 @@ it is not.  :func:`normalized_gradient_descent` trains with the norm penalty,
 its κ → ∞ constraint, or a bias.  :func:`check_divergence` turns a diverged run into an exception.
 :func:`nesterov_restart` is an optax transformation (Nesterov's method with
 adaptive restart) for :func:`gradient_descent`; :func:`batched_gradient_descent`
-runs plain GD, heavy ball or that method for many runs at matrix-multiply speed.
+runs plain GD, heavy ball or that method for many runs at matrix-multiply speed;
+:func:`batched_gradient_flow` integrates the flow of a whole batch at once, each point
+with its own adaptive Dormand–Prince step and eigenvalue-crossing events.
 
 Every function is pure; ``landscape`` and ``w0`` are pytrees that may be
 batched with ``jax.vmap``, and the integer arguments (``steps``, ``save_every``,
@@ -36,6 +38,7 @@ Example:
 """
 
 from landscape.dynamics.batched_descent import BatchedDescent, batched_gradient_descent
+from landscape.dynamics.batched_flow import BatchedFlow, batched_gradient_flow
 from landscape.dynamics.descent import descend, gradient_descent, random_init
 from landscape.dynamics.divergence import DivergenceError, check_divergence
 from landscape.dynamics.nesterov_restart import NesterovRestartState, nesterov_restart
@@ -51,6 +54,8 @@ __all__ = [
     "gradient_flow",
     "BatchedDescent",
     "batched_gradient_descent",
+    "BatchedFlow",
+    "batched_gradient_flow",
     "NesterovRestartState",
     "nesterov_restart",
     "normalized_gradient_descent",

@@ -340,9 +340,9 @@ def batched_gradient_descent(
     )
 
 
-def _checked_runs(landscape: EffectiveLandscape, w0: Any):
+def _checked_runs(landscape: EffectiveLandscape, w0: Any, where: str = "batched_gradient_descent"):
     """(landscape in w0's dtype, w0, shared): the checked batch of runs; ``shared`` when one landscape serves all."""
-    require_landscape(landscape, "batched_gradient_descent")
+    require_landscape(landscape, where)
     w0 = jnp.asarray(w0)
     if w0.ndim != 3:
         raise ValueError(f"w0 must be a batch of weight matrices (n, out_dim, dim); got shape {w0.shape}")

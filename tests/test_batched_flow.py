@@ -1,0 +1,171 @@
+"""The batched gradient-flow integrator against independent routes.
+
+* per-point diffrax (:func:`landscape.gradient_flow`, Tsit5) on non-commuting problems, at the save times;
+* the exact solution of the aligned commuting case: per direction, λ = w² follows the logistic
+  equation dλ/dt = 4(b − γ)λ − 8k s²λ², so λ(t) = λ∞ / (1 + (λ∞/λ₀ − 1)e^{−4(b−γ)t}) with
+  λ∞ = (b − γ)/(2k s²), and its crossing times t = ln((λ∞/λ₀ − 1)/(λ∞/θ − 1))/(4(b − γ));
+* the convergence order of the Dormand–Prince step on that solution (fixed steps);
+* the event times of diffrax's bisection on its dense solution.
+"""
+
+from __future__ import annotations
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+import pytest
+
+import landscape as ls
+from landscape.dynamics import _dopri5 as rk
+from landscape.dynamics.batched_flow import batched_gradient_flow
+
+B_DIAG = np.array([2.0, 1.2, 0.7, 0.3])
+S_DIAG = np.array([0.5, 1.0, 0.8, 1.5])
+
+
+def _stack(*trees):
+    return jax.tree_util.tree_map(lambda *xs: jnp.stack(xs), *trees)
+
+
+def _dtype():
+    return jnp.zeros(()).dtype
+
+
+def _aligned(gamma=0.1, quartic=0.5):
+    dt = _dtype()
+    return ls.EffectiveLandscape(jnp.diag(jnp.asarray(B_DIAG, dt)), jnp.diag(jnp.asarray(S_DIAG, dt)), quartic, gamma)
+
+
+def _logistic(lam0, t, gamma=0.1, quartic=0.5):
+    """Exact λ_i(t) of the aligned diagonal flow (descending b, all above γ here)."""
+    r = 4.0 * (B_DIAG - gamma)
+    lam_inf = (B_DIAG - gamma) / (2.0 * quartic * S_DIAG**2)
+    t = np.asarray(t)[..., None]
+    return lam_inf / (1.0 + (lam_inf / lam0 - 1.0) * np.exp(-r * t))
+
+
+def test_matches_diffrax_on_non_commuting_problems(dense_landscape, tol):
+    lands = [dense_landscape(4, seed=s, gamma=g) for s, g in ((0, 0.05), (1, 0.2), (2, 0.0))]
+    w0 = 0.3 * jax.random.normal(jax.random.PRNGKey(1), (3, 3, 4), _dtype())
+    ref = [ls.gradient_flow(land, w, t1=4.0, n_save=9, rtol=1e-10) for land, w in zip(lands, w0)]
+    times = np.asarray(ref[0].times)
+    out = batched_gradient_flow(_stack(*lands), w0, times=times, rtol=1e-10)
+    assert out.weights.shape == (3, 9, 3, 4) and not bool(out.diverged.any())
+    for i, r in enumerate(ref):
+        np.testing.assert_allclose(out.loss[i], r.trajectory_loss, rtol=tol["flow"], atol=tol["flow"])
+        np.testing.assert_allclose(
+            out.gram_eigenvalues[i], r.trajectory_eigenvalues, rtol=tol["flow"], atol=tol["flow"]
+        )
+    # One shared landscape, many initial points: the same as the batch of copies.
+    shared = batched_gradient_flow(lands[0], w0, times=times, rtol=1e-10)
+    np.testing.assert_allclose(shared.loss[0], out.loss[0], rtol=tol["exact"], atol=tol["exact"])
+
+
+def test_exact_logistic_within_tolerance(x64):
+    lam0 = np.array([1e-4, 4e-4, 1e-3, 2e-3])
+    w0 = jnp.asarray(np.diag(np.sqrt(lam0)), _dtype())[None]
+    times = np.linspace(0.0, 6.0, 13)
+    errors = []
+    for rtol in (1e-5, 1e-7, 1e-9) if x64 else (1e-5,):
+        out = batched_gradient_flow(_aligned(), w0, times=times, rtol=rtol, atol=1e-14)
+        exact = np.sort(_logistic(lam0, times), axis=-1)[:, ::-1]
+        errors.append(np.max(np.abs(np.asarray(out.gram_eigenvalues[0]) / exact - 1.0)))
+        assert errors[-1] < 200 * max(rtol, 64 * np.finfo(_dtype()).eps), (rtol, errors[-1])
+    assert errors == sorted(errors, reverse=True)  # tighter tolerance, smaller error
+
+
+@pytest.mark.x64_only
+def test_dormand_prince_is_fifth_order():
+    """Fixed steps on the 1-D logistic flow: global error ∝ h⁵, local error estimate ∝ h⁵ per step."""
+    land = _aligned()
+
+    def field(w):
+        return -ls.gradient(land, w)
+
+    w0 = jnp.diag(jnp.sqrt(jnp.asarray([0.05, 0.05, 0.05, 0.05])))
+    t_end = 1.0
+    exact = _logistic(np.full(4, 0.05), t_end)
+    errs, hs = [], []
+    for n in (8, 16, 32, 64):
+        h = jnp.asarray(t_end / n)
+
+        def body(_, w, h=h):
+            return rk.step(field, w, field(w), h)[0]
+
+        w = jax.lax.fori_loop(0, n, body, w0)
+        errs.append(np.max(np.abs(np.diag(np.asarray(w)) ** 2 - exact)))
+        hs.append(t_end / n)
+    order = np.polyfit(np.log(hs), np.log(errs), 1)[0]
+    assert 4.6 < order < 5.6, (order, errs)
+    # The embedded estimate is a 5th-order local quantity: halving h divides it by ≈ 2⁵.
+    est = [float(jnp.max(jnp.abs(rk.step(field, w0, field(w0), jnp.asarray(h))[2]))) for h in (0.05, 0.025)]
+    assert 20 < est[0] / est[1] < 45
+
+
+def test_event_times_exact_and_diffrax(dense_landscape, x64):
+    theta = 0.05
+    lam0 = np.array([1e-4, 4e-4, 1e-3, 2e-3])
+    w0 = jnp.asarray(np.diag(np.sqrt(lam0)), _dtype())[None]
+    out = batched_gradient_flow(_aligned(), w0, times=[8.0], threshold=theta, rtol=1e-9)
+    r = 4.0 * (B_DIAG - 0.1)
+    lam_inf = (B_DIAG - 0.1) / (2.0 * 0.5 * S_DIAG**2)
+    t_exact = np.log((lam_inf / lam0 - 1.0) / (lam_inf / theta - 1.0)) / r
+    # The i-th largest eigenvalue crosses θ when the i-th direction to do so does.
+    rel = 1e-6 if x64 else 1e-3
+    np.testing.assert_allclose(out.event_times[0], np.sort(t_exact), rtol=rel)
+
+    # Non-commuting, small random start: against diffrax's bisection on its dense solution.
+    land = dense_landscape(3, seed=3, gamma=0.05)
+    w = 1e-3 * jax.random.normal(jax.random.PRNGKey(0), (3, 3), _dtype())
+    ref = ls.gradient_flow(land, w, t1=30.0, threshold=theta, rtol=1e-10)
+    mine = batched_gradient_flow(land, w[None], times=[30.0], threshold=theta, rtol=1e-10)
+    assert np.isfinite(np.asarray(ref.event_times)).sum() >= 2
+    np.testing.assert_allclose(mine.event_times[0], ref.event_times, rtol=1e-6 if x64 else 2e-3)
+
+
+def test_diverging_point_does_not_stop_the_others(tol):
+    good = _aligned()
+    bad = ls.EffectiveLandscape(good.b, good.sigma, -0.5, 0.1)  # negative quartic: finite-time blow-up
+    lands = _stack(good, bad, good)
+    w0 = jnp.broadcast_to(0.2 * jnp.eye(4, dtype=_dtype()), (3, 4, 4))
+    out = batched_gradient_flow(lands, w0, times=[0.5, 1.0, 3.0])
+    assert out.diverged.tolist() == [False, True, False]
+    assert out.diverged_step.tolist()[0] == -1 and out.diverged_step.tolist()[1] >= 0
+    assert bool(jnp.all(jnp.isfinite(out.weights)))
+    alone = batched_gradient_flow(good, w0[:1], times=[0.5, 1.0, 3.0])
+    np.testing.assert_allclose(out.loss[2], alone.loss[0], rtol=tol["exact"], atol=tol["exact"])
+    # A step budget too small fails that point only.
+    tight = batched_gradient_flow(good, w0[:2] * jnp.asarray([1.0, 1e-4])[:, None, None], times=[3.0], max_steps=75)
+    assert tight.diverged.tolist() == [False, True], tight.n_steps
+
+
+@pytest.mark.parametrize(
+    "kwargs, match",
+    [
+        (dict(times=[-1.0, 1.0]), "times must be >= 0"),
+        (dict(times=[1.0, 1.0]), "strictly increasing"),
+        (dict(times=[[1.0]]), "1-D"),
+        (dict(times=[np.nan]), "finite"),
+        (dict(times=[1.0], threshold=-1.0), "threshold"),
+        (dict(times=[1.0], rtol=0.0), "rtol"),
+        (dict(times=[1.0], w0=np.zeros((4, 4))), "batch of weight matrices"),
+        (dict(times=[1.0], w0=np.zeros((1, 4, 3))), "columns"),
+        (dict(times=[1.0], w0=np.full((1, 4, 4), np.nan)), "NaN"),
+    ],
+)
+def test_bad_input_one_line(kwargs, match):
+    w0 = kwargs.pop("w0", np.zeros((1, 4, 4)))
+    with pytest.raises(ValueError, match=match) as err:
+        batched_gradient_flow(_aligned(), w0, **kwargs)
+    assert "\n" not in str(err.value)
+
+
+@pytest.mark.x64_only
+def test_float32_follows_float64():
+    lam0 = np.array([1e-2, 4e-2, 1e-1, 2e-1])
+    w64 = jnp.asarray(np.diag(np.sqrt(lam0)))[None]
+    times = [0.5, 2.0]
+    a = batched_gradient_flow(_aligned(), w64, times=times)
+    b = batched_gradient_flow(_aligned(), w64.astype(jnp.float32), times=times)
+    assert b.weights.dtype == jnp.float32
+    np.testing.assert_allclose(b.gram_eigenvalues, a.gram_eigenvalues, rtol=1e-4, atol=1e-6)
