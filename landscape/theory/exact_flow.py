@@ -32,13 +32,13 @@ spectrum (shape ``t.shape + (d0,)``) and the loss (shape ``t.shape``).  The
 returned function is pure and jittable; the conditions are checked once, on
 concrete inputs, by :func:`exact_case`.
 
-Example (one direction: b = 2, s = 1, k = 1 → λ* = 1):
+Example (InfoNCE, one direction: B = A0 = 2, Σ = A0 + C = 2, k = 1, so λ* = 2/(2·1·2²) = 1/4):
     >>> import jax.numpy as jnp
     >>> import landscape as ls
     >>> land = ls.effective_landscape(ls.Problem.from_diagonal([2.0], [0.0]), "infonce")
     >>> flow = aligned_flow(land, jnp.full((1, 1), 0.01))
     >>> [round(float(v), 6) for v in flow(jnp.array([0.0, 1.0, jnp.inf])).gram_eigenvalues[:, 0]]
-    [0.0001, 0.157412, 1.0]
+    [0.0001, 0.135994, 0.25]
 """
 
 from __future__ import annotations
@@ -225,6 +225,7 @@ def logistic_gram(gram0: Any, rate: Any, sigma: Any, quartic: Any, t: Any) -> ja
 def direction_loss(gram: Any, rate: Any, sigma: Any, quartic: Any) -> jax.Array:
     """L = Σ_i (−m_i λ_i + k s_i² λ_i²) over the last axis (the loss of an aligned W)."""
     gram = jnp.asarray(gram)
+    rate, sigma = (jnp.broadcast_to(jnp.asarray(v), gram.shape) for v in (rate, sigma))
     return jnp.sum(-rate * gram + quartic * (sigma * gram) ** 2, axis=-1)
 
 
@@ -240,7 +241,7 @@ def aligned_flow(landscape: EffectiveLandscape, w0: Any) -> Callable[[Any], Flow
 def aligned_state(dirs: Directions, t: Any) -> FlowState:
     """:class:`FlowState` of the decoupled directions ``dirs`` at times ``t`` (any shape)."""
     t = check_times(t, dirs.rate.dtype)
-    lam = logistic_gram(dirs.gram0, dirs.rate, dirs.sigma, dirs.quartic, t[..., None])
+    lam = logistic_gram(dirs.gram0, dirs.rate, dirs.sigma, dirs.quartic, t[..., None])  # t.shape + (d0,)
     return FlowState(
         gram_eigenvalues=-jnp.sort(-lam, axis=-1),
         loss=direction_loss(lam, dirs.rate, dirs.sigma, dirs.quartic),

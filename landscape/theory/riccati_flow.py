@@ -16,20 +16,27 @@ Where G₀ is invertible this is the Lyapunov form G⁻¹(t) = E⁻¹G₀⁻¹E�
 The loss depends on W only through G (Tr[(WΣWᵀ)²] = s²Tr[G²]), so the
 trajectory returns a W_eff(t) with W_effᵀW_eff = G(t) (the true W(t) is R·W₀E,
 the same up to a left rotation).  It is computed in the eigenbasis of M
-(M = Q diag(m) Qᵀ) without overflow: with Y = W₀Q·diag(√(8ks²φ_i)),
+(M = Q diag(m) Qᵀ) without overflow: with y_i = (W₀Q)_i·e^{ℓ_i}, e^{2ℓ_i} = 8ks²φ_i,
 φ_i = (e^{4m_i t} − 1)/(4m_i), and Δ_i = 8ks²(1 − e^{−4m_i t})/(4m_i),
 
-    G = Q Δ^{−1/2} V diag(σ²/(1 + σ²)) Vᵀ Δ^{−1/2} Qᵀ     (Y = U diag(σ) Vᵀ),
+    QᵀGQ = Δ^{−1/2} Yᵀ(I + YYᵀ)⁻¹Y Δ^{−1/2}.
 
-so W_eff = diag(σ/√(1+σ²)) Vᵀ Δ^{−1/2} Qᵀ.  Columns of Y that grow beyond
-√max(dtype)/d are capped there: the factor σ²/(1+σ²) is then 1 to well below
-the dtype's resolution.  The singular value decomposition keeps the absolute
-error of every Gram eigenvalue at about eps·λ_max, as for a trained W.
+The columns of Y grow at different exponential rates, so Y is never formed:
+with the columns sorted by log‖y_i‖ and W₀Q = Q_y R̂ (QR), Y = Q_y D T with
+D = diag(e^{ℓ_i}) and T = D⁻¹R̂·diag(e^{ℓ}) bounded (|T_ij| ≤ ‖(W₀Q)_i‖), and
+Yᵀ(I + YYᵀ)⁻¹Y = Tᵀ(D⁻² + TTᵀ)⁻¹T = PPᵀ, P the top block of the orthonormal
+factor of [Tᵀ; D⁻¹].  Everything is in logarithms, so any finite t works, and
+t = inf is evaluated at a time where every growing direction has converged
+(e^{−4m_min t} = e^{−50}), with the directions m ≤ 0 set to 0.  Degenerate W₀
+(a zero component along a growing eigenvector together with fewer rows than
+growing directions) may lose accuracy; such a W₀ is usually aligned, and the
+"aligned" closed form takes it.
 
 Example (Σ = I, random W₀: the limit is the global minimum):
     >>> import jax, jax.numpy as jnp
     >>> import landscape as ls
-    >>> land = ls.effective_landscape(ls.Problem.from_arrays(jnp.array([[3.0, 1.0], [1.0, 2.0]]), jnp.eye(2)), "infonce")
+    >>> a0 = jnp.array([[3.0, 1.0], [1.0, 2.0]])
+    >>> land = ls.effective_landscape(ls.Problem.from_arrays(a0, 4.0 * jnp.eye(2) - a0), "infonce")  # Σ = 4I
     >>> w0 = 0.1 * jax.random.normal(jax.random.PRNGKey(0), (2, 2))
     >>> state = isotropic_flow(land, w0)(jnp.inf)
     >>> bool(jnp.allclose(state.loss, ls.global_minimum(land, 2).loss))
