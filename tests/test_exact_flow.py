@@ -149,7 +149,7 @@ def test_ode_and_auto_on_a_general_problem():
     w0 = jnp.asarray(0.1 * rng.normal(size=(3, 3)), DTYPE)
     traj = trajectory(land, w0)
     assert traj.method == "ode" and traj.case is None
-    with pytest.raises(ValueError, match="method='exact' needs a closed form"):
+    with pytest.raises(ValueError, match="method='exact' is not available"):
         trajectory(land, w0, method="exact")
     with pytest.raises(ValueError, match="t = inf"):
         traj(jnp.inf)

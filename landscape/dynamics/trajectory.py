@@ -91,7 +91,7 @@ def trajectory(
     w0 = check_initial_weights(landscape, w0, "trajectory")
     case = exact_case(landscape, w0)
     if method == "exact" and case.case is None:
-        raise ValueError(f"method='exact' needs a closed form: {case.reason}")
+        raise ValueError(f"method='exact' is not available here: {case.reason}")
     if method != "ode" and case.case is not None:
         exact = aligned_flow(landscape, w0) if case.case == "aligned" else isotropic_flow(landscape, w0)
         jitted = jax.jit(exact)
