@@ -80,7 +80,8 @@ def _aligned_init(setup: Setup, scale: float, z: np.ndarray) -> np.ndarray:
     """ε·diag(|z|)·Uᵀ on the d1 directions of largest b_i/s_i of the common eigenbasis U."""
     land = setup.landscape
     b, sigma = np.asarray(land.b_eff, float), np.asarray(land.sigma, float)
-    if np.linalg.norm(b @ sigma - sigma @ b) > 1e-10 * max(np.linalg.norm(b) * np.linalg.norm(sigma), 1e-300):
+    scale = float(np.linalg.norm(b) * np.linalg.norm(sigma))
+    if float(np.linalg.norm(b @ sigma - sigma @ b)) > 1e-10 * max(scale, 1e-300):
         raise CLIError("--aligned needs a commuting problem (B and Σ = A0 + C with a common eigenbasis)")
     d0, d1 = setup.problem.dim, setup.out_dim
     is_diag = not np.any(b - np.diag(np.diag(b))) and not np.any(sigma - np.diag(np.diag(sigma)))
