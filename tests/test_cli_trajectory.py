@@ -43,8 +43,9 @@ def test_exact_and_ode_agree(capsys, tmp_path):
     exact = run_json(capsys, [*base, "--method", "exact"])
     ode = run_json(capsys, [*base, "--method", "ode"])
     assert ode["method"] == "ode"
-    np.testing.assert_allclose(exact["gram_eigenvalues"], ode["gram_eigenvalues"], rtol=1e-7, atol=1e-12)
-    np.testing.assert_allclose(exact["loss"], ode["loss"], rtol=1e-7)
+    rtol = 1e-7 if exact["dtype"] == "float64" else 2e-4  # JAX_ENABLE_X64=0 runs the CLI in float32
+    np.testing.assert_allclose(exact["gram_eigenvalues"], ode["gram_eigenvalues"], rtol=rtol, atol=1e-12)
+    np.testing.assert_allclose(exact["loss"], ode["loss"], rtol=rtol)
 
 
 def test_auto_falls_back_to_ode_and_text_output(capsys):

@@ -14,6 +14,7 @@ directions by b_i/s_i), which makes the exact route apply to every commuting pro
 from __future__ import annotations
 
 import argparse
+from typing import Any
 
 import numpy as np
 
@@ -80,8 +81,8 @@ def _aligned_init(setup: Setup, scale: float, z: np.ndarray) -> np.ndarray:
     """ε·diag(|z|)·Uᵀ on the d1 directions of largest b_i/s_i of the common eigenbasis U."""
     land = setup.landscape
     b, sigma = np.asarray(land.b_eff, float), np.asarray(land.sigma, float)
-    scale = float(np.linalg.norm(b) * np.linalg.norm(sigma))
-    if float(np.linalg.norm(b @ sigma - sigma @ b)) > 1e-10 * max(scale, 1e-300):
+    norms = float(np.linalg.norm(b) * np.linalg.norm(sigma))
+    if float(np.linalg.norm(b @ sigma - sigma @ b)) > 1e-10 * max(norms, 1e-300):
         raise CLIError("--aligned needs a commuting problem (B and Σ = A0 + C with a common eigenbasis)")
     d0, d1 = setup.problem.dim, setup.out_dim
     is_diag = not np.any(b - np.diag(np.diag(b))) and not np.any(sigma - np.diag(np.diag(sigma)))
@@ -94,7 +95,7 @@ def _aligned_init(setup: Setup, scale: float, z: np.ndarray) -> np.ndarray:
     return w0
 
 
-def trajectory_report(setup: Setup, w0, times: np.ndarray, method: str = "auto", events: bool = False) -> dict:
+def trajectory_report(setup: Setup, w0: Any, times: np.ndarray, method: str = "auto", events: bool = False) -> dict:
     """The ``trajectory`` JSON object: times, Gram eigenvalues per time, loss per time, method, events."""
     import landscape as ls
     from landscape.dynamics.trajectory import trajectory
