@@ -2,6 +2,7 @@ r"""Command-line interface: the ``landscape`` command and its subcommands.
 
 ``solve``  prints the closed-form global minimum of one effective landscape (:mod:`.solve`);
 ``flow``   runs gradient descent (optax) on it and compares with the closed form (:mod:`.flow`);
+``trajectory``  the gradient flow at given times, exact where a closed form exists (:mod:`.trajectory`);
 ``run``    is the default job of ``make run``: a built-in problem, a printed
            summary, a (σ², γ) phase diagram and a JSON summary under ``--out`` (:mod:`.run`);
 ``scan``, ``plot``  stored phase-diagram scans and their figures (:mod:`.scan`);
@@ -35,7 +36,7 @@ import argparse
 import sys
 from collections.abc import Sequence
 
-from landscape.cli import flow, geometry, imbalance, nn, reproduce, run, scan, solve
+from landscape.cli import flow, geometry, imbalance, nn, reproduce, run, scan, solve, trajectory
 from landscape.cli._common import EXIT_DIVERGED, EXIT_OK, EXIT_USAGE, CLIError, Parser, precision, silence_stdout
 from landscape.cli.flow import flow_report, format_flow
 from landscape.cli.run import DEFAULT_BETA, DEFAULT_DATA_VARIANCES, DEFAULT_SIGMA2, run_job
@@ -71,6 +72,7 @@ def build_parser() -> argparse.ArgumentParser:
     nn.register(sub)
     imbalance.register_solve_classes(solve.register(sub))
     flow.register(sub)
+    trajectory.register(sub)
     scan.register(sub)
     run.register(sub)
     reproduce.register(sub)

@@ -1,0 +1,172 @@
+"""Exact gradient-flow trajectories against diffrax, their limits, escape times and bad input."""
+
+from __future__ import annotations
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+import pytest
+
+import landscape as ls
+from landscape.dynamics.trajectory import trajectory
+from landscape.theory import escape_times as esc
+from landscape.theory.exact_flow import aligned_directions, exact_case, logistic_gram
+
+X64 = bool(jax.config.jax_enable_x64)
+DTYPE = jnp.float64 if X64 else jnp.float32
+# Exact vs diffrax at rtol 1e-10 (float64) / its float32 floor (64·eps ≈ 7.6e-6).
+RTOL = 1e-8 if X64 else 2e-4
+TIMES = np.array([0.0, 0.05, 0.3, 1.0, 2.5, 6.0])
+
+
+def _aligned_problem(seed: int, d: int = 4, d1: int | None = None, rotate: bool = True):
+    """A commuting (B, Σ) in a random eigenbasis, W₀ aligned with it (some directions die)."""
+    rng = np.random.default_rng(seed)
+    q = np.linalg.qr(rng.normal(size=(d, d)))[0] if rotate else np.eye(d)
+    a = rng.uniform(0.3, 3.0, d)
+    c = rng.uniform(0.2, 2.0, d)
+    a[-1], c[-1] = 0.3, 2.0  # b − γ < 0: this direction dies
+    p = ls.Problem.from_arrays(q @ np.diag(a) @ q.T, q @ np.diag(c) @ q.T)
+    land = ls.effective_landscape(p, "beta-infonce", weight_decay=0.05)
+    land = jax.tree_util.tree_map(lambda x: jnp.asarray(x, DTYPE), land)
+    d1 = d if d1 is None else d1
+    k = min(d1, d)
+    v = np.linalg.qr(rng.normal(size=(d1, k)))[0]  # orthonormal columns in R^{d1}
+    w0 = v @ np.diag(rng.uniform(0.05, 0.3, k)) @ q[:, :k].T
+    return land, jnp.asarray(w0, DTYPE)
+
+
+def _isotropic_problem(seed: int, d: int = 4, d1: int = 4):
+    rng = np.random.default_rng(seed)
+    q = np.linalg.qr(rng.normal(size=(d, d)))[0]
+    a0 = q @ np.diag(rng.uniform(0.1, 1.9, d)) @ q.T
+    land = ls.effective_landscape(ls.Problem.from_arrays(a0, 2.0 * np.eye(d) - a0), "beta-infonce", weight_decay=0.05)
+    land = jax.tree_util.tree_map(lambda x: jnp.asarray(x, DTYPE), land)
+    return land, jnp.asarray(0.1 * rng.normal(size=(d1, d)), DTYPE)
+
+
+def _compare(land, w0, times):
+    exact = trajectory(land, w0, method="exact")
+    ode = trajectory(land, w0, method="ode", rtol=1e-10, atol=1e-14)
+    a, b = exact(times), ode(times)
+    scale = float(jnp.max(b.gram_eigenvalues))
+    np.testing.assert_allclose(a.gram_eigenvalues, b.gram_eigenvalues, rtol=RTOL, atol=RTOL * scale)
+    np.testing.assert_allclose(a.loss, b.loss, rtol=RTOL, atol=RTOL * float(jnp.max(jnp.abs(b.loss))))
+    return exact
+
+
+@pytest.mark.parametrize("seed", [0, 2])
+def test_aligned_matches_diffrax(seed):
+    land, w0 = _aligned_problem(seed, d1=3 if seed == 2 else None)
+    exact = _compare(land, w0, TIMES)
+    assert (exact.method, exact.case) == ("exact", "aligned")
+    assert exact(TIMES).gram_eigenvalues.shape == (len(TIMES), 4)
+
+
+@pytest.mark.parametrize("d, d1", [(5, 2), (3, 5)])
+def test_isotropic_matches_diffrax(d, d1):
+    land, w0 = _isotropic_problem(d + d1, d, d1)
+    assert exact_case(land, w0).case == "isotropic"
+    _compare(land, w0, np.array([0.0, 0.7, 3.0, 12.0]))
+
+
+def test_shapes_and_jit():
+    land, w0 = _aligned_problem(3, rotate=False)
+    traj = trajectory(land, w0)
+    t = jnp.linspace(0.0, 3.0, 6).reshape(2, 3)
+    out = traj(t)
+    assert out.gram_eigenvalues.shape == (2, 3, 4) and out.loss.shape == (2, 3)
+    assert traj(1.0).loss.shape == ()
+
+
+@pytest.mark.parametrize("problem", ["aligned", "isotropic"])
+def test_limit_is_global_minimum(problem):
+    land, w0 = _aligned_problem(4) if problem == "aligned" else _isotropic_problem(4)
+    best = ls.global_minimum(land, w0.shape[0])
+    lim = trajectory(land, w0)(jnp.inf)
+    tol = 1e-10 if X64 else 1e-5
+    np.testing.assert_allclose(lim.gram_eigenvalues, best.gram_eigenvalues, atol=tol)
+    np.testing.assert_allclose(lim.loss, best.loss, rtol=tol, atol=tol)
+
+
+def test_logistic_special_cases():
+    t = jnp.array([0.0, 1.0, 10.0, jnp.inf], DTYPE)
+    lam0, k, s = 0.2, 1.0, 1.0
+    decay = logistic_gram(lam0, -0.5, s, k, t)  # m < 0: λ₀e^{−2t}/(1 + 16λ₀(1 − e^{−2t})/2)
+    ref = lam0 * np.exp(-2.0 * np.asarray(t)) / (1.0 + 8.0 * lam0 * (1.0 - np.exp(-2.0 * np.asarray(t))) / 2.0)
+    np.testing.assert_allclose(decay, ref, rtol=1e-6)
+    flat = logistic_gram(lam0, 0.0, s, k, t)  # m = 0: λ₀/(1 + 8kλ₀t)
+    np.testing.assert_allclose(flat, lam0 / (1.0 + 8.0 * lam0 * np.asarray(t)), rtol=1e-6)
+    assert float(logistic_gram(0.0, 1.0, s, k, jnp.inf)) == 0.0
+    assert float(logistic_gram(lam0, 1.0, s, k, 1e6)) == pytest.approx(0.5)  # m/(2ks²), no overflow
+
+
+def test_escape_time_hits_half_limit():
+    land, w0 = _aligned_problem(5)
+    w0 = 1e-2 * w0  # small init: every growing direction starts below half its limit
+    ev = esc.direction_events(land, w0)
+    d = aligned_directions(land, w0)
+    grows = np.isfinite(np.asarray(ev.escape_times))
+    assert grows.any() and (~grows).any() and np.all(np.asarray(ev.escape_times) > 0)
+    lam = logistic_gram(d.gram0, d.rate, d.sigma, d.quartic, ev.escape_times)
+    np.testing.assert_allclose(np.asarray(lam)[grows], 0.5 * np.asarray(ev.limit)[grows], rtol=1e-5)
+    dying = np.isfinite(np.asarray(ev.collapse_times))
+    lam_c = logistic_gram(d.gram0, d.rate, d.sigma, d.quartic, jnp.where(dying, ev.collapse_times, 0.0))
+    np.testing.assert_allclose(np.asarray(lam_c)[dying], 0.5 * np.asarray(d.gram0)[dying], rtol=1e-5)
+
+
+def test_small_init_asymptotics_and_order():
+    rate = jnp.array([0.9, 0.5, 0.2, -0.3], DTYPE)
+    sigma = jnp.array([1.0, 2.0, 0.5, 1.0], DTYPE)
+    gaps = []
+    for eps in (1e-2, 1e-4, 1e-6):
+        lam0 = jnp.full(4, eps**2, DTYPE)
+        exact = esc.escape_times(lam0, rate, sigma, 1.0)
+        approx = esc.escape_time_asymptotic(lam0, rate, sigma, 1.0)
+        gaps.append(float(jnp.max(jnp.abs(exact[:3] - approx[:3]) / approx[:3])))
+        assert esc.learning_order(exact).tolist() == [0, 1, 2, 3]  # by m = b − γ, whatever s
+        assert np.isinf(float(exact[3]))
+    assert gaps[0] > gaps[1] > gaps[2] and gaps[2] < 1e-6
+    # τ·m → ln(1/ε)/2 as ε → 0: the leading term of the stepwise-learning law.
+    lam0 = jnp.full(4, 1e-16, DTYPE)
+    tau = esc.escape_time_asymptotic(lam0, rate, sigma, 1.0)[:3]
+    np.testing.assert_allclose(np.asarray(tau * rate[:3]) / (0.5 * np.log(1e8)), 1.0, rtol=0.1)
+
+
+def test_collapse_times_closed_form():
+    t_exp = esc.collapse_times(1e-6, -0.5, 1.0, 1.0)
+    assert float(t_exp) == pytest.approx(np.log(2.0) / 2.0, rel=1e-5)  # ln 2/(4|m|)
+    t_alg = esc.collapse_times(0.1, 0.0, 1.0, 1.0)
+    assert float(t_alg) == pytest.approx((2.0 - 1.0) / (8.0 * 0.1), rel=1e-5)
+    assert np.isinf(float(esc.collapse_times(0.1, 0.5, 1.0, 1.0)))
+
+
+def test_ode_and_auto_on_a_general_problem():
+    rng = np.random.default_rng(7)
+    a0 = rng.normal(size=(3, 3))
+    land = ls.effective_landscape(ls.Problem.from_arrays(a0 @ a0.T / 3, np.diag([0.5, 1.0, 2.0])), "infonce")
+    land = jax.tree_util.tree_map(lambda x: jnp.asarray(x, DTYPE), land)
+    w0 = jnp.asarray(0.1 * rng.normal(size=(3, 3)), DTYPE)
+    traj = trajectory(land, w0)
+    assert traj.method == "ode" and traj.case is None
+    with pytest.raises(ValueError, match="method='exact' is not available"):
+        trajectory(land, w0, method="exact")
+    with pytest.raises(ValueError, match="t = inf"):
+        traj(jnp.inf)
+
+
+def test_bad_input():
+    land, w0 = _aligned_problem(0)
+    traj = trajectory(land, w0)
+    with pytest.raises(ValueError, match="^t must be >= 0"):
+        traj(jnp.array([1.0, -0.5]))
+    with pytest.raises(ValueError, match="^t must be"):
+        traj(jnp.nan)
+    with pytest.raises(ValueError, match="^w0 must have shape"):
+        trajectory(land, w0[:, :2])
+    with pytest.raises(ValueError, match="^w0 contains NaN"):
+        trajectory(land, w0.at[0, 0].set(jnp.nan))
+    with pytest.raises(ValueError, match="^method must be one of"):
+        trajectory(land, w0, method="euler")
+    with pytest.raises(ValueError, match="^fraction must be in"):
+        esc.direction_events(land, w0, fraction=1.5)
