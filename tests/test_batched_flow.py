@@ -44,6 +44,7 @@ def _logistic(lam0, t, gamma=0.1, quartic=0.5):
     return lam_inf / (1.0 + (lam_inf / lam0 - 1.0) * np.exp(-r * t))
 
 
+@pytest.mark.slow  # 10–60 s of compiles on 2 CPU cores; test_exact_logistic_within_tolerance runs by default
 def test_matches_diffrax_on_non_commuting_problems(dense_landscape, tol):
     lands = [dense_landscape(4, seed=s, gamma=g) for s, g in ((0, 0.05), (1, 0.2), (2, 0.0))]
     w0 = 0.3 * jax.random.normal(jax.random.PRNGKey(1), (3, 3, 4), _dtype())
@@ -74,6 +75,7 @@ def test_exact_logistic_within_tolerance(x64):
     assert errors == sorted(errors, reverse=True)  # tighter tolerance, smaller error
 
 
+@pytest.mark.slow  # 10–60 s of compiles on 2 CPU cores; test_exact_logistic_within_tolerance runs by default
 @pytest.mark.x64_only
 def test_dormand_prince_is_fifth_order():
     """Fixed steps on the 1-D logistic flow: global error ∝ h⁵, local error estimate ∝ h⁵ per step."""
@@ -102,6 +104,7 @@ def test_dormand_prince_is_fifth_order():
     assert 20 < est[0] / est[1] < 45
 
 
+@pytest.mark.slow  # 10–60 s of compiles on 2 CPU cores; test_exact_logistic_within_tolerance runs by default
 def test_event_times_exact_and_diffrax(dense_landscape, x64):
     theta = 0.05
     lam0 = np.array([1e-4, 4e-4, 1e-3, 2e-3])
@@ -123,6 +126,7 @@ def test_event_times_exact_and_diffrax(dense_landscape, x64):
     np.testing.assert_allclose(mine.event_times[0], ref.event_times, rtol=1e-6 if x64 else 2e-3)
 
 
+@pytest.mark.slow  # 10–60 s of compiles on 2 CPU cores; test_exact_logistic_within_tolerance runs by default
 def test_diverging_point_does_not_stop_the_others(tol):
     good = _aligned()
     bad = ls.EffectiveLandscape(good.b, good.sigma, -0.5, 0.1)  # negative quartic: finite-time blow-up
@@ -160,6 +164,7 @@ def test_bad_input_one_line(kwargs, match):
     assert "\n" not in str(err.value)
 
 
+@pytest.mark.slow  # 10–60 s of compiles on 2 CPU cores; test_exact_logistic_within_tolerance runs by default
 @pytest.mark.x64_only
 def test_float32_follows_float64():
     lam0 = np.array([1e-2, 4e-2, 1e-1, 2e-1])

@@ -35,6 +35,7 @@ def test_json_keys_and_events(capsys):
     assert rep["learning_order"] == [0, 1, 2]
 
 
+@pytest.mark.slow  # a diffrax compile; the ode route is also run by test_auto_falls_back_to_ode_and_text_output
 def test_exact_and_ode_agree(capsys, tmp_path):
     w0 = np.diag([0.02, 0.05, 0.1])
     path = tmp_path / "w0.npy"

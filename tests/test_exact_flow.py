@@ -55,7 +55,7 @@ def _compare(land, w0, times):
     return exact
 
 
-@pytest.mark.parametrize("seed", [0, 2])
+@pytest.mark.parametrize("seed", [0, pytest.param(2, marks=pytest.mark.slow)])  # each: a diffrax compile
 def test_aligned_matches_diffrax(seed):
     land, w0 = _aligned_problem(seed, d1=3 if seed == 2 else None)
     exact = _compare(land, w0, TIMES)
@@ -63,7 +63,7 @@ def test_aligned_matches_diffrax(seed):
     assert exact(TIMES).gram_eigenvalues.shape == (len(TIMES), 4)
 
 
-@pytest.mark.parametrize("d, d1", [(5, 2), (3, 5)])
+@pytest.mark.parametrize("d, d1", [(5, 2), pytest.param(3, 5, marks=pytest.mark.slow)])
 def test_isotropic_matches_diffrax(d, d1):
     land, w0 = _isotropic_problem(d + d1, d, d1)
     assert exact_case(land, w0).case == "isotropic"
