@@ -119,6 +119,7 @@ _HOME = {
     "batched_gradient_descent": "landscape.dynamics",
     "BatchedFlow": "landscape.dynamics",
     "batched_gradient_flow": "landscape.dynamics",
+    "trajectory": "landscape.dynamics",
     "NesterovRestartState": "landscape.dynamics",
     "nesterov_restart": "landscape.dynamics",
     "normalized_gradient_descent": "landscape.dynamics",

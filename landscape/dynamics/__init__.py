@@ -45,6 +45,7 @@ from landscape.dynamics.nesterov_restart import NesterovRestartState, nesterov_r
 from landscape.dynamics.normalized_descent import normalized_gradient_descent, normalized_max_stable_learning_rate
 from landscape.dynamics.ode import gradient_flow
 from landscape.dynamics.stability import hessian_top_eigenvalue, max_stable_learning_rate
+from landscape.dynamics.trajectory import Trajectory, trajectory
 
 __all__ = [
     "DivergenceError",
@@ -56,6 +57,8 @@ __all__ = [
     "batched_gradient_descent",
     "BatchedFlow",
     "batched_gradient_flow",
+    "Trajectory",
+    "trajectory",
     "NesterovRestartState",
     "nesterov_restart",
     "normalized_gradient_descent",
