@@ -318,7 +318,7 @@ def test_flow_divergence_exit_code(capsys):
 def test_run_writes_png_and_json(capsys, tmp_path):
     out_dir = tmp_path / "out"
     # The spot-check flows are covered by tests/test_scan_phase.py; this is the main job's smoke run.
-    assert main(["run", "--out", str(out_dir), "--grid", "41", "--no-spot-checks"]) == 0
+    assert main(["run", "--out", str(out_dir), "--grid", "17", "--no-spot-checks"]) == 0
     text = capsys.readouterr().out
     assert "phase diagram" in text and "β-InfoNCE" in text
     png = out_dir / "phase_diagram.png"
@@ -328,7 +328,7 @@ def test_run_writes_png_and_json(capsys, tmp_path):
     assert summary["phase_diagram"]["file"] == "phase_diagram.png"
     for name, panel in summary["phase_diagram"]["panels"].items():
         assert panel["mismatches_with_analytic_rank"] == 0, name
-        assert sum(panel["regions"].values()) == 41 * 41
+        assert sum(panel["regions"].values()) == 17 * 17
     beta = summary["solutions"]["beta-infonce"]
     assert beta["rank"] == 6 and summary["solutions"]["infonce"]["rank"] == 8
     gd = summary["gradient_descent_check"]
