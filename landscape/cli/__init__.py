@@ -66,7 +66,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     parser = Parser(prog="landscape", description="The loss landscape of self-supervised learning, solved.")
     parser.add_argument("--version", action="version", version=f"landscape {__version__}")
-    sub = parser.add_subparsers(dest="command", metavar="{solve,flow,scan,plot,run,reproduce}")
+    sub = parser.add_subparsers(dest="command", metavar="{solve,flow,trajectory,scan,plot,run,reproduce}")
     sub.required = True
     geometry.register(sub)
     nn.register(sub)
