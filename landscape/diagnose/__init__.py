@@ -5,7 +5,7 @@
 >>> rng = np.random.default_rng(0)
 >>> x = rng.normal(size=(2000, 3)) * [2.0, 1.0, 0.3]
 >>> noise = lambda: 0.5 * rng.normal(size=x.shape)
->>> result = diagnose(x + noise(), x + noise(), loss="beta-infonce", beta=0.5, weight_decay=0.5)
+>>> result = diagnose(x + noise(), x + noise(), loss="beta-infonce", beta=0.5, weight_decay=0.2)
 >>> result.predicted_rank, result.kept
 (2, (True, True, False))
 """

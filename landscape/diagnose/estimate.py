@@ -135,13 +135,13 @@ def _ledoit_wolf(s: jax.Array, sq_norms_mean: jax.Array, n: int) -> jax.Array:
 
 def _estimate(x1: jax.Array, x2: jax.Array) -> Covariances:
     n = x1.shape[0]
-    m1, m2 = jnp.mean(x1, axis=0), jnp.mean(x2, axis=0)
+    m1, m2 = jnp.mean(x1, axis=0, keepdims=True), jnp.mean(x2, axis=0, keepdims=True)
     z1, z2 = x1 - m1, x2 - m2
     cross = z1.T @ z2 / (n - 1)
     delta = z1 - z2
     aug = 0.5 * (delta.T @ delta) / (n - 1)
     view = 0.5 * (z1.T @ z1 + z2.T @ z2) / (n - 1)
-    return Covariances(_sym(cross), aug, view, m1 - m2, jnp.asarray(n, x1.dtype))
+    return Covariances(_sym(cross), aug, view, (m1 - m2)[0], jnp.asarray(n, x1.dtype))
 
 
 _estimate_jit = jax.jit(_estimate)
@@ -175,7 +175,7 @@ def estimate_covariances(view1: Any, view2: Any, *, shrinkage: Any = 0.0) -> Cov
     est = _estimate_jit(x1, x2)
     if rho == "ledoit-wolf":
         n = x1.shape[0]
-        z1, z2 = x1 - jnp.mean(x1, axis=0), x2 - jnp.mean(x2, axis=0)
+        z1, z2 = x1 - jnp.mean(x1, axis=0, keepdims=True), x2 - jnp.mean(x2, axis=0, keepdims=True)
         a1, a2, dot = jnp.sum(z1 * z1, 1), jnp.sum(z2 * z2, 1), jnp.sum(z1 * z2, 1)
         delta2 = jnp.sum((z1 - z2) ** 2, 1)
         rho_a = _ledoit_wolf(est.data_cov, jnp.mean(0.5 * (a1 * a2 + dot * dot)), n)
