@@ -109,7 +109,9 @@ def as_views(view1: Any, view2: Any, *, names: tuple[str, str] = ("view1", "view
             raise ValueError(f"{name} has NaN or infinite entries in {rows.size} row(s), first row {rows[0]}")
         arrays.append(arr)
     if arrays[0].shape != arrays[1].shape:
-        raise ValueError(f"{names[0]} and {names[1]} must have the same shape; got {arrays[0].shape} and {arrays[1].shape}")
+        raise ValueError(
+            f"{names[0]} and {names[1]} must have the same shape; got {arrays[0].shape} and {arrays[1].shape}"
+        )
     dtype = jnp.result_type(float)
     return jnp.asarray(arrays[0], dtype), jnp.asarray(arrays[1], dtype)
 
