@@ -169,8 +169,8 @@ def estimate_covariances(view1: Any, view2: Any, *, shrinkage: Any = 0.0) -> Cov
     >>> rng = np.random.default_rng(0)
     >>> x = rng.normal(size=(4000, 2)) * [2.0, 1.0]
     >>> est = estimate_covariances(x + 0.5 * rng.normal(size=x.shape), x + 0.5 * rng.normal(size=x.shape))
-    >>> np.round(np.diag(np.asarray(est.data_cov))), np.round(np.diag(np.asarray(est.aug_cov)), 1)
-    (array([4., 1.]), array([0.2, 0.2]))
+    >>> bool(np.allclose(est.data_cov, np.diag([4.0, 1.0]), atol=0.2)), bool(np.allclose(est.aug_cov, 0.25 * np.eye(2), atol=0.02))
+    (True, True)
     """
     rho = _shrinkage_value(shrinkage)
     x1, x2 = as_views(view1, view2)
