@@ -17,6 +17,7 @@ in this list):
 * :mod:`landscape.dynamics`  training on the landscape: gradient descent, batched kernels, the ODE flow
 * :mod:`landscape.nn`        networks, augmentations, data, training
 * :mod:`landscape.phase`     named-parameter models, evaluation and boundaries for scans
+* :mod:`landscape.diagnose`  A0 and C estimated from two views of real features, and the predicted collapse
 * :mod:`landscape.plot`      figures from arrays and stored scans
 * :mod:`landscape.studies`   one module per paper and topic (WS figures, class imbalance, beneficial
   collapse, Cosentino's encoder/projector, Dubois's idealized representations)
@@ -138,6 +139,7 @@ _SUBPACKAGES = (
     "dynamics",
     "nn",
     "phase",
+    "diagnose",
     "plot",
     "studies",
     "reproduction",
