@@ -44,6 +44,8 @@ PAPERS = {
     "learning (2022)",
     "dubois2022": "Dubois, Hashimoto, Ermon, Liang: Improving self-supervised learning by characterizing "
     "idealized representations (NeurIPS 2022)",
+    "extensions": "Beyond the papers: this library's own predictions (learning dynamics, collapse diagnosis), "
+    "checked the same way",
 }
 
 REPRODUCED, CORRECTED, REFUTED, UNTESTABLE = (

@@ -169,7 +169,12 @@ RULE_TEXT = [
 def _markdown(entries, report_dir: Path) -> str:
     import os
 
-    lines = [MARKER, "", "# Reproduction report: three papers on the loss landscape of self-supervised learning", ""]
+    lines = [
+        MARKER,
+        "",
+        "# Reproduction report: three papers on the loss landscape of self-supervised learning, and what lies beyond them",
+        "",
+    ]
     lines += [f"- {p}" for p in _provenance(entries)] + [""]
     lines += ["## How a verdict is reached", ""] + [f"- {t}" if i else t for i, t in enumerate(RULE_TEXT)] + [""]
     lines += ["## Summary", "", "| paper | " + " | ".join(VERDICTS) + " |", "|---" * (len(VERDICTS) + 1) + "|"]
@@ -244,7 +249,7 @@ def _html(entries) -> str:
         "<!DOCTYPE html>",
         '<html><head><meta charset="utf-8"><title>landscape: reproduction report'
         f"</title><style>{_CSS}</style></head><body>",
-        "<h1>Reproduction report: three papers on the loss landscape of self-supervised learning</h1>",
+        "<h1>Reproduction report: three papers on the loss landscape of self-supervised learning, and what lies beyond them</h1>",
         "<ul>" + "".join(f"<li>{_e(p)}</li>" for p in _provenance(entries)) + "</ul>",
         "<h2>How a verdict is reached</h2><p>"
         + _e(RULE_TEXT[0])
