@@ -26,6 +26,16 @@ they are the common eigenvectors.
   capped; ``kept`` still reports the survival of each direction.
 
 The bootstrap intervals are those of the unshrunk estimator.
+
+**Normalization** (``normalization=Normalization(kappa, norm_target)``, finite κ or
+κ = ``math.inf``): the prediction of the normalized landscape, WS Eq. 7–9 and
+Props. 2–3, in :mod:`landscape.diagnose.normalized` (equations, conditions and how
+its rank rule differs).  Then ``directions`` are the whitened eigen-directions
+Σ^{-1/2}u_i, ``kept`` is the sign of the survival margin g_m = ℓ_m + t_{1..m}
+(undecided when its bootstrap interval contains 0), ``b_eigenvalues`` the
+Rayleigh quotients v_iᵀBv_i, and the critical values are the first weight decay
+(or scale of C) at which the direction leaves the global minimum's support,
+found by a scan (``revival_*``: where it comes back).
 """
 
 from __future__ import annotations
@@ -38,11 +48,17 @@ import numpy as np
 
 from landscape.core.linalg import spectral_scale, survives
 from landscape.core.problem import Problem
-from landscape.diagnose.estimate import bootstrap_covariances, check_views, estimate_covariances
+from landscape.diagnose.estimate import Covariances, bootstrap_covariances, check_views, estimate_covariances
+from landscape.diagnose.normalized import (
+    Normalization,
+    evaluate,
+    normalized_thresholds,
+    replicate_margins,
+)
 from landscape.losses.effective import effective_landscape, quadratic_form
 from landscape.theory.collapse_thresholds import predicted_rank
 
-__all__ = ["Diagnosis", "diagnose", "critical_aug_scales"]
+__all__ = ["Diagnosis", "Normalization", "diagnose", "critical_aug_scales"]
 
 #: Two-sided level of the bootstrap percentile intervals.
 INTERVAL_LEVEL = 0.05
@@ -62,6 +78,12 @@ class Diagnosis(NamedTuple):
         critical_aug_scale: the factor on C at which the direction collapses (d,; inf if never).
         b_interval: bootstrap percentile interval of b_i (d×2), or None without bootstrap.
         warnings: the messages of :func:`landscape.diagnose.estimate.check_views`.
+        normalization: the :class:`~landscape.diagnose.normalized.Normalization` used, or None.
+        whitened_eigenvalues: ℓ_i of Σ^{-1/2}(B − γI)Σ^{-1/2} (normalized only, else None).
+        survival_margin: g of each direction, kept ⇔ > 0 (normalized only).
+        margin_interval: bootstrap percentile interval of the margin (d×2; normalized with bootstrap).
+        revival_weight_decay, revival_aug_scale: where a collapsed direction is kept again
+            (inf: never within the scan; normalized only).
     """
 
     data_cov: jax.Array
@@ -75,6 +97,12 @@ class Diagnosis(NamedTuple):
     critical_aug_scale: jax.Array
     b_interval: jax.Array | None
     warnings: tuple[str, ...]
+    normalization: Normalization | None = None
+    whitened_eigenvalues: jax.Array | None = None
+    survival_margin: jax.Array | None = None
+    margin_interval: jax.Array | None = None
+    revival_weight_decay: jax.Array | None = None
+    revival_aug_scale: jax.Array | None = None
 
 
 def critical_aug_scales(
@@ -107,12 +135,23 @@ def critical_aug_scales(
     return out
 
 
-def _intervals(view1: Any, view2: Any, replicates: int, seed: int, qf: Any) -> np.ndarray:
+def _intervals(view1: Any, view2: Any, replicates: int, seed: int, values: Any) -> np.ndarray:
+    """Percentile intervals (d×2) of ``values(A0s, Cs)`` (R×d, by slot) over bootstrap replicates."""
     a0s, cs = bootstrap_covariances(view1, view2, replicates, seed=seed)
-    b = jax.vmap(qf.b_matrix)(a0s, cs)
-    eig = np.sort(np.asarray(jnp.linalg.eigvalsh(b)), axis=-1)[:, ::-1]
-    lo, hi = np.quantile(eig, [INTERVAL_LEVEL / 2, 1 - INTERVAL_LEVEL / 2], axis=0)
+    v = np.asarray(values(a0s, cs))
+    lo, hi = np.nanquantile(v, [INTERVAL_LEVEL / 2, 1 - INTERVAL_LEVEL / 2], axis=0)
     return np.stack([lo, hi], axis=-1)
+
+
+def _b_eigenvalues(qf: Any):
+    return lambda a0s, cs: np.sort(np.asarray(jnp.linalg.eigvalsh(jax.vmap(qf.b_matrix)(a0s, cs))), axis=-1)[:, ::-1]
+
+
+def _undecided(kept: list[bool | None], interval: np.ndarray | None, shift: float = 0.0) -> list[bool | None]:
+    """None where the interval of (value − shift) contains 0."""
+    if interval is None:
+        return kept
+    return [None if interval[i, 0] - shift < 0.0 < interval[i, 1] - shift else k for i, k in enumerate(kept)]
 
 
 def diagnose(
@@ -126,6 +165,7 @@ def diagnose(
     seed: int = 0,
     *,
     shrinkage: Any = 0.0,
+    normalization: Normalization | None = None,
     **loss_params: Any,
 ) -> Diagnosis:
     """Predict the collapse of a linear projector trained with ``loss`` on features with these two views.
@@ -139,10 +179,14 @@ def diagnose(
         bootstrap: number of row-resampling replicates for the intervals (0: none, ``kept`` is never None).
         seed: the bootstrap's random seed.
         shrinkage: ρ ∈ [0, 1] or ``"ledoit-wolf"`` (:mod:`landscape.diagnose.estimate`).
+        normalization: None (the plain landscape) or a :class:`Normalization` (κ > 0 or ``math.inf``, c > 0):
+            the prediction of the normalized landscape (module docstring).  Needs Σ = A0 + C ≻ 0.
 
     Returns:
         :class:`Diagnosis`.  Warns (UserWarning) on dependent or shifted views.
     """
+    if normalization is not None and not isinstance(normalization, Normalization):
+        raise ValueError(f"normalization must be None or a Normalization, got {type(normalization).__name__}")
     est = estimate_covariances(view1, view2, shrinkage=shrinkage)
     d = est.data_cov.shape[0]
     out_dim = d if out_dim is None else out_dim
@@ -151,16 +195,15 @@ def diagnose(
         Problem(est.data_cov, est.aug_cov), loss, form=form, weight_decay=weight_decay, **loss_params
     )
     rank = int(predicted_rank(land, out_dim))
+    if normalization is not None:
+        values = _predict_normalized(est, land, qf, out_dim, normalization, (view1, view2, int(bootstrap), seed))
+        return Diagnosis(data_cov=est.data_cov, aug_cov=est.aug_cov, warnings=tuple(check_views(est)), **values)
     b_vals, b_vecs = jnp.linalg.eigh(0.5 * (land.b + land.b.T))
     b_vals, b_vecs = b_vals[::-1], b_vecs[:, ::-1]
     gamma = float(weight_decay)
     alive = np.asarray(survives(b_vals - gamma, spectral_scale(b_vals - gamma)))
-    interval = _intervals(view1, view2, int(bootstrap), seed, qf) if bootstrap else None
-    kept: list[bool | None] = [bool(k) for k in alive]
-    if interval is not None:
-        for i in range(d):
-            if interval[i, 0] - gamma < 0.0 < interval[i, 1] - gamma:
-                kept[i] = None
+    interval = _intervals(view1, view2, int(bootstrap), seed, _b_eigenvalues(qf)) if bootstrap else None
+    kept = _undecided([bool(k) for k in alive], interval, gamma)
     crit_c = critical_aug_scales(est.data_cov, est.aug_cov, b_vecs, float(qf.data_coef), float(qf.aug_coef), gamma)
     var = np.einsum("ji,jk,ki->i", np.asarray(b_vecs), np.asarray(est.data_cov), np.asarray(b_vecs))
     order = np.argsort(-var, kind="stable")
@@ -177,4 +220,46 @@ def diagnose(
         critical_aug_scale=jnp.asarray(crit_c[order]),
         b_interval=None if interval is None else jnp.asarray(interval[order]),
         warnings=tuple(messages),
+    )
+
+
+def _predict_normalized(
+    est: Covariances, land: Any, qf: Any, out_dim: int, norm: Normalization, boot: tuple
+) -> dict[str, Any]:
+    """The fields of :class:`Diagnosis` under normalization (module docstring of :mod:`.normalized`)."""
+    a0, c = est.data_cov, est.aug_cov
+    s_min = float(np.linalg.eigvalsh(np.asarray(a0 + c, float))[0])
+    if not s_min > 0:
+        raise ValueError(
+            f"normalization: Σ = A0 + C (the covariance of one view) must be positive definite, its smallest "
+            f"eigenvalue is {s_min:.3g}; use shrinkage or drop constant features"
+        )
+    gamma = float(land.weight_decay)
+    coef = np.array([qf.data_coef, qf.aug_coef, land.quartic, norm.kappa, norm.norm_target], float)
+    args = (a0, c, jnp.eye(a0.shape[0], dtype=a0.dtype), jnp.asarray(coef, a0.dtype))
+    lam, u, root, g, keep = (x[0] for x in evaluate(args, [1.0, gamma], (2, 3, 4, 5, 6)))
+    dirs = root @ u
+    dirs = dirs / np.linalg.norm(dirs, axis=0, keepdims=True)
+    var = np.einsum("ji,jk,ki->i", dirs, np.asarray(a0), dirs)
+    order = np.argsort(-var, kind="stable")
+    view1, view2, replicates, seed = boot
+    margins = lambda a0s, cs: replicate_margins(a0s, cs, jnp.asarray(coef, a0.dtype), gamma)  # noqa: E731
+    interval = _intervals(view1, view2, replicates, seed, margins) if replicates else None
+    kept = _undecided([bool(k) for k in np.asarray(keep)], interval)
+    thr = normalized_thresholds(a0, c, dirs[:, order], np.asarray(keep)[order], coef, gamma)
+    return dict(
+        directions=jnp.asarray(dirs[:, order]),
+        data_variance=jnp.asarray(var[order]),
+        b_eigenvalues=jnp.asarray(np.einsum("ji,jk,ki->i", dirs, np.asarray(land.b), dirs)[order]),
+        predicted_rank=int(min(int(np.sum(keep)), out_dim)),
+        kept=tuple(kept[i] for i in order),
+        critical_weight_decay=jnp.asarray(thr.weight_decay),
+        critical_aug_scale=jnp.asarray(thr.aug_scale),
+        b_interval=None,
+        normalization=norm,
+        whitened_eigenvalues=jnp.asarray(np.asarray(lam)[order]),
+        survival_margin=jnp.asarray(np.asarray(g)[order]),
+        margin_interval=None if interval is None else jnp.asarray(interval[order]),
+        revival_weight_decay=jnp.asarray(thr.weight_decay_revival),
+        revival_aug_scale=jnp.asarray(thr.aug_scale_revival),
     )

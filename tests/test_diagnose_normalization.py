@@ -1,0 +1,168 @@
+"""landscape.diagnose with normalization: closed forms, gradient descent, thresholds, the κ → ∞ limit, bad options."""
+
+from __future__ import annotations
+
+import math
+
+import jax
+import numpy as np
+import optax
+import pytest
+
+import landscape as ls
+from landscape.diagnose.normalized import Normalization
+from landscape.diagnose.predict import diagnose
+
+D = 3
+ROT = np.linalg.qr(np.random.default_rng(1).normal(size=(D, D)))[0]
+A0 = ROT @ np.diag([4.0, 1.0, 0.25]) @ ROT.T
+C = np.array([[0.5, 0.1, 0.0], [0.1, 0.3, 0.05], [0.0, 0.05, 0.2]])  # does not commute with A0
+C_COMMUTING = ROT @ np.diag([0.2, 0.5, 0.1]) @ ROT.T  # commutes with A0, neither is diagonal
+BETA = {"beta": 0.5}
+
+
+def exact_views(a0: np.ndarray, c: np.ndarray, n: int = 40) -> tuple[np.ndarray, np.ndarray]:
+    """Views whose estimates are exactly (a0, c): x̂, ε₁, ε₂ from mutually orthogonal centred columns."""
+    z = np.random.default_rng(2).normal(size=(n, 3 * D))
+    q = np.linalg.qr(z - z.mean(axis=0))[0] * np.sqrt(n - 1)
+    x = q[:, :D] @ np.linalg.cholesky(a0).T
+    lc = np.linalg.cholesky(c)
+    return x + q[:, D : 2 * D] @ lc.T, x + q[:, 2 * D :] @ lc.T
+
+
+def theory(a0, c, loss, gamma, norm: Normalization, params) -> tuple[int, np.ndarray]:
+    """(rank, kept directions as columns) of the global minimum, by enumerating the stationary points.
+
+    κ = inf is taken as κ = 1e12 (the enumeration solves WS Prop. 3 per mask; t differs from its limit by ~1e-12).
+    """
+    land = ls.effective_landscape(ls.Problem.from_arrays(a0, c), loss, weight_decay=gamma, **params)
+    nl = ls.normalized_landscape(land, 1e12 if norm.hard else norm.kappa, norm.norm_target)
+    sol = ls.normalized_global_minimum_exact(nl, D)
+    return int(sol.rank), np.asarray(sol.directions)[:, np.asarray(sol.kept)]
+
+
+def is_kept(direction, columns) -> bool:
+    return bool(columns.size) and float(np.max(np.abs(direction @ columns))) > 1 - 1e-6
+
+
+CASES = [  # each one where normalization changes the rank (checked in the test)
+    ("infonce", 0.2, Normalization(1.0, 0.3), {}),  # normalization-induced collapse
+    ("infonce", 0.4, Normalization(math.inf, 1.0), {}),  # a direction with b_i < γ survives
+    ("beta-infonce", 0.2, Normalization(10.0, 0.3), BETA),
+    ("beta-infonce", 0.4, Normalization(1.0, 3.0), BETA),
+]
+
+
+@pytest.mark.parametrize(("loss", "gamma", "norm", "params"), CASES)
+def test_kept_and_rank_match_the_enumerated_global_minimum(loss, gamma, norm, params) -> None:
+    res = diagnose(*exact_views(A0, C), loss=loss, weight_decay=gamma, normalization=norm, **params)
+    np.testing.assert_allclose(np.asarray(res.data_cov), A0, atol=1e-12)
+    rank, kept_dirs = theory(A0, C, loss, gamma, norm, params)
+    land = ls.effective_landscape(ls.Problem.from_arrays(A0, C), loss, weight_decay=gamma, **params)
+    assert res.predicted_rank == rank != int(ls.predicted_rank(land, D))  # normalization changes the rank
+    assert [is_kept(v, kept_dirs) for v in np.asarray(res.directions).T] == list(res.kept)
+    # kept ⇔ critical value above the current one, as without normalization
+    assert list(res.kept) == [bool(g > gamma) for g in np.asarray(res.critical_weight_decay)]
+    assert list(res.kept) == [bool(s > 1.0) for s in np.asarray(res.critical_aug_scale)]
+    assert res.predicted_rank == min(sum(res.kept), D)
+    capped = diagnose(*exact_views(A0, C), loss=loss, weight_decay=gamma, normalization=norm, out_dim=1, **params)
+    assert capped.predicted_rank == min(rank, 1) and capped.kept == res.kept
+
+
+def status_at(a0, c, loss, gamma, norm, params, direction) -> bool:
+    return is_kept(direction, theory(a0, c, loss, gamma, norm, params)[1])
+
+
+@pytest.mark.parametrize(("gamma", "norm"), [(0.3, Normalization(1.0, 1.0)), (0.0, Normalization(math.inf, 0.3))])
+def test_thresholds_are_where_the_global_minimum_changes(gamma: float, norm: Normalization) -> None:
+    """Commuting, non-diagonal A0 and C: kept just below each critical value and not above; the reverse at revivals."""
+    rel = 1e-6
+    res = diagnose(*exact_views(A0, C_COMMUTING), loss="beta-infonce", weight_decay=gamma, normalization=norm, **BETA)
+    checked = 0
+    for i, v in enumerate(np.asarray(res.directions).T):
+        for value, revival, scan in (
+            (res.critical_weight_decay[i], res.revival_weight_decay[i], "wd"),
+            (res.critical_aug_scale[i], res.revival_aug_scale[i], "aug"),
+        ):
+            for x, kept_below in ((float(value), True), (float(revival), False)):
+                if not 0 < x < np.inf:
+                    continue
+                at = [x * (1 - rel), x * (1 + rel)]
+                args = [
+                    (A0, C_COMMUTING, y) if scan == "wd" else (A0, y * C_COMMUTING, gamma) for y in at
+                ]  # (a0, c, γ)
+                got = [status_at(a, cc, "beta-infonce", g, norm, BETA, v) for a, cc, g in args]
+                assert got == [kept_below, not kept_below], (i, scan, x)
+                checked += 1
+    assert checked >= 4
+
+
+def test_hard_limit_of_finite_kappa() -> None:
+    """κ → ∞: margins converge as 1/κ, and kept set, rank and thresholds agree with κ = inf."""
+    views = exact_views(A0, C)
+    run = lambda kappa: diagnose(*views, weight_decay=0.4, normalization=Normalization(kappa))  # noqa: E731
+    hard, big = run(math.inf), run(1e9)
+    assert hard.kept == big.kept and hard.predicted_rank == big.predicted_rank
+    for field in ("survival_margin", "critical_weight_decay", "critical_aug_scale", "revival_aug_scale"):
+        np.testing.assert_allclose(np.asarray(getattr(big, field)), np.asarray(getattr(hard, field)), rtol=1e-6)
+    gaps = [np.abs(np.asarray(run(k).survival_margin) - np.asarray(hard.survival_margin)) for k in (1e2, 1e4)]
+    np.testing.assert_allclose(gaps[0] / gaps[1], 100.0, rtol=0.02)
+
+
+def test_gradient_descent_reaches_the_predicted_support() -> None:
+    loss, gamma, norm, params = CASES[0]
+    res = diagnose(*exact_views(A0, C), loss=loss, weight_decay=gamma, normalization=norm)
+    land = ls.effective_landscape(ls.Problem.from_arrays(A0, C), loss, weight_decay=gamma)
+    nl = ls.normalized_landscape(land, norm.kappa, norm.norm_target)
+    w0 = ls.random_init(jax.random.PRNGKey(0), D, D, 1e-2)
+    run = ls.normalized_gradient_descent(nl, w0, optimizer=optax.sgd(0.05, momentum=0.9), steps=1000)
+    assert int(run.rank) == res.predicted_rank == 2
+    gram = np.asarray(run.gram) @ (A0 + C)  # WᵀWΣ v_i = μ_i v_i along the predicted directions
+    for v, kept, margin in zip(np.asarray(res.directions).T, res.kept, np.asarray(res.survival_margin)):
+        mu = float(v @ gram @ v) / float(v @ v)
+        np.testing.assert_allclose(np.linalg.norm(gram @ v - mu * v), 0.0, atol=1e-6)
+        # μ_i = (ℓ_i + t)/(2k) = g-like: positive iff kept; 0 for the collapsed one
+        assert (mu > 1e-6) == kept and (margin > 0) == kept
+
+
+def test_undecided_near_a_normalized_threshold() -> None:
+    rng = np.random.default_rng(0)
+    x = rng.normal(size=(2000, D)) @ np.linalg.cholesky(A0).T
+    lc = np.linalg.cholesky(C)
+    v1, v2 = x + rng.normal(size=x.shape) @ lc.T, x + rng.normal(size=x.shape) @ lc.T
+    norm = Normalization(1.0, 0.3)
+    first = diagnose(v1, v2, weight_decay=0.2, normalization=norm)
+    i = int(np.argmin(np.where(np.asarray(first.critical_weight_decay) > 0.2, first.critical_weight_decay, np.inf)))
+    at = float(first.critical_weight_decay[i])
+    near = diagnose(v1, v2, weight_decay=at, normalization=norm, bootstrap=200)
+    assert near.kept[i] is None and sum(k is None for k in near.kept) == 1
+    lo, hi = np.asarray(near.margin_interval)[i]
+    assert lo < 0 < hi and abs(float(near.survival_margin[i])) < 1e-6
+    assert sum(k is None for k in diagnose(v1, v2, weight_decay=0.2, normalization=norm, bootstrap=200).kept) == 0
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "field"),
+    [
+        ({"kappa": 0.0}, "normalization.kappa"),
+        ({"kappa": -1.0}, "normalization.kappa"),
+        ({"kappa": float("nan")}, "normalization.kappa"),
+        ({"kappa": "big"}, "normalization.kappa"),
+        ({"kappa": True}, "normalization.kappa"),
+        ({"norm_target": 0.0}, "normalization.norm_target"),
+        ({"norm_target": float("nan")}, "normalization.norm_target"),
+        ({"norm_target": math.inf}, "normalization.norm_target"),
+    ],
+)
+def test_bad_normalization_values(kwargs: dict, field: str) -> None:
+    with pytest.raises(ValueError, match=field):
+        Normalization(**kwargs)
+
+
+def test_bad_normalization_option_and_singular_views() -> None:
+    v1, v2 = exact_views(A0, C)
+    with pytest.raises(ValueError, match="normalization must be"):
+        diagnose(v1, v2, normalization=10.0)  # type: ignore[arg-type]
+    v1[:, 2] = v2[:, 2] = 1.0
+    with pytest.raises(ValueError, match="positive definite"):
+        diagnose(v1, v2, normalization=Normalization())
