@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+from typing import Any
 
 import jax
 import numpy as np
@@ -18,7 +19,7 @@ ROT = np.linalg.qr(np.random.default_rng(1).normal(size=(D, D)))[0]
 A0 = ROT @ np.diag([4.0, 1.0, 0.25]) @ ROT.T
 C = np.array([[0.5, 0.1, 0.0], [0.1, 0.3, 0.05], [0.0, 0.05, 0.2]])  # does not commute with A0
 C_COMMUTING = ROT @ np.diag([0.2, 0.5, 0.1]) @ ROT.T  # commutes with A0, neither is diagonal
-BETA = {"beta": 0.5}
+BETA: dict[str, Any] = {"beta": 0.5}
 
 
 def exact_views(a0: np.ndarray, c: np.ndarray, n: int = 40) -> tuple[np.ndarray, np.ndarray]:
@@ -64,7 +65,7 @@ def test_kept_and_rank_match_the_enumerated_global_minimum(loss, gamma, norm, pa
     # kept ⇔ critical value above the current one, as without normalization
     assert list(res.kept) == [bool(g > gamma) for g in np.asarray(res.critical_weight_decay)]
     assert list(res.kept) == [bool(s > 1.0) for s in np.asarray(res.critical_aug_scale)]
-    assert res.predicted_rank == min(sum(res.kept), D)
+    assert res.predicted_rank == min(sum(bool(k) for k in res.kept), D)
     capped = diagnose(*exact_views(A0, C), loss=loss, weight_decay=gamma, normalization=norm, out_dim=1, **params)
     assert capped.predicted_rank == min(rank, 1) and capped.kept == res.kept
 
@@ -79,11 +80,11 @@ def test_thresholds_are_where_the_global_minimum_changes(gamma: float, norm: Nor
     rel = 1e-6
     res = diagnose(*exact_views(A0, C_COMMUTING), loss="beta-infonce", weight_decay=gamma, normalization=norm, **BETA)
     checked = 0
+    crit = {"wd": np.asarray(res.critical_weight_decay), "aug": np.asarray(res.critical_aug_scale)}
+    revive = {"wd": np.asarray(res.revival_weight_decay), "aug": np.asarray(res.revival_aug_scale)}
     for i, v in enumerate(np.asarray(res.directions).T):
-        for value, revival, scan in (
-            (res.critical_weight_decay[i], res.revival_weight_decay[i], "wd"),
-            (res.critical_aug_scale[i], res.revival_aug_scale[i], "aug"),
-        ):
+        for scan in ("wd", "aug"):
+            value, revival = crit[scan][i], revive[scan][i]
             for x, kept_below in ((float(value), True), (float(revival), False)):
                 if not 0 < x < np.inf:
                     continue
@@ -137,7 +138,7 @@ def test_undecided_near_a_normalized_threshold() -> None:
     near = diagnose(v1, v2, weight_decay=at, normalization=norm, bootstrap=200)
     assert near.kept[i] is None and sum(k is None for k in near.kept) == 1
     lo, hi = np.asarray(near.margin_interval)[i]
-    assert lo < 0 < hi and abs(float(near.survival_margin[i])) < 1e-6
+    assert lo < 0 < hi and abs(float(np.asarray(near.survival_margin)[i])) < 1e-6
     assert sum(k is None for k in diagnose(v1, v2, weight_decay=0.2, normalization=norm, bootstrap=200).kept) == 0
 
 

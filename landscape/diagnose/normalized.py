@@ -21,6 +21,8 @@ with the **survival margin** of slot m,
 
 and κ → ∞ turns g_m > 0 into WS Eq. 9, ℓ_m + 2kc/m > ℓ̄_{1..m}.  The rank is
 min(m*, d1); ``kept`` reports g_m > 0 without the cap, as the unnormalized rule does.
+Conditions: Σ ≻ 0, κ > 0, c > 0, k > 0; A0 and C need not commute (the whitened
+form needs no common eigenbasis); κ → 0 gives back the unnormalized rule g_m = ℓ_m.
 
 **How the rank rule differs from the unnormalized one** (kept ⇔ b_i > γ, each
 direction on its own, Sylvester's inertia; that is κ → 0 here):
@@ -144,8 +146,10 @@ class NormalizedThresholds(NamedTuple):
 def survival_margins_nested(lam: Any, quartic: Any, kappa: Any, norm_target: Any) -> jax.Array:
     """g_m = ℓ_m + (2kc − Σ_{i≤m} ℓ_i)/(m + k/κ) for descending ℓ (κ = inf allowed; jittable).
 
+    WS App. C.1 (ii), κ → ∞, c = 1: the strongly augmented direction (ℓ = −1) collapses, −1 + 2/3 < 1/3.
+
     >>> [round(float(g), 6) for g in survival_margins_nested([1.0, 1.0, -1.0], 1.0, float("inf"), 1.0)]
-    [2.0, 1.0, -1.0]
+    [2.0, 1.0, -0.666667]
     """
     lam = jnp.asarray(lam)
     m = jnp.arange(1, lam.shape[-1] + 1, dtype=lam.dtype)
