@@ -42,6 +42,7 @@ MODULES = {
     "loss_expansions": "ziyin2023.loss_expansions",
     "fig_dubois_digits": "dubois2022.digits_networks",
     "phase_diagrams": "ziyin2023.phase_diagrams",
+    "stepwise_networks": "extensions.stepwise_networks",
 }
 
 
@@ -414,3 +415,27 @@ def test_fig_probe_vs_imbalance_smoke(tmp_path):
     np.testing.assert_array_equal(d["v_p"] > 0, d["p"] > pc)
     # raw input, 100 balanced labels: the three majority classes (means 2 apart) are found far above chance
     assert np.all(d["acc_p_raw"][:, 1:] > 0.25 + 0.3)
+
+
+def test_stepwise_networks_smoke(tmp_path):
+    """The staircase against its closed form: sequential levels as Schur complements, τ = ln(λ*/λ̃₀ − 1)/(4m)."""
+    d = _smoke("stepwise_networks", tmp_path)
+    for run in ("linear", "large_lr", "mlp"):
+        u, w0, m, s = d[f"{run}_basis"], d[f"{run}_w0"], d[f"{run}_rate"], d[f"{run}_sigma"]
+        g = u.T @ w0.T @ w0 @ u  # W₀ᵀW₀ in the basis of decreasing m
+        r = w0.shape[0]
+        dets = [1.0] + [np.linalg.det(g[: i + 1, : i + 1]) for i in range(r)]
+        np.testing.assert_allclose(d[f"{run}_gram0"][:r], np.array(dets[1:]) / np.array(dets[:-1]), rtol=1e-6)
+        assert np.all(d[f"{run}_gram0"][r:] == 0) and np.all(np.diff(m) <= 0)
+        up = (m > 0) & (d[f"{run}_gram0"] > 0)
+        lim = m[up] / (2 * s[up] ** 2)  # spectral loss: k = 1
+        np.testing.assert_allclose(d[f"{run}_limit"][up], lim, rtol=1e-10)
+        want = np.log(lim / d[f"{run}_gram0"][up] - 1) / (4 * m[up])
+        np.testing.assert_allclose(d[f"{run}_escape_times"][up], want, rtol=1e-8)
+        assert np.all(np.isinf(d[f"{run}_escape_times"][~up]))
+        # the recording starts at W₀: its Gram spectrum is the squared singular values of W₀
+        sv = np.linalg.svd(w0, compute_uv=False) ** 2
+        np.testing.assert_allclose(d[f"{run}_gram"][0, :r], sv, rtol=1e-4)
+        _finite(d, f"{run}_loss", f"{run}_gram", f"{run}_directions")
+    # time is η·steps, and the loss has one entry per step
+    assert d["linear_loss"].size == round(float(d["horizon"]) / float(d["linear_lr"]))

@@ -40,6 +40,7 @@ import jax.numpy as jnp
 import numpy as np
 
 import landscape as ls
+from landscape.core.linalg import gram_spectrum
 from landscape.diagnose.estimate import bootstrap_covariances, estimate_covariances
 from landscape.dynamics.batched_flow import batched_gradient_flow
 from landscape.nn import augment, data, models, record, train
@@ -56,6 +57,7 @@ __all__ = [
     "discrete_delay",
     "small_last_layer",
     "run",
+    "along",
     "flow_reference",
 ]
 
@@ -110,7 +112,8 @@ def exact_landscape(x: Any, sigma2: float, weight_decay: float) -> ls.EffectiveL
 def bootstrap_rates(phi1: Any, phi2: Any, weight_decay: float, replicates: int = 64) -> np.ndarray:
     """m_i = eigenvalues of 2A0 − γI on bootstrap resamples of the views, descending (replicates, d)."""
     a0, _ = bootstrap_covariances(np.asarray(phi1, np.float64), np.asarray(phi2, np.float64), replicates)
-    a0 = np.stack([np.asarray(_uncentred(a, phi1, phi2)) for a in np.asarray(a0)])
+    mu = 0.5 * (np.mean(np.asarray(phi1, np.float64), 0) + np.mean(np.asarray(phi2, np.float64), 0))
+    a0 = np.asarray(a0) + np.outer(mu, mu)[None]
     return np.sort(np.linalg.eigvalsh(2.0 * a0), axis=-1)[:, ::-1] - 0.5 * weight_decay
 
 
@@ -145,10 +148,10 @@ def discrete_delay(rate: Any, learning_rate: float) -> np.ndarray:
     return np.where(x > 0, x / np.log1p(np.where(x > 0, x, 1.0)), 1.0)
 
 
-def small_last_layer(key: jax.Array, out_dim: int, dim: int, init_scale: float) -> np.ndarray:
-    """W₀ with entries N(0, init_scale²/dim), float32 (d1×d)."""
-    w = jax.random.normal(key, (out_dim, dim), jnp.float32) * (init_scale / np.sqrt(dim))
-    return np.asarray(w)
+def small_last_layer(seed: int, out_dim: int, dim: int, init_scale: float) -> np.ndarray:
+    """W₀ with entries N(0, init_scale²/dim), float32 (d1×d), from NumPy's generator ``seed``."""
+    w = np.random.default_rng(seed).normal(size=(out_dim, dim)) * (init_scale / np.sqrt(dim))
+    return w.astype(np.float32)
 
 
 def run(
@@ -163,12 +166,13 @@ def run(
     record_every: int,
     key: jax.Array,
     batch_size: int | None = None,
+    replicates: int = 64,
 ) -> dict[str, Any]:
     """Train ``model`` with last layer ``w0`` by gradient descent and compare it with its predicted staircase.
 
     Returns the prediction (:class:`~landscape.theory.stepwise.Staircase` as ``"staircase"``, the
-    landscape as ``"landscape"``, bootstrap rates) and the recording (``times``, ``gram``,
-    ``directions``, ``loss`` per step, ``escape`` per direction).
+    landscape as ``"landscape"``, bootstrap rates) and the recording (``times``, last-layer ``weights``,
+    ``gram``, ``directions`` along the predicted basis, ``loss`` per step, ``escape`` per direction).
     """
     opt = train.make_optimizer("sgd", learning_rate, momentum=0.0, weight_decay=weight_decay)
     k_init, k_views, k_run = jax.random.split(key, 3)
@@ -180,35 +184,40 @@ def run(
     phi2 = model.apply(params, state.model_state, v2, train=False)[0].phi
     land = estimated_landscape(phi1, phi2, weight_decay)
     st: Staircase = staircase(land, jnp.asarray(w0, jnp.float64))
-    basis = np.asarray(st.basis, np.float32)
     steps = int(round(time / learning_rate))
     rec = record.fit_recorded(
         model, opt, train.make_ssl_loss("spectral"), augment.make_augment("noise", sigma2=sigma2), x,
         state=state, steps=steps, record_every=record_every, batch_size=batch_size or len(x),
-        measure=lambda p: jnp.concatenate([record.last_layer_gram(p), record.last_layer_directions(p, basis)]),
+        measure=models.last_layer,
     )  # fmt: skip
-    d = basis.shape[0]
+    weights = rec.records.astype(np.float64)
     times = learning_rate * rec.steps.astype(np.float64)
-    directions = rec.records[:, d:]
+    directions = along(weights, st.basis)
     return {
         "landscape": land,
         "staircase": st,
-        "boot_rates": bootstrap_rates(phi1, phi2, weight_decay),
+        "boot_rates": bootstrap_rates(phi1, phi2, weight_decay, replicates),
         "times": times,
-        "gram": rec.records[:, :d],
+        "weights": weights,
+        "gram": np.asarray(jax.vmap(gram_spectrum)(jnp.asarray(weights))),
         "directions": directions,
         "loss": rec.losses,
         "escape": crossing_times(times, directions, 0.5 * np.asarray(st.limit)),
     }
 
 
+def along(weights: Any, basis: Any) -> np.ndarray:
+    """λ_i = ‖W u_i‖² for recorded weights (T, d1, d) and the columns u_i of ``basis``: (T, d)."""
+    wu = np.einsum("tij,jk->tik", np.asarray(weights, np.float64), np.asarray(basis, np.float64))
+    return np.sum(wu * wu, axis=1)
+
+
 def flow_reference(land: ls.EffectiveLandscape, w0: np.ndarray, times: np.ndarray, basis: Any) -> dict[str, np.ndarray]:
     """The gradient flow of ``land`` from ``w0`` at ``times``: Gram spectrum, λ_i along ``basis``, loss."""
     w0 = jnp.asarray(w0, jnp.float64)[None]
     flow = batched_gradient_flow(land, w0, times=np.asarray(times, np.float64), rtol=1e-8, atol=1e-14)
-    wu = jnp.einsum("tij,jk->tik", flow.weights[0], jnp.asarray(basis, jnp.float64))
     return {
         "gram": np.asarray(flow.gram_eigenvalues[0]),
-        "directions": np.asarray(jnp.sum(wu * wu, axis=1)),
+        "directions": along(flow.weights[0], basis),
         "loss": np.asarray(flow.loss[0]),
     }

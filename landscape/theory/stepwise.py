@@ -35,6 +35,7 @@ Example (a diagonal problem and W₀ = ε·[[1, 1], [0, 1]]: direction 2 starts 
 
 from __future__ import annotations
 
+import functools
 from typing import Any, NamedTuple
 
 import jax
@@ -95,9 +96,14 @@ def staircase(landscape: EffectiveLandscape, w0: Any, fraction: float = 0.5) -> 
     m_all, u = np.linalg.eigh(np.asarray(landscape.b_eff, float))
     order = np.argsort(-m_all, kind="stable")
     basis = jnp.asarray(u[:, order], dtype)
-    rate = jnp.asarray(m_all[order], dtype)
-    sigma = jnp.einsum("ji,jk,ki->i", basis, jnp.asarray(landscape.sigma, dtype), basis)
-    k = jnp.asarray(landscape.quartic, dtype)
+    sigma_mat = jnp.asarray(landscape.sigma, dtype)
+    return _staircase(basis, jnp.asarray(m_all[order], dtype), sigma_mat, jnp.asarray(landscape.quartic, dtype), w0,
+                      float(fraction))  # fmt: skip
+
+
+@functools.partial(jax.jit, static_argnames=("fraction",))
+def _staircase(basis, rate, sigma_mat, k, w0, fraction: float) -> Staircase:
+    sigma = jnp.einsum("ji,jk,ki->i", basis, sigma_mat, basis)
     gram0 = sequential_levels(w0, basis)
     grows = (rate > 0) & (gram0 > 0)
     limit = jnp.where(grows, rate / (2.0 * k * sigma * sigma), 0.0)
@@ -111,5 +117,5 @@ def staircase(landscape: EffectiveLandscape, w0: Any, fraction: float = 0.5) -> 
         gram0=gram0,
         escape_times=tau,
         escape_asymptotic=escape_time_asymptotic(gram0, rate, sigma, k),
-        plateau_loss=(tau[None, :] <= tau[:, None]).astype(dtype) @ depth,
+        plateau_loss=(tau[None, :] <= tau[:, None]).astype(w0.dtype) @ depth,
     )
