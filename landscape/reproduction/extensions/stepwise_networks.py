@@ -58,8 +58,9 @@ RUNS = ("linear", "large_lr", "mlp")
 def config(quick: bool, smoke: bool = False) -> dict:
     """Sizes: ``n`` digits, flow time, record spacing; the physics (σ², γ, ε, η) is the same at every size."""
     if smoke:
-        return dict(n=64, time=1.0, record_every=5, lr=0.05, large_lr=0.25, sigma2=0.1, wd=1.4, eps=1e-3, d1=6,
-                    replicates=8)
+        return dict(
+            n=64, time=1.0, record_every=5, lr=0.05, large_lr=0.25, sigma2=0.1, wd=1.4, eps=1e-3, d1=6, replicates=8
+        )
     return dict(n=768 if quick else 1797, time=12.0, record_every=10, lr=0.02, large_lr=0.15, sigma2=0.1, wd=1.4,
                 eps=1e-3, d1=6, replicates=64)  # fmt: skip
 
@@ -70,7 +71,7 @@ def compute(quick: bool = False, smoke: bool = False) -> dict[str, np.ndarray]:
     c = config(quick, smoke)
     x = sl.digits_inputs(c["n"])
     out: dict = {"config": np.array(repr(c)), "weight_decay": np.array(c["wd"]), "horizon": np.array(c["time"])}
-    specs = {
+    specs: dict[str, tuple[models.Linear | models.MLP, float, int]] = {
         "linear": (models.Linear(in_dim=64, out_dim=c["d1"]), c["lr"], c["record_every"]),
         "large_lr": (models.Linear(in_dim=64, out_dim=c["d1"]), c["large_lr"], 1),
         "mlp": (models.MLP(in_dim=64, hidden=(32,), out_dim=c["d1"], activation="tanh"), c["lr"], c["record_every"]),
@@ -118,7 +119,11 @@ def render(d: dict[str, np.ndarray]) -> Figure:
     fig = Figure(figsize=(16, 8.5), layout="constrained")
     axes = fig.subplots(2, 3)
     colors = ("#0072B2", "#D55E00", "#009E73", "#CC79A7", "#E69F00", "#56B4E9")
-    titles = {"linear": "linear f = Wx, η = {lr:g}", "large_lr": "linear, large η = {lr:g}", "mlp": "tanh MLP, η = {lr:g}"}
+    titles = {
+        "linear": "linear f = Wx, η = {lr:g}",
+        "large_lr": "linear, large η = {lr:g}",
+        "mlp": "tanh MLP, η = {lr:g}",
+    }
     for col, run in enumerate(RUNS):
         gamma = 0.5 * float(d[f"{run}_weight_decay"])
         t, lr = d[f"{run}_times"], float(d[f"{run}_lr"])
@@ -165,8 +170,12 @@ def summary(d: dict[str, np.ndarray]) -> str:
             f"{run}: m = {np.round(d[f'{run}_rate'][idx], 3).tolist()}, predicted τ = "
             f"{np.round(d[f'{run}_escape_times'][idx], 3).tolist()}, measured τ = {np.round(d[f'{run}_escape'][idx], 3).tolist()}"
         )
-    lines.append(f"linear, clean-data prediction: {np.round(d['linear_exact_escape_times'][_escaping(d, 'linear')], 3).tolist()}")
-    lines.append(f"gradient flow (estimated landscape): {np.round(d['flow_escape'][_escaping(d, 'linear')], 3).tolist()}")
+    lines.append(
+        f"linear, clean-data prediction: {np.round(d['linear_exact_escape_times'][_escaping(d, 'linear')], 3).tolist()}"
+    )
+    lines.append(
+        f"gradient flow (estimated landscape): {np.round(d['flow_escape'][_escaping(d, 'linear')], 3).tolist()}"
+    )
     return "\n".join(lines)
 
 
@@ -245,10 +254,18 @@ def claims(d: dict[str, np.ndarray]) -> list[Claim]:
             statement="the escape times of a linear last layer trained by gradient descent are the staircase's, "
             "ln(λ*/λ̃₀)/(4m) for a fraction ½ of λ*, times the step delay 2ηm/ln(1 + 2ηm)",
             checks=(
-                Check("max |τ/(delay·τ_pred) − 1| / tol, problem estimated from two views (tol: 2ε_seq + (ηm)² "
-                      "+ 3δm/m)", _deviation(d, "linear", "linear_escape", "linear_escape_times", True), "≤", 1.0),
-                Check("max |τ/(delay·τ_pred) − 1| / tol, clean-data problem (tol: 2ε_seq + (ηm)²)",
-                      _deviation(d, "linear", "linear_exact_escape", "linear_exact_escape_times", False), "≤", 1.0),
+                Check(
+                    "max |τ/(delay·τ_pred) − 1| / tol, problem estimated from two views (tol: 2ε_seq + (ηm)² + 3δm/m)",
+                    _deviation(d, "linear", "linear_escape", "linear_escape_times", True),
+                    "≤",
+                    1.0,
+                ),
+                Check(
+                    "max |τ/(delay·τ_pred) − 1| / tol, clean-data problem (tol: 2ε_seq + (ηm)²)",
+                    _deviation(d, "linear", "linear_exact_escape", "linear_exact_escape_times", False),
+                    "≤",
+                    1.0,
+                ),
             ),  # fmt: skip
             note="ε_seq: the staircase against the gradient flow of the same landscape from the same W₀ "
             "(the error of the sequential levels); δm: bootstrap of the two views.",
@@ -261,8 +278,16 @@ def claims(d: dict[str, np.ndarray]) -> list[Claim]:
             paper="extensions",
             where=where,
             statement="after the steps the loss sits on the predicted plateau −Σ m_i²/(4k s_i²) (linear map)",
-            checks=(Check("last-tenth mean of loss + γ‖W‖², linear", meas, "≈", pred, atol=max(spread, 1e-12),
-                          target_from="staircase, estimated problem (± 3σ of δm)"),),  # fmt: skip
+            checks=(
+                Check(
+                    "last-tenth mean of loss + γ‖W‖², linear",
+                    meas,
+                    "≈",
+                    pred,
+                    atol=max(spread, 1e-12),
+                    target_from="staircase, estimated problem (± 3σ of δm)",
+                ),
+            ),  # fmt: skip
         )
     )
     idx = _escaping(d, "large_lr")
@@ -279,10 +304,18 @@ def claims(d: dict[str, np.ndarray]) -> list[Claim]:
             statement=f"agreement with the flow ends at large steps: at η = {float(d['large_lr_lr']):g} the escapes "
             "come later than at small η by the step delay, beyond the small-η tolerance",
             checks=(
-                Check("min (τ at large η)/(τ at small η) − 1, minus the small-η tolerance 2ε_seq + (ηm)²",
-                      slower, ">", 0.0),
-                Check("max |ratio/(delay ratio) − 1| / (2ε_seq + (ηm)²)", _max(np.abs(ratio / want - 1.0) / bound),
-                      "≤", 1.0),
+                Check(
+                    "min (τ at large η)/(τ at small η) − 1, minus the small-η tolerance 2ε_seq + (ηm)²",
+                    slower,
+                    ">",
+                    0.0,
+                ),
+                Check(
+                    "max |ratio/(delay ratio) − 1| / (2ε_seq + (ηm)²)",
+                    _max(np.abs(ratio / want - 1.0) / bound),
+                    "≤",
+                    1.0,
+                ),
             ),  # fmt: skip
         )
     )
@@ -296,10 +329,18 @@ def claims(d: dict[str, np.ndarray]) -> list[Claim]:
             "at initialization (the encoder hardly moves while W is small), but the plateaus do not: once W is "
             "O(1) the encoder learns and the loss falls below the predicted last plateau",
             checks=(
-                Check("max |τ/(delay·τ_pred) − 1| / tol, tanh MLP (tol: 2ε_seq + (ηm)² + 3δm/m)",
-                      _deviation(d, "mlp", "mlp_escape", "mlp_escape_times", True), "≤", 1.0),
-                Check("predicted last plateau − measured loss, over 3σ of the prediction",
-                      (pred - meas) / max(spread, 1e-12), ">", 1.0),
+                Check(
+                    "max |τ/(delay·τ_pred) − 1| / tol, tanh MLP (tol: 2ε_seq + (ηm)² + 3δm/m)",
+                    _deviation(d, "mlp", "mlp_escape", "mlp_escape_times", True),
+                    "≤",
+                    1.0,
+                ),
+                Check(
+                    "predicted last plateau − measured loss, over 3σ of the prediction",
+                    (pred - meas) / max(spread, 1e-12),
+                    ">",
+                    1.0,
+                ),
             ),  # fmt: skip
         )
     )
