@@ -211,6 +211,15 @@ def _projector_apply(
     return x, dense(params["last"], x), new_state
 
 
+def _flat_inputs(x: ArrayLike, in_dim: int, dtype: Any) -> jax.Array:
+    """Inputs (n, …) flattened to (n, in_dim) in ``dtype``; ValueError for another feature count."""
+    x = jnp.asarray(x, dtype)
+    x = x.reshape(x.shape[0], -1)
+    if x.shape[1] != in_dim:
+        raise ValueError(f"x must have {in_dim} features per sample, got {x.shape[1]}")
+    return x
+
+
 def _check_dims(**dims) -> None:
     for name, v in dims.items():
         if isinstance(v, tuple):
@@ -255,10 +264,7 @@ class Linear:
     def apply(
         self, params: Params, state: State, x: Float[ArrayLike, "n ..."], *, train: bool
     ) -> tuple[Outputs, State]:
-        x = jnp.asarray(x, self.dtype)
-        x = x.reshape(x.shape[0], -1)
-        if x.shape[1] != self.in_dim:
-            raise ValueError(f"x must have {self.in_dim} features per sample, got {x.shape[1]}")
+        x = _flat_inputs(x, self.in_dim, self.dtype)
         return Outputs(x, x, dense(params["projector"]["last"], x)), state
 
 
@@ -309,10 +315,7 @@ class MLP:
     def apply(
         self, params: Params, state: State, x: Float[ArrayLike, "n ..."], *, train: bool
     ) -> tuple[Outputs, State]:
-        x = jnp.asarray(x, self.dtype)
-        x = x.reshape(x.shape[0], -1)
-        if x.shape[1] != self.in_dim:
-            raise ValueError(f"x must have {self.in_dim} features per sample, got {x.shape[1]}")
+        x = _flat_inputs(x, self.in_dim, self.dtype)
         act = _activation(self.activation)
         enc_state: State = {}
         for i in range(len(self.hidden)):

@@ -47,7 +47,6 @@ from landscape.nn import augment, data, models, record, train
 from landscape.theory.stepwise import Staircase, staircase
 
 __all__ = [
-    "DIGITS",
     "digits_inputs",
     "two_views",
     "estimated_landscape",
@@ -60,19 +59,6 @@ __all__ = [
     "along",
     "flow_reference",
 ]
-
-#: The report's set-up (module docstring): d1 = 6 outputs, γ = 0.9 leaves four directions with m > 0.
-DIGITS = dict(
-    out_dim=6,
-    sigma2=0.1,
-    weight_decay=1.8,
-    init_scale=1e-3,
-    learning_rate=0.01,
-    time=25.0,
-    record_every=10,
-    hidden=32,
-    seed=0,
-)
 
 
 def digits_inputs(n: int | None = None) -> np.ndarray:

@@ -43,7 +43,7 @@ if TYPE_CHECKING:
 
     from matplotlib.figure import Figure
 
-    from landscape.reproduction.claims import Claim
+    from landscape.reproduction.claims import Check, Claim
 
 NAME = "stepwise_networks"
 REPORT_SIZE = "quick"
@@ -215,6 +215,15 @@ def _deviation(d: dict, run: str, measured: str, predicted: str, with_estimate: 
     return _max(dev)
 
 
+def _escape_check(d: dict, run: str, what: str, prefix: str, with_estimate: bool) -> Check:
+    """max_i |τ_meas/(delay·τ_pred) − 1| / tol ≤ 1 for the run's escaping directions."""
+    from landscape.reproduction.claims import Check
+
+    tol = "2ε_seq + (ηm)²" + (" + 3δm/m" if with_estimate else "")
+    dev = _deviation(d, run, f"{prefix}_escape", f"{prefix}_escape_times", with_estimate)
+    return Check(f"max |τ/(delay·τ_pred) − 1| / tol, {what} (tol: {tol})", dev, "≤", 1.0)
+
+
 def _final_loss(d: dict, run: str) -> tuple[float, float, float]:
     """(mean of sample loss + γ‖W‖² over the last tenth, predicted last plateau, 3σ of that prediction from δm)."""
     loss = d[f"{run}_loss"]
@@ -254,18 +263,8 @@ def claims(d: dict[str, np.ndarray]) -> list[Claim]:
             statement="the escape times of a linear last layer trained by gradient descent are the staircase's, "
             "ln(λ*/λ̃₀)/(4m) for a fraction ½ of λ*, times the step delay 2ηm/ln(1 + 2ηm)",
             checks=(
-                Check(
-                    "max |τ/(delay·τ_pred) − 1| / tol, problem estimated from two views (tol: 2ε_seq + (ηm)² + 3δm/m)",
-                    _deviation(d, "linear", "linear_escape", "linear_escape_times", True),
-                    "≤",
-                    1.0,
-                ),
-                Check(
-                    "max |τ/(delay·τ_pred) − 1| / tol, clean-data problem (tol: 2ε_seq + (ηm)²)",
-                    _deviation(d, "linear", "linear_exact_escape", "linear_exact_escape_times", False),
-                    "≤",
-                    1.0,
-                ),
+                _escape_check(d, "linear", "problem estimated from two views", "linear", True),
+                _escape_check(d, "linear", "clean-data problem", "linear_exact", False),
             ),  # fmt: skip
             note="ε_seq: the staircase against the gradient flow of the same landscape from the same W₀ "
             "(the error of the sequential levels); δm: bootstrap of the two views.",
@@ -329,12 +328,7 @@ def claims(d: dict[str, np.ndarray]) -> list[Claim]:
             "at initialization (the encoder hardly moves while W is small), but the plateaus do not: once W is "
             "O(1) the encoder learns and the loss falls below the predicted last plateau",
             checks=(
-                Check(
-                    "max |τ/(delay·τ_pred) − 1| / tol, tanh MLP (tol: 2ε_seq + (ηm)² + 3δm/m)",
-                    _deviation(d, "mlp", "mlp_escape", "mlp_escape_times", True),
-                    "≤",
-                    1.0,
-                ),
+                _escape_check(d, "mlp", "tanh MLP", "mlp", True),
                 Check(
                     "predicted last plateau − measured loss, over 3σ of the prediction",
                     (pred - meas) / max(spread, 1e-12),
