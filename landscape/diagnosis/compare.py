@@ -1,14 +1,18 @@
 r"""Compare a trained last layer with the diagnosis: the spectrum along the estimated directions.
 
 The prediction (:func:`landscape.diagnosis.predict.diagnose`) is made along the
-unit directions u_i (eigenvectors of B, in order of decreasing data variance).
-The trained last layer W (out × d) is measured along the same directions:
+unit directions u_i (eigenvectors of B, in order of decreasing data variance).  At the
+global minimum W = A·Vᵀ·Σ^{-1/2} with V the top eigenvectors of the whitened
+Σ^{-1/2}(B − γI)Σ^{-1/2}, so W vanishes exactly on e_j ∝ Σ^{1/2}v_j of the collapsed v_j,
+not on the u_j (unless A0 and C commute, where e_j = u_j).  The trained last layer W
+(out × d) is therefore measured along e_i, the one paired with u_i (largest overlap |u_iᵀe_j|,
+greedily, as :func:`~landscape.diagnosis.predict.critical_aug_scales` pairs its eigenvalues):
 
-* the **measured spectrum** m_i = u_iᵀWᵀWu_i = ‖W u_i‖²;
-* the **predicted spectrum** u_iᵀ G u_i, G = WᵀW at the closed-form global minimum of the
+* the **measured spectrum** m_i = ‖W e_i‖²;
+* the **predicted spectrum** e_iᵀ G e_i, G = WᵀW at the closed-form global minimum of the
   estimated problem (Theorem 1, :func:`landscape.theory.stationary_points.global_minimum`,
   with the quartic coefficient k: it sets the scale, not the rank);
-* direction i is **measured kept** when ‖W u_i‖ > rtol · σ_max(W), and the **measured rank** is the
+* direction i is **measured kept** when ‖W e_i‖ > rtol · σ_max(W), and the **measured rank** is the
   number of singular values of W above rtol · σ_max(W) (the survival rule of
   :mod:`landscape.core.linalg` with a cut ``rtol`` relative to the largest; ``rtol = 10⁻²`` is the
   convention of :func:`landscape.metrics.numerical_rank`, a training run never reaches exact zeros);
@@ -35,6 +39,7 @@ import jax.numpy as jnp
 import numpy as np
 
 from landscape.core.linalg import gram_spectrum, surviving_rank, survives
+from landscape.core.effective_landscape import EffectiveLandscape
 from landscape.core.problem import Problem
 from landscape.diagnosis.estimate import as_views
 from landscape.diagnosis.predict import Diagnosis
@@ -51,7 +56,7 @@ from landscape.metrics import (
 )
 from landscape.theory.stationary_points import global_minimum
 
-__all__ = ["Comparison", "compare", "last_layer_from_embeddings", "predicted_spectrum", "RTOL"]
+__all__ = ["Comparison", "compare", "last_layer_from_embeddings", "measured_directions", "predicted_spectrum", "RTOL"]
 
 #: Default cut on the singular values of W relative to the largest (as metrics.numerical_rank).
 RTOL = 1e-2
@@ -71,9 +76,10 @@ class Comparison(NamedTuple):
     """A trained last layer against the diagnosis (per-direction arrays in the diagnosis's order).
 
     Attributes:
-        measured_spectrum: ‖W u_i‖² (d,).
-        predicted_spectrum: u_iᵀGu_i of the closed-form minimum (d,).
-        measured_kept: ‖W u_i‖ > rtol·σ_max(W) per direction.
+        measured_spectrum: ‖W e_i‖² (d,).
+        predicted_spectrum: e_iᵀGe_i of the closed-form minimum (d,).
+        measured_kept: ‖W e_i‖ > rtol·σ_max(W) per direction.
+        measured_directions: the unit e_i as columns (d×d).
         agreement: True / False / None (prediction undecided) per direction.
         measured_rank: the number of singular values of W above rtol·σ_max(W).
         predicted_rank: the diagnosis's.
@@ -85,12 +91,38 @@ class Comparison(NamedTuple):
     measured_spectrum: jax.Array
     predicted_spectrum: jax.Array
     measured_kept: tuple[bool, ...]
+    measured_directions: jax.Array
     agreement: tuple[bool | None, ...]
     measured_rank: int
     predicted_rank: int
     gram_eigenvalues: jax.Array
     rtol: float
     metrics: dict[str, float]
+
+
+def _pair(u: np.ndarray, e: np.ndarray) -> np.ndarray:
+    """Index j of the column of ``e`` paired with each column i of ``u`` (largest |u_iᵀe_j| first)."""
+    overlap = np.abs(u.T @ e)
+    out = np.empty(u.shape[1], dtype=int)
+    for _ in range(u.shape[1]):
+        i, j = np.unravel_index(np.argmax(overlap), overlap.shape)
+        out[i] = j
+        overlap[i, :], overlap[:, j] = -1.0, -1.0
+    return out
+
+
+def measured_directions(diagnosis: Diagnosis, landscape: EffectiveLandscape) -> jax.Array:
+    """The unit e_i ∝ Σ^{1/2}v_i paired with the diagnosis's directions u_i (module docstring), as columns."""
+    sig = np.asarray(0.5 * (landscape.sigma + landscape.sigma.T), float)
+    vals, vecs = np.linalg.eigh(sig)
+    root = (vecs * np.sqrt(vals)) @ vecs.T
+    inv_root = (vecs / np.sqrt(vals)) @ vecs.T
+    b_eff = np.asarray(landscape.b_eff, float)
+    _, v = np.linalg.eigh(inv_root @ (0.5 * (b_eff + b_eff.T)) @ inv_root)
+    e = root @ v
+    e /= np.linalg.norm(e, axis=0, keepdims=True)
+    e = e[:, _pair(np.asarray(diagnosis.directions, float), e)]
+    return jnp.asarray(e, diagnosis.data_cov.dtype)
 
 
 def predicted_spectrum(
@@ -102,17 +134,17 @@ def predicted_spectrum(
     *,
     quartic: float = 1.0,
     **loss_params: Any,
-) -> jax.Array:
-    """u_iᵀGu_i along the diagnosis's directions, G = WᵀW at the global minimum of the estimated problem.
+) -> tuple[jax.Array, jax.Array]:
+    """(e_iᵀGe_i, the e_i as columns): G = WᵀW at the global minimum of the estimated problem.
 
     >>> import numpy as np
     >>> from landscape.diagnosis import diagnose
     >>> rng = np.random.default_rng(0)
     >>> x = rng.normal(size=(4000, 2)) * [2.0, 0.5]
     >>> v1, v2 = x + 0.5 * rng.normal(size=x.shape), x + 0.5 * rng.normal(size=x.shape)
-    >>> lam = predicted_spectrum(diagnose(v1, v2, weight_decay=0.5), weight_decay=0.5)
+    >>> lam, _ = predicted_spectrum(diagnose(v1, v2, weight_decay=0.5), weight_decay=0.5)
     >>> # InfoNCE: b_i = a_i; λ_i = (a_i − γ)/(2k s_i²) with s_i = a_i + c_i, and 0 where a_i ≤ γ
-    >>> bool(abs(lam[0] - (4.0 - 0.5) / (2 * 4.25**2)) < 0.01), float(lam[1])
+    >>> bool(abs(lam[0] - (4.0 - 0.5) / (2 * 4.25**2)) < 0.01), round(abs(float(lam[1])), 12)
     (True, 0.0)
     """
     a0, c = diagnosis.data_cov, diagnosis.aug_cov
@@ -121,8 +153,8 @@ def predicted_spectrum(
         Problem(a0, c), loss, form=form, quartic=quartic, weight_decay=weight_decay, **loss_params
     )
     gram = global_minimum(land, out_dim).gram
-    u = diagnosis.directions
-    return jnp.einsum("ji,jk,ki->i", u, gram, u)
+    e = measured_directions(diagnosis, land)
+    return jnp.einsum("ji,jk,ki->i", e, gram, e), e
 
 
 def last_layer_from_embeddings(views: tuple[Any, Any], embeddings: tuple[Any, Any]) -> jax.Array:
@@ -226,17 +258,16 @@ def compare(
     w = jnp.asarray(w, diagnosis.data_cov.dtype)
     gram_eigs = gram_spectrum(w)
     smax = jnp.sqrt(gram_eigs[0])
-    measured = jnp.sum((w @ diagnosis.directions) ** 2, axis=0)
+    out_dim = w.shape[0] if out_dim is None else out_dim
+    predicted, e = predicted_spectrum(diagnosis, loss, weight_decay, out_dim, form, quartic=quartic, **loss_params)
+    measured = jnp.sum((w @ e) ** 2, axis=0)
     kept = tuple(bool(k) for k in np.asarray(survives(jnp.sqrt(measured), 0.0, floor=rtol * smax)))
     agreement = tuple(None if p is None else p == m for p, m in zip(diagnosis.kept, kept))
-    out_dim = w.shape[0] if out_dim is None else out_dim
-    predicted = predicted_spectrum(
-        diagnosis, loss, weight_decay, out_dim, form, quartic=quartic, **loss_params
-    )
     return Comparison(
         measured_spectrum=measured,
         predicted_spectrum=predicted,
         measured_kept=kept,
+        measured_directions=e,
         agreement=agreement,
         measured_rank=int(surviving_rank(jnp.sqrt(gram_eigs), 0.0, rtol=rtol)),
         predicted_rank=diagnosis.predicted_rank,
