@@ -150,12 +150,12 @@ def diagnose_report(
     import landscape as ls
     from landscape.diagnosis import compare, diagnose
 
-    p = dict(params)
+    p: dict[str, Any] = dict(params)
     quartic = p.pop("quartic")
     loss_kw = {k: p.pop(k) for k in ("alpha", "beta", "n_samples", "invariance_weight")}
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", UserWarning)  # the messages come back in res.warnings
-        res = diagnose(*views, **p, **loss_kw)
+        res = diagnose(views[0], views[1], **p, **loss_kw)
     reasons: dict[str, str] = {}
     d = int(res.data_cov.shape[0])
     report: dict[str, Any] = {
@@ -221,7 +221,11 @@ def format_diagnose(report: dict) -> str:
         f"γ={report['weight_decay']:g}, n={report['n_samples']}, d={report['dim']}, d1={report['out_dim']}, "
         f"{report['dtype']}",
         f"predicted rank: {report['predicted_rank']}"
-        + (f"   measured rank: {report['measured_rank']} (rtol {report['rtol']:g})" if "measured_rank" in report else ""),
+        + (
+            f"   measured rank: {report['measured_rank']} (rtol {report['rtol']:g})"
+            if "measured_rank" in report
+            else ""
+        ),
         "",
     ]
     head = f"{'dir':>4}{'data var':>11}{'b_i':>11}{'crit γ':>11}{'crit C×':>11}{'predicted':>11}"
@@ -283,7 +287,9 @@ def _run(args: argparse.Namespace) -> int:
     views = _views(args.views)
     n, d = views[0].shape
     last = None if args.last_layer is None else _last_layer(args.last_layer, d)
-    require_bytes(8.0 * (3 * params["bootstrap"] * n * d + 10 * d * d), f"--bootstrap {params['bootstrap']} (n={n}, d={d})")
+    require_bytes(
+        8.0 * (3 * params["bootstrap"] * n * d + 10 * d * d), f"--bootstrap {params['bootstrap']} (n={n}, d={d})"
+    )
     mapping = dict(COMMON_FIELDS, shrinkage="--shrinkage", bootstrap="--bootstrap")
     with library_errors(mapping):
         report, res, cmp = diagnose_report(views, params, last_layer=last, rtol=rtol)

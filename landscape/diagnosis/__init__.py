@@ -20,6 +20,7 @@ The package is ``diagnosis`` so that ``landscape.diagnose`` can be the function.
 (2, (True, True, False))
 """
 
+from landscape.diagnosis.compare import Comparison, compare, last_layer_from_embeddings, predicted_spectrum
 from landscape.diagnosis.estimate import (
     Covariances,
     MomentSums,
@@ -30,7 +31,6 @@ from landscape.diagnosis.estimate import (
     init,
     update,
 )
-from landscape.diagnosis.compare import Comparison, compare, last_layer_from_embeddings, predicted_spectrum
 from landscape.diagnosis.predict import Diagnosis, critical_aug_scales, diagnose
 from landscape.diagnosis.stream import diagnose_from_moments, predict_from_covariances
 

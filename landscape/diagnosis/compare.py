@@ -38,8 +38,8 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from landscape.core.linalg import gram_spectrum, surviving_rank, survives
 from landscape.core.effective_landscape import EffectiveLandscape
+from landscape.core.linalg import gram_spectrum, survives, surviving_rank
 from landscape.core.problem import Problem
 from landscape.diagnosis.estimate import as_views
 from landscape.diagnosis.predict import Diagnosis
@@ -172,11 +172,12 @@ def last_layer_from_embeddings(views: tuple[Any, Any], embeddings: tuple[Any, An
     if z1.shape[0] != x1.shape[0]:
         raise ValueError(f"embedding1 needs one row per row of view1 ({x1.shape[0]}); got {z1.shape[0]}")
     x, z = jnp.concatenate([x1, x2]), jnp.concatenate([z1, z2])
-    x, z = x - jnp.mean(x, axis=0), z - jnp.mean(z, axis=0)
+    x, z = x - jnp.mean(x, axis=0, keepdims=True), z - jnp.mean(z, axis=0, keepdims=True)
     return jnp.linalg.lstsq(x, z)[0].T
 
 
 def _metrics(w: jax.Array, diagnosis: Diagnosis, views: tuple[Any, Any] | None, rtol: float) -> dict[str, float]:
+    values: dict[str, Any]
     if views is None:
         cov = w @ (diagnosis.data_cov + diagnosis.aug_cov) @ w.T
         values = {

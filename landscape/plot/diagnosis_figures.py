@@ -86,8 +86,15 @@ def spectrum_comparison(
     for values, label, marker, colour, face in series:
         shown = np.where(values > FLOOR, values, low)
         ax.plot(x, shown, color=colour, lw=1.0, alpha=0.5)
-        ax.scatter(x[values > FLOOR], shown[values > FLOOR], marker=marker, facecolors=face, edgecolors=colour,
-                   label=label, zorder=3)
+        ax.scatter(
+            x[values > FLOOR],
+            shown[values > FLOOR],
+            marker=marker,
+            facecolors=face,
+            edgecolors=colour,
+            label=label,
+            zorder=3,
+        )
         ax.scatter(x[values <= FLOOR], shown[values <= FLOOR], marker="v", color=colour, zorder=3)
     if rtol is not None and meas is not None:
         ax.axhline(rtol * rtol, color=OKABE_ITO[0], lw=0.9, ls=":", label=f"measured cut (rtol = {rtol:g})")
