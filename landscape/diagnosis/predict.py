@@ -1,6 +1,6 @@
 r"""Predict, from two views, which directions a loss keeps and where each one collapses.
 
-The estimates (A0, C) of :mod:`landscape.diagnose.estimate` enter the library's
+The estimates (A0, C) of :mod:`landscape.diagnosis.estimate` enter the library's
 effective landscape (:func:`landscape.losses.effective.effective_landscape`):
 B = p·A0 + q·C from the loss table and the rank of every minimum is the number
 of eigenvalues b_i of B − γI that survive (:func:`landscape.core.linalg.survives`),
@@ -38,7 +38,7 @@ import numpy as np
 
 from landscape.core.linalg import spectral_scale, survives
 from landscape.core.problem import Problem
-from landscape.diagnose.estimate import bootstrap_covariances, check_views, estimate_covariances
+from landscape.diagnosis.estimate import bootstrap_covariances, check_views, estimate_covariances
 from landscape.losses.effective import effective_landscape, quadratic_form
 from landscape.theory.collapse_thresholds import predicted_rank
 
@@ -61,7 +61,7 @@ class Diagnosis(NamedTuple):
         critical_weight_decay: max(b_i, 0) (d,).
         critical_aug_scale: the factor on C at which the direction collapses (d,; inf if never).
         b_interval: bootstrap percentile interval of b_i (d×2), or None without bootstrap.
-        warnings: the messages of :func:`landscape.diagnose.estimate.check_views`.
+        warnings: the messages of :func:`landscape.diagnosis.estimate.check_views`.
     """
 
     data_cov: jax.Array
@@ -138,7 +138,7 @@ def diagnose(
         out_dim: the projector's output dimension d1 (default d).
         bootstrap: number of row-resampling replicates for the intervals (0: none, ``kept`` is never None).
         seed: the bootstrap's random seed.
-        shrinkage: ρ ∈ [0, 1] or ``"ledoit-wolf"`` (:mod:`landscape.diagnose.estimate`).
+        shrinkage: ρ ∈ [0, 1] or ``"ledoit-wolf"`` (:mod:`landscape.diagnosis.estimate`).
 
     Returns:
         :class:`Diagnosis`.  Warns (UserWarning) on dependent or shifted views.
