@@ -42,6 +42,7 @@ MODULES = {
     "loss_expansions": "ziyin2023.loss_expansions",
     "fig_dubois_digits": "dubois2022.digits_networks",
     "phase_diagrams": "ziyin2023.phase_diagrams",
+    "learning_dynamics": "extensions.learning_dynamics",
 }
 
 
@@ -414,3 +415,17 @@ def test_fig_probe_vs_imbalance_smoke(tmp_path):
     np.testing.assert_array_equal(d["v_p"] > 0, d["p"] > pc)
     # raw input, 100 balanced labels: the three majority classes (means 2 apart) are found far above chance
     assert np.all(d["acc_p_raw"][:, 1:] > 0.25 + 0.3)
+
+
+# ----------------------------------------------------------------------------- extensions
+def test_learning_dynamics_smoke(tmp_path):
+    d = _smoke("learning_dynamics", tmp_path)
+    mod = _module("learning_dynamics")
+    assert (d["a_status"] == 0).all() and (d["b_status"] == 0).all()
+    # the stored m_k are the loss table's b_i − γ, recomputed here for every point of scan A
+    th = mod.theory(d["point_sigma2"], d["point_gamma"], d["point_eps"])
+    np.testing.assert_allclose(d["a_b_eigenvalues"], th["m"], atol=1e-12)
+    # plateau = first escape; ε = 1e-3 on the lattice: the closed form's first crossing of θ
+    lat = slice(0, int(d["n_lattice"]))
+    first = np.min(np.where(th["time"][lat] <= mod.T_END, th["time"][lat], np.inf), axis=-1)
+    np.testing.assert_allclose(d["a_plateau_length"][lat], first, rtol=1e-5)

@@ -148,7 +148,9 @@ def add_scan_parser(
     g = p.add_argument_group("dynamics (--method flow or gd)")
     g.add_argument("--t1", default=None, help="gradient-flow integration time (default 200; not with --times)")
     g.add_argument(
-        "--init-scale", default="1e-3", help="scale ε of W₀: std of its entries, or ε·I with --init identity (default 1e-3)"
+        "--init-scale",
+        default="1e-3",
+        help="scale ε of W₀: std of its entries, or ε·I with --init identity (default 1e-3)",
     )
     g.add_argument("--seed", default="0", help="PRNG seed of W₀ (default 0)")
     g.add_argument(
@@ -326,7 +328,9 @@ def _model_and_settings(args, axes):
         raise CLIError("--t1 and --times exclude each other: the flow ends at the last save time")
     if times is not None and args.method != "flow" or args.threshold is not None and args.method != "flow":
         raise CLIError("--times and --threshold are time outputs of --method flow")
-    threshold = None if args.threshold is None else parse_float(args.threshold, "--threshold", low=0.0, low_inclusive=False)
+    threshold = (
+        None if args.threshold is None else parse_float(args.threshold, "--threshold", low=0.0, low_inclusive=False)
+    )
     t1 = parse_float("200" if args.t1 is None else args.t1, "--t1", low=0.0, low_inclusive=False)
     init_scale = parse_float(args.init_scale, "--init-scale", low=0.0)
     seed = parse_seed(args.seed)
@@ -355,9 +359,7 @@ def _model_and_settings(args, axes):
         )
     except ValueError as e:
         raise CLIError(translate(str(e), setup.mapping)) from None
-    settings = phase.FlowSettings(
-        steps=steps, rank_rtol=rank_rtol, times=times, threshold=threshold, init=args.init
-    )
+    settings = phase.FlowSettings(steps=steps, rank_rtol=rank_rtol, times=times, threshold=threshold, init=args.init)
     return model, settings
 
 

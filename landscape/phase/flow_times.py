@@ -180,4 +180,3 @@ def time_output_dims(settings: FlowSettings) -> dict[str, tuple]:
         if settings.times is not None:
             names += ["n_learned", "direction_escape_time", "learning_order"]
     return {n: TIME_OUTPUTS[n] for n in names}
-
