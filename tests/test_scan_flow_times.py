@@ -33,7 +33,7 @@ pytestmark = pytest.mark.x64_only
 def stored(tmp_path_factory):
     out = tmp_path_factory.mktemp("flow_times") / "s.zarr"
     argv = ["scan", "--loss", "beta-infonce", "--beta", str(BETA), "--a", ",".join(map(str, A))]
-    argv += ["--sweep", "sigma2=0.2,1.0", "--sweep", "gamma=0.1", "--sweep", "init_scale=1e-3,1"]
+    argv += ["--sweep", "sigma2=0.2,1.0", "--sweep", "gamma=0.12", "--sweep", "init_scale=1e-3,1"]
     argv += ["--method", "flow", "--init", "identity", "--threshold", str(THETA)]
     argv += ["--times", f"0:{T_END}:{N_SAVE}", "--out", str(out), "--quiet", "--json"]
     return out, argv
@@ -62,7 +62,7 @@ def test_flow_scan_time_outputs_match_the_closed_form(stored, capsys):
     for s2 in (0.2, 1.0):
         for eps in (1e-3, 1.0):
             at = ds.sel(sigma2=s2, init_scale=eps).isel(weight_decay=0)
-            land, w0, d, order, t_dir = _theory(s2, 0.1, eps)
+            land, w0, d, order, t_dir = _theory(s2, 0.12, eps)
             small = eps**2 < THETA
             event = at["escape_time"] if small else at["collapse_time"]
             other = at["collapse_time"] if small else at["escape_time"]
