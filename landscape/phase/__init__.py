@@ -19,7 +19,7 @@ beta                β-InfoNCE: β                                              
 invariance_weight   VICReg (derived form): λ_inv                                all
 out_dim (d1)        rows of W: caps the rank at d1                             all
 kappa, norm_target  normalization penalty κ(Tr[WΣWᵀ] − c)² (closed form only)   closed-form
-init_scale, seed    W₀ = init_scale·N(0, 1) from PRNGKey(seed), or ·Iflow, gd
+init_scale, seed    W₀ = init_scale·N(0, 1) from PRNGKey(seed), or ·I          flow, gd
 t1                  integration time of gradient flow                          flow
 lr                  learning rate of gradient descent (SGD)                    gd
 ==================  =========================================================  ===============
