@@ -48,6 +48,8 @@ def _theory(sigma2: float, gamma: float, eps: float):
     return land, w0, d, order, np.where(t <= T_END, t, np.inf)  # not reached by the end: inf
 
 
+@pytest.mark.slow  # ~5 s of compiling on a quiet machine; the default run checks the same outputs through the
+# scan engine in tests/test_figures_smoke.py::test_learning_dynamics_smoke (plateau length, m_i)
 def test_flow_scan_time_outputs_match_the_closed_form(stored, capsys):
     out, argv = stored
     assert main(argv) == 0

@@ -45,7 +45,7 @@ for a doctest).
 Example (e^t and ½e^t reach 2 at ln 2 and ln 4; 0.1·e^t not by t = 2):
     >>> import jax.numpy as jnp
     >>> t = jnp.array([0.0, 1.0, 2.0])
-    >>> [round(float(x), 6) for x in first_crossing(t, jnp.exp(t)[:, None] * jnp.array([1.0, 0.5, 0.1]), 2.0)]
+    >>> [round(float(x), 6) for x in first_crossing(t, jnp.outer(jnp.exp(t), jnp.array([1.0, 0.5, 0.1])), 2.0)]
     [0.693147, 1.386294, inf]
 """
 
@@ -87,7 +87,7 @@ def first_crossing(times: jax.Array, values: jax.Array, level: Any) -> jax.Array
 
     >>> import jax.numpy as jnp
     >>> t = jnp.array([0.0, 1.0, 2.0])
-    >>> [round(float(x), 6) for x in first_crossing(t, jnp.exp(t)[:, None] * jnp.array([1.0, 0.5, 0.1]), 2.0)]
+    >>> [round(float(x), 6) for x in first_crossing(t, jnp.outer(jnp.exp(t), jnp.array([1.0, 0.5, 0.1])), 2.0)]
     [0.693147, 1.386294, inf]
     """
     above = values >= level
