@@ -43,6 +43,7 @@ MODULES = {
     "fig_dubois_digits": "dubois2022.digits_networks",
     "phase_diagrams": "ziyin2023.phase_diagrams",
     "stepwise_networks": "extensions.stepwise_networks",
+    "learning_dynamics": "extensions.learning_dynamics",
 }
 
 
@@ -439,3 +440,17 @@ def test_stepwise_networks_smoke(tmp_path):
         _finite(d, f"{run}_loss", f"{run}_gram", f"{run}_directions")
     # time is η·steps, and the loss has one entry per step
     assert d["linear_loss"].size == round(float(d["horizon"]) / float(d["linear_lr"]))
+
+
+# ----------------------------------------------------------------------------- extensions
+def test_learning_dynamics_smoke(tmp_path):
+    d = _smoke("learning_dynamics", tmp_path)
+    mod = _module("learning_dynamics")
+    assert (d["a_status"] == 0).all() and (d["b_status"] == 0).all()
+    # the stored m_k are the loss table's b_i − γ, recomputed here for every point of scan A
+    th = mod.theory(d["point_sigma2"], d["point_gamma"], d["point_eps"])
+    np.testing.assert_allclose(d["a_b_eigenvalues"], th["m"], atol=1e-12)
+    # plateau = first escape; ε = 1e-3 on the lattice: the closed form's first crossing of θ
+    lat = slice(0, int(d["n_lattice"]))
+    first = np.min(np.where(th["time"][lat] <= mod.T_END, th["time"][lat], np.inf), axis=-1)
+    np.testing.assert_allclose(d["a_plateau_length"][lat], first, rtol=1e-5)
