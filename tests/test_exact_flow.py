@@ -139,6 +139,13 @@ def test_collapse_times_closed_form():
     t_alg = esc.collapse_times(0.1, 0.0, 1.0, 1.0)
     assert float(t_alg) == pytest.approx((2.0 - 1.0) / (8.0 * 0.1), rel=1e-5)
     assert np.isinf(float(esc.collapse_times(0.1, 0.5, 1.0, 1.0)))
+    # m of rounding size (0.6 − 0.5 − 0.1 = −2.8e-17) is the algebraic decay, not 0 (a cancellation once)
+    m_tiny = 0.6 - 0.5 - 0.1
+    assert m_tiny != 0.0
+    assert float(esc.collapse_times(0.1, m_tiny, 1.0, 1.0)) == pytest.approx(float(t_alg), rel=1e-6)
+    # and the time to a level is continuous in m through 0, on both sides
+    near = [float(esc.level_time(0.1, m, 1.0, 1.0, 0.05)) for m in (-1e-9, 1e-9)]
+    np.testing.assert_allclose(near, float(t_alg), rtol=1e-6)
 
 
 def test_ode_and_auto_on_a_general_problem():
