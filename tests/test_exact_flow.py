@@ -8,6 +8,7 @@ import numpy as np
 import pytest
 
 import landscape as ls
+from landscape.core.sorting import sort_descending
 from landscape.dynamics.trajectory import trajectory
 from landscape.theory import escape_times as esc
 from landscape.theory.exact_flow import aligned_directions, exact_case, logistic_gram
@@ -87,6 +88,19 @@ def test_limit_is_global_minimum(problem):
     tol = 1e-10 if X64 else 1e-5
     np.testing.assert_allclose(lim.gram_eigenvalues, best.gram_eigenvalues, atol=tol)
     np.testing.assert_allclose(lim.loss, best.loss, rtol=tol, atol=tol)
+
+
+@pytest.mark.parametrize("n", [1, 2, 3, 5, 8, 31, 32, 33])
+def test_sorting_network_equals_sort(n):
+    """The exact route's sorting network against jnp.sort: ties, ±inf, signed zeros, any axis."""
+    rng = np.random.default_rng(n)
+    x = rng.integers(-3, 4, size=(7, 5, n)).astype(float)  # many ties
+    x[0] = rng.normal(size=(5, n))
+    x[1, 0, : min(n, 3)] = [np.inf, -np.inf, -0.0][: min(n, 3)]
+    x = jnp.asarray(x, DTYPE)
+    np.testing.assert_array_equal(sort_descending(x), -jnp.sort(-x, axis=-1))
+    np.testing.assert_array_equal(sort_descending(x, axis=1), -jnp.sort(-x, axis=1))
+    assert jax.jit(sort_descending)(x).dtype == DTYPE
 
 
 def test_logistic_special_cases():
