@@ -14,7 +14,10 @@ one training loop (:func:`landscape.nn.train.make_train_loop`), one network per
    trained state and the last layer is retrained from a small random start on
    K views of the frozen features with the same sample loss and γ
    (:func:`landscape.nn.probe.fit_last_layer`);
-3. **joint**: the last layer as joint training left it.
+3. **gaussian** (the control): the same refit on Gaussian features with the
+   estimated A0 and C (x̂ ~ N(0, A0), x = x̂ + ε, ε ~ N(0, C) per view), which
+   isolates what non-Gaussian features change;
+4. **joint**: the last layer as joint training left it.
 
 The theory assumes a linear last layer (true here), features whose second moments
 are A0 and C (the quadratic term −Tr[W(βA0 − (1−β)C − γ)Wᵀ] holds for any feature
@@ -23,19 +26,19 @@ unstable direction is also kept at the minimum (exact for Gaussian features; the
 quartic term couples directions otherwise).  Joint training breaks a further
 assumption: ϕ moves while W trains.
 
-**Measured rank**: the number of eigenvalues of WᵀW above ``rtol`` × the largest;
-per direction, ‖W u_i‖² above ``rtol`` × the largest along the diagnosed
-directions u_i.  A direction kept at the minimum has ‖W u_i‖² ∝ b_i − γ (the
-transition is continuous), so ``rtol`` sets how close to its threshold a kept
-direction can be and still be seen; the prediction marks such directions
-undecided when the bootstrap interval of b_i − γ contains 0.
+**Measured rank** (:func:`measured_rank`): the number of eigenvalues of WᵀW above
+max(``rtol`` × the largest, ``floor``), and per direction ‖W u_i‖² along the
+diagnosed directions u_i.  The refits show a gap of two decades or more between
+kept directions (‖W u‖² ~ 0.3–2, outputs near-whitened) and collapsed ones (at
+the optimiser's noise floor, ≤ 10⁻³), and the cut 10⁻² (``rtol`` = ``floor``) is in it.
+Near a threshold the kept amplitude ‖W u_i‖² ∝ b_i − γ is continuous, so such a
+direction may fall under the cut; the prediction marks it undecided when the
+bootstrap interval of b_i − γ contains 0.
 
-Example (tiny, meaningless sizes):
-    >>> s = Setup(strengths=(1.0,), weight_decays=(0.05,), steps=3, n_samples=64, refit_samples=32,
-    ...           refit_steps=3, bootstrap=0, hidden=(8, 4))
-    >>> out = run(s)
-    >>> out["predicted_rank"].shape, out["b_minus_gamma"].shape
-    ((1, 1), (1, 1, 4))
+Run: :func:`run` (one data set's grid), :func:`run_many` (several, keys prefixed by
+the data set), or ``python -m landscape.studies.diagnosis_validation`` (any scale,
+e.g. the GPU ResNet-18 run; see :func:`main`).  The report's experiment is
+:mod:`landscape.reproduction.extensions.diagnosis_networks`.
 """
 
 from __future__ import annotations
@@ -58,6 +61,7 @@ from landscape.nn.train import init_train_state, make_ssl_loss, make_train_loop
 
 __all__ = [
     "DATASETS", "Setup", "load_inputs", "augmentation", "build_model", "train_grid", "analyse", "run", "run_many", "main",
+    "measured_rank", "gaussian_views", "feature_views",
 ]
 
 DATASETS = ("digits", "images")
@@ -88,6 +92,7 @@ class Setup:
     refit_learning_rate: float = 1e-2
     bootstrap: int = 200
     rtol: float = 1e-2
+    floor: float = 1e-2
     seed: int = 0
 
 
@@ -137,10 +142,44 @@ def train_grid(setup: Setup, x: np.ndarray) -> tuple[Any, Any, jax.Array]:
     return jax.tree_util.tree_map(lambda *v: jnp.stack(v).reshape(len(s), len(wd), *v[0].shape), *sum(cells, []))
 
 
+@functools.lru_cache(maxsize=4)
+def _loss(beta: float) -> Any:
+    """One loss function per β, so the compiled programs keyed on it are shared."""
+    return make_ssl_loss("beta-infonce", beta=beta)
+
+
+@functools.lru_cache(maxsize=8)
+def _view_program(model: models.Model, dataset: str) -> Any:
+    """Jitted ``(params, state, x, strength, key, n_views) -> ϕ`` of ``n_views`` augmentations (inference mode)."""
+
+    def views(params, state, x, strength, key, n_views):
+        aug = augmentation(dataset, strength)
+        xs = jax.vmap(lambda k: aug(k, x))(jax.random.split(key, n_views))
+        return jax.vmap(lambda xv: model.apply(params, state, xv, train=False)[0].phi)(xs)
+
+    return jax.jit(views, static_argnums=5)
+
+
+def feature_views(
+    model: models.Model, params: Any, state: Any, x: np.ndarray, dataset: str, strength: float, key: jax.Array,
+    n_views: int, chunk: int = 2048,
+) -> np.ndarray:  # fmt: skip
+    """(n_views, n, dim ϕ) features of independent augmentations, in chunks of ``chunk`` rows (one program)."""
+    fn = _view_program(model, dataset)
+    chunk = min(chunk, len(x))
+    parts = []
+    for i in range(0, len(x), chunk):
+        xb = x[i : i + chunk]
+        pad = np.concatenate([xb, np.repeat(xb[-1:], chunk - len(xb), axis=0)]) if len(xb) < chunk else xb
+        out = fn(params, state, jnp.asarray(pad), jnp.float32(strength), jax.random.fold_in(key, i), n_views)
+        parts.append(np.asarray(out)[:, : len(xb)])
+    return np.concatenate(parts, axis=1)
+
+
 @functools.lru_cache(maxsize=8)
 def _train_program(setup: Setup, shape: tuple[int, ...]):
     model = build_model(setup, np.zeros((1, *shape)))
-    loss = make_ssl_loss("beta-infonce", beta=setup.beta)
+    loss = _loss(setup.beta)
 
     def one(x, strength, wd, key):
         # make_optimizer's coupled decay (penalty (wd/2)‖θ‖² on weights), with wd traced for the vmap
@@ -154,18 +193,43 @@ def _train_program(setup: Setup, shape: tuple[int, ...]):
     return jax.jit(one)
 
 
-def _measured(w: np.ndarray, u: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+def measured_rank(sv2: Any, rtol: float, floor: float) -> np.ndarray:
+    """Number of eigenvalues of WᵀW (last axis of ``sv2``) above max(rtol × the largest, floor).
+
+    >>> measured_rank(np.array([[1.5, 0.4, 1e-3], [1e-20, 1e-40, 0.0]]), 1e-2, 1e-2).tolist()
+    [2, 0]
+    """
+    v = np.asarray(sv2, float)
+    cut = np.maximum(rtol * v.max(axis=-1, keepdims=True), floor)
+    return np.sum(v > cut, axis=-1)
+
+
+def _measured(w: Any, u: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """(eigenvalues of WᵀW, descending; ‖W u_i‖² per column u_i)."""
+    w = np.asarray(w, np.float64)
     return np.linalg.svd(w, compute_uv=False) ** 2, np.sum((w @ u) ** 2, axis=0)
+
+
+def gaussian_views(data_cov: Any, aug_cov: Any, n: int, n_views: int, key: jax.Array) -> np.ndarray:
+    """(n_views, n, d) Gaussian features with cross-covariance A0 and augmentation covariance C."""
+    a0, c = (np.asarray(m, np.float64) for m in (data_cov, aug_cov))
+
+    def root(m):
+        vals, vecs = np.linalg.eigh(0.5 * (m + m.T))
+        return vecs * np.sqrt(np.clip(vals, 0.0, None))
+
+    k1, k2 = jax.random.split(key)
+    xhat = np.asarray(jax.random.normal(k1, (n, a0.shape[0])), np.float64) @ root(a0).T
+    eps = np.asarray(jax.random.normal(k2, (n_views, n, a0.shape[0])), np.float64) @ root(c).T
+    return (xhat[None] + eps).astype(np.float32)
 
 
 def analyse(setup: Setup, model: models.Model, params: Any, state: Any, x: np.ndarray, i: int, j: int) -> dict:
     """The diagnosis and both measurements for the network of strength i, weight decay j (see module docstring)."""
     strength, gamma = float(setup.strengths[i]), 0.5 * float(setup.weight_decays[j])
-    aug = augmentation(setup.dataset, strength)
     key = jax.random.fold_in(jax.random.PRNGKey(setup.seed + 2), i * len(setup.weight_decays) + j)
-    k_diag, k_refit, k_w0, k_fit = jax.random.split(key, 4)
-    phi = np.asarray(probe.view_outputs(model, params, state, x, aug, k_diag, 2).phi, np.float64)
+    k_diag, k_refit, k_w0, k_fit, k_gauss = jax.random.split(key, 5)
+    phi = feature_views(model, params, state, x, setup.dataset, strength, k_diag, 2).astype(np.float64)
     live = probe.feature_covariances(phi).basis  # ϕ directions that vary; the rest are dead units
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
@@ -178,25 +242,34 @@ def analyse(setup: Setup, model: models.Model, params: Any, state: Any, x: np.nd
     u = np.concatenate([live @ np.asarray(dg.directions), dead], axis=1)
     code = np.array([1 if v else 0 if v is not None else -1 for v in dg.kept] + [0] * (d - k))
     w_joint = np.asarray(models.last_layer(params), np.float64)
-    feats = probe.view_outputs(model, params, state, x[: setup.refit_samples], aug, k_refit, setup.refit_views).phi
+    feats = feature_views(model, params, state, x[: setup.refit_samples], setup.dataset, strength, k_refit,
+                          setup.refit_views)  # fmt: skip
     w0 = INIT_SCALE * jax.random.normal(k_w0, w_joint.shape, jnp.float32)
-    loss = make_ssl_loss("beta-infonce", beta=setup.beta)
+    loss = _loss(setup.beta)
     w_frozen = probe.fit_last_layer(
         loss, feats, w0, steps=setup.refit_steps, learning_rate=setup.refit_learning_rate, weight_decay=gamma, key=k_fit
     )
+    g_feats = gaussian_views(dg.data_cov, dg.aug_cov, setup.refit_samples, setup.refit_views, k_gauss) @ live.T
+    w_gauss = probe.fit_last_layer(
+        loss, g_feats, w0, steps=setup.refit_steps,
+        learning_rate=setup.refit_learning_rate, weight_decay=gamma, key=k_fit,
+    )  # fmt: skip
     sv_joint, s_joint = _measured(w_joint, u)
-    sv_frozen, s_frozen = _measured(np.asarray(w_frozen, np.float64), u)
+    sv_frozen, s_frozen = _measured(w_frozen, u)
+    sv_gauss, s_gauss = _measured(w_gauss, u)
     return {
         "predicted_rank": dg.predicted_rank,
         "predicted_low": int(np.sum(code == 1)),
         "predicted_high": int(np.sum(code != 0)),
         "sv2_joint": sv_joint,
         "sv2_frozen": sv_frozen,
+        "sv2_gauss": sv_gauss,
         "live_dims": k,
         "kept_code": code,
         "b_minus_gamma": np.concatenate([np.asarray(dg.b_eigenvalues) - gamma, np.full(d - k, -gamma)]),
         "strength_joint": s_joint,
         "strength_frozen": s_frozen,
+        "strength_gauss": s_gauss,
         "n_warnings": len(caught),
     }
 
@@ -216,6 +289,8 @@ def run(setup: Setup) -> dict[str, np.ndarray]:
     for f in cells[0]:
         v = np.stack([np.asarray(c[f]) for c in cells])
         out[f] = v.reshape(*shape, *v.shape[1:])
+    for m in ("joint", "frozen", "gauss"):
+        out["rank_" + m] = measured_rank(out["sv2_" + m], setup.rtol, setup.floor)
     out["final_loss"] = np.asarray(losses)[..., -max(1, setup.steps // 10) :].mean(axis=-1)
     out["strengths"] = np.asarray(setup.strengths, float)
     out["weight_decays"] = np.asarray(setup.weight_decays, float)
@@ -262,6 +337,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     ap.add_argument("--batch-size", type=int, default=512)
     ap.add_argument("--refit-samples", type=int, default=2048)
     ap.add_argument("--refit-steps", type=int, default=4000)
+    ap.add_argument("--bootstrap", type=int, default=200)
     ap.add_argument("--out", required=True, help="output .npz (an existing file is not overwritten)")
     a = ap.parse_args(argv)
     from pathlib import Path
@@ -271,7 +347,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     s = Setup(
         dataset=a.dataset, model=a.model, resnet_width=a.resnet_width, image_size=a.image_size,
         n_samples=a.n_samples, strengths=a.strengths, weight_decays=a.weight_decays, steps=a.steps,
-        batch_size=a.batch_size, refit_samples=a.refit_samples, refit_steps=a.refit_steps,
+        batch_size=a.batch_size, refit_samples=a.refit_samples, refit_steps=a.refit_steps, bootstrap=a.bootstrap,
     )  # fmt: skip
     jax.config.update("jax_enable_x64", True)  # the diagnosis in float64; networks stay float32
     out = run_many([s])
