@@ -210,17 +210,17 @@ def _measured(w: Any, u: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     return np.linalg.svd(w, compute_uv=False) ** 2, np.sum((w @ u) ** 2, axis=0)
 
 
-def gaussian_views(data_cov: Any, aug_cov: Any, n: int, n_views: int, key: jax.Array) -> np.ndarray:
-    """(n_views, n, d) Gaussian features with cross-covariance A0 and augmentation covariance C."""
+def gaussian_views(data_cov: Any, aug_cov: Any, n: int, n_views: int, seed: int) -> np.ndarray:
+    """(n_views, n, d) Gaussian features with cross-covariance A0 and augmentation covariance C (float32)."""
     a0, c = (np.asarray(m, np.float64) for m in (data_cov, aug_cov))
 
     def root(m):
         vals, vecs = np.linalg.eigh(0.5 * (m + m.T))
         return vecs * np.sqrt(np.clip(vals, 0.0, None))
 
-    k1, k2 = jax.random.split(key)
-    xhat = np.asarray(jax.random.normal(k1, (n, a0.shape[0])), np.float64) @ root(a0).T
-    eps = np.asarray(jax.random.normal(k2, (n_views, n, a0.shape[0])), np.float64) @ root(c).T
+    rng = np.random.default_rng(seed)
+    xhat = rng.standard_normal((n, a0.shape[0])) @ root(a0).T
+    eps = rng.standard_normal((n_views, n, a0.shape[0])) @ root(c).T
     return (xhat[None] + eps).astype(np.float32)
 
 
@@ -228,7 +228,7 @@ def analyse(setup: Setup, model: models.Model, params: Any, state: Any, x: np.nd
     """The diagnosis and both measurements for the network of strength i, weight decay j (see module docstring)."""
     strength, gamma = float(setup.strengths[i]), 0.5 * float(setup.weight_decays[j])
     key = jax.random.fold_in(jax.random.PRNGKey(setup.seed + 2), i * len(setup.weight_decays) + j)
-    k_diag, k_refit, k_w0, k_fit, k_gauss = jax.random.split(key, 5)
+    k_diag, k_refit, k_w0, k_fit = jax.random.split(key, 4)
     phi = feature_views(model, params, state, x, setup.dataset, strength, k_diag, 2).astype(np.float64)
     live = probe.feature_covariances(phi).basis  # ϕ directions that vary; the rest are dead units
     with warnings.catch_warnings(record=True) as caught:
@@ -249,7 +249,7 @@ def analyse(setup: Setup, model: models.Model, params: Any, state: Any, x: np.nd
     w_frozen = probe.fit_last_layer(
         loss, feats, w0, steps=setup.refit_steps, learning_rate=setup.refit_learning_rate, weight_decay=gamma, key=k_fit
     )
-    g_feats = gaussian_views(dg.data_cov, dg.aug_cov, setup.refit_samples, setup.refit_views, k_gauss) @ live.T
+    g_feats = gaussian_views(dg.data_cov, dg.aug_cov, setup.refit_samples, setup.refit_views, setup.seed + 1000 * (1 + i) + j) @ live.T
     w_gauss = probe.fit_last_layer(
         loss, g_feats, w0, steps=setup.refit_steps,
         learning_rate=setup.refit_learning_rate, weight_decay=gamma, key=k_fit,

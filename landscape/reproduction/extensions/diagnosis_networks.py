@@ -56,13 +56,15 @@ def setups(quick: bool = False, smoke: bool = False) -> list:
     size = dict(steps=500, refit_steps=800, bootstrap=100)
     if quick:
         size = dict(steps=250, refit_steps=400, bootstrap=50)
-    if smoke:
-        size = dict(
-            steps=3, refit_steps=3, bootstrap=4, n_samples=96, hidden=(8, 4), batch_size=32, refit_samples=32,
-            strengths=(0.5, 1.0), weight_decays=(0.05,),
-        )  # fmt: skip
-    images = dict(strengths=(0.25, 0.5, 1.0), image_size=8 if smoke else 12)
-    return [Setup(dataset="digits", **size), Setup(dataset="images", **{**size, **images})]
+    digits = Setup(dataset="digits", **size)
+    if smoke:  # the digits only, no bootstrap, one shape of every program: the test suite's seconds
+        return [
+            Setup(
+                dataset="digits", steps=3, refit_steps=3, bootstrap=0, n_samples=96, hidden=(8, 4), batch_size=32,
+                refit_samples=96, refit_views=2, strengths=(0.5, 1.0), weight_decays=(0.05,),
+            )
+        ]  # fmt: skip
+    return [digits, Setup(dataset="images", strengths=(0.25, 0.5, 1.0), **size)]
 
 
 def compute(quick: bool = False, smoke: bool = False) -> dict[str, np.ndarray]:
