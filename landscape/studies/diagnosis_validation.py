@@ -60,8 +60,19 @@ from landscape.nn import augment, data, models, probe
 from landscape.nn.train import init_train_state, make_ssl_loss, make_train_loop
 
 __all__ = [
-    "DATASETS", "Setup", "load_inputs", "augmentation", "build_model", "train_grid", "analyse", "run", "run_many", "main",
-    "measured_rank", "gaussian_views", "feature_views",
+    "DATASETS",
+    "Setup",
+    "load_inputs",
+    "augmentation",
+    "build_model",
+    "train_grid",
+    "analyse",
+    "run",
+    "run_many",
+    "main",
+    "measured_rank",
+    "gaussian_views",
+    "feature_views",
 ]
 
 DATASETS = ("digits", "images")
@@ -165,7 +176,7 @@ def feature_views(
     n_views: int, chunk: int = 2048,
 ) -> np.ndarray:  # fmt: skip
     """(n_views, n, dim ϕ) features of independent augmentations, in chunks of ``chunk`` rows (one program)."""
-    fn = _view_program(model, dataset)
+    fn = _view_program(model, dataset)  # type: ignore[arg-type]  # the models are frozen dataclasses
     chunk = min(chunk, len(x))
     parts = []
     for i in range(0, len(x), chunk):
@@ -185,7 +196,12 @@ def _train_program(setup: Setup, shape: tuple[int, ...]):
         # make_optimizer's coupled decay (penalty (wd/2)‖θ‖² on weights), with wd traced for the vmap
         opt = optax.chain(optax.add_decayed_weights(wd, mask=models.decay_mask), optax.adam(setup.learning_rate))
         loop = make_train_loop(
-            model, opt, loss, augmentation(setup.dataset, strength), batch_size=setup.batch_size, steps_per_call=setup.steps
+            model,
+            opt,
+            loss,
+            augmentation(setup.dataset, strength),
+            batch_size=setup.batch_size,
+            steps_per_call=setup.steps,
         )
         state, losses = loop(init_train_state(model, opt, key), x)
         return state.params, state.model_state, losses
@@ -249,7 +265,10 @@ def analyse(setup: Setup, model: models.Model, params: Any, state: Any, x: np.nd
     w_frozen = probe.fit_last_layer(
         loss, feats, w0, steps=setup.refit_steps, learning_rate=setup.refit_learning_rate, weight_decay=gamma, key=k_fit
     )
-    g_feats = gaussian_views(dg.data_cov, dg.aug_cov, setup.refit_samples, setup.refit_views, setup.seed + 1000 * (1 + i) + j) @ live.T
+    g_feats = (
+        gaussian_views(dg.data_cov, dg.aug_cov, setup.refit_samples, setup.refit_views, setup.seed + 1000 * (1 + i) + j)
+        @ live.T
+    )
     w_gauss = probe.fit_last_layer(
         loss, g_feats, w0, steps=setup.refit_steps,
         learning_rate=setup.refit_learning_rate, weight_decay=gamma, key=k_fit,
@@ -279,11 +298,10 @@ def run(setup: Setup) -> dict[str, np.ndarray]:
     x = load_inputs(setup)
     model = build_model(setup, x)
     params, state, losses = train_grid(setup, x)
-    cells = [
-        analyse(setup, model, *jax.tree_util.tree_map(lambda v: v[i, j], (params, state)), x, i, j)  # noqa: B023
-        for i in range(len(setup.strengths))
-        for j in range(len(setup.weight_decays))
-    ]
+    cells = []
+    for i, j in np.ndindex(len(setup.strengths), len(setup.weight_decays)):
+        p, s = jax.tree_util.tree_map(lambda v: v[i, j], (params, state))  # noqa: B023  (called in this iteration)
+        cells.append(analyse(setup, model, p, s, x, int(i), int(j)))
     shape = (len(setup.strengths), len(setup.weight_decays))
     out = {}
     for f in cells[0]:
@@ -332,8 +350,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     ap.add_argument("--image-size", type=int, default=32)
     ap.add_argument("--n-samples", type=int, default=20000)
     ap.add_argument("--strengths", type=_floats, default=(0.25, 0.5, 1.0))
-    ap.add_argument("--weight-decays", type=_floats, default=(1e-4, 1e-3, 1e-2))
-    ap.add_argument("--steps", type=int, default=5000)
+    ap.add_argument("--weight-decays", type=_floats, default=(1e-3, 1e-2, 5e-2))
+    ap.add_argument("--steps", type=int, default=3000)
     ap.add_argument("--batch-size", type=int, default=512)
     ap.add_argument("--refit-samples", type=int, default=2048)
     ap.add_argument("--refit-steps", type=int, default=4000)
@@ -351,7 +369,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     )  # fmt: skip
     jax.config.update("jax_enable_x64", True)  # the diagnosis in float64; networks stay float32
     out = run_many([s])
-    np.savez(a.out, **out)
+    np.savez(a.out, **out)  # type: ignore[arg-type]  # numpy's stub reads the first ** as allow_pickle
     p = out[f"{s.dataset}_predicted_rank"]
     print("predicted rank", p.tolist(), "frozen", out[f"{s.dataset}_rank_frozen"].tolist())
     print("joint", out[f"{s.dataset}_rank_joint"].tolist(), "saved", a.out)
