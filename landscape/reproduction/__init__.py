@@ -46,6 +46,7 @@ EXPERIMENTS = (
     "dubois2022.digits_networks",
     "extensions.learning_dynamics",
     "extensions.stepwise_networks",
+    "extensions.diagnosis_networks",
 )
 
 

@@ -13,7 +13,7 @@ dW/dt = −∇L(W).
 
 The effective problem is *estimated*, as a user would: two noisy views of the data
 through the network at initialization (ϕ = x for the linear model, the hidden layer
-of the MLP) give A0 and C (:func:`landscape.diagnose.estimate.estimate_covariances`;
+of the MLP) give A0 and C (:func:`landscape.diagnosis.estimate.estimate_covariances`;
 the spectral loss sees uncentred moments, so the views' mean μ adds μμᵀ to A0).
 :func:`landscape.theory.stepwise.staircase` turns (B, Σ, k, γ) and the network's
 own W₀ into escape times; the bootstrap of the views gives the spread of each m_i.
@@ -41,7 +41,7 @@ import numpy as np
 
 import landscape as ls
 from landscape.core.linalg import gram_spectrum
-from landscape.diagnose.estimate import bootstrap_covariances, estimate_covariances
+from landscape.diagnosis.estimate import bootstrap_covariances, estimate_covariances
 from landscape.dynamics.batched_flow import batched_gradient_flow
 from landscape.nn import augment, data, models, record, train
 from landscape.theory.stepwise import Staircase, staircase
