@@ -17,7 +17,7 @@ in this list):
 * :mod:`landscape.dynamics`  training on the landscape: gradient descent, batched kernels, the ODE flow
 * :mod:`landscape.nn`        networks, augmentations, data, training
 * :mod:`landscape.phase`     named-parameter models, evaluation and boundaries for scans
-* :mod:`landscape.diagnose`  A0 and C estimated from two views of real features, and the predicted collapse
+* :mod:`landscape.diagnosis` A0 and C estimated from two views of real features, and the predicted collapse
 * :mod:`landscape.plot`      figures from arrays and stored scans
 * :mod:`landscape.studies`   one module per paper and topic (WS figures, class imbalance, beneficial
   collapse, Cosentino's encoder/projector, Dubois's idealized representations)
@@ -127,6 +127,10 @@ _HOME = {
     "normalized_max_stable_learning_rate": "landscape.dynamics",
     "max_stable_learning_rate": "landscape.dynamics",
     "hessian_top_eigenvalue": "landscape.dynamics",
+    # diagnosis of a real run from two views of its features
+    "Diagnosis": "landscape.diagnosis.predict",
+    "diagnose": "landscape.diagnosis.predict",
+    "diagnose_from_moments": "landscape.diagnosis.stream",
 }
 
 #: The sub-packages, loaded on first access (``ls.metrics``, ``ls.studies``, ...).
@@ -139,7 +143,7 @@ _SUBPACKAGES = (
     "dynamics",
     "nn",
     "phase",
-    "diagnose",
+    "diagnosis",
     "plot",
     "studies",
     "reproduction",
@@ -182,6 +186,10 @@ __all__ = [
     "nesterov_restart",
     "max_stable_learning_rate",
     "normalized_gradient_descent",
+    "batched_gradient_flow",
+    "trajectory",
+    "diagnose",
+    "diagnose_from_moments",
 ]
 
 

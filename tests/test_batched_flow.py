@@ -174,3 +174,41 @@ def test_float32_follows_float64():
     b = batched_gradient_flow(_aligned(), w64.astype(jnp.float32), times=times)
     assert b.weights.dtype == jnp.float32
     np.testing.assert_allclose(b.gram_eigenvalues, a.gram_eigenvalues, rtol=1e-4, atol=1e-6)
+
+
+@pytest.mark.slow  # ~4 s of compiles; test_diagonal_field_is_the_dense_one runs by default
+def test_commuting_kernel_matches_dense_and_exact(monkeypatch, tol):
+    """B, Σ commuting in a random basis: the rotated column-scaling kernel against the dense field
+    (general W₀) and against the closed form of the aligned case (W₀ᵀW₀ in the common basis)."""
+    import landscape.dynamics.batched_flow as bf
+    from landscape.dynamics import _flow_kernel as fk
+    from landscape.theory.exact_flow import aligned_flow
+
+    dt = _dtype()
+    q = np.linalg.qr(np.random.default_rng(0).normal(size=(4, 4)))[0]
+    land = ls.EffectiveLandscape(
+        jnp.asarray(q @ np.diag(B_DIAG) @ q.T, dt), jnp.asarray(q @ np.diag(S_DIAG) @ q.T, dt), 0.5, 0.1
+    )
+    assert fk.choose_kernel(land).kind == fk.ROTATED
+    w = np.asarray(jax.random.normal(jax.random.PRNGKey(2), (2, 3, 4), dt)) * 0.1
+    w[1] = np.diag(np.sqrt([1e-3, 2e-3, 4e-4]), k=0) @ np.eye(3, 4) @ q.T  # aligned: W₀ᵀW₀ diagonal in q
+    times = [0.3, 2.0]
+    fast = batched_gradient_flow(land, jnp.asarray(w, dt), times=times, rtol=1e-10)
+    exact = aligned_flow(land, jnp.asarray(w[1], dt))(jnp.asarray(times, dt))
+    np.testing.assert_allclose(fast.gram_eigenvalues[1], exact.gram_eigenvalues, rtol=tol["flow"], atol=tol["flow"])
+    np.testing.assert_allclose(fast.loss[1], exact.loss, rtol=tol["flow"], atol=tol["flow"])
+    monkeypatch.setattr(bf, "choose_kernel", lambda lnd: fk.Kernel(fk.DENSE, lnd, None))
+    dense = batched_gradient_flow(land, jnp.asarray(w, dt), times=times, rtol=1e-10)
+    np.testing.assert_allclose(fast.weights, dense.weights, rtol=tol["flow"], atol=tol["flow"])
+
+
+def test_diagonal_field_is_the_dense_one(tol):
+    """The column-scaling field of diagonal B and Σ (the grid's kernel) against −∇L; the flow through it
+    is checked against the exact logistic by test_exact_logistic_within_tolerance."""
+    from landscape.dynamics import _flow_kernel as fk
+
+    dt = _dtype()
+    assert fk.choose_kernel(_aligned()).kind == fk.DIAGONAL
+    v = 0.3 * jax.random.normal(jax.random.PRNGKey(2), (3, 4), dt)
+    diag = ls.EffectiveLandscape(jnp.asarray(B_DIAG, dt), jnp.asarray(S_DIAG, dt), 0.5, 0.1)
+    np.testing.assert_allclose(fk.velocity(diag, v), -ls.gradient(_aligned(), v), rtol=tol["exact"], atol=tol["exact"])

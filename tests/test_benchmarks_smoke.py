@@ -203,3 +203,12 @@ def test_batched_flow_quick():
     assert out["worst_rel_batched"] <= 1e-6 and out["worst_rel_diffrax"] <= 1e-6
     assert _finite(out["per_point_s"], out["diffrax_per_point_s"], out["ratio"])
     assert bench_batched_flow.cli(["--quick"]) == 0  # the command line, on the programs compiled above
+
+
+def test_exact_flow_quick():
+    import bench_exact_flow
+
+    out = bench_exact_flow.main(quick=True)
+    assert out["finite"] and out["check_passed"] and out["same_sort"]
+    assert out["worst_rel_loss"] <= 1e-7 and out["worst_rel_spectrum"] <= 1e-7
+    assert _finite(out["points_per_s"], out["batched_per_point_s"], out["trajectory_per_point_s"])

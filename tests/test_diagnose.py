@@ -1,4 +1,4 @@
-"""landscape.diagnose: estimates from two views, streaming, prediction, undecided directions, bad input, warnings."""
+"""landscape.diagnosis: estimates from two views, streaming, prediction, undecided directions, bad input, warnings."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 import landscape as ls
-from landscape.diagnose import diagnose, estimate_covariances, finalize, init, update
+from landscape.diagnosis import diagnose, estimate_covariances, finalize, init, update
 
 D = 3
 ROT = np.linalg.qr(np.random.default_rng(1).normal(size=(D, D)))[0]

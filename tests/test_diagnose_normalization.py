@@ -11,8 +11,8 @@ import optax
 import pytest
 
 import landscape as ls
-from landscape.diagnose.normalized import Normalization
-from landscape.diagnose.predict import diagnose
+from landscape.diagnosis.normalized import Normalization
+from landscape.diagnosis.predict import diagnose
 
 D = 3
 ROT = np.linalg.qr(np.random.default_rng(1).normal(size=(D, D)))[0]

@@ -8,6 +8,7 @@ import numpy as np
 import pytest
 
 import landscape as ls
+from landscape.core.sorting import sort_descending
 from landscape.dynamics.trajectory import trajectory
 from landscape.theory import escape_times as esc
 from landscape.theory.exact_flow import aligned_directions, exact_case, logistic_gram
@@ -89,6 +90,19 @@ def test_limit_is_global_minimum(problem):
     np.testing.assert_allclose(lim.loss, best.loss, rtol=tol, atol=tol)
 
 
+@pytest.mark.parametrize("n", [1, 2, 3, 5, 8, 31, 32, 33])
+def test_sorting_network_equals_sort(n):
+    """The exact route's sorting network against jnp.sort: ties, ±inf, signed zeros, any axis."""
+    rng = np.random.default_rng(n)
+    x = rng.integers(-3, 4, size=(7, 5, n)).astype(float)  # many ties
+    x[0] = rng.normal(size=(5, n))
+    x[1, 0, : min(n, 3)] = [np.inf, -np.inf, -0.0][: min(n, 3)]
+    x = jnp.asarray(x, DTYPE)
+    np.testing.assert_array_equal(sort_descending(x), -jnp.sort(-x, axis=-1))
+    np.testing.assert_array_equal(sort_descending(x, axis=1), -jnp.sort(-x, axis=1))
+    assert jax.jit(sort_descending)(x).dtype == DTYPE
+
+
 def test_logistic_special_cases():
     t = jnp.array([0.0, 1.0, 10.0, jnp.inf], DTYPE)
     lam0, k, s = 0.2, 1.0, 1.0
@@ -139,6 +153,13 @@ def test_collapse_times_closed_form():
     t_alg = esc.collapse_times(0.1, 0.0, 1.0, 1.0)
     assert float(t_alg) == pytest.approx((2.0 - 1.0) / (8.0 * 0.1), rel=1e-5)
     assert np.isinf(float(esc.collapse_times(0.1, 0.5, 1.0, 1.0)))
+    # m of rounding size (0.6 − 0.5 − 0.1 = −2.8e-17) is the algebraic decay, not 0 (a cancellation once)
+    m_tiny = 0.6 - 0.5 - 0.1
+    assert m_tiny != 0.0
+    assert float(esc.collapse_times(0.1, m_tiny, 1.0, 1.0)) == pytest.approx(float(t_alg), rel=1e-6)
+    # and the time to a level is continuous in m through 0, on both sides
+    near = [float(esc.level_time(0.1, m, 1.0, 1.0, 0.05)) for m in (-1e-9, 1e-9)]
+    np.testing.assert_allclose(near, float(t_alg), rtol=1e-6)
 
 
 def test_ode_and_auto_on_a_general_problem():

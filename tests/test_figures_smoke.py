@@ -42,6 +42,9 @@ MODULES = {
     "loss_expansions": "ziyin2023.loss_expansions",
     "fig_dubois_digits": "dubois2022.digits_networks",
     "phase_diagrams": "ziyin2023.phase_diagrams",
+    "stepwise_networks": "extensions.stepwise_networks",
+    "learning_dynamics": "extensions.learning_dynamics",
+    "diagnosis_networks": "extensions.diagnosis_networks",
 }
 
 
@@ -414,3 +417,86 @@ def test_fig_probe_vs_imbalance_smoke(tmp_path):
     np.testing.assert_array_equal(d["v_p"] > 0, d["p"] > pc)
     # raw input, 100 balanced labels: the three majority classes (means 2 apart) are found far above chance
     assert np.all(d["acc_p_raw"][:, 1:] > 0.25 + 0.3)
+
+
+def test_stepwise_networks_smoke(tmp_path):
+    """The staircase against its closed form: sequential levels as Schur complements, τ = ln(λ*/λ̃₀ − 1)/(4m)."""
+    d = _smoke("stepwise_networks", tmp_path)
+    for run in ("linear", "large_lr", "mlp"):
+        u, w0, m, s = d[f"{run}_basis"], d[f"{run}_w0"], d[f"{run}_rate"], d[f"{run}_sigma"]
+        g = u.T @ w0.T @ w0 @ u  # W₀ᵀW₀ in the basis of decreasing m
+        r = w0.shape[0]
+        dets = [1.0] + [np.linalg.det(g[: i + 1, : i + 1]) for i in range(r)]
+        np.testing.assert_allclose(d[f"{run}_gram0"][:r], np.array(dets[1:]) / np.array(dets[:-1]), rtol=1e-6)
+        assert np.all(d[f"{run}_gram0"][r:] == 0) and np.all(np.diff(m) <= 0)
+        up = (m > 0) & (d[f"{run}_gram0"] > 0)
+        lim = m[up] / (2 * s[up] ** 2)  # spectral loss: k = 1
+        np.testing.assert_allclose(d[f"{run}_limit"][up], lim, rtol=1e-10)
+        want = np.log(lim / d[f"{run}_gram0"][up] - 1) / (4 * m[up])
+        np.testing.assert_allclose(d[f"{run}_escape_times"][up], want, rtol=1e-8)
+        assert np.all(np.isinf(d[f"{run}_escape_times"][~up]))
+        # the recording starts at W₀: its Gram spectrum is the squared singular values of W₀
+        sv = np.linalg.svd(w0, compute_uv=False) ** 2
+        np.testing.assert_allclose(d[f"{run}_gram"][0, :r], sv, rtol=1e-4)
+        _finite(d, f"{run}_loss", f"{run}_gram", f"{run}_directions")
+    # time is η·steps, and the loss has one entry per step
+    assert d["linear_loss"].size == round(float(d["horizon"]) / float(d["linear_lr"]))
+
+
+# ----------------------------------------------------------------------------- extensions
+def test_learning_dynamics_smoke(tmp_path):
+    d = _smoke("learning_dynamics", tmp_path)
+    mod = _module("learning_dynamics")
+    assert (d["a_status"] == 0).all() and (d["b_status"] == 0).all()
+    # the stored m_k are the loss table's b_i − γ, recomputed here for every point of scan A
+    th = mod.theory(d["point_sigma2"], d["point_gamma"], d["point_eps"])
+    np.testing.assert_allclose(d["a_b_eigenvalues"], th["m"], atol=1e-12)
+    # plateau = first escape; ε = 1e-3 on the lattice: the closed form's first crossing of θ
+    lat = slice(0, int(d["n_lattice"]))
+    first = np.min(np.where(th["time"][lat] <= mod.T_END, th["time"][lat], np.inf), axis=-1)
+    np.testing.assert_allclose(d["a_plateau_length"][lat], first, rtol=1e-5)
+
+
+# ----------------------------------------------------------------------------- extensions
+def test_diagnosis_networks_smoke(tmp_path):
+    """The digits' 2×1 grid of 3-step networks: the stored ranks against the stored spectra (the images run in
+    the slow test, tests/test_diagnosis_networks.py)."""
+    d = _smoke("diagnosis_networks", tmp_path)
+    from landscape.studies.diagnosis_validation import measured_rank
+
+    assert [str(n) for n in d["datasets"]] == ["digits"]
+    for name in ("digits",):
+        b, code = d[f"{name}_b_minus_gamma"], d[f"{name}_kept_code"]
+        assert b.shape == code.shape == (2, 1, 4) and d[f"{name}_predicted_rank"].shape == (2, 1)
+        # γ = wd/2 of the coupled decay: the dead directions (appended last) sit at b − γ = −γ
+        gamma = 0.5 * d[f"{name}_weight_decays"]
+        dead = np.arange(4)[None, None, :] >= d[f"{name}_live_dims"][..., None]
+        np.testing.assert_allclose(np.where(dead, b, -gamma[None, :, None]), -gamma[None, :, None] + 0 * b)
+        # the rank counts the directions with b − γ > 0, its interval the decided ones and the undecided ones
+        assert np.all(d[f"{name}_predicted_low"] == np.sum(code == 1, axis=-1))
+        assert np.all(d[f"{name}_predicted_high"] == np.sum(code != 0, axis=-1))
+        assert np.all(np.where(code == 1, b > 0, True)) and np.all(np.where(code == 0, b <= 0, True))
+        for mode in ("frozen", "gauss", "joint"):
+            sv2 = d[f"{name}_sv2_{mode}"]
+            assert np.all(np.diff(sv2, axis=-1) <= 1e-12 * sv2.max())  # descending eigenvalues of WᵀW
+            np.testing.assert_array_equal(d[f"{name}_rank_{mode}"], measured_rank(sv2, float(d["rtol"]), 1e-2))
+            # ‖W u_i‖² over an orthonormal basis u sums to ‖W‖²_F = Σ eigenvalues of WᵀW
+            np.testing.assert_allclose(d[f"{name}_strength_{mode}"].sum(-1), sv2.sum(-1), rtol=1e-6)
+    table = _module("diagnosis_networks").table(d)
+    assert table.count("\n") == 2 + 3 - 1
+
+
+def test_gaussian_views_moments():
+    """The Gaussian control's features have the cross-covariance A0 and the augmentation covariance C asked for."""
+    from landscape.diagnosis.estimate import estimate_covariances
+    from landscape.studies.diagnosis_validation import gaussian_views
+
+    rng = np.random.default_rng(0)
+    q = np.linalg.qr(rng.normal(size=(3, 3)))[0]
+    a0, c = q @ np.diag([2.0, 1.0, 0.0]) @ q.T, np.diag([0.5, 0.2, 0.1])
+    n = 20000
+    v = gaussian_views(a0, c, n, 2, 0)
+    est = estimate_covariances(v[0].astype(float), v[1].astype(float))
+    # standard error of a covariance entry ~ √((Σ_ii Σ_jj + Σ_ij²)/n) ≤ √(2·2.5²/n) ≈ 0.025; 4 standard errors
+    np.testing.assert_allclose(np.asarray(est.data_cov), a0, atol=0.1)
+    np.testing.assert_allclose(np.asarray(est.aug_cov), c, atol=0.1)

@@ -2,7 +2,7 @@
 
 The layers, lowest first (DESIGN: problem → landscape → solution → scan → figure):
 
-    core → losses, metrics, scan → theory → dynamics, nn → phase, diagnose → plot → studies → reproduction → cli
+    core → losses, metrics, scan → theory → dynamics, nn → phase, diagnosis → plot → studies → reproduction → cli
 
 A module may import from its own sub-package and from any lower layer; ``scan``
 is SSL-agnostic and imports nothing of the package but ``core``.  Below ``studies``
@@ -31,7 +31,7 @@ LAYER = {
     "dynamics": 3,
     "nn": 3,
     "phase": 4,
-    "diagnose": 4,
+    "diagnosis": 4,
     "plot": 5,
     "studies": 6,
     "reproduction": 7,

@@ -89,3 +89,20 @@ def test_input_shape_errors():
         m.apply(params, state, jnp.zeros((2, 8, 8, 1)), train=False)
     with pytest.raises(ValueError, match="blocks"):
         models.ResNet18(blocks=(2, 2, 2))
+
+
+def test_linear_model_is_its_last_layer():
+    """f(x) = W x with W the only parameter, initialised with variance init_scale²/in_dim."""
+    m = models.Linear(in_dim=400, out_dim=50, init_scale=0.1)
+    params, state = m.init(jax.random.PRNGKey(0))
+    w = models.last_layer(params)
+    leaves = jax.tree_util.tree_leaves(params)
+    assert len(leaves) == 1 and leaves[0] is params["projector"]["last"]["w"] and w.shape == (50, 400)
+    # 20,000 N(0, 0.01/400) entries: the sample variance is within 4 standard errors (√(2/20000) relative)
+    assert float(jnp.var(w)) == pytest.approx(0.01 / 400, rel=4 * (2 / w.size) ** 0.5)
+    x = jax.random.normal(jax.random.PRNGKey(1), (7, 400))
+    out, new_state = m.apply(params, state, x, train=True)
+    np.testing.assert_allclose(out.z, x @ w.T, rtol=1e-5, atol=1e-6)
+    assert new_state == state and out.phi is out.h
+    with pytest.raises(ValueError, match="init_scale"):
+        models.Linear(in_dim=2, init_scale=0.0)

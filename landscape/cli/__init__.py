@@ -10,7 +10,8 @@ r"""Command-line interface: the ``landscape`` command and its subcommands.
            geometry and idealized representations (:mod:`.geometry`);
 ``reproduce``  the three papers' figures, claims and verdicts, and REPORT.md/.html (:mod:`.reproduce`);
 ``nn-train``  a network trained with an SSL loss, probed against the theory (:mod:`.nn`);
-``solve --classes FILE``  class-structured problems (:mod:`.imbalance`).
+``solve --classes FILE``  class-structured problems (:mod:`.imbalance`);
+``diagnose``  the predicted collapse of a projector from two views of real features (:mod:`.diagnose`).
 
 Each command module registers its subparser with a ``handler``; the shared parsing,
 errors and JSON output live in :mod:`._common`.  This package holds only
@@ -36,7 +37,7 @@ import argparse
 import sys
 from collections.abc import Sequence
 
-from landscape.cli import flow, geometry, imbalance, nn, reproduce, run, scan, solve, trajectory
+from landscape.cli import diagnose, flow, geometry, imbalance, nn, reproduce, run, scan, solve, trajectory
 from landscape.cli._common import EXIT_DIVERGED, EXIT_OK, EXIT_USAGE, CLIError, Parser, precision, silence_stdout
 from landscape.cli.flow import flow_report, format_flow
 from landscape.cli.run import DEFAULT_BETA, DEFAULT_DATA_VARIANCES, DEFAULT_SIGMA2, run_job
@@ -66,7 +67,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     parser = Parser(prog="landscape", description="The loss landscape of self-supervised learning, solved.")
     parser.add_argument("--version", action="version", version=f"landscape {__version__}")
-    sub = parser.add_subparsers(dest="command", metavar="{solve,flow,trajectory,scan,plot,run,reproduce}")
+    sub = parser.add_subparsers(dest="command", metavar="{solve,flow,trajectory,scan,plot,run,reproduce,diagnose}")
     sub.required = True
     geometry.register(sub)
     nn.register(sub)
@@ -76,6 +77,7 @@ def build_parser() -> argparse.ArgumentParser:
     scan.register(sub)
     run.register(sub)
     reproduce.register(sub)
+    diagnose.register(sub)
     return parser
 
 

@@ -301,9 +301,7 @@ def require_size(d0: int, d1: int, source: str, *, out_dim_given: bool, flow: bo
 
 # --------------------------------------------------------------------------- the problem and loss options
 def add_problem_options(p: argparse.ArgumentParser) -> None:
-    """The problem (diagonal or full covariances) and loss options, and ``--json``."""
-    from landscape.losses.effective import FORMS, LOSSES
-
+    """The problem (diagonal or full covariances) and loss options (:func:`add_loss_options`), and ``--json``."""
     g = p.add_argument_group(
         "problem (diagonal: --a with --c or --sigma2; full: --data-cov with --aug-cov or --sigma2)"
     )
@@ -314,6 +312,15 @@ def add_problem_options(p: argparse.ArgumentParser) -> None:
     g.add_argument("--sigma2", metavar="S", help="isotropic augmentation C = S·I")
     g.add_argument("--data-cov", metavar="FILE.npy", help="data covariance A0 as a .npy matrix")
     g.add_argument("--aug-cov", metavar="FILE.npy", help="augmentation covariance C as a .npy matrix")
+    add_loss_options(p)
+    p.add_argument("--json", action="store_true", help="print one JSON object instead of a table")
+
+
+def add_loss_options(p: argparse.ArgumentParser) -> None:
+    """The loss options (--loss, --form, --weight-decay, --out-dim and the loss parameters), read by
+    :func:`loss_parameters`."""
+    from landscape.losses.effective import FORMS, LOSSES
+
     g = p.add_argument_group("loss")
     g.add_argument("--loss", choices=LOSSES, default="infonce", help="SSL loss (default: infonce)")
     g.add_argument(
@@ -341,7 +348,6 @@ def add_problem_options(p: argparse.ArgumentParser) -> None:
         metavar="K",
         help="quartic coefficient k > 0 (1 = paper, 0.75 = exact Gaussian cumulant; default 1)",
     )
-    p.add_argument("--json", action="store_true", help="print one JSON object instead of a table")
 
 
 class Setup:
@@ -395,8 +401,8 @@ class Setup:
         return dict(form=self.form, **self.loss_kwargs)
 
 
-def _loss_parameters(args) -> dict:
-    """The numeric loss options of :func:`add_problem_options`, checked."""
+def loss_parameters(args: argparse.Namespace) -> dict:
+    """The numeric loss options of :func:`add_loss_options`, checked."""
     p = dict(
         weight_decay=parse_float(args.weight_decay, "--weight-decay", low=0.0),
         quartic=parse_float(args.quartic, "--quartic", low=0.0, low_inclusive=False),
@@ -468,7 +474,7 @@ def setup_from_args(args) -> Setup:
     if args.c is not None and args.data_cov is not None:
         raise CLIError("--c goes with --a; use --aug-cov (or --sigma2) with --data-cov")
     sigma2 = None if args.sigma2 is None else parse_float(args.sigma2, "--sigma2", low=0.0)
-    params = _loss_parameters(args)
+    params = loss_parameters(args)
     mapping = dict(COMMON_FIELDS)
     build, d0, source = _problem_arrays(args, sigma2, mapping)
     out_dim = None if args.out_dim is None else parse_int(args.out_dim, "--out-dim", low=1)

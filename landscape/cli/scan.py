@@ -6,6 +6,12 @@ one or more ``--sweep NAME=START:STOP:NUM`` (inclusive linspace) or
 zarr store at ``--out`` chunk by chunk (``--resume`` continues one), shows a
 progress bar with points per second and an ETA on stderr, and prints a summary.
 
+With ``--method flow`` (the batched Dormand–Prince integrator, each point with
+its own adaptive step), ``--times`` stores the loss and the Gram spectrum at
+save times and ``--threshold θ`` the escape and collapse times of the
+eigenvalues of WᵀW, the plateau length and the order of learning
+(:mod:`landscape.phase.flow_times`); ``--init identity`` starts from W₀ = ε·I.
+
 ``landscape scan --verify PATH`` checks a store against its chunk checksums.
 
 ``landscape plot PATH``  draws the phase map and a spectrum cut of a stored
@@ -140,9 +146,35 @@ def add_scan_parser(
     g.add_argument("--kappa", default=None, help="normalization strength κ ≥ 0 of κ(Tr[WΣWᵀ] − c)² (default: none)")
     g.add_argument("--norm-target", default="1", metavar="C", help="normalization target c > 0 (default 1)")
     g = p.add_argument_group("dynamics (--method flow or gd)")
-    g.add_argument("--t1", default="200", help="gradient-flow integration time (default 200)")
-    g.add_argument("--init-scale", default="1e-3", help="std of the random initial W (default 1e-3)")
+    g.add_argument("--t1", default=None, help="gradient-flow integration time (default 200; not with --times)")
+    g.add_argument(
+        "--init-scale",
+        default="1e-3",
+        help="scale ε of W₀: std of its entries, or ε·I with --init identity (default 1e-3)",
+    )
     g.add_argument("--seed", default="0", help="PRNG seed of W₀ (default 0)")
+    g.add_argument(
+        "--init",
+        choices=("gaussian", "identity"),
+        default="gaussian",
+        help="W₀ = ε·N(0, 1) (default), or ε·I: aligned with every commuting problem (closed-form flow)",
+    )
+    g = p.add_argument_group("time outputs (--method flow)")
+    g.add_argument(
+        "--times",
+        default=None,
+        metavar="T1,T2,...",
+        help="save times >= 0, increasing (or START:STOP:NUM, inclusive): store loss_curve and gram_curve "
+        "at them; the flow ends at the last one (instead of --t1)",
+    )
+    g.add_argument(
+        "--threshold",
+        default=None,
+        metavar="THETA",
+        help="level θ > 0 of the eigenvalues of WᵀW that marks escape (rising to θ) and collapse (falling "
+        "to θ): store escape_time, collapse_time, plateau_length, b_eigenvalues and, with --times, "
+        "n_learned, direction_escape_time, learning_order",
+    )
     g.add_argument("--lr", default="auto", help="gd learning rate; auto = half the largest stable step (default)")
     g.add_argument("--steps", default="4000", help="gd steps (default 4000)")
     g.add_argument(
@@ -291,7 +323,15 @@ def _model_and_settings(args, axes):
     setup = setup_from_args(args)
     kappa = None if args.kappa is None else parse_float(args.kappa, "--kappa", low=0.0)
     norm_target = parse_float(args.norm_target, "--norm-target", low=0.0, low_inclusive=False)
-    t1 = parse_float(args.t1, "--t1", low=0.0, low_inclusive=False)
+    times = None if args.times is None else _parse_times(args.times)
+    if times is not None and args.t1 is not None:
+        raise CLIError("--t1 and --times exclude each other: the flow ends at the last save time")
+    if times is not None and args.method != "flow" or args.threshold is not None and args.method != "flow":
+        raise CLIError("--times and --threshold are time outputs of --method flow")
+    threshold = (
+        None if args.threshold is None else parse_float(args.threshold, "--threshold", low=0.0, low_inclusive=False)
+    )
+    t1 = parse_float("200" if args.t1 is None else args.t1, "--t1", low=0.0, low_inclusive=False)
     init_scale = parse_float(args.init_scale, "--init-scale", low=0.0)
     seed = parse_seed(args.seed)
     lr = None if str(args.lr).strip().lower() == "auto" else parse_float(args.lr, "--lr", low=0.0, low_inclusive=False)
@@ -319,8 +359,27 @@ def _model_and_settings(args, axes):
         )
     except ValueError as e:
         raise CLIError(translate(str(e), setup.mapping)) from None
-    settings = phase.FlowSettings(steps=steps, rank_rtol=rank_rtol)
+    settings = phase.FlowSettings(steps=steps, rank_rtol=rank_rtol, times=times, threshold=threshold, init=args.init)
     return model, settings
+
+
+#: Most save times ``--times`` may ask for.
+MAX_TIMES = 100_000
+
+
+def _parse_times(text: str) -> tuple[float, ...]:
+    """``--times``: T1,T2,... or START:STOP:NUM (inclusive), finite, >= 0, strictly increasing, ending > 0."""
+    from landscape.scan.grid import parse_sweep
+
+    try:
+        values = np.asarray(parse_sweep(f"time={text}").values, dtype=float)
+    except ValueError as e:
+        raise CLIError(f"--times: {str(e).replace('sweep ' + repr('time'), 'times')}") from None
+    if values.size > MAX_TIMES:
+        raise CLIError(f"--times asks for {values.size} save times; at most {MAX_TIMES}")
+    if not np.all(np.isfinite(values)) or values[0] < 0 or values[-1] <= 0 or np.any(np.diff(values) <= 0):
+        raise CLIError(f"--times must be finite, >= 0, strictly increasing and end > 0, got {text!r}")
+    return tuple(float(v) for v in values)
 
 
 def scan_summary(ds: xr.Dataset, progress: Progress | None, path: str | os.PathLike[str], method: str) -> dict:
@@ -355,6 +414,16 @@ def scan_summary(ds: xr.Dataset, progress: Progress | None, path: str | os.PathL
         ok = status == 0
         rank = np.asarray(ds["rank"].values).ravel()[ok]
         out["rank_counts"] = {int(r): int(n) for r, n in zip(*np.unique(rank, return_counts=True))}
+    if "plateau_length" in ds:
+        plateau = np.asarray(ds["plateau_length"].values).ravel()[status == 0]
+        finite = plateau[np.isfinite(plateau)]
+        out["plateau_length"] = {
+            "escaped": int(finite.size),
+            "not_escaped": int(plateau.size - finite.size),
+            "min": num(finite.min()) if finite.size else None,
+            "median": num(np.median(finite)) if finite.size else None,
+            "max": num(finite.max()) if finite.size else None,
+        }
     if "region" in ds:
         region = np.asarray(ds["region"].values).ravel()[status == 0]
         out["regions"] = {
@@ -386,6 +455,10 @@ def format_scan_summary(s: dict) -> str:
         )
     if "rank_counts" in s:
         lines.append("rank of WᵀW: " + ", ".join(f"{r}: {n}" for r, n in s["rank_counts"].items()) + " points")
+    if "plateau_length" in s:
+        pl = s["plateau_length"]
+        span = f"; plateau length {pl['min']:.4g} .. {pl['median']:.4g} .. {pl['max']:.4g}" if pl["escaped"] else ""
+        lines.append(f"escaped from W₀: {pl['escaped']} points, not by the end: {pl['not_escaped']}{span}")
     if "regions" in s:
         lines.append("regions: " + ", ".join(f"{k} {v}" for k, v in s["regions"].items()))
     lines.append(f"code: landscape {s['package_version']} @ {s['git_commit'][:12]}")

@@ -55,12 +55,13 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from landscape.core.effective_landscape import EffectiveLandscape, gradient, loss
+from landscape.core.effective_landscape import EffectiveLandscape, loss
 from landscape.core.linalg import gram_spectrum, is_traced
 from landscape.core.spectrum import stationary_norm_bound
 from landscape.dynamics import _dopri5 as rk
 from landscape.dynamics._checks import check_scalar, int_in_range
-from landscape.dynamics.batched_descent import _checked_runs, _norm2_bound
+from landscape.dynamics._flow_kernel import DIAGONAL, ROTATED, choose_kernel, velocity
+from landscape.dynamics.batched_descent import _checked_runs, _diagonal_norm_bound, _norm2_bound
 
 __all__ = ["BatchedFlow", "batched_gradient_flow"]
 
@@ -148,7 +149,7 @@ def _init(land, w0, ts, rtol, atol, threshold, events: bool) -> _State:
     dtype = w0.dtype
 
     def field(w):
-        return -gradient(land, w)
+        return velocity(land, w)
 
     f0 = field(w0)
     h0 = rk.initial_step(field, w0, f0, ts[-1], rtol, atol)
@@ -184,7 +185,7 @@ def _advance(s: _State, land, ts, limit, rtol, atol, threshold, max_steps, event
     """One attempted step of one point (a no-op once it is done or failed)."""
 
     def field(w):
-        return -gradient(land, w)
+        return velocity(land, w)
 
     n_save = ts.shape[0]
     active = s.status == _RUNNING
@@ -256,6 +257,7 @@ def batched_gradient_flow(
     max_steps: int = 100_000,
     divergence_factor: float = 1e8,
     block_size: int | None = None,
+    devices: Any = None,
 ) -> BatchedFlow:
     r"""Gradient flow dW/dt = −∇L(W) from each of n initial points, saved at ``times`` (module docstring).
 
@@ -275,6 +277,12 @@ def batched_gradient_flow(
         block_size: points integrated together (static); each block runs until
             its own slowest point is done.  Default: all points in one block up
             to 512.
+        devices: devices to split the points over (``shard_map``); default all
+            local devices (e.g. one per core with
+            ``XLA_FLAGS=--xla_force_host_platform_device_count=<cores>``).  With a
+            threshold, one device (the events' eigendecompositions stay off the
+            split: batched LAPACK calls on several XLA:CPU devices can wedge
+            their shared thread pool).
 
     Returns:
         A :class:`BatchedFlow`.
@@ -299,8 +307,16 @@ def batched_gradient_flow(
         )
     events = threshold is not None
     thr = jnp.asarray(threshold if events else 0.0, dtype)
+    devices = tuple(jax.local_devices() if devices is None else devices)
+    if not devices:
+        raise ValueError("devices must name at least one device")
+    devices = devices[:1] if events else devices[: -(-n // 8)]  # at least 8 points per device
+    kernel = choose_kernel(landscape)
     args = (jnp.asarray(rtol, dtype), jnp.asarray(atol, dtype), thr, jnp.asarray(divergence_factor, dtype))
-    return _run(landscape, w0, ts, *args, max_steps, shared, min(block, n), events)
+    block = min(block, -(-n // len(devices)))
+    return _run(
+        landscape, kernel.ops, kernel.basis, w0, ts, *args, max_steps, shared, block, events, devices, kernel.kind
+    )
 
 
 def _rank(x: jax.Array) -> int:
@@ -321,29 +337,61 @@ def _checked_times(times: Any, dtype) -> jax.Array:
     return jnp.asarray(t, dtype)
 
 
-@functools.partial(jax.jit, static_argnums=(7, 8, 9, 10))
-def _run(landscape, w0, ts, rtol, atol, thr, factor, max_steps: int, shared: bool, block: int, events: bool):
+@functools.partial(jax.jit, static_argnums=tuple(range(9, 15)))
+def _run(landscape, ops, basis, w0, ts, rtol, atol, thr, factor, max_steps, shared, block, events, devices, kind):
     n, d1, _ = w0.shape
-    if shared:
-        limit = factor * (1.0 + jnp.sum(w0 * w0, axis=(1, 2)) + _finite_bound(stationary_norm_bound(landscape, d1)))
+    if kind == DIAGONAL:
+        bound = (
+            _diagonal_norm_bound(landscape, d1)
+            if shared
+            else jax.vmap(lambda lnd: _diagonal_norm_bound(lnd, d1))(landscape)
+        )
+    elif shared:
+        bound = stationary_norm_bound(landscape, d1)
     else:
         bound = jax.vmap(lambda land: _norm2_bound(land, d1))(landscape)
-        limit = factor * (1.0 + jnp.sum(w0 * w0, axis=(1, 2)) + _finite_bound(bound))
-    pad = (-n) % block
+    limit = factor * (1.0 + jnp.sum(w0 * w0, axis=(1, 2)) + _finite_bound(bound))
+    w_in = w0 @ basis if kind == ROTATED else w0
+    pad = (-n) % (block * len(devices))
 
     def padded(x):
         return jnp.concatenate([x, jnp.repeat(x[-1:], pad, axis=0)]) if pad else x
 
+    ops = ops if shared else jax.tree_util.tree_map(padded, ops)
+
+    def local(lands, w, lim):
+        return _blocks(lands, w, lim, ts, rtol, atol, thr, max_steps, shared, block, events)
+
+    if len(devices) == 1:
+        out = local(ops, padded(w_in), padded(limit))
+    else:
+        runs, whole = jax.sharding.PartitionSpec("runs"), jax.sharding.PartitionSpec()
+        out = jax.shard_map(
+            local,
+            mesh=jax.sharding.Mesh(np.array(devices), ("runs",)),
+            in_specs=(whole if shared else runs, runs, runs),
+            out_specs=runs,
+            check_vma=False,
+        )(ops, padded(w_in), padded(limit))
+    out = jax.tree_util.tree_map(lambda x: x[:n], out)
+    if kind == ROTATED:  # back from the common eigenbasis: W = V Uᵀ
+        back = jnp.swapaxes(basis, -1, -2)
+        out = out._replace(y=out.y @ back, saved=out.saved @ (back if shared else back[:, None]))
+    return _result(landscape, out, ts, shared, events)
+
+
+def _blocks(ops, w0, limit, ts, rtol, atol, thr, max_steps: int, shared: bool, block: int, events: bool) -> _State:
+    """One device's points, ``block`` at a time, each block in one while loop until its slowest point is done."""
+    m = w0.shape[0]
+
     def split(x):
-        x = padded(x)
-        return x.reshape((x.shape[0] // block, block) + x.shape[1:])
+        return x.reshape((m // block, block) + x.shape[1:])
 
     axis = None if shared else 0
-    statics = (ts, rtol, atol, thr)
 
     def one_block(args):
         land, w, lim = args
-        state = jax.vmap(lambda lnd, wi: _init(lnd, wi, *statics, events), in_axes=(axis, 0))(land, w)
+        state = jax.vmap(lambda lnd, wi: _init(lnd, wi, ts, rtol, atol, thr, events), in_axes=(axis, 0))(land, w)
 
         def body(s):
             return jax.vmap(
@@ -353,13 +401,11 @@ def _run(landscape, w0, ts, rtol, atol, thr, factor, max_steps: int, shared: boo
 
         return jax.lax.while_loop(lambda s: jnp.any(s.status == _RUNNING), body, state)
 
-    lands = landscape if shared else jax.tree_util.tree_map(split, landscape)
     if shared:
-        out = jax.lax.map(lambda a: one_block((landscape, a[0], a[1])), (split(w0), split(limit)))
+        out = jax.lax.map(lambda a: one_block((ops, a[0], a[1])), (split(w0), split(limit)))
     else:
-        out = jax.lax.map(one_block, (lands, split(w0), split(limit)))
-    out = jax.tree_util.tree_map(lambda x: x.reshape((-1,) + x.shape[2:])[:n], out)
-    return _result(landscape, out, ts, shared, events)
+        out = jax.lax.map(one_block, (jax.tree_util.tree_map(split, ops), split(w0), split(limit)))
+    return jax.tree_util.tree_map(lambda x: x.reshape((m,) + x.shape[2:]), out)
 
 
 def _finite_bound(x: jax.Array) -> jax.Array:

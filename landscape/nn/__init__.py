@@ -2,7 +2,7 @@
 
 Modules, by what they compute:
 
-* :mod:`landscape.nn.models`   MLP, small ConvNet, ResNet-18 (CIFAR) as plain pytrees, encoder/projector split
+* :mod:`landscape.nn.models`   linear model, MLP, small ConvNet, ResNet-18 (CIFAR) as plain pytrees, encoder/projector split
 * :mod:`landscape.nn.augment`  jittable augmentations: Gaussian noise σ², SimCLR family with one strength knob
 * :mod:`landscape.nn.data`     synthetic Gaussians / mixtures / manifold, sklearn digits, CIFAR-10 binary format
 * :mod:`landscape.nn.train`    optax training step, data parallelism over a device mesh, checkpoints

@@ -5,6 +5,9 @@ r"""Data sets that need no download: synthetic data, scikit-learn's digits, CIFA
 * :func:`gaussian_mixture` — K Gaussian classes with chosen class proportions.
 * :func:`torus_manifold` — points on a k-dimensional curved torus embedded in
   R^D, with the exact orthonormal tangent basis at every point.
+* :func:`synthetic_images` — small colour images of K classes (a smooth
+  random pattern per class, shifted, re-lit and noised per image): images for
+  the SimCLR augmentations and the ConvNet / ResNet without a download.
 * :func:`load_digits` — scikit-learn's bundled 8×8 digits (1,797 images; the data
   ships inside the scikit-learn wheel, nothing is fetched).  Needs the optional
   ``scikit-learn`` dependency (extra ``nn``).
@@ -48,6 +51,7 @@ __all__ = [
     "gaussian_mixture",
     "ManifoldData",
     "torus_manifold",
+    "synthetic_images",
     "load_digits",
     "CIFAR10_RECORD_BYTES",
     "read_cifar10_binary",
@@ -176,6 +180,48 @@ def torus_manifold(
         np.asarray(labels, np.int32),
         np.asarray(q, dtype),
     )
+
+
+def synthetic_images(
+    key: jax.Array, n: int, *, size: int = 12, channels: int = 3, n_classes: int = 10, frequencies: int = 3
+) -> tuple[np.ndarray, np.ndarray]:
+    r"""n colour images (n, size, size, channels) in [0, 1] and their class labels (n,).
+
+    Class k has a smooth template T_k: a sum of ``frequencies`` random planar waves
+    per channel (integer wave vectors up to 2, so it tiles the image).  An image of
+    class k is sigmoid(2·a·roll(T_k, δ) + b + 0.3·ε): the template cyclically shifted
+    by δ (up to size/4 pixels each way), with a random contrast a ∈ [0.5, 1.5], a
+    brightness b ~ N(0, 0.25²) and white pixel noise ε.  Shifts, contrast and
+    brightness are the nuisances the SimCLR augmentations act on.
+
+    >>> import jax
+    >>> x, y = synthetic_images(jax.random.PRNGKey(0), 6, size=8, n_classes=3)
+    >>> x.shape, bool((x > 0).all() and (x < 1).all()), sorted(set(y.tolist())) <= [0, 1, 2]
+    ((6, 8, 8, 3), True, True)
+    """
+    if int(n) < 1 or int(size) < 2 or int(channels) < 1 or int(n_classes) < 1 or int(frequencies) < 1:
+        raise ValueError(
+            f"n, n_classes, channels and frequencies must be >= 1 and size >= 2, got "
+            f"{n}, {n_classes}, {channels}, {frequencies}, {size}"
+        )
+    n, size, c, k, f = int(n), int(size), int(channels), int(n_classes), int(frequencies)
+    rng = np.random.default_rng(int(jax.random.randint(key, (), 0, np.iinfo(np.int32).max)))
+    grid = 2.0 * np.pi * np.arange(size) / size
+    wave = rng.integers(-2, 3, size=(k, c, f, 2))
+    phase = rng.uniform(0.0, 2.0 * np.pi, size=(k, c, f))
+    arg = wave[..., 0, None, None] * grid[:, None] + wave[..., 1, None, None] * grid[None, :] + phase[..., None, None]
+    templates = np.cos(arg).sum(axis=2) / np.sqrt(f)  # (k, c, size, size)
+    labels = rng.integers(0, k, size=n)
+    shift = rng.integers(-(size // 4), size // 4 + 1, size=(n, 2))
+    rows = (np.arange(size)[None, :] - shift[:, :1]) % size
+    cols = (np.arange(size)[None, :] - shift[:, 1:]) % size
+    chan = np.arange(c)[None, :, None, None]
+    img = templates[labels[:, None, None, None], chan, rows[:, None, :, None], cols[:, None, None, :]]  # (n, c, s, s)
+    contrast = rng.uniform(0.5, 1.5, size=(n, 1, 1, 1))
+    bright = 0.25 * rng.standard_normal((n, 1, 1, 1))
+    logits = 2.0 * contrast * img + bright + 0.3 * rng.standard_normal(img.shape)
+    out = 1.0 / (1.0 + np.exp(-logits))
+    return np.moveaxis(out, 1, -1).astype(np.float32), labels.astype(np.int32)
 
 
 # ----------------------------------------------------------------------------- digits

@@ -58,6 +58,7 @@ if TYPE_CHECKING:  # shapes for the reader and the docs; jaxtyping is not needed
 
 __all__ = [
     "Outputs",
+    "Linear",
     "MLP",
     "ConvNet",
     "ResNet18",
@@ -86,7 +87,7 @@ class Outputs(NamedTuple):
 
 
 class Model(Protocol):
-    """What training and probing need of a network; :class:`MLP`, :class:`ConvNet` and :class:`ResNet18` are models."""
+    """What training and probing need of a network; :class:`Linear`, :class:`MLP`, :class:`ConvNet` and :class:`ResNet18` are models."""
 
     def init(self, key: jax.Array) -> tuple[Params, State]: ...
 
@@ -210,6 +211,15 @@ def _projector_apply(
     return x, dense(params["last"], x), new_state
 
 
+def _flat_inputs(x: ArrayLike, in_dim: int, dtype: Any) -> jax.Array:
+    """Inputs (n, …) flattened to (n, in_dim) in ``dtype``; ValueError for another feature count."""
+    x = jnp.asarray(x, dtype)
+    x = x.reshape(x.shape[0], -1)
+    if x.shape[1] != in_dim:
+        raise ValueError(f"x must have {in_dim} features per sample, got {x.shape[1]}")
+    return x
+
+
 def _check_dims(**dims) -> None:
     for name, v in dims.items():
         if isinstance(v, tuple):
@@ -217,6 +227,45 @@ def _check_dims(**dims) -> None:
                 raise ValueError(f"{name} must be a tuple of positive integers, got {v!r}")
         elif not isinstance(v, int) or v < 1:
             raise ValueError(f"{name} must be a positive integer, got {v!r}")
+
+
+# ----------------------------------------------------------------------------- Linear
+@dataclasses.dataclass(frozen=True)
+class Linear:
+    """f(x) = W x: the linear theory's own model, the bias-free last layer alone on fixed inputs.
+
+    There is no encoder (``params["encoder"]`` is empty), so h = ϕ = x and the
+    only trainable matrix is the last layer, initialised W_ij ~ N(0, init_scale²/in_dim).
+    Trained by :mod:`landscape.nn.train` like any model, it is the network on
+    which the effective landscape of the last layer is the whole story.
+
+    >>> import jax, jax.numpy as jnp
+    >>> m = Linear(in_dim=3, out_dim=2)
+    >>> params, state = m.init(jax.random.PRNGKey(0))
+    >>> out, _ = m.apply(params, state, jnp.eye(3), train=True)
+    >>> bool(jnp.allclose(out.z, last_layer(params).T)), out.phi.shape
+    (True, (3, 3))
+    """
+
+    in_dim: int
+    out_dim: int = 2
+    init_scale: float = 1.0
+    dtype: Any = jnp.float32
+
+    def __post_init__(self) -> None:
+        _check_dims(in_dim=self.in_dim, out_dim=self.out_dim)
+        if not self.init_scale > 0:
+            raise ValueError(f"init_scale must be > 0, got {self.init_scale!r}")
+
+    def init(self, key: jax.Array) -> tuple[Params, State]:
+        last = dense_init(key, self.in_dim, self.out_dim, bias=False, gain=self.init_scale**2, dtype=self.dtype)
+        return {"encoder": {}, "projector": {"last": last}}, {"encoder": {}, "projector": {}}
+
+    def apply(
+        self, params: Params, state: State, x: Float[ArrayLike, "n ..."], *, train: bool
+    ) -> tuple[Outputs, State]:
+        x = _flat_inputs(x, self.in_dim, self.dtype)
+        return Outputs(x, x, dense(params["projector"]["last"], x)), state
 
 
 # ----------------------------------------------------------------------------- MLP
@@ -266,10 +315,7 @@ class MLP:
     def apply(
         self, params: Params, state: State, x: Float[ArrayLike, "n ..."], *, train: bool
     ) -> tuple[Outputs, State]:
-        x = jnp.asarray(x, self.dtype)
-        x = x.reshape(x.shape[0], -1)
-        if x.shape[1] != self.in_dim:
-            raise ValueError(f"x must have {self.in_dim} features per sample, got {x.shape[1]}")
+        x = _flat_inputs(x, self.in_dim, self.dtype)
         act = _activation(self.activation)
         enc_state: State = {}
         for i in range(len(self.hidden)):

@@ -19,14 +19,16 @@ beta                β-InfoNCE: β                                              
 invariance_weight   VICReg (derived form): λ_inv                                all
 out_dim (d1)        rows of W: caps the rank at d1                             all
 kappa, norm_target  normalization penalty κ(Tr[WΣWᵀ] − c)² (closed form only)   closed-form
-init_scale, seed    W₀ = init_scale·N(0, 1) from PRNGKey(seed)                  flow, gd
+init_scale, seed    W₀ = init_scale·N(0, 1) from PRNGKey(seed), or ·I          flow, gd
 t1                  integration time of gradient flow                          flow
 lr                  learning rate of gradient descent (SGD)                    gd
 ==================  =========================================================  ===============
 
 Methods: ``"closed-form"`` (Theorem 1, :func:`landscape.global_minimum`;
 with κ the normalized minimum), ``"flow"`` (gradient flow dW/dt = −∇L by
-diffrax, :func:`landscape.gradient_flow`) and ``"gd"`` (plain gradient descent,
+the batched integrator :func:`~landscape.dynamics.batched_flow.batched_gradient_flow`, with
+the time outputs of :mod:`~landscape.phase.flow_times` when
+:class:`FlowSettings` asks for them) and ``"gd"`` (plain gradient descent,
 :func:`landscape.gradient_descent`).  Every method returns, per point:
 
 * ``rank``  rank of WᵀW by the survival rule of :mod:`landscape.core.linalg` (closed

@@ -83,10 +83,13 @@ def _closed_form(model: PhaseModel, p: Mapping, basis, out_dim_static: int | Non
     return out
 
 
-def _initial_weights(model: PhaseModel, p: Mapping, dtype) -> jax.Array:
+def _initial_weights(model: PhaseModel, p: Mapping, dtype, init: str = "gaussian") -> jax.Array:
     d = model.dim
-    key = jax.random.PRNGKey(jnp.asarray(p["seed"]).astype(jnp.uint32))
-    w0 = jnp.asarray(p["init_scale"], dtype) * jax.random.normal(key, (d, d), dtype)
+    if init == "identity":
+        w0 = jnp.asarray(p["init_scale"], dtype) * jnp.eye(d, dtype=dtype)
+    else:
+        key = jax.random.PRNGKey(jnp.asarray(p["seed"]).astype(jnp.uint32))
+        w0 = jnp.asarray(p["init_scale"], dtype) * jax.random.normal(key, (d, d), dtype)
     if p["out_dim"] is not None:
         w0 = jnp.where((jnp.arange(d) < p["out_dim"])[:, None], w0, 0.0)
     return w0
@@ -101,18 +104,12 @@ def _dynamics(model: PhaseModel, p: Mapping, basis, method: str, settings: FlowS
     dtype = land.b.dtype
     d = model.dim
     d1 = jnp.minimum(p["out_dim"], d) if p["out_dim"] is not None else d
-    w0 = _initial_weights(model, p, dtype)
+    w0 = _initial_weights(model, p, dtype, settings.init)
+    extra: dict = {}
     if method == "flow":
-        sol = lsflow.gradient_flow(
-            land,
-            w0,
-            t1=p["t1"],
-            n_save=2,
-            rtol=settings.rtol,
-            atol=settings.atol,
-            max_steps=settings.max_steps,
-            rank_rtol=settings.rank_rtol,
-        )
+        from landscape.phase.flow_times import flow_outputs
+
+        weights, diverged, extra = flow_outputs(land, w0, p["t1"], settings)
     else:
         lr = p["lr"]
         if lr is None:
@@ -128,7 +125,8 @@ def _dynamics(model: PhaseModel, p: Mapping, basis, method: str, settings: FlowS
             save_every=settings.steps,
             rank_rtol=settings.rank_rtol,
         )
-    eig = gram_spectrum(sol.weights)
+        weights, diverged = sol.weights, sol.diverged
+    eig = gram_spectrum(weights)
     # The survival rule with the landscape's Gram scale, rank_rtol × the largest, and the
     # initial scale² as floor: collapsed directions decay below W₀'s size, surviving ones
     # grow past it, so complete collapse (all eigenvalues decaying) reads as rank 0, not 1.
@@ -138,12 +136,13 @@ def _dynamics(model: PhaseModel, p: Mapping, basis, method: str, settings: FlowS
     out = dict(
         rank=rank,
         region=_region(rank, d1),
-        loss=_loss(land, sol.weights),
+        loss=_loss(land, weights),
         gram_eigenvalues=eig,
-        diverged=jnp.asarray(sol.diverged, bool),
+        diverged=jnp.asarray(diverged, bool),
     )
     if basis is not None:
-        out["direction_gram"] = _direction_diag(basis, sol.weights.T @ sol.weights)
+        out["direction_gram"] = _direction_diag(basis, weights.T @ weights)
+    out.update(extra)
     return out
 
 
@@ -186,6 +185,7 @@ def evaluation(
             raise ValueError(f"parameter {n!r} is for method 'gd' (gradient descent), not 'flow'")
         if method == "gd" and n in _FLOW_ONLY:
             raise ValueError(f"parameter {n!r} is for method 'flow' (gradient flow), not 'gd'")
+    _check_time_outputs(names, method, settings)
     uses_sigma2 = model.params["sigma2"] is not None or "sigma2" in names
     basis_np = model.basis(uses_sigma2)
     out_dim_static = None
@@ -208,6 +208,10 @@ def evaluation(
         "direction_gram": ("direction",),
         "direction_b": ("direction",),
     }
+    if method == "flow":
+        from landscape.phase.flow_times import time_output_dims
+
+        output_dims.update(time_output_dims(settings))
     description = {
         "kind": "landscape.phase",
         "method": method,
@@ -217,6 +221,27 @@ def evaluation(
         "direction_basis": None if basis_np is None else basis_np.tolist(),
     }
     return fn, output_dims, description
+
+
+def _check_time_outputs(names: Sequence[str], method: str, settings: FlowSettings) -> None:
+    """Refuse time outputs outside the flow, and a scanned ``t1`` beside save times that end the flow."""
+    asked = [f for f in ("times", "threshold") if getattr(settings, f) is not None]
+    if asked and method != "flow":
+        raise ValueError(f"{' and '.join(asked)} are time outputs of method 'flow', not {method!r}")
+    if settings.times is not None and "t1" in names:
+        raise ValueError("t1 cannot be scanned with save times: the flow ends at the last save time")
+
+
+def _time_options(method: str, settings: FlowSettings) -> dict:
+    """What :func:`landscape.scan.scan` needs for the time outputs: the ``time`` coordinate, open-ended outputs."""
+    if method != "flow" or (settings.times is None and settings.threshold is None):
+        return {}
+    from landscape.phase.flow_times import OPEN_ENDED
+
+    out: dict[str, Any] = {"open_ended": OPEN_ENDED}
+    if settings.times is not None:
+        out["output_coords"] = {"time": list(settings.times)}
+    return out
 
 
 def phase_scan(
@@ -241,7 +266,15 @@ def phase_scan(
     output_dims = {k: v for k, v in dims.items() if k in _output_names(fn, grid)}
     labels = dict(OUTPUT_LABELS)
     labels.update({n: PARAMETER_LABELS[n] for n in grid.parameter_names})
-    return _driver.scan(fn, grid, output_dims=output_dims, evaluation=description, labels=labels, **scan_kwargs)
+    return _driver.scan(
+        fn,
+        grid,
+        output_dims=output_dims,
+        evaluation=description,
+        labels=labels,
+        **_time_options(method, settings),
+        **scan_kwargs,
+    )
 
 
 def _output_names(fn: Callable, grid: Grid) -> set[str]:

@@ -107,6 +107,14 @@ OUTPUT_LABELS = {
     "direction_b": "b_i: B − γI along each eigen-direction of A0 (and C0)",
     "rho": "ρ = Tr[WΣWᵀ], mean squared output norm",
     "diverged": "flow or descent diverged",
+    "escape_time": "first time the k-th eigenvalue of WᵀW rises to θ (k-th step; inf: not by the end)",
+    "collapse_time": "first time the k-th eigenvalue of WᵀW, above θ at t = 0, falls to θ (inf: never)",
+    "plateau_length": "time with every eigenvalue of WᵀW below θ before the first escape (inf: no escape)",
+    "loss_curve": "loss L(W) at the save times",
+    "gram_curve": "eigenvalues of WᵀW at the save times, descending",
+    "n_learned": "eigenvalues of WᵀW above θ at the save times (directions learned)",
+    "direction_escape_time": "first time v_iᵀWᵀWv_i reaches θ, v_i the i-th eigenvector of B − γI (inf: never)",
+    "learning_order": "index of the eigenvector of B − γI (m descending) learned k-th; −1: not learned",
 }
 
 _DEFAULTS = {
@@ -288,14 +296,24 @@ class PhaseModel:
         )
 
 
+#: How W₀ is drawn (:attr:`FlowSettings.init`): ``"gaussian"`` init_scale·N(0, 1) from
+#: PRNGKey(seed); ``"identity"`` init_scale·I (W₀ᵀW₀ = init_scale²·I on the first d1
+#: directions), aligned with every commuting problem, so the flow has the closed form of
+#: :mod:`landscape.theory.exact_flow`.
+INITS = ("gaussian", "identity")
+
+
 @dataclasses.dataclass(frozen=True)
 class FlowSettings:
     """Static settings of the dynamical methods (the same at every grid point).
 
-    ``n_save`` save points of the flow (only the last is kept), its Tsit5
-    tolerances ``rtol``/``atol`` and step budget ``max_steps``; ``steps`` of
+    The flow's error tolerances ``rtol``/``atol`` and step budget ``max_steps``
+    (:func:`landscape.dynamics.batched_flow.batched_gradient_flow`); ``steps`` of
     gradient descent; ``rank_rtol`` the relative eigenvalue cut that counts the
-    rank of a trained W.
+    rank of a trained W.  Time outputs of the flow (:mod:`landscape.phase.flow_times`):
+    ``times`` the save times of the loss curve (the flow then ends at the last
+    one, and ``t1`` is not used), ``threshold`` the level θ of WᵀW's eigenvalues
+    that marks escape and collapse, ``init`` how W₀ is drawn (:data:`INITS`).
     """
 
     rtol: float = 1e-7
@@ -303,9 +321,31 @@ class FlowSettings:
     max_steps: int = 20_000
     steps: int = 4000
     rank_rtol: float = 1e-4
+    times: tuple[float, ...] | None = None
+    threshold: float | None = None
+    init: str = "gaussian"
+
+    def __post_init__(self) -> None:
+        if self.times is not None:
+            t = np.atleast_1d(np.asarray(self.times, dtype=float))
+            if t.ndim != 1 or not np.all(np.isfinite(t)) or t[0] < 0 or np.any(np.diff(t) <= 0) or t[-1] <= 0:
+                raise ValueError(f"times must be finite, >= 0, strictly increasing and end > 0; got {self.times!r}")
+            object.__setattr__(self, "times", tuple(float(v) for v in t))
+        if self.threshold is not None:
+            object.__setattr__(self, "threshold", as_scalar(self.threshold, "threshold", low=0.0, low_inclusive=False))
+        if self.init not in INITS:
+            raise ValueError(f"init must be one of {', '.join(INITS)}; got {self.init!r}")
 
     def to_json(self) -> dict:
-        return dataclasses.asdict(self)
+        """The settings as recorded in a scan store (time outputs only when asked for, so
+        that the record of a scan without them is the one earlier versions wrote)."""
+        out = dataclasses.asdict(self)
+        for key, default in (("times", None), ("threshold", None), ("init", "gaussian")):
+            if out[key] == default:
+                del out[key]
+            elif key == "times":
+                out[key] = list(out[key])
+        return out
 
 
 def _direction_diag(basis, m):

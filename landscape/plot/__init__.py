@@ -79,11 +79,17 @@ def new_figure(ncols: int = 1, *, width: float = 5.0, height: float = 4.2) -> tu
     return fig, axes
 
 
-def save_figure(fig: Figure, path: str | os.PathLike[str], *, dpi: int = 150) -> Path:
-    """Save ``fig`` to ``path`` (parent folders are created); returns the path."""
+def save_figure(
+    fig: Figure, path: str | os.PathLike[str], *, dpi: int = 150, metadata: dict[str, str] | None = None
+) -> Path:
+    """Save ``fig`` to ``path`` (parent folders are created); returns the path.
+
+    ``metadata``: the file's metadata (keys as Matplotlib's ``savefig`` takes them for the format,
+    e.g. ``Software`` for PNG, ``Creator`` for PDF and SVG).
+    """
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(path, dpi=dpi)
+    fig.savefig(path, dpi=dpi, metadata=metadata)
     return path
 
 

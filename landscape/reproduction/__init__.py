@@ -44,6 +44,9 @@ EXPERIMENTS = (
     "dubois2022.cover_wn",
     "dubois2022.dissl_phase",
     "dubois2022.digits_networks",
+    "extensions.learning_dynamics",
+    "extensions.stepwise_networks",
+    "extensions.diagnosis_networks",
 )
 
 

@@ -55,7 +55,7 @@ import json
 import os
 import time
 import warnings
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Collection, Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -168,6 +168,8 @@ def _dataset(grid: Grid, record: Mapping, outputs: Mapping[str, np.ndarray], sta
     for name, text in labels.items():
         if name in data_vars and len(data_vars[name]) == 2:
             data_vars[name] = (*data_vars[name], {"long_name": text})
+    for dim, values in record.get("output_coords", {}).items():  # absent from older records
+        coords[dim] = (dim, np.asarray(values, dtype=float))
     coord_attrs = {k: v for k, v in labels.items() if k in coords}
     coords = {k: ((*v, {"long_name": coord_attrs[k]}) if k in coord_attrs else v) for k, v in coords.items()}
     attrs = {
@@ -271,6 +273,8 @@ def scan(
     code_version: Mapping[str, Any] | None = None,
     labels: Mapping[str, str] | None = None,
     batching: str = "auto",
+    open_ended: Collection[str] = (),
+    output_coords: Mapping[str, Sequence[float]] | None = None,
 ) -> xr.Dataset:
     """Evaluate ``fn`` at every point of ``grid``; see the module docstring.
 
@@ -294,6 +298,8 @@ def scan(
         code_version: override of the recorded ``package_version`` / ``git_commit``.
         labels: long names of outputs and coordinates, ``{name: text}`` (stored; shown as ``long_name``).
         batching: ``"auto"``, ``"vmap"`` or ``"map"``, see :func:`landscape.scan.execute.batching_mode`.
+        open_ended: outputs in which ``+inf`` is a value, not a failure (:func:`~landscape.scan.status.point_status`).
+        output_coords: coordinate values of outputs' own dimensions, ``{dim: values}`` (stored in the record).
 
     Returns:
         ``xarray.Dataset`` with one dimension per grid component.
@@ -320,19 +326,36 @@ def scan(
     example = _example(grid)
     specs = output_specs(fn, example, output_dims)
     store.require_result_memory(grid.size, {k: v.to_json() for k, v in specs.items()})
+    coords = _output_coords(specs, output_coords)
     evaluation, code = _description(fn, evaluation, code_version, chunk_size)
 
     def new_record(stored_chunk=None) -> dict:
         chunk = _chunk(chunk_size, stored_chunk, memory_budget, fn, example, len(devs), grid.size)
-        return store.make_record(grid, chunk, specs, evaluation, code, labels)
+        return store.make_record(grid, chunk, specs, evaluation, code, labels, coords)
 
     lock = None
     try:
         lock, root, record, action = _claim_store(path, new_record, resume, overwrite, force, p_index, p_count)
-        return _run(fn, grid, example, path, root, record, action, specs, devs, p_index, p_count, progress, batching)
+        return _run(
+            fn, grid, example, path, root, record, action, specs, devs, p_index, p_count, progress, batching, open_ended
+        )
     finally:
         if lock is not None:
             lock.release()
+
+
+def _output_coords(specs: Mapping[str, store.OutputSpec], coords) -> dict[str, list[float]] | None:
+    """The checked ``output_coords``: each names an output dimension and has its length."""
+    if not coords:
+        return None
+    sizes = {d: n for spec in specs.values() for d, n in zip(spec.dims, spec.shape)}
+    out = {}
+    for dim, values in dict(coords).items():
+        vals = [float(v) for v in np.asarray(values, dtype=float).ravel()]
+        if dim not in sizes or sizes[dim] != len(vals):
+            raise ValueError(f"output_coords[{dim!r}]: {len(vals)} values for a dimension of length {sizes.get(dim)}")
+        out[str(dim)] = vals
+    return out
 
 
 def _description(fn, evaluation, code_version, chunk_size) -> tuple[Mapping[str, Any], dict]:
@@ -440,6 +463,7 @@ def _run(
     p_count: int,
     progress,
     batching: str,
+    open_ended: Collection[str] = (),
 ):
     """Compute every chunk of this process that is not verified in the store; return the dataset."""
     n_dev = len(devs)
@@ -485,7 +509,7 @@ def _run(
         # computation with the store's I/O threads wedged XLA's CPU thread pool (jaxlib 0.10).
         m = chunk_len(i)
         values = {k: np.asarray(v)[:m] for k, v in jax.device_get(dispatch(i)).items()}
-        status = point_status(values, m)
+        status = point_status(values, m, open_ended)
         if root is not None:
             try:
                 store.write_chunk(root, record, i, values, status)

@@ -51,10 +51,13 @@ def make_record(
     evaluation: Mapping[str, Any],
     code: Mapping[str, Any],
     labels: Mapping[str, str] | None = None,
+    output_coords: Mapping[str, list[float]] | None = None,
 ) -> dict:
     """The JSON record of a scan (everything a resume must agree with, plus provenance).
 
-    ``labels`` (``{variable or coordinate: long name}``) only decorates the dataset.
+    ``labels`` (``{variable or coordinate: long name}``) only decorates the dataset;
+    ``output_coords`` (``{output dimension: values}``, e.g. save times) too, and is
+    recorded only when given, so records without it read as before.
     """
     if chunk_size < 1:
         raise ValueError(f"chunk_size must be >= 1, got {chunk_size}")
@@ -62,7 +65,7 @@ def make_record(
         if name in RESERVED_NAMES:
             raise ValueError(f"output name {name!r} is reserved by the store; rename that output")
     n = grid.size
-    return {
+    record = {
         "format": FORMAT_VERSION,
         "grid": grid.to_json(),
         "n_points": n,
@@ -77,6 +80,9 @@ def make_record(
         "forced_resumes": [],
         "labels": {str(k): str(v) for k, v in dict(labels or {}).items()},
     }
+    if output_coords:
+        record["output_coords"] = {str(k): [float(x) for x in v] for k, v in output_coords.items()}
+    return record
 
 
 def record_differences(stored: Mapping, new: Mapping) -> dict[str, list[str]]:

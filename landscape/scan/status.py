@@ -14,7 +14,8 @@ code   name          meaning
 Points are evaluated independently under ``vmap``, so a NaN at one point never
 reaches its neighbours; the flag only records it.  An output named
 ``diverged`` (a boolean, any shape) is the evaluation's own report; any other
-output is checked for non-finite values.
+output is checked for non-finite values (``+inf`` allowed in the outputs that the
+evaluation declares open-ended, such as times of events that did not happen).
 
 Example:
     >>> import numpy as np
@@ -25,7 +26,7 @@ Example:
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping
 
 import numpy as np
 
@@ -37,15 +38,21 @@ STATUS_NAMES = ("ok", "nonfinite", "diverged", "missing")
 DIVERGED_OUTPUT = "diverged"
 
 
-def point_status(outputs: Mapping[str, np.ndarray], n: int) -> np.ndarray:
-    """Status of each of the ``n`` points of a chunk from its flat ``{name: (n, ...)}`` outputs."""
+def point_status(outputs: Mapping[str, np.ndarray], n: int, open_ended: Collection[str] = ()) -> np.ndarray:
+    """Status of each of the ``n`` points of a chunk from its flat ``{name: (n, ...)}`` outputs.
+
+    In the outputs named in ``open_ended`` (times of events, say) ``+inf`` is a value
+    ("not reached"), not a failure; NaN and ``-inf`` still are.
+    """
     status = np.full(n, OK, dtype=np.int8)
     bad = np.zeros(n, dtype=bool)
     for name, value in outputs.items():
         arr = np.asarray(value)
         if name == DIVERGED_OUTPUT or arr.dtype.kind not in "fc":
             continue
-        bad |= ~np.isfinite(arr.reshape(n, -1)).all(axis=1)
+        flat = arr.reshape(n, -1)
+        ok = np.isfinite(flat) | (np.isposinf(flat) if name in open_ended else False)
+        bad |= ~ok.all(axis=1)
     status[bad] = NONFINITE
     if DIVERGED_OUTPUT in outputs:
         div = np.asarray(outputs[DIVERGED_OUTPUT]).reshape(n, -1).astype(bool).any(axis=1)

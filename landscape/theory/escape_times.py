@@ -69,10 +69,14 @@ def level_time(gram0: Any, rate: Any, sigma: Any, quartic: Any, level: Any) -> j
     reached = (level > lo) & (level < hi) & (gram0 > 0)
     g0 = jnp.where(reached, gram0, 1.0)
     lv = jnp.where(reached, level, 1.0)
-    safe_r = jnp.where(r == 0, 1.0, r)
-    general = (jnp.log(lv / g0) - jnp.log1p(c * (g0 - lv) / (safe_r - c * g0))) / safe_r
-    algebraic = (1.0 / lv - 1.0 / g0) / c
-    t = jnp.where(r == 0, algebraic, general)
+    # t = ln(1 + x)/r with x = r·y, y = (ℓ − λ₀)/(λ₀(r − cℓ)); written as y·ln(1 + x)/x, which
+    # stays exact as r → 0 (where it becomes the algebraic (1/ℓ − 1/λ₀)/c) and for |r| of rounding size.
+    den = jnp.where(reached, g0 * (r - c * lv), 1.0)
+    y = (lv - g0) / den
+    x = r * y
+    small = jnp.abs(x) < 1e-6
+    ratio = jnp.where(small, 1.0 - x / 2.0 + x * x / 3.0, jnp.log1p(x) / jnp.where(small, 1.0, x))
+    t = y * ratio
     return jnp.where(level == gram0, 0.0, jnp.where(reached, t, jnp.inf))
 
 

@@ -52,6 +52,7 @@ import numpy as np
 
 from landscape.core.effective_landscape import EffectiveLandscape, require_landscape
 from landscape.core.linalg import is_traced
+from landscape.core.sorting import sort_descending
 
 __all__ = [
     "FlowState",
@@ -243,6 +244,6 @@ def aligned_state(dirs: Directions, t: Any) -> FlowState:
     t = check_times(t, dirs.rate.dtype)
     lam = logistic_gram(dirs.gram0, dirs.rate, dirs.sigma, dirs.quartic, t[..., None])  # t.shape + (d0,)
     return FlowState(
-        gram_eigenvalues=-jnp.sort(-lam, axis=-1),
+        gram_eigenvalues=sort_descending(lam),  # a sorting network: jnp.sort is ~3x slower on XLA:CPU
         loss=direction_loss(lam, dirs.rate, dirs.sigma, dirs.quartic),
     )

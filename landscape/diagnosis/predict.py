@@ -1,6 +1,6 @@
 r"""Predict, from two views, which directions a loss keeps and where each one collapses.
 
-The estimates (A0, C) of :mod:`landscape.diagnose.estimate` enter the library's
+The estimates (A0, C) of :mod:`landscape.diagnosis.estimate` enter the library's
 effective landscape (:func:`landscape.losses.effective.effective_landscape`):
 B = p·A0 + q·C from the loss table and the rank of every minimum is the number
 of eigenvalues b_i of B − γI that survive (:func:`landscape.core.linalg.survives`),
@@ -29,7 +29,7 @@ The bootstrap intervals are those of the unshrunk estimator.
 
 **Normalization** (``normalization=Normalization(kappa, norm_target)``, finite κ or
 κ = ``math.inf``): the prediction of the normalized landscape, WS Eq. 7–9 and
-Props. 2–3, in :mod:`landscape.diagnose.normalized` (equations, conditions and how
+Props. 2–3, in :mod:`landscape.diagnosis.normalized` (equations, conditions and how
 its rank rule differs).  Then ``directions`` are the whitened eigen-directions
 Σ^{-1/2}u_i, ``kept`` is the sign of the survival margin g_m = ℓ_m + t_{1..m}
 (undecided when its bootstrap interval contains 0), ``b_eigenvalues`` the
@@ -48,8 +48,8 @@ import numpy as np
 
 from landscape.core.linalg import spectral_scale, survives
 from landscape.core.problem import Problem
-from landscape.diagnose.estimate import Covariances, bootstrap_covariances, check_views, estimate_covariances
-from landscape.diagnose.normalized import (
+from landscape.diagnosis.estimate import Covariances, bootstrap_covariances, check_views, estimate_covariances
+from landscape.diagnosis.normalized import (
     Normalization,
     evaluate,
     normalized_thresholds,
@@ -77,8 +77,8 @@ class Diagnosis(NamedTuple):
         critical_weight_decay: max(b_i, 0) (d,).
         critical_aug_scale: the factor on C at which the direction collapses (d,; inf if never).
         b_interval: bootstrap percentile interval of b_i (d×2), or None without bootstrap.
-        warnings: the messages of :func:`landscape.diagnose.estimate.check_views`.
-        normalization: the :class:`~landscape.diagnose.normalized.Normalization` used, or None.
+        warnings: the messages of :func:`landscape.diagnosis.estimate.check_views`.
+        normalization: the :class:`~landscape.diagnosis.normalized.Normalization` used, or None.
         whitened_eigenvalues: ℓ_i of Σ^{-1/2}(B − γI)Σ^{-1/2} (normalized only, else None).
         survival_margin: g of each direction, kept ⇔ > 0 (normalized only).
         margin_interval: bootstrap percentile interval of the margin (d×2; normalized with bootstrap).
@@ -178,7 +178,7 @@ def diagnose(
         out_dim: the projector's output dimension d1 (default d).
         bootstrap: number of row-resampling replicates for the intervals (0: none, ``kept`` is never None).
         seed: the bootstrap's random seed.
-        shrinkage: ρ ∈ [0, 1] or ``"ledoit-wolf"`` (:mod:`landscape.diagnose.estimate`).
+        shrinkage: ρ ∈ [0, 1] or ``"ledoit-wolf"`` (:mod:`landscape.diagnosis.estimate`).
         normalization: None (the plain landscape) or a :class:`Normalization` (κ > 0 or ``math.inf``, c > 0):
             the prediction of the normalized landscape (module docstring).  Needs Σ = A0 + C ≻ 0.
 
