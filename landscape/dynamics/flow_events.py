@@ -96,14 +96,15 @@ def flow_events(
 ) -> FlowEvents:
     """Escape and collapse time of each rank of the flow from ``w0`` (module docstring), in W₀'s dtype.
 
-    ``rtol``, ``atol``, ``max_steps`` are the integrator's (per call).  ValueError naming ``t`` when the
-    flow does not converge (see :func:`~landscape.dynamics.integrated_flow.flow_limit`).
+    ``rtol``, ``atol``, ``max_steps`` are the integrator's (``max_steps`` per leg of
+    :func:`~landscape.dynamics.integrated_flow.flow_limit`; the events run over the whole horizon gets
+    twice the legs' total).  ValueError naming ``t`` when the flow does not converge.
     """
     fraction = check_fraction(fraction)
     w0 = check_initial_weights(landscape, w0, "flow_events")
     dtype = w0.dtype
     land = jax.tree_util.tree_map(lambda x: jnp.asarray(x, dtype), landscape)
-    w_inf, horizon = flow_limit(land, w0, rtol=rtol, atol=atol, max_steps=max_steps)
+    w_inf, horizon, steps = flow_limit(land, w0, rtol=rtol, atol=atol, max_steps=max_steps)
     lam0, lam_inf = _spectrum(np.asarray(w0)), _spectrum(w_inf)
     eps = float(jnp.finfo(dtype).eps)
     scale = max(float(lam0.max()), float(lam_inf.max()), np.finfo(float).tiny)
@@ -114,18 +115,11 @@ def flow_events(
     climbs = grows & (lam0 < escape_level)
     levels = np.concatenate([np.where(climbs, escape_level, scale), np.where(dies, collapse_level, scale)])
     d0 = lam0.size
-    n = levels.size
-    batch = type(land)(
-        b=jnp.broadcast_to(land.b, (n, d0, d0)),
-        sigma=jnp.broadcast_to(land.sigma, (n, d0, d0)),
-        quartic=jnp.asarray(levels * float(np.asarray(land.quartic)), dtype),
-        weight_decay=jnp.full((n,), land.weight_decay, dtype),
-    )
-    v0 = jnp.asarray(np.asarray(w0, float)[None] / np.sqrt(levels)[:, None, None], dtype)
-    out = batched_gradient_flow(batch, v0, times=[horizon], threshold=1.0, rtol=rtol, atol=atol, max_steps=max_steps)
-    if bool(np.any(np.asarray(out.diverged))):
-        raise ValueError(f"t: the ode route failed on its way to the events (horizon t = {horizon:g})")
-    ev = np.asarray(out.event_times, float)
+    if climbs.any() or dies.any():
+        budget = max(max_steps, 2 * steps)  # one run over the whole horizon: the legs' steps, with room
+        ev = _level_crossings(land, np.asarray(w0), levels, horizon, rtol, atol, budget)
+    else:  # nothing to locate (e.g. W₀ stationary)
+        ev = np.full((2 * d0, d0), np.inf)
     rank = np.arange(d0)
     escape = np.where(climbs, ev[rank, rank], np.where(grows, 0.0, np.inf))
     collapse = np.where(dies, ev[d0 + rank, rank], np.inf)
@@ -140,3 +134,28 @@ def flow_events(
         source="integrator",
         horizon=horizon,
     )
+
+
+def _level_crossings(
+    land: EffectiveLandscape,
+    w0: np.ndarray,
+    levels: np.ndarray,
+    horizon: float,
+    rtol: float,
+    atol: float,
+    max_steps: int,
+) -> np.ndarray:
+    """First crossing of level ℓ_j by each rank, (n_levels, d0), in one batch through W = √ℓ_j·V (module docstring)."""
+    dtype = w0.dtype
+    n, d0 = levels.size, w0.shape[1]
+    batch = type(land)(
+        b=jnp.broadcast_to(land.b, (n, d0, d0)),
+        sigma=jnp.broadcast_to(land.sigma, (n, d0, d0)),
+        quartic=jnp.asarray(levels * float(np.asarray(land.quartic)), dtype),
+        weight_decay=jnp.full((n,), land.weight_decay, dtype),
+    )
+    v0 = jnp.asarray(w0.astype(float)[None] / np.sqrt(levels)[:, None, None], dtype)
+    out = batched_gradient_flow(batch, v0, times=[horizon], threshold=1.0, rtol=rtol, atol=atol, max_steps=max_steps)
+    if bool(np.any(np.asarray(out.diverged))):
+        raise ValueError(f"t: the ode route failed on its way to the events (horizon t = {horizon:g})")
+    return np.asarray(out.event_times, float)

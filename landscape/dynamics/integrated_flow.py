@@ -14,7 +14,7 @@ with different numbers of times share one compiled program.
 **t = inf** is the state where the integrated flow stops moving
 (:func:`flow_limit`): from the last finite time, the flow runs in legs, each as
 long as the time so far (at least 1/max|m_i|, m_i the eigenvalues of B − γI),
-until over one leg no eigenvalue of WᵀW moves by more than 100·rtol times the
+until over one leg no eigenvalue of WᵀW moves by more than 10·rtol times the
 largest.  It is the stationary point the flow reaches, not a value from theory:
 for a generic W₀ that is the global minimum (:func:`~landscape.global_minimum`),
 and for a W₀ without a component along a growing direction (an aligned W₀ of
@@ -36,7 +36,7 @@ Example (the limit of a non-commuting problem is the global minimum):
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any
+from typing import Any, NamedTuple
 
 import jax
 import jax.numpy as jnp
@@ -47,10 +47,24 @@ from landscape.core.linalg import gram_spectrum
 from landscape.dynamics.batched_flow import batched_gradient_flow
 from landscape.theory.exact_flow import FlowState, check_initial_weights, check_times
 
-__all__ = ["integrated_flow", "flow_limit", "save_grid", "MAX_LEGS"]
+__all__ = ["integrated_flow", "FlowLimit", "flow_limit", "save_grid", "MAX_LEGS"]
 
 #: Legs of doubling length :func:`flow_limit` tries before it gives up.
 MAX_LEGS = 48
+
+
+class FlowLimit(NamedTuple):
+    """Where the integrated flow stops moving.
+
+    Attributes:
+        weights: W(∞), in the dtype of the start.
+        time: T, the time at which it was reached.
+        steps: the integrator's attempted steps (accepted and rejected) over all legs.
+    """
+
+    weights: np.ndarray
+    time: float
+    steps: int
 
 
 def save_grid(times: np.ndarray) -> np.ndarray:
@@ -91,24 +105,26 @@ def flow_limit(
     rtol: float = 1e-10,
     atol: float = 1e-14,
     max_steps: int = 100_000,
-) -> tuple[np.ndarray, float]:
-    """(W(∞), T): the flow from ``w`` (at time ``t_start``) integrated until it stops moving, and the time T
-    at which it did (module docstring).  ValueError naming ``t`` when it does not converge."""
+) -> FlowLimit:
+    """The flow from ``w`` (at time ``t_start``) integrated until it stops moving (module docstring).
+
+    ``max_steps`` is the budget of each leg.  ValueError naming ``t`` when it does not converge."""
     w = np.asarray(check_initial_weights(landscape, w, "flow_limit"))
     eps = float(jnp.finfo(w.dtype).eps)
-    tol = 100.0 * max(float(rtol), 64.0 * eps)
+    tol = 10.0 * max(float(rtol), 64.0 * eps)
     length = max(float(t_start), _time_scale(landscape))
     fracs = np.arange(1, 5) / 4.0
-    now = float(t_start)
+    now, steps = float(t_start), 0
     lam = np.linalg.eigvalsh(np.asarray(w, float).T @ np.asarray(w, float))[::-1]
     for _ in range(MAX_LEGS):
         out = batched_gradient_flow(landscape, w[None], times=length * fracs, rtol=rtol, atol=atol, max_steps=max_steps)
         _checked(out, f"+ {now:g} on its way to t = inf")
         w, now = np.asarray(out.weights)[0, -1], now + length
+        steps += int(np.asarray(out.n_steps)[0]) + int(np.asarray(out.n_rejected)[0])
         new = np.asarray(out.gram_eigenvalues, float)[0, -1]
         moved = float(np.max(np.abs(new - lam)))
         if moved <= tol * max(float(new.max()), float(lam.max()), np.finfo(float).tiny):
-            return w, now
+            return FlowLimit(w, now, steps)
         lam, length = new, now
     raise ValueError(f"t = inf: the ode route has not converged by t = {now:g} (the spectrum of WᵀW still moves)")
 
@@ -125,7 +141,7 @@ def integrated_flow(
     w0 = check_initial_weights(landscape, w0, "integrated_flow")
     dtype = w0.dtype
     land = jax.tree_util.tree_map(lambda x: jnp.asarray(x, dtype), landscape)
-    opts = dict(rtol=rtol, atol=atol, max_steps=max_steps)
+    opts: dict[str, Any] = dict(rtol=rtol, atol=atol, max_steps=max_steps)
 
     @jax.jit
     def at(w: jax.Array) -> tuple[jax.Array, jax.Array]:
@@ -147,7 +163,7 @@ def integrated_flow(
         elif finite.any():  # t = 0 only
             eig[finite], val[finite] = (np.asarray(v) for v in at(w0))
         if not finite.all():
-            eig[~finite], val[~finite] = (np.asarray(v) for v in at(flow_limit(land, w_last, t_last, **opts)[0]))
+            eig[~finite], val[~finite] = (np.asarray(v) for v in at(flow_limit(land, w_last, t_last, **opts).weights))
         return FlowState(
             gram_eigenvalues=jnp.asarray(eig.reshape(t.shape + (-1,)), dtype),
             loss=jnp.asarray(val.reshape(t.shape), dtype),

@@ -18,15 +18,15 @@ Following neural-tangents' ``predict``: the call returns a function of time
   call of the batched Dormand–Prince integrator
   (:func:`~landscape.dynamics.batched_flow.batched_gradient_flow`) through the
   sorted distinct finite times, its steps landing exactly on them;
-  ``t = inf`` integrates on until the spectrum stops moving (to 100·rtol), the
+  ``t = inf`` integrates on until the spectrum stops moving (to 10·rtol), the
   same stationary point as the exact limit.
 * ``"auto"`` (default): exact when a case applies, else ode.
 
 The returned :class:`Trajectory` says which route it took (``method``,
 ``case``, ``reason``), and :meth:`Trajectory.events` gives the escape and
-collapse time of each direction: in closed form for the aligned case
-(:func:`~landscape.theory.escape_times.direction_events`, per common
-eigenvector), else from the integrator's events
+collapse time of each direction: in closed form on the exact route's aligned
+case (:func:`~landscape.theory.escape_times.direction_events`, per common
+eigenvector), else (isotropic case, ode route) from the integrator's events
 (:func:`~landscape.dynamics.flow_events.flow_events`, per rank of WᵀW).  The
 exact route is jittable and costs O(d0) (aligned) or O(d0³) (isotropic) per
 time point.
@@ -116,10 +116,10 @@ def trajectory(
     case = exact_case(landscape, w0)
     if method == "exact" and case.case is None:
         raise ValueError(f"method='exact' is not available here: {case.reason}")
-    opts = dict(rtol=rtol, atol=atol, max_steps=max_steps)
+    opts: dict[str, Any] = dict(rtol=rtol, atol=atol, max_steps=max_steps)
 
     def events(fraction: float) -> FlowEvents:
-        if case.case == "aligned":
+        if case.case == "aligned" and method != "ode":
             return _closed_form_events(landscape, w0, fraction)
         return flow_events(landscape, w0, fraction, **opts)
 
