@@ -15,8 +15,8 @@ with different numbers of times share one compiled program.
 (:func:`flow_limit`): from the last finite time, the flow runs in legs, each as
 long as the time so far (at least 1/max|m_i|, m_i the eigenvalues of B − γI),
 until over one leg no eigenvalue of WᵀW moves by more than 10·rtol times the
-largest.  It is the stationary point the flow reaches, not a value from theory:
-for a generic W₀ that is the global minimum (:func:`~landscape.global_minimum`),
+largest eigenvalue seen so far (so a flow decaying to the origin converges too).
+It is the stationary point the flow reaches, not a value from theory: for a generic W₀ that is the global minimum (:func:`~landscape.global_minimum`),
 and for a W₀ without a component along a growing direction (an aligned W₀ of
 low rank) the saddle that the exact route's limit also gives.  A flow that is
 still slowing down algebraically (b_i = γ exactly) does not converge this way;
@@ -116,14 +116,15 @@ def flow_limit(
     fracs = np.arange(1, 5) / 4.0
     now, steps = float(t_start), 0
     lam = np.linalg.eigvalsh(np.asarray(w, float).T @ np.asarray(w, float))[::-1]
+    peak = max(float(lam.max()), np.finfo(float).tiny)  # the largest eigenvalue seen: the scale of "moves"
     for _ in range(MAX_LEGS):
         out = batched_gradient_flow(landscape, w[None], times=length * fracs, rtol=rtol, atol=atol, max_steps=max_steps)
         _checked(out, f"+ {now:g} on its way to t = inf")
         w, now = np.asarray(out.weights)[0, -1], now + length
         steps += int(np.asarray(out.n_steps)[0]) + int(np.asarray(out.n_rejected)[0])
         new = np.asarray(out.gram_eigenvalues, float)[0, -1]
-        moved = float(np.max(np.abs(new - lam)))
-        if moved <= tol * max(float(new.max()), float(lam.max()), np.finfo(float).tiny):
+        peak = max(peak, float(np.max(np.asarray(out.gram_eigenvalues, float))))
+        if float(np.max(np.abs(new - lam))) <= tol * peak:
             return FlowLimit(w, now, steps)
         lam, length = new, now
     raise ValueError(f"t = inf: the ode route has not converged by t = {now:g} (the spectrum of WᵀW still moves)")
