@@ -53,9 +53,9 @@ def test_exact_and_ode_agree(capsys, tmp_path):
 
 def test_events_without_a_closed_form(capsys, tmp_path):
     """Non-commuting B and Σ, random W₀: auto integrates, says so, and the events sit on their levels."""
-    q = np.linalg.qr(np.random.default_rng(0).normal(size=(3, 3)))[0]
-    np.save(tmp_path / "a0.npy", q @ np.diag([3.0, 1.0, 0.3]) @ q.T)  # B − γI: eigenvalues (0.51, −0.29, −0.81)
-    np.save(tmp_path / "c.npy", np.diag([1.0, 2.5, 2.0]))
+    q = np.linalg.qr(np.random.default_rng(0).normal(size=(4, 4)))[0]
+    np.save(tmp_path / "a0.npy", q @ np.diag([3.0, 2.0, 0.8, 0.3]) @ q.T)  # B − γI: eigenvalues 0.51, −0.11, …
+    np.save(tmp_path / "c.npy", np.diag([1.0, 1.5, 2.5, 2.0]))
     general = ["--data-cov", str(tmp_path / "a0.npy"), "--aug-cov", str(tmp_path / "c.npy")]
     general += ["--loss", "beta-infonce", "--init-scale", "1e-2"]
     rep = run_json(capsys, [*general, "--times", "0,inf", "--events"])
@@ -64,9 +64,9 @@ def test_events_without_a_closed_form(capsys, tmp_path):
         assert key in rep, key
     assert rep["events"]["source"] == "integrator" and rep["events"]["indexed_by"] == "rank"
     limit = rep["gram_eigenvalues"][-1]
-    # A rank escapes when its limit is non-zero and collapses when it is zero (here: one escapes, two die).
-    assert [v != "inf" for v in rep["escape_times"]] == [True, False, False]
-    assert [v != "inf" for v in rep["collapse_times"]] == [False, True, True]
+    # A rank escapes when its limit is non-zero and collapses when it is zero (here: one escapes, three die).
+    assert [v != "inf" for v in rep["escape_times"]] == [True, False, False, False]
+    assert [v != "inf" for v in rep["collapse_times"]] == [False, True, True, True]
     assert limit[0] > 0.01 and max(limit[1:]) < 1e-6 * limit[0]
     rel = 1e-6 if rep["dtype"] == "float64" else 2e-3
     np.testing.assert_allclose(limit, rep["events"]["limit"], rtol=rel, atol=1e-6 * limit[0])
@@ -78,7 +78,7 @@ def test_events_without_a_closed_form(capsys, tmp_path):
 
 
 def test_auto_falls_back_to_ode_and_text_output(capsys):
-    code = main(["trajectory", "--a", "3,2,0.5", "--c", "1,2.5,2", "--times", "0,1", "--events"])
+    code = main(["trajectory", "--a", "3,2,0.5,1", "--c", "1,2.5,2,0.5", "--times", "0,1", "--events"])
     out, _ = capsys.readouterr()
     assert code == 0 and "method ode: no closed form" in out and "events (integrator, per rank)" in out
 

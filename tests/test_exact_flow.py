@@ -67,7 +67,9 @@ def test_aligned_matches_integrator(seed):
     assert (exact.method, exact.case) == ("exact", "aligned")
 
 
-@pytest.mark.parametrize("d, d1", [(4, 2), pytest.param(3, 5, marks=pytest.mark.slow)])
+@pytest.mark.parametrize(
+    "d, d1", [(4, 4), pytest.param(4, 2, marks=pytest.mark.slow), pytest.param(3, 5, marks=pytest.mark.slow)]
+)
 def test_isotropic_matches_integrator(d, d1):
     land, w0 = _isotropic_problem(d + d1, d, d1)
     assert exact_case(land, w0).case == "isotropic"

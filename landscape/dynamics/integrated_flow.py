@@ -8,8 +8,9 @@ two routes compare point by point.  Each call integrates dW/dt = −∇L(W) once
 with :func:`~landscape.dynamics.batched_flow.batched_gradient_flow`
 (Dormand–Prince 5(4), steps landing exactly on the save times, no
 interpolation) through the sorted distinct finite times.  The save grid is
-padded to a power of two (at least 4) with extra points inside it, so calls
-with different numbers of times share one compiled program.
+padded to a power of two, at least :data:`MIN_SAVES`, with extra points inside
+it, so calls with different numbers of times (and the legs of :func:`flow_limit`,
+which save :data:`MIN_SAVES` points) share one compiled program.
 
 **t = inf** is the state where the integrated flow stops moving
 (:func:`flow_limit`): from the last finite time, the flow runs in legs, each as
@@ -47,8 +48,10 @@ from landscape.core.linalg import gram_spectrum
 from landscape.dynamics.batched_flow import batched_gradient_flow
 from landscape.theory.exact_flow import FlowState, check_initial_weights, check_times
 
-__all__ = ["integrated_flow", "FlowLimit", "flow_limit", "save_grid", "MAX_LEGS"]
+__all__ = ["integrated_flow", "FlowLimit", "flow_limit", "save_grid", "MAX_LEGS", "MIN_SAVES"]
 
+#: The smallest save grid: every call with up to this many times runs one compiled program.
+MIN_SAVES = 16
 #: Legs of doubling length :func:`flow_limit` tries before it gives up.
 MAX_LEGS = 48
 
@@ -68,10 +71,11 @@ class FlowLimit(NamedTuple):
 
 
 def save_grid(times: np.ndarray) -> np.ndarray:
-    """The sorted distinct ``times`` (finite, ≥ 0) padded with points inside (0, max) to a power of two ≥ 4."""
+    """The sorted distinct ``times`` (finite, ≥ 0) padded with points inside (0, max) to a power of two
+    ≥ :data:`MIN_SAVES`."""
     grid = np.unique(np.asarray(times, float))
     t_max = float(grid[-1])
-    size = max(4, 1 << (len(grid) - 1).bit_length())
+    size = max(MIN_SAVES, 1 << (len(grid) - 1).bit_length())
     extra = size - len(grid)
     if extra == 0 or t_max == 0.0:
         return grid
@@ -113,7 +117,7 @@ def flow_limit(
     eps = float(jnp.finfo(w.dtype).eps)
     tol = 10.0 * max(float(rtol), 64.0 * eps)
     length = max(float(t_start), _time_scale(landscape))
-    fracs = np.arange(1, 5) / 4.0
+    fracs = np.arange(1, MIN_SAVES + 1) / MIN_SAVES
     now, steps = float(t_start), 0
     lam = np.linalg.eigvalsh(np.asarray(w, float).T @ np.asarray(w, float))[::-1]
     peak = max(float(lam.max()), np.finfo(float).tiny)  # the largest eigenvalue seen: the scale of "moves"
