@@ -3,6 +3,8 @@ times and bad input."""
 
 from __future__ import annotations
 
+import importlib
+
 import jax
 import jax.numpy as jnp
 import numpy as np
@@ -74,6 +76,17 @@ def test_isotropic_matches_integrator(d, d1):
     land, w0 = _isotropic_problem(d + d1, d, d1)
     assert exact_case(land, w0).case == "isotropic"
     _compare(land, w0, 1.5 * TIMES)
+
+
+def test_ode_in_pieces_and_its_failures(monkeypatch):
+    """Many times run in pieces of MAX_SAVES, each from where the last ended; a failed run names t."""
+    integrated = importlib.import_module("landscape.dynamics.integrated_flow")  # the module, not the function
+    monkeypatch.setattr(integrated, "MAX_SAVES", 16)
+    land, w0 = _aligned_problem(0)
+    times = np.concatenate([np.linspace(0.0, 6.0, 40), TIMES.ravel()])  # 40 + 15, with repeats and inf
+    _compare(land, w0, times)
+    with pytest.raises(ValueError, match="^t: the ode route failed before t = "):
+        trajectory(land, w0, method="ode", max_steps=5)(times)
 
 
 def test_shapes_and_jit():

@@ -158,7 +158,11 @@ def format_trajectory(report: dict) -> str:
         aligned = "escape_times_asymptotic" in report
         lines += ["", f"events ({ev['source']}, per {ev['indexed_by']}): {ev['definition']}"]
         head = (("b−γ", "s") if aligned else ()) + ("λ(0)", "limit", "escape", "collapse")
-        lines.append(f"{'dir' if aligned else 'rank':>4}" + "".join(f"{h:>13}" for h in head) + (f"{'≈ln(λ*/λ₀)/4m':>16}" if aligned else ""))
+        lines.append(
+            f"{'dir' if aligned else 'rank':>4}"
+            + "".join(f"{h:>13}" for h in head)
+            + (f"{'≈ln(λ*/λ₀)/4m':>16}" if aligned else "")
+        )
         for i in range(len(report["escape_times"])):
             cells = ((ev["rate"][i], ev["sigma"][i]) if aligned else ()) + (
                 ev["gram0"][i],

@@ -10,7 +10,9 @@ with :func:`~landscape.dynamics.batched_flow.batched_gradient_flow`
 interpolation) through the sorted distinct finite times.  The save grid is
 padded to a power of two, at least :data:`MIN_SAVES`, with extra points inside
 it, so calls with different numbers of times (and the legs of :func:`flow_limit`,
-which save :data:`MIN_SAVES` points) share one compiled program.
+which save :data:`MIN_SAVES` points) share one compiled program; more than
+:data:`MAX_SAVES` times run in pieces, each from where the last ended, so the saved
+weights never take more than MAX_SAVES·d1·d0 numbers.
 
 **t = inf** is the state where the integrated flow stops moving
 (:func:`flow_limit`): from the last finite time, the flow runs in legs, each as
@@ -48,10 +50,12 @@ from landscape.core.linalg import gram_spectrum
 from landscape.dynamics.batched_flow import batched_gradient_flow
 from landscape.theory.exact_flow import FlowState, check_initial_weights, check_times
 
-__all__ = ["integrated_flow", "FlowLimit", "flow_limit", "save_grid", "MAX_LEGS", "MIN_SAVES"]
+__all__ = ["integrated_flow", "FlowLimit", "flow_limit", "save_grid", "MAX_LEGS", "MIN_SAVES", "MAX_SAVES"]
 
 #: The smallest save grid: every call with up to this many times runs one compiled program.
 MIN_SAVES = 16
+#: The largest save grid of one integration (more times run in pieces, each from where the last ended).
+MAX_SAVES = 1024
 #: Legs of doubling length :func:`flow_limit` tries before it gives up.
 MAX_LEGS = 48
 
@@ -83,14 +87,14 @@ def save_grid(times: np.ndarray) -> np.ndarray:
     return np.union1d(grid, np.setdiff1d(candidates, grid)[:extra])
 
 
-def _checked(out: Any, what: str) -> Any:
+def _checked(out: Any, start: float, what: str = "") -> None:
+    """ValueError naming ``t`` when the run (started at time ``start``) failed."""
     if bool(np.asarray(out.diverged)[0]):
         step = int(np.asarray(out.diverged_step)[0])
         raise ValueError(
-            f"t: the ode route failed before t = {float(np.asarray(out.times)[step]):g} {what} "
+            f"t: the ode route failed before t = {start + float(np.asarray(out.times)[step]):g}{what} "
             "(W diverged, the step underflowed or max_steps was reached)"
         )
-    return out
 
 
 def _time_scale(landscape: EffectiveLandscape) -> float:
@@ -123,7 +127,7 @@ def flow_limit(
     peak = max(float(lam.max()), np.finfo(float).tiny)  # the largest eigenvalue seen: the scale of "moves"
     for _ in range(MAX_LEGS):
         out = batched_gradient_flow(landscape, w[None], times=length * fracs, rtol=rtol, atol=atol, max_steps=max_steps)
-        _checked(out, f"+ {now:g} on its way to t = inf")
+        _checked(out, now, " on its way to t = inf")
         w, now = np.asarray(out.weights)[0, -1], now + length
         steps += int(np.asarray(out.n_steps)[0]) + int(np.asarray(out.n_rejected)[0])
         new = np.asarray(out.gram_eigenvalues, float)[0, -1]
@@ -160,11 +164,19 @@ def integrated_flow(
         val = np.zeros(times.size)
         w_last, t_last = w0, 0.0
         if finite.any() and times[finite].max() > 0:
-            grid = save_grid(times[finite])
-            out = _checked(batched_gradient_flow(land, w0[None], times=grid, **opts), "")
-            pick = np.searchsorted(grid, times[finite])
-            eig[finite], val[finite] = np.asarray(out.gram_eigenvalues[0])[pick], np.asarray(out.loss[0])[pick]
-            w_last, t_last = np.asarray(out.weights)[0, -1], float(grid[-1])
+            wanted = np.unique(times[finite])
+            eig_u, val_u = [], []
+            # Pieces of at most MAX_SAVES times, each a call from where the last one ended (bounded memory).
+            for piece in np.array_split(wanted, -(-wanted.size // MAX_SAVES)):
+                grid = save_grid(piece - t_last)
+                out = batched_gradient_flow(land, np.asarray(w_last)[None], times=grid, **opts)
+                _checked(out, t_last)
+                pick = np.searchsorted(grid, piece - t_last)
+                eig_u.append(np.asarray(out.gram_eigenvalues)[0][pick])
+                val_u.append(np.asarray(out.loss)[0][pick])
+                w_last, t_last = np.asarray(out.weights)[0, -1], float(piece[-1])
+            where = np.searchsorted(wanted, times[finite])
+            eig[finite], val[finite] = np.concatenate(eig_u)[where], np.concatenate(val_u)[where]
         elif finite.any():  # t = 0 only
             eig[finite], val[finite] = (np.asarray(v) for v in at(w0))
         if not finite.all():
