@@ -4,7 +4,8 @@
 * the exact solution of the aligned commuting case: per direction, λ = w² follows the logistic
   equation dλ/dt = 4(b − γ)λ − 8k s²λ², so λ(t) = λ∞ / (1 + (λ∞/λ₀ − 1)e^{−4(b−γ)t}) with
   λ∞ = (b − γ)/(2k s²), and its crossing times t = ln((λ∞/λ₀ − 1)/(λ∞/θ − 1))/(4(b − γ));
-* the convergence order of the Dormand–Prince step on that solution (fixed steps);
+* the convergence order of the Dormand–Prince step on that solution (fixed steps), and on the closed-form
+  Riccati flow of isotropic Σ with a general W₀ (fixed steps: order 5; adaptive: error ∝ rtol, steps ∝ rtol^{−1/5});
 * the event times of diffrax's bisection on its dense solution.
 """
 
@@ -16,8 +17,10 @@ import numpy as np
 import pytest
 
 import landscape as ls
+from landscape.core.linalg import gram_spectrum
 from landscape.dynamics import _dopri5 as rk
 from landscape.dynamics.batched_flow import batched_gradient_flow
+from landscape.theory.riccati_flow import isotropic_flow
 
 B_DIAG = np.array([2.0, 1.2, 0.7, 0.3])
 S_DIAG = np.array([0.5, 1.0, 0.8, 1.5])
@@ -65,7 +68,7 @@ def test_matches_diffrax_on_non_commuting_problems(dense_landscape, tol):
 def test_exact_logistic_within_tolerance(x64):
     lam0 = np.array([1e-4, 4e-4, 1e-3, 2e-3])
     w0 = jnp.asarray(np.diag(np.sqrt(lam0)), _dtype())[None]
-    times = np.linspace(0.0, 6.0, 13)
+    times = np.linspace(0.0, 6.0, 16)  # 16 saves: the program of the ode route's smallest grid (shared)
     errors = []
     for rtol in (1e-5, 1e-7, 1e-9) if x64 else (1e-5,):
         out = batched_gradient_flow(_aligned(), w0, times=times, rtol=rtol, atol=1e-14)
@@ -212,3 +215,46 @@ def test_diagonal_field_is_the_dense_one(tol):
     v = 0.3 * jax.random.normal(jax.random.PRNGKey(2), (3, 4), dt)
     diag = ls.EffectiveLandscape(jnp.asarray(B_DIAG, dt), jnp.asarray(S_DIAG, dt), 0.5, 0.1)
     np.testing.assert_allclose(fk.velocity(diag, v), -ls.gradient(_aligned(), v), rtol=tol["exact"], atol=tol["exact"])
+
+
+def _riccati_problem():
+    """Σ = 1.5·I, B − γI with eigenvalues (1.9, 1.1, 0.4, −0.4) in a random basis, W₀ general (not aligned)."""
+    rng = np.random.default_rng(1)
+    q = np.linalg.qr(rng.normal(size=(4, 4)))[0]
+    b = jnp.asarray(q @ np.diag([2.0, 1.2, 0.5, -0.3]) @ q.T)
+    land = ls.EffectiveLandscape(b, 1.5 * jnp.eye(4, dtype=b.dtype), 0.5, 0.1)
+    return land, jnp.asarray(0.3 * rng.normal(size=(4, 4)))
+
+
+@pytest.mark.x64_only
+def test_convergence_order_against_the_riccati_solution():
+    """Like diffrax's test_ode_order against expm: fixed steps on a matrix flow with a closed form."""
+    land, w0 = _riccati_problem()
+    exact = jax.jit(isotropic_flow(land, w0))
+
+    def field(w):
+        return -ls.gradient(land, w)
+
+    @jax.jit
+    def fixed(h, n):
+        return jax.lax.fori_loop(0, n, lambda _, w: rk.step(field, w, field(w), h)[0], w0)
+
+    t_end, ns = 0.25, np.array([8, 16, 32, 64])
+    ref = np.asarray(exact(t_end).gram_eigenvalues)
+    errs = [np.max(np.abs(np.asarray(gram_spectrum(fixed(t_end / n, n))) - ref)) for n in ns]
+    local = -np.diff(np.log2(errs))  # order between successive halvings: → 5 from above
+    assert np.all(np.diff(local) < 0) and 4.8 < local[-1] < 5.6, (local, errs)
+
+    # Adaptive: the controller keeps the global error proportional to rtol (slope 1) with steps ∝ rtol^(−1/5).
+    times = np.array([0.5, 1.0, 2.0, 4.0])
+    ref = np.asarray(exact(times).gram_eigenvalues)
+    rtols = np.array([1e-6, 1e-7, 1e-8, 1e-9, 1e-10])
+    errs, steps = [], []
+    for rtol in rtols:
+        out = batched_gradient_flow(land, w0[None], times=times, rtol=rtol, atol=1e-14)
+        errs.append(np.max(np.abs(np.asarray(out.gram_eigenvalues[0]) - ref) / ref.max(axis=-1, keepdims=True)))
+        steps.append(int(out.n_steps[0]))
+    err_slope = np.polyfit(np.log(rtols), np.log(errs), 1)[0]
+    step_slope = np.polyfit(np.log(rtols), np.log(steps), 1)[0]
+    assert 0.85 < err_slope < 1.15 and np.all(np.array(errs) < 20 * rtols), (err_slope, errs)
+    assert -0.22 < step_slope < -0.13, (step_slope, steps)

@@ -1,4 +1,5 @@
-"""``landscape trajectory``: JSON keys, exact vs ode routes, events, and bad input (one line, exit 2)."""
+"""``landscape trajectory``: JSON keys, exact vs ode routes, events (closed form and integrated), and bad
+input (one line, exit 2)."""
 
 from __future__ import annotations
 
@@ -33,14 +34,15 @@ def test_json_keys_and_events(capsys):
     assert rep["collapse_times"][:2] == ["inf", "inf"]
     assert rep["collapse_times"][2] == pytest.approx(np.log(2.0) / 3.0, rel=1e-4)  # ln 2/(4·0.75)
     assert rep["learning_order"] == [0, 1, 2]
+    assert rep["events"]["source"] == "closed form" and rep["events"]["indexed_by"] == "direction"
 
 
-@pytest.mark.slow  # a diffrax compile; the ode route is also run by test_auto_falls_back_to_ode_and_text_output
+@pytest.mark.slow  # integrator compiles; the ode route is also run by test_events_without_a_closed_form
 def test_exact_and_ode_agree(capsys, tmp_path):
     w0 = np.diag([0.02, 0.05, 0.1])
     path = tmp_path / "w0.npy"
     np.save(path, w0)
-    base = ["--a", "3,2,1", "--c", "1,1,2.5", "--w0", str(path), "--times", "0.5,2,6"]
+    base = ["--a", "3,2,1", "--c", "1,1,2.5", "--w0", str(path), "--times", "0.5,2,6,inf"]
     exact = run_json(capsys, [*base, "--method", "exact"])
     ode = run_json(capsys, [*base, "--method", "ode"])
     assert ode["method"] == "ode"
@@ -49,10 +51,36 @@ def test_exact_and_ode_agree(capsys, tmp_path):
     np.testing.assert_allclose(exact["loss"], ode["loss"], rtol=rtol)
 
 
+def test_events_without_a_closed_form(capsys, tmp_path):
+    """Non-commuting B and Σ, random W₀: auto integrates, says so, and the events sit on their levels."""
+    q = np.linalg.qr(np.random.default_rng(0).normal(size=(4, 4)))[0]
+    np.save(tmp_path / "a0.npy", q @ np.diag([3.0, 2.0, 0.8, 0.3]) @ q.T)  # B − γI: eigenvalues 0.51, −0.11, …
+    np.save(tmp_path / "c.npy", np.diag([1.0, 1.5, 2.5, 2.0]))
+    general = ["--data-cov", str(tmp_path / "a0.npy"), "--aug-cov", str(tmp_path / "c.npy")]
+    general += ["--loss", "beta-infonce", "--init-scale", "1e-2"]
+    rep = run_json(capsys, [*general, "--times", "0,inf", "--events"])
+    assert rep["method"] == "ode" and rep["case"] is None and rep["reason"].startswith("no closed form")
+    for key in ("times", "gram_eigenvalues", "loss", "method", "escape_times", "collapse_times"):
+        assert key in rep, key
+    assert rep["events"]["source"] == "integrator" and rep["events"]["indexed_by"] == "rank"
+    limit = rep["gram_eigenvalues"][-1]
+    # A rank escapes when its limit is non-zero and collapses when it is zero (here: one escapes, three die).
+    assert [v != "inf" for v in rep["escape_times"]] == [True, False, False, False]
+    assert [v != "inf" for v in rep["collapse_times"]] == [False, True, True, True]
+    assert limit[0] > 0.01 and max(limit[1:]) < 1e-6 * limit[0]
+    rel = 1e-6 if rep["dtype"] == "float64" else 2e-3
+    np.testing.assert_allclose(limit, rep["events"]["limit"], rtol=rel, atol=1e-6 * limit[0])
+    # The trajectory saved at the event times (a separate integration) is on the events' levels.
+    t_esc, t_col = rep["escape_times"][0], rep["collapse_times"][1]
+    at = run_json(capsys, [*general, "--times", f"{t_esc!r},{t_col!r}", "--method", "ode"])
+    assert at["gram_eigenvalues"][0][0] == pytest.approx(0.5 * limit[0], rel=rel)
+    assert at["gram_eigenvalues"][1][1] == pytest.approx(0.5 * rep["events"]["gram0"][1], rel=rel)
+
+
 def test_auto_falls_back_to_ode_and_text_output(capsys):
-    code = main(["trajectory", "--a", "3,2", "--c", "1,3", "--times", "0,1"])
+    code = main(["trajectory", "--a", "3,2,0.5,1", "--c", "1,2.5,2,0.5", "--times", "0,1", "--events"])
     out, _ = capsys.readouterr()
-    assert code == 0 and "method ode" in out
+    assert code == 0 and "method ode: no closed form" in out and "events (integrator, per rank)" in out
 
 
 def usage_error(capsys, argv, *fields) -> str:
@@ -88,7 +116,17 @@ def test_bad_w0_and_routes(capsys, tmp_path):
     nan = tmp_path / "nan.npy"
     np.save(nan, np.array([[np.nan, 0.0], [0.0, 1.0]]))
     usage_error(capsys, ["--a", "3,2", "--c", "1,1", "--w0", str(nan)], "--w0", "NaN")
+    inf = tmp_path / "inf.npy"
+    np.save(inf, np.array([[np.inf, 0.0], [0.0, 1.0]]))
+    usage_error(capsys, ["--a", "3,2", "--c", "1,1", "--w0", str(inf)], "--w0", "infinite")
     general = ["--a", "3,2", "--c", "1,3", "--times", "1"]
     usage_error(capsys, [*general, "--method", "exact"], "--method", "not available")
-    usage_error(capsys, [*general, "--events"], "--events", "aligned")
-    usage_error(capsys, ["--a", "3,2", "--c", "1,3", "--times", "inf", "--method", "ode"], "--times", "inf")
+
+
+def test_nan_in_the_problem(capsys, tmp_path):
+    usage_error(capsys, ["--a", "3,nan", "--c", "1,1"], "--a", "NaN")
+    usage_error(capsys, ["--a", "3,2", "--c", "1,1", "--weight-decay", "nan"], "--weight-decay", "finite")
+    usage_error(capsys, ["--a", "3,2", "--c", "1,1", "--quartic", "nan"], "--quartic", "finite")
+    cov = tmp_path / "cov.npy"
+    np.save(cov, np.array([[1.0, np.nan], [np.nan, 1.0]]))
+    usage_error(capsys, ["--data-cov", str(cov), "--sigma2", "0.1"], "--data-cov", "NaN")

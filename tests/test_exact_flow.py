@@ -1,6 +1,9 @@
-"""Exact gradient-flow trajectories against diffrax, their limits, escape times and bad input."""
+"""Exact gradient-flow trajectories against the batched integrator (the ode route), their limits, escape
+times and bad input."""
 
 from __future__ import annotations
+
+import importlib
 
 import jax
 import jax.numpy as jnp
@@ -15,9 +18,10 @@ from landscape.theory.exact_flow import aligned_directions, exact_case, logistic
 
 X64 = bool(jax.config.jax_enable_x64)
 DTYPE = jnp.float64 if X64 else jnp.float32
-# Exact vs diffrax at rtol 1e-10 (float64) / its float32 floor (64·eps ≈ 7.6e-6).
+# Exact vs the integrator at rtol 1e-10 (float64) / its float32 floor (64·eps ≈ 7.6e-6).
 RTOL = 1e-8 if X64 else 2e-4
-TIMES = np.array([0.0, 0.05, 0.3, 1.0, 2.5, 6.0])
+# Many times, in an arbitrary shape (3, 5): 0, thirteen random ones up to 8, and the limit.
+TIMES = np.concatenate([[0.0], np.sort(np.random.default_rng(11).uniform(0.0, 8.0, 13)), [np.inf]]).reshape(3, 5)
 
 
 def _aligned_problem(seed: int, d: int = 4, d1: int | None = None, rotate: bool = True):
@@ -49,26 +53,41 @@ def _isotropic_problem(seed: int, d: int = 4, d1: int = 4):
 def _compare(land, w0, times):
     exact = trajectory(land, w0, method="exact")
     ode = trajectory(land, w0, method="ode", rtol=1e-10, atol=1e-14)
+    assert ode.method == "ode" and ode.case is None
     a, b = exact(times), ode(times)
+    assert a.gram_eigenvalues.shape == b.gram_eigenvalues.shape == times.shape + (land.dim,)
+    assert a.loss.shape == b.loss.shape == times.shape
     scale = float(jnp.max(b.gram_eigenvalues))
     np.testing.assert_allclose(a.gram_eigenvalues, b.gram_eigenvalues, rtol=RTOL, atol=RTOL * scale)
     np.testing.assert_allclose(a.loss, b.loss, rtol=RTOL, atol=RTOL * float(jnp.max(jnp.abs(b.loss))))
     return exact
 
 
-@pytest.mark.parametrize("seed", [0, pytest.param(2, marks=pytest.mark.slow)])  # each: a diffrax compile
-def test_aligned_matches_diffrax(seed):
+@pytest.mark.parametrize("seed", [0, pytest.param(2, marks=pytest.mark.slow)])  # each: an integrator compile
+def test_aligned_matches_integrator(seed):
     land, w0 = _aligned_problem(seed, d1=3 if seed == 2 else None)
     exact = _compare(land, w0, TIMES)
     assert (exact.method, exact.case) == ("exact", "aligned")
-    assert exact(TIMES).gram_eigenvalues.shape == (len(TIMES), 4)
 
 
-@pytest.mark.parametrize("d, d1", [(5, 2), pytest.param(3, 5, marks=pytest.mark.slow)])
-def test_isotropic_matches_diffrax(d, d1):
+@pytest.mark.parametrize(
+    "d, d1", [(4, 4), pytest.param(4, 2, marks=pytest.mark.slow), pytest.param(3, 5, marks=pytest.mark.slow)]
+)
+def test_isotropic_matches_integrator(d, d1):
     land, w0 = _isotropic_problem(d + d1, d, d1)
     assert exact_case(land, w0).case == "isotropic"
-    _compare(land, w0, np.array([0.0, 0.7, 3.0, 12.0]))
+    _compare(land, w0, 1.5 * TIMES)
+
+
+def test_ode_in_pieces_and_its_failures(monkeypatch):
+    """Many times run in pieces of MAX_SAVES, each from where the last ended; a failed run names t."""
+    integrated = importlib.import_module("landscape.dynamics.integrated_flow")  # the module, not the function
+    monkeypatch.setattr(integrated, "MAX_SAVES", 16)
+    land, w0 = _aligned_problem(0)
+    times = np.concatenate([np.linspace(0.0, 6.0, 40), TIMES.ravel()])  # 40 + 15, with repeats and inf
+    _compare(land, w0, times)
+    with pytest.raises(ValueError, match="^t: the ode route failed before t = "):
+        trajectory(land, w0, method="ode", max_steps=5)(times)
 
 
 def test_shapes_and_jit():
@@ -163,17 +182,25 @@ def test_collapse_times_closed_form():
 
 
 def test_ode_and_auto_on_a_general_problem():
+    """No closed form: auto integrates, and its limit (integrated to convergence) is the global minimum."""
     rng = np.random.default_rng(7)
-    a0 = rng.normal(size=(3, 3))
-    land = ls.effective_landscape(ls.Problem.from_arrays(a0 @ a0.T / 3, np.diag([0.5, 1.0, 2.0])), "infonce")
+    a0 = rng.normal(size=(4, 4))
+    land = ls.effective_landscape(ls.Problem.from_arrays(a0 @ a0.T / 4, np.diag([0.5, 1.0, 2.0, 1.5])), "infonce")
     land = jax.tree_util.tree_map(lambda x: jnp.asarray(x, DTYPE), land)
-    w0 = jnp.asarray(0.1 * rng.normal(size=(3, 3)), DTYPE)
+    w0 = jnp.asarray(0.1 * rng.normal(size=(4, 4)), DTYPE)
     traj = trajectory(land, w0)
-    assert traj.method == "ode" and traj.case is None
+    assert traj.method == "ode" and traj.case is None and traj.reason.startswith("no closed form")
     with pytest.raises(ValueError, match="method='exact' is not available"):
         trajectory(land, w0, method="exact")
-    with pytest.raises(ValueError, match="t = inf"):
-        traj(jnp.inf)
+    state = traj(jnp.array([0.0, 2.0, jnp.inf]))
+    best = ls.global_minimum(land, 4)
+    tol = 1e-8 if X64 else 2e-4
+    np.testing.assert_allclose(state.gram_eigenvalues[-1], best.gram_eigenvalues, rtol=tol, atol=tol * 1e-2)
+    np.testing.assert_allclose(state.loss[-1], best.loss, rtol=tol)
+    np.testing.assert_allclose(
+        state.gram_eigenvalues[0], np.linalg.svd(np.asarray(w0, float), compute_uv=False) ** 2, rtol=tol
+    )
+    assert float(state.loss[0]) > float(state.loss[1]) > float(state.loss[2])  # the flow descends
 
 
 def test_bad_input():

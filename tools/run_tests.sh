@@ -15,7 +15,7 @@ WORKERS=${WORKERS:-2}
 # (batched eigh among them); single-threaded Eigen avoids the hang.
 export XLA_FLAGS="${XLA_FLAGS:-} --xla_cpu_multi_thread_eigen=false"
 
-FLOAT32_TESTS="tests/test_exact_flow.py tests/test_cli_normalization.py tests/test_problem.py tests/test_losses_table.py tests/test_effective_landscape.py
+FLOAT32_TESTS="tests/test_exact_flow.py tests/test_flow_events.py tests/test_cli_normalization.py tests/test_problem.py tests/test_losses_table.py tests/test_effective_landscape.py
   tests/test_stationary.py tests/test_collapse.py tests/test_flow.py tests/test_normalization.py tests/test_normalized_descent.py tests/test_per_direction.py
   tests/test_sample_losses.py tests/test_metrics.py tests/test_two_layer.py tests/test_nesterov_restart.py
   tests/test_finite.py tests/test_rank_rule.py"

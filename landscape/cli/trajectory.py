@@ -1,9 +1,12 @@
 r"""``landscape trajectory``: the gradient flow of one effective landscape at given times.
 
 It prints, for each time, the descending eigenvalues of WᵀW and the loss, by the
-closed form where one applies (:mod:`landscape.theory.exact_flow`) or by
-diffrax (``--method``).  ``--events`` adds the escape and collapse time of each
-direction (aligned problems: :mod:`landscape.theory.escape_times`).
+closed form where one applies (:mod:`landscape.theory.exact_flow`) or by the
+batched integrator (``--method``; ``auto`` says which it used and why).
+``--events`` adds the escape and collapse time of each direction: in closed
+form per common eigenvector for aligned problems
+(:mod:`landscape.theory.escape_times`), otherwise per rank of WᵀW from the
+integrator's events (:mod:`landscape.dynamics.flow_events`).
 
 The initial W is ``--w0 FILE.npy`` (d1×d0, read without unpickling) or
 ``--init-scale`` ε with ``--seed``: W₀ = ε·N(0, 1), or with ``--aligned``
@@ -118,48 +121,57 @@ def trajectory_report(setup: Setup, w0: Any, times: np.ndarray, method: str = "a
         "loss": nums(np.asarray(state.loss, float)),
     }
     if events:
-        if traj.case != "aligned":
-            raise CLIError(
-                "--events needs an aligned problem (B, Σ and W₀ᵀW₀ commuting; use --aligned with a commuting "
-                f"problem): {traj.reason}"
-            )
-        ev = direction_events(setup.landscape, w0)
-        report["events"] = {
-            "definition": "escape: time to reach half the limit b_i/(2k s_i²); collapse: time to fall to half of λ_i(0)",
-            "rate": nums(ev.rate),
-            "sigma": nums(ev.sigma),
+        ev = traj.events()
+        per = "direction i (common eigenvector)" if ev.indexed_by == "direction" else "rank i (i-th largest eigenvalue)"
+        info: dict[str, Any] = {
+            "definition": f"per {per} of WᵀW: escape = first time λ_i reaches half its limit λ_i(∞); "
+            "collapse = first time a dying λ_i (limit 0) falls to half of λ_i(0)",
+            "indexed_by": ev.indexed_by,
+            "source": ev.source,
+            "horizon": nums([ev.horizon])[0],
             "gram0": nums(ev.gram0),
             "limit": nums(ev.limit),
         }
+        report["events"] = info
         report["escape_times"] = nums(ev.escape_times)
-        report["escape_times_asymptotic"] = nums(ev.escape_asymptotic)
         report["collapse_times"] = nums(ev.collapse_times)
         report["learning_order"] = [int(i) for i in np.asarray(ev.order)]
+        if traj.case == "aligned":
+            closed = direction_events(setup.landscape, w0)
+            info.update(rate=nums(closed.rate), sigma=nums(closed.sigma))
+            report["escape_times_asymptotic"] = nums(closed.escape_asymptotic)
     return report
 
 
 def format_trajectory(report: dict) -> str:
-    """A table: one line per time with the loss and the descending Gram eigenvalues."""
+    """A table: one line per time with the loss and the descending Gram eigenvalues, then the events."""
+    route = report["method"] + (f" ({report['case']})" if report["case"] else "")
     lines = [
         f"landscape {report['version']} trajectory: {report['loss_name']}, d0 = {report['dim']}, "
-        f"d1 = {report['out_dim']}, method {report['method']}" + (f" ({report['case']})" if report["case"] else ""),
+        f"d1 = {report['out_dim']}, method {route}: {report['reason']}",
         f"{'t':>12}{'loss':>16}  eigenvalues of WᵀW (descending)",
     ]
     for t, val, eig in zip(report["times"], report["loss"], report["gram_eigenvalues"]):
         lines.append(f"{fmt_cell(t, 12)}{fmt_cell(val, 16, 8)}  " + " ".join(fmt_g(v, 6) for v in eig))
     if "escape_times" in report:
-        lines.append("")
-        head = ("b−γ", "s", "λ(0)", "limit", "escape")
-        lines.append(f"{'dir':>4}" + "".join(f"{h:>13}" for h in head) + f"{'≈ln(λ*/λ₀)/4m':>16}{'collapse':>13}")
         ev = report["events"]
+        aligned = "escape_times_asymptotic" in report
+        lines += ["", f"events ({ev['source']}, per {ev['indexed_by']}): {ev['definition']}"]
+        head = (("b−γ", "s") if aligned else ()) + ("λ(0)", "limit", "escape", "collapse")
+        lines.append(
+            f"{'dir' if aligned else 'rank':>4}"
+            + "".join(f"{h:>13}" for h in head)
+            + (f"{'≈ln(λ*/λ₀)/4m':>16}" if aligned else "")
+        )
         for i in range(len(report["escape_times"])):
-            cells = (ev["rate"][i], ev["sigma"][i], ev["gram0"][i], ev["limit"][i], report["escape_times"][i])
-            lines.append(
-                f"{i:>4}"
-                + "".join(fmt_cell(v, 13) for v in cells)
-                + fmt_cell(report["escape_times_asymptotic"][i], 16)
-                + fmt_cell(report["collapse_times"][i], 13)
+            cells = ((ev["rate"][i], ev["sigma"][i]) if aligned else ()) + (
+                ev["gram0"][i],
+                ev["limit"][i],
+                report["escape_times"][i],
+                report["collapse_times"][i],
             )
+            tail = fmt_cell(report["escape_times_asymptotic"][i], 16) if aligned else ""
+            lines.append(f"{i:>4}" + "".join(fmt_cell(v, 13) for v in cells) + tail)
         lines.append(f"learning order: {report['learning_order']}")
     return "\n".join(lines)
 
@@ -179,7 +191,7 @@ def register(subparsers: argparse._SubParsersAction[Parser]) -> None:
     """Add ``trajectory`` to ``landscape``'s subparsers."""
     p = subparsers.add_parser(
         "trajectory",
-        help="the gradient flow at given times: exact where a closed form exists, else diffrax",
+        help="the gradient flow at given times: exact where a closed form exists, else the batched integrator",
         description="Gram eigenvalues and loss of the gradient flow dW/dt = −∇L(W) at the given times.",
     )
     add_problem_options(p)
@@ -191,6 +203,8 @@ def register(subparsers: argparse._SubParsersAction[Parser]) -> None:
         "--aligned", action="store_true", help="initial W aligned with the eigenbasis of B and Σ (exact route)"
     )
     g.add_argument("--times", default="0,1,10,inf", metavar="T1,T2,...", help="times >= 0; inf = the limit")
-    g.add_argument("--method", choices=("auto", "exact", "ode"), default="auto", help="exact, ode (diffrax) or auto")
-    g.add_argument("--events", action="store_true", help="escape and collapse time of each direction (aligned)")
+    g.add_argument(
+        "--method", choices=("auto", "exact", "ode"), default="auto", help="exact, ode (batched integrator) or auto"
+    )
+    g.add_argument("--events", action="store_true", help="escape and collapse time of each direction")
     p.set_defaults(handler=_run)

@@ -19,6 +19,9 @@ adaptive restart) for :func:`gradient_descent`; :func:`batched_gradient_descent`
 runs plain GD, heavy ball or that method for many runs at matrix-multiply speed;
 :func:`batched_gradient_flow` integrates the flow of a whole batch at once, each point
 with its own adaptive Dormand–Prince step and eigenvalue-crossing events.
+:func:`trajectory` returns the flow as a function of time, exact where a closed form exists
+and otherwise integrated (:func:`integrated_flow`); :func:`flow_events` gives the escape and
+collapse time of each rank of WᵀW for any problem.
 
 Every function is pure; ``landscape`` and ``w0`` are pytrees that may be
 batched with ``jax.vmap``, and the integer arguments (``steps``, ``save_every``,
@@ -41,6 +44,8 @@ from landscape.dynamics.batched_descent import BatchedDescent, batched_gradient_
 from landscape.dynamics.batched_flow import BatchedFlow, batched_gradient_flow
 from landscape.dynamics.descent import descend, gradient_descent, random_init
 from landscape.dynamics.divergence import DivergenceError, check_divergence
+from landscape.dynamics.flow_events import FlowEvents, flow_events
+from landscape.dynamics.integrated_flow import integrated_flow
 from landscape.dynamics.nesterov_restart import NesterovRestartState, nesterov_restart
 from landscape.dynamics.normalized_descent import normalized_gradient_descent, normalized_max_stable_learning_rate
 from landscape.dynamics.ode import gradient_flow
@@ -59,6 +64,9 @@ __all__ = [
     "batched_gradient_flow",
     "Trajectory",
     "trajectory",
+    "integrated_flow",
+    "FlowEvents",
+    "flow_events",
     "NesterovRestartState",
     "nesterov_restart",
     "normalized_gradient_descent",

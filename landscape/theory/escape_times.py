@@ -49,6 +49,7 @@ __all__ = [
     "learning_order",
     "DirectionEvents",
     "direction_events",
+    "check_fraction",
 ]
 
 
@@ -133,10 +134,16 @@ class DirectionEvents(NamedTuple):
     order: jax.Array
 
 
-def direction_events(landscape: EffectiveLandscape, w0: Any, fraction: float = 0.5) -> DirectionEvents:
-    """Escape and collapse times of every direction of an aligned (landscape, W₀); ValueError if not aligned."""
+def check_fraction(fraction: Any) -> float:
+    """The event level ``fraction`` as a float in (0, 1), or ValueError naming it."""
     if not 0.0 < float(fraction) < 1.0:
         raise ValueError(f"fraction must be in (0, 1), got {fraction}")
+    return float(fraction)
+
+
+def direction_events(landscape: EffectiveLandscape, w0: Any, fraction: float = 0.5) -> DirectionEvents:
+    """Escape and collapse times of every direction of an aligned (landscape, W₀); ValueError if not aligned."""
+    fraction = check_fraction(fraction)
     d = aligned_directions(landscape, w0)
     esc = escape_times(d.gram0, d.rate, d.sigma, d.quartic, fraction)
     return DirectionEvents(
