@@ -27,7 +27,7 @@ Usage::
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
@@ -55,7 +55,7 @@ STEPS_WORTH = (
 )
 
 
-def theory(sigma2, gamma, eps) -> dict[str, np.ndarray]:
+def theory(sigma2: Any, gamma: Any, eps: Any) -> dict[str, np.ndarray]:
     """m, s, λ*, the exact times to θ (escape or collapse) and the small-init law, per direction (m descending)."""
     from landscape.theory.escape_times import level_time
 
