@@ -60,14 +60,16 @@ from landscape.diagnosis.estimate import Covariances, bootstrap_covariances, che
 from landscape.diagnosis.nullspace import null_message, project, project_replicates, split_null_space
 from landscape.diagnosis.normalized import (
     Normalization,
-    evaluate,
+    normalized_support,
     normalized_thresholds,
     replicate_margins,
 )
 from landscape.losses.effective import effective_landscape, quadratic_form
 from landscape.theory.collapse_thresholds import predicted_rank
 
-__all__ = ["Diagnosis", "Normalization", "diagnose", "predict_from_covariances", "critical_aug_scales"]
+__all__ = ["Diagnosis", "Normalization", "diagnose", "predict_from_covariances", "critical_aug_scales", "pair_by_overlap"]
+
+_support = jax.jit(normalized_support)
 
 #: Two-sided level of the bootstrap percentile intervals.
 INTERVAL_LEVEL = 0.05
@@ -114,6 +116,21 @@ class Diagnosis(NamedTuple):
     revival_aug_scale: jax.Array | None = None
 
 
+def pair_by_overlap(u: np.ndarray, v: np.ndarray) -> np.ndarray:
+    """Index j of the column of ``v`` paired with each column i of ``u``: greedily, largest |u_iᵀv_j| first.
+
+    >>> pair_by_overlap(np.eye(2), np.array([[0.1, 0.9], [0.9, -0.1]])).tolist()
+    [1, 0]
+    """
+    overlap = np.abs(np.asarray(u, float).T @ np.asarray(v, float))
+    out = np.empty(overlap.shape[0], dtype=int)
+    for _ in range(overlap.shape[0]):
+        i, j = np.unravel_index(np.argmax(overlap), overlap.shape)
+        out[i] = j
+        overlap[i, :], overlap[:, j] = -1.0, -1.0
+    return out
+
+
 def critical_aug_scales(
     data_cov: Any, aug_cov: Any, directions: Any, p: float, q: float, weight_decay: float
 ) -> np.ndarray:
@@ -133,15 +150,7 @@ def critical_aug_scales(
     # C (numerically) zero along v: μ only measures the regulariser, the direction never collapses.
     along = np.einsum("ij,ik,kj->j", v, cq, v)
     mu = np.where((along <= floor) & (mu > 0), np.inf, mu)
-    overlap = np.abs(u.T @ v)
-    out = np.empty(d)
-    free_dirs, free_mu = set(range(d)), set(range(d))
-    for _ in range(d):
-        i, j = max(((i, j) for i in free_dirs for j in free_mu), key=lambda ij: overlap[ij])
-        out[i] = max(mu[j], 0.0)
-        free_dirs.discard(i)
-        free_mu.discard(j)
-    return out
+    return np.maximum(mu[pair_by_overlap(u, v)], 0.0)
 
 
 def _intervals(replicates: tuple[Any, Any], values: Any) -> np.ndarray:
@@ -282,8 +291,7 @@ def _predict_normalized(
     a0, c = est.data_cov, est.aug_cov
     gamma = float(land.weight_decay)
     coef = np.array([qf.data_coef, qf.aug_coef, land.quartic, norm.kappa, norm.norm_target], float)
-    args = (a0, c, jnp.eye(a0.shape[0], dtype=a0.dtype), jnp.asarray(coef, a0.dtype))
-    lam, u, root, g, keep = (x[0] for x in evaluate(args, [1.0, gamma], (2, 3, 4, 5, 6)))
+    lam, u, root, g, keep = _support(a0, c, jnp.asarray(coef, a0.dtype), 1.0, gamma)
     dirs = root @ u
     dirs = dirs / np.linalg.norm(dirs, axis=0, keepdims=True)
     margins = lambda a0s, cs: replicate_margins(a0s, cs, jnp.asarray(coef, a0.dtype), gamma)  # noqa: E731
