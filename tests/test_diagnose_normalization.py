@@ -193,4 +193,6 @@ def test_directions_without_variance_are_collapsed_and_the_rest_diagnosed(norm: 
     for field in ("b_eigenvalues", "critical_weight_decay", "critical_aug_scale"):
         assert np.all(np.asarray(getattr(res, field))[D:] == 0.0), field
     if norm is not None:
-        assert np.all(np.isnan(np.asarray(res.survival_margin)[D:])) and np.all(np.isinf(res.revival_aug_scale[D:]))
+        assert np.all(np.isnan(np.asarray(res.survival_margin)[D:])) and np.all(
+            np.isinf(np.asarray(res.revival_aug_scale)[D:])
+        )

@@ -57,16 +57,29 @@ the direction is not kept (inf: kept over the whole scanned range), a collapsed
 direction's is where it was last turned off below it (0: collapsed from 0 on);
 ``revival`` is the next value above both where it is kept again (inf: none).  So,
 as without normalization, kept ⇔ critical value > current value, and a collapsed
-direction with a finite revival comes back when γ or C *grows* (see above).  The
-support changes only where some g_m crosses 0, so each value is found on a grid
-of ``GRID`` points (0, the current value and a geometric range,
-:func:`scan_ranges`) and refined by multisection to REFINE_RTOL (or float precision); a
-collapse-and-revival window narrower than a grid cell (≈ 5 %) is missed.
-Cost: two d×d eigendecompositions per point, 2·GRID points for the grid and about
-2·GRID per refinement round (≈ 4 rounds for small d, ≈ 20 when there are
-hundreds of brackets): seconds for d ≲ 32 on a CPU, minutes for d ~ 128.  Where
-Σ(s) is not positive definite (small s when the estimated A0 is not) the
-direction counts as not kept.
+direction with a finite revival comes back when γ or C *grows* (see above).
+
+Two ways to find them (``Normalization.exact_thresholds``):
+
+* **along the fixed directions** (default): the directions x_i = v_i stay those of the
+  current point and ℓ_i(s, γ′) = x_iᵀ(p·A0 + s·q·C − γ′I)x_i / x_iᵀ(A0 + s·C)x_i, their
+  Rayleigh quotients; the status at a point is the top-m* set of these ℓ
+  (:func:`_evaluate_fixed`, O(d log d) per point after three d×d products).  Exact when
+  A0 and C commute (the whitened eigenvectors do not move with s or γ′) and at the current
+  point; otherwise first order in the change (the eigenvectors rotate by
+  O(Δγ′·‖[Σ^{-1}, B̃]‖)); the test suite measures the gap against the exact scan.
+* **exact**: the whitened problem is re-diagonalised at every point (:func:`_evaluate`,
+  two d×d eigendecompositions) and direction x counts as kept by the ½ rule above.
+
+The support changes only where some g_m crosses 0 (or the order of the ℓ changes at the
+cut), so each value is found on a grid of ``GRID`` points (0, the current value and a
+geometric range, :func:`scan_ranges`) and refined by multisection to REFINE_RTOL (or
+float precision); a collapse-and-revival window narrower than a grid cell (≈ 5 %) is
+missed.  Cost of the exact scan: 2·GRID points for the grid and about 2·GRID per
+refinement round (≈ 4 rounds for small d, ≈ 20 when there are hundreds of brackets):
+seconds for d ≲ 32 on a CPU, minutes for d ~ 128; along the fixed directions about a
+second at d = 128 and seconds at d = 512.  Where Σ(s) is not positive definite (small s
+when the estimated A0 is not) the direction counts as not kept.
 """
 
 from __future__ import annotations
@@ -218,9 +231,7 @@ def _evaluate_fixed(data_cov, aug_cov, directions, coef, points):
     return jax.vmap(one)(points)
 
 
-def evaluate(
-    args: tuple, points: Any, outputs: tuple[int, ...] = (0, 1), *, exact: bool = True
-) -> list[np.ndarray]:
+def evaluate(args: tuple, points: Any, outputs: tuple[int, ...] = (0, 1), *, exact: bool = True) -> list[np.ndarray]:
     """:func:`_evaluate` (or, not ``exact``, :func:`_evaluate_fixed`) at any number of points (s, γ′),
     in batches of one compiled size ≤ 2·GRID.
 

@@ -12,7 +12,8 @@ The null space is the span of the eigenvectors of Σ with eigenvalue at most
 ``NULL_RTOL`` × the largest (the convention of
 :func:`landscape.nn.probe.feature_covariances`).
 
->>> import numpy as np
+>>> import jax.numpy as jnp
+import numpy as np
 >>> live, null = split_null_space(np.diag([2.0, 0.0, 1.0]))
 >>> live.shape, np.abs(null[:, 0]).tolist()
 ((3, 2), [0.0, 1.0, 0.0])
@@ -52,7 +53,7 @@ def project(est: Covariances, basis: np.ndarray) -> Covariances:
     """The estimates in the coordinates of ``basis`` (d×k): QᵀA0Q, QᵀCQ, QᵀΣ₁Q, Qᵀ(mean difference)."""
     if basis.shape[0] == basis.shape[1] and np.array_equal(basis, np.eye(basis.shape[0])):
         return est
-    q = np.asarray(basis, np.asarray(est.data_cov).dtype)
+    q = jnp.asarray(basis, est.data_cov.dtype)
     return Covariances(
         q.T @ est.data_cov @ q, q.T @ est.aug_cov @ q, q.T @ est.view_cov @ q, q.T @ est.mean_diff, est.n
     )
@@ -63,7 +64,8 @@ def project_replicates(replicates: tuple[Any, Any] | None, basis: np.ndarray) ->
     if replicates is None or (basis.shape[0] == basis.shape[1] and np.array_equal(basis, np.eye(basis.shape[0]))):
         return replicates
     q = np.asarray(basis, np.asarray(replicates[0]).dtype)
-    return tuple(np.einsum("ji,rjk,kl->ril", q, np.asarray(m), q) for m in replicates)  # type: ignore[return-value]
+    a0s, cs = (np.einsum("ji,rjk,kl->ril", q, np.asarray(m), q) for m in replicates)
+    return a0s, cs
 
 
 def null_message(n_null: int, d: int) -> str:

@@ -57,17 +57,24 @@ import numpy as np
 from landscape.core.linalg import spectral_scale, survives
 from landscape.core.problem import Problem
 from landscape.diagnosis.estimate import Covariances, bootstrap_covariances, check_views, estimate_covariances
-from landscape.diagnosis.nullspace import null_message, project, project_replicates, split_null_space
 from landscape.diagnosis.normalized import (
     Normalization,
     normalized_support,
     normalized_thresholds,
     replicate_margins,
 )
+from landscape.diagnosis.nullspace import null_message, project, project_replicates, split_null_space
 from landscape.losses.effective import effective_landscape, quadratic_form
 from landscape.theory.collapse_thresholds import predicted_rank
 
-__all__ = ["Diagnosis", "Normalization", "diagnose", "predict_from_covariances", "critical_aug_scales", "pair_by_overlap"]
+__all__ = [
+    "Diagnosis",
+    "Normalization",
+    "diagnose",
+    "predict_from_covariances",
+    "critical_aug_scales",
+    "pair_by_overlap",
+]
 
 _support = jax.jit(normalized_support)
 
