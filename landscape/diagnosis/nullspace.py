@@ -12,8 +12,7 @@ The null space is the span of the eigenvectors of Σ with eigenvalue at most
 ``NULL_RTOL`` × the largest (the convention of
 :func:`landscape.nn.probe.feature_covariances`).
 
->>> import jax.numpy as jnp
-import numpy as np
+>>> import numpy as np
 >>> live, null = split_null_space(np.diag([2.0, 0.0, 1.0]))
 >>> live.shape, np.abs(null[:, 0]).tolist()
 ((3, 2), [0.0, 1.0, 0.0])
@@ -23,6 +22,7 @@ from __future__ import annotations
 
 from typing import Any
 
+import jax.numpy as jnp
 import numpy as np
 
 from landscape.diagnosis.estimate import Covariances
