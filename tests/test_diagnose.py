@@ -8,7 +8,15 @@ import numpy as np
 import pytest
 
 import landscape as ls
-from landscape.diagnosis import diagnose, estimate_covariances, finalize, init, update
+from landscape.diagnosis import (
+    Normalization,
+    diagnose,
+    diagnose_from_moments,
+    estimate_covariances,
+    finalize,
+    init,
+    update,
+)
 
 D = 3
 ROT = np.linalg.qr(np.random.default_rng(1).normal(size=(D, D)))[0]
@@ -50,6 +58,10 @@ def test_streaming_equals_one_shot() -> None:
     stream, once = finalize(state), estimate_covariances(v1, v2)
     for a, b in zip(stream, once):
         np.testing.assert_allclose(np.asarray(a), np.asarray(b), rtol=1e-4, atol=1e-4)
+    norm = Normalization(1.0, 0.3)  # the one prediction path: normalization from the moments too
+    streamed, whole = diagnose_from_moments(state, normalization=norm), diagnose(v1, v2, normalization=norm)
+    assert streamed.kept == whole.kept and streamed.normalization == norm
+    np.testing.assert_allclose(np.asarray(streamed.survival_margin), np.asarray(whole.survival_margin), rtol=1e-4)
 
 
 @pytest.mark.parametrize(

@@ -55,6 +55,7 @@ import jax.numpy as jnp
 import numpy as np
 import optax
 
+from landscape.diagnosis.estimate import estimate_covariances
 from landscape.diagnosis.predict import diagnose
 from landscape.nn import augment, data, models, probe
 from landscape.nn.train import init_train_state, make_ssl_loss, make_train_loop
@@ -265,8 +266,7 @@ def analyse(setup: Setup, model: models.Model, params: Any, state: Any, x: np.nd
     )
     g_feats = (
         gaussian_views(
-            live.T @ dg.data_cov @ live,
-            live.T @ dg.aug_cov @ live,
+            *estimate_covariances(phi[0] @ live, phi[1] @ live)[:2],  # as diagnose restricted to where ϕ varies
             setup.refit_samples,
             setup.refit_views,
             setup.seed + 1000 * (1 + i) + j,
