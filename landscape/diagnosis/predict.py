@@ -87,7 +87,7 @@ class Diagnosis(NamedTuple):
 
     Attributes:
         data_cov, aug_cov: the estimates A0 and C (d×d).
-        directions: unit eigenvectors of B as columns (d×d).
+        directions: unit eigenvectors of B as columns (d×d; directions without variance included).
         data_variance: u_iᵀA0u_i (d,).
         b_eigenvalues: b_i, eigenvalues of B (d,).
         predicted_rank: the rank of every minimum, min(#surviving b_i − γ, out_dim).
