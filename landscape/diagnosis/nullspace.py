@@ -41,11 +41,12 @@ def split_null_space(sigma: Any, rtol: float = NULL_RTOL) -> tuple[np.ndarray, n
     """
     s = np.asarray(sigma, float)
     d = s.shape[0]
-    vals, vecs = np.linalg.eigh(0.5 * (s + s.T))
-    top = max(float(vals[-1]), 0.0)
-    null = vals <= rtol * top
-    if not null.any():
+    s = 0.5 * (s + s.T)
+    vals = np.linalg.eigvalsh(s)  # the eigenvectors only when there is a null space
+    if not vals[0] <= rtol * max(float(vals[-1]), 0.0):
         return np.eye(d), np.zeros((d, 0))
+    vals, vecs = np.linalg.eigh(s)
+    null = vals <= rtol * max(float(vals[-1]), 0.0)
     return vecs[:, ~null][:, ::-1], vecs[:, null]
 
 
