@@ -16,6 +16,9 @@ The null space is the span of the eigenvectors of Σ with eigenvalue at most
 >>> live, null = split_null_space(np.diag([2.0, 0.0, 1.0]))
 >>> live.shape, np.abs(null[:, 0]).tolist()
 ((3, 2), [0.0, 1.0, 0.0])
+>>> reps = np.stack([np.diag([2.0, 0.0, 1.0]), np.diag([4.0, 0.0, 3.0])])   # two bootstrap replicates
+>>> [np.diag(m).tolist() for m in project_replicates((reps, reps), live)[0]]
+[[2.0, 1.0], [4.0, 3.0]]
 """
 
 from __future__ import annotations
