@@ -83,6 +83,7 @@ def test_json_equals_the_closed_form_and_the_comparison(capsys, files):
     assert set(rep["metrics"]) >= {"rankme", "effective_rank", "numerical_rank", "augmentation_variance_fraction"}
     assert rep["metrics"]["numerical_rank"] == 2
     assert rep["warnings"] == [] and rep["null_reasons"] == {}
+    assert rep["normalization"] is None and rep["survival_margin"] is None and rep["revival_aug_scale"] is None
 
 
 def test_bootstrap_marks_a_direction_at_its_threshold_undecided(capsys, files):
@@ -95,6 +96,32 @@ def test_bootstrap_marks_a_direction_at_its_threshold_undecided(capsys, files):
     )  # fmt: skip
     assert rep["kept"][2] is None and rep["kept"][0] is True and rep["kept"][3] is False
     assert len(rep["b_interval"]) == 4 and rep["b_interval"][2][0] < gamma < rep["b_interval"][2][1]
+
+
+def test_kappa_json_equals_the_closed_form_with_a_constant_feature(capsys, files):
+    """--kappa inf on commuting A0, C plus a constant fifth feature: margins of WS Eq. 8–9, the null direction
+    collapsed with a null margin and its reason, a warning naming it."""
+    v1, v2 = (np.column_stack([v, np.full(len(v), 3.0)]) for v in exact_views(A, C))
+    argv = ["--views", files("v1.npy", v1), files("v2.npy", v2), "--loss", "beta-infonce", "--beta", "0.5",
+            "--weight-decay", str(GAMMA), "--kappa", "inf", "--norm-target", "2"]  # fmt: skip
+    rep = run_json(capsys, argv)
+    qf = quadratic_form("beta-infonce", beta=0.5)
+    k, c = 0.5, 2.0  # beta-infonce: quartic βk
+    ell = (float(qf.data_coef) * A + float(qf.aug_coef) * C - GAMMA) / (A + C)  # whitened eigenvalues
+    slot = np.argsort(-ell)
+    g_slot = ell[slot] + (2 * k * c - np.cumsum(ell[slot])) / np.arange(1, 5)  # κ → ∞
+    margin = np.empty(4)
+    margin[slot] = g_slot
+    assert rep["normalization"] == {"kappa": "inf", "norm_target": 2.0, "exact_thresholds": False}
+    np.testing.assert_allclose(rep["survival_margin"][:4], margin, rtol=1e-9)
+    np.testing.assert_allclose(rep["whitened_eigenvalues"][:4], ell, rtol=1e-9)
+    assert rep["survival_margin"][4] is None and "without variance" in rep["null_reasons"]["survival_margin[4]"]
+    assert rep["kept"] == [bool(g > 0) for g in margin] + [False]
+    assert rep["predicted_rank"] == int(np.sum(g_slot > 0)) and rep["b_eigenvalues"][4] == 0.0
+    assert rep["critical_weight_decay"][4] == 0.0 and rep["revival_aug_scale"][4] == "inf"
+    assert len(rep["warnings"]) == 1 and "1 of 5 feature directions have no variance" in rep["warnings"][0]
+    code, out, err = run(capsys, argv)
+    assert code == 0 and "normalization: κ = inf, c = 2" in out and "no variance" in err
 
 
 def test_undefined_metrics_are_null_with_a_reason(capsys, files):
@@ -146,13 +173,19 @@ def _bad_inputs(files, tmp_path):
         "shrinkage": (["--views", *good, "--shrinkage", "2"], ["--shrinkage"]),
         "weight decay": (["--views", *good, "--weight-decay", "-1"], ["--weight-decay"]),
         "plot suffix": (["--views", *good, "--plot", str(tmp_path / "fig.txt")], ["--plot", ".png"]),
+        "kappa zero": (["--views", *good, "--kappa", "0"], ["--kappa", "(0, inf)"]),
+        "kappa word": (["--views", *good, "--kappa", "big"], ["--kappa"]),
+        "norm target": (["--views", *good, "--kappa", "1", "--norm-target", "-1"], ["--norm-target"]),
+        "target alone": (["--views", *good, "--norm-target", "2"], ["--norm-target", "need --kappa"]),
+        "kappa compare": ([*["--views", *good], "--kappa", "inf", "--last-layer", files("w4.npy", np.eye(4))], ["--last-layer", "normalization"]),
     }  # fmt: skip
 
 
 @pytest.mark.parametrize(
     "case",
     ["shapes", "one sample", "nan row", "one-d", "last layer", "nan weights", "unreadable", "missing", "pickle",
-     "bootstrap", "rtol", "shrinkage", "weight decay", "plot suffix"],
+     "bootstrap", "rtol", "shrinkage", "weight decay", "plot suffix", "kappa zero", "kappa word", "norm target",
+     "target alone", "kappa compare"],
 )  # fmt: skip
 def test_bad_input_is_one_line_naming_the_file_and_field(capsys, files, tmp_path, case):
     argv, words = _bad_inputs(files, tmp_path)[case]

@@ -11,6 +11,7 @@ import optax
 import pytest
 
 import landscape as ls
+from landscape.diagnosis import diagnose_from_moments, init, update
 from landscape.diagnosis.normalized import Normalization
 from landscape.diagnosis.predict import diagnose
 
@@ -131,10 +132,11 @@ def test_undecided_near_a_normalized_threshold() -> None:
     x = rng.normal(size=(2000, D)) @ np.linalg.cholesky(A0).T
     lc = np.linalg.cholesky(C)
     v1, v2 = x + rng.normal(size=x.shape) @ lc.T, x + rng.normal(size=x.shape) @ lc.T
-    norm = Normalization(1.0, 0.3)
+    norm = Normalization(1.0, 0.3, exact_thresholds=True)  # A0 and C do not commute: the exact scan
     first = diagnose(v1, v2, weight_decay=0.2, normalization=norm)
     i = int(np.argmin(np.where(np.asarray(first.critical_weight_decay) > 0.2, first.critical_weight_decay, np.inf)))
     at = float(first.critical_weight_decay[i])
+    norm = Normalization(1.0, 0.3)  # kept and margins do not depend on how the thresholds are found
     near = diagnose(v1, v2, weight_decay=at, normalization=norm, bootstrap=200)
     assert near.kept[i] is None and sum(k is None for k in near.kept) == 1
     lo, hi = np.asarray(near.margin_interval)[i]
@@ -160,10 +162,44 @@ def test_bad_normalization_values(kwargs: dict, field: str) -> None:
         Normalization(**kwargs)
 
 
-def test_bad_normalization_option_and_singular_views() -> None:
+def test_bad_normalization_option() -> None:
     v1, v2 = exact_views(A0, C)
     with pytest.raises(ValueError, match="normalization must be"):
         diagnose(v1, v2, normalization=10.0)  # type: ignore[arg-type]
-    v1[:, 2] = v2[:, 2] = 1.0
-    with pytest.raises(ValueError, match="positive definite"):
-        diagnose(v1, v2, normalization=Normalization())
+    with pytest.raises(ValueError, match="normalization.exact_thresholds"):
+        Normalization(exact_thresholds="yes")  # type: ignore[arg-type]
+    with pytest.raises(ValueError, match="no variance in any direction"):
+        diagnose(np.ones((40, D)), np.ones((40, D)))  # the shape of exact_views: no new compilation
+
+
+@pytest.mark.parametrize("norm", [None, Normalization(1.0, 0.3)])
+def test_directions_without_variance_are_collapsed_and_the_rest_diagnosed(norm: Normalization | None) -> None:
+    """A constant feature and a constant combination of features, rotated: the prediction of the other three
+    directions is the one of the views without them, the two null directions are collapsed with b = 0."""
+    v1, v2 = exact_views(A0, C)
+    rot = np.linalg.qr(np.random.default_rng(5).normal(size=(D + 2, D + 2)))[0]
+    lift = lambda v: np.column_stack([v, np.ones(len(v)), np.full(len(v), -2.0)]) @ rot.T  # noqa: E731
+    kw: dict[str, Any] = dict(loss="beta-infonce", weight_decay=0.2, normalization=norm, **BETA)
+    with pytest.warns(UserWarning, match="2 of 5 feature directions have no variance"):
+        res = diagnose(lift(v1), lift(v2), **kw)
+    ref = diagnose(v1, v2, **kw)
+    assert res.kept == (*ref.kept, False, False) and res.predicted_rank == ref.predicted_rank
+    dirs = np.asarray(res.directions)
+    np.testing.assert_allclose(np.abs(np.sum(dirs[:, :D] * (rot[:, :D] @ np.asarray(ref.directions)), 0)), 1.0)
+    np.testing.assert_allclose(np.linalg.svd(rot[:, D:].T @ dirs[:, D:])[1], 1.0)  # spans the null space
+    np.testing.assert_allclose(np.asarray(res.data_variance), [*np.asarray(ref.data_variance), 0.0, 0.0], atol=1e-12)
+    for field in ("b_eigenvalues", "critical_weight_decay", "critical_aug_scale", "survival_margin"):
+        got, want = getattr(res, field), getattr(ref, field)
+        if want is not None:
+            np.testing.assert_allclose(np.asarray(got)[:D], np.asarray(want), rtol=1e-7, atol=1e-12, err_msg=field)
+    for field in ("b_eigenvalues", "critical_weight_decay", "critical_aug_scale"):
+        assert np.all(np.asarray(getattr(res, field))[D:] == 0.0), field
+    # the one prediction path: the same from streamed moments (no bootstrap, so nothing undecided)
+    with pytest.warns(UserWarning, match="no variance"):
+        streamed = diagnose_from_moments(update(init(D + 2), lift(v1), lift(v2)), **kw)
+    assert streamed.kept == res.kept and streamed.normalization == norm
+    np.testing.assert_allclose(np.asarray(streamed.critical_weight_decay), res.critical_weight_decay, atol=1e-9)
+    if norm is not None:
+        assert np.all(np.isnan(np.asarray(res.survival_margin)[D:])) and np.all(
+            np.isinf(np.asarray(res.revival_aug_scale)[D:])
+        )

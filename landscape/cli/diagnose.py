@@ -91,6 +91,22 @@ def _shrinkage(text: str) -> float | str:
     return parse_float(text, "--shrinkage", low=0.0, high=1.0)
 
 
+def _normalization(kappa: str | None, norm_target: str | None, exact: bool) -> Any:
+    """The Normalization of --kappa K (> 0 or inf) and --norm-target C (> 0), or None without --kappa."""
+    from landscape.diagnosis.normalized import Normalization
+
+    if kappa is None:
+        if norm_target is not None or exact:
+            raise CLIError("--norm-target and --exact-thresholds need --kappa (a number > 0, or inf)")
+        return None
+    if kappa.strip().lower() in ("inf", "infinity"):
+        k = math.inf
+    else:
+        k = parse_float(kappa, "--kappa", low=0.0, low_inclusive=False)
+    c = 1.0 if norm_target is None else parse_float(norm_target, "--norm-target", low=0.0, low_inclusive=False)
+    return Normalization(k, c, exact_thresholds=exact)
+
+
 def _ours(path: Path) -> bool:
     try:
         if path.stat().st_size > _MAX_MARK_SCAN:
@@ -151,6 +167,7 @@ def diagnose_report(
     from landscape.diagnosis import compare, diagnose
 
     p: dict[str, Any] = dict(params)
+    p.setdefault("normalization", None)
     quartic = p.pop("quartic")
     loss_kw = {k: p.pop(k) for k in ("alpha", "beta", "n_samples", "invariance_weight")}
     with warnings.catch_warnings():
@@ -185,6 +202,7 @@ def diagnose_report(
         "aug_cov": np.asarray(res.aug_cov, float).tolist(),
         "warnings": list(res.warnings),
     }
+    report |= _normalized_fields(res, reasons)
     cmp = None
     if last_layer is not None:
         cmp = compare(
@@ -208,6 +226,31 @@ def diagnose_report(
         }
     report["null_reasons"] = reasons
     return report, res, cmp
+
+
+def _normalized_fields(res: Any, reasons: dict[str, str]) -> dict[str, Any]:
+    """The fields of a normalized prediction (null without normalization; NaN on null directions → null)."""
+    norm = res.normalization
+    keys = ("whitened_eigenvalues", "survival_margin", "margin_interval", "revival_weight_decay", "revival_aug_scale")
+    if norm is None:
+        return {"normalization": None} | dict.fromkeys(keys)
+    why = "a direction without variance (Σ = 0 there): the whitened problem does not reach it"
+    out: dict[str, Any] = {
+        "normalization": {
+            "kappa": num(norm.kappa),
+            "norm_target": num(norm.norm_target),
+            "exact_thresholds": bool(norm.exact_thresholds),
+        }
+    }
+    for key in keys:
+        value = getattr(res, key)
+        if value is None:
+            out[key] = None
+        elif np.ndim(value) == 2:
+            out[key] = [_finite_or_null(row, f"{key}[{i}]", reasons, why) for i, row in enumerate(np.asarray(value))]
+        else:
+            out[key] = _finite_or_null(value, key, reasons, why)
+    return out
 
 
 def _word(k: bool | None) -> str:
@@ -248,6 +291,12 @@ def format_diagnose(report: dict) -> str:
     if measured:
         shown = ", ".join(f"{k} {'null' if v is None else f'{v:.4g}'}" for k, v in report["metrics"].items())
         lines.append(f"metrics of the embeddings: {shown}")
+    norm = report["normalization"]
+    if norm is not None:
+        lines.append(
+            f"normalization: κ = {fmt_cell(norm['kappa']).strip()}, c = {fmt_cell(norm['norm_target']).strip()}; "
+            "directions Σ^{-1/2}-whitened, kept ⇔ survival margin > 0, b_i = v_iᵀBv_i"
+        )
     lines += [f"warning: {w}" for w in report["warnings"]]
     return "\n".join(lines)
 
@@ -281,7 +330,11 @@ def _run(args: argparse.Namespace) -> int:
         bootstrap=parse_int(args.bootstrap, "--bootstrap", low=0, high=MAX_BOOTSTRAP),
         seed=parse_seed(args.seed),
         shrinkage=_shrinkage(args.shrinkage),
+        normalization=_normalization(args.kappa, args.norm_target, args.exact_thresholds),
     )
+    for opt, value in (("--last-layer", args.last_layer), ("--plot", args.plot)):
+        if params["normalization"] is not None and value is not None:
+            raise CLIError(f"{opt}: the predicted spectrum is not modelled under normalization (--kappa); drop one")
     rtol = parse_float(args.rtol, "--rtol", low=0.0, high=1.0, low_inclusive=False, high_inclusive=False)
     plot = _check_plot(args.plot)
     views = _views(args.views)
@@ -321,6 +374,15 @@ def register(subparsers: argparse._SubParsersAction[Parser]) -> argparse.Argumen
     g.add_argument(
         "--shrinkage", default="0", metavar="RHO",
         help="shrink A0 and C toward the scaled identity: ρ in [0, 1] or ledoit-wolf (default 0)",
+    )  # fmt: skip
+    g.add_argument(
+        "--kappa", metavar="K",
+        help="predict under the norm penalty κ(E‖f‖² − c)²: κ > 0, or inf for hard normalization (default: none)",
+    )  # fmt: skip
+    g.add_argument("--norm-target", metavar="C", help="with --kappa: the target c > 0 of E‖f‖² (default 1)")
+    g.add_argument(
+        "--exact-thresholds", action="store_true",
+        help="with --kappa: critical values by the exact scan (slow for large d) instead of along the fixed directions",
     )  # fmt: skip
     g.add_argument("--last-layer", metavar="W.npy", help="a trained last layer (out × d) to compare with")
     g.add_argument(

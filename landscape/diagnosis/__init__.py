@@ -31,14 +31,16 @@ from landscape.diagnosis.estimate import (
     init,
     update,
 )
-from landscape.diagnosis.predict import Diagnosis, critical_aug_scales, diagnose
-from landscape.diagnosis.stream import diagnose_from_moments, predict_from_covariances
+from landscape.diagnosis.normalized import Normalization
+from landscape.diagnosis.predict import Diagnosis, critical_aug_scales, diagnose, predict_from_covariances
+from landscape.diagnosis.stream import diagnose_from_moments
 
 __all__ = [
     "Comparison",
     "Covariances",
     "Diagnosis",
     "MomentSums",
+    "Normalization",
     "bootstrap_covariances",
     "check_views",
     "compare",

@@ -26,6 +26,10 @@ z = W x of both views when the views are given (RankMe, effective rank, numerica
 participation ratio, α-ReQ, normalised std, augmentation-variance fraction), else on the
 embedding covariance W(A0 + C)Wᵀ (those that a covariance defines; the others are NaN).
 
+A diagnosis made with normalization is refused (ValueError): its directions are the
+whitened Σ^{-1/2}u_i and its minimum is the normalized one, which this comparison
+does not model.
+
 Given the embeddings of the two views instead of W, :func:`last_layer_from_embeddings`
 recovers W by least squares (exact for a linear last layer with or without bias).
 """
@@ -42,7 +46,7 @@ from landscape.core.effective_landscape import EffectiveLandscape
 from landscape.core.linalg import gram_spectrum, survives, surviving_rank
 from landscape.core.problem import Problem
 from landscape.diagnosis.estimate import as_views
-from landscape.diagnosis.predict import Diagnosis
+from landscape.diagnosis.predict import Diagnosis, pair_by_overlap
 from landscape.losses.effective import effective_landscape
 from landscape.metrics import (
     alpha_req,
@@ -100,17 +104,6 @@ class Comparison(NamedTuple):
     metrics: dict[str, float]
 
 
-def _pair(u: np.ndarray, e: np.ndarray) -> np.ndarray:
-    """Index j of the column of ``e`` paired with each column i of ``u`` (largest |u_iᵀe_j| first)."""
-    overlap = np.abs(u.T @ e)
-    out = np.empty(u.shape[1], dtype=int)
-    for _ in range(u.shape[1]):
-        i, j = np.unravel_index(np.argmax(overlap), overlap.shape)
-        out[i] = j
-        overlap[i, :], overlap[:, j] = -1.0, -1.0
-    return out
-
-
 def measured_directions(diagnosis: Diagnosis, landscape: EffectiveLandscape) -> jax.Array:
     """The unit e_i ∝ Σ^{1/2}v_i paired with the diagnosis's directions u_i (module docstring), as columns."""
     sig = np.asarray(0.5 * (landscape.sigma + landscape.sigma.T), float)
@@ -121,7 +114,7 @@ def measured_directions(diagnosis: Diagnosis, landscape: EffectiveLandscape) -> 
     _, v = np.linalg.eigh(inv_root @ (0.5 * (b_eff + b_eff.T)) @ inv_root)
     e = root @ v
     e /= np.linalg.norm(e, axis=0, keepdims=True)
-    e = e[:, _pair(np.asarray(diagnosis.directions, float), e)]
+    e = e[:, pair_by_overlap(np.asarray(diagnosis.directions, float), e)]
     return jnp.asarray(e, diagnosis.data_cov.dtype)
 
 
@@ -231,7 +224,8 @@ def compare(
             the embeddings.
         rtol: the cut on ‖W u_i‖ and the singular values of W, relative to σ_max(W), in (0, 1).
 
-    Raises ValueError on a W whose input dimension is not the diagnosis's, or that is not finite.
+    Raises ValueError on a W whose input dimension is not the diagnosis's, or that is not finite,
+    and on a diagnosis made with normalization (module docstring).
 
     >>> import numpy as np
     >>> from landscape.diagnosis import diagnose
@@ -243,6 +237,12 @@ def compare(
     (1, (True, True))
     """
     d = diagnosis.data_cov.shape[0]
+    if diagnosis.normalization is not None:
+        raise ValueError(
+            "compare: the diagnosis was made with normalization; its directions are Σ^{-1/2}-whitened and its "
+            "predicted spectrum is the normalized minimum's, which compare does not model: compare a diagnosis "
+            "made without normalization"
+        )
     if (weights is None) == (embeddings is None):
         raise ValueError("give the last layer as weights or as embeddings (with views), not both or neither")
     if embeddings is not None:

@@ -57,16 +57,29 @@ the direction is not kept (inf: kept over the whole scanned range), a collapsed
 direction's is where it was last turned off below it (0: collapsed from 0 on);
 ``revival`` is the next value above both where it is kept again (inf: none).  So,
 as without normalization, kept ⇔ critical value > current value, and a collapsed
-direction with a finite revival comes back when γ or C *grows* (see above).  The
-support changes only where some g_m crosses 0, so each value is found on a grid
-of ``GRID`` points (0, the current value and a geometric range,
-:func:`scan_ranges`) and refined by multisection to REFINE_RTOL (or float precision); a
-collapse-and-revival window narrower than a grid cell (≈ 5 %) is missed.
-Cost: two d×d eigendecompositions per point, 2·GRID points for the grid and about
-2·GRID per refinement round (≈ 4 rounds for small d, ≈ 20 when there are
-hundreds of brackets): seconds for d ≲ 32 on a CPU, minutes for d ~ 128.  Where
-Σ(s) is not positive definite (small s when the estimated A0 is not) the
-direction counts as not kept.
+direction with a finite revival comes back when γ or C *grows* (see above).
+
+Two ways to find them (``Normalization.exact_thresholds``):
+
+* **along the fixed directions** (default): the directions x_i = v_i stay those of the
+  current point and ℓ_i(s, γ′) = x_iᵀ(p·A0 + s·q·C − γ′I)x_i / x_iᵀ(A0 + s·C)x_i, their
+  Rayleigh quotients; the status at a point is the top-m* set of these ℓ
+  (:func:`_evaluate_fixed`, O(d log d) per point after three d×d products).  Exact when
+  A0 and C commute (the whitened eigenvectors do not move with s or γ′) and at the current
+  point; otherwise first order in the change (the eigenvectors rotate by
+  O(Δγ′·‖[Σ^{-1}, B̃]‖)); the test suite measures the gap against the exact scan.
+* **exact**: the whitened problem is re-diagonalised at every point (:func:`_evaluate`,
+  two d×d eigendecompositions) and direction x counts as kept by the ½ rule above.
+
+The support changes only where some g_m crosses 0 (or the order of the ℓ changes at the
+cut), so each value is found on a grid of ``GRID`` points (0, the current value and a
+geometric range, :func:`scan_ranges`) and refined by multisection to REFINE_RTOL (or
+float precision); a collapse-and-revival window narrower than a grid cell (≈ 5 %) is
+missed.  Cost of the exact scan: 2·GRID points for the grid and about 2·GRID per
+refinement round (≈ 4 rounds for small d, ≈ 20 when there are hundreds of brackets):
+seconds for d ≲ 32 on a CPU, minutes for d ~ 128; along the fixed directions about a
+second at d = 128 and seconds at d = 512.  Where Σ(s) is not positive definite (small s
+when the estimated A0 is not) the direction counts as not kept.
 """
 
 from __future__ import annotations
@@ -114,6 +127,8 @@ class Normalization:
     Attributes:
         kappa: κ > 0; ``math.inf`` (the default) is hard normalization, ‖f‖² = c on average.
         norm_target: c > 0, the target average squared output norm.
+        exact_thresholds: find the critical values by the exact scan (two d×d eigendecompositions
+            per point; minutes for d ~ 128) instead of along the fixed directions (module docstring).
 
     >>> Normalization(kappa=10.0).hard, Normalization().hard
     (False, True)
@@ -121,6 +136,7 @@ class Normalization:
 
     kappa: float = math.inf
     norm_target: float = 1.0
+    exact_thresholds: bool = False
 
     def __post_init__(self) -> None:
         try:
@@ -132,6 +148,9 @@ class Normalization:
         object.__setattr__(self, "kappa", kappa)
         c = as_scalar(self.norm_target, "normalization.norm_target", low=0.0, low_inclusive=False)
         object.__setattr__(self, "norm_target", c)
+        if not isinstance(self.exact_thresholds, (bool, np.bool_)):
+            raise ValueError(f"normalization.exact_thresholds must be True or False, got {self.exact_thresholds!r}")
+        object.__setattr__(self, "exact_thresholds", bool(self.exact_thresholds))
 
     @property
     def hard(self) -> bool:
@@ -187,20 +206,48 @@ def _evaluate(data_cov, aug_cov, directions, coef, points):
     return jax.vmap(one)(points)
 
 
-def evaluate(args: tuple, points: Any, outputs: tuple[int, ...] = (0, 1)) -> list[np.ndarray]:
-    """:func:`_evaluate` at any number of points (s, γ′), in batches of one compiled size ≤ 2·GRID.
+@jax.jit
+def _evaluate_fixed(data_cov, aug_cov, directions, coef, points):
+    """At each point (s, γ′): (kept status of each column of ``directions``, Σ(s) ≻ 0 along all of them).
+
+    The fixed-direction model: ℓ_i = (p·a_i + s·q·c_i − γ′·n_i)/(a_i + s·c_i) with a_i = x_iᵀA0x_i,
+    c_i = x_iᵀCx_i, n_i = x_iᵀx_i (module docstring); O(d log d) per point.
+    """
+    p, q, k, kappa, c = (coef[i] for i in range(5))
+    a, cc = (jnp.einsum("ji,jk,ki->i", directions, m, directions) for m in (data_cov, aug_cov))
+    n = jnp.sum(directions * directions, axis=0)
+
+    def one(point):
+        den = a + point[0] * cc
+        lam = (p * a + point[0] * q * cc - point[1] * n) / jnp.where(den > 0, den, 1.0)
+        order = jnp.argsort(-lam)
+        ls = lam[order]
+        g = survival_margins_nested(ls, k, kappa, c)
+        alive = survives(g, spectral_scale(ls) + spectral_scale(g - ls))
+        keep = jnp.zeros_like(alive).at[order].set(jnp.cumsum(~alive) == 0)
+        valid = jnp.all(den > 0)
+        return keep & valid, valid
+
+    return jax.vmap(one)(points)
+
+
+def evaluate(args: tuple, points: Any, outputs: tuple[int, ...] = (0, 1), *, exact: bool = True) -> list[np.ndarray]:
+    """:func:`_evaluate` (or, not ``exact``, :func:`_evaluate_fixed`) at any number of points (s, γ′),
+    in batches of one compiled size ≤ 2·GRID.
 
     ``args`` = (A0, C, directions, coef) as arrays of one dtype; returns the chosen outputs as NumPy.
-    The batch holds at most BATCH_ENTRIES matrix entries per array.
+    The exact batch holds at most BATCH_ENTRIES matrix entries per array.
     """
     d = args[0].shape[0]
     size = int(min(2 * GRID, 2 ** max(3, int(np.log2(max(BATCH_ENTRIES // (d * d), 1))))))
+    size = size if exact else 2 * GRID
+    fn = _evaluate if exact else _evaluate_fixed
     points = np.asarray(points, float).reshape(-1, 2)
     parts = []
     for start in range(0, len(points), size):
         chunk = points[start : start + size]
         padded = np.concatenate([chunk, np.repeat(chunk[:1], size - len(chunk), axis=0)])
-        res = _evaluate(*args, jnp.asarray(padded, args[0].dtype))
+        res = fn(*args, jnp.asarray(padded, args[0].dtype))
         parts.append([np.asarray(res[k])[: len(chunk)] for k in outputs])
     return [np.concatenate(p) for p in zip(*parts)]
 
@@ -263,7 +310,7 @@ def _brackets(st: np.ndarray, grid: np.ndarray, j0: int, kept: np.ndarray) -> li
 
 
 def normalized_thresholds(
-    data_cov: Any, aug_cov: Any, directions: Any, kept: Any, coef: Any, weight_decay: float
+    data_cov: Any, aug_cov: Any, directions: Any, kept: Any, coef: Any, weight_decay: float, *, exact: bool = False
 ) -> NormalizedThresholds:
     """Collapse and revival of each column of ``directions`` along γ′ (s = 1) and s (at γ); module docstring.
 
@@ -278,14 +325,14 @@ def normalized_thresholds(
         [np.stack([np.ones(GRID), grids[0]], 1), np.stack([grids[1], np.full(GRID, weight_decay)], 1)]
     )
     args = (jnp.asarray(a0), jnp.asarray(c), jnp.asarray(dirs, a0.dtype), jnp.asarray(coef_np, a0.dtype))
-    status, valid = evaluate(args, points)
+    status, valid = evaluate(args, points, exact=exact)
     brackets = []  # (scan, direction, lo, hi, want)
     for scan, (grid, x0) in enumerate(zip(grids, (weight_decay, 1.0))):
         st = status[scan * GRID : (scan + 1) * GRID] & valid[scan * GRID : (scan + 1) * GRID, None]
         j0 = int(np.searchsorted(grid, x0, side="right")) - 1
         st[grid == x0] = kept
         brackets += [(scan, *b) for b in _brackets(st, grid, j0, kept)]
-    found = _refine(args, brackets, weight_decay)
+    found = _refine(args, brackets, weight_decay, exact)
     result = []
     for scan in range(2):
         collapse = np.where(kept, np.inf, 0.0)
@@ -297,7 +344,7 @@ def normalized_thresholds(
     return NormalizedThresholds(*result)
 
 
-def _refine(args: tuple, brackets: list, weight_decay: float) -> list[float]:
+def _refine(args: tuple, brackets: list, weight_decay: float, exact: bool) -> list[float]:
     """Shrink every bracket around its first change of status by multisection (≈ 2·GRID points a round)."""
     if not brackets:
         return []
@@ -314,7 +361,7 @@ def _refine(args: tuple, brackets: list, weight_decay: float) -> list[float]:
         mids = lo[:, None] + (hi - lo)[:, None] * frac[None, :]  # (nb, per)
         s = np.where(is_scale[:, None], mids, 1.0)
         g = np.where(is_scale[:, None], weight_decay, mids)
-        status = evaluate(args, np.stack([s.ravel(), g.ravel()], 1), (0,))[0]
+        status = evaluate(args, np.stack([s.ravel(), g.ravel()], 1), (0,), exact=exact)[0]
         hit = status.reshape(nb, per, -1)[rows, :, idx] == want[:, None]  # (nb, per)
         j = np.where(hit.any(axis=1), hit.argmax(axis=1), per)
         lo, hi = (

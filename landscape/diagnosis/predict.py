@@ -27,6 +27,12 @@ they are the common eigenvectors.
 
 The bootstrap intervals are those of the unshrunk estimator.
 
+**Directions without variance** (dead units, constant features: Σ = A0 + C singular)
+are split off (:mod:`landscape.diagnosis.nullspace`, with a warning naming how many)
+and reported as collapsed with b = 0 and critical values 0 (``revival_*`` ∞,
+whitened eigenvalue and margin NaN: undefined there); the rest is diagnosed on the
+complement.  The arrays keep the full dimension d.
+
 **Normalization** (``normalization=Normalization(kappa, norm_target)``, finite κ or
 κ = ``math.inf``): the prediction of the normalized landscape, WS Eq. 7–9 and
 Props. 2–3, in :mod:`landscape.diagnosis.normalized` (equations, conditions and how
@@ -34,12 +40,14 @@ its rank rule differs).  Then ``directions`` are the whitened eigen-directions
 Σ^{-1/2}u_i, ``kept`` is the sign of the survival margin g_m = ℓ_m + t_{1..m}
 (undecided when its bootstrap interval contains 0), ``b_eigenvalues`` the
 Rayleigh quotients v_iᵀBv_i, and the critical values are the first weight decay
-(or scale of C) at which the direction leaves the global minimum's support,
-found by a scan (``revival_*``: where it comes back).
+(or scale of C) at which the direction leaves the global minimum's support
+(``revival_*``: where it comes back), along the fixed directions by default or by
+the exact scan with ``Normalization(exact_thresholds=True)``.
 """
 
 from __future__ import annotations
 
+import warnings
 from typing import Any, NamedTuple
 
 import jax
@@ -51,14 +59,24 @@ from landscape.core.problem import Problem
 from landscape.diagnosis.estimate import Covariances, bootstrap_covariances, check_views, estimate_covariances
 from landscape.diagnosis.normalized import (
     Normalization,
-    evaluate,
+    normalized_support,
     normalized_thresholds,
     replicate_margins,
 )
+from landscape.diagnosis.nullspace import null_message, project, project_replicates, split_null_space
 from landscape.losses.effective import effective_landscape, quadratic_form
 from landscape.theory.collapse_thresholds import predicted_rank
 
-__all__ = ["Diagnosis", "Normalization", "diagnose", "critical_aug_scales"]
+__all__ = [
+    "Diagnosis",
+    "Normalization",
+    "diagnose",
+    "predict_from_covariances",
+    "critical_aug_scales",
+    "pair_by_overlap",
+]
+
+_support = jax.jit(normalized_support)
 
 #: Two-sided level of the bootstrap percentile intervals.
 INTERVAL_LEVEL = 0.05
@@ -69,7 +87,7 @@ class Diagnosis(NamedTuple):
 
     Attributes:
         data_cov, aug_cov: the estimates A0 and C (d×d).
-        directions: unit eigenvectors of B as columns (d×d).
+        directions: unit eigenvectors of B as columns (d×d; directions without variance included).
         data_variance: u_iᵀA0u_i (d,).
         b_eigenvalues: b_i, eigenvalues of B (d,).
         predicted_rank: the rank of every minimum, min(#surviving b_i − γ, out_dim).
@@ -105,6 +123,21 @@ class Diagnosis(NamedTuple):
     revival_aug_scale: jax.Array | None = None
 
 
+def pair_by_overlap(u: np.ndarray, v: np.ndarray) -> np.ndarray:
+    """Index j of the column of ``v`` paired with each column i of ``u``: greedily, largest |u_iᵀv_j| first.
+
+    >>> pair_by_overlap(np.eye(2), np.array([[0.1, 0.9], [0.9, -0.1]])).tolist()
+    [1, 0]
+    """
+    overlap = np.abs(np.asarray(u, float).T @ np.asarray(v, float))
+    out = np.empty(overlap.shape[0], dtype=int)
+    for _ in range(overlap.shape[0]):
+        i, j = np.unravel_index(np.argmax(overlap), overlap.shape)
+        out[i] = j
+        overlap[i, :], overlap[:, j] = -1.0, -1.0
+    return out
+
+
 def critical_aug_scales(
     data_cov: Any, aug_cov: Any, directions: Any, p: float, q: float, weight_decay: float
 ) -> np.ndarray:
@@ -124,21 +157,12 @@ def critical_aug_scales(
     # C (numerically) zero along v: μ only measures the regulariser, the direction never collapses.
     along = np.einsum("ij,ik,kj->j", v, cq, v)
     mu = np.where((along <= floor) & (mu > 0), np.inf, mu)
-    overlap = np.abs(u.T @ v)
-    out = np.empty(d)
-    free_dirs, free_mu = set(range(d)), set(range(d))
-    for _ in range(d):
-        i, j = max(((i, j) for i in free_dirs for j in free_mu), key=lambda ij: overlap[ij])
-        out[i] = max(mu[j], 0.0)
-        free_dirs.discard(i)
-        free_mu.discard(j)
-    return out
+    return np.maximum(mu[pair_by_overlap(u, v)], 0.0)
 
 
-def _intervals(view1: Any, view2: Any, replicates: int, seed: int, values: Any) -> np.ndarray:
-    """Percentile intervals (d×2) of ``values(A0s, Cs)`` (R×d, by slot) over bootstrap replicates."""
-    a0s, cs = bootstrap_covariances(view1, view2, replicates, seed=seed)
-    v = np.asarray(values(a0s, cs))
+def _intervals(replicates: tuple[Any, Any], values: Any) -> np.ndarray:
+    """Percentile intervals (k×2) of ``values(A0s, Cs)`` (R×k, by slot) over bootstrap replicates."""
+    v = np.asarray(values(*(jnp.asarray(m) for m in replicates)))
     lo, hi = np.nanquantile(v, [INTERVAL_LEVEL / 2, 1 - INTERVAL_LEVEL / 2], axis=0)
     return np.stack([lo, hi], axis=-1)
 
@@ -152,6 +176,148 @@ def _undecided(kept: list[bool | None], interval: np.ndarray | None, shift: floa
     if interval is None:
         return kept
     return [None if interval[i, 0] - shift < 0.0 < interval[i, 1] - shift else k for i, k in enumerate(kept)]
+
+
+def predict_from_covariances(
+    est: Covariances,
+    loss: str = "infonce",
+    weight_decay: float = 0.0,
+    out_dim: int | None = None,
+    form: str = "derived",
+    *,
+    replicates: tuple[Any, Any] | None = None,
+    normalization: Normalization | None = None,
+    **loss_params: Any,
+) -> Diagnosis:
+    """The :class:`Diagnosis` of estimates ``est`` (per-direction arrays in order of decreasing data variance).
+
+    The one prediction path: :func:`diagnose` and
+    :func:`~landscape.diagnosis.stream.diagnose_from_moments` end here.
+
+    Args:
+        est: the estimates (A0, C and the view statistics the warnings use).
+        loss, weight_decay, out_dim, form, normalization, loss_params: as in :func:`diagnose`.
+        replicates: bootstrap replicates (A0s, Cs), each R×d×d
+            (:func:`~landscape.diagnosis.estimate.bootstrap_covariances`), or None: without them
+            ``kept`` is never None (undecided).
+
+    Directions without variance in either view (singular Σ) are split off first
+    (:mod:`landscape.diagnosis.nullspace`): collapsed, b = 0, critical values 0, with a warning.
+    """
+    if normalization is not None and not isinstance(normalization, Normalization):
+        raise ValueError(f"normalization must be None or a Normalization, got {type(normalization).__name__}")
+    d = est.data_cov.shape[0]
+    live, null = split_null_space(np.asarray(est.data_cov + est.aug_cov, float))
+    if not live.shape[1]:
+        raise ValueError("the views have no variance in any direction (every feature is constant)")
+    messages = check_views(est)
+    if null.shape[1]:
+        messages.append(null_message(null.shape[1], d))
+        warnings.warn(messages[-1], UserWarning, stacklevel=2)
+    reduced, reps = project(est, live), project_replicates(replicates, live)
+    out_dim = d if out_dim is None else out_dim
+    qf = quadratic_form(loss, form=form, **loss_params)
+    land = effective_landscape(
+        Problem(reduced.data_cov, reduced.aug_cov), loss, form=form, weight_decay=weight_decay, **loss_params
+    )
+    if normalization is None:
+        fields = _predict_plain(reduced, land, qf, out_dim, reps)
+    else:
+        fields = _predict_normalized(reduced, land, qf, out_dim, normalization, reps)
+    return _assemble(est, live, null, fields, tuple(messages), normalization)
+
+
+#: The value of each per-direction field on a null direction (module nullspace): collapsed, b = 0.
+_NULL_FILL = {
+    "b_eigenvalues": 0.0,
+    "critical_weight_decay": 0.0,
+    "critical_aug_scale": 0.0,
+    "b_interval": 0.0,
+    "whitened_eigenvalues": np.nan,
+    "survival_margin": np.nan,
+    "margin_interval": np.nan,
+    "revival_weight_decay": np.inf,
+    "revival_aug_scale": np.inf,
+}
+
+
+def _assemble(
+    est: Covariances, live: np.ndarray, null: np.ndarray, fields: dict, messages: tuple[str, ...], norm: Any
+) -> Diagnosis:
+    """Lift the reduced prediction (natural order) to d dimensions, append the null directions, sort by variance."""
+    n_null = null.shape[1]
+    dirs = np.concatenate([live @ np.asarray(fields.pop("directions")), null], axis=1)
+    var = np.einsum("ji,jk,ki->i", dirs, np.asarray(est.data_cov, float), dirs)
+    var[var.size - n_null :] = 0.0
+    order = np.argsort(-var, kind="stable")
+    kept = list(fields.pop("kept")) + [False] * n_null
+    rank = fields.pop("predicted_rank")
+    out: dict[str, Any] = {}
+    for name, value in fields.items():
+        if value is not None:
+            v = np.asarray(value, float)
+            v = np.concatenate([v, np.full((n_null, *v.shape[1:]), _NULL_FILL[name])])
+            value = jnp.asarray(v[order])
+        out[name] = value
+    return Diagnosis(
+        data_cov=est.data_cov,
+        aug_cov=est.aug_cov,
+        directions=jnp.asarray(dirs[:, order], est.data_cov.dtype),
+        data_variance=jnp.asarray(var[order]),
+        predicted_rank=rank,
+        kept=tuple(kept[i] for i in order),
+        warnings=messages,
+        normalization=norm,
+        **out,
+    )
+
+
+def _predict_plain(est: Covariances, land: Any, qf: Any, out_dim: int, reps: Any) -> dict[str, Any]:
+    """The per-direction fields of :class:`Diagnosis` without normalization (eigen order of B)."""
+    b_vals, b_vecs = jnp.linalg.eigh(0.5 * (land.b + land.b.T))
+    b_vals, b_vecs = b_vals[::-1], b_vecs[:, ::-1]
+    gamma = float(land.weight_decay)
+    alive = np.asarray(survives(b_vals - gamma, spectral_scale(b_vals - gamma)))
+    interval = None if reps is None else _intervals(reps, _b_eigenvalues(qf))
+    crit_c = critical_aug_scales(est.data_cov, est.aug_cov, b_vecs, float(qf.data_coef), float(qf.aug_coef), gamma)
+    return dict(
+        directions=b_vecs,
+        b_eigenvalues=b_vals,
+        predicted_rank=int(predicted_rank(land, out_dim)),
+        kept=_undecided([bool(k) for k in alive], interval, gamma),
+        critical_weight_decay=jnp.maximum(b_vals, 0.0),
+        critical_aug_scale=crit_c,
+        b_interval=interval,
+    )
+
+
+def _predict_normalized(
+    est: Covariances, land: Any, qf: Any, out_dim: int, norm: Normalization, reps: Any
+) -> dict[str, Any]:
+    """The per-direction fields of :class:`Diagnosis` under normalization (module docstring of :mod:`.normalized`)."""
+    a0, c = est.data_cov, est.aug_cov
+    gamma = float(land.weight_decay)
+    coef = np.array([qf.data_coef, qf.aug_coef, land.quartic, norm.kappa, norm.norm_target], float)
+    lam, u, root, g, keep = _support(a0, c, jnp.asarray(coef, a0.dtype), 1.0, gamma)
+    dirs = root @ u
+    dirs = dirs / np.linalg.norm(dirs, axis=0, keepdims=True)
+    margins = lambda a0s, cs: replicate_margins(a0s, cs, jnp.asarray(coef, a0.dtype), gamma)  # noqa: E731
+    interval = None if reps is None else _intervals(reps, margins)
+    thr = normalized_thresholds(a0, c, dirs, np.asarray(keep), coef, gamma, exact=norm.exact_thresholds)
+    return dict(
+        directions=dirs,
+        b_eigenvalues=np.einsum("ji,jk,ki->i", dirs, np.asarray(land.b), dirs),
+        predicted_rank=int(min(int(np.sum(keep)), out_dim)),
+        kept=_undecided([bool(k) for k in np.asarray(keep)], interval),
+        critical_weight_decay=thr.weight_decay,
+        critical_aug_scale=thr.aug_scale,
+        b_interval=None,
+        whitened_eigenvalues=lam,
+        survival_margin=g,
+        margin_interval=interval,
+        revival_weight_decay=thr.weight_decay_revival,
+        revival_aug_scale=thr.aug_scale_revival,
+    )
 
 
 def diagnose(
@@ -180,86 +346,16 @@ def diagnose(
         seed: the bootstrap's random seed.
         shrinkage: ρ ∈ [0, 1] or ``"ledoit-wolf"`` (:mod:`landscape.diagnosis.estimate`).
         normalization: None (the plain landscape) or a :class:`Normalization` (κ > 0 or ``math.inf``, c > 0):
-            the prediction of the normalized landscape (module docstring).  Needs Σ = A0 + C ≻ 0.
+            the prediction of the normalized landscape (module docstring).
 
     Returns:
-        :class:`Diagnosis`.  Warns (UserWarning) on dependent or shifted views.
+        :class:`Diagnosis` (:func:`predict_from_covariances` of the estimates).  Warns (UserWarning)
+        on dependent or shifted views and on directions without variance.
     """
     if normalization is not None and not isinstance(normalization, Normalization):
         raise ValueError(f"normalization must be None or a Normalization, got {type(normalization).__name__}")
     est = estimate_covariances(view1, view2, shrinkage=shrinkage)
-    d = est.data_cov.shape[0]
-    out_dim = d if out_dim is None else out_dim
-    qf = quadratic_form(loss, form=form, **loss_params)
-    land = effective_landscape(
-        Problem(est.data_cov, est.aug_cov), loss, form=form, weight_decay=weight_decay, **loss_params
-    )
-    rank = int(predicted_rank(land, out_dim))
-    if normalization is not None:
-        values = _predict_normalized(est, land, qf, out_dim, normalization, (view1, view2, int(bootstrap), seed))
-        return Diagnosis(data_cov=est.data_cov, aug_cov=est.aug_cov, warnings=tuple(check_views(est)), **values)
-    b_vals, b_vecs = jnp.linalg.eigh(0.5 * (land.b + land.b.T))
-    b_vals, b_vecs = b_vals[::-1], b_vecs[:, ::-1]
-    gamma = float(weight_decay)
-    alive = np.asarray(survives(b_vals - gamma, spectral_scale(b_vals - gamma)))
-    interval = _intervals(view1, view2, int(bootstrap), seed, _b_eigenvalues(qf)) if bootstrap else None
-    kept = _undecided([bool(k) for k in alive], interval, gamma)
-    crit_c = critical_aug_scales(est.data_cov, est.aug_cov, b_vecs, float(qf.data_coef), float(qf.aug_coef), gamma)
-    var = np.einsum("ji,jk,ki->i", np.asarray(b_vecs), np.asarray(est.data_cov), np.asarray(b_vecs))
-    order = np.argsort(-var, kind="stable")
-    messages = check_views(est)
-    return Diagnosis(
-        data_cov=est.data_cov,
-        aug_cov=est.aug_cov,
-        directions=b_vecs[:, order],
-        data_variance=jnp.asarray(var[order]),
-        b_eigenvalues=b_vals[order],
-        predicted_rank=rank,
-        kept=tuple(kept[i] for i in order),
-        critical_weight_decay=jnp.maximum(b_vals[order], 0.0),
-        critical_aug_scale=jnp.asarray(crit_c[order]),
-        b_interval=None if interval is None else jnp.asarray(interval[order]),
-        warnings=tuple(messages),
-    )
-
-
-def _predict_normalized(
-    est: Covariances, land: Any, qf: Any, out_dim: int, norm: Normalization, boot: tuple
-) -> dict[str, Any]:
-    """The fields of :class:`Diagnosis` under normalization (module docstring of :mod:`.normalized`)."""
-    a0, c = est.data_cov, est.aug_cov
-    s_min = float(np.linalg.eigvalsh(np.asarray(a0 + c, float))[0])
-    if not s_min > 0:
-        raise ValueError(
-            f"normalization: Σ = A0 + C (the covariance of one view) must be positive definite, its smallest "
-            f"eigenvalue is {s_min:.3g}; use shrinkage or drop constant features"
-        )
-    gamma = float(land.weight_decay)
-    coef = np.array([qf.data_coef, qf.aug_coef, land.quartic, norm.kappa, norm.norm_target], float)
-    args = (a0, c, jnp.eye(a0.shape[0], dtype=a0.dtype), jnp.asarray(coef, a0.dtype))
-    lam, u, root, g, keep = (x[0] for x in evaluate(args, [1.0, gamma], (2, 3, 4, 5, 6)))
-    dirs = root @ u
-    dirs = dirs / np.linalg.norm(dirs, axis=0, keepdims=True)
-    var = np.einsum("ji,jk,ki->i", dirs, np.asarray(a0), dirs)
-    order = np.argsort(-var, kind="stable")
-    view1, view2, replicates, seed = boot
-    margins = lambda a0s, cs: replicate_margins(a0s, cs, jnp.asarray(coef, a0.dtype), gamma)  # noqa: E731
-    interval = _intervals(view1, view2, replicates, seed, margins) if replicates else None
-    kept = _undecided([bool(k) for k in np.asarray(keep)], interval)
-    thr = normalized_thresholds(a0, c, dirs[:, order], np.asarray(keep)[order], coef, gamma)
-    return dict(
-        directions=jnp.asarray(dirs[:, order]),
-        data_variance=jnp.asarray(var[order]),
-        b_eigenvalues=jnp.asarray(np.einsum("ji,jk,ki->i", dirs, np.asarray(land.b), dirs)[order]),
-        predicted_rank=int(min(int(np.sum(keep)), out_dim)),
-        kept=tuple(kept[i] for i in order),
-        critical_weight_decay=jnp.asarray(thr.weight_decay),
-        critical_aug_scale=jnp.asarray(thr.aug_scale),
-        b_interval=None,
-        normalization=norm,
-        whitened_eigenvalues=jnp.asarray(np.asarray(lam)[order]),
-        survival_margin=jnp.asarray(np.asarray(g)[order]),
-        margin_interval=None if interval is None else jnp.asarray(interval[order]),
-        revival_weight_decay=jnp.asarray(thr.weight_decay_revival),
-        revival_aug_scale=jnp.asarray(thr.aug_scale_revival),
+    reps = bootstrap_covariances(view1, view2, int(bootstrap), seed=seed) if bootstrap else None
+    return predict_from_covariances(
+        est, loss, weight_decay, out_dim, form, replicates=reps, normalization=normalization, **loss_params
     )

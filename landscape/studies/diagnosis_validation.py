@@ -7,9 +7,9 @@ one training loop (:func:`landscape.nn.train.make_train_loop`), one network per
 (augmentation strength, weight decay), all under one ``vmap``.  Then, per network:
 
 1. **diagnose**: features ϕ of all samples under two fresh augmentations go to
-   :func:`landscape.diagnosis.predict.diagnose` with the loss and γ that trained W.
-   Directions where ϕ does not vary (dead ReLU units; Σ = A0 + C singular) are
-   removed first and count as collapsed (γ > 0 pulls W to zero there);
+   :func:`landscape.diagnosis.predict.diagnose` with the loss and γ that trained W
+   (directions where ϕ does not vary, dead ReLU units, are collapsed there:
+   γ > 0 pulls W to zero; their warning is not counted in ``n_warnings``);
 2. **frozen** (the theory's own set-up, the claims): the encoder is frozen at its
    trained state and the last layer is retrained from a small random start on
    K views of the frozen features with the same sample loss and γ
@@ -55,6 +55,7 @@ import jax.numpy as jnp
 import numpy as np
 import optax
 
+from landscape.diagnosis.estimate import estimate_covariances
 from landscape.diagnosis.predict import diagnose
 from landscape.nn import augment, data, models, probe
 from landscape.nn.train import init_train_state, make_ssl_loss, make_train_loop
@@ -246,17 +247,15 @@ def analyse(setup: Setup, model: models.Model, params: Any, state: Any, x: np.nd
     key = jax.random.fold_in(jax.random.PRNGKey(setup.seed + 2), i * len(setup.weight_decays) + j)
     k_diag, k_refit, k_w0, k_fit = jax.random.split(key, 4)
     phi = feature_views(model, params, state, x, setup.dataset, strength, k_diag, 2).astype(np.float64)
-    live = probe.feature_covariances(phi).basis  # ϕ directions that vary; the rest are dead units
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
         dg = diagnose(
-            phi[0] @ live, phi[1] @ live, loss="beta-infonce", beta=setup.beta, weight_decay=gamma,
+            phi[0], phi[1], loss="beta-infonce", beta=setup.beta, weight_decay=gamma,
             bootstrap=setup.bootstrap, seed=setup.seed,
         )  # fmt: skip
-    d, k = phi.shape[-1], live.shape[1]
-    dead = np.linalg.svd(np.eye(d) - live @ live.T)[0][:, : d - k]
-    u = np.concatenate([live @ np.asarray(dg.directions), dead], axis=1)
-    code = np.array([1 if v else 0 if v is not None else -1 for v in dg.kept] + [0] * (d - k))
+    u = np.asarray(dg.directions)
+    code = np.array([1 if v else 0 if v is not None else -1 for v in dg.kept])
+    live = probe.feature_covariances(phi).basis  # the Gaussian control lives where ϕ varies
     w_joint = np.asarray(models.last_layer(params), np.float64)
     feats = feature_views(model, params, state, x[: setup.refit_samples], setup.dataset, strength, k_refit,
                           setup.refit_views)  # fmt: skip
@@ -266,7 +265,12 @@ def analyse(setup: Setup, model: models.Model, params: Any, state: Any, x: np.nd
         loss, feats, w0, steps=setup.refit_steps, learning_rate=setup.refit_learning_rate, weight_decay=gamma, key=k_fit
     )
     g_feats = (
-        gaussian_views(dg.data_cov, dg.aug_cov, setup.refit_samples, setup.refit_views, setup.seed + 1000 * (1 + i) + j)
+        gaussian_views(
+            *estimate_covariances(phi[0] @ live, phi[1] @ live)[:2],  # as diagnose restricted to where ϕ varies
+            setup.refit_samples,
+            setup.refit_views,
+            setup.seed + 1000 * (1 + i) + j,
+        )
         @ live.T
     )
     w_gauss = probe.fit_last_layer(
@@ -283,13 +287,13 @@ def analyse(setup: Setup, model: models.Model, params: Any, state: Any, x: np.nd
         "sv2_joint": sv_joint,
         "sv2_frozen": sv_frozen,
         "sv2_gauss": sv_gauss,
-        "live_dims": k,
+        "live_dims": live.shape[1],
         "kept_code": code,
-        "b_minus_gamma": np.concatenate([np.asarray(dg.b_eigenvalues) - gamma, np.full(d - k, -gamma)]),
+        "b_minus_gamma": np.asarray(dg.b_eigenvalues) - gamma,
         "strength_joint": s_joint,
         "strength_frozen": s_frozen,
         "strength_gauss": s_gauss,
-        "n_warnings": len(caught),
+        "n_warnings": sum("no variance" not in str(w.message) for w in caught),
     }
 
 
