@@ -180,7 +180,9 @@ def survival_margins_nested(lam: Any, quartic: Any, kappa: Any, norm_target: Any
     return lam + (2.0 * quartic * norm_target - jnp.cumsum(lam, axis=-1)) / (m + quartic / kappa)
 
 
-def normalized_support(data_cov: Any, aug_cov: Any, coef: Any, scale: Any, weight_decay: Any):
+def normalized_support(
+    data_cov: Any, aug_cov: Any, coef: Any, scale: Any, weight_decay: Any
+) -> tuple[jax.Array, jax.Array, jax.Array, jax.Array, jax.Array]:
     """(ℓ, U, Σ^{-1/2}, g, kept slots) at B = p·A0 + s·q·C, Σ = A0 + s·C; coef = (p, q, k, κ, c). Jittable."""
     p, q, k, kappa, c = (coef[i] for i in range(5))
     land = EffectiveLandscape(
