@@ -211,7 +211,7 @@ def test_taylor_autodiff_matches_finite_t_fit(tol, x64):
 )
 def test_mc_quadratic_form_infonce_family_matches_derivation(name, fn, params):
     n = 24
-    r = P.mc_expansion(jax.random.PRNGKey(5), fn, PROBLEM, n=n, n_batches=200, chunk=200, rank2=False)
+    r = P.mc_expansion(jax.random.PRNGKey(5), fn, PROBLEM, n=n, n_batches=200, chunk=200, rank2=False, order=2)
     # sympy, fixed data set with exact moments: B = βN/(N−1+α)·A0 − (1−β)C
     q2, _ = sy.infonce_expansion(1, "exact-moment")
     al, be = params.get("alpha", 1.0), params.get("beta", 1.0)
@@ -230,7 +230,7 @@ def test_mc_quadratic_form_other_losses_match_sympy():
     n = 16
     vals = {sy.N: n}
     spec = P.mc_expansion(
-        jax.random.PRNGKey(6), S.spectral_contrastive, PROBLEM, n=n, n_batches=120, chunk=120, rank2=False
+        jax.random.PRNGKey(6), S.spectral_contrastive, PROBLEM, n=n, n_batches=120, chunk=120, rank2=False, order=2
     )
     assert _within(spec["pq"][0], spec["pq_se"][0], 2.0) and _within(spec["pq"][1], spec["pq_se"][1], 0.0)
     assert abs(spec["pq"][1] - 2.0) > 10 * spec["pq_se"][1]  # the paper's B = 2C is excluded
@@ -249,7 +249,7 @@ def test_mc_quadratic_form_other_losses_match_sympy():
     a1, c1, s1 = 1.5, 0.25, 1.75
     k_sym = float(q4.subs({sy.a: a1, sy.c: c1, **vals})) / s1**2
     assert _within(bt["k_axis"][0], bt["k_axis_se"][0], k_sym)
-    vic = P.mc_expansion(jax.random.PRNGKey(8), S.vicreg, PROBLEM, n=n, n_batches=120, chunk=120, rank2=False)
+    vic = P.mc_expansion(jax.random.PRNGKey(8), S.vicreg, PROBLEM, n=n, n_batches=120, chunk=120, rank2=False, order=2)
     expr = sy.vicreg_quadratic("exact-moment").subs(
         {
             sp.Symbol("lambda_inv", positive=True): 25,
