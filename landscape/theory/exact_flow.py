@@ -63,6 +63,8 @@ __all__ = [
     "logistic_gram",
     "direction_loss",
     "aligned_flow",
+    "aligned_state",
+    "aligned_states",
     "check_times",
     "check_initial_weights",
 ]
@@ -247,3 +249,27 @@ def aligned_state(dirs: Directions, t: Any) -> FlowState:
         gram_eigenvalues=sort_descending(lam),  # a sorting network: jnp.sort is ~3x slower on XLA:CPU
         loss=direction_loss(lam, dirs.rate, dirs.sigma, dirs.quartic),
     )
+
+
+def aligned_states(dirs: Directions, t: Any, *, chunk: int = 64) -> FlowState:
+    """:func:`aligned_state` of many problems at once: ``dirs`` carries a leading point axis, ``t`` is shared.
+
+    The points run in chunks of ``chunk`` (``lax.map`` over vmapped chunks), so one chunk's
+    working set (chunk × times × d0 numbers, the sorting network's passes over it) stays in
+    cache; one vmap over a whole grid streams every pass through memory.  On the 2-core CPU of
+    ``benchmarks/README.md`` (4,096 points, 100 times, d0 = 32) chunks of 64 are 2.4–2.8× faster
+    than a single vmap.  Results are identical to a vmap.
+
+    Example:
+        >>> import jax, jax.numpy as jnp
+        >>> one = Directions(jnp.eye(2), jnp.array([1.0, -0.5]), jnp.ones(2), jnp.array([0.01, 0.2]), 1.0)
+        >>> many = jax.tree_util.tree_map(lambda x: jnp.stack([x] * 3), one)
+        >>> batch = aligned_states(many, jnp.array([0.0, 1.0]), chunk=2)
+        >>> batch.gram_eigenvalues.shape, bool(jnp.all(batch.loss == aligned_state(one, jnp.array([0.0, 1.0])).loss[None]))
+        ((3, 2, 2), True)
+    """
+    chunk = int(chunk)
+    if chunk < 1:
+        raise ValueError(f"chunk must be an integer ≥ 1, got {chunk}")
+    t = check_times(t, dirs.rate.dtype)
+    return jax.lax.map(lambda d: aligned_state(d, t), dirs, batch_size=chunk)
