@@ -5,7 +5,7 @@ and a bias-free linear last layer 16 → 16, trained jointly with β-InfoNCE (β
 weight decay wd ∈ {0.01, 0.04, 0.1} (γ = wd/2 for the last layer), on the 8×8 digits with
 Gaussian-noise views of strength σ ∈ {0.5, 1, 2} and on 12×12 synthetic colour images with
 SimCLR views (crop, flip, colour jitter, grayscale) of strength s ∈ {0.25, 0.5, 1}.  For each
-network, :func:`landscape.diagnose.predict.diagnose` reads two fresh views of the features that
+network, :func:`landscape.diagnosis.predict.diagnose` reads two fresh views of the features that
 feed the last layer and predicts its rank; the last layer is then retrained on the frozen
 features (the theory's set-up, **frozen**), on Gaussian features with the same estimated A0 and
 C (the control, **gaussian**), and compared as joint training left it (**joint**).
@@ -193,7 +193,7 @@ def claims(data: dict[str, np.ndarray]) -> list[Claim]:
         f"MLP + linear last layer, β-InfoNCE β = {float(data['beta']):g}, 3×3 grid of augmentation × weight decay "
         f"per data set, one seed; rank cut max({float(data['rtol']):g}·largest, floor) on the eigenvalues of WᵀW"
     )
-    c: dict[str, Any] = dict(paper="extensions", note=note, where="issue 18; landscape.diagnose.predict")
+    c: dict[str, Any] = dict(paper="extensions", note=note, where="issue 18; landscape.diagnosis.predict")
     simple = (
         (
             "diagnosis-net-gaussian",
