@@ -15,6 +15,7 @@ from landscape.diagnosis import (
     init,
     update,
 )
+from landscape.diagnosis.nullspace import null_message
 
 D = 3
 ROT = np.linalg.qr(np.random.default_rng(1).normal(size=(D, D)))[0]
@@ -116,8 +117,16 @@ def test_warnings_fire_on_dependent_and_shifted_views() -> None:
     v1, v2 = views(2000)
     with pytest.warns(UserWarning, match="dependent"):
         diagnose(v1, -v1 + 0.1 * v2)
-    with pytest.warns(UserWarning, match="means differ"):
+    with pytest.warns(UserWarning, match="means differ") as record:
         diagnose(v1, v2 + 0.5)
+    assert {w.filename for w in record} == {__file__}  # the warning names the user's line, not the package's
     with warnings.catch_warnings():
         warnings.simplefilter("error")
         diagnose(v1, v2)
+    # a constant feature, streamed: its rounding-size A0 eigenvalue is no sign of dependent views
+    ones = np.ones((len(v1), 1))
+    sums = update(init(D + 1), np.hstack([v1, ones]), np.hstack([v2, ones]))
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        ls.diagnose_from_moments(sums)
+    assert [str(w.message)[:40] for w in caught] == [null_message(1, D + 1)[:40]]

@@ -31,6 +31,8 @@ coordinates at level 10⁻³).  Standard errors use the Gaussian fourth moment.
 
 from __future__ import annotations
 
+import os
+import sys
 import warnings
 from typing import Any, NamedTuple
 
@@ -261,6 +263,16 @@ def bootstrap_covariances(view1: Any, view2: Any, replicates: int, *, seed: int 
 
 
 # ------------------------------------------------------------------------ warnings
+def user_stacklevel() -> int:
+    """The ``stacklevel`` at which a warning raised by the caller names the first frame outside
+    :mod:`landscape.diagnosis` (the user's own call, however deep the package's call chain)."""
+    here = os.path.dirname(os.path.abspath(__file__))
+    frame, level = sys._getframe(1), 1
+    while frame.f_back is not None and os.path.dirname(os.path.abspath(frame.f_code.co_filename)) == here:
+        frame, level = frame.f_back, level + 1
+    return level
+
+
 def check_views(est: Covariances) -> list[str]:
     """Warn (``warnings.warn``, UserWarning) about dependent or shifted views; return the messages."""
     n = float(est.n)
@@ -269,6 +281,8 @@ def check_views(est: Covariances) -> list[str]:
     u = vecs[:, 0]
     s = float(u @ np.asarray(est.view_cov, float) @ u)
     se = np.sqrt(max(s * s + vals[0] ** 2, 0.0) / n)
+    # a direction without variance (a constant feature) has se ≈ 0: rounding in A0 is not dependence
+    se = max(se, 1e3 * float(np.finfo(np.asarray(est.data_cov).dtype).eps) * float(np.max(np.abs(vals))))
     if vals[0] < -NEGATIVE_Z * se:
         messages.append(
             f"the data covariance A0 has eigenvalue {vals[0]:.4g}, {-vals[0] / se:.1f} standard errors below 0: "
@@ -284,5 +298,5 @@ def check_views(est: Covariances) -> list[str]:
             "the augmentations are not identically distributed; A0 and C describe the centred views"
         )
     for m in messages:
-        warnings.warn(m, UserWarning, stacklevel=3)
+        warnings.warn(m, UserWarning, stacklevel=user_stacklevel())
     return messages

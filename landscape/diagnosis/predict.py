@@ -56,7 +56,13 @@ import numpy as np
 
 from landscape.core.linalg import spectral_scale, survives
 from landscape.core.problem import Problem
-from landscape.diagnosis.estimate import Covariances, bootstrap_covariances, check_views, estimate_covariances
+from landscape.diagnosis.estimate import (
+    Covariances,
+    bootstrap_covariances,
+    check_views,
+    estimate_covariances,
+    user_stacklevel,
+)
 from landscape.diagnosis.normalized import (
     Normalization,
     normalized_support,
@@ -213,7 +219,7 @@ def predict_from_covariances(
     messages = check_views(est)
     if null.shape[1]:
         messages.append(null_message(null.shape[1], d))
-        warnings.warn(messages[-1], UserWarning, stacklevel=2)
+        warnings.warn(messages[-1], UserWarning, stacklevel=user_stacklevel())
     reduced, reps = project(est, live), project_replicates(replicates, live)
     out_dim = d if out_dim is None else out_dim
     qf = quadratic_form(loss, form=form, **loss_params)
