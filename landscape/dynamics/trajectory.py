@@ -58,7 +58,7 @@ from landscape.core.effective_landscape import EffectiveLandscape
 from landscape.dynamics.flow_events import FlowEvents, flow_events
 from landscape.dynamics.integrated_flow import integrated_flow
 from landscape.theory.escape_times import check_fraction, direction_events
-from landscape.theory.exact_flow import FlowState, aligned_flow, check_initial_weights, check_times, exact_case
+from landscape.theory.exact_flow import FlowState, aligned_flow, check_initial_weights, exact_case
 from landscape.theory.riccati_flow import isotropic_flow
 
 __all__ = ["Trajectory", "trajectory", "METHODS"]
@@ -124,9 +124,9 @@ def trajectory(
         return flow_events(landscape, w0, fraction, **opts)
 
     if method != "ode" and case.case is not None:
+        # both closed forms are compiled once per shape for every problem (their data are arguments)
         exact = aligned_flow(landscape, w0) if case.case == "aligned" else isotropic_flow(landscape, w0)
-        jitted = jax.jit(exact)
-        return Trajectory(lambda t: jitted(check_times(t, w0.dtype)), "exact", case.case, case.reason, events)
+        return Trajectory(exact, "exact", case.case, case.reason, events)
     return Trajectory(integrated_flow(landscape, w0, **opts), "ode", None, case.reason, events)
 
 

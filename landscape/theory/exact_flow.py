@@ -238,7 +238,7 @@ def aligned_flow(landscape: EffectiveLandscape, w0: Any) -> Callable[[Any], Flow
     Raises ValueError (naming ``w0``) when the conditions of the "aligned" case fail.
     """
     dirs = aligned_directions(landscape, w0)
-    return lambda t: aligned_state(dirs, t)
+    return lambda t: _aligned_state_jit(dirs, check_times(t, dirs.rate.dtype))
 
 
 def aligned_state(dirs: Directions, t: Any) -> FlowState:
@@ -249,6 +249,10 @@ def aligned_state(dirs: Directions, t: Any) -> FlowState:
         gram_eigenvalues=sort_descending(lam),  # a sorting network: jnp.sort is ~3x slower on XLA:CPU
         loss=direction_loss(lam, dirs.rate, dirs.sigma, dirs.quartic),
     )
+
+
+# One compiled program per shape, shared by every problem (the directions are arguments, not constants).
+_aligned_state_jit = jax.jit(aligned_state)
 
 
 def aligned_states(dirs: Directions, t: Any, *, chunk: int = 64) -> FlowState:

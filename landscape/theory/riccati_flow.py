@@ -80,19 +80,29 @@ def isotropic_flow(landscape: EffectiveLandscape, w0: Any) -> Callable[[Any], Fl
     positive = m[m > 0]
     t_limit = jnp.asarray(50.0 / (4.0 * positive.min()) if positive.size else 1.0, dtype)
 
-    def one(t: jax.Array) -> FlowState:
-        w_eff = isotropic_weights(wq, rate, jnp.asarray(c, dtype), t, t_limit)
+    args = (wq, rate, jnp.asarray(c, dtype), k_s2, t_limit)
+
+    def flow(t: Any) -> FlowState:
+        return _isotropic_states(*args, check_times(t, dtype))
+
+    flow.basis = basis  # type: ignore[attr-defined]
+    return flow
+
+
+@jax.jit
+def _isotropic_states(
+    wq: jax.Array, rate: jax.Array, c: jax.Array, k_s2: jax.Array, t_limit: jax.Array, t: jax.Array
+) -> FlowState:
+    """Gram spectrum and loss at times ``t`` (any shape); one compiled program per shape for every problem."""
+
+    def one(time: jax.Array) -> FlowState:
+        w_eff = isotropic_weights(wq, rate, c, time, t_limit)
         gram = w_eff.T @ w_eff
         loss = -jnp.sum(rate * jnp.diagonal(gram)) + k_s2 * jnp.sum(gram * gram)
         return FlowState(gram_eigenvalues=gram_spectrum(w_eff), loss=loss)
 
-    def flow(t: Any) -> FlowState:
-        t = check_times(t, dtype)
-        out = jax.vmap(one)(t.ravel())
-        return FlowState(out.gram_eigenvalues.reshape(t.shape + (-1,)), out.loss.reshape(t.shape))
-
-    flow.basis = basis  # type: ignore[attr-defined]
-    return flow
+    out = jax.vmap(one)(t.ravel())
+    return FlowState(out.gram_eigenvalues.reshape(t.shape + (-1,)), out.loss.reshape(t.shape))
 
 
 def isotropic_weights(wq: jax.Array, rate: jax.Array, c: jax.Array, t: jax.Array, t_limit: jax.Array) -> jax.Array:
