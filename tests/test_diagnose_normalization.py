@@ -11,7 +11,7 @@ import optax
 import pytest
 
 import landscape as ls
-from landscape.diagnosis import diagnose_from_moments, init, update
+from landscape.diagnosis import compare, diagnose_from_moments, init, update
 from landscape.diagnosis.normalized import Normalization
 from landscape.diagnosis.predict import diagnose
 
@@ -203,3 +203,14 @@ def test_directions_without_variance_are_collapsed_and_the_rest_diagnosed(norm: 
         assert np.all(np.isnan(np.asarray(res.survival_margin)[D:])) and np.all(
             np.isinf(np.asarray(res.revival_aug_scale)[D:])
         )
+    else:  # compare splits the null space off too: a layer at the minimum, lifted, agrees everywhere
+        land = ls.effective_landscape(ls.Problem(ref.data_cov, ref.aug_cov), "beta-infonce", weight_decay=0.2, **BETA)
+        w = np.asarray(ls.global_minimum(land, D).weights)
+        ckw: dict[str, Any] = dict(loss="beta-infonce", weight_decay=0.2, **BETA)
+        got, want = compare(res, np.column_stack([w, np.zeros((D, 2))]) @ rot.T, **ckw), compare(ref, w, **ckw)
+        assert got.measured_rank == want.measured_rank == ref.predicted_rank
+        assert got.agreement == (*want.agreement, True, True) and all(want.agreement)
+        np.testing.assert_allclose(
+            np.asarray(got.predicted_spectrum), [*np.asarray(want.predicted_spectrum), 0, 0], atol=1e-10
+        )
+        np.testing.assert_allclose(np.asarray(got.measured_spectrum)[:D], want.measured_spectrum, rtol=1e-8, atol=1e-12)

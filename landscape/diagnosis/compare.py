@@ -46,6 +46,7 @@ from landscape.core.effective_landscape import EffectiveLandscape
 from landscape.core.linalg import gram_spectrum, survives, surviving_rank
 from landscape.core.problem import Problem
 from landscape.diagnosis.estimate import as_views
+from landscape.diagnosis.nullspace import split_null_space
 from landscape.diagnosis.predict import Diagnosis, pair_by_overlap
 from landscape.losses.effective import effective_landscape
 from landscape.metrics import (
@@ -104,8 +105,8 @@ class Comparison(NamedTuple):
     metrics: dict[str, float]
 
 
-def measured_directions(diagnosis: Diagnosis, landscape: EffectiveLandscape) -> jax.Array:
-    """The unit e_i ∝ Σ^{1/2}v_i paired with the diagnosis's directions u_i (module docstring), as columns."""
+def _minimum_directions(landscape: EffectiveLandscape) -> np.ndarray:
+    """The unit e_j ∝ Σ^{1/2}v_j, v_j the eigenvectors of Σ^{-1/2}(B − γI)Σ^{-1/2}, as columns (unpaired)."""
     sig = np.asarray(0.5 * (landscape.sigma + landscape.sigma.T), float)
     vals, vecs = np.linalg.eigh(sig)
     root = (vecs * np.sqrt(vals)) @ vecs.T
@@ -113,7 +114,12 @@ def measured_directions(diagnosis: Diagnosis, landscape: EffectiveLandscape) -> 
     b_eff = np.asarray(landscape.b_eff, float)
     _, v = np.linalg.eigh(inv_root @ (0.5 * (b_eff + b_eff.T)) @ inv_root)
     e = root @ v
-    e /= np.linalg.norm(e, axis=0, keepdims=True)
+    return e / np.linalg.norm(e, axis=0, keepdims=True)
+
+
+def measured_directions(diagnosis: Diagnosis, landscape: EffectiveLandscape) -> jax.Array:
+    """The unit e_i ∝ Σ^{1/2}v_i paired with the diagnosis's directions u_i (module docstring), as columns."""
+    e = _minimum_directions(landscape)
     e = e[:, pair_by_overlap(np.asarray(diagnosis.directions, float), e)]
     return jnp.asarray(e, diagnosis.data_cov.dtype)
 
@@ -130,6 +136,10 @@ def predicted_spectrum(
 ) -> tuple[jax.Array, jax.Array]:
     """(e_iᵀGe_i, the e_i as columns): G = WᵀW at the global minimum of the estimated problem.
 
+    Directions without variance (Σ singular there; :mod:`landscape.diagnosis.nullspace`) are
+    split off as the diagnosis does: the minimum is that of the problem on the complement, and
+    G is 0 on the null directions, which are their own e_i.
+
     >>> import numpy as np
     >>> from landscape.diagnosis import diagnose
     >>> rng = np.random.default_rng(0)
@@ -142,11 +152,14 @@ def predicted_spectrum(
     """
     a0, c = diagnosis.data_cov, diagnosis.aug_cov
     out_dim = a0.shape[0] if out_dim is None else out_dim
+    live, null = split_null_space(np.asarray(a0 + c, float))
+    q = jnp.asarray(live, a0.dtype)
     land = effective_landscape(
-        Problem(a0, c), loss, form=form, quartic=quartic, weight_decay=weight_decay, **loss_params
+        Problem(q.T @ a0 @ q, q.T @ c @ q), loss, form=form, quartic=quartic, weight_decay=weight_decay, **loss_params
     )
-    gram = global_minimum(land, out_dim).gram
-    e = measured_directions(diagnosis, land)
+    gram = q @ global_minimum(land, out_dim).gram @ q.T
+    e = np.concatenate([live @ _minimum_directions(land), null], axis=1)
+    e = jnp.asarray(e[:, pair_by_overlap(np.asarray(diagnosis.directions, float), e)], a0.dtype)
     return jnp.einsum("ji,jk,ki->i", e, gram, e), e
 
 
