@@ -100,11 +100,8 @@ def test_bootstrap_marks_a_direction_at_its_threshold_undecided(capsys, files):
 
 def test_kappa_json_equals_the_closed_form_with_a_constant_feature(capsys, files):
     """--kappa inf on commuting A0, C plus a constant fifth feature: margins of WS Eq. 8–9, the null direction
-    collapsed with a null margin and its reason, a warning naming it."""
-    v1, v2 = (np.column_stack([v, np.full(len(v), 3.0)]) for v in exact_views(A, C))
-    argv = ["--views", files("v1.npy", v1), files("v2.npy", v2), "--loss", "beta-infonce", "--beta", "0.5",
-            "--weight-decay", str(GAMMA), "--kappa", "inf", "--norm-target", "2"]  # fmt: skip
-    rep = run_json(capsys, argv)
+    collapsed with a null margin and its reason, a warning naming it; --last-layer at the normalized minimum
+    (WᵀW = Σ^{-1/2}diag(μ)Σ^{-1/2}, μ_i = (ℓ_i + t)/2k, t = (2kc − Σ_M ℓ)/d_M) agrees with the predicted spectrum."""
     qf = quadratic_form("beta-infonce", beta=0.5)
     k, c = 0.5, 2.0  # beta-infonce: quartic βk
     ell = (float(qf.data_coef) * A + float(qf.aug_coef) * C - GAMMA) / (A + C)  # whitened eigenvalues
@@ -112,6 +109,17 @@ def test_kappa_json_equals_the_closed_form_with_a_constant_feature(capsys, files
     g_slot = ell[slot] + (2 * k * c - np.cumsum(ell[slot])) / np.arange(1, 5)  # κ → ∞
     margin = np.empty(4)
     margin[slot] = g_slot
+    m = int(np.sum(g_slot > 0))
+    mu = np.where(margin > 0, (ell + (2 * k * c - np.sum(ell[slot][:m])) / m) / (2 * k), 0.0)
+    gram = mu / (A + C)  # A0 and C commute: diagonal in the basis R
+    w = np.column_stack([np.diag(np.sqrt(gram)) @ ROT.T, np.zeros(4)])  # WᵀW = R diag(gram) Rᵀ
+    v1, v2 = (np.column_stack([v, np.full(len(v), 3.0)]) for v in exact_views(A, C))
+    argv = ["--views", files("v1.npy", v1), files("v2.npy", v2), "--loss", "beta-infonce", "--beta", "0.5",
+            "--weight-decay", str(GAMMA), "--kappa", "inf", "--norm-target", "2", "--last-layer", files("w.npy", w)]  # fmt: skip
+    rep = run_json(capsys, argv)
+    np.testing.assert_allclose(rep["predicted_spectrum"], [*gram, 0.0], atol=1e-12)
+    np.testing.assert_allclose(rep["measured_spectrum"], [*gram, 0.0], atol=1e-12)
+    assert rep["measured_rank"] == m and rep["agreement"] == [True] * 5
     assert rep["normalization"] == {"kappa": "inf", "norm_target": 2.0, "exact_thresholds": False}
     np.testing.assert_allclose(rep["survival_margin"][:4], margin, rtol=1e-9)
     np.testing.assert_allclose(rep["whitened_eigenvalues"][:4], ell, rtol=1e-9)
@@ -177,7 +185,6 @@ def _bad_inputs(files, tmp_path):
         "kappa word": (["--views", *good, "--kappa", "big"], ["--kappa"]),
         "norm target": (["--views", *good, "--kappa", "1", "--norm-target", "-1"], ["--norm-target"]),
         "target alone": (["--views", *good, "--norm-target", "2"], ["--norm-target", "need --kappa"]),
-        "kappa compare": ([*["--views", *good], "--kappa", "inf", "--last-layer", files("w4.npy", np.eye(4))], ["--last-layer", "normalization"]),
     }  # fmt: skip
 
 
@@ -185,7 +192,7 @@ def _bad_inputs(files, tmp_path):
     "case",
     ["shapes", "one sample", "nan row", "one-d", "last layer", "nan weights", "unreadable", "missing", "pickle",
      "bootstrap", "rtol", "shrinkage", "weight decay", "plot suffix", "kappa zero", "kappa word", "norm target",
-     "target alone", "kappa compare"],
+     "target alone"],
 )  # fmt: skip
 def test_bad_input_is_one_line_naming_the_file_and_field(capsys, files, tmp_path, case):
     argv, words = _bad_inputs(files, tmp_path)[case]

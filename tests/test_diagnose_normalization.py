@@ -125,6 +125,10 @@ def test_gradient_descent_reaches_the_predicted_support() -> None:
         np.testing.assert_allclose(np.linalg.norm(gram @ v - mu * v), 0.0, atol=1e-6)
         # μ_i = (ℓ_i + t)/(2k) = g-like: positive iff kept; 0 for the collapsed one
         assert (mu > 1e-6) == kept and (margin > 0) == kept
+    # compare: the trained layer against the normalized minimum's spectrum (finite κ, non-commuting A0 and C)
+    cmp = compare(res, np.asarray(run.weights), loss=loss, weight_decay=gamma)
+    assert cmp.measured_rank == 2 and cmp.agreement == (True,) * D
+    np.testing.assert_allclose(cmp.measured_spectrum, cmp.predicted_spectrum, atol=1e-6)
 
 
 def test_undecided_near_a_normalized_threshold() -> None:

@@ -332,9 +332,6 @@ def _run(args: argparse.Namespace) -> int:
         shrinkage=_shrinkage(args.shrinkage),
         normalization=_normalization(args.kappa, args.norm_target, args.exact_thresholds),
     )
-    for opt, value in (("--last-layer", args.last_layer), ("--plot", args.plot)):
-        if params["normalization"] is not None and value is not None:
-            raise CLIError(f"{opt}: the predicted spectrum is not modelled under normalization (--kappa); drop one")
     rtol = parse_float(args.rtol, "--rtol", low=0.0, high=1.0, low_inclusive=False, high_inclusive=False)
     plot = _check_plot(args.plot)
     views = _views(args.views)

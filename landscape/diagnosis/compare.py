@@ -26,9 +26,12 @@ z = W x of both views when the views are given (RankMe, effective rank, numerica
 participation ratio, α-ReQ, normalised std, augmentation-variance fraction), else on the
 embedding covariance W(A0 + C)Wᵀ (those that a covariance defines; the others are NaN).
 
-A diagnosis made with normalization is refused (ValueError): its directions are the
-whitened Σ^{-1/2}u_i and its minimum is the normalized one, which this comparison
-does not model.
+Under normalization (a diagnosis made with ``normalization=``) G is the normalized
+global minimum's, WᵀW = Σ^{-1/2}U diag(μ)UᵀΣ^{-1/2} (WS Props. 2–3,
+:func:`landscape.normalized_global_minimum`; κ → ∞: :func:`landscape.hard_normalization_limit`).
+The norm penalty shifts B̃ by a multiple of the identity, so the whitened eigenvectors
+and the e_i are the same as without it; the diagnosis's directions there,
+v_i ∝ Σ^{-1/2}u_i, pair with e_i ∝ Σ^{1/2}u_i exactly (v_iᵀe_j = 0 for i ≠ j).
 
 Given the embeddings of the two views instead of W, :func:`last_layer_from_embeddings`
 recovers W by least squares (exact for a linear last layer with or without bias).
@@ -44,6 +47,7 @@ import numpy as np
 
 from landscape.core.effective_landscape import EffectiveLandscape
 from landscape.core.linalg import gram_spectrum, survives, surviving_rank
+from landscape.core.normalized_landscape import normalized_landscape
 from landscape.core.problem import Problem
 from landscape.diagnosis.estimate import as_views
 from landscape.diagnosis.nullspace import split_null_space
@@ -59,6 +63,7 @@ from landscape.metrics import (
     participation_ratio,
     rankme,
 )
+from landscape.theory.normalization import hard_normalization_limit, normalized_global_minimum
 from landscape.theory.stationary_points import global_minimum
 
 __all__ = ["Comparison", "compare", "last_layer_from_embeddings", "measured_directions", "predicted_spectrum", "RTOL"]
@@ -134,7 +139,8 @@ def predicted_spectrum(
     quartic: float = 1.0,
     **loss_params: Any,
 ) -> tuple[jax.Array, jax.Array]:
-    """(e_iᵀGe_i, the e_i as columns): G = WᵀW at the global minimum of the estimated problem.
+    """(e_iᵀGe_i, the e_i as columns): G = WᵀW at the global minimum of the estimated problem
+    (the normalized one for a diagnosis made with normalization; module docstring).
 
     Directions without variance (Σ singular there; :mod:`landscape.diagnosis.nullspace`) are
     split off as the diagnosis does: the minimum is that of the problem on the complement, and
@@ -157,7 +163,14 @@ def predicted_spectrum(
     land = effective_landscape(
         Problem(q.T @ a0 @ q, q.T @ c @ q), loss, form=form, quartic=quartic, weight_decay=weight_decay, **loss_params
     )
-    gram = q @ global_minimum(land, out_dim).gram @ q.T
+    norm = diagnosis.normalization
+    if norm is None:
+        sol = global_minimum(land, out_dim)
+    elif norm.hard:
+        sol = hard_normalization_limit(land, out_dim, norm.norm_target)
+    else:
+        sol = normalized_global_minimum(normalized_landscape(land, norm.kappa, norm.norm_target), out_dim)
+    gram = q @ sol.gram @ q.T
     e = np.concatenate([live @ _minimum_directions(land), null], axis=1)
     e = jnp.asarray(e[:, pair_by_overlap(np.asarray(diagnosis.directions, float), e)], a0.dtype)
     return jnp.einsum("ji,jk,ki->i", e, gram, e), e
@@ -237,8 +250,7 @@ def compare(
             the embeddings.
         rtol: the cut on ‖W u_i‖ and the singular values of W, relative to σ_max(W), in (0, 1).
 
-    Raises ValueError on a W whose input dimension is not the diagnosis's, or that is not finite,
-    and on a diagnosis made with normalization (module docstring).
+    Raises ValueError on a W whose input dimension is not the diagnosis's, or that is not finite.
 
     >>> import numpy as np
     >>> from landscape.diagnosis import diagnose
@@ -250,12 +262,6 @@ def compare(
     (1, (True, True))
     """
     d = diagnosis.data_cov.shape[0]
-    if diagnosis.normalization is not None:
-        raise ValueError(
-            "compare: the diagnosis was made with normalization; its directions are Σ^{-1/2}-whitened and its "
-            "predicted spectrum is the normalized minimum's, which compare does not model: compare a diagnosis "
-            "made without normalization"
-        )
     if (weights is None) == (embeddings is None):
         raise ValueError("give the last layer as weights or as embeddings (with views), not both or neither")
     if embeddings is not None:
