@@ -18,6 +18,7 @@ from __future__ import annotations
 import argparse
 import datetime
 import subprocess
+import time
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -48,7 +49,7 @@ def git_commit() -> str:
 
 
 def _utc(timestamp: float) -> str:
-    return datetime.datetime.fromtimestamp(timestamp, datetime.timezone.utc).isoformat(timespec="seconds")
+    return datetime.datetime.fromtimestamp(timestamp, datetime.UTC).isoformat(timespec="seconds")
 
 
 def save(data: Mapping[str, ArrayLike], path: str | os.PathLike[str]) -> Path:
@@ -63,7 +64,7 @@ def save(data: Mapping[str, ArrayLike], path: str | os.PathLike[str]) -> Path:
         "landscape_version": np.array(landscape.__version__),
         "git_commit": np.array(git_commit()),
         "jax_version": np.array(jax.__version__),
-        "saved_at": np.array(_utc(datetime.datetime.now().timestamp())),
+        "saved_at": np.array(_utc(time.time())),
     }
     np.savez(path, **data, **meta)
     return path
