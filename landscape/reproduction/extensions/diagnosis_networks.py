@@ -117,6 +117,17 @@ def grid_table(data: dict[str, np.ndarray], name: str) -> str:
     """One data set's ranks per cell (Markdown): predicted [bootstrap interval if undecided] / frozen / Gaussian / joint.
 
     Rows are the augmentation strengths, columns the weight decays.
+
+    Example:
+        >>> import numpy as np
+        >>> d = {"images_weight_decays": np.array([0.01, 0.1]), "images_strengths": np.array([0.5]),
+        ...      "images_predicted_rank": np.array([[3, 1]]), "images_predicted_low": np.array([[2, 1]]),
+        ...      "images_predicted_high": np.array([[3, 1]]), "images_rank_frozen": np.array([[2, 1]]),
+        ...      "images_rank_gauss": np.array([[3, 1]]), "images_rank_joint": np.array([[4, 1]])}
+        >>> print(grid_table(d, "images"))
+        | images: s \\ wd | 0.01 | 0.1 |
+        | --- | --- | --- |
+        | 0.5 | 3 [2–3] / 2 / 3 / 4 | 1 / 1 / 1 / 1 |
     """
     wds = [f"{w:g}" for w in np.ravel(data[f"{name}_weight_decays"])]
     rows = [
