@@ -11,7 +11,10 @@ features (the theory's set-up, **frozen**), on Gaussian features with the same e
 C (the control, **gaussian**), and compared as joint training left it (**joint**).
 
 Panels per data set: predicted against measured rank over the grid (three set-ups); per
-direction, ‖W u_i‖² of the frozen and Gaussian refits against b_i − γ.
+direction, ‖W u_i‖² of the frozen and Gaussian refits against b_i − γ.  Tables
+(:func:`report_markdown`, from the stored arrays): the agreement per data set and set-up and the
+ranks per cell, with the run they come from; the report's section carries them and
+``docs/diagnosis-validation.md`` includes them from there.
 
 Usage::
 
