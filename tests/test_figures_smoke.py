@@ -482,8 +482,33 @@ def test_diagnosis_networks_smoke(tmp_path):
             np.testing.assert_array_equal(d[f"{name}_rank_{mode}"], measured_rank(sv2, float(d["rtol"]), 1e-2))
             # ‖W u_i‖² over an orthonormal basis u sums to ‖W‖²_F = Σ eigenvalues of WᵀW
             np.testing.assert_allclose(d[f"{name}_strength_{mode}"].sum(-1), sv2.sum(-1), rtol=1e-6)
-    table = _module("diagnosis_networks").table(d)
-    assert table.count("\n") == 2 + 3 - 1
+    _diagnosis_tables_read_back(_module("diagnosis_networks"), d)
+
+
+def _diagnosis_tables_read_back(mod, d: dict) -> None:
+    """The report's tables, parsed back: every agreement number is ``summary``'s, every cell the stored ranks."""
+    text = mod.report_markdown(d)
+    assert f"`{str(d['git_commit'])[:12]}`" in text and str(d["saved_at"]) in text  # which run
+    rows = [[c.strip() for c in line.strip("|").split("|")] for line in text.splitlines() if line.startswith("| ")]
+    keys = ["exact", "off_by_one", "wrong", "mean_signed", "mean_abs", "inside_interval"]
+    agree = {(r[0], r[1]): [float(x) for x in r[2:]] for r in rows if r[1] in mod.LABELS.values()}
+    for name in (str(n) for n in d["datasets"]):
+        for mode, label in mod.LABELS.items():
+            s = mod.summary(d, name, mode)
+            np.testing.assert_allclose(agree.pop((name, label)), [s[k] for k in keys], atol=0.005 + 1e-12)
+        header = next((i for i, r in enumerate(rows) if r[0].startswith(f"{name}:")), None)
+        assert header is not None, f"no rank table for {name}"
+        wds = [float(x) for x in rows[header][1:]]
+        np.testing.assert_allclose(wds, d[f"{name}_weight_decays"], rtol=1e-3)
+        grid = rows[header + 2 : header + 2 + len(d[f"{name}_strengths"])]
+        np.testing.assert_allclose([float(r[0]) for r in grid], d[f"{name}_strengths"], rtol=1e-3)
+        for i, r in enumerate(grid):
+            for j, cell in enumerate(r[1:]):
+                pred, *ranks = cell.split(" / ")
+                lo, hi = d[f"{name}_predicted_low"][i, j], d[f"{name}_predicted_high"][i, j]
+                assert pred == (f"{d[f'{name}_predicted_rank'][i, j]}" + (f" [{lo}–{hi}]" if lo != hi else ""))
+                assert [int(x) for x in ranks] == [d[f"{name}_rank_{m}"][i, j] for m in mod.MODES]
+    assert not agree, agree  # no row for a data set that is not stored
 
 
 def test_gaussian_views_moments():

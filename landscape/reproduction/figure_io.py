@@ -5,6 +5,9 @@ Each figure script defines ``NAME``, ``compute(quick, smoke) -> dict`` of NumPy 
 and ``--out``.  Arrays are saved to ``<out>/<NAME>[_quick|_smoke].npz`` together with the
 package version, the JAX version and the git commit they were computed at.
 
+The time of the save (``saved_at``, UTC, ISO 8601) is stored too; :func:`load` reads it from the
+file's modification time for files written before it was.
+
 ``--quick`` is a small run that still shows the figure's effect; ``--smoke`` is smaller
 still (every array and panel present, the numbers meaningless): the size the test suite
 runs (tests/test_figures_smoke.py), with a low-resolution PNG.
@@ -13,7 +16,9 @@ runs (tests/test_figures_smoke.py), with a low-resolution PNG.
 from __future__ import annotations
 
 import argparse
+import datetime
 import subprocess
+import time
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -43,8 +48,12 @@ def git_commit() -> str:
         return "unknown"
 
 
+def _utc(timestamp: float) -> str:
+    return datetime.datetime.fromtimestamp(timestamp, datetime.UTC).isoformat(timespec="seconds")
+
+
 def save(data: Mapping[str, ArrayLike], path: str | os.PathLike[str]) -> Path:
-    """Save the arrays with ``landscape_version``, ``jax_version`` and ``git_commit``."""
+    """Save the arrays with ``landscape_version``, ``jax_version``, ``git_commit`` and ``saved_at``."""
     import jax
 
     import landscape
@@ -55,15 +64,21 @@ def save(data: Mapping[str, ArrayLike], path: str | os.PathLike[str]) -> Path:
         "landscape_version": np.array(landscape.__version__),
         "git_commit": np.array(git_commit()),
         "jax_version": np.array(jax.__version__),
+        "saved_at": np.array(_utc(time.time())),
     }
     np.savez(path, **data, **meta)
     return path
 
 
 def load(path: str | os.PathLike[str]) -> dict[str, np.ndarray]:
-    """Read a saved figure dataset (no pickles)."""
+    """Read a saved figure dataset (no pickles).
+
+    A file saved before ``saved_at`` was stored gets it from the file's modification time.
+    """
     with np.load(path, allow_pickle=False) as f:
-        return {k: f[k] for k in f.files}
+        data = {k: f[k] for k in f.files}
+    data.setdefault("saved_at", np.array(_utc(Path(path).stat().st_mtime)))
+    return data
 
 
 SMOKE_DPI = 40  # a smoke run's PNG only has to exist and show every panel (drawn once, not "tight")

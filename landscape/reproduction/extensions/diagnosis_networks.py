@@ -11,7 +11,10 @@ features (the theory's set-up, **frozen**), on Gaussian features with the same e
 C (the control, **gaussian**), and compared as joint training left it (**joint**).
 
 Panels per data set: predicted against measured rank over the grid (three set-ups); per
-direction, ‖W u_i‖² of the frozen and Gaussian refits against b_i − γ.
+direction, ‖W u_i‖² of the frozen and Gaussian refits against b_i − γ.  Tables
+(:func:`report_markdown`, from the stored arrays): the agreement per data set and set-up and the
+ranks per cell, with the run they come from; the report's section carries them and
+``docs/diagnosis-validation.md`` includes them from there.
 
 Usage::
 
@@ -108,6 +111,60 @@ def table(data: dict[str, np.ndarray]) -> str:
                 f"{s['mean_signed']:+.2f} | {s['mean_abs']:.2f} | {s['inside_interval']:.2f} |"
             )
     return "\n".join(rows)
+
+
+SYMBOLS = {"digits": "σ", "images": "s"}  # the augmentation strength's symbol per data set (docs, set-up)
+
+
+def grid_table(data: dict[str, np.ndarray], name: str) -> str:
+    """One data set's ranks per cell (Markdown): predicted [bootstrap interval if undecided] / frozen / Gaussian / joint.
+
+    Rows are the augmentation strengths, columns the weight decays.
+
+    Example:
+        >>> import numpy as np
+        >>> d = {"images_weight_decays": np.array([0.01, 0.1]), "images_strengths": np.array([0.5]),
+        ...      "images_predicted_rank": np.array([[3, 1]]), "images_predicted_low": np.array([[2, 1]]),
+        ...      "images_predicted_high": np.array([[3, 1]]), "images_rank_frozen": np.array([[2, 1]]),
+        ...      "images_rank_gauss": np.array([[3, 1]]), "images_rank_joint": np.array([[4, 1]])}
+        >>> print(grid_table(d, "images"))
+        | images: s \\ wd | 0.01 | 0.1 |
+        | --- | --- | --- |
+        | 0.5 | 3 [2–3] / 2 / 3 / 4 | 1 / 1 / 1 / 1 |
+    """
+    wds = [f"{w:g}" for w in np.ravel(data[f"{name}_weight_decays"])]
+    rows = [
+        f"| {name}: {SYMBOLS.get(name, 'strength')} \\ wd | " + " | ".join(wds) + " |",
+        "| --- " * (len(wds) + 1) + "|",
+    ]
+    pred, lo, hi = (data[f"{name}_predicted_{k}"] for k in ("rank", "low", "high"))
+    for i, s in enumerate(np.ravel(data[f"{name}_strengths"])):
+        cells = []
+        for j in range(len(wds)):
+            p = f"{pred[i, j]}" + (f" [{lo[i, j]}–{hi[i, j]}]" if lo[i, j] != hi[i, j] else "")
+            cells.append(" / ".join([p, *(f"{data[f'{name}_rank_{m}'][i, j]}" for m in MODES)]))
+        rows.append(f"| {s:g} | " + " | ".join(cells) + " |")
+    return "\n".join(rows)
+
+
+def report_markdown(data: dict[str, np.ndarray]) -> str:
+    """The tables of the report's section (Markdown): which run, the agreement (:func:`table`), the ranks per cell.
+
+    ``docs/diagnosis-validation.md`` includes them from ``paper_repro/REPORT.md``.
+    """
+    run = (
+        f"Numbers from the stored run: commit `{str(data.get('git_commit', '?'))[:12]}`, saved "
+        f"{data.get('saved_at', '?')}, package {data.get('landscape_version', '?')}, size "
+        f"{data.get('reproduction_size', '?')}."
+    )
+    parts = [
+        run,
+        "Agreement of the predicted rank with the measured one over each grid (Δrank = measured − predicted):",
+        table(data),
+        "Per cell: predicted [bootstrap interval when a direction is undecided] / frozen / Gaussian / joint.",
+    ]
+    parts += [grid_table(data, str(n)) for n in data["datasets"]]
+    return "\n\n".join(parts)
 
 
 def render(data: dict[str, np.ndarray]) -> Figure:
@@ -229,7 +286,7 @@ def claims(data: dict[str, np.ndarray]) -> list[Claim]:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    return run_figure(NAME, compute, render, __doc__, argv, report=table)
+    return run_figure(NAME, compute, render, __doc__, argv, report=report_markdown)
 
 
 if __name__ == "__main__":
