@@ -13,7 +13,10 @@ One module per figure or group of claims, in a sub-package per paper
 * ``render(data) -> matplotlib.figure.Figure``: draws the stored arrays, never computes;
 * ``claims(data) -> list[Claim]``: the paper's claims with our numbers read from ``data``
   (:mod:`.claims`);
-* ``main(argv)``: the figure's own command line (``figures/<NAME>.py``).
+* ``main(argv)``: the figure's own command line (``figures/<NAME>.py``);
+* optionally ``report_markdown(data) -> str``: tables built from ``data`` that the report
+  prints in the experiment's section, between snippet markers named ``NAME``, so that a
+  docs page includes them (``--8<-- "paper_repro/REPORT.md:NAME"``) instead of copying numbers.
 
 :data:`EXPERIMENTS` lists them in the report's order; :mod:`.runner` computes, stores and
 draws them; :mod:`.report` writes ``REPORT.md`` and ``REPORT.html`` from the stored data.

@@ -70,6 +70,7 @@ class Entry:
     version: str
     figure: Path
     claims: tuple[Claim, ...]
+    markdown: str = ""  # the experiment's own tables: its report_markdown(data), if it has one
 
 
 def _title(mod) -> str:
@@ -90,6 +91,7 @@ def collect(out_dir: str | os.PathLike[str], paths: Sequence[str] = EXPERIMENTS)
         data = load(npz)
         try:
             claims = tuple(replace(c, figure=mod.NAME) for c in mod.claims(data))
+            extra = mod.report_markdown(data) if hasattr(mod, "report_markdown") else ""
         except MissingNumber as e:
             raise ReportError(f"{mod.NAME}: a number is missing: {e}") from None
         except KeyError as e:
@@ -108,6 +110,7 @@ def collect(out_dir: str | os.PathLike[str], paths: Sequence[str] = EXPERIMENTS)
                 str(data.get("landscape_version", "?")),
                 npz.with_suffix(".png"),
                 claims,
+                extra,
             )
         )
     if missing:
@@ -218,6 +221,8 @@ def _markdown(entries, report_dir: Path) -> str:
             f"![{e.name}]({rel})",
             "",
         ]
+        if e.markdown:  # between snippet markers, so that the docs can include it by name
+            lines += [f"<!-- --8<-- [start:{e.name}] -->", e.markdown, f"<!-- --8<-- [end:{e.name}] -->", ""]
         for c in e.claims:
             lines.append(f"- `{c.key}` ({verdict(c)}): {c.statement}" + (f" — {c.note}" if c.note else ""))
             if c.untestable:
@@ -294,6 +299,7 @@ def _html(entries) -> str:
             f'<h3 id="{_e(e.name)}">{_e(e.name)}</h3><p>{_e(e.title)}.</p>'
             f"<p>run size: {_e(e.size)}, {e.seconds:.1f} s; against the paper: {_e(e.paper_scale)}</p>"
             + (f'<img alt="{_e(e.name)}" src="data:image/png;base64,{png}">' if png else "<p><b>figure missing</b></p>")
+            + (f"<pre>{_e(e.markdown)}</pre>" if e.markdown else "")
             + "<ul>"
         )
         for c in e.claims:
