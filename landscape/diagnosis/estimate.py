@@ -264,7 +264,7 @@ def _add_batch(state: MomentSums, x1: jax.Array, x2: jax.Array, counts: jax.Arra
     reps = state.replicates
     if reps is not None and counts is not None:
         w = jnp.asarray(counts, x1.dtype)
-        w1, w2 = w[:, :, None] * x1, w[:, :, None] * x2  # R×b×d
+        w1, w2 = w[:, :, None] * x1[None], w[:, :, None] * x2[None]  # R×b×d
         reps = ReplicateSums(
             reps.n + jnp.sum(w, axis=1),
             reps.sum1 + jnp.sum(w1, axis=1),
@@ -295,6 +295,8 @@ def update(state: MomentSums, x1_batch: jax.Array, x2_batch: jax.Array) -> Momen
     x2 = jnp.asarray(x2_batch, state.sum1.dtype)
     if state.replicates is None:
         return _add_batch(state, x1, x2, None, None)
+    if state.key is None:
+        raise ValueError("state.key: the streamed bootstrap needs the key of init(d, bootstrap=R, seed=...)")
     key, sub = jax.random.split(state.key)
     counts = jax.random.poisson(sub, 1.0, (state.replicates.n.shape[0], x1.shape[0]))
     return _add_batch(state, x1, x2, counts, key)
