@@ -1,7 +1,8 @@
 """Diagnose a real SSL run: estimate A0 and C from two views, predict the projector's collapse, compare.
 
 * :mod:`~landscape.diagnosis.estimate` — A0 and C from two views: one-shot, shrunk, bootstrapped,
-  or streamed over a data loader (:func:`init`, :func:`update`, :func:`finalize`);
+  or streamed over a data loader (:func:`init`, :func:`update`, :func:`finalize`; with the
+  streamed bootstrap ``init(d, bootstrap=R)`` and :func:`finalize_bootstrap`);
 * :mod:`~landscape.diagnosis.predict` — :func:`diagnose`: the kept and collapsed directions,
   the predicted rank, the critical weight decay and augmentation scale per direction;
 * :mod:`~landscape.diagnosis.stream` — :func:`diagnose_from_moments`: the same from streamed sums;
@@ -24,12 +25,15 @@ from landscape.diagnosis.compare import Comparison, compare, last_layer_from_emb
 from landscape.diagnosis.estimate import (
     Covariances,
     MomentSums,
+    ReplicateSums,
     bootstrap_covariances,
     check_views,
     estimate_covariances,
     finalize,
+    finalize_bootstrap,
     init,
     update,
+    update_counts,
 )
 from landscape.diagnosis.normalized import Normalization
 from landscape.diagnosis.predict import Diagnosis, critical_aug_scales, diagnose, predict_from_covariances
@@ -41,6 +45,7 @@ __all__ = [
     "Diagnosis",
     "MomentSums",
     "Normalization",
+    "ReplicateSums",
     "bootstrap_covariances",
     "check_views",
     "compare",
@@ -49,9 +54,11 @@ __all__ = [
     "diagnose_from_moments",
     "estimate_covariances",
     "finalize",
+    "finalize_bootstrap",
     "init",
     "last_layer_from_embeddings",
     "predict_from_covariances",
     "predicted_spectrum",
     "update",
+    "update_counts",
 ]

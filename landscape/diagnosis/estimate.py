@@ -23,6 +23,25 @@ features with means large against their spread lose precision in float32
 (subtract a fixed reference vector from both views first).  Ledoit–Wolf needs the
 per-sample matrices and is one-shot only; a numeric ρ works in both.
 
+**Streamed bootstrap** (``init(d, bootstrap=R, seed=s)``; the online bootstrap):
+row k enters replicate r with an independent count w_kr ~ Poisson(1), and replicate
+r is the estimator on the rows repeated w_kr times,
+
+    N_r = Σ_k w_kr,   m_ir = Σ_k w_kr x_ik / N_r,
+    A0_r = sym Σ_k w_kr (x₁ₖ − m₁ᵣ)(x₂ₖ − m₂ᵣ)ᵀ / (N_r − 1),
+    C_r = ½ Σ_k w_kr (δ_k − δ̄_r)(δ_k − δ̄_r)ᵀ / (N_r − 1),   δ = x₁ − x₂,
+
+from the weighted sums N_r, Σwx₁, Σwx₂, Σw(x₁x₁ᵀ + x₂x₂ᵀ), Σwx₁x₂ᵀ: R·(2d² + 2d + 1)
+numbers (:class:`ReplicateSums`; :func:`update` holds the old and the new state, and
+the R×b×d weighted batch, at once).  Multinomial counts (the row resampling of
+:func:`bootstrap_covariances`) give exactly its replicates (:func:`update_counts`);
+Poisson counts, independent across rows, can be drawn one batch at a time and agree
+with the multinomial bootstrap as n grows.  :func:`update` draws them from the key
+carried in the state, split once per batch, so a stream is reproducible for a fixed
+seed **and batching**: the same rows cut into other batches get other counts (a
+result with the same spread, not the same numbers).  :func:`finalize_bootstrap`
+gives the replicates (A0s, Cs) as :func:`bootstrap_covariances` does.
+
 **Warnings** (:func:`check_views`): A0 with an eigenvalue below zero by more than
 4 standard errors (the views are dependent beyond their shared input, or not
 paired), and view means that differ beyond sampling error (Bonferroni over the
@@ -41,14 +60,19 @@ import jax.numpy as jnp
 import numpy as np
 from jax.scipy.special import ndtri
 
+from landscape.core.validation import as_int, require_memory
+
 __all__ = [
     "Covariances",
     "MomentSums",
+    "ReplicateSums",
     "as_views",
     "estimate_covariances",
     "init",
     "update",
+    "update_counts",
     "finalize",
+    "finalize_bootstrap",
     "bootstrap_covariances",
     "check_views",
 ]
@@ -77,8 +101,28 @@ class Covariances(NamedTuple):
     n: jax.Array
 
 
+class ReplicateSums(NamedTuple):
+    """Count-weighted sums of the streamed bootstrap replicates (leading axis R; module docstring).
+
+    Attributes:
+        n: N_r = Σ_k w_kr (R,).
+        sum1, sum2: Σ_k w_kr x₁ₖ and Σ_k w_kr x₂ₖ (R×d).
+        sum_sq: Σ_k w_kr (x₁ₖx₁ₖᵀ + x₂ₖx₂ₖᵀ) (R×d×d).
+        sum12: Σ_k w_kr x₁ₖx₂ₖᵀ (R×d×d).
+    """
+
+    n: jax.Array
+    sum1: jax.Array
+    sum2: jax.Array
+    sum_sq: jax.Array
+    sum12: jax.Array
+
+
 class MomentSums(NamedTuple):
-    """Raw sums of a stream of paired batches (a pytree; see :func:`update`)."""
+    """Raw sums of a stream of paired batches (a pytree; see :func:`update`).
+
+    ``replicates`` and ``key`` are None without the streamed bootstrap.
+    """
 
     n: jax.Array
     sum1: jax.Array
@@ -86,6 +130,8 @@ class MomentSums(NamedTuple):
     sum11: jax.Array
     sum22: jax.Array
     sum12: jax.Array
+    replicates: ReplicateSums | None = None
+    key: jax.Array | None = None
 
 
 def as_views(view1: Any, view2: Any, *, names: tuple[str, str] = ("view1", "view2")) -> tuple[jax.Array, jax.Array]:
@@ -191,18 +237,41 @@ def estimate_covariances(view1: Any, view2: Any, *, shrinkage: Any = 0.0) -> Cov
 
 
 # ----------------------------------------------------------------------- streaming
-def init(dim: int, dtype: Any = None) -> MomentSums:
-    """Empty :class:`MomentSums` for features of dimension ``dim``."""
+def init(dim: int, dtype: Any = None, *, bootstrap: int = 0, seed: int = 0) -> MomentSums:
+    """Empty :class:`MomentSums` for features of dimension ``dim``.
+
+    With ``bootstrap=R`` > 0 it also holds R replicates of the streamed (Poisson) bootstrap and the
+    key ``PRNGKey(seed)`` their counts are drawn from (module docstring).  Raises ValueError naming
+    ``bootstrap`` when R is negative or its R·(2d² + 2d + 1) sums (twice, during :func:`update`)
+    would take more than half the memory available (:func:`landscape.core.validation.require_memory`).
+    """
     dtype = jnp.result_type(float) if dtype is None else dtype
+    dim = as_int(dim, "dim", low=1)
+    reps = as_int(bootstrap, "bootstrap", low=0)
     vec, mat = jnp.zeros((dim,), dtype), jnp.zeros((dim, dim), dtype)
-    return MomentSums(jnp.zeros((), dtype), vec, vec, mat, mat, mat)
+    state = MomentSums(jnp.zeros((), dtype), vec, vec, mat, mat, mat)
+    if not reps:
+        return state
+    itemsize = np.dtype(dtype).itemsize
+    require_memory(2.0 * itemsize * reps * (2 * dim * dim + 2 * dim + 1), f"bootstrap={reps} (d={dim})")
+    rvec, rmat = jnp.zeros((reps, dim), dtype), jnp.zeros((reps, dim, dim), dtype)
+    replicates = ReplicateSums(jnp.zeros((reps,), dtype), rvec, rvec, rmat, rmat)
+    return state._replace(replicates=replicates, key=jax.random.PRNGKey(seed))
 
 
-@jax.jit
-def update(state: MomentSums, x1_batch: jax.Array, x2_batch: jax.Array) -> MomentSums:
-    """Add a batch of paired rows (b×d each) to the sums; jitted (one compilation per batch shape)."""
-    x1 = jnp.asarray(x1_batch, state.sum1.dtype)
-    x2 = jnp.asarray(x2_batch, state.sum1.dtype)
+def _add_batch(state: MomentSums, x1: jax.Array, x2: jax.Array, counts: jax.Array | None, key: Any) -> MomentSums:
+    """The sums with a batch added; ``counts`` (R×b) weight the rows of each replicate."""
+    reps = state.replicates
+    if reps is not None and counts is not None:
+        w = jnp.asarray(counts, x1.dtype)
+        w1, w2 = w[:, :, None] * x1[None], w[:, :, None] * x2[None]  # R×b×d
+        reps = ReplicateSums(
+            reps.n + jnp.sum(w, axis=1),
+            reps.sum1 + jnp.sum(w1, axis=1),
+            reps.sum2 + jnp.sum(w2, axis=1),
+            reps.sum_sq + jnp.einsum("rki,kj->rij", w1, x1) + jnp.einsum("rki,kj->rij", w2, x2),
+            reps.sum12 + jnp.einsum("rki,kj->rij", w1, x2),
+        )
     return MomentSums(
         state.n + x1.shape[0],
         state.sum1 + jnp.sum(x1, axis=0),
@@ -210,7 +279,55 @@ def update(state: MomentSums, x1_batch: jax.Array, x2_batch: jax.Array) -> Momen
         state.sum11 + x1.T @ x1,
         state.sum22 + x2.T @ x2,
         state.sum12 + x1.T @ x2,
+        reps,
+        key,
     )
+
+
+@jax.jit
+def update(state: MomentSums, x1_batch: jax.Array, x2_batch: jax.Array) -> MomentSums:
+    """Add a batch of paired rows (b×d each) to the sums; jitted (one compilation per batch shape).
+
+    With the streamed bootstrap each row's count in each replicate is drawn here, w ~ Poisson(1)
+    (R×b), from a key split off the state's key, which moves on (module docstring).
+    """
+    x1 = jnp.asarray(x1_batch, state.sum1.dtype)
+    x2 = jnp.asarray(x2_batch, state.sum1.dtype)
+    if state.replicates is None:
+        return _add_batch(state, x1, x2, None, None)
+    if state.key is None:
+        raise ValueError("state.key: the streamed bootstrap needs the key of init(d, bootstrap=R, seed=...)")
+    key, sub = jax.random.split(state.key)
+    counts = jax.random.poisson(sub, 1.0, (state.replicates.n.shape[0], x1.shape[0]))
+    return _add_batch(state, x1, x2, counts, key)
+
+
+@jax.jit
+def update_counts(state: MomentSums, x1_batch: jax.Array, x2_batch: jax.Array, counts: jax.Array) -> MomentSums:
+    """:func:`update` with given counts of the batch's rows in each replicate (R×b) instead of Poisson draws.
+
+    For a resampling of your own: the multinomial counts of :func:`bootstrap_covariances`
+    (``bincount`` of its indices) reproduce its replicates, in any batching.  The key is not used.
+
+    >>> import numpy as np
+    >>> x = np.random.default_rng(0).normal(size=(6, 2))
+    >>> state = update_counts(init(2, bootstrap=1), x, -x, np.ones((1, 6)))
+    >>> bool(np.allclose(finalize_bootstrap(state)[0][0], finalize(state).data_cov))
+    True
+    """
+    x1 = jnp.asarray(x1_batch, state.sum1.dtype)
+    x2 = jnp.asarray(x2_batch, state.sum1.dtype)
+    return _add_batch(state, x1, x2, counts, state.key)
+
+
+def _check_sums(sums: Any, prefix: str, what: str) -> None:
+    if isinstance(sums.n, jax.core.Tracer):
+        return
+    if float(np.min(np.asarray(sums.n))) < 2:
+        raise ValueError(f"{prefix}.n: {what} at least two samples; got {float(np.min(np.asarray(sums.n))):g}")
+    for name in sums._fields[1:6]:  # the sums, not the replicates or the key
+        if not np.all(np.isfinite(np.asarray(getattr(sums, name)))):
+            raise ValueError(f"{prefix}.{name} has NaN or infinite entries (a batch had a NaN row)")
 
 
 def finalize(state: MomentSums, *, shrinkage: float = 0.0) -> Covariances:
@@ -221,27 +338,38 @@ def finalize(state: MomentSums, *, shrinkage: float = 0.0) -> Covariances:
     rho = _shrinkage_value(shrinkage)
     if rho == "ledoit-wolf":
         raise ValueError("shrinkage='ledoit-wolf' needs the samples; give finalize a number in [0, 1]")
-    if not isinstance(state.n, jax.core.Tracer):
-        if float(state.n) < 2:
-            raise ValueError(f"state.n: the stream needs at least two samples; got {float(state.n):g}")
-        for name, value in state._asdict().items():
-            if not np.all(np.isfinite(np.asarray(value))):
-                raise ValueError(f"state.{name} has NaN or infinite entries (a batch had a NaN row)")
-    est = _finalize(state)
+    _check_sums(state, "state", "the stream needs")
+    est = _finalize(state.n, state.sum1, state.sum2, state.sum11 + state.sum22, state.sum12)
     if rho:
         return est._replace(data_cov=_shrink(est.data_cov, rho), aug_cov=_shrink(est.aug_cov, rho))
     return est
 
 
-@jax.jit
-def _finalize(state: MomentSums) -> Covariances:
-    n = state.n
-    m1, m2 = state.sum1 / n, state.sum2 / n
-    cross = (state.sum12 - n * jnp.outer(m1, m2)) / (n - 1)
-    c11 = (state.sum11 - n * jnp.outer(m1, m1)) / (n - 1)
-    c22 = (state.sum22 - n * jnp.outer(m2, m2)) / (n - 1)
-    aug = 0.5 * (c11 + c22 - cross - cross.T)
-    return Covariances(_sym(cross), _sym(aug), _sym(0.5 * (c11 + c22)), m1 - m2, n)
+def finalize_bootstrap(state: MomentSums) -> tuple[jax.Array, jax.Array] | None:
+    """The streamed replicates (A0s, Cs), shapes (R, d, d) each, as :func:`bootstrap_covariances` gives
+    them (unshrunk), or None when ``state`` has no bootstrap.
+
+    Raises ValueError when a replicate holds fewer than two samples (a very short stream) or a sum is
+    not finite.
+    """
+    reps = state.replicates
+    if reps is None:
+        return None
+    _check_sums(reps, "state.replicates", "every bootstrap replicate needs")
+    est = _finalize_replicates(reps.n, reps.sum1, reps.sum2, reps.sum_sq, reps.sum12)
+    return est.data_cov, est.aug_cov
+
+
+def _covariances_from_sums(n: Any, sum1: Any, sum2: Any, sum_sq: Any, sum12: Any) -> Covariances:
+    """(A0, C, …) from n, Σx₁, Σx₂, Σ(x₁x₁ᵀ + x₂x₂ᵀ), Σx₁x₂ᵀ (weighted sums alike)."""
+    m1, m2 = sum1 / n, sum2 / n
+    cross = _sym((sum12 - n * jnp.outer(m1, m2)) / (n - 1))
+    both = _sym(0.5 * (sum_sq - n * (jnp.outer(m1, m1) + jnp.outer(m2, m2))) / (n - 1))  # (C₁₁ + C₂₂)/2
+    return Covariances(cross, both - cross, both, m1 - m2, n)
+
+
+_finalize = jax.jit(_covariances_from_sums)
+_finalize_replicates = jax.jit(jax.vmap(_covariances_from_sums))
 
 
 # ----------------------------------------------------------------------- bootstrap
