@@ -37,12 +37,29 @@ direction on its own, Sylvester's inertia; that is κ → 0 here):
   direction can *revive* when the augmentation or the weight decay grows
   (κ → ∞: all ℓ_i tend to the same value as C → ∞, and the margin 2kc/d_M wins;
   weight decay lowers ℓ_i by γ/s_i, least for the directions of largest variance s_i);
-* with a **bias** f = Wx + b (WS Theorem 2, App. C.2; not modelled by this option,
-  see :func:`landscape.bias_global_minimum`) the b ≠ 0 branch holds the
-  unnormalized stationary points with ρ ≤ c, and with c = 1 and weak augmentation
-  ρ ≈ d_M/2, so *on that branch* at most two directions survive; the global
-  minimum is the unnormalized one when its ρ₀ ≤ c and otherwise the b = 0
-  solution above, which can keep every direction.
+* with a **bias** f = Wx + b (WS Theorem 2, App. C.2; ``Normalization(bias=True)``) see below:
+  a bias can *lower* the rank, since the directions with ℓ_i ≤ 0 that the norm target keeps
+  alive collapse when the bias can take up the norm instead.
+
+**With a bias** (``Normalization(bias=True)``) the prediction is the global minimum over
+(W, b) of L(W, b) = E(W) + κ(ρ + ‖b‖² − c)² (:func:`landscape.bias_global_minimum`;
+κ → ∞: :func:`landscape.theory.bias.bias_hard_normalization_limit`).  Let ρ₀ = Σ_{i≤n₀} ℓ_i/(2k),
+n₀ = min(d1, #{ℓ > 0}), be the norm of the unnormalized global minimum
+(:func:`landscape.theory.bias.bias_branch`; it depends on d1 through n₀):
+
+* ρ₀ ≤ c (**bias branch**): W is the unnormalized minimum, ‖b‖² = c − ρ₀ takes the rest of the
+  norm and the penalty vanishes, so its shift t = 2κ(c − ρ − ‖b‖²) is 0 and the margin is
+  g_m = ℓ_m: survival is the unnormalized rule again (kept ⇔ ℓ_m > 0);
+* ρ₀ > c: b = 0 and everything is as without a bias (g_m = ℓ_m + t_{1..m}).
+
+``Diagnosis.bias_norm_sq`` reports ‖b‖² (> 0 exactly on the bias branch, up to ρ₀ = c where the
+two coincide).  With c = 1 and weak augmentation ρ₀ ≈ n₀/2, so the bias branch holds for one
+or two strong directions; a larger c puts it there for more.  At the crossing ρ₀ = c the two
+branches keep the same first n₀ directions (t_{1..m} ≥ 0 for m ≤ n₀, and g_m < 0 beyond n₀ when
+n₀ = #{ℓ > 0}), so the support changes there only for directions beyond the cap d1; the status
+functions of the threshold search (:func:`bias_margins`, used by both scan paths) decide the branch
+at every point.  Along γ′ every direction collapses once γ′ ≥ max b_i (ℓ_1 ≤ 0, ρ₀ = 0 ≤ c),
+even at κ → ∞, where without a bias the top direction never does.
 
 **Directions** are v_i = Σ^{-1/2}u_i/‖Σ^{-1/2}u_i‖ (eigenvectors of WᵀWΣ at every
 stationary point; the common eigenvectors when A0 and C commute).  At other
@@ -132,7 +149,8 @@ class Normalization:
         exact_thresholds: find the critical values by the exact scan (two d×d eigendecompositions
             per point; minutes for d ~ 128) instead of along the fixed directions (module docstring).
         bias: the model f = Wx + b (WS Theorem 2): the prediction is the global minimum over (W, b)
-            (:func:`landscape.bias_global_minimum`; κ = ∞: :func:`landscape.theory.bias.bias_hard_normalization_limit`).
+            (:func:`landscape.bias_global_minimum`; κ = ∞: :func:`landscape.theory.bias.bias_hard_normalization_limit`;
+            module docstring, "With a bias").
 
     >>> Normalization(kappa=10.0).hard, Normalization().hard, Normalization(bias=True).bias
     (False, True, True)

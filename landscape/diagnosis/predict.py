@@ -42,7 +42,21 @@ its rank rule differs).  Then ``directions`` are the whitened eigen-directions
 Rayleigh quotients v_iᵀBv_i, and the critical values are the first weight decay
 (or scale of C) at which the direction leaves the global minimum's support
 (``revival_*``: where it comes back), along the fixed directions by default or by
-the exact scan with ``Normalization(exact_thresholds=True)``.
+the exact scan with ``Normalization(exact_thresholds=True)``.  With
+``Normalization(bias=True)`` (f = Wx + b, WS Theorem 2) the prediction is the global minimum
+over (W, b): the unnormalized one, margin g_m = ℓ_m and ``bias_norm_sq`` = c − ρ₀, when its
+norm ρ₀ ≤ c, else the b = 0 one above (``bias_norm_sq`` = 0).
+
+>>> import math
+>>> rng = np.random.default_rng(0)
+>>> x = rng.normal(size=(2000, 3)) * [2.0, 1.0, 0.3]
+>>> v1, v2 = x + 0.3 * rng.normal(size=x.shape), x + 0.3 * rng.normal(size=x.shape)
+>>> run = lambda bias: diagnose(v1, v2, weight_decay=0.2, normalization=Normalization(math.inf, 4.0, bias=bias))
+>>> run(False).kept, run(True).kept           # the norm target keeps ℓ_3 < 0 alive; a bias takes its place
+((True, True, True), (True, True, False))
+>>> res = run(True)
+>>> bool(abs(res.bias_norm_sq - (4.0 - float(np.sum(np.maximum(res.whitened_eigenvalues, 0))) / 2)) < 1e-9)
+True
 """
 
 from __future__ import annotations
