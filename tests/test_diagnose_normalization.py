@@ -234,7 +234,7 @@ def _descend_biased(nl, w, b):
         return ((w + vw, b + vb), (vw, vb)), None
 
     zeros = (jnp.zeros_like(w), jnp.zeros_like(b))
-    return jax.lax.scan(body, ((w, b), zeros), None, length=4000)[0][0]
+    return jax.lax.scan(body, ((w, b), zeros), None, length=1000)[0][0]
 
 
 def test_bias_lowers_the_rank_and_matches_descent_over_w_and_b() -> None:
@@ -259,10 +259,10 @@ def test_bias_lowers_the_rank_and_matches_descent_over_w_and_b() -> None:
     land = ls.effective_landscape(ls.Problem.from_arrays(A0, c_weak), "infonce", weight_decay=gamma)
     nl = ls.normalized_landscape(land, norm.kappa, norm.norm_target)
     w, b = _descend_biased(nl, ls.random_init(jax.random.PRNGKey(0), D, D, 1e-2), jnp.full(D, 0.1))
-    assert float(jnp.sum(b * b)) == pytest.approx(res.bias_norm_sq, rel=1e-6)
+    assert float(jnp.sum(b * b)) == pytest.approx(res.bias_norm_sq, rel=1e-9)
     cmp = compare(res, np.asarray(w), weight_decay=gamma)
     assert cmp.measured_rank == res.predicted_rank and cmp.agreement == (True,) * D
-    np.testing.assert_allclose(cmp.measured_spectrum, cmp.predicted_spectrum, atol=1e-8)
+    np.testing.assert_allclose(cmp.measured_spectrum, cmp.predicted_spectrum, atol=1e-10)
 
 
 def _bias_status(norm: Normalization, gamma: float, scan: str, xs: np.ndarray, directions: np.ndarray) -> np.ndarray:
@@ -302,7 +302,7 @@ def test_bias_thresholds_match_the_status_on_a_fine_grid(gamma: float, norm: Nor
     views = exact_views(A0, C_COMMUTING)
     kw: dict[str, Any] = dict(loss="beta-infonce", weight_decay=gamma, **BETA)
     res = diagnose(*views, normalization=norm, **kw)
-    plain = diagnose(*views, normalization=dataclasses.replace(norm, bias=False), **kw)
+    plain = diagnose(*views, normalization=dataclasses.replace(norm, bias=False, exact_thresholds=False), **kw)
     dirs = np.asarray(res.directions)
     if norm.hard:  # on the bias branch; everything collapses by γ = max b_i, without a bias the top one never does
         assert res.bias_norm_sq is not None and res.bias_norm_sq > 0 and res.kept != plain.kept

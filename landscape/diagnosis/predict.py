@@ -52,9 +52,10 @@ norm ρ₀ ≤ c, else the b = 0 one above (``bias_norm_sq`` = 0).
 >>> x = rng.normal(size=(2000, 3)) * [2.0, 1.0, 0.3]
 >>> v1, v2 = x + 0.3 * rng.normal(size=x.shape), x + 0.3 * rng.normal(size=x.shape)
 >>> run = lambda bias: diagnose(v1, v2, weight_decay=0.2, normalization=Normalization(math.inf, 4.0, bias=bias))
->>> run(False).kept, run(True).kept           # the norm target keeps ℓ_3 < 0 alive; a bias takes its place
+>>> plain, res = run(False), run(True)
+>>> plain.kept, res.kept           # the norm target keeps ℓ_3 < 0 alive; with a bias it collapses
 ((True, True, True), (True, True, False))
->>> res = run(True)
+>>> # ‖b‖² = c − ρ₀, ρ₀ = Σ_{ℓ>0} ℓ/(2k), k = 1
 >>> bool(abs(res.bias_norm_sq - (4.0 - float(np.sum(np.maximum(res.whitened_eigenvalues, 0))) / 2)) < 1e-9)
 True
 """
