@@ -120,7 +120,8 @@ def test_kappa_json_equals_the_closed_form_with_a_constant_feature(capsys, files
     np.testing.assert_allclose(rep["predicted_spectrum"], [*gram, 0.0], atol=1e-12)
     np.testing.assert_allclose(rep["measured_spectrum"], [*gram, 0.0], atol=1e-12)
     assert rep["measured_rank"] == m and rep["agreement"] == [True] * 5
-    assert rep["normalization"] == {"kappa": "inf", "norm_target": 2.0, "exact_thresholds": False}
+    assert rep["normalization"] == {"kappa": "inf", "norm_target": 2.0, "exact_thresholds": False, "bias": False}
+    assert rep["bias_norm_sq"] is None
     np.testing.assert_allclose(rep["survival_margin"][:4], margin, rtol=1e-9)
     np.testing.assert_allclose(rep["whitened_eigenvalues"][:4], ell, rtol=1e-9)
     assert rep["survival_margin"][4] is None and "without variance" in rep["null_reasons"]["survival_margin[4]"]
@@ -130,6 +131,36 @@ def test_kappa_json_equals_the_closed_form_with_a_constant_feature(capsys, files
     assert len(rep["warnings"]) == 1 and "1 of 5 feature directions have no variance" in rep["warnings"][0]
     code, out, err = run(capsys, argv)
     assert code == 0 and "normalization: κ = inf, c = 2" in out and "no variance" in err
+
+
+def test_bias_json_is_the_unnormalized_minimum_when_its_norm_is_below_c(capsys, files):
+    """--kappa inf --bias, c = 2: the unnormalized minimum (μ_i = ℓ_i/2k on ℓ_i > 0) has ρ₀ = Σμ_i ≤ c, so it is
+    the minimum over (W, b) with ‖b‖² = c − ρ₀ (WS Theorem 2): kept ⇔ ℓ_i > 0, margin ℓ, and a last layer at it
+    agrees with the predicted spectrum μ_i/s_i; without --bias the norm target keeps every direction."""
+    qf = quadratic_form("beta-infonce", beta=0.5)
+    k, c = 0.5, 2.0  # beta-infonce: quartic βk
+    ell = (float(qf.data_coef) * A + float(qf.aug_coef) * C - GAMMA) / (A + C)
+    mu = np.maximum(ell, 0.0) / (2 * k)
+    assert np.sum(mu) <= c and np.any(ell < 0)
+    w = np.diag(np.sqrt(mu / (A + C))) @ ROT.T
+    v1, v2 = exact_views(A, C)
+    argv = ["--views", files("v1.npy", v1), files("v2.npy", v2), "--loss", "beta-infonce", "--beta", "0.5",
+            "--weight-decay", str(GAMMA), "--kappa", "inf", "--norm-target", "2"]  # fmt: skip
+    rep = run_json(capsys, [*argv, "--bias", "--last-layer", files("w.npy", w)])
+    assert rep["normalization"] == {"kappa": "inf", "norm_target": 2.0, "exact_thresholds": False, "bias": True}
+    assert rep["kept"] == [bool(x > 0) for x in ell] and rep["predicted_rank"] == int(np.sum(ell > 0)) == 2
+    assert rep["bias_norm_sq"] == pytest.approx(c - float(np.sum(mu)), rel=1e-10)
+    np.testing.assert_allclose(rep["survival_margin"], ell, rtol=1e-9)
+    np.testing.assert_allclose(rep["predicted_spectrum"], mu / (A + C), atol=1e-12)
+    np.testing.assert_allclose(rep["measured_spectrum"], mu / (A + C), atol=1e-12)
+    assert rep["agreement"] == [True] * 4 and rep["measured_rank"] == 2
+    # every direction collapses once γ ≥ max b_i (then ρ₀ = 0 ≤ c): the critical weight decays are the b_i
+    b = float(qf.data_coef) * A + float(qf.aug_coef) * C
+    np.testing.assert_allclose(rep["critical_weight_decay"], np.maximum(b, 0.0), rtol=1e-9)
+    plain = run_json(capsys, argv)
+    assert plain["predicted_rank"] == 4 and plain["bias_norm_sq"] is None
+    code, out, _ = run(capsys, [*argv, "--bias"])
+    assert code == 0 and "bias: ‖b‖² = " in out and "unnormalized minimum" in out
 
 
 def test_undefined_metrics_are_null_with_a_reason(capsys, files):
@@ -185,6 +216,7 @@ def _bad_inputs(files, tmp_path):
         "kappa word": (["--views", *good, "--kappa", "big"], ["--kappa"]),
         "norm target": (["--views", *good, "--kappa", "1", "--norm-target", "-1"], ["--norm-target"]),
         "target alone": (["--views", *good, "--norm-target", "2"], ["--norm-target", "need --kappa"]),
+        "bias alone": (["--views", *good, "--bias"], ["--bias", "needs --kappa", "> 0, or inf"]),
     }  # fmt: skip
 
 
@@ -192,7 +224,7 @@ def _bad_inputs(files, tmp_path):
     "case",
     ["shapes", "one sample", "nan row", "one-d", "last layer", "nan weights", "unreadable", "missing", "pickle",
      "bootstrap", "rtol", "shrinkage", "weight decay", "plot suffix", "kappa zero", "kappa word", "norm target",
-     "target alone"],
+     "target alone", "bias alone"],
 )  # fmt: skip
 def test_bad_input_is_one_line_naming_the_file_and_field(capsys, files, tmp_path, case):
     argv, words = _bad_inputs(files, tmp_path)[case]

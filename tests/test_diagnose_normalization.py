@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import dataclasses
 import math
 from typing import Any
 
 import jax
+import jax.numpy as jnp
 import numpy as np
 import optax
 import pytest
@@ -218,3 +220,115 @@ def test_directions_without_variance_are_collapsed_and_the_rest_diagnosed(norm: 
             np.asarray(got.predicted_spectrum), [*np.asarray(want.predicted_spectrum), 0, 0], atol=1e-10
         )
         np.testing.assert_allclose(np.asarray(got.measured_spectrum)[:D], want.measured_spectrum, rtol=1e-8, atol=1e-12)
+
+
+# ---------------------------------------------------------------- a bias f = Wx + b (WS Theorem 2)
+@jax.jit
+def _descend_biased(nl, w, b):
+    """Heavy-ball descent of L(W, b) = E(W) + κ(ρ + ‖b‖² − c)² over both (an independent route to the minimum)."""
+
+    def body(carry, _):
+        (w, b), (vw, vb) = carry
+        gw, gb = jax.grad(ls.biased_loss, (1, 2))(nl, w, b)
+        vw, vb = 0.9 * vw - 0.02 * gw, 0.9 * vb - 0.02 * gb
+        return ((w + vw, b + vb), (vw, vb)), None
+
+    zeros = (jnp.zeros_like(w), jnp.zeros_like(b))
+    return jax.lax.scan(body, ((w, b), zeros), None, length=1000)[0][0]
+
+
+def test_bias_lowers_the_rank_and_matches_descent_over_w_and_b() -> None:
+    """Weak augmentation, c large: the unnormalized minimum has ρ₀ ≤ c, so the bias takes the rest of the
+    norm and the direction with ℓ < 0 that normalization keeps alive collapses (non-commuting A0, C)."""
+    c_weak, gamma, norm = 0.1 * C, 0.4, Normalization(1.0, 3.0, bias=True)
+    views = exact_views(A0, c_weak)
+    sig = A0 + c_weak
+    vals, vecs = np.linalg.eigh(sig)
+    root = (vecs / np.sqrt(vals)) @ vecs.T
+    ell = np.linalg.eigvalsh(root @ (A0 - gamma * np.eye(D)) @ root)[::-1]  # InfoNCE: B = A0, k = 1
+    rho0 = float(np.sum(np.maximum(ell, 0.0))) / 2.0
+    assert rho0 <= norm.norm_target and ell[-1] < 0 < ell[-2]
+    res = diagnose(*views, weight_decay=gamma, normalization=norm)
+    plain = diagnose(*views, weight_decay=gamma, normalization=Normalization(1.0, 3.0))
+    assert res.predicted_rank == int(np.sum(ell > 0)) == 2 < plain.predicted_rank == 3
+    assert res.kept == tuple(bool(x > 0) for x in np.asarray(res.whitened_eigenvalues))
+    np.testing.assert_allclose(np.sort(np.asarray(res.survival_margin)), np.sort(ell), rtol=1e-10)
+    assert res.bias_norm_sq == pytest.approx(norm.norm_target - rho0, rel=1e-10) and plain.bias_norm_sq is None
+    assert list(res.kept) == [bool(g > gamma) for g in np.asarray(res.critical_weight_decay)]
+    # descent over (W, b) from a small random start reaches the predicted rank, ‖b‖² and spectrum
+    land = ls.effective_landscape(ls.Problem.from_arrays(A0, c_weak), "infonce", weight_decay=gamma)
+    nl = ls.normalized_landscape(land, norm.kappa, norm.norm_target)
+    w, b = _descend_biased(nl, ls.random_init(jax.random.PRNGKey(0), D, D, 1e-2), jnp.full(D, 0.1))
+    assert float(jnp.sum(b * b)) == pytest.approx(res.bias_norm_sq, rel=1e-9)
+    cmp = compare(res, np.asarray(w), weight_decay=gamma)
+    assert cmp.measured_rank == res.predicted_rank and cmp.agreement == (True,) * D
+    np.testing.assert_allclose(cmp.measured_spectrum, cmp.predicted_spectrum, atol=1e-10)
+
+
+def _bias_status(norm: Normalization, gamma: float, scan: str, xs: np.ndarray, directions: np.ndarray) -> np.ndarray:
+    """Kept status (points × directions) from bias_global_minimum (κ = inf: bias_hard_normalization_limit)
+    at weight decay x (scan "wd") or C scaled by x ("aug"): commuting A0, C, so the directions stay put."""
+    from landscape.core.effective_landscape import EffectiveLandscape
+    from landscape.losses.effective import quadratic_form
+    from landscape.theory.bias import bias_hard_normalization_limit
+
+    qf = quadratic_form("beta-infonce", **BETA)
+    k = float(ls.effective_landscape(ls.Problem.from_arrays(A0, C_COMMUTING), "beta-infonce", **BETA).quartic)
+
+    def one(x):
+        s, g = (1.0, x) if scan == "wd" else (x, gamma)
+        land = EffectiveLandscape(
+            b=qf.data_coef * A0 + s * qf.aug_coef * C_COMMUTING, sigma=A0 + s * C_COMMUTING, quartic=k, weight_decay=g
+        )
+        if norm.hard:
+            sol = bias_hard_normalization_limit(land, D, norm.norm_target)
+        else:
+            sol = ls.bias_global_minimum(ls.normalized_landscape(land, norm.kappa, norm.norm_target), D)
+        return sol.directions, sol.kept
+
+    dirs, kept = (np.asarray(a) for a in jax.vmap(one)(jnp.asarray(xs)))
+    overlap = np.abs(np.einsum("ji,pjk->pik", directions, dirs)) * kept[:, None, :]
+    return np.max(overlap, axis=2) > 1 - 1e-6
+
+
+@pytest.mark.parametrize(
+    ("gamma", "norm"),
+    [(0.2, Normalization(math.inf, 2.0, bias=True)), (0.0, Normalization(1.0, 0.5, exact_thresholds=True, bias=True))],
+)
+def test_bias_thresholds_match_the_status_on_a_fine_grid(gamma: float, norm: Normalization) -> None:
+    """κ = inf on the bias branch (fixed directions) and finite κ on the b = 0 branch that moves onto the bias
+    branch as γ grows (exact scan): kept ⇔ below the critical value or above the revival, on a grid of 128
+    points with pairs x(1 ± 10⁻⁶) around every threshold."""
+    views = exact_views(A0, C_COMMUTING)
+    kw: dict[str, Any] = dict(loss="beta-infonce", weight_decay=gamma, **BETA)
+    res = diagnose(*views, normalization=norm, **kw)
+    plain = diagnose(*views, normalization=dataclasses.replace(norm, bias=False, exact_thresholds=False), **kw)
+    dirs = np.asarray(res.directions)
+    if norm.hard:  # on the bias branch; everything collapses by γ = max b_i, without a bias the top one never does
+        assert res.bias_norm_sq is not None and res.bias_norm_sq > 0 and res.kept != plain.kept
+        b_max = float(np.max(np.linalg.eigvalsh(0.5 * A0 - 0.5 * C_COMMUTING)))
+        assert float(np.max(res.critical_weight_decay)) == pytest.approx(b_max, rel=1e-9)
+        assert np.isinf(np.asarray(plain.critical_weight_decay)).any()
+    else:  # b = 0 branch at γ: as without a bias
+        assert res.bias_norm_sq == 0.0 and res.kept == plain.kept
+        np.testing.assert_allclose(np.asarray(res.survival_margin), np.asarray(plain.survival_margin), rtol=1e-12)
+    checked = 0
+    for scan, x0, crit, rev in (
+        ("wd", gamma, res.critical_weight_decay, res.revival_weight_decay),
+        ("aug", 1.0, res.critical_aug_scale, res.revival_aug_scale),
+    ):
+        crit, rev = np.asarray(crit), np.asarray(rev)
+        finite = np.concatenate([crit[np.isfinite(crit)], rev[np.isfinite(rev)]])
+        edges = np.concatenate([finite * (1 - 1e-6), finite * (1 + 1e-6)])
+        xs = np.linspace(0.0, 1.5 * max(float(np.max(finite, initial=0.0)), 2.0 * x0, 1.0), 128 - edges.size)
+        xs = np.concatenate([xs, edges])
+        got = _bias_status(norm, gamma, scan, xs, dirs)
+        for i, kept in enumerate(res.kept):
+            lo = x0 if kept else crit[i] * (1 - 1e-6)
+            hi = rev[i] * (1 + 1e-6) if np.isfinite(rev[i]) else np.inf
+            near = np.min(np.abs(xs[:, None] - finite[None, :]), axis=1, initial=np.inf) < 1e-7 * np.maximum(xs, 1)
+            sel = (xs >= lo) & (xs <= hi) & ~near
+            want = (xs < crit[i]) | (xs > rev[i])
+            assert np.array_equal(got[sel, i], want[sel]), (scan, i, xs[sel][got[sel, i] != want[sel]])
+            checked += int(np.sum(sel & ~want)) > 0
+    assert checked >= 3  # directions that collapse within the scanned range

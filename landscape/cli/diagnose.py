@@ -91,11 +91,15 @@ def _shrinkage(text: str) -> float | str:
     return parse_float(text, "--shrinkage", low=0.0, high=1.0)
 
 
-def _normalization(kappa: str | None, norm_target: str | None, exact: bool) -> Any:
-    """The Normalization of --kappa K (> 0 or inf) and --norm-target C (> 0), or None without --kappa."""
+def _normalization(kappa: str | None, norm_target: str | None, exact: bool, bias: bool = False) -> Any:
+    """The Normalization of --kappa K (> 0 or inf), --norm-target C (> 0) and --bias, or None without --kappa."""
     from landscape.diagnosis.normalized import Normalization
 
     if kappa is None:
+        if bias:
+            raise CLIError(
+                "--bias needs --kappa (a number > 0, or inf): without normalization a bias does not change the loss"
+            )
         if norm_target is not None or exact:
             raise CLIError("--norm-target and --exact-thresholds need --kappa (a number > 0, or inf)")
         return None
@@ -104,7 +108,7 @@ def _normalization(kappa: str | None, norm_target: str | None, exact: bool) -> A
     else:
         k = parse_float(kappa, "--kappa", low=0.0, low_inclusive=False)
     c = 1.0 if norm_target is None else parse_float(norm_target, "--norm-target", low=0.0, low_inclusive=False)
-    return Normalization(k, c, exact_thresholds=exact)
+    return Normalization(k, c, exact_thresholds=exact, bias=bias)
 
 
 def _ours(path: Path) -> bool:
@@ -233,14 +237,16 @@ def _normalized_fields(res: Any, reasons: dict[str, str]) -> dict[str, Any]:
     norm = res.normalization
     keys = ("whitened_eigenvalues", "survival_margin", "margin_interval", "revival_weight_decay", "revival_aug_scale")
     if norm is None:
-        return {"normalization": None} | dict.fromkeys(keys)
+        return {"normalization": None, "bias_norm_sq": None} | dict.fromkeys(keys)
     why = "a direction without variance (Σ = 0 there): the whitened problem does not reach it"
     out: dict[str, Any] = {
         "normalization": {
             "kappa": num(norm.kappa),
             "norm_target": num(norm.norm_target),
             "exact_thresholds": bool(norm.exact_thresholds),
-        }
+            "bias": bool(norm.bias),
+        },
+        "bias_norm_sq": None if res.bias_norm_sq is None else num(res.bias_norm_sq),
     }
     for key in keys:
         value = getattr(res, key)
@@ -297,6 +303,10 @@ def format_diagnose(report: dict) -> str:
             f"normalization: κ = {fmt_cell(norm['kappa']).strip()}, c = {fmt_cell(norm['norm_target']).strip()}; "
             "directions Σ^{-1/2}-whitened, kept ⇔ survival margin > 0, b_i = v_iᵀBv_i"
         )
+        if norm["bias"]:
+            b2 = report["bias_norm_sq"]
+            branch = "b ≠ 0: the unnormalized minimum, margin = ℓ" if b2 > 0 else "b = 0: the normalized minimum"
+            lines.append(f"bias: ‖b‖² = {b2:.6g} ({branch})")
     lines += [f"warning: {w}" for w in report["warnings"]]
     return "\n".join(lines)
 
@@ -330,7 +340,7 @@ def _run(args: argparse.Namespace) -> int:
         bootstrap=parse_int(args.bootstrap, "--bootstrap", low=0, high=MAX_BOOTSTRAP),
         seed=parse_seed(args.seed),
         shrinkage=_shrinkage(args.shrinkage),
-        normalization=_normalization(args.kappa, args.norm_target, args.exact_thresholds),
+        normalization=_normalization(args.kappa, args.norm_target, args.exact_thresholds, args.bias),
     )
     rtol = parse_float(args.rtol, "--rtol", low=0.0, high=1.0, low_inclusive=False, high_inclusive=False)
     plot = _check_plot(args.plot)
@@ -380,6 +390,10 @@ def register(subparsers: argparse._SubParsersAction[Parser]) -> argparse.Argumen
     g.add_argument(
         "--exact-thresholds", action="store_true",
         help="with --kappa: critical values by the exact scan (slow for large d) instead of along the fixed directions",
+    )  # fmt: skip
+    g.add_argument(
+        "--bias", action="store_true",
+        help="with --kappa: the projector has a bias, f = Wx + b (WS Theorem 2); predict the minimum over (W, b)",
     )  # fmt: skip
     g.add_argument("--last-layer", metavar="W.npy", help="a trained last layer (out × d) to compare with")
     g.add_argument(

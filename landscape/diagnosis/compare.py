@@ -31,7 +31,11 @@ global minimum's, WᵀW = Σ^{-1/2}U diag(μ)UᵀΣ^{-1/2} (WS Props. 2–3,
 :func:`landscape.normalized_global_minimum`; κ → ∞: :func:`landscape.hard_normalization_limit`).
 The norm penalty shifts B̃ by a multiple of the identity, so the whitened eigenvectors
 and the e_i are the same as without it; the diagnosis's directions there,
-v_i ∝ Σ^{-1/2}u_i, pair with e_i ∝ Σ^{1/2}u_i exactly (v_iᵀe_j = 0 for i ≠ j).
+v_i ∝ Σ^{-1/2}u_i, pair with e_i ∝ Σ^{1/2}u_i exactly (v_iᵀe_j = 0 for i ≠ j).  With a bias
+(``Normalization(bias=True)``, WS Theorem 2) G is that of the global minimum over (W, b),
+:func:`landscape.bias_global_minimum` (κ → ∞: :func:`landscape.theory.bias.bias_hard_normalization_limit`):
+the unnormalized minimum's, μ_i = ℓ_i/(2k), when its ρ₀ ≤ c, else the normalized one's (b = 0);
+same whitened eigenvectors, so the same e_i.
 
 Given the embeddings of the two views instead of W, :func:`last_layer_from_embeddings`
 recovers W by least squares (exact for a linear last layer with or without bias).
@@ -63,6 +67,7 @@ from landscape.metrics import (
     participation_ratio,
     rankme,
 )
+from landscape.theory.bias import bias_global_minimum, bias_hard_normalization_limit
 from landscape.theory.normalization import hard_normalization_limit, normalized_global_minimum
 from landscape.theory.stationary_points import global_minimum
 
@@ -122,6 +127,19 @@ def _minimum_directions(landscape: EffectiveLandscape) -> np.ndarray:
     return e / np.linalg.norm(e, axis=0, keepdims=True)
 
 
+def _minimum_gram(land: EffectiveLandscape, norm: Any, out_dim: int) -> jax.Array:
+    """WᵀW at the global minimum of ``land`` under the diagnosis's normalization (None: none; module docstring)."""
+    if norm is None:
+        return global_minimum(land, out_dim).gram
+    if norm.bias:
+        if norm.hard:
+            return bias_hard_normalization_limit(land, out_dim, norm.norm_target).gram
+        return bias_global_minimum(normalized_landscape(land, norm.kappa, norm.norm_target), out_dim).gram
+    if norm.hard:
+        return hard_normalization_limit(land, out_dim, norm.norm_target).gram
+    return normalized_global_minimum(normalized_landscape(land, norm.kappa, norm.norm_target), out_dim).gram
+
+
 def measured_directions(diagnosis: Diagnosis, landscape: EffectiveLandscape) -> jax.Array:
     """The unit e_i ∝ Σ^{1/2}v_i paired with the diagnosis's directions u_i (module docstring), as columns."""
     e = _minimum_directions(landscape)
@@ -163,14 +181,8 @@ def predicted_spectrum(
     land = effective_landscape(
         Problem(q.T @ a0 @ q, q.T @ c @ q), loss, form=form, quartic=quartic, weight_decay=weight_decay, **loss_params
     )
-    norm = diagnosis.normalization
-    if norm is None:
-        sol = global_minimum(land, out_dim)
-    elif norm.hard:
-        sol = hard_normalization_limit(land, out_dim, norm.norm_target)
-    else:
-        sol = normalized_global_minimum(normalized_landscape(land, norm.kappa, norm.norm_target), out_dim)
-    gram = q @ sol.gram @ q.T
+    gram = _minimum_gram(land, diagnosis.normalization, out_dim)
+    gram = q @ gram @ q.T
     e = np.concatenate([live @ _minimum_directions(land), null], axis=1)
     e = jnp.asarray(e[:, pair_by_overlap(np.asarray(diagnosis.directions, float), e)], a0.dtype)
     return jnp.einsum("ji,jk,ki->i", e, gram, e), e

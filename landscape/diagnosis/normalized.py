@@ -37,12 +37,29 @@ direction on its own, Sylvester's inertia; that is κ → 0 here):
   direction can *revive* when the augmentation or the weight decay grows
   (κ → ∞: all ℓ_i tend to the same value as C → ∞, and the margin 2kc/d_M wins;
   weight decay lowers ℓ_i by γ/s_i, least for the directions of largest variance s_i);
-* with a **bias** f = Wx + b (WS Theorem 2, App. C.2; not modelled by this option,
-  see :func:`landscape.bias_global_minimum`) the b ≠ 0 branch holds the
-  unnormalized stationary points with ρ ≤ c, and with c = 1 and weak augmentation
-  ρ ≈ d_M/2, so *on that branch* at most two directions survive; the global
-  minimum is the unnormalized one when its ρ₀ ≤ c and otherwise the b = 0
-  solution above, which can keep every direction.
+* with a **bias** f = Wx + b (WS Theorem 2, App. C.2; ``Normalization(bias=True)``) see below:
+  a bias can *lower* the rank, since the directions with ℓ_i ≤ 0 that the norm target keeps
+  alive collapse when the bias can take up the norm instead.
+
+**With a bias** (``Normalization(bias=True)``) the prediction is the global minimum over
+(W, b) of L(W, b) = E(W) + κ(ρ + ‖b‖² − c)² (:func:`landscape.bias_global_minimum`;
+κ → ∞: :func:`landscape.theory.bias.bias_hard_normalization_limit`).  Let ρ₀ = Σ_{i≤n₀} ℓ_i/(2k),
+n₀ = min(d1, #{ℓ > 0}), be the norm of the unnormalized global minimum
+(:func:`landscape.theory.bias.bias_branch`; it depends on d1 through n₀):
+
+* ρ₀ ≤ c (**bias branch**): W is the unnormalized minimum, ‖b‖² = c − ρ₀ takes the rest of the
+  norm and the penalty vanishes, so its shift t = 2κ(c − ρ − ‖b‖²) is 0 and the margin is
+  g_m = ℓ_m: survival is the unnormalized rule again (kept ⇔ ℓ_m > 0);
+* ρ₀ > c: b = 0 and everything is as without a bias (g_m = ℓ_m + t_{1..m}).
+
+``Diagnosis.bias_norm_sq`` reports ‖b‖² (> 0 exactly on the bias branch, up to ρ₀ = c where the
+two coincide).  With c = 1 and weak augmentation ρ₀ ≈ n₀/2, so the bias branch holds for one
+or two strong directions; a larger c puts it there for more.  At the crossing ρ₀ = c the two
+branches keep the same first n₀ directions (t_{1..m} ≥ 0 for m ≤ n₀, and g_m < 0 beyond n₀ when
+n₀ = #{ℓ > 0}), so the support changes there only for directions beyond the cap d1; the status
+functions of the threshold search (:func:`bias_margins`, used by both scan paths) decide the branch
+at every point.  Along γ′ every direction collapses once γ′ ≥ max b_i (ℓ_1 ≤ 0, ρ₀ = 0 ≤ c),
+even at κ → ∞, where without a bias the top direction never does.
 
 **Directions** are v_i = Σ^{-1/2}u_i/‖Σ^{-1/2}u_i‖ (eigenvectors of WᵀWΣ at every
 stationary point; the common eigenvectors when A0 and C commute).  At other
@@ -96,11 +113,13 @@ from landscape.core.effective_landscape import EffectiveLandscape
 from landscape.core.linalg import spectral_scale, survives
 from landscape.core.spectrum import whitened_spectrum
 from landscape.core.validation import as_scalar
+from landscape.theory.bias import bias_branch
 
 __all__ = [
     "Normalization",
     "NormalizedThresholds",
     "survival_margins_nested",
+    "bias_margins",
     "normalized_support",
     "normalized_thresholds",
     "replicate_margins",
@@ -129,14 +148,18 @@ class Normalization:
         norm_target: c > 0, the target average squared output norm.
         exact_thresholds: find the critical values by the exact scan (two d×d eigendecompositions
             per point; minutes for d ~ 128) instead of along the fixed directions (module docstring).
+        bias: the model f = Wx + b (WS Theorem 2): the prediction is the global minimum over (W, b)
+            (:func:`landscape.bias_global_minimum`; κ = ∞: :func:`landscape.theory.bias.bias_hard_normalization_limit`;
+            module docstring, "With a bias").
 
-    >>> Normalization(kappa=10.0).hard, Normalization().hard
-    (False, True)
+    >>> Normalization(kappa=10.0).hard, Normalization().hard, Normalization(bias=True).bias
+    (False, True, True)
     """
 
     kappa: float = math.inf
     norm_target: float = 1.0
     exact_thresholds: bool = False
+    bias: bool = False
 
     def __post_init__(self) -> None:
         try:
@@ -148,9 +171,11 @@ class Normalization:
         object.__setattr__(self, "kappa", kappa)
         c = as_scalar(self.norm_target, "normalization.norm_target", low=0.0, low_inclusive=False)
         object.__setattr__(self, "norm_target", c)
-        if not isinstance(self.exact_thresholds, (bool, np.bool_)):
-            raise ValueError(f"normalization.exact_thresholds must be True or False, got {self.exact_thresholds!r}")
-        object.__setattr__(self, "exact_thresholds", bool(self.exact_thresholds))
+        for name in ("exact_thresholds", "bias"):
+            value = getattr(self, name)
+            if not isinstance(value, (bool, np.bool_)):
+                raise ValueError(f"normalization.{name} must be True or False, got {value!r}")
+            object.__setattr__(self, name, bool(value))
 
     @property
     def hard(self) -> bool:
@@ -180,18 +205,43 @@ def survival_margins_nested(lam: Any, quartic: Any, kappa: Any, norm_target: Any
     return lam + (2.0 * quartic * norm_target - jnp.cumsum(lam, axis=-1)) / (m + quartic / kappa)
 
 
+def bias_margins(lam: Any, coef: Any) -> tuple[jax.Array, jax.Array]:
+    """(g, ‖b‖²) of the global minimum for descending ℓ; coef = (p, q, k, κ, c, bias, d1) (jittable).
+
+    Without a bias (coef[5] = 0): g = :func:`survival_margins_nested`, ‖b‖² = 0.  With one, when the
+    unnormalized minimum's ρ₀ ≤ c (:func:`landscape.theory.bias.bias_branch`) the bias takes the rest of
+    the norm, ‖b‖² = c − ρ₀, the penalty's shift t = 2κ(c − ρ − ‖b‖²) is 0 and g_m = ℓ_m; else b = 0 and
+    g is the nested margin.  ℓ = (1, 1, −1), κ → ∞, c = 1.5, d1 = 3: ρ₀ = 1 ≤ c.
+
+    >>> coef = lambda bias: jnp.array([1.0, 0.0, 1.0, jnp.inf, 1.5, bias, 3.0])
+    >>> g, b2 = bias_margins(jnp.array([1.0, 1.0, -1.0]), coef(1.0))
+    >>> g.tolist(), float(b2)
+    ([1.0, 1.0, -1.0], 0.5)
+    >>> [round(float(x), 6) for x in bias_margins(jnp.array([1.0, 1.0, -1.0]), coef(0.0))[0]]
+    [3.0, 1.5, -0.333333]
+    """
+    k, kappa, c, bias, n_max = (coef[i] for i in range(2, 7))
+    _, mu, holds = bias_branch(lam, n_max, k, c)
+    on_branch = (bias > 0) & holds
+    g = jnp.where(on_branch, lam, survival_margins_nested(lam, k, kappa, c))
+    return g, jnp.where(on_branch, c - jnp.sum(mu), 0.0)
+
+
 def normalized_support(
     data_cov: Any, aug_cov: Any, coef: Any, scale: Any, weight_decay: Any
-) -> tuple[jax.Array, jax.Array, jax.Array, jax.Array, jax.Array]:
-    """(ℓ, U, Σ^{-1/2}, g, kept slots) at B = p·A0 + s·q·C, Σ = A0 + s·C; coef = (p, q, k, κ, c). Jittable."""
-    p, q, k, kappa, c = (coef[i] for i in range(5))
+) -> tuple[jax.Array, jax.Array, jax.Array, jax.Array, jax.Array, jax.Array]:
+    """(ℓ, U, Σ^{-1/2}, g, kept slots, ‖b‖²) at B = p·A0 + s·q·C, Σ = A0 + s·C; coef = (p, q, k, κ, c, bias, d1).
+
+    Jittable; g and ‖b‖² are those of :func:`bias_margins`.
+    """
+    p, q, k = (coef[i] for i in range(3))
     land = EffectiveLandscape(
         b=p * data_cov + scale * q * aug_cov, sigma=data_cov + scale * aug_cov, quartic=k, weight_decay=weight_decay
     )
     lam, u, root = whitened_spectrum(land)
-    g = survival_margins_nested(lam, k, kappa, c)
+    g, bias_sq = bias_margins(lam, coef)
     alive = survives(g, spectral_scale(lam) + spectral_scale(g - lam))
-    return lam, u, root, g, jnp.cumsum(~alive) == 0
+    return lam, u, root, g, jnp.cumsum(~alive) == 0, bias_sq
 
 
 @jax.jit
@@ -200,7 +250,7 @@ def _evaluate(data_cov, aug_cov, directions, coef, points):
 
     def one(point):
         sigma = data_cov + point[0] * aug_cov
-        lam, u, root, g, keep = normalized_support(data_cov, aug_cov, coef, point[0], point[1])
+        lam, u, root, g, keep, _ = normalized_support(data_cov, aug_cov, coef, point[0], point[1])
         y = u.T @ (sigma @ (root @ directions))
         frac = jnp.sum(jnp.where(keep[:, None], y * y, 0.0), axis=0) / jnp.sum(y * y, axis=0)
         return frac > 0.5, jnp.all(jnp.isfinite(u)), lam, u, root, g, keep  # Σ^{-1/2} not finite: Σ ⊁ 0
@@ -215,7 +265,7 @@ def _evaluate_fixed(data_cov, aug_cov, directions, coef, points):
     The fixed-direction model: ℓ_i = (p·a_i + s·q·c_i − γ′·n_i)/(a_i + s·c_i) with a_i = x_iᵀA0x_i,
     c_i = x_iᵀCx_i, n_i = x_iᵀx_i (module docstring); O(d log d) per point.
     """
-    p, q, k, kappa, c = (coef[i] for i in range(5))
+    p, q = coef[0], coef[1]
     a, cc = (jnp.einsum("ji,jk,ki->i", directions, m, directions) for m in (data_cov, aug_cov))
     n = jnp.sum(directions * directions, axis=0)
 
@@ -224,7 +274,7 @@ def _evaluate_fixed(data_cov, aug_cov, directions, coef, points):
         lam = (p * a + point[0] * q * cc - point[1] * n) / jnp.where(den > 0, den, 1.0)
         order = jnp.argsort(-lam)
         ls = lam[order]
-        g = survival_margins_nested(ls, k, kappa, c)
+        g = bias_margins(ls, coef)[0]
         alive = survives(g, spectral_scale(ls) + spectral_scale(g - ls))
         keep = jnp.zeros_like(alive).at[order].set(jnp.cumsum(~alive) == 0)
         valid = jnp.all(den > 0)
@@ -267,7 +317,7 @@ def scan_ranges(data_cov: Any, aug_cov: Any, coef: Any) -> tuple[np.ndarray, np.
     direction is collapsed there, since ℓ_1 ≤ −2κc), scale ‖B‖ + 2kc‖Σ‖.  s: top 10⁴·max(1, ‖A0‖/c_min)
     (c_min the smallest eigenvalue of C, at least 10⁻⁶‖C‖), scale 1.
     """
-    p, q, k, kappa, c = (float(x) for x in coef)
+    p, q, k, kappa, c = (float(x) for x in coef[:5])
     data_cov, aug_cov = np.asarray(data_cov, float), np.asarray(aug_cov, float)
     b = p * data_cov + q * aug_cov
     b_vals = np.linalg.eigvalsh(b)

@@ -42,7 +42,22 @@ its rank rule differs).  Then ``directions`` are the whitened eigen-directions
 Rayleigh quotients v_iᵀBv_i, and the critical values are the first weight decay
 (or scale of C) at which the direction leaves the global minimum's support
 (``revival_*``: where it comes back), along the fixed directions by default or by
-the exact scan with ``Normalization(exact_thresholds=True)``.
+the exact scan with ``Normalization(exact_thresholds=True)``.  With
+``Normalization(bias=True)`` (f = Wx + b, WS Theorem 2) the prediction is the global minimum
+over (W, b): the unnormalized one, margin g_m = ℓ_m and ``bias_norm_sq`` = c − ρ₀, when its
+norm ρ₀ ≤ c, else the b = 0 one above (``bias_norm_sq`` = 0).
+
+>>> import math
+>>> rng = np.random.default_rng(0)
+>>> x = rng.normal(size=(2000, 3)) * [2.0, 1.0, 0.3]
+>>> v1, v2 = x + 0.3 * rng.normal(size=x.shape), x + 0.3 * rng.normal(size=x.shape)
+>>> run = lambda bias: diagnose(v1, v2, weight_decay=0.2, normalization=Normalization(math.inf, 4.0, bias=bias))
+>>> plain, res = run(False), run(True)
+>>> plain.kept, res.kept           # the norm target keeps ℓ_3 < 0 alive; with a bias it collapses
+((True, True, True), (True, True, False))
+>>> # ‖b‖² = c − ρ₀, ρ₀ = Σ_{ℓ>0} ℓ/(2k), k = 1
+>>> bool(abs(res.bias_norm_sq - (4.0 - float(np.sum(np.maximum(res.whitened_eigenvalues, 0))) / 2)) < 1e-9)
+True
 """
 
 from __future__ import annotations
@@ -108,6 +123,8 @@ class Diagnosis(NamedTuple):
         margin_interval: bootstrap percentile interval of the margin (d×2; normalized with bootstrap).
         revival_weight_decay, revival_aug_scale: where a collapsed direction is kept again
             (inf: never within the scan; normalized only).
+        bias_norm_sq: with ``Normalization(bias=True)``, ‖b‖² at the global minimum over (W, b):
+            c − ρ₀ > 0 on the bias branch (the unnormalized minimum), 0 on the b = 0 branch; else None.
     """
 
     data_cov: jax.Array
@@ -127,6 +144,7 @@ class Diagnosis(NamedTuple):
     margin_interval: jax.Array | None = None
     revival_weight_decay: jax.Array | None = None
     revival_aug_scale: jax.Array | None = None
+    bias_norm_sq: float | None = None
 
 
 def pair_by_overlap(u: np.ndarray, v: np.ndarray) -> np.ndarray:
@@ -258,6 +276,7 @@ def _assemble(
     order = np.argsort(-var, kind="stable")
     kept = list(fields.pop("kept")) + [False] * n_null
     rank = fields.pop("predicted_rank")
+    bias_sq = fields.pop("bias_norm_sq", None)
     out: dict[str, Any] = {}
     for name, value in fields.items():
         if value is not None:
@@ -274,6 +293,7 @@ def _assemble(
         kept=tuple(kept[i] for i in order),
         warnings=messages,
         normalization=norm,
+        bias_norm_sq=bias_sq,
         **out,
     )
 
@@ -303,8 +323,8 @@ def _predict_normalized(
     """The per-direction fields of :class:`Diagnosis` under normalization (module docstring of :mod:`.normalized`)."""
     a0, c = est.data_cov, est.aug_cov
     gamma = float(land.weight_decay)
-    coef = np.array([qf.data_coef, qf.aug_coef, land.quartic, norm.kappa, norm.norm_target], float)
-    lam, u, root, g, keep = _support(a0, c, jnp.asarray(coef, a0.dtype), 1.0, gamma)
+    coef = np.array([qf.data_coef, qf.aug_coef, land.quartic, norm.kappa, norm.norm_target, norm.bias, out_dim], float)
+    lam, u, root, g, keep, bias_sq = _support(a0, c, jnp.asarray(coef, a0.dtype), 1.0, gamma)
     dirs = root @ u
     dirs = dirs / np.linalg.norm(dirs, axis=0, keepdims=True)
     margins = lambda a0s, cs: replicate_margins(a0s, cs, jnp.asarray(coef, a0.dtype), gamma)  # noqa: E731
@@ -323,6 +343,7 @@ def _predict_normalized(
         margin_interval=interval,
         revival_weight_decay=thr.weight_decay_revival,
         revival_aug_scale=thr.aug_scale_revival,
+        bias_norm_sq=float(bias_sq) if norm.bias else None,
     )
 
 

@@ -75,6 +75,7 @@ from landscape.theory.normalized_points import (
 __all__ = [
     "biased_loss",
     "biased_gradient",
+    "bias_branch",
     "bias_global_minimum",
     "bias_hard_normalization_limit",
     "bias_stationary_points",
@@ -83,6 +84,23 @@ __all__ = [
     "complete_collapse_hessian",
     "complete_collapse_type",
 ]
+
+
+def bias_branch(lam: Any, n_max: Any, quartic: Any, norm_target: Any) -> tuple[jax.Array, jax.Array, jax.Array]:
+    """The unnormalized global minimum on descending ℓ and whether it is the global minimum over (W, b).
+
+    Returns (mask, μ, holds): mask the top min(n_max, #{ℓ > 0}) slots, μ_i = ℓ_i/(2k) there (0 elsewhere),
+    holds ⇔ ρ₀ = Σμ_i ≤ c (the bias branch of the module docstring; else the b = 0 normalized solution).
+    Jittable; ``n_max`` may be traced.
+
+    >>> mask, mu, holds = bias_branch(jnp.array([2.0, 1.0, -1.0]), 3, 1.0, 2.0)
+    >>> mask.tolist(), mu.tolist(), bool(holds)      # ρ₀ = 1.5 ≤ c = 2
+    ([True, True, False], [1.0, 0.5, 0.0], True)
+    """
+    lam = jnp.asarray(lam)
+    mask = (jnp.arange(lam.shape[-1]) < n_max) & (lam > 0)
+    mu = jnp.where(mask, lam / (2.0 * quartic), 0.0)
+    return mask, mu, jnp.sum(mu, axis=-1) <= norm_target
 
 
 def bias_global_minimum(nl: NormalizedLandscape, out_dim: int) -> NormalizedSolution:
@@ -141,12 +159,10 @@ def _bias_global_minimum(nl: NormalizedLandscape, out_dim: int, diagonal: bool, 
     lam, u, inv_sqrt, s_sorted = _spectrum(nl.base, diagonal)
     k, c = nl.quartic, nl.norm_target
     n_max = min(out_dim, lam.shape[0])
-    mask0 = (jnp.arange(lam.shape[0]) < n_max) & (lam > 0)
-    mu0 = jnp.where(mask0, lam / (2.0 * k), 0.0)
+    mask0, mu0, use_bias = bias_branch(lam, n_max, k, c)
     rho0 = jnp.sum(mu0)
     loss0 = -jnp.sum(jnp.where(mask0, lam * lam, 0.0)) / (4.0 * k)
     mask1, mu1, loss1 = _nested_minimum(lam, n_max, k, 0.0 if hard else nl.kappa, c, hard=hard)
-    use_bias = rho0 <= c
     mask = jnp.where(use_bias, mask0, mask1)
     mu = jnp.where(use_bias, mu0, mu1)
     return _make_solution(
