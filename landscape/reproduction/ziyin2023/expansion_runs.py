@@ -90,6 +90,62 @@ def sympy_infonce_quartic(n: int = N_QUART) -> tuple[np.ndarray, float]:
     return ks, float(limit)
 
 
+def sympy_quartic(key: str, n: int = N_QUART) -> tuple[np.ndarray, np.ndarray]:
+    """k = c₄/s_i² along each axis from the 1-D sympy t⁴ coefficient (Gaussian data): at N = n and N → ∞."""
+    import sympy as sp
+
+    from landscape.losses import symbolic as sy
+
+    if key == "spectral":
+        q4 = sy.spectral_expansion()[1].subs(sy.s, sy.a + sy.c)
+    elif key == "barlow-twins":
+        q4 = sy.barlow_twins_expansion("gaussian")[1]
+    elif key == "vicreg":
+        per_s2 = sy.vicreg_quartic().subs(
+            {
+                sp.Symbol("lambda_var", positive=True): VIC["var_weight"],
+                sp.Symbol("epsilon", positive=True): sp.nsimplify(VIC["eps"]),
+            }
+        )
+        q4 = per_s2 * (sy.a + sy.c) ** 2
+    else:
+        alpha = ALPHA if key == "weighted-infonce" else 1.0
+        beta = BETA if key == "beta-infonce" else 1.0
+        q4 = sy.infonce_expansion(1, "gaussian")[1].subs({sy.alpha: sp.nsimplify(alpha), sy.beta: sp.nsimplify(beta)})
+
+    def per_axis(expr):
+        return np.array([float(expr.subs({sy.a: a, sy.c: c})) / (a + c) ** 2 for a, c in zip(A_VAR, C_VAR)])
+
+    return per_axis(q4.subs(sy.N, n)), per_axis(sp.limit(q4, sy.N, sp.oo))
+
+
+def library_quartic(key: str) -> float:
+    """The quartic coefficient that :func:`landscape.losses.effective_landscape` uses for row ``key`` (defaults)."""
+    from landscape.losses import effective_landscape
+
+    _, name, params = ROWS[key]
+    return float(effective_landscape(ls.Problem.from_diagonal(list(A_VAR), list(C_VAR)), name, **params).quartic)
+
+
+def two_row_k2(k_axis: np.ndarray) -> dict:
+    r"""The k₂ that a two-row W = [e₁; e₂] must show where the quartic is not k·Tr[S²] (Gaussian data, N = 128).
+
+    Barlow Twins: only the off-diagonal term couples the rows, λ_off·E[𝒞₁₂² + 𝒞₂₁²] = 2λ_off s₁s₂/N, so
+    k₂ = λ_off/N.  VICReg: the hinge is a mean over the d features, (1/d)Σ_k S_kk², so with d = 2 its
+    t⁴ term halves against the one-row sum: k₂ = −(k₁s₁² + k₂s₂²)/(4s₁s₂) + λ_cov/(N − 1) (k_i of one
+    row; the covariance term gives 2λ_cov E Ĉ₁₂² = 2λ_cov s₁s₂/(N − 1)).
+    """
+    import inspect
+
+    from landscape.losses import sample as S
+
+    lam_off = inspect.signature(S.barlow_twins).parameters["lambda_offdiag"].default
+    lam_cov = inspect.signature(S.vicreg).parameters["cov_weight"].default
+    s = np.array(A_VAR) + np.array(C_VAR)
+    vic = -(k_axis[0] * s[0] ** 2 + k_axis[1] * s[1] ** 2) / (4 * s[0] * s[1]) + lam_cov / (N_QUART - 1)
+    return dict(bt_k2_derived=np.array(lam_off / N_QUART), vic_k2_derived=np.array(vic))
+
+
 def rows(cfg: dict) -> dict:
     """p, q of B (Monte Carlo ± s.e., paper, derived, sympy) for every row of :data:`ROWS`."""
     problem = ls.Problem.from_diagonal(list(A_VAR), list(C_VAR))
@@ -123,11 +179,17 @@ def rows(cfg: dict) -> dict:
 
 
 def quartic(cfg: dict) -> dict:
-    """InfoNCE's quartic coefficient k along each axis and k₁, k₂ of k₁·Tr[S²] + k₂·(Tr S)² (N = 128)."""
+    """Every row's quartic coefficient on fresh Gaussian data (N = 128): k along each axis and k₁, k₂ of
+    k₁·Tr[S²] + k₂·(Tr S)², all losses on common batches in one compilation (``q_*``, one row per loss;
+    InfoNCE's also under the names of Caveat 1), with the sympy k (N = 128 and N → ∞) and the library's k.
+    """
+    import jax.numpy as jnp
+
     problem = ls.Problem.from_diagonal(list(A_VAR), list(C_VAR))
+    keys = list(ROWS)
     r = P.mc_expansion(
         jax.random.PRNGKey(200),
-        sample_loss("infonce"),
+        lambda a, b: jnp.stack([sample_loss(k)(a, b) for k in keys]),
         problem,
         n=N_QUART,
         n_batches=cfg["quart"],
@@ -135,17 +197,28 @@ def quartic(cfg: dict) -> dict:
         chunk=100,
         rank2=True,
     )
+    i = keys.index("infonce")
     ks, limit = sympy_infonce_quartic()
+    finite, large = zip(*(sympy_quartic(k) for k in keys))
     return dict(
-        k_axis=r["k_axis"],
-        k_axis_se=r["k_axis_se"],
-        k1=np.array(r["k1"]),
-        k1_se=np.array(r["k1_se"]),
-        k2=np.array(r["k2"]),
-        k2_se=np.array(r["k2_se"]),
+        k_axis=r["k_axis"][i],
+        k_axis_se=r["k_axis_se"][i],
+        k1=r["k1"][i],
+        k1_se=r["k1_se"][i],
+        k2=r["k2"][i],
+        k2_se=r["k2_se"][i],
         sympy_k_axis=ks,
         sympy_k_limit=np.array(limit),
-    )
+        q_k_axis=r["k_axis"],
+        q_k_axis_se=r["k_axis_se"],
+        q_k1=r["k1"],
+        q_k1_se=r["k1_se"],
+        q_k2=r["k2"],
+        q_k2_se=r["k2_se"],
+        q_sympy_k=np.array(finite),
+        q_derived_k=np.array(large),
+        q_library_k=np.array([library_quartic(k) for k in keys]),
+    ) | two_row_k2(finite[keys.index("vicreg")])
 
 
 def weighted_probe(cfg: dict) -> dict:
