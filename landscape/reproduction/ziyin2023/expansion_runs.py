@@ -52,6 +52,25 @@ def sample_loss(key: str, eps: float = VIC["eps"]) -> Callable[[jax.Array, jax.A
     }[key]
 
 
+#: the InfoNCE rows as (α, β) of :func:`landscape.losses.sample.euclidean_infonce` (what :func:`sample_loss` calls)
+FAMILY = {"infonce": (1.0, 1.0), "weighted-infonce": (ALPHA, 1.0), "beta-infonce": (1.0, BETA)}
+
+
+def all_losses(a: jax.Array, b: jax.Array) -> jax.Array:
+    """Every row's sample loss at once, in the order of :data:`ROWS`, to be compiled once: the InfoNCE
+    rows as one ``euclidean_infonce`` vmapped over (α, β) of :data:`FAMILY`, the others stacked."""
+    import jax.numpy as jnp
+
+    from landscape.losses import sample as S
+
+    alphas, betas = (jnp.asarray(v, a.dtype) for v in zip(*FAMILY.values()))
+    fam = jax.vmap(lambda x, y: S.euclidean_infonce(a, b, alpha=x, beta=y))(alphas, betas)
+    others = [k for k in ROWS if k not in FAMILY]
+    out = jnp.concatenate([fam, jnp.stack([sample_loss(k)(a, b) for k in others])])
+    order = list(FAMILY) + others
+    return out[np.array([order.index(k) for k in ROWS])]
+
+
 def sympy_quadratic(key: str, n: int = N_QUAD, eps: float = VIC["eps"]) -> tuple[float, float]:
     """(p, q) of B from the symbolic finite-N expansion (exact-moment data)."""
     import sympy as sp
@@ -183,13 +202,11 @@ def quartic(cfg: dict) -> dict:
     k₁·Tr[S²] + k₂·(Tr S)², all losses on common batches in one compilation (``q_*``, one row per loss;
     InfoNCE's also under the names of Caveat 1), with the sympy k (N = 128 and N → ∞) and the library's k.
     """
-    import jax.numpy as jnp
-
     problem = ls.Problem.from_diagonal(list(A_VAR), list(C_VAR))
     keys = list(ROWS)
     r = P.mc_expansion(
         jax.random.PRNGKey(200),
-        lambda a, b: jnp.stack([sample_loss(k)(a, b) for k in keys]),
+        all_losses,
         problem,
         n=N_QUART,
         n_batches=cfg["quart"],
