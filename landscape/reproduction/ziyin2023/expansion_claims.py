@@ -1,4 +1,4 @@
-r"""The claims of :mod:`.loss_expansions`: B of each loss, the quartic coefficient, Proposition 4.
+r"""The claims of :mod:`.loss_expansions`: B of each loss, the quartic coefficient of each loss, Proposition 4.
 
 Tolerance: a Monte Carlo value agrees with a target when it is within
 :data:`~.loss_expansions.SIGMAS` = 4 standard errors of it (a 4σ rule: a true target

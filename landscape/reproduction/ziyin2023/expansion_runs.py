@@ -217,25 +217,19 @@ def quartic(cfg: dict) -> dict:
     i = keys.index("infonce")
     ks, limit = sympy_infonce_quartic()
     finite, large = zip(*(sympy_quartic(k) for k in keys))
-    return dict(
-        k_axis=r["k_axis"][i],
-        k_axis_se=r["k_axis_se"][i],
-        k1=r["k1"][i],
-        k1_se=r["k1_se"][i],
-        k2=r["k2"][i],
-        k2_se=r["k2_se"][i],
-        sympy_k_axis=ks,
-        sympy_k_limit=np.array(limit),
-        q_k_axis=r["k_axis"],
-        q_k_axis_se=r["k_axis_se"],
-        q_k1=r["k1"],
-        q_k1_se=r["k1_se"],
-        q_k2=r["k2"],
-        q_k2_se=r["k2_se"],
-        q_sympy_k=np.array(finite),
-        q_derived_k=np.array(large),
-        q_library_k=np.array([library_quartic(k) for k in keys]),
-    ) | two_row_k2(finite[keys.index("vicreg")])
+    fields = ("k_axis", "k_axis_se", "k1", "k1_se", "k2", "k2_se")
+    return (
+        {f: r[f][i] for f in fields}
+        | {f"q_{f}": r[f] for f in fields}
+        | dict(
+            sympy_k_axis=ks,
+            sympy_k_limit=np.array(limit),
+            q_sympy_k=np.array(finite),
+            q_derived_k=np.array(large),
+            q_library_k=np.array([library_quartic(k) for k in keys]),
+        )
+        | two_row_k2(finite[keys.index("vicreg")])
+    )
 
 
 def weighted_probe(cfg: dict) -> dict:
