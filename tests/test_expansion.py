@@ -455,4 +455,4 @@ def test_expansion_table_script_quick(request, tmp_path):
         timeout=1200,
     )
     text = (tmp_path / "expansion_table_quick.md").read_text()
-    assert "Caveat 2" in text and "InfoNCE" in text
+    assert "Caveat 2" in text and "InfoNCE" in text and "quartic coefficient k of every loss" in text
