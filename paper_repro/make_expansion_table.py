@@ -43,6 +43,51 @@ def _pm(m, se, digits=4):
     return f"{m:.{digits}f} ± {se:.{digits}f}"
 
 
+def _form(r: dict, i: int, sigmas: float = 4.0) -> str:
+    """Whether row i's Monte Carlo quartic has the form k·Tr[S²]: one k on both axes and no (Tr S)² part."""
+    ks, kse = r["q_k_axis"][i], r["q_k_axis_se"][i]
+    out = []
+    if abs(ks[0] - ks[1]) > sigmas * float(np.hypot(*kse)):
+        out.append("direction-dependent k")
+    if abs(r["q_k2"][i]) > sigmas * r["q_k2_se"][i]:
+        out.append("(Tr S)² part")
+    return "yes" if not out else "no: " + ", ".join(out)
+
+
+def _quartic_table(r: dict) -> list[str]:
+    """The per-loss quartic coefficient: the library's, N → ∞ and finite-N sympy, Monte Carlo."""
+    g = lambda v: f"{v:.4g}"
+    lines = [
+        "## The quartic coefficient k of every loss: L ≈ −Tr[WBWᵀ] + k·Tr[(WΣWᵀ)²]",
+        "",
+        f"Fresh Gaussian data, N = {r['n_quart']}, {r['batches'][1]} batches common to all losses.  k along axis i "
+        "is c₄(e_i)/Σ_ii² (one-row W = e_iᵀ); a two-row W = [e₁; e₂] separates k₁·Tr[S²] + k₂·(Tr S)².  The "
+        "quartic has the paper's form k·Tr[S²] when both axes give one k and k₂ = 0 (within 4 s.e.).  Library: "
+        "`effective_landscape(...).quartic` at its defaults; N → ∞ and N = "
+        f"{r['n_quart']}: sympy (1-D, per axis).  Paper (WS Eq. 5, Prop. 4): k = 1 for every loss.",
+        "",
+        f"| loss | library k | N → ∞ k (axis 1, 2) | sympy N = {r['n_quart']} (axis 1, 2) | Monte Carlo k axis 1 | "
+        "Monte Carlo k axis 2 | k₁ | k₂ | form k·Tr[S²]? |",
+        "|---|---|---|---|---|---|---|---|---|",
+    ]
+    for i, label in enumerate(r["labels"]):
+        ks, kse, d, y = r["q_k_axis"][i], r["q_k_axis_se"][i], r["q_derived_k"][i], r["q_sympy_k"][i]
+        pm = lambda m, se: f"{m:.4g} ± {se:.2g}"
+        lines.append(
+            f"| {label} | {g(r['q_library_k'][i])} | ({g(d[0])}, {g(d[1])}) | ({g(y[0])}, {g(y[1])}) | "
+            f"{pm(ks[0], kse[0])} | {pm(ks[1], kse[1])} | {pm(r['q_k1'][i], r['q_k1_se'][i])} | "
+            f"{pm(r['q_k2'][i], r['q_k2_se'][i])} | "
+            f"{_form(r, i)} |"
+        )
+    lines += [
+        "",
+        f"Two-row k₂ derived where the form fails: Barlow Twins λ_off/N = {r['bt_k2_derived']:.3g} (the off-diagonal "
+        f"term couples the rows); VICReg −(k₁s₁² + k₂s₂²)/(4s₁s₂) + λ_cov/(N − 1) = {r['vic_k2_derived']:.4g} (the "
+        "hinge is a mean over the d features, (1/d)Σ_k S_kk²).",
+    ]
+    return lines
+
+
 def to_markdown(res: dict) -> str:
     """The tables as Markdown."""
     f = lambda v: f"({v[0] + 0.0:.4g}, {v[1] + 0.0:.4g})"
@@ -86,6 +131,8 @@ def to_markdown(res: dict) -> str:
         "",
         f"Prop. 4: (1/8)Var|W(x − χ)|² / Tr[S²] = {_pm(r['prop4_total'], r['prop4_total_se'])} (paper: 1); "
         f"(1/8)E_x Var_χ / Tr[S²] = {_pm(r['prop4_conditional'], r['prop4_conditional_se'])} (the cumulant: ¾).",
+        "",
+        *_quartic_table(r),
         "",
         f"## Caveat 2: the C-term of weighted InfoNCE (d = 1, â = {pr[0]:g}, σ² = {pr[1]:g}, N = {pr[2]:g}, "
         f"α = {pr[3]:g})",

@@ -263,6 +263,38 @@ def test_mc_quadratic_form_other_losses_match_sympy():
     assert _within(vic["pq"][1], vic["pq_se"][1], q_sym, floor=1e-3 * abs(q_sym))
 
 
+def test_mc_expansion_of_stacked_losses_matches_closed_quartics():
+    """A vector of losses on common batches (one compilation): each entry's quartic against its closed form.
+
+    Gaussian data, N = n.  Spectral contrastive: E(z1_iᵀz2_j)² = Tr[S²] for i ≠ j, so k = 1 on every axis and
+    k₂ = 0 exactly.  Unnormalised Barlow Twins: 𝒞 = (1/N)Σ x_i x_i′ per feature, E𝒞² = a² + (a² + s²)/N, so
+    k_i = (a_i² + (a_i² + s_i²)/N)/s_i² (direction-dependent: not k·Tr[S²]); two rows couple only through
+    λ_off(𝒞₁₂² + 𝒞₂₁²), E = 2λ_off s₁s₂/N, so k₂ = λ_off/N.  Entries swapped or mixed would fail both.
+    """
+    n, lam = 24, 0.3
+    bt = lambda a, b: S.barlow_twins(a, b, normalize="none", lambda_offdiag=lam)
+    r = P.mc_expansion(
+        jax.random.PRNGKey(21),
+        lambda a, b: jnp.stack([S.spectral_contrastive(a, b), bt(a, b)]),
+        PROBLEM,
+        n=n,
+        n_batches=64,
+        data="gaussian",
+        chunk=64,
+    )
+    assert r["k_axis"].shape == (2, 2) and r["k2"].shape == (2,)
+    a, s = np.diagonal(PROBLEM.data_cov), np.diagonal(PROBLEM.sigma)
+    k_bt = (a**2 + (a**2 + s**2) / n) / s**2
+    for i in range(2):
+        assert _within(r["k_axis"][0, i], r["k_axis_se"][0, i], 1.0), (r["k_axis"], r["k_axis_se"])
+        assert _within(r["k_axis"][1, i], r["k_axis_se"][1, i], k_bt[i]), (r["k_axis"], r["k_axis_se"], k_bt)
+    assert _within(r["k2"][0], r["k2_se"][0], 0.0)
+    assert _within(r["k2"][1], r["k2_se"][1], lam / n) and r["k2"][1] > 4 * r["k2_se"][1]
+    assert abs(r["k_axis"][1, 0] - r["k_axis"][1, 1]) > 10 * np.hypot(*r["k_axis_se"][1])
+    # the quadratic part of each entry as in the scalar route: B = 2A0 for both
+    np.testing.assert_allclose(r["pq"][:, 0], 2.0, atol=4.5 * r["pq_se"][:, 0].max())
+
+
 # ============================================================== the two caveats
 def test_caveat1_quartic_coefficient_is_three_quarters():
     """T6 on the real loss: k = c₄/Tr[S²] matches sympy's finite-N value (→ ¾), not the paper's 1."""
@@ -423,4 +455,4 @@ def test_expansion_table_script_quick(request, tmp_path):
         timeout=1200,
     )
     text = (tmp_path / "expansion_table_quick.md").read_text()
-    assert "Caveat 2" in text and "InfoNCE" in text
+    assert "Caveat 2" in text and "InfoNCE" in text and "quartic coefficient k of every loss" in text

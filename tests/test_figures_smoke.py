@@ -223,7 +223,19 @@ def test_loss_expansions_smoke(tmp_path):
         d["sympy_k_axis"], (n - 1) * (3 * n * (a + c) ** 2 - 4 * a * c) / (4 * n**2 * (a + c) ** 2), rtol=1e-12
     )
     assert float(d["sympy_k_limit"]) == 0.75
-    assert len(_module("loss_expansions").claims(d)) == 8
+    # the quartic table: β-InfoNCE's k is β times InfoNCE's (β weights the only quartic source) on the same
+    # batches; spectral k = 1; Barlow Twins (a² + (a² + s²)/N)/s²; VICReg λ_var(N + 1)/(8ε^{3/2}(N − 1))
+    s = a + c
+    np.testing.assert_allclose(d["q_k_axis"][i["beta-infonce"]], 0.5 * d["k_axis"], rtol=1e-9)
+    np.testing.assert_allclose(d["q_sympy_k"][i["beta-infonce"]], 0.5 * d["sympy_k_axis"], rtol=1e-12)
+    np.testing.assert_allclose(d["q_sympy_k"][i["spectral"]], 1.0, rtol=1e-12)
+    np.testing.assert_allclose(d["q_sympy_k"][i["barlow-twins"]], (a**2 + (a**2 + s**2) / n) / s**2, rtol=1e-12)
+    np.testing.assert_allclose(d["q_derived_k"][i["barlow-twins"]], a**2 / s**2, rtol=1e-12)
+    np.testing.assert_allclose(d["q_sympy_k"][i["vicreg"]], 25 * (n + 1) / (8e-6 * (n - 1)), rtol=1e-9)
+    # the library's k: the table's quartic scale (β for the derived β-InfoNCE, else 1) times the default k = 1
+    np.testing.assert_allclose(d["q_library_k"], [0.5 if r == "beta-infonce" else 1.0 for r in rows])
+    claims = _module("loss_expansions").claims(d)
+    assert len(claims) == 13 and {f"quartic-{r}" for r in rows} <= {c.key for c in claims}
 
 
 # ----------------------------------------------------------------------------- other figures

@@ -170,7 +170,8 @@ def mc_taylor_coefficients(
     x = x̂ + ε, x′ = x̂ + ε′ with ε, ε′ ~ N(0, C), and differentiates
     ``loss_fn(t·x W₀ᵀ, t·x′ W₀ᵀ)`` at t = 0 for every W₀ in ``directions``
     (shape (n_dirs, d1, d0)).  All directions share the batch (common random
-    numbers).  Batches are processed ``chunk`` at a time.
+    numbers).  Batches are processed ``chunk`` at a time.  A ``loss_fn`` that returns a
+    vector of L losses gives a trailing axis L (one compilation, common batches).
     """
     directions = jnp.asarray(directions, problem.sigma.dtype)
     if directions.ndim != 3 or directions.shape[2] != problem.dim:
@@ -193,8 +194,8 @@ def mc_taylor_coefficients(
     def run(keys):
         return jax.lax.map(jax.vmap(one), keys)
 
-    out = run(keys).reshape(n_chunks * chunk, directions.shape[0], order + 1)
-    return out[:n_batches]
+    out = run(keys)
+    return out.reshape((n_chunks * chunk, directions.shape[0], order + 1) + out.shape[4:])[:n_batches]
 
 
 def _mean_se(x: np.ndarray, axis: int = 0):
@@ -242,6 +243,10 @@ def mc_expansion(
     ``k_axis``, ``k_axis_se`` (d0,), ``k1``, ``k1_se``, ``k2``, ``k2_se`` (or NaN),
     ``c0`` (mean loss at W = 0), and ``n_batches``.  ``order=2`` differentiates only twice
     (the quadratic form, about half the work); the quartic fields are then NaN.
+
+    A ``loss_fn`` returning a vector of L losses is expanded on common batches with one
+    compilation per set of directions (much cheaper than L calls); every field then has
+    a leading axis L.
     """
     if order not in (2, 4):
         raise ValueError(f"order must be 2 or 4, got {order!r}")
@@ -256,6 +261,25 @@ def mc_expansion(
         ),
         float,
     )
+    coef2 = None
+    if rank2 and d0 >= 2 and order == 4:
+        w2 = np.zeros((1, 2, d0))
+        w2[0, 0, 0] = w2[0, 1, 1] = 1.0
+        coef2 = np.asarray(
+            mc_taylor_coefficients(key, loss_fn, problem, w2, n=n, n_batches=n_batches, data=data, chunk=chunk), float
+        )
+    if coef.ndim == 3:
+        return _expansion(coef, coef2, problem, pairs, order)
+    per = [
+        _expansion(coef[..., m], None if coef2 is None else coef2[..., m], problem, pairs, order)
+        for m in range(coef.shape[3])
+    ]
+    return {k: np.array([p[k] for p in per]) for k in per[0]}
+
+
+def _expansion(coef: np.ndarray, coef2: np.ndarray | None, problem: Problem, pairs: list, order: int) -> dict:
+    """The fields of :func:`mc_expansion` from per-batch Taylor coefficients of one scalar loss."""
+    d0 = problem.dim
     c2 = coef[:, :, 2]
     c4 = coef[:, :, 4] if order == 4 else np.full_like(c2, np.nan)
     bs = np.zeros((coef.shape[0], d0, d0))
@@ -273,12 +297,7 @@ def mc_expansion(
     out["pq"], out["pq_se"] = _mean_se(pq)
     out["k_axis"], out["k_axis_se"] = _mean_se(k_axis)
     out["k1"] = out["k1_se"] = out["k2"] = out["k2_se"] = float("nan")
-    if rank2 and d0 >= 2 and order == 4:
-        w2 = np.zeros((1, 2, d0))
-        w2[0, 0, 0] = w2[0, 1, 1] = 1.0
-        coef2 = np.asarray(
-            mc_taylor_coefficients(key, loss_fn, problem, w2, n=n, n_batches=n_batches, data=data, chunk=chunk), float
-        )
+    if coef2 is not None:
         s1, s2 = s_diag[0], s_diag[1]
         k2 = (coef2[:, 0, 4] - c4[:, 0] - c4[:, 1]) / (2.0 * s1 * s2)
         k1 = 0.5 * (k_axis[:, 0] + k_axis[:, 1]) - k2

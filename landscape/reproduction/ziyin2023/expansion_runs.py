@@ -52,6 +52,25 @@ def sample_loss(key: str, eps: float = VIC["eps"]) -> Callable[[jax.Array, jax.A
     }[key]
 
 
+#: the InfoNCE rows as (α, β) of :func:`landscape.losses.sample.euclidean_infonce` (what :func:`sample_loss` calls)
+FAMILY = {"infonce": (1.0, 1.0), "weighted-infonce": (ALPHA, 1.0), "beta-infonce": (1.0, BETA)}
+
+
+def all_losses(a: jax.Array, b: jax.Array) -> jax.Array:
+    """Every row's sample loss at once, in the order of :data:`ROWS`, to be compiled once: the InfoNCE
+    rows as one ``euclidean_infonce`` vmapped over (α, β) of :data:`FAMILY`, the others stacked."""
+    import jax.numpy as jnp
+
+    from landscape.losses import sample as S
+
+    alphas, betas = (jnp.asarray(v, a.dtype) for v in zip(*FAMILY.values()))
+    fam = jax.vmap(lambda x, y: S.euclidean_infonce(a, b, alpha=x, beta=y))(alphas, betas)
+    others = [k for k in ROWS if k not in FAMILY]
+    out = jnp.concatenate([fam, jnp.stack([sample_loss(k)(a, b) for k in others])])
+    order = list(FAMILY) + others
+    return out[np.array([order.index(k) for k in ROWS])]
+
+
 def sympy_quadratic(key: str, n: int = N_QUAD, eps: float = VIC["eps"]) -> tuple[float, float]:
     """(p, q) of B from the symbolic finite-N expansion (exact-moment data)."""
     import sympy as sp
@@ -90,6 +109,62 @@ def sympy_infonce_quartic(n: int = N_QUART) -> tuple[np.ndarray, float]:
     return ks, float(limit)
 
 
+def sympy_quartic(key: str, n: int = N_QUART) -> tuple[np.ndarray, np.ndarray]:
+    """k = c₄/s_i² along each axis from the 1-D sympy t⁴ coefficient (Gaussian data): at N = n and N → ∞."""
+    import sympy as sp
+
+    from landscape.losses import symbolic as sy
+
+    if key == "spectral":
+        q4 = sy.spectral_expansion()[1].subs(sy.s, sy.a + sy.c)
+    elif key == "barlow-twins":
+        q4 = sy.barlow_twins_expansion("gaussian")[1]
+    elif key == "vicreg":
+        per_s2 = sy.vicreg_quartic().subs(
+            {
+                sp.Symbol("lambda_var", positive=True): VIC["var_weight"],
+                sp.Symbol("epsilon", positive=True): sp.nsimplify(VIC["eps"]),
+            }
+        )
+        q4 = per_s2 * (sy.a + sy.c) ** 2
+    else:
+        alpha = ALPHA if key == "weighted-infonce" else 1.0
+        beta = BETA if key == "beta-infonce" else 1.0
+        q4 = sy.infonce_expansion(1, "gaussian")[1].subs({sy.alpha: sp.nsimplify(alpha), sy.beta: sp.nsimplify(beta)})
+
+    def per_axis(expr):
+        return np.array([float(expr.subs({sy.a: a, sy.c: c})) / (a + c) ** 2 for a, c in zip(A_VAR, C_VAR)])
+
+    return per_axis(q4.subs(sy.N, n)), per_axis(sp.limit(q4, sy.N, sp.oo))
+
+
+def library_quartic(key: str) -> float:
+    """The quartic coefficient that :func:`landscape.losses.effective_landscape` uses for row ``key`` (defaults)."""
+    from landscape.losses import effective_landscape
+
+    _, name, params = ROWS[key]
+    return float(effective_landscape(ls.Problem.from_diagonal(list(A_VAR), list(C_VAR)), name, **params).quartic)
+
+
+def two_row_k2(k_axis: np.ndarray) -> dict:
+    r"""The k₂ that a two-row W = [e₁; e₂] must show where the quartic is not k·Tr[S²] (Gaussian data, N = 128).
+
+    Barlow Twins: only the off-diagonal term couples the rows, λ_off·E[𝒞₁₂² + 𝒞₂₁²] = 2λ_off s₁s₂/N, so
+    k₂ = λ_off/N.  VICReg: the hinge is a mean over the d features, (1/d)Σ_k S_kk², so with d = 2 its
+    t⁴ term halves against the one-row sum: k₂ = −(k₁s₁² + k₂s₂²)/(4s₁s₂) + λ_cov/(N − 1) (k_i of one
+    row; the covariance term gives 2λ_cov E Ĉ₁₂² = 2λ_cov s₁s₂/(N − 1)).
+    """
+    import inspect
+
+    from landscape.losses import sample as S
+
+    lam_off = inspect.signature(S.barlow_twins).parameters["lambda_offdiag"].default
+    lam_cov = inspect.signature(S.vicreg).parameters["cov_weight"].default
+    s = np.array(A_VAR) + np.array(C_VAR)
+    vic = -(k_axis[0] * s[0] ** 2 + k_axis[1] * s[1] ** 2) / (4 * s[0] * s[1]) + lam_cov / (N_QUART - 1)
+    return dict(bt_k2_derived=np.array(lam_off / N_QUART), vic_k2_derived=np.array(vic))
+
+
 def rows(cfg: dict) -> dict:
     """p, q of B (Monte Carlo ± s.e., paper, derived, sympy) for every row of :data:`ROWS`."""
     problem = ls.Problem.from_diagonal(list(A_VAR), list(C_VAR))
@@ -123,11 +198,15 @@ def rows(cfg: dict) -> dict:
 
 
 def quartic(cfg: dict) -> dict:
-    """InfoNCE's quartic coefficient k along each axis and k₁, k₂ of k₁·Tr[S²] + k₂·(Tr S)² (N = 128)."""
+    """Every row's quartic coefficient on fresh Gaussian data (N = 128): k along each axis and k₁, k₂ of
+    k₁·Tr[S²] + k₂·(Tr S)², all losses on common batches in one compilation (``q_*``, one row per loss;
+    InfoNCE's also under the names of Caveat 1), with the sympy k (N = 128 and N → ∞) and the library's k.
+    """
     problem = ls.Problem.from_diagonal(list(A_VAR), list(C_VAR))
+    keys = list(ROWS)
     r = P.mc_expansion(
         jax.random.PRNGKey(200),
-        sample_loss("infonce"),
+        all_losses,
         problem,
         n=N_QUART,
         n_batches=cfg["quart"],
@@ -135,16 +214,21 @@ def quartic(cfg: dict) -> dict:
         chunk=100,
         rank2=True,
     )
+    i = keys.index("infonce")
     ks, limit = sympy_infonce_quartic()
-    return dict(
-        k_axis=r["k_axis"],
-        k_axis_se=r["k_axis_se"],
-        k1=np.array(r["k1"]),
-        k1_se=np.array(r["k1_se"]),
-        k2=np.array(r["k2"]),
-        k2_se=np.array(r["k2_se"]),
-        sympy_k_axis=ks,
-        sympy_k_limit=np.array(limit),
+    finite, large = zip(*(sympy_quartic(k) for k in keys))
+    fields = ("k_axis", "k_axis_se", "k1", "k1_se", "k2", "k2_se")
+    return (
+        {f: r[f][i] for f in fields}
+        | {f"q_{f}": r[f] for f in fields}
+        | dict(
+            sympy_k_axis=ks,
+            sympy_k_limit=np.array(limit),
+            q_sympy_k=np.array(finite),
+            q_derived_k=np.array(large),
+            q_library_k=np.array([library_quartic(k) for k in keys]),
+        )
+        | two_row_k2(finite[keys.index("vicreg")])
     )
 
 

@@ -7,7 +7,10 @@ independent batches (:func:`landscape.losses.population.mc_expansion`), ± one s
 error over batches, and compared with the paper's B and the derived B
 (:func:`landscape.losses.quadratic_form`) and with sympy's finite-N expansion
 (:mod:`landscape.losses.symbolic`).  Quadratic terms: data sets whose empirical
-covariance is exactly A0, N = 64; quartic terms of InfoNCE: fresh Gaussian data, N = 128.
+covariance is exactly A0, N = 64.  Quartic terms of every loss: fresh Gaussian data,
+N = 128, all losses on common batches (one vector-valued loss, one compilation): k along
+each axis and k₁, k₂ of k₁·Tr[S²] + k₂·(Tr S)², against sympy (N = 128 and N → ∞) and
+the k that :func:`landscape.losses.effective_landscape` uses.
 Two more probes: the weighted-InfoNCE C-term where the paper's term is large (d = 1,
 â = 1, σ² = 25, N = 50, α = 0.1), and VICReg's quadratic term at two ε.  Proposition 4's
 Gaussian identity is checked by plain Monte Carlo.
