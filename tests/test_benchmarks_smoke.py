@@ -201,7 +201,9 @@ def test_batched_flow_quick():
     out = bench_batched_flow.main(quick=True)
     assert out["finite"] and out["check_passed"]
     assert out["worst_rel_batched"] <= 1e-6 and out["worst_rel_diffrax"] <= 1e-6
-    assert _finite(out["per_point_s"], out["diffrax_per_point_s"], out["ratio"])
+    assert out["worst_rel_batched_same_accuracy"] <= 1e-6 and out["worst_rel_diffrax_same_accuracy"] <= 1e-6
+    assert out["rtol_batched"] in bench_batched_flow.LADDER and out["rtol_diffrax"] in bench_batched_flow.LADDER
+    assert _finite(out["per_point_s"], out["diffrax_per_point_s"], out["ratio"], out["ratio_same_accuracy"])
     assert bench_batched_flow.cli(["--quick"]) == 0  # the command line, on the programs compiled above
 
 

@@ -41,6 +41,7 @@ Example:
 from __future__ import annotations
 
 import dataclasses
+import functools
 from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, NamedTuple
 
@@ -238,14 +239,29 @@ def probe_accuracies(
     scored on ``test_idx``.  ``train_idx`` may be (k,) or (repeats, k): one
     probe per row of indices, result (runs,) or (runs, repeats).
     """
-    y = jnp.asarray(labels)
-    train_idx, test_idx = jnp.asarray(train_idx), jnp.asarray(test_idx)
+    train_idx = jnp.asarray(train_idx)
+    out = _probe_accuracies(
+        jnp.asarray(reps),
+        jnp.asarray(labels),
+        train_idx,
+        jnp.asarray(test_idx),
+        float(ridge),
+        n_classes,
+        train_idx.ndim == 2,
+    )
+    return np.asarray(out)
+
+
+@functools.partial(jax.jit, static_argnums=(4, 5, 6))
+def _probe_accuracies(reps, y, train_idx, test_idx, ridge: float, n_classes: int, repeated: bool):
+    """:func:`probe_accuracies`, compiled once per shape and options (not once per call); ``ridge`` is
+    static because ``ridge = 0`` selects the pseudo-inverse."""
 
     def one(r, tr):
         return metrics.probe_accuracy(r[tr], y[tr], r[test_idx], y[test_idx], n_classes=n_classes, ridge=ridge)
 
-    inner = jax.vmap(one, in_axes=(None, 0)) if train_idx.ndim == 2 else one
-    return np.asarray(jax.jit(jax.vmap(inner, in_axes=(0, None)))(jnp.asarray(reps), train_idx))
+    inner = jax.vmap(one, in_axes=(None, 0)) if repeated else one
+    return jax.vmap(inner, in_axes=(0, None))(reps, train_idx)
 
 
 def balanced_subsets(
