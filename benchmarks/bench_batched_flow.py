@@ -219,8 +219,12 @@ def cli(argv=None) -> int:
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--n-grid", type=int, default=None)
     parser.add_argument("--n-sample", type=int, default=None)
+    parser.add_argument(
+        "--block-size", type=int, default=None, help="points per while-loop (default 16, for a CPU; a GPU: the grid)"
+    )
     args = parser.parse_args(argv)
-    over = {k: v for k, v in (("n_grid", args.n_grid), ("n_sample", args.n_sample)) if v is not None}
+    pairs = (("n_grid", args.n_grid), ("n_sample", args.n_sample), ("block_size", args.block_size))
+    over = {k: v for k, v in pairs if v is not None}
     return 0 if main(quick=args.quick, seed=args.seed, **over)["check_passed"] else 1
 
 
