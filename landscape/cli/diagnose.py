@@ -9,6 +9,10 @@ collapsed / undecided (``--bootstrap N``), the critical weight decay and the cri
 augmentation scale.  ``--last-layer W.npy`` compares a trained last layer (out × d)
 with the prediction (:func:`landscape.diagnosis.compare`); ``--plot PATH`` draws
 predicted against measured spectra (:mod:`landscape.plot.diagnosis_figures`).
+``--kappa K`` (a number > 0, or ``inf``) predicts under the norm penalty κ(E‖f‖² − c)²
+with ``--norm-target C`` (:mod:`landscape.diagnosis.normalized`), and ``--bias`` with it
+models a projector with a bias (WS Theorem 2); the comparison and the plot then use the
+normalized minimum.
 
 Files are read with ``allow_pickle=False``.  ``--plot`` never replaces a file that
 this command did not write (it marks its figures in their metadata).  The JSON has no
