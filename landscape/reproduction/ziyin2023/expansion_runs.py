@@ -97,16 +97,14 @@ def sympy_quadratic(key: str, n: int = N_QUAD, eps: float = VIC["eps"]) -> tuple
     return -float(sp.diff(q2, sy.a)), -float(sp.diff(q2, sy.c))
 
 
-def sympy_infonce_quartic(n: int = N_QUART) -> tuple[np.ndarray, float]:
-    """InfoNCE's finite-N quartic k along each axis (Gaussian data), and its large-N limit."""
+def sympy_infonce_quartic_limit() -> float:
+    """InfoNCE's large-N quartic k from its closed form (``infonce_quartic_large_n``; the finite-N k along
+    each axis is :func:`sympy_quartic`'s)."""
     import sympy as sp
 
     from landscape.losses import symbolic as sy
 
-    q4 = sy.infonce_expansion(1, "gaussian")[1].subs({sy.N: n, sy.alpha: 1, sy.beta: 1})
-    ks = np.array([float(q4.subs({sy.a: a, sy.c: c})) / (a + c) ** 2 for a, c in zip(A_VAR, C_VAR)])
-    limit = sp.simplify(sy.infonce_quartic_large_n(1).subs({sy.beta: 1}) / (sy.a + sy.c) ** 2)
-    return ks, float(limit)
+    return float(sp.simplify(sy.infonce_quartic_large_n(1).subs({sy.beta: 1}) / (sy.a + sy.c) ** 2))
 
 
 def sympy_quartic(key: str, n: int = N_QUART) -> tuple[np.ndarray, np.ndarray]:
@@ -215,15 +213,14 @@ def quartic(cfg: dict) -> dict:
         rank2=True,
     )
     i = keys.index("infonce")
-    ks, limit = sympy_infonce_quartic()
     finite, large = zip(*(sympy_quartic(k) for k in keys))
     fields = ("k_axis", "k_axis_se", "k1", "k1_se", "k2", "k2_se")
     return (
         {f: r[f][i] for f in fields}
         | {f"q_{f}": r[f] for f in fields}
         | dict(
-            sympy_k_axis=ks,
-            sympy_k_limit=np.array(limit),
+            sympy_k_axis=finite[i],
+            sympy_k_limit=np.array(sympy_infonce_quartic_limit()),
             q_sympy_k=np.array(finite),
             q_derived_k=np.array(large),
             q_library_k=np.array([library_quartic(k) for k in keys]),
